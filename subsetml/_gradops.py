@@ -1,0 +1,143 @@
+"""Per-sample gradient matrices that are never built unless they must be.
+
+A selector works on one vector per row (a last-layer gradient, or plain
+features).  For the "full" last-layer gradient, row i is the flattened outer
+product ``r_i (x) h_i`` of the output residual ``r_i`` (C numbers) and the
+augmented penultimate features ``h_i = [features_i, 1]`` (E + 1 numbers).  The
+row is C * (E + 1) wide -- 5,130 floats for C = 10, E = 512 -- but everything a
+selector needs has a closed form in the two factors:
+
+* ``<g_i, g_j> = (r_i . r_j) * (h_i . h_j)``
+* ``<g_i, V>  = r_i . (V h_i)`` for V of shape (C, E + 1)
+* ``sum_i w_i g_i = R^T diag(w) H``
+
+so the kernels below cost O(n (C + E)) memory instead of O(n C E).  The dense
+operator wraps an explicit matrix for the "bias" and "features" modes, and for
+batch means, which are no longer rank one.
+
+These classes are private: kernels in :mod:`subsetml.selection` take an
+operator, so the same greedy / OMP code serves every gradient mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DenseGradients", "FactoredGradients"]
+
+
+class DenseGradients:
+    """Rows of an explicit (n, d) matrix."""
+
+    def __init__(self, matrix):
+        self.matrix = np.ascontiguousarray(matrix)
+
+    @property
+    def n(self):
+        return self.matrix.shape[0]
+
+    @property
+    def dim(self):
+        return self.matrix.shape[1]
+
+    @property
+    def dtype(self):
+        return self.matrix.dtype
+
+    def take(self, rows):
+        return DenseGradients(self.matrix[rows])
+
+    def dense(self):
+        return self.matrix
+
+    def sq_norms(self):
+        m = self.matrix
+        return np.einsum("ij,ij->i", m, m)
+
+    def gram(self, rows_a, rows_b=None):
+        a = self.matrix[rows_a]
+        b = a if rows_b is None else self.matrix[rows_b]
+        return a @ b.T
+
+    def dot(self, vector):
+        """Inner product of every row with ``vector`` (shape (d,))."""
+        return self.matrix @ vector.astype(self.matrix.dtype, copy=False)
+
+    def weighted_sum(self, weights=None, rows=None):
+        m = self.matrix if rows is None else self.matrix[rows]
+        if weights is None:
+            return m.sum(axis=0, dtype=np.float64)
+        return np.asarray(weights, dtype=np.float64) @ m
+
+    def group_means(self, groups, n_groups):
+        """Mean row of each group (``groups[i]`` is row i's group id)."""
+        counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
+        sums = np.zeros((n_groups, self.dim), dtype=np.float64)
+        np.add.at(sums, groups, self.matrix)
+        return DenseGradients((sums / counts[:, None]).astype(self.matrix.dtype))
+
+
+class FactoredGradients:
+    """Rows ``vec(r_i (x) h_i)`` kept as the two factors ``R`` (n, C), ``H`` (n, E)."""
+
+    def __init__(self, residuals, features):
+        self.residuals = np.ascontiguousarray(residuals)
+        self.features = np.ascontiguousarray(features)
+
+    @property
+    def n(self):
+        return self.residuals.shape[0]
+
+    @property
+    def dim(self):
+        return self.residuals.shape[1] * self.features.shape[1]
+
+    @property
+    def dtype(self):
+        return np.result_type(self.residuals.dtype, self.features.dtype)
+
+    def take(self, rows):
+        return FactoredGradients(self.residuals[rows], self.features[rows])
+
+    def dense(self):
+        r, h = self.residuals, self.features
+        return np.einsum("nc,ne->nce", r, h).reshape(r.shape[0], -1)
+
+    def sq_norms(self):
+        r, h = self.residuals, self.features
+        return np.einsum("ij,ij->i", r, r) * np.einsum("ij,ij->i", h, h)
+
+    def gram(self, rows_a, rows_b=None):
+        ra, ha = self.residuals[rows_a], self.features[rows_a]
+        if rows_b is None:
+            rb, hb = ra, ha
+        else:
+            rb, hb = self.residuals[rows_b], self.features[rows_b]
+        out = ra @ rb.T
+        out *= ha @ hb.T
+        return out
+
+    def dot(self, vector):
+        c, e = self.residuals.shape[1], self.features.shape[1]
+        v = vector.reshape(c, e).astype(self.dtype, copy=False)
+        return np.einsum("nc,nc->n", self.features @ v.T, self.residuals)
+
+    def weighted_sum(self, weights=None, rows=None):
+        r = self.residuals if rows is None else self.residuals[rows]
+        h = self.features if rows is None else self.features[rows]
+        r = r.astype(np.float64)
+        if weights is not None:
+            r = r * np.asarray(weights, dtype=np.float64)[:, None]
+        return (r.T @ h.astype(np.float64)).ravel()
+
+    def group_means(self, groups, n_groups):
+        counts = np.bincount(groups, minlength=n_groups).astype(np.float64)
+        c, e = self.residuals.shape[1], self.features.shape[1]
+        sums = np.zeros((n_groups, c * e), dtype=np.float64)
+        # One group at a time keeps memory at (group size) x C x E.
+        order = np.argsort(groups, kind="stable")
+        bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+        for g in range(n_groups):
+            rows = order[bounds[g] : bounds[g + 1]]
+            sums[g] = self.weighted_sum(rows=rows)
+        return DenseGradients((sums / counts[:, None]).astype(self.dtype))

@@ -1,0 +1,149 @@
+"""The result of a selection, and how a budget becomes a row count."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["Subset", "resolve_budget"]
+
+
+class Subset:
+    """Rows chosen by a selector, with the weight each row carries.
+
+    A ``Subset`` unpacks as a pair, so ``indices, weights = subset`` works.
+
+    Parameters
+    ----------
+    indices : array-like of int, shape (k,)
+        Positions of the chosen rows in the data the selector saw. Unique.
+    weights : array-like of float, shape (k,), default=None
+        Non-negative weight of each chosen row, aligned with ``indices``.
+        ``None`` means all ones.
+
+    Attributes
+    ----------
+    indices : ndarray of int64, shape (k,)
+    weights : ndarray of float64, shape (k,)
+
+    Examples
+    --------
+    >>> from subsetml import Subset
+    >>> subset = Subset([4, 0, 7], [2.0, 1.0, 1.0])
+    >>> indices, weights = subset
+    >>> indices.tolist(), weights.tolist()
+    ([4, 0, 7], [2.0, 1.0, 1.0])
+    >>> subset.size
+    3
+    """
+
+    __slots__ = ("indices", "weights")
+
+    def __init__(self, indices, weights=None):
+        indices = np.asarray(indices)
+        if indices.ndim != 1:
+            raise ValueError(
+                f"Subset indices must be one-dimensional, got shape {indices.shape}."
+            )
+        if indices.size and not np.issubdtype(indices.dtype, np.integer):
+            raise ValueError(
+                f"Subset indices must be integers, got dtype {indices.dtype}."
+            )
+        indices = indices.astype(np.int64, copy=False)
+        if weights is None:
+            weights = np.ones(indices.shape[0], dtype=np.float64)
+        else:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != indices.shape:
+                raise ValueError(
+                    f"Subset weights have shape {weights.shape}, indices have "
+                    f"shape {indices.shape}; they must match."
+                )
+        self.indices = indices
+        self.weights = weights
+
+    @property
+    def size(self):
+        """Number of chosen rows."""
+        return self.indices.shape[0]
+
+    def __iter__(self):
+        yield self.indices
+        yield self.weights
+
+    def __eq__(self, other):
+        if not isinstance(other, Subset):
+            return NotImplemented
+        return np.array_equal(self.indices, other.indices) and np.array_equal(
+            self.weights, other.weights
+        )
+
+    __hash__ = None
+
+    def __getstate__(self):
+        return {"indices": self.indices, "weights": self.weights}
+
+    def __setstate__(self, state):
+        self.indices = state["indices"]
+        self.weights = state["weights"]
+
+    def __repr__(self):
+        return (
+            f"Subset(size={self.size}, weights sum={self.weights.sum():.6g}, "
+            f"indices={np.array2string(self.indices, threshold=8)})"
+        )
+
+
+def resolve_budget(budget, n_rows, *, name="budget"):
+    """Turn a budget into a number of rows.
+
+    Parameters
+    ----------
+    budget : int or float
+        A row count (int, ``1 <= budget <= n_rows``) or a fraction of the rows
+        (float in ``(0, 1]``; rounded up, so any positive fraction keeps at
+        least one row).
+    n_rows : int
+        Number of rows to choose from.
+    name : str, default="budget"
+        Name used in error messages.
+
+    Returns
+    -------
+    k : int
+        Number of rows to choose.
+
+    Examples
+    --------
+    >>> from subsetml import resolve_budget
+    >>> resolve_budget(0.05, 1000), resolve_budget(30, 1000)
+    (50, 30)
+    """
+    n_rows = int(n_rows)
+    if n_rows < 1:
+        raise ValueError(f"Cannot select from {n_rows} rows.")
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Real):
+        raise TypeError(
+            f"{name} must be an int (a row count) or a float in (0, 1] (a fraction "
+            f"of the rows), got {budget!r} of type {type(budget).__name__}."
+        )
+    if isinstance(budget, numbers.Integral):
+        k = int(budget)
+        if k < 1:
+            raise ValueError(f"{name} must be at least 1 row, got {k}.")
+        if k > n_rows:
+            raise ValueError(
+                f"{name}={k} rows is more than the {n_rows} rows available."
+            )
+        return k
+    fraction = float(budget)
+    if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
+        raise ValueError(
+            f"{name} given as a float is a fraction of the rows and must lie in "
+            f"(0, 1], got {budget!r}. Pass an int for a row count."
+        )
+    # Round up, with a little slack so that 0.05 * 1000 is 50 and not 51.
+    k = math.ceil(fraction * n_rows - 1e-9)
+    return min(max(k, 1), n_rows)

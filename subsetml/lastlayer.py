@@ -1,0 +1,526 @@
+"""What each training row "pulls" on a model: the last-layer view.
+
+Deep models are linear in their last layer: ``z = W h + b``.  For
+cross-entropy the gradient of one row's loss with respect to ``b`` is
+``p - onehot(y)`` and with respect to ``W`` it is that vector times ``h``; for
+squared error the residual ``y_hat - y`` takes the place of ``p - onehot(y)``.
+Both follow in closed form from one forward pass, so selectors never need a
+backward pass, torch or scikit-learn: they only see a :class:`LastLayer`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import is_classifier
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
+
+from subsetml._gradops import DenseGradients, FactoredGradients
+
+__all__ = ["LastLayer", "GRADIENT_MODES"]
+
+#: Names accepted by :meth:`LastLayer.gradients`.
+GRADIENT_MODES = ("bias", "full", "features")
+
+_TASKS = ("classification", "regression")
+
+
+def _as_float(a):
+    a = np.asarray(a)
+    if a.dtype in (np.float32, np.float64):
+        return a
+    return a.astype(np.float64)
+
+
+def _check_finite(a, what):
+    if not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(
+            f"{what} contain {bad} NaN or infinite value(s); a LastLayer needs "
+            "finite numbers."
+        )
+
+
+class LastLayer:
+    """Per-row penultimate features, model outputs and targets.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Input of the model's last linear layer for each row (for a linear
+        model: its, possibly scaled, inputs).
+    outputs : array-like of shape (n_samples, n_classes) or (n_samples,)
+        Classification: predicted class probabilities (rows sum to 1; a 1-D
+        array is read as the probability of class 1 of a binary problem).
+        Regression: predictions, shape (n_samples,) or (n_samples, n_targets).
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Classification: class codes ``0 .. n_classes - 1`` matching the
+        columns of ``outputs`` (see ``classes``). Regression: targets.
+    task : {"classification", "regression"}, default="classification"
+        Loss the gradients belong to: cross-entropy or squared error.
+    classes : array-like of shape (n_classes,), default=None
+        Original labels of the class codes, kept for reference
+        (:meth:`from_estimator` and :meth:`from_proxy` fill it in).
+
+    Attributes
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+    outputs : ndarray of shape (n_samples, n_outputs)
+    y : ndarray of shape (n_samples,) (classification) or (n_samples, n_outputs)
+    task : str
+    classes : ndarray or None
+
+    Notes
+    -----
+    Gradient modes (:meth:`gradients`):
+
+    * ``"bias"`` -- gradient w.r.t. the output bias, ``n_outputs`` numbers per
+      row: ``p - onehot(y)`` or ``y_hat - y``.
+    * ``"full"`` -- gradient w.r.t. weights and bias of the last layer,
+      ``n_outputs * (n_features + 1)`` numbers per row: the bias gradient times
+      ``[h, 1]``, flattened output-major.
+    * ``"features"`` -- the features themselves (classic, label-free facility
+      location / herding on the representation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from subsetml import LastLayer
+    >>> h = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> p = np.array([[0.75, 0.25], [0.5, 0.5]])
+    >>> view = LastLayer(h, p, [0, 1])
+    >>> view.gradients("bias")
+    array([[-0.25,  0.25],
+           [ 0.5 , -0.5 ]])
+    >>> view.gradients("full").shape
+    (2, 6)
+    """
+
+    def __init__(self, features, outputs, y, *, task="classification", classes=None):
+        if task not in _TASKS:
+            raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
+        self.task = task
+        features = _as_float(features)
+        if features.ndim == 1:
+            features = features[:, None]
+        if features.ndim != 2:
+            raise ValueError(
+                f"features must be 2-D (n_samples, n_features), got shape "
+                f"{features.shape}."
+            )
+        _check_finite(features, "features")
+        n = features.shape[0]
+        if n == 0:
+            raise ValueError("A LastLayer needs at least one row, got 0.")
+
+        outputs = _as_float(outputs)
+        if outputs.ndim == 1:
+            outputs = (
+                np.column_stack([1.0 - outputs, outputs])
+                if task == "classification"
+                else outputs[:, None]
+            )
+        if outputs.ndim != 2 or outputs.shape[0] != n:
+            raise ValueError(
+                f"outputs must have one row per sample: features have {n} rows, "
+                f"outputs have shape {outputs.shape}."
+            )
+        _check_finite(outputs, "outputs")
+
+        y = np.asarray(y)
+        if y.dtype.kind in "OUS" and (task == "classification" or y.dtype.kind != "O"):
+            raise ValueError(
+                "y must hold integer class codes 0 .. n_classes - 1 matching the "
+                f"columns of outputs, got dtype {y.dtype} (labels such as "
+                f"{y.ravel()[:3].tolist()}). Encode labels with "
+                "sklearn.preprocessing.LabelEncoder, or build the view with "
+                "LastLayer.from_estimator / LastLayer.from_proxy, which do it."
+            )
+        if y.shape[0] != n:
+            raise ValueError(
+                f"y has {y.shape[0]} rows but features have {n}; they must match."
+            )
+
+        if task == "classification":
+            n_classes = outputs.shape[1]
+            if n_classes < 2:
+                raise ValueError(
+                    "Classification outputs need at least 2 columns (class "
+                    f"probabilities), got {n_classes}."
+                )
+            tol = 1e-3 if outputs.dtype == np.float32 else 1e-6
+            if outputs.min() < -tol or outputs.max() > 1 + tol:
+                raise ValueError(
+                    "Classification outputs must be probabilities in [0, 1]; got "
+                    f"values in [{outputs.min():.3g}, {outputs.max():.3g}]. Pass "
+                    "softmax(logits), not logits."
+                )
+            sums = outputs.sum(axis=1)
+            if np.max(np.abs(sums - 1.0)) > max(tol, 1e-4) * n_classes:
+                raise ValueError(
+                    "Classification outputs must be probabilities whose rows sum "
+                    f"to 1; row sums range over [{sums.min():.4g}, {sums.max():.4g}]."
+                )
+            if y.ndim != 1:
+                raise ValueError(
+                    f"Classification y must be 1-D, got shape {y.shape}."
+                )
+            if not np.issubdtype(y.dtype, np.integer):
+                yf = y.astype(np.float64)
+                if not np.all(np.isfinite(yf)) or np.any(yf != np.round(yf)):
+                    raise ValueError(
+                        "Classification y must hold integer class codes, got "
+                        f"non-integer values of dtype {y.dtype}."
+                    )
+            y = y.astype(np.int64)
+            if y.min() < 0 or y.max() >= n_classes:
+                raise ValueError(
+                    f"Class codes in y must lie in [0, {n_classes - 1}] (one per "
+                    f"column of outputs), got values in [{y.min()}, {y.max()}]."
+                )
+        else:
+            y = _as_float(y)
+            _check_finite(y, "regression targets y")
+            y2 = y[:, None] if y.ndim == 1 else y
+            if y2.ndim != 2 or y2.shape[1] != outputs.shape[1]:
+                raise ValueError(
+                    f"Regression y has shape {y.shape}, outputs have shape "
+                    f"{outputs.shape}; they need the same number of targets."
+                )
+            y = y2
+
+        self.features = features
+        self.outputs = outputs
+        self.y = y
+        self.classes = None if classes is None else np.asarray(classes)
+        if self.classes is not None and self.classes.shape[0] != outputs.shape[1]:
+            raise ValueError(
+                f"classes has {self.classes.shape[0]} entries but outputs have "
+                f"{outputs.shape[1]} columns."
+            )
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_samples(self):
+        """Number of rows."""
+        return self.features.shape[0]
+
+    @property
+    def n_features(self):
+        """Width of the penultimate features."""
+        return self.features.shape[1]
+
+    @property
+    def n_outputs(self):
+        """Number of classes (classification) or targets (regression)."""
+        return self.outputs.shape[1]
+
+    @property
+    def labels(self):
+        """Class code of each row (classification), or None for regression."""
+        return self.y if self.task == "classification" else None
+
+    def __len__(self):
+        return self.n_samples
+
+    def __repr__(self):
+        return (
+            f"LastLayer(task={self.task!r}, n_samples={self.n_samples}, "
+            f"n_features={self.n_features}, n_outputs={self.n_outputs})"
+        )
+
+    # --------------------------------------------------------------- algebra
+    def residuals(self, rows=None):
+        """Bias gradient of each row: ``p - onehot(y)`` or ``y_hat - y``.
+
+        Parameters
+        ----------
+        rows : array-like of int, default=None
+            Rows to compute; all when None.
+
+        Returns
+        -------
+        residuals : ndarray of shape (n_rows, n_outputs)
+        """
+        out = self.outputs if rows is None else self.outputs[rows]
+        y = self.y if rows is None else self.y[rows]
+        if self.task == "classification":
+            res = out.copy()
+            res[np.arange(res.shape[0]), y] -= 1.0
+            return res
+        return out - y
+
+    def losses(self, rows=None):
+        """Per-row loss: cross-entropy or half squared error (summed over targets).
+
+        Returns
+        -------
+        losses : ndarray of shape (n_rows,)
+        """
+        out = self.outputs if rows is None else self.outputs[rows]
+        y = self.y if rows is None else self.y[rows]
+        if self.task == "classification":
+            p = out[np.arange(out.shape[0]), y]
+            return -np.log(np.clip(p, 1e-12, None))
+        return 0.5 * np.sum((out - y) ** 2, axis=1)
+
+    def augmented_features(self, rows=None):
+        """Features with a trailing column of ones (the bias input)."""
+        h = self.features if rows is None else self.features[rows]
+        return np.hstack([h, np.ones((h.shape[0], 1), dtype=h.dtype)])
+
+    def gradient_dim(self, mode="bias"):
+        """Width of one row's vector in the given gradient mode."""
+        _check_mode(mode)
+        if mode == "bias":
+            return self.n_outputs
+        if mode == "features":
+            return self.n_features
+        return self.n_outputs * (self.n_features + 1)
+
+    def gradients(self, mode="bias", rows=None, *, block_size=4096):
+        """Per-row last-layer gradients in closed form.
+
+        Parameters
+        ----------
+        mode : {"bias", "full", "features"}, default="bias"
+            See the class Notes.
+        rows : array-like of int, default=None
+            Rows to compute; all rows when None.  Ask for a subset of rows
+            (one class, one batch) to keep "full" gradients small.
+        block_size : int, default=4096
+            "full" mode is assembled this many rows at a time.
+
+        Returns
+        -------
+        gradients : ndarray of shape (n_rows, gradient_dim(mode))
+        """
+        op = self._operator(mode, rows)
+        if isinstance(op, DenseGradients):
+            return op.dense().copy() if rows is None else op.dense()
+        out = np.empty((op.n, op.dim), dtype=op.dtype)
+        for start in range(0, op.n, block_size):
+            stop = min(start + block_size, op.n)
+            out[start:stop] = op.take(slice(start, stop)).dense()
+        return out
+
+    def _operator(self, mode="bias", rows=None):
+        """The gradient rows as an operator (see :mod:`subsetml._gradops`)."""
+        _check_mode(mode)
+        if mode == "bias":
+            return DenseGradients(self.residuals(rows))
+        if mode == "features":
+            return DenseGradients(self.features if rows is None else self.features[rows])
+        return FactoredGradients(self.residuals(rows), self.augmented_features(rows))
+
+    def take(self, rows):
+        """A LastLayer holding only ``rows`` (e.g. a held-out validation part)."""
+        rows = np.asarray(rows)
+        y = self.y[rows]
+        return LastLayer(
+            self.features[rows],
+            self.outputs[rows],
+            y[:, 0] if self.task == "regression" and self.y.shape[1] == 1 else y,
+            task=self.task,
+            classes=self.classes,
+        )
+
+    # -------------------------------------------------------------- builders
+    @classmethod
+    def from_estimator(cls, estimator, X, y):
+        """View of a fitted scikit-learn estimator on ``(X, y)``.
+
+        Outputs come from ``predict_proba`` (classifiers) or ``predict``
+        (regressors).  Features are the inputs -- after every transformer step
+        when ``estimator`` is a :class:`~sklearn.pipeline.Pipeline` -- or, for
+        :class:`~sklearn.neural_network.MLPClassifier` /
+        :class:`~sklearn.neural_network.MLPRegressor`, the activations of the
+        last hidden layer.
+
+        Parameters
+        ----------
+        estimator : fitted estimator
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels as the estimator knows them (``estimator.classes_``) or
+            regression targets.
+
+        Returns
+        -------
+        view : LastLayer
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from subsetml import LastLayer
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+        >>> LastLayer.from_estimator(clf, X, y)
+        LastLayer(task='classification', n_samples=150, n_features=4, n_outputs=3)
+        """
+        from sklearn.pipeline import Pipeline
+
+        check_is_fitted(estimator)
+        final = estimator
+        Xt = X
+        if isinstance(estimator, Pipeline):
+            final = estimator.steps[-1][1]
+            for _, step in estimator.steps[:-1]:
+                if step is None or step == "passthrough":
+                    continue
+                Xt = step.transform(Xt)
+        Xt = check_array(Xt, accept_sparse=True, ensure_all_finite=True)
+        y = np.asarray(y)
+        if y.shape[0] != Xt.shape[0]:
+            raise ValueError(
+                f"X has {Xt.shape[0]} rows and y has {y.shape[0]}; they must match."
+            )
+
+        if is_classifier(final) or hasattr(final, "classes_"):
+            if not hasattr(final, "predict_proba"):
+                raise ValueError(
+                    f"{type(final).__name__} has no predict_proba, so its "
+                    "last-layer gradients are unknown; use LastLayer.from_proxy "
+                    "(a logistic-regression stand-in) instead."
+                )
+            outputs = final.predict_proba(Xt)
+            classes = np.asarray(final.classes_)
+            codes = np.searchsorted(classes, y)
+            codes = np.clip(codes, 0, len(classes) - 1)
+            unknown = classes[codes] != y
+            if np.any(unknown):
+                raise ValueError(
+                    f"y holds labels the estimator was not fitted on: "
+                    f"{np.unique(y[unknown])[:5].tolist()}."
+                )
+            task = "classification"
+        else:
+            outputs = final.predict(Xt)
+            codes, classes, task = y, None, "regression"
+        features = _mlp_hidden(final, Xt)
+        if features is None:
+            features = Xt.toarray() if sparse.issparse(Xt) else Xt
+        return cls(features, outputs, codes, task=task, classes=classes)
+
+    @classmethod
+    def from_proxy(
+        cls, X, y, *, task="auto", regularization=1.0, max_iter=100, random_state=None
+    ):
+        """View from a cheap linear stand-in fitted on ``(X, y)``.
+
+        For estimators whose gradients are unknown (trees, kernel SVMs, ...):
+        standardises ``X``, fits a multinomial logistic regression
+        (classification) or a ridge regression (regression) and returns its
+        last layer -- features are the standardised inputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (any type) or regression targets.
+        task : {"auto", "classification", "regression"}, default="auto"
+            "auto" reads it off ``y`` with
+            :func:`~sklearn.utils.multiclass.type_of_target`.
+        regularization : float, default=1.0
+            Inverse strength ``C`` of the logistic regression, or ``alpha`` of
+            the ridge.
+        max_iter : int, default=100
+            Iterations of the logistic-regression solver (a rough fit is enough).
+        random_state : int, RandomState instance or None, default=None
+            Unused by the deterministic solvers; accepted for symmetry.
+
+        Returns
+        -------
+        view : LastLayer
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_wine
+        >>> from subsetml import LastLayer
+        >>> X, y = load_wine(return_X_y=True)
+        >>> LastLayer.from_proxy(X, y).n_outputs
+        3
+        """
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.preprocessing import StandardScaler
+
+        check_random_state(random_state)
+        X = check_array(X, accept_sparse=False, ensure_all_finite=True)
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
+            )
+        if task == "auto":
+            task = infer_task(y)
+        if task not in _TASKS:
+            raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
+        if not isinstance(regularization, numbers.Real) or regularization <= 0:
+            raise ValueError(f"regularization must be > 0, got {regularization!r}.")
+        Xs = StandardScaler().fit_transform(X)
+        if task == "classification":
+            classes, codes = np.unique(y, return_inverse=True)
+            if classes.shape[0] < 2:
+                raise ValueError(
+                    f"Classification needs at least 2 classes, y has only "
+                    f"{classes.tolist()}."
+                )
+            model = LogisticRegression(C=regularization, max_iter=max_iter)
+            with warnings.catch_warnings():
+                # A rough proxy is all selection needs; do not nag about it.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(Xs, codes)
+            return cls(Xs, model.predict_proba(Xs), codes, classes=classes)
+        y = _as_float(y)
+        _check_finite(y, "regression targets y")
+        model = Ridge(alpha=regularization).fit(Xs, y)
+        return cls(Xs, model.predict(Xs), y, task="regression")
+
+
+def infer_task(y):
+    """"classification" or "regression" from the type of ``y``."""
+    y = np.asarray(y)
+    kind = type_of_target(y, input_name="y")
+    if kind in ("binary", "multiclass"):
+        return "classification"
+    if kind in ("continuous", "continuous-multioutput"):
+        return "regression"
+    if kind == "unknown":
+        raise ValueError(f"Cannot tell the task from y of dtype {y.dtype}.")
+    raise ValueError(f"Unsupported target type {kind!r}.")
+
+
+def _check_mode(mode):
+    if mode not in GRADIENT_MODES:
+        raise ValueError(
+            f"Unknown gradient mode {mode!r}; choose one of {GRADIENT_MODES}."
+        )
+
+
+_ACTIVATIONS = {
+    "identity": lambda a: a,
+    "logistic": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0.0),
+}
+
+
+def _mlp_hidden(estimator, X):
+    """Last hidden activations of a fitted sklearn MLP, or None for other models."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        return None
+    act = _ACTIVATIONS[estimator.activation]
+    h = X
+    for W, b in zip(estimator.coefs_[:-1], estimator.intercepts_[:-1]):
+        h = h @ W + b
+        h = act(h)
+    return np.asarray(h)

@@ -1,0 +1,15 @@
+"""Subset selection algorithms.
+
+Every selector takes a :class:`~subsetml.LastLayer` and a budget and returns a
+:class:`~subsetml.Subset`.
+"""
+
+from subsetml.selection._base import BaseSelector, GradientSelector, allocate_budget
+from subsetml.selection._random import RandomSelector
+
+__all__ = [
+    "BaseSelector",
+    "GradientSelector",
+    "RandomSelector",
+    "allocate_budget",
+]

@@ -1,0 +1,305 @@
+"""The selector contract: ``select`` validates, ``_select`` chooses, ``select`` checks.
+
+New algorithms subclass :class:`BaseSelector` and write only ``_select``
+(or, for gradient methods, :class:`GradientSelector` and ``_select_ground``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_random_state
+
+from subsetml._subset import Subset, resolve_budget
+from subsetml.lastlayer import GRADIENT_MODES, LastLayer
+
+__all__ = ["BaseSelector", "GradientSelector", "allocate_budget"]
+
+
+class BaseSelector(BaseEstimator):
+    """Base class of all selectors.
+
+    A selector is a stateless scikit-learn-style object: ``__init__`` stores
+    parameters, :meth:`select` does the work.  It never modifies itself, so one
+    instance can be reused and cloned, and its parameters tuned
+    (``selector__lam`` in a search).
+
+    Contract for subclasses -- override :meth:`_select` only:
+
+    * it receives a validated :class:`~subsetml.LastLayer`, the budget as a row
+      count ``k`` (``1 <= k <= n``), the validation view (or None) and a
+      :class:`numpy.random.RandomState` resolved from ``random_state``;
+    * it returns a :class:`~subsetml.Subset` (or an ``(indices, weights)`` pair)
+      of exactly ``k`` unique row positions and finite non-negative weights;
+    * it must draw every random number from the ``rng`` it is given.
+
+    :meth:`select` checks the result and raises ``RuntimeError`` naming the
+    selector if the contract is broken.
+    """
+
+    #: Whether ``_select`` uses a validation view when one is given.
+    _uses_validation = False
+
+    def select(self, view, budget, *, validation=None):
+        """Choose ``budget`` rows of ``view``.
+
+        Parameters
+        ----------
+        view : LastLayer
+            The rows to choose from.
+        budget : int or float
+            Row count, or fraction of ``view``'s rows in (0, 1].
+        validation : LastLayer, default=None
+            Held-out rows, for selectors that aim at validation loss (GLISTER).
+            Others ignore it.
+
+        Returns
+        -------
+        subset : Subset
+            ``indices`` into ``view``'s rows and their ``weights``.
+        """
+        if not isinstance(view, LastLayer):
+            raise TypeError(
+                f"{type(self).__name__}.select expects a subsetml.LastLayer, got "
+                f"{type(view).__name__}. Build one with LastLayer(...), "
+                "LastLayer.from_estimator or LastLayer.from_proxy."
+            )
+        if validation is not None:
+            if not isinstance(validation, LastLayer):
+                raise TypeError(
+                    "validation must be a subsetml.LastLayer or None, got "
+                    f"{type(validation).__name__}."
+                )
+            if validation.task != view.task:
+                raise ValueError(
+                    f"validation is a {validation.task} view but view is a "
+                    f"{view.task} view."
+                )
+            if (
+                validation.n_outputs != view.n_outputs
+                or validation.n_features != view.n_features
+            ):
+                raise ValueError(
+                    "validation must have the same number of features and outputs "
+                    f"as view: got ({validation.n_features}, {validation.n_outputs})"
+                    f" vs ({view.n_features}, {view.n_outputs})."
+                )
+        if view.task == "classification":
+            present = np.unique(view.y)
+            if present.shape[0] < 2:
+                raise ValueError(
+                    "Only one class is present in the rows to select from "
+                    f"(class code {present[0]}); selection needs at least two."
+                )
+        k = resolve_budget(budget, view.n_samples)
+        self._validate_params_for(view)
+        rng = check_random_state(self.random_state)
+        result = self._select(view, k, validation=validation, rng=rng)
+        subset = result if isinstance(result, Subset) else Subset(*result)
+        _check_subset(subset, view.n_samples, k, type(self).__name__)
+        return subset
+
+    def _validate_params_for(self, view):
+        """Check parameters against the view; subclasses extend."""
+
+    def _select(self, view, k, *, validation, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = getattr(self, "random_state", 0) is None
+        return tags
+
+
+def _check_subset(subset, n, k, who):
+    idx, w = subset.indices, subset.weights
+    problems = []
+    if idx.shape[0] != k:
+        problems.append(f"returned {idx.shape[0]} rows for a budget of {k}")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        problems.append(f"returned indices outside [0, {n})")
+    if np.unique(idx).shape[0] != idx.shape[0]:
+        problems.append("returned duplicate indices")
+    if not np.all(np.isfinite(w)):
+        problems.append("returned non-finite weights")
+    elif np.any(w < 0):
+        problems.append("returned negative weights")
+    if problems:
+        raise RuntimeError(
+            f"{who} broke the selector contract: " + "; ".join(problems) + "."
+        )
+
+
+def allocate_budget(counts, k):
+    """Split ``k`` over groups in proportion to ``counts``, at least 1 each.
+
+    Each group gets ``ceil(k * n_c / N)``; the excess is then taken back one
+    row at a time from the groups whose ceiling rounded up the most (largest
+    fractional excess first), never below one row per group.
+
+    Parameters
+    ----------
+    counts : array-like of int
+        Rows in each group.
+    k : int
+        Total budget, ``len(counts) <= k <= sum(counts)``.
+
+    Returns
+    -------
+    budgets : ndarray of int64
+        ``budgets.sum() == k`` and ``1 <= budgets <= counts``.
+
+    Examples
+    --------
+    >>> from subsetml.selection import allocate_budget
+    >>> allocate_budget([50, 30, 20], 10).tolist()
+    [5, 3, 2]
+    >>> allocate_budget([900, 90, 10], 10).tolist()
+    [8, 1, 1]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if k < counts.shape[0]:
+        raise ValueError(
+            f"A budget of {k} rows cannot cover {counts.shape[0]} classes with at "
+            "least one row each; raise the budget or set per_class=False."
+        )
+    if k > total:
+        raise ValueError(f"A budget of {k} rows exceeds the {total} rows available.")
+    exact = counts * (k / total)
+    budgets = np.minimum(np.maximum(np.ceil(exact - 1e-9).astype(np.int64), 1), counts)
+    excess = int(budgets.sum()) - k
+    if excess > 0:
+        # Take back from the groups rounded up the most, keeping >= 1 each.
+        order = np.argsort(-(budgets - exact), kind="stable")
+        while excess > 0:
+            for g in order:
+                if excess == 0:
+                    break
+                if budgets[g] > 1:
+                    budgets[g] -= 1
+                    excess -= 1
+    return budgets
+
+
+class GradientSelector(BaseSelector):
+    """Shared machinery of the gradient-based selectors (CRAIG, GRAD-MATCH, GLISTER).
+
+    Handles the ground set: per-class budgets, shuffled mini-batches, and the
+    expansion of chosen batches back to rows.  Subclasses implement
+    ``_select_ground(gradients, k, rng, part)`` which chooses ``k`` elements of
+    one ground set given as a gradient operator and returns ``(positions,
+    weights)`` local to that ground set.  ``part`` carries what else a method
+    may need (the view's row ids of the part, its class, the validation rows).
+    """
+
+    def _validate_params_for(self, view):
+        if self.gradients not in GRADIENT_MODES:
+            raise ValueError(
+                f"Unknown gradients={self.gradients!r}; choose one of "
+                f"{GRADIENT_MODES}."
+            )
+        if self.per_class not in ("auto", True, False):
+            raise ValueError(
+                f"per_class must be 'auto', True or False, got {self.per_class!r}."
+            )
+        if self.per_class is True and view.task != "classification":
+            raise ValueError("per_class=True needs a classification view.")
+        bs = self.batch_size
+        if bs is not None and (
+            isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1
+        ):
+            raise ValueError(f"batch_size must be a positive int or None, got {bs!r}.")
+
+    def _is_per_class(self, view):
+        if self.per_class == "auto":
+            return view.task == "classification"
+        return bool(self.per_class)
+
+    def _parts(self, view, k, validation):
+        """Yield ``(rows, k_part, val_rows)`` for each independent ground set."""
+        if self._is_per_class(view):
+            classes, codes = np.unique(view.y, return_inverse=True)
+            counts = np.bincount(codes)
+            budgets = allocate_budget(counts, k)
+            for c, k_c in zip(classes, budgets):
+                rows = np.flatnonzero(view.y == c)
+                val_rows = None
+                if validation is not None:
+                    val_rows = np.flatnonzero(validation.y == c)
+                yield rows, int(k_c), c, val_rows
+        else:
+            val_rows = None if validation is None else np.arange(validation.n_samples)
+            yield np.arange(view.n_samples), k, None, val_rows
+
+    def _select(self, view, k, *, validation, rng):
+        validation = self._prepare_validation(view, validation, rng)
+        chosen, weights = [], []
+        for rows, k_part, label, val_rows in self._parts(view, k, validation):
+            op = view._operator(self.gradients, rows)
+            part = _Part(view, rows, label, validation, val_rows, self.gradients)
+            if self.batch_size is None or self.batch_size == 1:
+                pos, w = self._select_ground(op, k_part, rng, part)
+                pos = np.asarray(pos, dtype=np.int64)
+                chosen.append(rows[pos])
+                weights.append(np.asarray(w, dtype=np.float64))
+            else:
+                idx, w = self._select_batches(op, rows, k_part, rng, part)
+                chosen.append(idx)
+                weights.append(w)
+        return Subset(np.concatenate(chosen), np.concatenate(weights))
+
+    def _select_batches(self, op, rows, k_part, rng, part):
+        """Per-batch mode: mean gradients of shuffled batches form the ground set."""
+        n = rows.shape[0]
+        b = int(self.batch_size)
+        n_batches = math.ceil(n / b)
+        perm = rng.permutation(n)
+        groups = np.empty(n, dtype=np.int64)
+        groups[perm] = np.arange(n) // b
+        means = op.group_means(groups, n_batches)
+        n_pick = min(n_batches, math.ceil(k_part / b))
+        part.batch_groups = groups
+        pos, w = self._select_ground(means, n_pick, rng, part)
+        pos = np.asarray(pos, dtype=np.int64)
+        w = np.asarray(w, dtype=np.float64)
+        # Expand batches to rows in the order they were chosen; the last one
+        # is cut so the part gets exactly k_part rows.
+        members = [perm[g * b : (g + 1) * b] for g in pos]
+        need = k_part - sum(m.shape[0] for m in members)
+        if need > 0:
+            # Chosen batches were short (a small final batch): top up from
+            # the unchosen rows at random, with weight 1.
+            taken = np.zeros(n, dtype=bool)
+            for m in members:
+                taken[m] = True
+            rest = np.flatnonzero(~taken)
+            extra = rng.choice(rest, size=need, replace=False)
+            members.append(extra)
+            w = np.append(w, 1.0)
+        sizes = [m.shape[0] for m in members]
+        local = np.concatenate(members)[:k_part]
+        row_w = np.repeat(w, sizes)[:k_part]
+        return rows[local], row_w
+
+    def _prepare_validation(self, view, validation, rng):
+        return validation
+
+    def _select_ground(self, gradients, k, rng, part):  # pragma: no cover
+        raise NotImplementedError
+
+
+class _Part:
+    """What a ground-set solver may need beyond the gradient operator."""
+
+    def __init__(self, view, rows, label, validation, val_rows, mode):
+        self.view = view
+        self.rows = rows
+        self.label = label
+        self.validation = validation
+        self.val_rows = val_rows
+        self.mode = mode
+        self.batch_groups = None

@@ -1,0 +1,68 @@
+"""Uniform random subsets: the baseline every other method must beat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from subsetml._subset import Subset
+from subsetml.selection._base import BaseSelector, allocate_budget
+
+__all__ = ["RandomSelector"]
+
+
+class RandomSelector(BaseSelector):
+    """Rows drawn uniformly without replacement, all with weight 1.
+
+    Re-drawn often (every few epochs, or once per CV split in a search), random
+    subsets are a strong baseline: the CORDS and DeepCore studies find them hard
+    to beat at equal wall time. Every benchmark of this library reports them.
+
+    Parameters
+    ----------
+    per_class : {"auto", True, False}, default=False
+        Draw class-proportional budgets (stratified sampling). ``"auto"``
+        stratifies for classification views only.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draw.
+
+    See Also
+    --------
+    CraigSelector, GradMatchSelector, GlisterSelector
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from subsetml import LastLayer
+    >>> from subsetml.selection import RandomSelector
+    >>> rng = np.random.RandomState(0)
+    >>> view = LastLayer(rng.rand(100, 3), np.full((100, 2), 0.5), rng.randint(2, size=100))
+    >>> subset = RandomSelector(random_state=0).select(view, 0.1)
+    >>> subset.size, subset.weights.sum()
+    (10, 10.0)
+    """
+
+    def __init__(self, *, per_class=False, random_state=None):
+        self.per_class = per_class
+        self.random_state = random_state
+
+    def _validate_params_for(self, view):
+        if self.per_class not in ("auto", True, False):
+            raise ValueError(
+                f"per_class must be 'auto', True or False, got {self.per_class!r}."
+            )
+        if self.per_class is True and view.task != "classification":
+            raise ValueError("per_class=True needs a classification view.")
+
+    def _select(self, view, k, *, validation, rng):
+        stratify = self.per_class is True or (
+            self.per_class == "auto" and view.task == "classification"
+        )
+        if not stratify:
+            return Subset(rng.choice(view.n_samples, size=k, replace=False))
+        classes, codes = np.unique(view.y, return_inverse=True)
+        budgets = allocate_budget(np.bincount(codes), k)
+        chosen = [
+            rng.choice(np.flatnonzero(codes == c), size=int(k_c), replace=False)
+            for c, k_c in enumerate(budgets)
+        ]
+        return Subset(np.concatenate(chosen))
