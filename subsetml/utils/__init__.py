@@ -1,0 +1,1 @@
+"""Utilities: conformance checks for selectors (:mod:`subsetml.utils.estimator_checks`)."""

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from subsetml.selection import RandomSelector, allocate_budget
+from subsetml.utils.estimator_checks import make_view
+
+
+def test_random_is_uniform_without_replacement():
+    view = make_view(50, 2, 2, seed=0)
+    counts = np.zeros(50)
+    for seed in range(400):
+        idx, w = RandomSelector(random_state=seed).select(view, 10)
+        assert np.unique(idx).size == 10 and np.all(w == 1)
+        counts[idx] += 1
+    # Each row is chosen with probability 10/50: expect 80 +- a few sigma (8).
+    assert np.all(np.abs(counts - 80) < 40)
+
+
+def test_random_per_class_is_stratified():
+    view = make_view(100, 2, 4, seed=1)
+    idx, _ = RandomSelector(per_class=True, random_state=0).select(view, 20)
+    assert np.bincount(view.y[idx]).tolist() == [5, 5, 5, 5]
+
+
+def test_random_per_class_needs_classification():
+    view = make_view(40, 2, 1, task="regression")
+    with pytest.raises(ValueError, match="classification"):
+        RandomSelector(per_class=True).select(view, 5)
+    with pytest.raises(ValueError, match="per_class"):
+        RandomSelector(per_class="yes").select(make_view(), 5)
+
+
+@pytest.mark.parametrize(
+    "counts, k, expected",
+    [
+        ([50, 30, 20], 10, [5, 3, 2]),
+        ([900, 90, 10], 10, [8, 1, 1]),
+        ([3, 3, 3], 9, [3, 3, 3]),
+        ([1, 1, 98], 3, [1, 1, 1]),
+        ([7, 5], 4, [2, 2]),
+    ],
+)
+def test_allocate_budget(counts, k, expected):
+    out = allocate_budget(counts, k)
+    assert out.tolist() == expected
+    assert out.sum() == k and np.all(out >= 1) and np.all(out <= counts)
+
+
+def test_allocate_budget_properties():
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        counts = rng.randint(1, 50, size=rng.randint(1, 8))
+        k = rng.randint(len(counts), counts.sum() + 1)
+        out = allocate_budget(counts, k)
+        assert out.sum() == k and np.all(out >= 1) and np.all(out <= counts)
+        # Never further than one row from the exact proportional share,
+        # except where the floor of one row per class forces it.
+        exact = counts * k / counts.sum()
+        assert np.all((np.abs(out - exact) < 1 + 1e-9) | (out == 1))
+
+
+def test_allocate_budget_too_small_for_classes():
+    with pytest.raises(ValueError, match="cannot cover 3 classes"):
+        allocate_budget([5, 5, 5], 2)

@@ -1,0 +1,217 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from subsetml import LastLayer
+
+
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture
+def linear_problem():
+    rng = np.random.RandomState(0)
+    n, e, c = 12, 4, 3
+    h = rng.randn(n, e)
+    W, b = rng.randn(c, e), rng.randn(c)
+    y = rng.randint(c, size=n)
+    return h, W, b, y
+
+
+def _ce(h, W, b, y):
+    p = _softmax(h @ W.T + b)
+    return -np.log(p[np.arange(len(y)), y])
+
+
+def test_full_gradients_match_finite_differences(linear_problem):
+    h, W, b, y = linear_problem
+    view = LastLayer(h, _softmax(h @ W.T + b), y)
+    g = view.gradients("full")
+    c, e = W.shape
+    assert g.shape == (len(y), c * (e + 1))
+    eps = 1e-6
+    numeric = np.zeros_like(g)
+    for ci in range(c):
+        for ei in range(e + 1):
+            Wp, bp, Wm, bm = W.copy(), b.copy(), W.copy(), b.copy()
+            if ei < e:
+                Wp[ci, ei] += eps
+                Wm[ci, ei] -= eps
+            else:
+                bp[ci] += eps
+                bm[ci] -= eps
+            numeric[:, ci * (e + 1) + ei] = (
+                _ce(h, Wp, bp, y) - _ce(h, Wm, bm, y)
+            ) / (2 * eps)
+    np.testing.assert_allclose(g, numeric, atol=1e-6)
+    # The bias block of the full gradient is the bias gradient.
+    np.testing.assert_allclose(g[:, e :: e + 1], view.gradients("bias"))
+
+
+def test_gradients_for_a_subset_of_rows_and_blocks(linear_problem):
+    h, W, b, y = linear_problem
+    view = LastLayer(h, _softmax(h @ W.T + b), y)
+    rows = np.array([5, 0, 7])
+    full = view.gradients("full")
+    np.testing.assert_allclose(view.gradients("full", rows, block_size=2), full[rows])
+    np.testing.assert_allclose(view.gradients("features", rows), h[rows])
+    assert view.gradient_dim("full") == full.shape[1]
+    assert view.gradient_dim("bias") == 3 and view.gradient_dim("features") == 4
+
+
+def test_regression_gradients_are_residuals():
+    rng = np.random.RandomState(1)
+    h, y = rng.randn(10, 3), rng.randn(10)
+    pred = y + 0.5
+    view = LastLayer(h, pred, y, task="regression")
+    np.testing.assert_allclose(view.gradients("bias"), np.full((10, 1), 0.5))
+    np.testing.assert_allclose(view.losses(), np.full(10, 0.125))
+    assert view.gradients("full").shape == (10, 4)
+
+
+def test_binary_outputs_as_one_column():
+    view = LastLayer(np.ones((3, 1)), np.array([0.2, 0.9, 0.5]), [0, 1, 1])
+    np.testing.assert_allclose(view.outputs[:, 1], [0.2, 0.9, 0.5])
+    np.testing.assert_allclose(view.residuals()[:, 1], [0.2, -0.1, -0.5])
+
+
+def test_take_keeps_rows():
+    rng = np.random.RandomState(2)
+    view = LastLayer(rng.randn(6, 2), _softmax(rng.randn(6, 3)), [0, 1, 2, 0, 1, 2])
+    part = view.take([1, 4])
+    assert part.n_samples == 2 and part.y.tolist() == [1, 1]
+
+
+def test_from_estimator_logistic_with_string_labels():
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = LogisticRegression(max_iter=500).fit(X, names)
+    view = LastLayer.from_estimator(clf, X, names)
+    assert view.y.tolist() == y.tolist()
+    assert view.classes.tolist() == names[np.unique(y, return_index=True)[1]].tolist()
+    onehot = np.eye(3)[y]
+    np.testing.assert_allclose(view.gradients("bias"), clf.predict_proba(X) - onehot)
+    np.testing.assert_allclose(view.features, X)
+
+
+def test_from_estimator_mlp_uses_last_hidden_layer():
+    X, y = load_iris(return_X_y=True)
+    mlp = MLPClassifier(hidden_layer_sizes=(7, 5), max_iter=50, random_state=0)
+    with pytest.warns(Warning):
+        mlp.fit(X, y)
+    view = LastLayer.from_estimator(mlp, X, y)
+    assert view.n_features == 5
+    # The captured features reproduce the network's output through its last layer.
+    logits = view.features @ mlp.coefs_[-1] + mlp.intercepts_[-1]
+    np.testing.assert_allclose(_softmax(logits), mlp.predict_proba(X), atol=1e-10)
+
+
+def test_from_estimator_mlp_regressor():
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(6,), max_iter=30, random_state=0)
+    with pytest.warns(Warning):
+        mlp.fit(X, y)
+    view = LastLayer.from_estimator(mlp, X, y)
+    assert view.task == "regression" and view.n_features == 6
+    pred = view.features @ mlp.coefs_[-1][:, 0] + mlp.intercepts_[-1][0]
+    np.testing.assert_allclose(pred, mlp.predict(X))
+
+
+def test_from_estimator_pipeline_transforms_features():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    view = LastLayer.from_estimator(pipe, X, y)
+    np.testing.assert_allclose(view.features, StandardScaler().fit_transform(X))
+
+
+def test_from_estimator_regressor():
+    X, y = make_regression(n_samples=30, n_features=4, random_state=0)
+    reg = Ridge().fit(X, y)
+    view = LastLayer.from_estimator(reg, X, y)
+    np.testing.assert_allclose(view.residuals()[:, 0], reg.predict(X) - y)
+
+
+def test_from_estimator_errors():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(Exception, match="not fitted"):
+        LastLayer.from_estimator(LogisticRegression(), X, y)
+    with pytest.raises(ValueError, match="from_proxy"):
+        LastLayer.from_estimator(SVC().fit(X, y), X, y)
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    with pytest.raises(ValueError, match="not fitted on"):
+        LastLayer.from_estimator(clf, X, y + 5)
+    with pytest.raises(ValueError, match="must match"):
+        LastLayer.from_estimator(clf, X, y[:-1])
+
+
+def test_from_proxy_classification_and_regression():
+    X, y = load_iris(return_X_y=True)
+    view = LastLayer.from_proxy(X, np.array(["a", "b", "c"])[y])
+    assert view.task == "classification" and view.n_outputs == 3
+    assert view.classes.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(view.features.mean(axis=0), 0, atol=1e-12)
+    Xr, yr = make_regression(n_samples=50, n_features=3, random_state=0)
+    rview = LastLayer.from_proxy(Xr, yr)
+    assert rview.task == "regression" and rview.n_outputs == 1
+
+
+def test_from_proxy_errors():
+    X, _ = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        LastLayer.from_proxy(X, np.zeros(150, dtype=int), task="classification")
+    with pytest.raises(ValueError, match="task"):
+        LastLayer.from_proxy(X, np.zeros(150), task="ranking")
+    with pytest.raises(ValueError, match="regularization"):
+        LastLayer.from_proxy(X, np.arange(150) % 2, regularization=0)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        LastLayer.from_proxy(Xn, np.arange(150) % 2)
+
+
+P3 = np.full((4, 3), 1 / 3)
+
+
+@pytest.mark.parametrize(
+    "features, outputs, y, kwargs, match",
+    [
+        (np.full((4, 2), np.nan), P3, [0, 1, 2, 0], {}, "NaN"),
+        (np.ones((4, 2)), np.full((4, 3), np.inf), [0, 1, 2, 0], {}, "NaN"),
+        (np.ones((4, 2)), P3[:3], [0, 1, 2, 0], {}, "one row per sample"),
+        (np.ones((4, 2)), P3, [0, 1, 2], {}, "must match"),
+        (np.ones((4, 2)), P3 * 5, [0, 1, 2, 0], {}, "probabilities"),
+        (np.ones((4, 2)), P3 * 0.9, [0, 1, 2, 0], {}, "sum"),
+        (np.ones((4, 2)), P3, ["a", "b", "c", "a"], {}, "LabelEncoder"),
+        (np.ones((4, 2)), P3, [0, 1, 3, 0], {}, r"\[0, 2\]"),
+        (np.ones((4, 2)), P3, [0, 1, 1.5, 0], {}, "integer"),
+        (np.ones((4, 2)), np.ones((4, 1)), [0, 0, 0, 0], {}, "2 columns"),
+        (np.ones((4, 2)), P3, [0, 1, 2, 0], {"task": "ranking"}, "task"),
+        (np.ones((4, 2)), P3, [0, 1, 2, 0], {"classes": ["a"]}, "classes"),
+        (np.ones((0, 2)), np.ones((0, 3)), [], {}, "at least one row"),
+        (np.ones((4, 2, 2)), P3, [0, 1, 2, 0], {}, "2-D"),
+        (
+            np.ones((4, 2)),
+            np.ones((4, 2)),
+            np.ones(4),
+            {"task": "regression"},
+            "same number of targets",
+        ),
+    ],
+)
+def test_bad_input_is_rejected(features, outputs, y, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LastLayer(features, outputs, y, **kwargs)
+
+
+def test_unknown_gradient_mode():
+    view = LastLayer(np.ones((4, 2)), P3, [0, 1, 2, 0])
+    with pytest.raises(ValueError, match="Unknown gradient mode"):
+        view.gradients("weights")

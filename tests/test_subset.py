@@ -1,0 +1,77 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from subsetml import Subset, resolve_budget
+
+
+def test_subset_unpacks_as_pair():
+    idx, w = Subset([3, 1], [0.5, 2.0])
+    assert idx.dtype == np.int64 and idx.tolist() == [3, 1]
+    assert w.tolist() == [0.5, 2.0]
+
+
+def test_subset_default_weights_are_ones():
+    s = Subset(np.array([0, 2, 5]))
+    assert s.weights.tolist() == [1.0, 1.0, 1.0]
+    assert s.size == 3
+
+
+def test_subset_pickles_and_compares():
+    s = Subset([1, 2], [1.0, 3.0])
+    assert pickle.loads(pickle.dumps(s)) == s
+    assert s != Subset([1, 2])
+
+
+@pytest.mark.parametrize(
+    "indices, weights, match",
+    [
+        ([[1, 2]], None, "one-dimensional"),
+        ([0.5, 1.0], None, "integers"),
+        ([1, 2], [1.0], "must match"),
+    ],
+)
+def test_subset_rejects_malformed(indices, weights, match):
+    with pytest.raises(ValueError, match=match):
+        Subset(indices, weights)
+
+
+@pytest.mark.parametrize(
+    "budget, n, expected",
+    [
+        (1, 10, 1),
+        (10, 10, 10),
+        (np.int32(4), 10, 4),
+        (0.05, 1000, 50),
+        (0.1, 25, 3),
+        (1.0, 7, 7),
+        (1e-6, 10, 1),
+    ],
+)
+def test_resolve_budget(budget, n, expected):
+    assert resolve_budget(budget, n) == expected
+
+
+@pytest.mark.parametrize(
+    "budget, err, match",
+    [
+        (0, ValueError, "at least 1"),
+        (-3, ValueError, "at least 1"),
+        (11, ValueError, "more than the 10 rows"),
+        (0.0, ValueError, r"\(0, 1\]"),
+        (1.5, ValueError, r"\(0, 1\]"),
+        (float("nan"), ValueError, r"\(0, 1\]"),
+        (True, TypeError, "int"),
+        ("5%", TypeError, "int"),
+        (None, TypeError, "int"),
+    ],
+)
+def test_resolve_budget_rejects(budget, err, match):
+    with pytest.raises(err, match=match):
+        resolve_budget(budget, 10)
+
+
+def test_resolve_budget_needs_rows():
+    with pytest.raises(ValueError, match="0 rows"):
+        resolve_budget(1, 0)
