@@ -1,0 +1,29 @@
+"""House-keeping: the README's commands and CI stay in step."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert text.index("```bash") < 50, "the commands must open the README"
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("subsetml demo")
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = ROOT / ".ci" / "run"
+    if not ci.exists():  # pragma: no cover - installed package without the repo
+        pytest.skip("no .ci/run")
+    assert _readme_commands()[1] in ci.read_text().splitlines()
