@@ -1,0 +1,416 @@
+"""Greedy maximisation of the facility-location function (the CRAIG solver).
+
+Private, pure-numpy kernels.  The objective on a ground set of ``n`` gradient
+rows is
+
+    F(S) = sum_i max_{j in S} sim(j, i),   sim(j, i) = D_max - ||g_i - g_j||^2,
+
+with ``D_max`` the largest pairwise squared distance of the ground set (exact,
+read off the distance matrix once it is built), so every similarity is >= 0
+and ``F(empty) = 0``.  F is monotone submodular, so greedy gets at least
+``(1 - 1/e)`` of the optimum (Nemhauser, Wolsey & Fisher, 1978).
+
+After the first pick the marginal gains, ``sum_i max(0, sim(j, i) - cur_i)``,
+do not depend on ``D_max`` at all, so any ``D_max`` >= the true maximum gives
+the same picks; using the exact one only makes ``F`` values comparable.
+
+Conventions: the similarity matrix ``S`` is float32 and row ``S[j]`` holds the
+similarity of every ground row to candidate ``j``.  Rows are what the solvers
+read (contiguous), and all of them read the same rows through the same
+:func:`_gains`, so naive, lazy and stochastic greedy agree bit for bit on the
+gains they compute.  Floating-point addition is monotone, so the computed
+gains never grow as the chosen set grows, which is all lazy evaluation needs.
+
+Memory: the only ``n x n`` array is ``S`` itself, and only when ``4 n^2`` bytes
+fit ``max_kernel_bytes``.  Otherwise :func:`craig_ground` splits the ground set
+into random, nearly equal chunks that fit and runs greedy on each (see its
+docstring).  Every temporary is a block of at most ``_BLOCK_BYTES`` or one
+block of rows of ``S``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from subsetml._gradops import DenseGradients, FactoredGradients
+from subsetml.selection._base import allocate_budget
+
+__all__ = [
+    "OPTIMIZERS",
+    "assign_to_nearest",
+    "craig_ground",
+    "facility_location_objective",
+    "greedy_facility_location",
+    "similarity_kernel",
+]
+
+#: Names accepted by :func:`greedy_facility_location`.
+OPTIMIZERS = ("lazy", "stochastic", "naive")
+
+# Temporaries (gram blocks, gain evaluations, assignment blocks) stay below this.
+_BLOCK_BYTES = 32 * 2**20
+# Candidates re-evaluated together by lazy greedy.  One numpy call on a
+# (batch, n) block costs about as much as a handful of single rows, and the
+# top few stale bounds are usually all needed before one is accepted.
+_LAZY_BATCH = 8
+
+
+def _as_float32(gradients):
+    """The same operator with float32 factors (halves memory, doubles BLAS speed)."""
+    if isinstance(gradients, DenseGradients):
+        return DenseGradients(gradients.matrix.astype(np.float32, copy=False))
+    if isinstance(gradients, FactoredGradients):
+        return FactoredGradients(
+            gradients.residuals.astype(np.float32, copy=False),
+            gradients.features.astype(np.float32, copy=False),
+        )
+    return gradients
+
+
+def _rows_per_block(n_cols, itemsize=4, budget=_BLOCK_BYTES):
+    return max(1, budget // (itemsize * max(1, n_cols)))
+
+
+def similarity_kernel(gradients):
+    """Dense float32 facility-location similarities of a ground set.
+
+    Built block of rows by block of rows from the operator's ``sq_norms`` and
+    ``gram``, so "full" last-layer gradients given as factors are never
+    materialised.
+
+    Parameters
+    ----------
+    gradients : DenseGradients or FactoredGradients
+        The ground set, ``n`` rows.
+
+    Returns
+    -------
+    S : ndarray of shape (n, n), float32
+        ``S[j, i] = D_max - ||g_i - g_j||^2 >= 0``; the diagonal is ``D_max``.
+    d_max : float
+        The largest pairwise squared distance (of the float32 computation).
+    """
+    op = _as_float32(gradients)
+    n = op.n
+    sq = np.asarray(op.sq_norms(), dtype=np.float32)
+    S = np.empty((n, n), dtype=np.float32)
+    step = min(n, _rows_per_block(n))
+    everything = slice(None)  # a view, not a copy, of the operator's rows
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = S[start:stop]
+        np.multiply(op.gram(slice(start, stop), everything), -2.0, out=block)
+        block += sq[start:stop, None]
+        block += sq[None, :]
+        # Rounding can make near-duplicates slightly negative; a row is at
+        # distance exactly 0 from itself.
+        np.maximum(block, 0.0, out=block)
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
+    d_max = float(S.max()) if n else 0.0
+    np.subtract(np.float32(d_max), S, out=S)
+    return S, d_max
+
+
+def facility_location_objective(S, picks):
+    """``F(picks) = sum_i max_{j in picks} S[j, i]`` (0 for no picks), in float64."""
+    picks = np.asarray(picks, dtype=np.int64)
+    if picks.size == 0:
+        return 0.0
+    best = np.zeros(S.shape[1], dtype=np.float64)
+    for start in range(0, picks.size, _rows_per_block(S.shape[1])):
+        rows = S[picks[start : start + _rows_per_block(S.shape[1])]]
+        np.maximum(best, rows.max(axis=0), out=best)
+    return float(best.sum())
+
+
+def _gains(S, candidates, cur):
+    """Marginal gains ``sum_i max(0, S[j, i] - cur_i)`` of each candidate ``j``."""
+    out = np.empty(candidates.shape[0], dtype=S.dtype)
+    step = _rows_per_block(S.shape[1], S.itemsize)
+    for start in range(0, candidates.shape[0], step):
+        rows = S[candidates[start : start + step]]  # a copy we may overwrite
+        rows -= cur
+        np.maximum(rows, 0.0, out=rows)
+        # Row-wise reduction of a C-contiguous block: the same pairwise sum for
+        # a row whatever the block, so every solver gets identical gains.
+        rows.sum(axis=1, out=out[start : start + step])
+    return out
+
+
+class _State:
+    """Coverage ``cur_i = max_{j in S} S[j, i]`` and each row's nearest pick."""
+
+    def __init__(self, S):
+        self.S = S
+        n = S.shape[0]
+        self.cur = np.zeros(n, dtype=S.dtype)
+        self.owner = np.zeros(n, dtype=np.int64)
+        self.chosen = np.zeros(n, dtype=bool)
+        self.picks = []
+
+    def add(self, j):
+        row = self.S[j]
+        # Strictly better only: ties stay with the earlier pick.  With no pick
+        # yet every row belongs to the first one (owner starts at 0).
+        better = row > self.cur
+        self.owner[better] = len(self.picks)
+        np.maximum(self.cur, row, out=self.cur)
+        self.chosen[j] = True
+        self.picks.append(int(j))
+
+
+def _naive(S, k, state):
+    """Evaluate every remaining candidate at every step (reference solver)."""
+    n = S.shape[0]
+    for _ in range(k):
+        gains = _gains(S, np.arange(n), state.cur)
+        gains[state.chosen] = -np.inf
+        state.add(int(np.argmax(gains)))
+
+
+def _lazy(S, k, state, batch=_LAZY_BATCH):
+    """Lazy greedy (Minoux, 1978), re-evaluating stale bounds a batch at a time.
+
+    ``bounds[j]`` is the gain of ``j`` when it was last evaluated; by
+    submodularity it bounds the current gain from above.  Each round takes the
+    ``b`` largest bounds, refreshes the stale ones in one numpy call, and
+    accepts the best fresh candidate if its gain is at least the ``b``-th
+    largest bound before refreshing -- an upper bound on every candidate left
+    out of the round.  The accepted candidate is thus a true argmax, the same
+    pick as naive greedy up to ties.
+    """
+    n = S.shape[0]
+    # Exact gains at step 0 (nothing covered): the row sums, as _gains would
+    # compute them (max(S - 0, 0) is S itself).
+    bounds = S.sum(axis=1)
+    fresh_at = np.zeros(n, dtype=np.int64)  # step at which bounds[j] was exact
+    for t in range(k):
+        b = min(batch, n - t)
+        while True:
+            if b < n:
+                cand = np.argpartition(bounds, n - b)[n - b :]
+            else:
+                cand = np.arange(n)
+            # Chosen rows sit at -inf and there are n - t >= b others, so
+            # every candidate here is unchosen.
+            threshold = bounds[cand].min()
+            stale = cand[fresh_at[cand] != t]
+            if stale.size:
+                bounds[stale] = _gains(S, stale, state.cur)
+                fresh_at[stale] = t
+            vals = bounds[cand]
+            best = vals.max()
+            if best >= threshold or b >= n - t:
+                # Lowest index among equal gains, as np.argmax in naive greedy.
+                j = int(cand[vals == best].min())
+                break
+            # Rejected: many candidates are close; look at more of them at once.
+            b = min(2 * b, n - t)
+        state.add(j)
+        bounds[j] = -np.inf
+
+
+def _stochastic(S, k, state, epsilon, rng, batch=_LAZY_BATCH):
+    """Stochastic greedy (Mirzasoleiman et al., AAAI 2015, "Lazier than lazy greedy").
+
+    Each step draws ``s = ceil((n / k) ln(1 / epsilon))`` of the remaining
+    candidates and takes the best of them, which gives ``1 - 1/e - epsilon``
+    of the optimum in expectation with ``O(n ln(1/epsilon))`` evaluations in
+    all.  Inside the sample, stale upper bounds are used lazily (sample
+    sorted by bound, evaluated a batch at a time until the best fresh gain
+    beats every remaining bound), which returns the sample's true best.
+    """
+    n = S.shape[0]
+    s = min(n, math.ceil((n / k) * math.log(1.0 / epsilon)))
+    bounds = np.full(n, np.inf, dtype=S.dtype)
+    fresh_at = np.full(n, -1, dtype=np.int64)
+    for t in range(k):
+        remaining = np.flatnonzero(~state.chosen)
+        sample = remaining
+        if s < remaining.shape[0]:
+            sample = rng.choice(remaining, size=s, replace=False)
+        sample = sample[np.argsort(-bounds[sample], kind="stable")]
+        best, j = -np.inf, -1
+        for start in range(0, sample.shape[0], batch):
+            cand = sample[start : start + batch]
+            if bounds[cand[0]] < best:
+                break  # every bound left is below the best fresh gain
+            stale = cand[fresh_at[cand] != t]
+            if stale.size:
+                bounds[stale] = _gains(S, stale, state.cur)
+                fresh_at[stale] = t
+            vals = bounds[cand]
+            i = int(np.argmax(vals))
+            if vals[i] > best:
+                best, j = vals[i], int(cand[i])
+        state.add(j)
+        bounds[j] = -np.inf
+
+
+def greedy_facility_location(S, k, *, optimizer="lazy", epsilon=0.01, rng=None):
+    """Greedily choose ``k`` rows maximising the facility-location function.
+
+    Parameters
+    ----------
+    S : ndarray of shape (n, n)
+        Non-negative similarities, ``S[j, i]`` = similarity of row ``i`` to
+        candidate ``j`` (see :func:`similarity_kernel`).
+    k : int
+        Number of picks, ``1 <= k <= n``.
+    optimizer : {"lazy", "stochastic", "naive"}, default="lazy"
+        "naive" evaluates every candidate at every step; "lazy" gives the same
+        picks (up to ties) with far fewer evaluations; "stochastic" scores a
+        random sample per step.
+    epsilon : float, default=0.01
+        Stochastic greedy's accuracy parameter, in (0, 1).
+    rng : numpy.random.RandomState, default=None
+        Used by "stochastic" only.
+
+    Returns
+    -------
+    picks : ndarray of int64, shape (k,)
+        Chosen rows, in the order they were picked.
+    owner : ndarray of int64, shape (n,)
+        Position in ``picks`` of each row's most similar pick (earliest on
+        ties).
+    value : float
+        ``F(picks)``.
+    """
+    n = S.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f"k must lie in [1, {n}], got {k}.")
+    state = _State(S)
+    if optimizer == "naive":
+        _naive(S, k, state)
+    elif optimizer == "lazy":
+        _lazy(S, k, state)
+    elif optimizer == "stochastic":
+        if rng is None:
+            rng = np.random.RandomState()
+        _stochastic(S, k, state, epsilon, rng)
+    else:
+        raise ValueError(
+            f"Unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}."
+        )
+    value = float(state.cur.sum(dtype=np.float64))
+    return np.asarray(state.picks, dtype=np.int64), state.owner, value
+
+
+def assign_to_nearest(gradients, picks, *, block_bytes=_BLOCK_BYTES):
+    """Position in ``picks`` of each row's nearest (squared Euclidean) pick.
+
+    Blockwise over rows: memory ``O(block * len(picks))``, never ``n x n``.
+    Ties go to the earliest pick.
+    """
+    op = _as_float32(gradients)
+    picks = np.asarray(picks, dtype=np.int64)
+    sq_all = np.asarray(op.sq_norms(), dtype=np.float32)
+    sq_picks = sq_all[picks]
+    out = np.empty(op.n, dtype=np.int64)
+    # The factored gram holds two (block, k) products at once.
+    step = _rows_per_block(picks.shape[0], 8, block_bytes)
+    for start in range(0, op.n, step):
+        stop = min(start + step, op.n)
+        d2 = op.gram(slice(start, stop), picks)
+        d2 *= -2.0
+        d2 += sq_picks[None, :]
+        # sq_i is constant along a row: it does not change the argmin.
+        out[start:stop] = np.argmin(d2, axis=1)
+    # A chosen row is nearest to itself, whatever float32 rounding says.
+    out[picks] = np.arange(picks.shape[0])
+    return out
+
+
+def craig_ground(
+    gradients,
+    k,
+    *,
+    optimizer="lazy",
+    epsilon=0.01,
+    max_kernel_bytes=2**30,
+    rng=None,
+):
+    """CRAIG on one ground set: greedy facility location plus cluster-size weights.
+
+    Parameters
+    ----------
+    gradients : DenseGradients or FactoredGradients
+        The ground set, ``n`` rows.
+    k : int
+        Rows to choose, ``1 <= k <= n``.
+    optimizer : {"lazy", "stochastic", "naive"}, default="lazy"
+    epsilon : float, default=0.01
+    max_kernel_bytes : int, default=2**30
+        Largest similarity matrix (float32, ``4 n^2`` bytes) allowed.
+    rng : numpy.random.RandomState, default=None
+        Draws the chunks of the fallback and stochastic greedy's samples.
+
+    Returns
+    -------
+    positions : ndarray of int64, shape (k,)
+        Chosen rows of the ground set, in pick order.
+    weights : ndarray of float64, shape (k,)
+        Number of ground rows whose most similar chosen row is this one
+        (sums to ``n``; a chosen exact duplicate of an earlier pick gets 0).
+
+    Notes
+    -----
+    Memory fallback.  When ``4 n^2 > max_kernel_bytes`` the ground set is
+    shuffled and cut into ``m = ceil(n / c)`` nearly equal chunks, ``c`` being
+    the largest size whose kernel fits (``4 c^2 <= max_kernel_bytes``).  Chunk
+    budgets are proportional to chunk sizes (:func:`allocate_budget`; when
+    ``k < m`` a random ``k`` chunks get one row each) and greedy runs on each
+    chunk's own kernel.  The random split keeps each chunk a fair sample of the
+    ground set, so each covers roughly the same distribution (CORDS' fixed,
+    unshuffled partition depends on the dataset order).  Weights are then
+    computed over the whole ground set -- every row goes to its nearest chosen
+    row across all chunks -- blockwise, so they still sum to ``n``.  The
+    result is no longer the greedy solution of the whole ground set; raise
+    ``max_kernel_bytes`` or select per class or per batch to avoid it.
+    """
+    if rng is None:
+        rng = np.random.RandomState()
+    n = gradients.n
+    if not 1 <= k <= n:
+        raise ValueError(f"k must lie in [1, {n}], got {k}.")
+    if k == n:
+        return np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float64)
+    if 4 * n * n <= max_kernel_bytes:
+        S, _ = similarity_kernel(gradients)
+        picks, owner, _ = greedy_facility_location(
+            S, k, optimizer=optimizer, epsilon=epsilon, rng=rng
+        )
+        del S
+        weights = np.bincount(owner, minlength=k).astype(np.float64)
+        return picks, weights
+
+    chunk_cap = max(1, math.isqrt(max_kernel_bytes // 4))
+    n_chunks = math.ceil(n / chunk_cap)
+    chunks = np.array_split(rng.permutation(n), n_chunks)
+    sizes = np.array([c.shape[0] for c in chunks], dtype=np.int64)
+    if k >= n_chunks:
+        budgets = allocate_budget(sizes, k)
+    else:
+        budgets = np.zeros(n_chunks, dtype=np.int64)
+        budgets[rng.choice(n_chunks, size=k, replace=False)] = 1
+    picks = []
+    for rows, k_c in zip(chunks, budgets):
+        if k_c == 0:
+            continue
+        if k_c == rows.shape[0]:
+            picks.append(rows)
+            continue
+        S, _ = similarity_kernel(gradients.take(rows))
+        local, _, _ = greedy_facility_location(
+            S, int(k_c), optimizer=optimizer, epsilon=epsilon, rng=rng
+        )
+        del S
+        picks.append(rows[local])
+    picks = np.concatenate(picks)
+    owner = assign_to_nearest(
+        gradients, picks, block_bytes=min(_BLOCK_BYTES, max_kernel_bytes)
+    )
+    weights = np.bincount(owner, minlength=k).astype(np.float64)
+    return picks, weights

@@ -1,0 +1,129 @@
+"""CraigSelector: weights, modes, memory fallback and parameter checks."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import subsetml.selection._greedy as greedy
+from subsetml import LastLayer
+from subsetml.selection._craig import CraigSelector
+from subsetml.utils.estimator_checks import make_view, parametrize_with_selector_checks
+
+
+@parametrize_with_selector_checks(
+    [
+        CraigSelector(random_state=0),
+        CraigSelector(optimizer="stochastic", gradients="full", random_state=0),
+    ]
+)
+def test_conformance(selector, check):
+    check(selector)
+
+
+@pytest.mark.parametrize("gradients", ["bias", "full", "features"])
+@pytest.mark.parametrize("optimizer", ["lazy", "stochastic"])
+def test_weights_sum_to_class_sizes(gradients, optimizer):
+    view = make_view(300, 5, 3, seed=1)
+    sel = CraigSelector(gradients=gradients, optimizer=optimizer, random_state=0)
+    idx, w = sel.select(view, 30)
+    assert idx.shape == (30,) and np.unique(idx).size == 30
+    assert np.all(w >= 0)
+    for c in range(3):
+        in_c = view.y[idx] == c
+        assert in_c.sum() == 10  # budgets proportional to class sizes
+        assert w[in_c].sum() == np.sum(view.y == c)
+
+
+def test_weights_sum_to_n_on_whole_view():
+    view = make_view(250, 4, 3, seed=2)
+    idx, w = CraigSelector(per_class=False).select(view, 0.1)
+    assert idx.size == 25 and w.sum() == 250 and np.all(w >= 0)
+
+
+def test_regression_view_uses_whole_view():
+    view = make_view(150, 4, 2, task="regression", seed=3)
+    idx, w = CraigSelector(gradients="full").select(view, 15)
+    assert np.unique(idx).size == 15 and w.sum() == 150
+
+
+def test_per_batch_mode():
+    view = make_view(400, 4, 3, seed=4)
+    sel = CraigSelector(per_class=False, batch_size=10, random_state=0)
+    idx, w = sel.select(view, 40)
+    assert idx.size == 40 and np.unique(idx).size == 40 and np.all(w >= 0)
+    # Four whole batches chosen; each batch weight counts batches, so rows x
+    # weights add up to the 400 rows (40 batches of 10).
+    assert w.sum() == 400
+    assert np.unique(w).size <= 4
+    # Per class too (uneven last batches): still a valid weighted subset.
+    idx, w = CraigSelector(batch_size=7, random_state=0).select(view, 45)
+    assert idx.size == 45 and np.unique(idx).size == 45 and np.all(w >= 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_factored_full_matches_dense(seed):
+    view = make_view(180, 6, 3, seed=seed)
+    dense = LastLayer(view.gradients("full"), view.outputs, view.y)
+    a = CraigSelector(gradients="full").select(view, 18)
+    b = CraigSelector(gradients="features").select(dense, 18)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.weights, b.weights)
+
+
+def test_lazy_and_naive_select_the_same_rows():
+    view = make_view(200, 5, 2, seed=5)
+    a = CraigSelector(optimizer="lazy").select(view, 20)
+    b = CraigSelector(optimizer="naive").select(view, 20)
+    assert a == b
+
+
+def test_lazy_is_deterministic_and_stochastic_seeded():
+    view = make_view(200, 5, 2, seed=6)
+    assert CraigSelector().select(view, 20) == CraigSelector().select(view, 20)
+    s = CraigSelector(optimizer="stochastic", random_state=3)
+    assert s.select(view, 20) == clone(s).select(view, 20)
+
+
+def test_memory_fallback(monkeypatch):
+    view = make_view(600, 5, 2, seed=7)
+    limit = 4 * 100 * 100  # chunks of at most 100 rows; classes have 300
+    sizes = []
+    kernel = greedy.similarity_kernel
+
+    def spy(op):
+        sizes.append(op.n)
+        return kernel(op)
+
+    monkeypatch.setattr(greedy, "similarity_kernel", spy)
+    sel = CraigSelector(max_kernel_bytes=limit, gradients="full", random_state=0)
+    idx, w = sel.select(view, 60)
+    assert sizes and max(sizes) <= 100 and len(sizes) == 6
+    assert idx.size == 60 and np.unique(idx).size == 60
+    for c in range(2):
+        assert w[view.y[idx] == c].sum() == np.sum(view.y == c)
+    sizes.clear()
+    CraigSelector().select(view, 60)
+    assert sizes == [300, 300]
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"optimizer": "fast"}, "Unknown optimizer='fast'"),
+        ({"epsilon": 0.0}, "epsilon must be a float in the open interval"),
+        ({"epsilon": 1.0}, "epsilon"),
+        ({"epsilon": "0.1"}, "epsilon"),
+        ({"epsilon": float("nan")}, "epsilon"),
+        ({"max_kernel_bytes": 0}, "max_kernel_bytes must be a positive int"),
+        ({"max_kernel_bytes": -(2**20)}, "max_kernel_bytes"),
+        ({"max_kernel_bytes": 1e6}, "max_kernel_bytes"),
+        ({"gradients": "hessian"}, "gradients"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"per_class": "yes"}, "per_class"),
+    ],
+)
+def test_bad_params(params, match):
+    sel = CraigSelector(**params)  # __init__ only stores
+    assert sel.get_params()[next(iter(params))] is params[next(iter(params))]
+    with pytest.raises(ValueError, match=match):
+        sel.select(make_view(60, 3, 2), 6)
