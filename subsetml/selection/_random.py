@@ -35,9 +35,10 @@ class RandomSelector(BaseSelector):
     >>> from subsetml import LastLayer
     >>> from subsetml.selection import RandomSelector
     >>> rng = np.random.RandomState(0)
-    >>> view = LastLayer(rng.rand(100, 3), np.full((100, 2), 0.5), rng.randint(2, size=100))
+    >>> y = rng.randint(2, size=100)
+    >>> view = LastLayer(rng.rand(100, 3), np.full((100, 2), 0.5), y)
     >>> subset = RandomSelector(random_state=0).select(view, 0.1)
-    >>> subset.size, subset.weights.sum()
+    >>> subset.size, float(subset.weights.sum())
     (10, 10.0)
     """
 
