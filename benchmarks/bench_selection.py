@@ -38,10 +38,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, write_results  # noqa: E402
+from _common import machine_info, write_results
 
-from subsetml import LastLayer  # noqa: E402
-from subsetml.selection import (  # noqa: E402
+from subsetml import LastLayer
+from subsetml.selection import (
     CraigSelector,
     GlisterSelector,
     GradMatchSelector,
@@ -131,7 +131,9 @@ def run_config(n, d, fraction, seed, methods):
     mode = "bias" if d == 10 else "features"
     view = make_view(n, d, seed, mode=mode)
     k = max(int(round(fraction * n)), N_CLASSES)
-    rand, t_rand, m_rand = measure(RandomSelector(per_class=True, random_state=seed), view, k)
+    rand, t_rand, m_rand = measure(
+        RandomSelector(per_class=True, random_state=seed), view, k
+    )
     ridx = np.sort(rand.indices)
     base = {"n": n, "d": d, "mode": mode, "fraction": fraction, "k": k, "seed": seed}
 
@@ -140,8 +142,11 @@ def run_config(n, d, fraction, seed, methods):
             {**base, "method": method, "time_s": t, "peak_mb": mem / 2**20, **quality}
         )
         q = ", ".join(f"{a}={b:.4g}" for a, b in quality.items())
-        print(f"  {method:<18} n={n:>6} d={d:>3} f={fraction:<5} "
-              f"{t:8.3f} s {mem / 2**20:8.1f} MB  {q}", flush=True)
+        print(
+            f"  {method:<18} n={n:>6} d={d:>3} f={fraction:<5} "
+            f"{t:8.3f} s {mem / 2**20:8.1f} MB  {q}",
+            flush=True,
+        )
 
     if "craig" in methods or "craig-stochastic" in methods:
         rand_cost = facility_cost(view, mode, ridx)
@@ -150,16 +155,28 @@ def run_config(n, d, fraction, seed, methods):
                 continue
             sel = CraigSelector(gradients=mode, optimizer=opt, random_state=seed)
             sub, t, mem = measure(sel, view, k)
-            add(name, sub, t, mem, facility_cost=facility_cost(view, mode, sub.indices),
-                random_facility_cost=rand_cost)
+            add(
+                name,
+                sub,
+                t,
+                mem,
+                facility_cost=facility_cost(view, mode, sub.indices),
+                random_facility_cost=rand_cost,
+            )
     if "gradmatch" in methods:
         gm_mode = mode  # dense d-wide vectors
         sel = GradMatchSelector(gradients=gm_mode, random_state=seed)
         sub, t, mem = measure(sel, view, k)
-        add("gradmatch", sub, t, mem,
+        add(
+            "gradmatch",
+            sub,
+            t,
+            mem,
             matching_error=matching_error(view, gm_mode, sub.indices, sub.weights),
-            random_matching_error=matching_error(view, gm_mode, ridx, None,
-                                                 random_scaling=True))
+            random_matching_error=matching_error(
+                view, gm_mode, ridx, None, random_scaling=True
+            ),
+        )
     if "glister" in methods and d in (10, 513):
         gl_mode = "bias" if d == 10 else "full"
         gview = view if gl_mode == "bias" else make_view(n, d, seed, mode="full")
@@ -167,29 +184,49 @@ def run_config(n, d, fraction, seed, methods):
         sel = GlisterSelector(gradients=gl_mode, random_state=seed)
         sub, t, mem = measure(sel, gview, k, validation=val)
         eta = sel.eta
-        r2 = np.sort(RandomSelector(per_class=True, random_state=seed).select(gview, k).indices)
-        add("glister" if gl_mode == "bias" else "glister-full", sub, t, mem,
+        r2 = np.sort(
+            RandomSelector(per_class=True, random_state=seed).select(gview, k).indices
+        )
+        add(
+            "glister" if gl_mode == "bias" else "glister-full",
+            sub,
+            t,
+            mem,
             val_loss_after_step=step_loss(gview, val, sub.indices, eta),
             random_val_loss_after_step=step_loss(gview, val, r2, eta),
-            val_loss_before=step_loss(gview, val, r2, 0.0))
+            val_loss_before=step_loss(gview, val, r2, 0.0),
+        )
     add("random", rand, t_rand, m_rand)
     return records
 
 
 GRIDS = {
     "quick": {"n": [10_000], "d": [10, 64], "fraction": [0.05]},
-    "full": {"n": [10_000, 50_000, 200_000], "d": [10, 64, 513],
-             "fraction": [0.01, 0.05, 0.1]},
+    "full": {
+        "n": [10_000, 50_000, 200_000],
+        "d": [10, 64, 513],
+        "fraction": [0.01, 0.05, 0.1],
+    },
 }
 
 TARGETS = [
     # (n, d, fraction, methods, what)
     (50_000, 64, 0.05, ["craig", "craig-stochastic"], "CRAIG <= 5 s"),
     (50_000, 513, 0.05, ["gradmatch"], "GRAD-MATCH <= 1.5 s"),
-    (200_000, 10, 0.05, ["craig", "craig-stochastic", "gradmatch", "glister"],
-     "200k rows: peak memory <= 4 GB"),
-    (200_000, 513, 0.05, ["craig-stochastic", "gradmatch", "glister"],
-     "200k rows: peak memory <= 4 GB"),
+    (
+        200_000,
+        10,
+        0.05,
+        ["craig", "craig-stochastic", "gradmatch", "glister"],
+        "200k rows: peak memory <= 4 GB",
+    ),
+    (
+        200_000,
+        513,
+        0.05,
+        ["craig-stochastic", "gradmatch", "glister"],
+        "200k rows: peak memory <= 4 GB",
+    ),
 ]
 
 ALL = ["craig", "craig-stochastic", "gradmatch", "glister"]

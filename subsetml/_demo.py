@@ -90,7 +90,9 @@ def run_selection_demo(
             selector = clone(selector).set_params(random_state=seed)
             t0 = time.perf_counter()
             idx, w = selector.select(view, k)
-            sel_time = time.perf_counter() - t0 + (0 if name == "random" else proxy_time)
+            sel_time = (
+                time.perf_counter() - t0 + (0 if name == "random" else proxy_time)
+            )
             t0 = time.perf_counter()
             fitted = clone(model)
             with warnings.catch_warnings():
@@ -126,7 +128,10 @@ def _print_table(records, dataset, subset_size, n_seeds, file):
         f"subsetml selection demo: {dataset}, subset_size={subset_size}, "
         f"logistic regression, {n_seeds} seed(s)"
     )
-    header = f"{'method':<10} {'rows':>6} {'select s':>9} {'train s':>8} {'test accuracy':>16}"
+    header = (
+        f"{'method':<10} {'rows':>6} {'select s':>9} {'train s':>8} "
+        f"{'test accuracy':>16}"
+    )
     out.append(header)
     out.append("-" * len(header))
     for r in records:

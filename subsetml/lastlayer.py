@@ -165,9 +165,7 @@ class LastLayer:
                     f"to 1; row sums range over [{sums.min():.4g}, {sums.max():.4g}]."
                 )
             if y.ndim != 1:
-                raise ValueError(
-                    f"Classification y must be 1-D, got shape {y.shape}."
-                )
+                raise ValueError(f"Classification y must be 1-D, got shape {y.shape}.")
             if not np.issubdtype(y.dtype, np.integer):
                 yf = y.astype(np.float64)
                 if not np.all(np.isfinite(yf)) or np.any(yf != np.round(yf)):
@@ -313,7 +311,9 @@ class LastLayer:
         if mode == "bias":
             return DenseGradients(self.residuals(rows))
         if mode == "features":
-            return DenseGradients(self.features if rows is None else self.features[rows])
+            return DenseGradients(
+                self.features if rows is None else self.features[rows]
+            )
         return FactoredGradients(self.residuals(rows), self.augmented_features(rows))
 
     def take(self, rows):
@@ -485,7 +485,7 @@ class LastLayer:
 
 
 def infer_task(y):
-    """"classification" or "regression" from the type of ``y``."""
+    """ "classification" or "regression" from the type of ``y``."""
     y = np.asarray(y)
     kind = type_of_target(y, input_name="y")
     if kind in ("binary", "multiclass"):

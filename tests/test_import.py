@@ -5,7 +5,8 @@ import sys
 def test_import_subsetml_does_not_import_torch():
     code = (
         "import sys, subsetml, subsetml.selection, subsetml.utils.estimator_checks\n"
-        "heavy = [m for m in ('torch', 'skorch', 'optuna', 'skopt') if m in sys.modules]\n"
+        "names = ('torch', 'skorch', 'optuna', 'skopt')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     out = subprocess.run(

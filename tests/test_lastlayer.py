@@ -48,9 +48,9 @@ def test_full_gradients_match_finite_differences(linear_problem):
             else:
                 bp[ci] += eps
                 bm[ci] -= eps
-            numeric[:, ci * (e + 1) + ei] = (
-                _ce(h, Wp, bp, y) - _ce(h, Wm, bm, y)
-            ) / (2 * eps)
+            numeric[:, ci * (e + 1) + ei] = (_ce(h, Wp, bp, y) - _ce(h, Wm, bm, y)) / (
+                2 * eps
+            )
     np.testing.assert_allclose(g, numeric, atol=1e-6)
     # The bias block of the full gradient is the bias gradient.
     np.testing.assert_allclose(g[:, e :: e + 1], view.gradients("bias"))

@@ -199,8 +199,7 @@ class GradientSelector(BaseSelector):
     def _validate_params_for(self, view):
         if self.gradients not in GRADIENT_MODES:
             raise ValueError(
-                f"Unknown gradients={self.gradients!r}; choose one of "
-                f"{GRADIENT_MODES}."
+                f"Unknown gradients={self.gradients!r}; choose one of {GRADIENT_MODES}."
             )
         if self.per_class not in ("auto", True, False):
             raise ValueError(

@@ -1,1 +1,1 @@
-"""Utilities: conformance checks for selectors (:mod:`subsetml.utils.estimator_checks`)."""
+"""Utilities: conformance checks for selectors (:mod:`.estimator_checks`)."""

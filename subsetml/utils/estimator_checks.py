@@ -44,7 +44,9 @@ __all__ = [
 ]
 
 
-def make_view(n_samples=120, n_features=5, n_classes=3, *, task="classification", seed=0):
+def make_view(
+    n_samples=120, n_features=5, n_classes=3, *, task="classification", seed=0
+):
     """A small random :class:`~subsetml.LastLayer` for checks and tests.
 
     Parameters
@@ -85,7 +87,7 @@ def _select(selector, view, budget, **kw):
     """Call ``select`` and turn a crash into a check failure with context."""
     try:
         result = selector.select(view, budget, **kw)
-    except Exception as exc:  # noqa: BLE001 - reported as a check failure
+    except Exception as exc:
         raise AssertionError(
             f"{type(selector).__name__}.select({view!r}, {budget!r}) raised "
             f"{type(exc).__name__}: {exc}"
