@@ -1,0 +1,347 @@
+"""GLISTER: validation-loss descent, closed-form re-linearisation, hold-out."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.preprocessing import StandardScaler
+
+from subsetml import LastLayer
+from subsetml.selection import RandomSelector
+from subsetml.selection._base import GradientSelector
+from subsetml.selection._glister import (
+    GlisterSelector,
+    _Pool,
+    _ValidationLayer,
+    glister_greedy,
+)
+from subsetml.utils.estimator_checks import make_view
+
+
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _center(z):
+    return z - z.mean(axis=1, keepdims=True)
+
+
+def _layer_problem(seed, n=600, n_val=200, n_classes=4, n_features=8, steps=5):
+    """A briefly trained (so imperfect) multinomial logistic layer: views, W, b."""
+    X, y = make_classification(
+        n + n_val,
+        n_features,
+        n_informative=6,
+        n_redundant=2,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        flip_y=0.05,
+        random_state=seed,
+    )
+    X = StandardScaler().fit_transform(X)
+    W, b = np.zeros((n_classes, n_features)), np.zeros(n_classes)
+    for _ in range(steps):
+        r = _softmax(X[:n] @ W.T + b)
+        r[np.arange(n), y[:n]] -= 1.0
+        W -= 0.5 * r.T @ X[:n] / n
+        b -= 0.5 * r.mean(axis=0)
+
+    def view(rows):
+        return LastLayer(X[rows], _softmax(X[rows] @ W.T + b), y[rows])
+
+    return view(slice(0, n)), view(slice(n, n + n_val)), W, b
+
+
+def _val_loss_after_step(view, val, W, b, rows, eta, mode):
+    """Validation cross-entropy after a step of size eta on the rows' mean gradient."""
+    r = view.residuals(rows)
+    b2 = b - eta * r.mean(axis=0)
+    W2 = W - eta * r.T @ view.features[rows] / len(rows) if mode == "full" else W
+    p = _softmax(val.features @ W2.T + b2)
+    return -np.mean(np.log(p[np.arange(val.n_samples), val.y]))
+
+
+@pytest.mark.parametrize("mode", ["bias", "full"])
+@pytest.mark.parametrize("per_class", ["auto", False])
+def test_step_on_subset_lowers_validation_loss_more_than_random(mode, per_class):
+    eta = GlisterSelector().eta
+    glister, random = [], []
+    for seed in range(5):
+        view, val, W, b = _layer_problem(seed)
+        sel = GlisterSelector(gradients=mode, per_class=per_class, random_state=seed)
+        idx = sel.select(view, 30, validation=val).indices
+        glister.append(_val_loss_after_step(view, val, W, b, idx, eta, mode))
+        stratified = per_class == "auto"
+        for j in range(5):
+            rnd = RandomSelector(per_class=stratified, random_state=10 * seed + j)
+            idx = rnd.select(view, 30).indices
+            random.append(_val_loss_after_step(view, val, W, b, idx, eta, mode))
+    assert np.mean(glister) < np.mean(random)
+
+
+def _explicit_problem(task, seed=0, n=30, n_val=12, C=3, E=4):
+    """Views made from explicit last-layer parameters (W, b)."""
+    rng = np.random.RandomState(seed)
+    H, Hv = rng.randn(n, E), rng.randn(n_val, E)
+    W, b = rng.randn(C, E), rng.randn(C)
+    if task == "classification":
+        y, yv = rng.randint(C, size=n), rng.randint(C, size=n_val)
+        view = LastLayer(H, _softmax(H @ W.T + b), y)
+        val = LastLayer(Hv, _softmax(Hv @ W.T + b), yv)
+    else:
+        y, yv = rng.randn(n, C), rng.randn(n_val, C)
+        view = LastLayer(H, H @ W.T + b, y, task="regression")
+        val = LastLayer(Hv, Hv @ W.T + b, yv, task="regression")
+    return view, val, W, b
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("ground", ["bias", "full", "full-batches"])
+def test_relinearised_logits_match_explicit_parameters(task, ground):
+    view, val, W, b = _explicit_problem(task)
+    mode = "bias" if ground == "bias" else "full"
+    op = view._operator(mode)
+    # Batch means in full mode are dense rows no longer of rank one.
+    if ground == "full-batches":
+        op = op.group_means(np.arange(view.n_samples) % 7, 7)
+    G = op.dense()
+    layer = _ValidationLayer.from_view(val, np.arange(val.n_samples), mode)
+    step = 0.7
+    picks = [4, 0, 5, 2]
+    W2, b2 = W.copy(), b.copy()
+    for j in picks:
+        layer.move(op, j, step)
+        g = G[j].reshape(view.n_outputs, -1)  # (C, 1) bias or (C, E + 1) full
+        b2 -= step * g[:, -1]
+        if mode == "full":
+            W2 -= step * g[:, :-1]
+    z = val.features @ W2.T + b2
+    if task == "classification":
+        np.testing.assert_allclose(_center(layer.logits), _center(z), atol=1e-9)
+        r = _softmax(z)
+        r[np.arange(val.n_samples), val.y] -= 1.0
+    else:
+        np.testing.assert_allclose(layer.logits, z, atol=1e-9)
+        r = z - val.y
+    # And the validation gradient is taken at the moved layer.
+    expected = (
+        r.sum(axis=0) if mode == "bias" else (r.T @ val.augmented_features()).ravel()
+    )
+    np.testing.assert_allclose(layer.gradient(), expected, atol=1e-9)
+
+
+def test_greedy_leaves_layer_at_the_subset_step():
+    view, val, W, b = _explicit_problem("classification", seed=1)
+    layer = _ValidationLayer.from_view(val, np.arange(val.n_samples), "full")
+    k, eta = 6, 2.0
+    picks = glister_greedy(view._operator("full"), k, layer, eta=eta, greedy="naive")
+    r = view.residuals(picks)
+    W2 = W - (eta / k) * r.T @ view.features[picks]
+    b2 = b - (eta / k) * r.sum(axis=0)
+    z = val.features @ W2.T + b2
+    np.testing.assert_allclose(_center(layer.logits), _center(z), atol=1e-9)
+
+
+def _reference_greedy(view, val, k, eta, mode):
+    """Naive GLISTER from scratch: explicit gradients and parameters every step."""
+    G = view.gradients(mode)
+    Hv = val.augmented_features()
+    C = view.n_outputs
+    if view.task == "classification":
+        z0 = np.log(val.outputs)
+    else:
+        z0 = val.outputs
+    chosen = []
+    for _ in range(k):
+        delta = G[chosen].sum(axis=0).reshape(C, -1)
+        if mode == "full":
+            z = z0 - (eta / k) * Hv @ delta.T
+        else:
+            z = z0 - (eta / k) * delta[:, 0]
+        if view.task == "classification":
+            r = _softmax(z)
+            r[np.arange(val.n_samples), val.y] -= 1.0
+        else:
+            r = z - val.y
+        gval = r.sum(axis=0) if mode == "bias" else (r.T @ Hv).ravel()
+        gains = np.array([G[e] @ gval for e in range(view.n_samples)])
+        gains[chosen] = -np.inf
+        chosen.append(int(np.argmax(gains)))
+    return chosen
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("mode", ["bias", "full"])
+def test_naive_greedy_matches_brute_force(task, mode):
+    view, val, _, _ = _explicit_problem(task, seed=2)
+    k, eta = 8, 3.0
+    sel = GlisterSelector(gradients=mode, per_class=False, eta=eta, greedy="naive")
+    idx = sel.select(view, k, validation=val).indices
+    ref = _reference_greedy(view, val, k, eta, mode)
+    assert idx.tolist() == ref
+    # A large step re-linearises away from one-shot top-k by alignment.
+    if mode == "full" and task == "classification":
+        gval = val.gradients(mode).sum(axis=0)
+        top = np.argsort(-(view.gradients(mode) @ gval))[:k]
+        assert set(idx.tolist()) != set(top.tolist())
+
+
+@pytest.mark.parametrize("mode", ["bias", "full"])
+def test_first_pick_is_best_aligned_with_validation_gradient(mode):
+    view, val, _, _ = _explicit_problem("classification", seed=3, n=50)
+    gval = val.gradients(mode).sum(axis=0)
+    best = int(np.argmax(view.gradients(mode) @ gval))
+    sel = GlisterSelector(gradients=mode, per_class=False, greedy="naive")
+    assert sel.select(view, 1, validation=val).indices.tolist() == [best]
+
+
+def test_per_class_scores_against_the_chosen_validation_rows():
+    # Seed 5: in every class the row best aligned with the class's own
+    # validation rows differs from the one best aligned with all of them.
+    view, val, _, _ = _explicit_problem("classification", seed=5, n=60, n_val=40)
+    G, Gv = view.gradients("full"), val.gradients("full")
+    best = {False: set(), True: set()}
+    for c in range(3):
+        rows = np.flatnonzero(view.y == c)
+        best[False].add(rows[np.argmax(G[rows] @ Gv.sum(axis=0))])
+        best[True].add(rows[np.argmax(G[rows] @ Gv[val.y == c].sum(axis=0))])
+    assert best[False].isdisjoint(best[True])
+    for class_validation in (False, True):
+        sel = GlisterSelector(
+            gradients="full", greedy="naive", class_validation=class_validation
+        )
+        idx = sel.select(view, 3, validation=val).indices
+        assert set(idx.tolist()) == best[class_validation]
+
+
+def test_hold_out_rows_are_never_chosen_and_reproducible():
+    view = make_view(200, 4, 3, seed=5)
+    counts = np.bincount(view.y)
+    for seed in range(4):
+        sel = GlisterSelector(random_state=seed)
+        idx = sel.select(view, 40).indices
+        rng = np.random.RandomState(seed)
+        train, held = sel._hold_out(view, rng)
+        assert not np.isin(idx, held).any()
+        # Stratified: 10 % of every class.
+        assert np.bincount(view.y[held], minlength=3).tolist() == [
+            round(0.1 * c) for c in counts
+        ]
+        assert np.union1d(train, held).tolist() == list(range(200))
+        # select = hold-out, then selection on the rest with the same draws.
+        sub = GradientSelector._select(
+            sel, view.take(train), 40, validation=view.take(held), rng=rng
+        )
+        assert idx.tolist() == train[sub.indices].tolist()
+
+
+def test_hold_out_keeps_a_one_row_class_as_candidate():
+    rng = np.random.RandomState(6)
+    y = np.r_[np.zeros(30, int), np.ones(29, int), 2]
+    p = rng.dirichlet(np.ones(3), size=60)
+    view = LastLayer(rng.randn(60, 3), p, y)
+    idx = GlisterSelector(random_state=0).select(view, 10).indices
+    assert 59 in idx
+
+
+def test_budget_beyond_rows_left_after_hold_out_is_refused():
+    view = make_view(40, 3, 2, seed=7)
+    sel = GlisterSelector(random_state=0)
+    with pytest.raises(ValueError, match="leaves 36 rows.*validation="):
+        sel.select(view, 38)
+    with pytest.raises(ValueError, match="leaves 36 rows"):
+        sel.select(view, 1.0)
+    assert sel.select(view, 36).size == 36
+    # With validation rows given, every row can be chosen.
+    assert sel.select(view, 40, validation=make_view(10, 3, 2)).size == 40
+
+
+def test_too_small_budget_for_the_classes_is_refused():
+    view = make_view(60, 3, 4, seed=8)
+    with pytest.raises(ValueError, match="cannot cover 4 classes"):
+        GlisterSelector(random_state=0).select(view, 3)
+
+
+@pytest.mark.parametrize("mode", ["bias", "full"])
+@pytest.mark.parametrize("with_validation", [False, True])
+def test_regression_views(mode, with_validation):
+    view = make_view(80, 3, 2, task="regression", seed=9)
+    val = make_view(20, 3, 2, task="regression", seed=10) if with_validation else None
+    sel = GlisterSelector(gradients=mode, random_state=0)
+    idx, w = sel.select(view, 15, validation=val)
+    assert idx.size == np.unique(idx).size == 15 and np.all(w == 1.0)
+
+
+@pytest.mark.parametrize("mode", ["bias", "full"])
+@pytest.mark.parametrize(
+    "per_class, k", [("auto", 3), ("auto", 13), ("auto", 45), (False, 1), (False, 13)]
+)
+def test_per_batch_returns_exactly_k_rows(mode, per_class, k):
+    view = make_view(103, 3, 3, seed=11)
+    val = make_view(30, 3, 3, seed=12)
+    sel = GlisterSelector(
+        gradients=mode, per_class=per_class, batch_size=8, random_state=0
+    )
+    idx, w = sel.select(view, k, validation=val)
+    assert idx.size == np.unique(idx).size == k and np.all(w == 1.0)
+
+
+def test_stochastic_greedy_samples_and_is_seeded():
+    view, val, _, _ = _layer_problem(0, n=300, n_val=60)
+    a = GlisterSelector(random_state=0).select(view, 30, validation=val)
+    assert a == GlisterSelector(random_state=0).select(view, 30, validation=val)
+    others = [
+        GlisterSelector(random_state=s).select(view, 30, validation=val) for s in (1, 2)
+    ]
+    assert any(set(o.indices) != set(a.indices) for o in others)
+
+
+def test_features_mode_is_refused():
+    with pytest.raises(ValueError, match="gradients='features'"):
+        GlisterSelector(gradients="features").select(make_view(), 10)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"eta": 0}, "eta"),
+        ({"eta": -1.0}, "eta"),
+        ({"eta": float("nan")}, "eta"),
+        ({"eta": float("inf")}, "eta"),
+        ({"eta": True}, "eta"),
+        ({"eta": "1"}, "eta"),
+        ({"greedy": "lazy"}, "greedy"),
+        ({"epsilon": 0.0}, "epsilon"),
+        ({"epsilon": 1.0}, "epsilon"),
+        ({"validation_fraction": 0.0}, "validation_fraction"),
+        ({"validation_fraction": 1}, "validation_fraction"),
+        ({"validation_fraction": None}, "validation_fraction"),
+        ({"class_validation": "yes"}, "class_validation"),
+        ({"gradients": "weights"}, "gradients"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_parameters_are_refused(params, match):
+    sel = GlisterSelector(**params)
+    assert sel.get_params()[next(iter(params))] is params[next(iter(params))]
+    with pytest.raises(ValueError, match=match):
+        sel.select(make_view(), 10)
+
+
+def test_candidate_pool_samples_distinct_unchosen_rows_uniformly():
+    pool = _Pool(50)
+    for j in (3, 49, 0, 17):
+        pool.remove(j)
+    rng = np.random.RandomState(0)
+    counts = np.zeros(50)
+    for s in (5, 20, 46, 60):  # rejection draws, choice, everything, more than all
+        sample = pool.sample(s, rng)
+        assert sample.size == np.unique(sample).size == min(s, 46)
+        assert not np.isin(sample, [3, 49, 0, 17]).any()
+    for _ in range(2000):
+        counts[pool.sample(5, rng)] += 1
+    # Each of the 46 rows is drawn with probability 5/46: 217 +- 14 (one sigma).
+    left = np.setdiff1d(np.arange(50), [3, 49, 0, 17])
+    assert np.all(np.abs(counts[left] - 2000 * 5 / 46) < 70)
+    assert counts[[3, 49, 0, 17]].sum() == 0
