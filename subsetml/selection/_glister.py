@@ -386,6 +386,10 @@ class GlisterSelector(GradientSelector):
         gradients="bias",
         per_class="auto",
         batch_size=None,
+        # A step on the subset's mean gradient: for standardised features the
+        # cross-entropy curvature is <= 1/2 (bias) and about 1/2 lambda_max of
+        # the feature correlation (weights), so 1.0 is stable yet large enough
+        # for re-linearisation to matter (Notes, "Default eta").
         eta=1.0,
         greedy="stochastic",
         epsilon=0.01,

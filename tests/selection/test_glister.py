@@ -345,3 +345,16 @@ def test_candidate_pool_samples_distinct_unchosen_rows_uniformly():
     left = np.setdiff1d(np.arange(50), [3, 49, 0, 17])
     assert np.all(np.abs(counts[left] - 2000 * 5 / 46) < 70)
     assert counts[[3, 49, 0, 17]].sum() == 0
+
+
+def test_class_validation_falls_back_to_all_rows_for_a_class_without_any():
+    view, val, _, _ = _explicit_problem("classification", seed=4, n=60, n_val=40)
+    keep = np.flatnonzero(val.y != 2)  # class 2 has no validation rows
+    val = val.take(keep)
+    G, Gv = view.gradients("full"), val.gradients("full")
+    rows = np.flatnonzero(view.y == 2)
+    expected = rows[np.argmax(G[rows] @ Gv.sum(axis=0))]
+    sel = GlisterSelector(gradients="full", greedy="naive", class_validation=True)
+    idx = sel.select(view, 3, validation=val).indices
+    assert expected in idx.tolist()
+    assert np.sum(view.y[idx] == 2) == 1

@@ -1,0 +1,192 @@
+"""GradMatchSelector: gradient matching, fill-up, targets, modes, parameters."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from subsetml import LastLayer
+from subsetml.selection._gradmatch import GradMatchSelector
+from subsetml.utils.estimator_checks import make_view, parametrize_with_selector_checks
+
+
+@parametrize_with_selector_checks(
+    [
+        GradMatchSelector(random_state=0),
+        GradMatchSelector(gradients="bias", batch_size=4, random_state=0),
+    ]
+)
+def test_conformance(selector, check):
+    check(selector)
+
+
+def _feature_view(features, seed=0, n_classes=2, n_outputs=None):
+    """A view whose "features" gradients are exactly ``features``."""
+    rng = np.random.RandomState(seed)
+    n = features.shape[0]
+    p = rng.dirichlet(np.ones(n_outputs or n_classes), size=n)
+    y = np.arange(n) % n_classes
+    return LastLayer(features, p, y)
+
+
+def _clusters(seed, sizes=(800, 150, 40, 10), d=10):
+    rng = np.random.RandomState(seed)
+    centers = 5.0 * rng.randn(len(sizes), d)
+    return np.vstack(
+        [c + 0.3 * rng.randn(m, d) for c, m in zip(centers, sizes)]
+    ).astype(np.float64)
+
+
+def test_matches_gradient_sum_far_better_than_random():
+    k = 20
+    gm_err, rand_err = [], []
+    for seed in range(5):
+        g = _clusters(seed)
+        n = g.shape[0]
+        full = g.sum(axis=0)
+        view = _feature_view(g, seed)
+        sel = GradMatchSelector(
+            gradients="features", per_class=False, random_state=seed
+        )
+        idx, w = sel.select(view, k)
+        assert idx.size == k and np.all(w >= 0)
+        gm_err.append(np.linalg.norm(w @ g[idx] - full))
+        rows = np.random.RandomState(seed).choice(n, size=k, replace=False)
+        rand_err.append(np.linalg.norm((n / k) * g[rows].sum(axis=0) - full))
+    assert np.mean(gm_err) <= 0.5 * np.mean(rand_err)
+
+
+@pytest.mark.parametrize("gradients", ["bias", "full", "features"])
+def test_per_class_budgets_and_matching(gradients):
+    view = make_view(300, 5, 3, seed=1)
+    idx, w = GradMatchSelector(gradients=gradients, random_state=0).select(view, 30)
+    assert idx.shape == (30,) and np.unique(idx).size == 30 and np.all(w >= 0)
+    g = view.gradients(gradients)
+    for c in range(3):
+        in_c = view.y[idx] == c
+        assert in_c.sum() == 10  # budgets proportional to class sizes
+        full = g[view.y == c].sum(axis=0)
+        err = np.linalg.norm(w[in_c] @ g[idx[in_c]] - full)
+        assert err < 0.25 * np.linalg.norm(full)
+
+
+def test_early_stop_is_filled_with_weight_one_rows():
+    rng = np.random.RandomState(0)
+    # All rows are positive multiples of one vector: one row matches the sum.
+    scales = rng.uniform(0.5, 2.0, size=100)
+    g = scales[:, None] * (100 * rng.randn(6))
+    view = _feature_view(g)
+    sel = GradMatchSelector(gradients="features", per_class=False, random_state=0)
+    idx, w = sel.select(view, 10)
+    assert idx.size == 10 and np.unique(idx).size == 10
+    assert idx[0] == np.argmax(scales)
+    assert w[0] == pytest.approx(scales.sum() / scales.max(), rel=1e-4)
+    np.testing.assert_array_equal(w[1:], np.ones(9))
+    # The fill is drawn from random_state.
+    other = clone(sel).set_params(random_state=1).select(view, 10).indices
+    assert set(other[1:]) != set(idx[1:])
+
+
+def test_whole_ground_set_gets_weight_one():
+    view = make_view(60, 4, 3, seed=5)
+    idx, w = GradMatchSelector(random_state=0).select(view, 1.0)
+    assert np.array_equal(np.sort(idx), np.arange(60))
+    np.testing.assert_array_equal(w, np.ones(60))
+
+
+def test_validation_target():
+    rng = np.random.RandomState(0)
+    g = _clusters(1, sizes=(300, 300))
+    view = _feature_view(g)
+    # Validation rows come from the second cluster only.
+    val_g = g[300:][rng.choice(300, size=50, replace=False)] + 0.1
+    val = _feature_view(val_g, seed=1)
+    kw = dict(gradients="features", per_class=False, random_state=0)
+    train_idx, train_w = GradMatchSelector(**kw).select(view, 10)
+    val_idx, val_w = GradMatchSelector(target="validation", **kw).select(
+        view, 10, validation=val
+    )
+    assert not np.array_equal(np.sort(train_idx), np.sort(val_idx))
+    goal = val_g.mean(axis=0) * g.shape[0]
+    err_val = np.linalg.norm(val_w @ g[val_idx] - goal)
+    err_train = np.linalg.norm(train_w @ g[train_idx] - goal)
+    assert err_val < 0.2 * err_train
+    # Nearly all the weight is on the second cluster.
+    assert val_w[val_idx >= 300].sum() > 0.95 * val_w.sum()
+    # The "train" target ignores validation rows.
+    again = GradMatchSelector(**kw).select(view, 10, validation=val)
+    np.testing.assert_array_equal(again.indices, train_idx)
+
+
+def test_validation_target_per_class_and_missing_class():
+    rng = np.random.RandomState(2)
+    g = rng.exponential(size=(300, 5))  # spans the positive orthant
+    view = _feature_view(g, n_classes=3)
+    # Validation rows of classes 0 and 1 only, from another distribution.
+    val_g = 1.0 + rng.rand(60, 5) * [3.0, 0.2, 1.0, 0.2, 3.0]
+    val = _feature_view(val_g, seed=1, n_classes=2, n_outputs=3)
+    sel = GradMatchSelector(gradients="features", target="validation", random_state=0)
+    idx, w = sel.select(view, 30, validation=val)
+    assert idx.size == 30 and np.unique(idx).size == 30 and np.all(w >= 0)
+    for c, val_c in ((0, val_g[val.y == 0]), (1, val_g[val.y == 1]), (2, val_g)):
+        # Class 2 has no validation rows: all of them make its target.
+        in_c = view.y[idx] == c
+        assert in_c.sum() == 10
+        goal = val_c.mean(axis=0) * np.sum(view.y == c)
+        own = g[view.y == c].sum(axis=0)
+        got = w[in_c] @ g[idx[in_c]]
+        assert np.linalg.norm(got - goal) < 0.2 * np.linalg.norm(got - own)
+
+
+@pytest.mark.parametrize("per_class", [False, True])
+@pytest.mark.parametrize("gradients", ["bias", "full"])
+def test_per_batch_mode(per_class, gradients):
+    view = make_view(400, 4, 3, seed=4)
+    sel = GradMatchSelector(
+        gradients=gradients, per_class=per_class, batch_size=7, random_state=0
+    )
+    idx, w = sel.select(view, 45)
+    assert idx.size == 45 and np.unique(idx).size == 45
+    assert np.all(w >= 0) and np.all(np.isfinite(w))
+
+
+def test_regression_view():
+    view = make_view(150, 4, 2, task="regression", seed=3)
+    idx, w = GradMatchSelector(random_state=0).select(view, 15)
+    assert np.unique(idx).size == 15 and np.all(w >= 0)
+
+
+def test_reproducible_and_stateless():
+    view = make_view(200, 4, 3, seed=6)
+    sel = GradMatchSelector(batch_size=5, random_state=3)
+    a, b = sel.select(view, 20), sel.select(view, 20)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.weights, b.weights)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"lam": -1.0}, "lam must be"),
+        ({"lam": np.inf}, "lam must be"),
+        ({"lam": "0.5"}, "lam must be"),
+        ({"lam": True}, "lam must be"),
+        ({"tol": 1.0}, "tol must be"),
+        ({"tol": -1e-3}, "tol must be"),
+        ({"tol": None}, "tol must be"),
+        ({"target": "test"}, "Unknown target"),
+        ({"target": None}, "Unknown target"),
+        ({"gradients": "weights"}, "Unknown gradients"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"per_class": "yes"}, "per_class"),
+    ],
+)
+def test_bad_params(params, match):
+    view = make_view(60, 4, 3)
+    with pytest.raises(ValueError, match=match):
+        GradMatchSelector(**params).select(view, 10)
+
+
+def test_validation_target_needs_validation_rows():
+    view = make_view(60, 4, 3)
+    with pytest.raises(ValueError, match="validation="):
+        GradMatchSelector(target="validation").select(view, 10)
