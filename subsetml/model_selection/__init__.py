@@ -1,0 +1,9 @@
+"""Subset-accelerated training and search for scikit-learn estimators."""
+
+from subsetml.model_selection._subset_estimator import (
+    SELECTOR_NAMES,
+    SubsetEstimator,
+    make_selector,
+)
+
+__all__ = ["SELECTOR_NAMES", "SubsetEstimator", "make_selector"]

@@ -1,0 +1,415 @@
+"""SubsetEstimator: train any estimator on a well-chosen subset of its data."""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
+
+from subsetml._subset import resolve_budget
+from subsetml.lastlayer import LastLayer
+from subsetml.selection import (
+    CraigSelector,
+    GlisterSelector,
+    GradMatchSelector,
+    RandomSelector,
+)
+
+__all__ = ["SubsetEstimator", "SELECTOR_NAMES", "make_selector"]
+
+#: Selector names accepted wherever a selector is expected.
+SELECTOR_NAMES = {
+    "random": RandomSelector,
+    "craig": CraigSelector,
+    "glister": GlisterSelector,
+    "gradmatch": GradMatchSelector,
+}
+
+
+def make_selector(selector, random_state=None):
+    """A selector instance from a name or an instance (cloned, seeded).
+
+    Parameters
+    ----------
+    selector : str or selector instance
+        One of ``"random"``, ``"craig"``, ``"glister"``, ``"gradmatch"``, or an
+        object with a ``select(view, budget, *, validation=None)`` method.
+    random_state : int, RandomState instance or None
+        Seeds the selector when its own ``random_state`` is None.
+
+    Returns
+    -------
+    selector : selector instance
+
+    Examples
+    --------
+    >>> from subsetml.model_selection import make_selector
+    >>> make_selector("craig", random_state=0)
+    CraigSelector(random_state=0)
+    """
+    if isinstance(selector, str):
+        if selector not in SELECTOR_NAMES:
+            raise ValueError(
+                f"Unknown selector {selector!r}; choose one of "
+                f"{sorted(SELECTOR_NAMES)} or pass a selector instance."
+            )
+        selector = SELECTOR_NAMES[selector]()
+    elif not callable(getattr(selector, "select", None)):
+        raise TypeError(
+            "selector must be a name or an object with a select(view, budget) "
+            f"method, got {type(selector).__name__}."
+        )
+    else:
+        selector = clone(selector) if isinstance(selector, BaseEstimator) else selector
+    params = selector.get_params(deep=False) if hasattr(selector, "get_params") else {}
+    if "random_state" in params and params["random_state"] is None:
+        selector.set_params(random_state=random_state)
+    return selector
+
+
+def _estimator_has(attr):
+    def check(self):
+        if hasattr(self, "estimator_"):
+            return hasattr(self.estimator_, attr)
+        return hasattr(self.estimator, attr)
+
+    return check
+
+
+_LASTLAYERS = ("auto", "proxy", "estimator")
+
+
+class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
+    """Fit an estimator on a small, well-chosen subset of the training rows.
+
+    The selection happens inside :meth:`fit`, on the rows ``fit`` receives, so
+    the estimator is correct in any cross-validation fold, pipeline or search:
+    nothing outside the training fold is ever looked at. Prediction methods
+    are delegated to the fitted clone ``estimator_``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The model to train on the subset. Cloned, never modified.
+    selector : {"random", "craig", "glister", "gradmatch"} or selector, \
+            default="gradmatch"
+        How rows are chosen (see :mod:`subsetml.selection`).
+    subset_size : int or float, default=0.05
+        Rows to keep: a count, or a fraction in (0, 1] of the rows ``fit``
+        receives.
+    use_weights : {"auto", True, False}, default="auto"
+        Pass the selector's weights (rescaled to mean 1, multiplied into any
+        ``sample_weight`` given to ``fit``) to the estimator. ``"auto"`` does so
+        when the estimator's ``fit`` takes ``sample_weight`` and otherwise fits
+        on the unweighted subset with a warning; ``True`` raises instead.
+    lastlayer : {"auto", "proxy", "estimator"} or callable, default="auto"
+        Where the per-row gradients come from. ``"proxy"``: a linear stand-in
+        fitted on the training rows (:meth:`LastLayer.from_proxy`).
+        ``"estimator"``: a clone of ``estimator`` fitted on a random subset of
+        the same size (a cheap fit), read with :meth:`LastLayer.from_estimator`
+        on all training rows -- for models with a last layer
+        (``predict_proba`` classifiers, MLPs, linear models). ``"auto"``:
+        ``"estimator"`` for scikit-learn MLPs, ``"proxy"`` otherwise. A callable
+        ``f(X, y) -> LastLayer`` is used as is. Random selection needs no view.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the selection (and the cheap fit) when the selector has no seed
+        of its own.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The clone fitted on the subset.
+    subset_ : Subset
+        Chosen rows (positions in the ``X`` given to ``fit``) and their
+        selector weights.
+    selection_time_ : float
+        Seconds spent building the view and selecting.
+    selector_ : selector
+        The selector used.
+    classes_ : ndarray
+        Class labels (classifiers only).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string feature names.
+
+    See Also
+    --------
+    subsetml.selection : The selectors.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from subsetml.model_selection import SubsetEstimator
+    >>> X, y = load_digits(return_X_y=True)
+    >>> model = SubsetEstimator(
+    ...     LogisticRegression(max_iter=1000), selector="craig", subset_size=0.2,
+    ...     random_state=0,
+    ... )
+    >>> scores = cross_val_score(model, X, y, cv=3)
+    >>> bool(scores.mean() > 0.8)
+    True
+    >>> model.fit(X, y).subset_.size
+    360
+    """
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        selector="gradmatch",
+        subset_size=0.05,
+        use_weights="auto",
+        lastlayer="auto",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.selector = selector
+        self.subset_size = subset_size
+        self.use_weights = use_weights
+        self.lastlayer = lastlayer
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Select a subset of ``(X, y)`` and fit a clone of the estimator on it.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplied into the selector's weights on the chosen rows.
+        **fit_params : dict
+            Passed to the estimator's ``fit``; arrays of length ``n_samples``
+            are subset along with ``X``.
+
+        Returns
+        -------
+        self : SubsetEstimator
+        """
+        if self.use_weights not in ("auto", True, False):
+            raise ValueError(
+                f"use_weights must be 'auto', True or False, got {self.use_weights!r}."
+            )
+        if not (callable(self.lastlayer) or self.lastlayer in _LASTLAYERS):
+            raise ValueError(
+                f"lastlayer must be one of {_LASTLAYERS} or a callable, got "
+                f"{self.lastlayer!r}."
+            )
+        if not hasattr(self.estimator, "fit"):
+            raise TypeError(
+                f"estimator must have a fit method, got {type(self.estimator)!r}."
+            )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            ensure_all_finite=not get_tags(self.estimator).input_tags.allow_nan,
+            multi_output=False,
+            y_numeric=not is_classifier(self.estimator),
+        )
+        n = X.shape[0]
+        if is_classifier(self.estimator):
+            check_classification_targets(y)
+            self.classes_ = np.unique(y)
+            if self.classes_.shape[0] < 2:
+                raise ValueError(
+                    "The training data has only one class "
+                    f"({self.classes_[0]!r}); a classifier needs at least two."
+                )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        k = resolve_budget(self.subset_size, n, name="subset_size")
+
+        rng = check_random_state(self.random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        self.selector_ = make_selector(self.selector, random_state=seed)
+
+        weighted = self.use_weights is not False
+        if weighted and not has_fit_parameter(self.estimator, "sample_weight"):
+            if self.use_weights is True:
+                raise ValueError(
+                    f"{type(self.estimator).__name__}.fit does not take "
+                    "sample_weight; set use_weights='auto' or False to fit on the "
+                    "unweighted subset."
+                )
+            if not isinstance(self.selector_, RandomSelector):
+                warnings.warn(
+                    f"{type(self.estimator).__name__}.fit does not take "
+                    "sample_weight: fitting on the subset without the selector's "
+                    "weights.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            weighted = False
+
+        t0 = time.perf_counter()
+        if isinstance(self.selector_, RandomSelector):
+            view = _label_view(X, y, is_classifier(self.estimator))
+        else:
+            view = self._build_view(X, y, k, seed)
+        self.subset_ = self.selector_.select(view, k)
+        self.selection_time_ = time.perf_counter() - t0
+
+        idx = self.subset_.indices
+        w = self.subset_.weights
+        weights = None
+        if weighted:
+            weights = w / w.mean() if w.sum() > 0 else np.ones_like(w)
+            if sample_weight is not None:
+                weights = weights * sample_weight[idx]
+        elif sample_weight is not None:
+            weights = sample_weight[idx]
+        params = {key: _take(value, idx, n) for key, value in fit_params.items()}
+        if weights is not None:
+            params["sample_weight"] = weights
+        y_sub = y[idx]
+        if is_classifier(self.estimator) and np.unique(y_sub).shape[0] < 2:
+            raise ValueError(
+                f"The subset of {k} rows holds a single class; raise subset_size "
+                "or use a per-class selector."
+            )
+        self.estimator_ = clone(self.estimator).fit(X[idx], y_sub, **params)
+        return self
+
+    def _build_view(self, X, y, k, seed):
+        if callable(self.lastlayer):
+            view = self.lastlayer(X, y)
+            if not isinstance(view, LastLayer):
+                raise TypeError(
+                    "The lastlayer callable must return a subsetml.LastLayer, got "
+                    f"{type(view).__name__}."
+                )
+            return view
+        mode = self.lastlayer
+        if mode == "auto":
+            from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+            final = self.estimator
+            if hasattr(final, "steps"):
+                final = final.steps[-1][1]
+            mode = (
+                "estimator"
+                if isinstance(final, (MLPClassifier, MLPRegressor))
+                else "proxy"
+            )
+        Xd = X.toarray() if hasattr(X, "toarray") else X
+        task = "classification" if is_classifier(self.estimator) else "regression"
+        if mode == "proxy":
+            return LastLayer.from_proxy(Xd, y, task=task)
+        # A cheap fit: the estimator itself on a random subset of the budget's
+        # size, so the view costs about as much as one subset trial.
+        rng = np.random.RandomState(seed)
+        rows = (
+            _stratified_sample(y, k, rng)
+            if task == "classification"
+            else (rng.choice(X.shape[0], size=k, replace=False))
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cheap = clone(self.estimator).fit(X[rows], y[rows])
+        try:
+            return LastLayer.from_estimator(cheap, X, y)
+        except ValueError as exc:
+            if task == "classification" and "not fitted on" in str(exc):
+                # The cheap fit missed a class; fall back to the proxy.
+                return LastLayer.from_proxy(Xd, y, task=task)
+            raise
+
+    # ----------------------------------------------------------- delegation
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the estimator fitted on the subset."""
+        check_is_fitted(self)
+        return self.estimator_.predict(self._check_X(X))
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the estimator fitted on the subset."""
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(self._check_X(X))
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the estimator fitted on the subset."""
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(self._check_X(X))
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the estimator fitted on the subset."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(self._check_X(X))
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y, sample_weight=None):
+        """The fitted estimator's own ``score`` on ``(X, y)``."""
+        check_is_fitted(self)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self.estimator_.score(self._check_X(X), y, **kwargs)
+
+    def _check_X(self, X):
+        return validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            ensure_all_finite=not get_tags(self.estimator).input_tags.allow_nan,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        # Forward the estimator's type so is_classifier, stratified CV and
+        # scoring treat the wrapper like the model it wraps.
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        tags.target_tags.required = True
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags
+
+
+def _take(value, idx, n):
+    if hasattr(value, "shape") and getattr(value, "shape", (0,))[0] == n:
+        return value[idx]
+    if isinstance(value, (list, tuple)) and len(value) == n:
+        return [value[i] for i in idx]
+    return value
+
+
+def _stratified_sample(y, k, rng):
+    classes, codes = np.unique(y, return_inverse=True)
+    rows = [np.flatnonzero(codes == c)[:1] for c in range(classes.shape[0])]
+    rows = np.concatenate(rows)
+    rest = np.setdiff1d(np.arange(y.shape[0]), rows)
+    extra = max(k - rows.shape[0], 0)
+    return np.concatenate([rows, rng.choice(rest, size=extra, replace=False)])
+
+
+def _label_view(X, y, classification):
+    """A view carrying only labels, for selectors that ignore gradients."""
+    n = X.shape[0]
+    if classification:
+        classes, codes = np.unique(y, return_inverse=True)
+        c = max(classes.shape[0], 2)
+        return LastLayer(np.zeros((n, 1)), np.full((n, c), 1.0 / c), codes)
+    return LastLayer(
+        np.zeros((n, 1)), np.zeros(n), np.asarray(y, float), task="regression"
+    )

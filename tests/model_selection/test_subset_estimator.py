@@ -1,0 +1,278 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingGridSearchCV,
+    cross_val_score,
+)
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from subsetml import LastLayer
+from subsetml.model_selection import SubsetEstimator, make_selector
+from subsetml.selection import CraigSelector, RandomSelector
+
+# Checks that cannot hold for a model trained on a data-dependent subset.
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "repeating a row changes which rows the selector keeps"
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "repeating a row changes which rows the selector keeps"
+    ),
+    "check_sample_weights_invariance": (
+        "the selection depends on the data, not on sample_weight"
+    ),
+}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED
+
+
+@parametrize_with_checks(
+    [
+        SubsetEstimator(
+            LogisticRegression(), selector="random", subset_size=0.6, random_state=0
+        ),
+        SubsetEstimator(
+            LogisticRegression(), selector="craig", subset_size=0.6, random_state=0
+        ),
+        SubsetEstimator(Ridge(), selector="gradmatch", subset_size=0.6, random_state=0),
+    ],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(return_X_y=True)
+
+
+@pytest.mark.parametrize("selector", ["random", "craig", "glister", "gradmatch"])
+def test_fit_on_subset_and_delegate(digits, selector):
+    X, y = digits
+    model = SubsetEstimator(
+        LogisticRegression(max_iter=500),
+        selector=selector,
+        subset_size=0.2,
+        random_state=0,
+    ).fit(X, y)
+    assert model.subset_.size == int(np.ceil(0.2 * len(y) - 1e-9))
+    assert model.estimator_.n_features_in_ == 64
+    assert model.selection_time_ >= 0
+    assert model.classes_.tolist() == list(range(10))
+    assert model.predict_proba(X).shape == (len(y), 10)
+    assert model.decision_function(X).shape == (len(y), 10)
+    assert model.score(X, y) > 0.8
+
+
+def test_tags_forwarded():
+    assert is_classifier(SubsetEstimator(LogisticRegression()))
+    assert not is_classifier(SubsetEstimator(Ridge()))
+
+
+def test_pipeline_cross_val_and_grid_search(digits):
+    X, y = digits
+    pipe = make_pipeline(
+        StandardScaler(),
+        SubsetEstimator(
+            LogisticRegression(max_iter=300), subset_size=0.2, random_state=0
+        ),
+    )
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.mean() > 0.8
+    grid = GridSearchCV(
+        pipe,
+        {
+            "subsetestimator__selector": ["random", CraigSelector()],
+            "subsetestimator__estimator__C": [0.1, 1.0],
+        },
+        cv=2,
+    ).fit(X, y)
+    assert set(grid.cv_results_["params"][0]) == {
+        "subsetestimator__selector",
+        "subsetestimator__estimator__C",
+    }
+
+
+def test_halving_search_over_subset_size(digits):
+    X, y = digits
+    search = HalvingGridSearchCV(
+        SubsetEstimator(
+            LogisticRegression(max_iter=300), selector="random", random_state=0
+        ),
+        {"estimator__C": [0.01, 0.1, 1.0, 10.0]},
+        resource="subset_size",
+        min_resources=100,
+        max_resources=800,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert max(search.n_resources_) <= 800
+    assert search.best_estimator_.subset_.size == search.n_resources_[-1]
+
+
+class _Recorder(ClassifierMixin, BaseEstimator):
+    """Records what fit received."""
+
+    def fit(self, X, y, sample_weight=None, tag=None):
+        self.X_, self.y_, self.sample_weight_, self.tag_ = X, y, sample_weight, tag
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(X.shape[0], self.classes_[0])
+
+
+def test_weights_rescaled_and_multiplied_into_user_weights():
+    X, y = make_classification(200, 6, random_state=0)
+    user = np.linspace(1, 2, 200)
+    tag = np.arange(200)
+    model = SubsetEstimator(
+        _Recorder(),
+        selector="craig",
+        subset_size=30,
+        lastlayer="proxy",
+        random_state=0,
+    ).fit(X, y, sample_weight=user, tag=tag)
+    idx, w = model.subset_
+    inner = model.estimator_
+    np.testing.assert_allclose(inner.sample_weight_, w / w.mean() * user[idx])
+    np.testing.assert_array_equal(inner.X_, X[idx])
+    np.testing.assert_array_equal(inner.tag_, tag[idx])
+
+
+def test_use_weights_false_passes_only_user_weights():
+    X, y = make_classification(200, 6, random_state=0)
+    model = SubsetEstimator(
+        _Recorder(),
+        selector="craig",
+        subset_size=30,
+        use_weights=False,
+        random_state=0,
+    ).fit(X, y)
+    assert model.estimator_.sample_weight_ is None
+
+
+def test_estimator_without_sample_weight():
+    X, y = make_classification(200, 6, random_state=0)
+    with pytest.warns(UserWarning, match="does not take sample_weight"):
+        SubsetEstimator(KNeighborsClassifier(3), selector="craig", subset_size=40).fit(
+            X, y
+        )
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        SubsetEstimator(KNeighborsClassifier(3), use_weights=True, subset_size=40).fit(
+            X, y
+        )
+
+
+def test_lastlayer_options():
+    X, y = make_classification(300, 8, n_informative=5, random_state=0)
+    seen = {}
+
+    def view(X_, y_):
+        seen["rows"] = X_.shape[0]
+        return LastLayer.from_proxy(X_, y_)
+
+    SubsetEstimator(
+        LogisticRegression(), selector="craig", subset_size=30, lastlayer=view
+    ).fit(X, y)
+    assert seen["rows"] == 300
+    mlp = MLPClassifier(hidden_layer_sizes=(7,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = SubsetEstimator(
+            mlp,
+            selector="gradmatch",
+            subset_size=60,
+            lastlayer="estimator",
+            random_state=0,
+        ).fit(X, y)
+    assert m.subset_.size == 60
+    with pytest.raises(TypeError, match="LastLayer"):
+        SubsetEstimator(
+            LogisticRegression(), selector="craig", lastlayer=lambda X, y: X
+        ).fit(X, y)
+
+
+def test_same_random_state_same_subset(digits):
+    X, y = digits
+    a = SubsetEstimator(
+        LogisticRegression(max_iter=200), subset_size=0.1, random_state=3
+    ).fit(X, y)
+    b = clone(a).fit(X, y)
+    assert a.subset_ == b.subset_
+
+
+def test_pickle_round_trip(digits):
+    X, y = digits
+    m = SubsetEstimator(
+        LogisticRegression(max_iter=200),
+        selector="random",
+        subset_size=0.1,
+        random_state=0,
+    ).fit(X, y)
+    m2 = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(m.predict(X), m2.predict(X))
+
+
+def test_regression(digits):
+    X, y = make_regression(300, 5, noise=1.0, random_state=0)
+    m = SubsetEstimator(
+        Ridge(), selector="glister", subset_size=0.2, random_state=0
+    ).fit(X, y)
+    assert m.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize(
+    "params, err, match",
+    [
+        ({"selector": "kmeans"}, ValueError, "Unknown selector"),
+        ({"selector": object()}, TypeError, "select"),
+        ({"lastlayer": "magic"}, ValueError, "lastlayer"),
+        ({"use_weights": "yes"}, ValueError, "use_weights"),
+        ({"subset_size": 0}, ValueError, "subset_size"),
+        ({"subset_size": 10_000}, ValueError, "subset_size"),
+        ({"subset_size": 1.5}, ValueError, "subset_size"),
+        ({"subset_size": "5%"}, TypeError, "subset_size"),
+        ({"subset_size": 2, "selector": "craig"}, ValueError, "cannot cover"),
+    ],
+)
+def test_bad_parameters(params, err, match):
+    X, y = make_classification(100, 5, n_classes=3, n_informative=3, random_state=0)
+    with pytest.raises(err, match=match):
+        SubsetEstimator(LogisticRegression(), **params).fit(X, y)
+
+
+def test_bad_data():
+    X, y = make_classification(100, 5, random_state=0)
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SubsetEstimator(LogisticRegression()).fit(Xn, y)
+    with pytest.raises(ValueError, match="one class"):
+        SubsetEstimator(LogisticRegression()).fit(X, np.zeros(100))
+    with pytest.raises(ValueError):
+        SubsetEstimator(Ridge()).fit(X, np.array(["a", "b"] * 50))
+    with pytest.raises(ValueError, match="inconsistent|samples"):
+        SubsetEstimator(LogisticRegression()).fit(X, y[:-1])
+
+
+def test_make_selector_keeps_explicit_seed():
+    assert make_selector(RandomSelector(random_state=5), 1).random_state == 5
+    assert make_selector("random", 1).random_state == 1
