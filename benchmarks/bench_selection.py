@@ -22,7 +22,8 @@ Usage::
 
     python benchmarks/bench_selection.py --quick      # ~1 minute
     python benchmarks/bench_selection.py --targets    # the issue's three targets
-    python benchmarks/bench_selection.py              # the whole grid (long)
+    python benchmarks/bench_selection.py              # n up to 50k (~15 min)
+    python benchmarks/bench_selection.py --large      # n up to 200k (hours)
 """
 
 from __future__ import annotations
@@ -51,17 +52,23 @@ from subsetml.selection import (
 N_CLASSES = 10
 
 
-def make_view(n, width, seed, *, mode):
-    """A clustered synthetic 10-class last layer, float32."""
+def make_view(n, width, seed, *, mode, sample_seed=None):
+    """A clustered synthetic 10-class last layer, float32.
+
+    ``seed`` fixes the distribution and the model (cluster centres, last-layer
+    weights); ``sample_seed`` (default: ``seed``) the rows drawn from it, so a
+    validation view comes from the same distribution and model.
+    """
     rng = np.random.RandomState(seed)
     e = {"bias": 32, "features": width, "full": 50}[mode]
-    y = np.arange(n) % N_CLASSES
-    rng.shuffle(y)
     # Each class is a mixture of 5 clusters of unequal size.
     centers = rng.randn(N_CLASSES, 5, e) * 1.5
+    W = rng.randn(N_CLASSES, e) * (1.5 / np.sqrt(e))
+    rng = np.random.RandomState(seed if sample_seed is None else sample_seed)
+    y = np.arange(n) % N_CLASSES
+    rng.shuffle(y)
     sub = rng.choice(5, size=n, p=[0.4, 0.25, 0.15, 0.12, 0.08])
     h = centers[y, sub] + rng.randn(n, e)
-    W = rng.randn(N_CLASSES, e) * (1.5 / np.sqrt(e))
     z = h @ W.T
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
@@ -116,13 +123,21 @@ def step_loss(view, val, idx, eta):
 
 
 def measure(selector, view, k, validation=None):
+    """Wall time of one call, then peak traced memory of a second, traced call.
+
+    Timing and tracing are separate runs: tracemalloc slows down code that
+    makes many small allocations (OMP's growing support, greedy steps).
+    """
     gc.collect()
-    tracemalloc.start()
     t0 = time.perf_counter()
     subset = selector.select(view, k, validation=validation)
     elapsed = time.perf_counter() - t0
+    gc.collect()
+    tracemalloc.start()
+    again = selector.select(view, k, validation=validation)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    assert again == subset, "selection is not deterministic under a fixed seed"
     return subset, elapsed, peak
 
 
@@ -180,7 +195,9 @@ def run_config(n, d, fraction, seed, methods):
     if "glister" in methods and d in (10, 513):
         gl_mode = "bias" if d == 10 else "full"
         gview = view if gl_mode == "bias" else make_view(n, d, seed, mode="full")
-        val = make_view(max(n // 10, 100), d, seed + 1000, mode=gl_mode)
+        val = make_view(
+            max(n // 10, 100), d, seed, mode=gl_mode, sample_seed=seed + 1000
+        )
         sel = GlisterSelector(gradients=gl_mode, random_state=seed)
         sub, t, mem = measure(sel, gview, k, validation=val)
         eta = sel.eta
@@ -203,6 +220,11 @@ def run_config(n, d, fraction, seed, methods):
 GRIDS = {
     "quick": {"n": [10_000], "d": [10, 64], "fraction": [0.05]},
     "full": {
+        "n": [10_000, 50_000],
+        "d": [10, 64, 513],
+        "fraction": [0.01, 0.05, 0.1],
+    },
+    "large": {
         "n": [10_000, 50_000, 200_000],
         "d": [10, 64, 513],
         "fraction": [0.01, 0.05, 0.1],
@@ -237,6 +259,7 @@ def main(argv=None):
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="small grid, ~1 min")
     group.add_argument("--targets", action="store_true", help="the issue's targets")
+    group.add_argument("--large", action="store_true", help="grid up to 200k rows")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--output", default=None, help="results file stem")
     args = parser.parse_args(argv)
@@ -249,8 +272,16 @@ def main(argv=None):
             for seed in range(args.seeds):
                 records += run_config(n, d, f, seed, methods)
     else:
-        grid = GRIDS["quick" if args.quick else "full"]
-        name = args.output or ("selection_quick" if args.quick else "selection")
+        size = "quick" if args.quick else "large" if args.large else "full"
+        grid = GRIDS[size]
+        name = (
+            args.output
+            or {
+                "quick": "selection_quick",
+                "full": "selection",
+                "large": "selection_large",
+            }[size]
+        )
         for n in grid["n"]:
             for d in grid["d"]:
                 for f in grid["fraction"]:
