@@ -19,6 +19,30 @@ from subsetml.lastlayer import GRADIENT_MODES, LastLayer
 __all__ = ["BaseSelector", "GradientSelector", "allocate_budget"]
 
 
+def check_real(
+    value, name, description, *, low, high=math.inf, closed_low=False, closed_high=False
+):
+    """Raise ``ValueError("<name> must be <description>, got <value>.")`` unless
+    ``value`` is a finite real number (not a bool) within the given bounds."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(value)
+        and (low <= value if closed_low else low < value)
+        and (value <= high if closed_high else value < high)
+    )
+    if not ok:
+        raise ValueError(f"{name} must be {description}, got {value!r}.")
+
+
+def check_per_class(per_class, view):
+    """Validate a ``per_class`` parameter against the view's task."""
+    if per_class not in ("auto", True, False):
+        raise ValueError(f"per_class must be 'auto', True or False, got {per_class!r}.")
+    if per_class is True and view.task != "classification":
+        raise ValueError("per_class=True needs a classification view.")
+
+
 class BaseSelector(BaseEstimator):
     """Base class of all selectors.
 
@@ -201,12 +225,7 @@ class GradientSelector(BaseSelector):
             raise ValueError(
                 f"Unknown gradients={self.gradients!r}; choose one of {GRADIENT_MODES}."
             )
-        if self.per_class not in ("auto", True, False):
-            raise ValueError(
-                f"per_class must be 'auto', True or False, got {self.per_class!r}."
-            )
-        if self.per_class is True and view.task != "classification":
-            raise ValueError("per_class=True needs a classification view.")
+        check_per_class(self.per_class, view)
         bs = self.batch_size
         if bs is not None and (
             isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1

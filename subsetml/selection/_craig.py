@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from subsetml.selection._base import GradientSelector
+from subsetml.selection._base import GradientSelector, check_real
 from subsetml.selection._greedy import OPTIMIZERS, craig_ground
 
 __all__ = ["CraigSelector"]
@@ -129,15 +129,13 @@ class CraigSelector(GradientSelector):
             raise ValueError(
                 f"Unknown optimizer={self.optimizer!r}; choose one of {OPTIMIZERS}."
             )
-        eps = self.epsilon
-        if (
-            isinstance(eps, bool)
-            or not isinstance(eps, numbers.Real)
-            or not 0.0 < eps < 1.0
-        ):
-            raise ValueError(
-                f"epsilon must be a float in the open interval (0, 1), got {eps!r}."
-            )
+        check_real(
+            self.epsilon,
+            "epsilon",
+            "a float in the open interval (0, 1)",
+            low=0.0,
+            high=1.0,
+        )
         mkb = self.max_kernel_bytes
         if isinstance(mkb, bool) or not isinstance(mkb, numbers.Integral) or mkb < 1:
             raise ValueError(

@@ -22,13 +22,12 @@ the first-order decrease of the validation loss, ``<g_e, grad L_val(theta')>``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from subsetml._gradops import FactoredGradients
 from subsetml._subset import Subset
-from subsetml.selection._base import GradientSelector
+from subsetml.selection._base import GradientSelector, check_real
 
 __all__ = ["GlisterSelector"]
 
@@ -414,13 +413,7 @@ class GlisterSelector(GradientSelector):
                 "GlisterSelector needs last-layer gradients: gradients='features' "
                 "has no loss to step on. Use gradients='bias' or 'full'."
             )
-        eta = self.eta
-        if (
-            isinstance(eta, bool)
-            or not isinstance(eta, numbers.Real)
-            or not (math.isfinite(eta) and eta > 0)
-        ):
-            raise ValueError(f"eta must be a positive finite float, got {eta!r}.")
+        check_real(self.eta, "eta", "a positive finite float", low=0.0)
         if self.greedy not in GREEDY:
             raise ValueError(f"Unknown greedy={self.greedy!r}; choose one of {GREEDY}.")
         if not isinstance(self.class_validation, (bool, np.bool_)):
@@ -429,16 +422,13 @@ class GlisterSelector(GradientSelector):
                 f"{self.class_validation!r}."
             )
         for name in ("epsilon", "validation_fraction"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not 0.0 < value < 1.0
-            ):
-                raise ValueError(
-                    f"{name} must be a float in the open interval (0, 1), got "
-                    f"{value!r}."
-                )
+            check_real(
+                getattr(self, name),
+                name,
+                "a float in the open interval (0, 1)",
+                low=0.0,
+                high=1.0,
+            )
 
     def _hold_out(self, view, rng):
         """``(train_rows, val_rows)`` that ``select`` uses when given no validation."""

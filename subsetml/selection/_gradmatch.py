@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from subsetml.selection._base import GradientSelector
+from subsetml.selection._base import GradientSelector, check_real
 from subsetml.selection._omp import nonneg_omp
 
 __all__ = ["GradMatchSelector"]
@@ -153,25 +151,21 @@ class GradMatchSelector(GradientSelector):
 
     def _validate_params_for(self, view):
         super()._validate_params_for(view)
-        lam = self.lam
-        if (
-            isinstance(lam, bool)
-            or not isinstance(lam, numbers.Real)
-            or not 0.0 <= lam < np.inf
-        ):
-            raise ValueError(
-                f"lam must be a finite non-negative float (ridge penalty), got {lam!r}."
-            )
-        tol = self.tol
-        if (
-            isinstance(tol, bool)
-            or not isinstance(tol, numbers.Real)
-            or not 0.0 <= tol < 1.0
-        ):
-            raise ValueError(
-                "tol must be a float in [0, 1) (relative residual at which "
-                f"matching pursuit stops), got {tol!r}."
-            )
+        check_real(
+            self.lam,
+            "lam",
+            "a finite non-negative float (ridge penalty)",
+            low=0.0,
+            closed_low=True,
+        )
+        check_real(
+            self.tol,
+            "tol",
+            "a float in [0, 1) (relative residual at which matching pursuit stops)",
+            low=0.0,
+            high=1.0,
+            closed_low=True,
+        )
         if not isinstance(self.target, str) or self.target not in TARGETS:
             raise ValueError(
                 f"Unknown target={self.target!r}; choose one of {TARGETS}."

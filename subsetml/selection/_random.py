@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from subsetml._subset import Subset
-from subsetml.selection._base import BaseSelector, allocate_budget
+from subsetml.selection._base import BaseSelector, allocate_budget, check_per_class
 
 __all__ = ["RandomSelector"]
 
@@ -47,12 +47,7 @@ class RandomSelector(BaseSelector):
         self.random_state = random_state
 
     def _validate_params_for(self, view):
-        if self.per_class not in ("auto", True, False):
-            raise ValueError(
-                f"per_class must be 'auto', True or False, got {self.per_class!r}."
-            )
-        if self.per_class is True and view.task != "classification":
-            raise ValueError("per_class=True needs a classification view.")
+        check_per_class(self.per_class, view)
 
     def _select(self, view, k, *, validation, rng):
         stratify = self.per_class is True or (
