@@ -47,6 +47,10 @@ class DenseGradients:
     def take(self, rows):
         return DenseGradients(self.matrix[rows])
 
+    def astype(self, dtype):
+        """The same rows in ``dtype`` (no copy when already so)."""
+        return DenseGradients(self.matrix.astype(dtype, copy=False))
+
     def dense(self):
         return self.matrix
 
@@ -98,6 +102,13 @@ class FactoredGradients:
 
     def take(self, rows):
         return FactoredGradients(self.residuals[rows], self.features[rows])
+
+    def astype(self, dtype):
+        """The same rows with both factors in ``dtype`` (no copy when already so)."""
+        return FactoredGradients(
+            self.residuals.astype(dtype, copy=False),
+            self.features.astype(dtype, copy=False),
+        )
 
     def dense(self):
         r, h = self.residuals, self.features

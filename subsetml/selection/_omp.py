@@ -31,7 +31,6 @@ import numpy as np
 from scipy.linalg import blas
 
 from subsetml._gradops import DenseGradients, FactoredGradients
-from subsetml.selection._greedy import _as_float32
 
 __all__ = ["nonneg_omp"]
 
@@ -109,7 +108,7 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None):
     stop_norm = float(tol) * t_norm
     # The pass over all rows runs in float32 (half the memory traffic, twice
     # the BLAS speed); it only ranks candidates, the fit itself is float64.
-    fast = _as_float32(op)
+    fast = op.astype(np.float32)
     unit = _NOISE_UNITS * np.finfo(np.float32).eps * math.sqrt(op.dim)
     noise = unit * np.sqrt(np.maximum(fast.sq_norms().astype(np.float64), 0.0))
 
