@@ -201,6 +201,15 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         -------
         self : SubsetEstimator
         """
+        X, y, sample_weight, k = self._validate_fit_data(X, y, sample_weight)
+        weighted = self._check_weighting(stacklevel=3)
+        t0 = time.perf_counter()
+        self.subset_ = self._select(X, y, k)
+        self.selection_time_ = time.perf_counter() - t0
+        self._fit_subset(X, y, sample_weight, weighted, fit_params)
+        return self
+
+    def _validate_params(self):
         if self.use_weights not in ("auto", True, False):
             raise ValueError(
                 f"use_weights must be 'auto', True or False, got {self.use_weights!r}."
@@ -214,6 +223,10 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             raise TypeError(
                 f"estimator must have a fit method, got {type(self.estimator)!r}."
             )
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        """Check parameters and data; set ``classes_``; resolve the budget."""
+        self._validate_params()
         X, y = validate_data(
             self,
             X,
@@ -223,7 +236,6 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             multi_output=False,
             y_numeric=not is_classifier(self.estimator),
         )
-        n = X.shape[0]
         if is_classifier(self.estimator):
             check_classification_targets(y)
             self.classes_ = np.unique(y)
@@ -234,38 +246,45 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                 )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        k = resolve_budget(self.subset_size, n, name="subset_size")
-
+        k = resolve_budget(self.subset_size, X.shape[0], name="subset_size")
         rng = check_random_state(self.random_state)
-        seed = rng.randint(np.iinfo(np.int32).max)
-        self.selector_ = make_selector(self.selector, random_state=seed)
+        self._seed = rng.randint(np.iinfo(np.int32).max)
+        self.selector_ = make_selector(self.selector, random_state=self._seed)
+        return X, y, sample_weight, k
 
-        weighted = self.use_weights is not False
-        if weighted and not has_fit_parameter(self.estimator, "sample_weight"):
-            if self.use_weights is True:
-                raise ValueError(
-                    f"{type(self.estimator).__name__}.fit does not take "
-                    "sample_weight; set use_weights='auto' or False to fit on the "
-                    "unweighted subset."
-                )
-            if not isinstance(self.selector_, RandomSelector):
-                warnings.warn(
-                    f"{type(self.estimator).__name__}.fit does not take "
-                    "sample_weight: fitting on the subset without the selector's "
-                    "weights.",
-                    UserWarning,
-                    stacklevel=2,
-                )
-            weighted = False
+    def _check_weighting(self, *, warn=True, stacklevel=2):
+        """Whether the selector's weights reach ``fit`` (warns or raises if not)."""
+        if self.use_weights is False:
+            return False
+        if has_fit_parameter(self.estimator, "sample_weight"):
+            return True
+        if self.use_weights is True:
+            raise ValueError(
+                f"{type(self.estimator).__name__}.fit does not take "
+                "sample_weight; set use_weights='auto' or False to fit on the "
+                "unweighted subset."
+            )
+        if warn and not isinstance(make_selector(self.selector), RandomSelector):
+            warnings.warn(
+                f"{type(self.estimator).__name__}.fit does not take "
+                "sample_weight: fitting on the subset without the selector's "
+                "weights.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+        return False
 
-        t0 = time.perf_counter()
+    def _select(self, X, y, k):
+        """The subset of validated ``(X, y)``; ``selector_`` is set."""
         if isinstance(self.selector_, RandomSelector):
             view = _label_view(X, y, is_classifier(self.estimator))
         else:
-            view = self._build_view(X, y, k, seed)
-        self.subset_ = self.selector_.select(view, k)
-        self.selection_time_ = time.perf_counter() - t0
+            view = self._build_view(X, y, k, self._seed)
+        return self.selector_.select(view, k)
 
+    def _fit_subset(self, X, y, sample_weight, weighted, fit_params):
+        """Fit a clone of the estimator on ``subset_`` of validated data."""
+        n = X.shape[0]
         idx = self.subset_.indices
         w = self.subset_.weights
         weights = None
@@ -281,11 +300,10 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         y_sub = y[idx]
         if is_classifier(self.estimator) and np.unique(y_sub).shape[0] < 2:
             raise ValueError(
-                f"The subset of {k} rows holds a single class; raise subset_size "
-                "or use a per-class selector."
+                f"The subset of {idx.shape[0]} rows holds a single class; raise "
+                "subset_size or use a per-class selector."
             )
         self.estimator_ = clone(self.estimator).fit(X[idx], y_sub, **params)
-        return self
 
     def _build_view(self, X, y, k, seed):
         if callable(self.lastlayer):

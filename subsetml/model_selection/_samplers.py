@@ -1,0 +1,170 @@
+"""Optimisers for :class:`SubsetSearchCV`, all as Optuna samplers.
+
+Every optimiser runs behind the same Optuna study, so storage, resuming,
+constant-liar parallel proposals and ``cv_results_`` work the same whatever
+proposes the candidates. This module imports Optuna (and scikit-optimize for
+``"gp"``); the search imports it only inside ``fit``.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.trial import TrialState
+
+__all__ = ["SkoptGPSampler", "make_sampler", "OPTIMIZERS"]
+
+#: Names accepted by ``SubsetSearchCV(optimizer=...)``.
+OPTIMIZERS = ("tpe", "gp", "random")
+
+
+def make_sampler(optimizer, seed):
+    """The Optuna sampler for an optimizer name or a sampler instance.
+
+    Instances are deep-copied so that fitting twice starts from the same state.
+    """
+    if isinstance(optimizer, BaseSampler):
+        return copy.deepcopy(optimizer)
+    if optimizer == "tpe":
+        # Explicit rather than Optuna's defaults, which have changed between
+        # releases: multivariate TPE models interactions between
+        # hyper-parameters, and constant liar keeps n_points > 1 proposals of
+        # one round apart from each other.
+        with warnings.catch_warnings():
+            # multivariate is flagged experimental in some Optuna releases.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return TPESampler(seed=seed, multivariate=True, constant_liar=True)
+    if optimizer == "random":
+        return RandomSampler(seed=seed)
+    if optimizer == "gp":
+        return SkoptGPSampler(seed=seed)
+    raise ValueError(
+        f"Unknown optimizer {optimizer!r}; choose one of {list(OPTIMIZERS)} or "
+        "pass an optuna.samplers.BaseSampler instance."
+    )
+
+
+class SkoptGPSampler(BaseSampler):
+    """scikit-optimize's Gaussian-process optimiser as an Optuna sampler.
+
+    The first ``n_initial_points`` trials are drawn at random; afterwards each
+    proposal refits ``skopt.Optimizer`` on the finished trials and asks it for
+    one point. Trials still running are told with the best value seen so far
+    (scikit-optimize's ``"cl_min"`` constant liar), so a round of ``n_points``
+    proposals spreads out.
+
+    Parameters
+    ----------
+    n_initial_points : int, default=10
+        Random trials before the Gaussian process takes over.
+    acq_func : str, default="gp_hedge"
+        scikit-optimize's acquisition function.
+    seed : int or None, default=None
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from subsetml.model_selection._samplers import SkoptGPSampler
+    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+    >>> sampler = SkoptGPSampler(n_initial_points=3, seed=0)
+    >>> study = optuna.create_study(sampler=sampler, direction="maximize")
+    >>> study.optimize(lambda t: -((t.suggest_float("x", -2, 2) - 1) ** 2), n_trials=8)
+    >>> bool(abs(study.best_params["x"] - 1) < 0.2)
+    True
+    """
+
+    def __init__(self, *, n_initial_points=10, acq_func="gp_hedge", seed=None):
+        self.n_initial_points = n_initial_points
+        self.acq_func = acq_func
+        self._seed = seed
+        self._rng = np.random.RandomState(seed)
+        self._random = RandomSampler(seed=seed)
+        self._space = IntersectionSearchSpace()
+
+    def reseed_rng(self):
+        self._rng = np.random.RandomState()
+        self._random.reseed_rng()
+
+    def infer_relative_search_space(self, study, trial):
+        return {
+            name: dist
+            for name, dist in self._space.calculate(study).items()
+            if not dist.single()
+        }
+
+    def sample_relative(self, study, trial, search_space):
+        if not search_space:
+            return {}
+        names = list(search_space)
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if all(n in t.params for n in names)
+        ]
+        if len(done) < self.n_initial_points:
+            return {}
+        from skopt import Optimizer
+
+        dims = [_skopt_dimension(search_space[n]) for n in names]
+        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+        xs = [[t.params[n] for n in names] for t in done]
+        ys = [sign * t.value for t in done]
+        running = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.number != trial.number and all(n in t.params for n in names)
+        ]
+        lie = min(ys)
+        xs += [[t.params[n] for n in names] for t in running]
+        ys += [lie] * len(running)
+        opt = Optimizer(
+            dims,
+            base_estimator="GP",
+            n_initial_points=1,
+            acq_func=self.acq_func,
+            random_state=self._rng.randint(np.iinfo(np.int32).max),
+        )
+        with warnings.catch_warnings():
+            # The GP warns when a proposal repeats an earlier point.
+            warnings.simplefilter("ignore", UserWarning)
+            opt.tell(xs, ys)
+            x = opt.ask()
+        return {n: _python(v, search_space[n]) for n, v in zip(names, x)}
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._random.sample_independent(
+            study, trial, param_name, param_distribution
+        )
+
+
+def _skopt_dimension(dist):
+    from skopt.space import Categorical, Integer, Real
+
+    if isinstance(dist, FloatDistribution):
+        return Real(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
+    if isinstance(dist, IntDistribution):
+        return Integer(
+            dist.low, dist.high, prior="log-uniform" if dist.log else "uniform"
+        )
+    if isinstance(dist, CategoricalDistribution):
+        return Categorical(list(dist.choices))
+    raise TypeError(f"Unsupported distribution for the GP optimiser: {dist!r}.")
+
+
+def _python(value, dist):
+    if isinstance(dist, FloatDistribution):
+        return float(np.clip(value, dist.low, dist.high))
+    if isinstance(dist, IntDistribution):
+        return int(np.clip(value, dist.low, dist.high))
+    value = value.item() if isinstance(value, np.generic) else value
+    return value

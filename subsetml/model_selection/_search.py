@@ -1,0 +1,668 @@
+"""SubsetSearchCV: model-based hyper-parameter search where trials train on subsets."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import _safe_indexing, check_random_state, indexable
+
+from subsetml._subset import Subset, resolve_budget
+from subsetml.model_selection._compat import (
+    _check_method_params,
+    _fit_and_score,
+    _insert_error_scores,
+)
+from subsetml.model_selection._spaces import check_search_spaces, check_space_names
+from subsetml.model_selection._subset_estimator import (
+    SubsetEstimator,
+    make_selector,
+)
+
+__all__ = ["SubsetSearchCV"]
+
+# Keys under which a trial keeps its per-split results in the Optuna study, so
+# a resumed search rebuilds ``cv_results_`` for trials of an earlier run.
+_OUT_KEY = "subsetml:splits"
+_SPACE_KEY = "subsetml:space"
+
+
+class SubsetSearchCV(BaseSearchCV):
+    """Bayesian hyper-parameter search whose trials train on data subsets.
+
+    A drop-in for scikit-optimize's ``BayesSearchCV``, driven by Optuna's TPE:
+    each trial fits the estimator on a small, well-chosen subset of every
+    training fold (random, CRAIG, GLISTER or GRAD-MATCH) and is scored on the
+    whole, untouched test fold; the best configuration is then refit on all
+    rows. Training on 5 % of the rows makes a trial of a model whose cost grows
+    with the data many times cheaper, at the price of noisier scores.
+
+    The subset of each training fold does not depend on the trial's
+    hyper-parameters, so it is selected once per split for the whole search
+    (from ``lastlayer``, which reads the estimator as given or a linear proxy)
+    and every candidate trains on the same rows: differences between
+    candidates are not differences between subsets.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The model to tune. Trials fit clones of it on subsets; the refit fits a
+        clone on all rows (``best_estimator_`` is a plain clone, not a wrapper).
+    search_spaces : dict, list of dict or list of (dict, int)
+        Parameter names mapped to dimensions: ``(low, high)`` or
+        ``(low, high, "log-uniform")`` tuples (integer bounds give an integer
+        range), lists of choices, scikit-optimize ``Real``/``Integer``/
+        ``Categorical``, Optuna distributions, or frozen ``scipy.stats``
+        distributions. A list of spaces is searched one after the other, each
+        for ``n_iter`` trials or its own count in a ``(space, n_iter)`` pair.
+    n_iter : int, default=50
+        Trials per search space.
+    selector : {"random", "craig", "glister", "gradmatch"} or selector, \
+            default="gradmatch"
+        How each training fold's subset is chosen (see
+        :mod:`subsetml.selection`).
+    subset_size : int or float, default=0.05
+        Rows per trial: a count, or a fraction of each training fold. ``1.0``
+        runs an ordinary full-data search.
+    optimizer : {"tpe", "gp", "random"} or optuna sampler, default="tpe"
+        ``"tpe"``: Optuna's multivariate TPE with constant liar, seeded from
+        ``random_state``. ``"gp"``: scikit-optimize's Gaussian-process
+        optimiser. ``"random"``: random search. Any
+        ``optuna.samplers.BaseSampler`` instance is used as given (copied).
+    n_points : int, default=1
+        Candidates proposed per round and evaluated in parallel.
+    scoring, refit, cv, n_jobs, pre_dispatch, error_score, return_train_score
+        As in :class:`~sklearn.model_selection.GridSearchCV`. With several
+        metrics, ``refit`` names the one the optimiser maximises. A trial whose
+        fit fails gets ``error_score`` and the search goes on; it raises only
+        when every trial failed (or at once with ``error_score="raise"``).
+    timeout : float or None, default=None
+        Stop proposing new rounds after this many seconds.
+    storage : str or optuna storage, default=None
+        Where the Optuna study lives, e.g. ``"sqlite:///search.db"``. With a
+        storage the search is resumable: fitting again with the same storage
+        and ``study_name`` continues where an interrupted run stopped and ends
+        with ``n_iter`` trials in total; ``cv_results_`` holds them all.
+    study_name : str or None, default=None
+        Name of the study in ``storage`` (default ``"subsetml"``). A list of
+        spaces uses ``"<name>:<i>"`` for space ``i``.
+    use_weights : {"auto", True, False}, default="auto"
+        Pass the selector's weights to the estimator as ``sample_weight``
+        (see :class:`SubsetEstimator`).
+    lastlayer : {"auto", "proxy", "estimator"} or callable, default="auto"
+        Where the per-row gradients that guide selection come from (see
+        :class:`SubsetEstimator`). Read from ``estimator`` as given, never
+        from a trial's hyper-parameters.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the selection and the optimiser. The same seed with ``n_jobs=1``
+        proposes the same sequence of candidates.
+    verbose : int, default=0
+        ``>= 1``: a progress bar with trials done and the best score so far;
+        ``>= 2``: also Optuna's log and scikit-learn's per-fit messages.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy (masked) ndarrays
+        scikit-learn's format (``params``, ``param_*``, ``split*_test_*``,
+        ``mean/std/rank_test_*``, timings), one row per trial in trial order,
+        plus ``subset_size`` (rows a trial trained on, mean over splits) and
+        ``selection_time`` (seconds the selection of those subsets took, mean
+        over splits; paid once for the whole search, not per trial).
+    best_estimator_ : estimator
+        ``estimator`` with ``best_params_``, fitted on all rows.
+    best_score_, best_params_, best_index_, scorer_, n_splits_, refit_time_, \
+multimetric_
+        As in :class:`~sklearn.model_selection.GridSearchCV`.
+    subsets_ : list of Subset
+        The subset of each CV split (positions in the ``X`` given to ``fit``,
+        with the selector's weights); empty for a full-data search.
+    selection_time_ : float
+        Seconds spent selecting subsets, for all splits together.
+    search_time_ : float
+        Seconds of the whole search before the refit (selection included).
+    studies_ : list of optuna.Study
+        The Optuna study of each search space (``trials_dataframe()``,
+        Optuna's visualisations).
+
+    See Also
+    --------
+    SubsetEstimator : Subset training as a plain meta-estimator.
+
+    Notes
+    -----
+    Follows "A Data Subset Selection Framework for Efficient Hyper-Parameter
+    Tuning and Automatic Machine Learning" (Visalpara, Killamsetty & Iyer,
+    SubSetML @ ICML 2021). A subset search only pays off when it ranks
+    configurations like the full data does; ``benchmarks/bench_search.py``
+    measures both speed and ranking quality against random subsets.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.svm import SVC
+    >>> from subsetml.model_selection import SubsetSearchCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> space = {"C": (1e-2, 1e3, "log-uniform"), "gamma": (1e-5, 1e-1, "log-uniform")}
+    >>> search = SubsetSearchCV(
+    ...     SVC(), space, n_iter=8, selector="craig", subset_size=0.2, cv=3,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> len(search.cv_results_["params"]), search.subsets_[0].size
+    (8, 240)
+    >>> bool(search.best_score_ > 0.8)
+    True
+    """
+
+    def __init__(
+        self,
+        estimator,
+        search_spaces,
+        *,
+        n_iter=50,
+        selector="gradmatch",
+        subset_size=0.05,
+        optimizer="tpe",
+        n_points=1,
+        scoring=None,
+        cv=None,
+        refit=True,
+        n_jobs=None,
+        pre_dispatch="2*n_jobs",
+        timeout=None,
+        storage=None,
+        study_name=None,
+        error_score=np.nan,
+        return_train_score=False,
+        use_weights="auto",
+        lastlayer="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+        self.search_spaces = search_spaces
+        self.n_iter = n_iter
+        self.selector = selector
+        self.subset_size = subset_size
+        self.optimizer = optimizer
+        self.n_points = n_points
+        self.timeout = timeout
+        self.storage = storage
+        self.study_name = study_name
+        self.use_weights = use_weights
+        self.lastlayer = lastlayer
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- fit
+    def fit(self, X, y=None, *, groups=None, callback=None, **fit_params):
+        """Run the search, then refit the best configuration on all rows.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv``.
+        callback : callable or list of callables, default=None
+            Called after every round with ``cv_results_`` so far (a dict in
+            the same format); a callback that returns ``True`` stops the
+            search.
+        **fit_params : dict
+            Passed to the estimator's ``fit`` (arrays of length
+            ``n_samples``, such as ``sample_weight``, are split along ``X``).
+
+        Returns
+        -------
+        self : SubsetSearchCV
+        """
+        t_start = time.perf_counter()
+        callbacks = self._check_params(callback)
+        spaces = check_search_spaces(self.search_spaces, self.n_iter)
+        check_space_names(spaces, self.estimator)
+        scorers, refit_metric = self._get_scorers()
+        if isinstance(self.scoring, (dict, list, tuple, set)) and not isinstance(
+            self.refit, str
+        ):
+            raise ValueError(
+                "SubsetSearchCV optimises one metric: with several metrics in "
+                "scoring, set refit to the name of the metric to maximise."
+            )
+
+        X, y = indexable(X, y)
+        if groups is not None:
+            fit_params["groups"] = groups
+        fit_params = _check_method_params(X, params=fit_params)
+        routed = self._get_routed_params_for_fit(fit_params)
+
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        # The splits are fixed once: every candidate is scored on the same
+        # folds, with the same subsets, even for a randomised splitter.
+        splits = list(cv.split(X, y, **routed.splitter.split))
+        self.n_splits_ = len(splits)
+        if self.n_splits_ == 0:
+            raise ValueError("The cv splitter yielded no splits.")
+
+        rng = check_random_state(self.random_state)
+        selection_seed = rng.randint(np.iinfo(np.int32).max)
+        sampler_seeds = [rng.randint(np.iinfo(np.int32).max) for _ in spaces]
+
+        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+        with parallel:
+            weighted, subsets, sel_times = self._select_subsets(
+                parallel, X, y, splits, selection_seed
+            )
+            self.subsets_ = [
+                Subset(np.asarray(train)[s.indices], s.weights)
+                for s, (train, _) in zip(subsets, splits)
+                if s is not None
+            ]
+            self.selection_time_ = float(np.sum(sel_times))
+            trial_rows = [
+                len(train) if s is None else s.size
+                for s, (train, _) in zip(subsets, splits)
+            ]
+            extra = {
+                "subset_size": float(np.mean(trial_rows)),
+                "selection_time": float(np.mean(sel_times)),
+            }
+            run = _Run(
+                search=self,
+                parallel=parallel,
+                X=X,
+                y=y,
+                splits=splits,
+                subsets=subsets,
+                weighted=weighted,
+                scorers=scorers,
+                refit_metric=refit_metric,
+                fit_params=routed.estimator.fit,
+                score_params=routed.scorer.score,
+                extra=extra,
+                callbacks=callbacks,
+                deadline=(
+                    None if self.timeout is None else time.monotonic() + self.timeout
+                ),
+            )
+            self.studies_ = run.search_all(spaces, sampler_seeds)
+        params, out, more = run.params, run.out, run.more
+        if callable(self.scoring):
+            _insert_error_scores(out, self.error_score)
+        _raise_or_warn_about_failures(out, self.error_score)
+        results = self._format_results(params, self.n_splits_, out, more)
+        self.multimetric_ = isinstance(out[0]["test_scores"], dict)
+        if callable(self.scoring) and self.multimetric_:
+            self._check_refit_for_multimetric(out[0]["test_scores"])
+            refit_metric = self.refit
+        self.cv_results_ = results
+        self.search_time_ = time.perf_counter() - t_start
+
+        if self.refit or not self.multimetric_:
+            self.best_index_ = int(
+                self._select_best_index(self.refit, refit_metric, results)
+            )
+            if not callable(self.refit):
+                self.best_score_ = float(
+                    results[f"mean_test_{refit_metric}"][self.best_index_]
+                )
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            # The bare estimator, not a subset wrapper, on all rows.
+            self.best_estimator_ = clone(self.estimator).set_params(
+                **clone(self.best_params_, safe=False)
+            )
+            t0 = time.perf_counter()
+            if y is not None:
+                self.best_estimator_.fit(X, y, **routed.estimator.fit)
+            else:
+                self.best_estimator_.fit(X, **routed.estimator.fit)
+            self.refit_time_ = time.perf_counter() - t0
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = getattr(scorers, "_scorers", scorers)
+        return self
+
+    @property
+    def total_iterations(self):
+        """Trials the search runs over all its spaces (as in ``BayesSearchCV``)."""
+        return sum(
+            s.n_iter for s in check_search_spaces(self.search_spaces, self.n_iter)
+        )
+
+    # ----------------------------------------------------------- helpers
+    def _check_params(self, callback):
+        if isinstance(self.n_iter, bool) or not isinstance(
+            self.n_iter, numbers.Integral
+        ):
+            raise TypeError(f"n_iter must be an integer, got {self.n_iter!r}.")
+        if self.n_iter < 1:
+            raise ValueError(f"n_iter must be >= 1, got {self.n_iter}.")
+        if (
+            isinstance(self.n_points, bool)
+            or not isinstance(self.n_points, numbers.Integral)
+            or self.n_points < 1
+        ):
+            raise ValueError(
+                f"n_points must be an integer >= 1, got {self.n_points!r}."
+            )
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, numbers.Real)
+            or not self.timeout > 0
+        ):
+            raise ValueError(
+                f"timeout must be None or a positive number of seconds, got "
+                f"{self.timeout!r}."
+            )
+        if not (
+            self.optimizer in ("tpe", "gp", "random")
+            or type(self.optimizer).__module__.startswith("optuna")
+            or hasattr(self.optimizer, "sample_relative")
+        ):
+            raise ValueError(
+                f"Unknown optimizer {self.optimizer!r}; choose one of "
+                "['gp', 'random', 'tpe'] or pass an optuna sampler instance."
+            )
+        if self.study_name is not None and not isinstance(self.study_name, str):
+            raise TypeError(f"study_name must be a string, got {self.study_name!r}.")
+        if not isinstance(self.verbose, numbers.Integral):
+            raise TypeError(f"verbose must be an integer, got {self.verbose!r}.")
+        make_selector(self.selector)  # unknown names fail here, before any work
+        # The prototype validates use_weights and lastlayer.
+        SubsetEstimator(
+            self.estimator, use_weights=self.use_weights, lastlayer=self.lastlayer
+        )._validate_params()
+        if callback is None:
+            return []
+        callbacks = (
+            list(callback) if isinstance(callback, (list, tuple)) else [callback]
+        )
+        for cb in callbacks:
+            if not callable(cb):
+                raise TypeError(f"callback must be callable, got {cb!r}.")
+        return callbacks
+
+    def _select_subsets(self, parallel, X, y, splits, seed):
+        """One subset per split (None where a split trains on all its rows)."""
+        budgets = []
+        for i, (train, _) in enumerate(splits):
+            n_train = len(train)
+            k = resolve_budget(self.subset_size, n_train, name="subset_size")
+            if is_classifier(self.estimator) and k < n_train:
+                n_classes = np.unique(_safe_indexing(y, train)).shape[0]
+                if k < n_classes:
+                    raise ValueError(
+                        f"subset_size={self.subset_size!r} keeps {k} of the "
+                        f"{n_train} rows of training fold {i}, fewer than its "
+                        f"{n_classes} classes; raise subset_size to at least "
+                        f"{n_classes} rows ({n_classes / n_train:.3g} of a fold)."
+                    )
+            budgets.append(k)
+        if all(k == len(train) for k, (train, _) in zip(budgets, splits)):
+            return False, [None] * len(splits), [0.0] * len(splits)
+        proto = SubsetEstimator(
+            self.estimator,
+            selector=self.selector,
+            subset_size=self.subset_size,
+            use_weights=self.use_weights,
+            lastlayer=self.lastlayer,
+            random_state=seed,
+        )
+        weighted = proto._check_weighting(stacklevel=4)
+        picked = parallel(
+            delayed(_select_split)(proto, X, y, train) for train, _ in splits
+        )
+        return weighted, [p[0] for p in picked], [p[1] for p in picked]
+
+
+def _select_split(proto, X, y, train):
+    est = clone(proto)
+    X_train = _safe_indexing(X, train)
+    y_train = _safe_indexing(y, train)
+    t0 = time.perf_counter()
+    Xv, yv, _, k = est._validate_fit_data(X_train, y_train, None)
+    subset = est._select(Xv, yv, k)
+    return subset, time.perf_counter() - t0
+
+
+class _PresetSubsetEstimator(SubsetEstimator):
+    """A trial: the estimator fitted on a subset chosen before the search."""
+
+    def __init__(self, estimator, *, subset=None, use_weights=True):
+        super().__init__(estimator, selector="random", use_weights=use_weights)
+        self.subset = subset
+
+    def _select(self, X, y, k):
+        if self.subset.size and self.subset.indices.max() >= X.shape[0]:
+            raise ValueError("The preset subset does not fit the training fold.")
+        return self.subset
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        X, y, sample_weight, _ = self._validate_fit_data(X, y, sample_weight)
+        self.subset_ = self._select(X, y, None)
+        self.selection_time_ = 0.0
+        self._fit_subset(X, y, sample_weight, self.use_weights, fit_params)
+        return self
+
+
+class _Run:
+    """The ask/evaluate/tell loop of one ``fit`` (state that ``fit`` discards)."""
+
+    def __init__(self, search, **kwargs):
+        self.search = search
+        self.__dict__.update(kwargs)
+        self.params, self.out, self.more = [], [], {}
+        self.objective = []  # the optimised score of every trial, in order
+        self.stopped = False
+
+    # ------------------------------------------------------------ loop
+    def search_all(self, spaces, seeds):
+        import optuna
+
+        from subsetml.model_selection._samplers import make_sampler
+
+        s = self.search
+        level = optuna.logging.get_verbosity()
+        if s.verbose < 2:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:
+            studies = []
+            for i, (space, seed) in enumerate(zip(spaces, seeds)):
+                name = s.study_name or "subsetml"
+                if len(spaces) > 1:
+                    name = f"{name}:{i}"
+                study = optuna.create_study(
+                    storage=s.storage,
+                    study_name=name if s.storage is not None else None,
+                    sampler=make_sampler(s.optimizer, seed),
+                    direction="maximize",
+                    load_if_exists=True,
+                )
+                studies.append((study, space))
+            self.total = sum(sp.n_iter for _, sp in studies)
+            bar = _progress(s.verbose, self.total)
+            try:
+                for study, space in studies:
+                    self._search_space(study, space, bar)
+            finally:
+                bar.close()
+        finally:
+            optuna.logging.set_verbosity(level)
+        return [study for study, _ in studies]
+
+    def _search_space(self, study, space, bar):
+        from optuna.trial import TrialState
+
+        dists = space.to_optuna()
+        signature = json.dumps({n: repr(d) for n, d in dists.items()}, sort_keys=True)
+        known = study.user_attrs.get(_SPACE_KEY)
+        if known is None:
+            study.set_user_attr(_SPACE_KEY, signature)
+        elif known != signature:
+            raise ValueError(
+                f"The Optuna study {study.study_name!r} in this storage holds a "
+                "different search space; use another study_name or storage."
+            )
+        done = 0
+        for t in study.get_trials(deepcopy=False):
+            if t.state in (TrialState.COMPLETE, TrialState.FAIL) and (
+                _OUT_KEY in t.user_attrs
+            ):
+                self._record(space.decode(t.params), t.user_attrs[_OUT_KEY])
+                done += 1
+            elif t.state == TrialState.RUNNING:
+                # Left running by an interrupted fit: evaluate its candidate
+                # again (first in line) and close the orphan, which does not
+                # count as a trial.
+                study.enqueue_trial(t.params, skip_if_exists=False)
+                study.tell(t.number, state=TrialState.FAIL)
+        bar.update(done)
+        self._show_best(bar)
+        while done < space.n_iter and not self.stopped:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                break
+            n_ask = min(self.search.n_points, space.n_iter - done)
+            trials = [study.ask(dists) for _ in range(n_ask)]
+            candidates = [space.decode(t.params) for t in trials]
+            outs = self._evaluate(candidates)
+            n_splits = len(self.splits)
+            for j, (trial, params) in enumerate(zip(trials, candidates)):
+                splits_out = [
+                    _jsonable(o) for o in outs[j * n_splits : (j + 1) * n_splits]
+                ]
+                trial.set_user_attr(_OUT_KEY, splits_out)
+                value = self._record(params, splits_out)
+                if math.isfinite(value):
+                    study.tell(trial, value)
+                else:
+                    study.tell(trial, state=TrialState.FAIL)
+            done += n_ask
+            bar.update(n_ask)
+            self._show_best(bar)
+            self._run_callbacks()
+
+    def _evaluate(self, candidates):
+        s = self.search
+        tasks = []
+        for ci, params in enumerate(candidates):
+            for si, (train, test) in enumerate(self.splits):
+                est = clone(s.estimator).set_params(**clone(params, safe=False))
+                if self.subsets[si] is not None:
+                    est = _PresetSubsetEstimator(
+                        est, subset=self.subsets[si], use_weights=self.weighted
+                    )
+                tasks.append(
+                    delayed(_fit_and_score)(
+                        est,
+                        self.X,
+                        self.y,
+                        scorer=self.scorers,
+                        train=train,
+                        test=test,
+                        verbose=max(s.verbose - 1, 0),
+                        parameters=None,
+                        fit_params=self.fit_params,
+                        score_params=self.score_params,
+                        return_train_score=s.return_train_score,
+                        return_n_test_samples=True,
+                        return_times=True,
+                        split_progress=(si, len(self.splits)),
+                        candidate_progress=(len(self.params) + ci, self.total),
+                        error_score=s.error_score,
+                    )
+                )
+        return self.parallel(tasks)
+
+    def _record(self, params, splits_out):
+        """Append one trial; return the score the optimiser maximises."""
+        self.params.append(params)
+        self.out.extend(splits_out)
+        for key, value in self.extra.items():
+            self.more.setdefault(key, []).append(value)
+        scores = []
+        for o in splits_out:
+            score = o["test_scores"]
+            if isinstance(score, dict):
+                metric = self.refit_metric
+                if metric not in score:
+                    metric = self.search.refit
+                score = score.get(metric, np.nan) if isinstance(metric, str) else np.nan
+            scores.append(np.nan if score is None else float(score))
+        value = float(np.mean(scores)) if scores else np.nan
+        self.objective.append(value)
+        return value
+
+    def _show_best(self, bar):
+        finite = [v for v in self.objective if math.isfinite(v)]
+        if finite:
+            bar.set_postfix(best=f"{max(finite):.4g}", refresh=False)
+
+    def _run_callbacks(self):
+        if not self.callbacks:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            out = list(self.out)
+            if callable(self.search.scoring):
+                _insert_error_scores(out, self.search.error_score)
+            results = self.search._format_results(
+                list(self.params), len(self.splits), out, dict(self.more)
+            )
+        for cb in self.callbacks:
+            if cb(results):
+                self.stopped = True
+
+
+def _progress(verbose, total):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=verbose < 1, desc="SubsetSearchCV", unit="trial")
+
+
+def _jsonable(out):
+    """A ``_fit_and_score`` result as plain JSON types (for Optuna storage)."""
+
+    def conv(v):
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        if isinstance(v, (np.floating, np.integer)):
+            return v.item()
+        return v
+
+    return {k: conv(v) for k, v in out.items() if k != "parameters"}
+
+
+def _raise_or_warn_about_failures(out, error_score):
+    errors = [o["fit_error"] for o in out if o.get("fit_error") is not None]
+    if not errors:
+        return
+    if len(errors) == len(out):
+        raise ValueError(
+            f"All {len(out)} fits of the search failed (every trial on every "
+            "split); the estimator or the search space is probably "
+            "misconfigured. Set error_score='raise' to debug. The first "
+            f"failure:\n{errors[0]}"
+        )
+    warnings.warn(
+        f"{len(errors)} of {len(out)} fits failed and scored {error_score}. "
+        f"The first failure:\n{errors[0]}",
+        FitFailedWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,351 @@
+"""Search spaces: every accepted spelling becomes one internal form.
+
+Accepted per dimension (the dictionary value):
+
+* scikit-optimize ``Real``, ``Integer`` and ``Categorical`` objects;
+* tuples ``(low, high)``, ``(low, high, prior)`` and ``(low, high, prior, base)``
+  with ``prior`` in ``{"uniform", "log-uniform"}``: an ``int`` range when both
+  bounds are integers, a ``float`` range otherwise (scikit-optimize's rule);
+* lists (and other tuples): a categorical choice, as in ``GridSearchCV``. This
+  is what scikit-optimize announces as its own future rule; today it still reads
+  a list of two numbers as a range;
+* Optuna distributions (``FloatDistribution``, ``IntDistribution``,
+  ``CategoricalDistribution``);
+* frozen ``scipy.stats`` distributions: ``uniform``, ``loguniform`` and
+  ``randint`` become native ranges; any other is searched in quantile space
+  (the optimiser proposes ``u`` in (0, 1), the estimator receives
+  ``dist.ppf(u)``), which is exact for random sampling and lets TPE model any
+  shape.
+
+Neither Optuna nor scikit-optimize is imported here until a space is built
+(``import subsetml.model_selection`` stays light).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Dimension", "SearchSpace", "check_search_spaces"]
+
+_PRIORS = ("uniform", "log-uniform")
+# Optuna categorical choices must be one of these; anything else is encoded by
+# position and decoded back to the original object.
+_OPTUNA_SCALARS = (type(None), bool, int, float, str)
+# Quantile-space dimensions never touch the infinite tails.
+_EPS = 1e-6
+
+
+@dataclass
+class Dimension:
+    """One searched hyper-parameter in the internal form.
+
+    Parameters
+    ----------
+    name : str
+        The estimator parameter (``"C"``, ``"clf__alpha"``).
+    kind : {"float", "int", "categorical", "quantile"}
+    low, high : float or int
+        Bounds (inclusive) of ``"float"`` and ``"int"`` ranges.
+    log : bool
+        Log-uniform prior on a range.
+    choices : tuple
+        Options of a categorical dimension.
+    dist : frozen scipy.stats distribution
+        For ``"quantile"`` dimensions.
+
+    Examples
+    --------
+    >>> from subsetml.model_selection._spaces import Dimension
+    >>> Dimension("C", "float", low=1e-3, high=1e3, log=True).decode(0.5)
+    0.5
+    """
+
+    name: str
+    kind: str
+    low: float | int | None = None
+    high: float | int | None = None
+    log: bool = False
+    choices: tuple = field(default_factory=tuple)
+    dist: object = None
+
+    @property
+    def encoded(self):
+        """Whether categorical choices travel to Optuna as positions."""
+        return self.kind == "categorical" and not all(
+            type(c) in _OPTUNA_SCALARS for c in self.choices
+        )
+
+    def to_optuna(self):
+        """The Optuna distribution the optimiser samples from."""
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
+        if self.kind == "float":
+            return FloatDistribution(self.low, self.high, log=self.log)
+        if self.kind == "int":
+            return IntDistribution(self.low, self.high, log=self.log)
+        if self.kind == "quantile":
+            return FloatDistribution(_EPS, 1.0 - _EPS)
+        if self.encoded:
+            return CategoricalDistribution(tuple(range(len(self.choices))))
+        return CategoricalDistribution(self.choices)
+
+    def decode(self, value):
+        """The estimator's parameter value for the optimiser's ``value``."""
+        if self.kind == "categorical" and self.encoded:
+            return self.choices[int(value)]
+        if self.kind == "quantile":
+            x = self.dist.ppf(value)
+            x = x.item() if hasattr(x, "item") else x
+            if _is_discrete(self.dist):
+                return int(round(x))
+            return float(x)
+        return value
+
+
+@dataclass
+class SearchSpace:
+    """An ordered collection of :class:`Dimension` and its trial budget.
+
+    Examples
+    --------
+    >>> from subsetml.model_selection._spaces import check_search_spaces
+    >>> [space] = check_search_spaces({"C": (1e-3, 1e3, "log-uniform")}, 10)
+    >>> space.names, space.n_iter
+    (['C'], 10)
+    """
+
+    dimensions: list
+    n_iter: int
+
+    @property
+    def names(self):
+        return [d.name for d in self.dimensions]
+
+    def to_optuna(self):
+        """``{name: optuna distribution}`` in the user's order."""
+        return {d.name: d.to_optuna() for d in self.dimensions}
+
+    def decode(self, params):
+        """Estimator parameters from an Optuna trial's ``params``."""
+        return {d.name: d.decode(params[d.name]) for d in self.dimensions}
+
+
+def check_search_spaces(search_spaces, n_iter):
+    """Validate ``search_spaces`` and convert it to a list of :class:`SearchSpace`.
+
+    Parameters
+    ----------
+    search_spaces : dict, list of dict, or list of (dict, int)
+        As ``BayesSearchCV`` takes it. Each dictionary maps parameter names to
+        dimensions; a ``(dict, n)`` pair gives that space its own trial count.
+    n_iter : int
+        Trials for every space without its own count.
+
+    Returns
+    -------
+    spaces : list of SearchSpace
+
+    Examples
+    --------
+    >>> from subsetml.model_selection._spaces import check_search_spaces
+    >>> spaces = check_search_spaces(
+    ...     [({"C": (0.1, 10.0)}, 5), {"kernel": ["rbf", "linear"]}], n_iter=3
+    ... )
+    >>> [(s.names, s.n_iter) for s in spaces]
+    [(['C'], 5), (['kernel'], 3)]
+    >>> spaces[0].dimensions[0].kind, spaces[1].dimensions[0].choices
+    ('float', ('rbf', 'linear'))
+    """
+    if isinstance(search_spaces, dict):
+        entries = [(search_spaces, n_iter)]
+    elif isinstance(search_spaces, (list, tuple)):
+        if len(search_spaces) == 0:
+            raise ValueError("search_spaces is an empty list; give at least one space.")
+        entries = []
+        for i, entry in enumerate(search_spaces):
+            if isinstance(entry, dict):
+                entries.append((entry, n_iter))
+            elif (
+                isinstance(entry, tuple)
+                and len(entry) == 2
+                and isinstance(entry[0], dict)
+            ):
+                entries.append(entry)
+            else:
+                raise TypeError(
+                    f"search_spaces[{i}] must be a dict or a (dict, n_iter) pair, "
+                    f"got {type(entry).__name__}: {entry!r}."
+                )
+    else:
+        raise TypeError(
+            "search_spaces must be a dict, a list of dicts or a list of "
+            f"(dict, n_iter) pairs, got {type(search_spaces).__name__}."
+        )
+    spaces = []
+    for i, (space, count) in enumerate(entries):
+        where = "search_spaces" if len(entries) == 1 else f"search_spaces[{i}]"
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, numbers.Integral)
+            or count < 1
+        ):
+            raise ValueError(
+                f"The number of trials for {where} must be an integer >= 1, got "
+                f"{count!r}."
+            )
+        if not space:
+            raise ValueError(f"{where} is empty; give at least one dimension.")
+        dims = []
+        for name, value in space.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(
+                    f"Parameter names in {where} must be non-empty strings, got "
+                    f"{name!r}."
+                )
+            dims.append(_to_dimension(name, value, where))
+        spaces.append(SearchSpace(dims, int(count)))
+    return spaces
+
+
+def check_space_names(spaces, estimator):
+    """Raise when a dimension is not a parameter of ``estimator``."""
+    valid = estimator.get_params(deep=True)
+    for space in spaces:
+        unknown = [n for n in space.names if n not in valid]
+        if unknown:
+            raise ValueError(
+                f"Search space dimension(s) {unknown} are not parameters of "
+                f"{type(estimator).__name__}. Valid parameters: {sorted(valid)}."
+            )
+
+
+# --------------------------------------------------------------- conversion
+def _to_dimension(name, value, where):
+    label = f"{where}[{name!r}]"
+    module = type(value).__module__ or ""
+    if module.startswith("skopt"):
+        return _from_skopt(name, value, label)
+    if module.startswith("optuna"):
+        return _from_optuna(name, value, label)
+    if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "rvs"):
+        return _from_scipy(name, value, label)
+    if isinstance(value, tuple) and _is_range_tuple(value):
+        low, high = value[0], value[1]
+        prior = value[2] if len(value) >= 3 else "uniform"
+        return _range(name, low, high, prior, label)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return _categorical(name, list(value), label)
+    raise TypeError(
+        f"{label} must be a (low, high[, prior]) tuple, a list of choices, a "
+        "scikit-optimize dimension, an Optuna distribution or a frozen "
+        f"scipy.stats distribution; got {type(value).__name__}: {value!r}."
+    )
+
+
+def _is_number(x):
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _is_range_tuple(value):
+    if len(value) == 2:
+        return _is_number(value[0]) and _is_number(value[1])
+    if len(value) in (3, 4):
+        # (low, high, prior[, base]) as scikit-optimize spells it.
+        return (
+            _is_number(value[0])
+            and _is_number(value[1])
+            and isinstance(value[2], str)
+            and (len(value) == 3 or _is_number(value[3]))
+        )
+    return False
+
+
+def _range(name, low, high, prior, label):
+    if prior not in _PRIORS:
+        raise ValueError(f"{label}: prior must be one of {_PRIORS}, got {prior!r}.")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{label}: bounds must be finite, got ({low}, {high}).")
+    if not low < high:
+        raise ValueError(f"{label}: low must be below high, got ({low}, {high}).")
+    log = prior == "log-uniform"
+    if log and low <= 0:
+        raise ValueError(f"{label}: a log-uniform range needs low > 0, got {low}.")
+    if isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral):
+        return Dimension(name, "int", low=int(low), high=int(high), log=log)
+    return Dimension(name, "float", low=float(low), high=float(high), log=log)
+
+
+def _categorical(name, choices, label):
+    if len(choices) == 0:
+        raise ValueError(f"{label} has no choices.")
+    choices = tuple(c.item() if isinstance(c, np.generic) else c for c in choices)
+    return Dimension(name, "categorical", choices=choices)
+
+
+def _from_skopt(name, dim, label):
+    kind = type(dim).__name__
+    if kind in ("Real", "Integer"):
+        return _range(name, dim.low, dim.high, dim.prior, label)
+    if kind == "Categorical":
+        if getattr(dim, "prior", None) is not None:
+            probs = np.asarray(dim.prior, dtype=float)
+            if not np.allclose(probs, probs[0]):
+                raise ValueError(
+                    f"{label}: categorical priors other than uniform are not "
+                    "supported; drop the prior or repeat choices."
+                )
+        return _categorical(name, list(dim.categories), label)
+    raise TypeError(f"{label}: unsupported scikit-optimize dimension {kind}.")
+
+
+def _from_optuna(name, dist, label):
+    kind = type(dist).__name__
+    if kind == "FloatDistribution":
+        if dist.step is not None:
+            raise ValueError(
+                f"{label}: stepped FloatDistribution is not supported; use an "
+                "IntDistribution or a list of values."
+            )
+        return Dimension(name, "float", low=dist.low, high=dist.high, log=dist.log)
+    if kind == "IntDistribution":
+        if dist.step != 1:
+            raise ValueError(
+                f"{label}: IntDistribution with step != 1 is not supported; "
+                "use a list of values."
+            )
+        return Dimension(name, "int", low=dist.low, high=dist.high, log=dist.log)
+    if kind == "CategoricalDistribution":
+        return _categorical(name, list(dist.choices), label)
+    raise TypeError(f"{label}: unsupported Optuna distribution {kind}.")
+
+
+def _is_discrete(frozen):
+    from scipy.stats import rv_discrete
+
+    return isinstance(frozen.dist, rv_discrete)
+
+
+def _from_scipy(name, frozen, label):
+    dist_name = getattr(frozen.dist, "name", "")
+    low, high = (float(b) for b in frozen.support())
+    if dist_name == "uniform":
+        return _range(name, low, high, "uniform", label)
+    if (
+        dist_name in ("loguniform", "reciprocal")
+        and low > 0
+        and np.isclose(frozen.ppf(0.5), np.sqrt(low * high))
+    ):
+        # Log-uniform on [low, high] unless a loc shifted it (then the median
+        # is no longer the geometric mean and the quantile path is exact).
+        return _range(name, low, high, "log-uniform", label)
+    if dist_name == "randint":
+        # support() is inclusive: [low, high - 1] of randint(low, high).
+        return _range(name, int(low), int(high), "uniform", label)
+    return Dimension(name, "quantile", dist=frozen)
