@@ -14,7 +14,9 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import _safe_indexing, check_random_state, indexable
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length
 
 from subsetml._subset import Subset, resolve_budget
 from subsetml.model_selection._compat import (
@@ -247,6 +249,7 @@ multimetric_
             )
 
         X, y = indexable(X, y)
+        self._check_data(X, y)
         if groups is not None:
             fit_params["groups"] = groups
         fit_params = _check_method_params(X, params=fit_params)
@@ -399,6 +402,29 @@ multimetric_
                 raise TypeError(f"callback must be callable, got {cb!r}.")
         return callbacks
 
+    def _check_data(self, X, y):
+        # Bad data fails here with scikit-learn's message, not as a failure of
+        # every trial (which error_score would turn into a search of NaNs).
+        tags = get_tags(self.estimator)
+        check_array(
+            X,
+            accept_sparse=True,
+            dtype=None,
+            ensure_all_finite=not tags.input_tags.allow_nan,
+            ensure_2d=False,
+            allow_nd=True,
+        )
+        if y is None:
+            if tags.target_tags.required:
+                raise ValueError(
+                    f"{type(self.estimator).__name__} requires y to be passed, "
+                    "but the target y is None."
+                )
+            return
+        check_consistent_length(X, y)
+        if is_classifier(self.estimator):
+            check_classification_targets(y)
+
     def _select_subsets(self, parallel, X, y, splits, seed):
         """One subset per split (None where a split trains on all its rows)."""
         budgets = []
@@ -536,7 +562,11 @@ class _Run:
         bar.update(done)
         self._show_best(bar)
         while done < space.n_iter and not self.stopped:
-            if self.deadline is not None and time.monotonic() >= self.deadline:
+            if (
+                self.deadline is not None
+                and self.params  # at least one round, so there is a result
+                and time.monotonic() >= self.deadline
+            ):
                 break
             n_ask = min(self.search.n_points, space.n_iter - done)
             trials = [study.ask(dists) for _ in range(n_ask)]

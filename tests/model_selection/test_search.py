@@ -1,0 +1,562 @@
+"""SubsetSearchCV: results format, selection caching, optimisers, faults, resume."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from subsetml.model_selection import SubsetSearchCV
+from subsetml.selection import RandomSelector
+
+optuna = pytest.importorskip("optuna")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    return X, y
+
+
+SPACE = {"C": (1e-3, 1e2, "log-uniform")}
+
+
+def _search(**kwargs):
+    params = dict(n_iter=6, subset_size=0.2, cv=3, random_state=0)
+    params.update(kwargs)
+    return SubsetSearchCV(LogisticRegression(max_iter=500), SPACE, **params)
+
+
+# ------------------------------------------------------------ results format
+def test_cv_results_format_and_refit(data):
+    X, y = data
+    search = _search(selector="craig").fit(X, y)
+    res = search.cv_results_
+    n = 6
+    for key in (
+        "params",
+        "param_C",
+        "split0_test_score",
+        "split2_test_score",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+        "mean_fit_time",
+        "std_score_time",
+        "subset_size",
+        "selection_time",
+    ):
+        assert len(res[key]) == n, key
+    assert res["rank_test_score"].min() == 1
+    assert np.all(res["subset_size"] == 40)  # 20 % of 200 training rows
+    assert np.all(res["selection_time"] > 0)
+    # The refit is the bare estimator with the best parameters on all rows.
+    assert type(search.best_estimator_) is LogisticRegression
+    assert search.best_params_ == res["params"][search.best_index_]
+    assert search.best_score_ == res["mean_test_score"][search.best_index_]
+    ref = clone(LogisticRegression(max_iter=500)).set_params(**search.best_params_)
+    np.testing.assert_allclose(
+        search.predict_proba(X), ref.fit(X, y).predict_proba(X), rtol=1e-6
+    )
+    assert len(search.subsets_) == 3 and all(s.size == 40 for s in search.subsets_)
+    assert search.selection_time_ > 0 and search.search_time_ > 0
+    assert search.refit_time_ > 0 and search.n_splits_ == 3
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(res)
+    assert frame.shape[0] == n and "param_C" in frame
+
+
+def test_full_data_search_scores_like_cross_val_score(data):
+    X, y = data
+    cv = StratifiedKFold(3, shuffle=True, random_state=1)
+    search = _search(subset_size=1.0, cv=cv, n_iter=3).fit(X, y)
+    assert search.subsets_ == [] and search.selection_time_ == 0
+    for i, params in enumerate(search.cv_results_["params"]):
+        expected = cross_val_score(
+            LogisticRegression(max_iter=500, **params), X, y, cv=cv
+        ).mean()
+        assert search.cv_results_["mean_test_score"][i] == pytest.approx(expected)
+
+
+class _Recorder(ClassifierMixin, BaseEstimator):
+    """Records the number of rows every fit sees (n_jobs=1 only)."""
+
+    seen = []
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).seen.append(len(X))
+        self.classes_ = np.unique(y)
+        self._majority = self.classes_[0]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self._majority)
+
+
+def test_trials_train_on_the_subset_and_refit_on_all_rows(data):
+    X, y = data
+    _Recorder.seen = []
+    SubsetSearchCV(
+        _Recorder(), {"C": (0.1, 1.0)}, n_iter=4, selector="random",
+        subset_size=0.1, cv=3, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert _Recorder.seen[:-1] == [20] * 12  # 4 trials x 3 splits, 10 % of 200
+    assert _Recorder.seen[-1] == 300
+
+
+class _CountingSelector(RandomSelector):
+    calls = 0
+
+    def _select(self, view, k, *, validation, rng):
+        type(self).calls += 1
+        return super()._select(view, k, validation=validation, rng=rng)
+
+
+def test_selection_runs_once_per_split_not_per_trial(data):
+    X, y = data
+    _CountingSelector.calls = 0
+    search = _search(selector=_CountingSelector(), n_iter=7).fit(X, y)
+    assert len(search.cv_results_["params"]) == 7
+    assert _CountingSelector.calls == 3
+
+
+def test_same_seed_same_candidates_other_seed_other(data):
+    X, y = data
+    a = _search(random_state=3).fit(X, y).cv_results_["params"]
+    b = _search(random_state=3).fit(X, y).cv_results_["params"]
+    c = _search(random_state=4).fit(X, y).cv_results_["params"]
+    assert a == b
+    assert a != c
+
+
+def test_parallel_trials_match_sequential(data):
+    X, y = data
+    a = _search(n_jobs=1).fit(X, y).cv_results_
+    b = _search(n_jobs=2).fit(X, y).cv_results_
+    assert a["params"] == b["params"]
+    np.testing.assert_allclose(a["mean_test_score"], b["mean_test_score"])
+
+
+# ---------------------------------------------------------------- spaces
+def test_every_space_spelling_is_accepted(data):
+    from skopt.space import Categorical, Integer, Real
+
+    X, y = data
+    space = {
+        "svc__C": Real(1e-2, 1e2, prior="log-uniform"),
+        "svc__gamma": stats.loguniform(1e-3, 1e0),
+        "svc__degree": Integer(2, 3),
+        "svc__coef0": stats.norm(0.0, 1.0),  # searched in quantile space
+        "svc__kernel": Categorical(["rbf", "poly"]),
+        "svc__tol": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True),
+        "svc__class_weight": [None, "balanced", {0: 1.0, 1: 2.0, 2: 1.0}],
+        "svc__max_iter": (1000, 2000),
+        "svc__shrinking": [True, False],
+    }
+    model = make_pipeline(StandardScaler(), SVC())
+    search = SubsetSearchCV(
+        model, space, n_iter=6, selector="random", subset_size=0.3, cv=2,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    for p in search.cv_results_["params"]:
+        assert 1e-2 <= p["svc__C"] <= 1e2 and 1e-3 <= p["svc__gamma"] <= 1.0
+        assert p["svc__degree"] in (2, 3) and isinstance(p["svc__degree"], int)
+        assert isinstance(p["svc__coef0"], float) and np.isfinite(p["svc__coef0"])
+        assert p["svc__class_weight"] in (None, "balanced", {0: 1.0, 1: 2.0, 2: 1.0})
+        assert isinstance(p["svc__max_iter"], int)
+    assert type(search.best_estimator_[-1]) is SVC
+
+
+def test_list_of_spaces_and_pairs(data):
+    X, y = data
+    spaces = [({"C": (0.1, 10.0)}, 2), {"C": [0.5, 1.0], "fit_intercept": [False]}]
+    search = SubsetSearchCV(
+        LogisticRegression(max_iter=300), spaces, n_iter=3, selector="random",
+        subset_size=0.3, cv=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    params = search.cv_results_["params"]
+    assert len(params) == 5 and search.total_iterations == 5
+    assert all(set(p) == {"C"} for p in params[:2])
+    assert all(set(p) == {"C", "fit_intercept"} for p in params[2:])
+    assert len(search.studies_) == 2
+    # Parameters missing from a space are masked in param_* columns.
+    assert (
+        search.cv_results_["param_fit_intercept"].mask.tolist()
+        == [True] * 2 + [False] * 3
+    )
+
+
+@pytest.mark.parametrize(
+    "space, match",
+    [
+        ({}, "empty"),
+        ([], "empty list"),
+        ({"C": (10.0, 1.0)}, "low must be below high"),
+        ({"C": (0.0, 1.0, "log-uniform")}, "needs low > 0"),
+        ({"C": (0.1, 1.0, "normal")}, "prior must be one of"),
+        ({"C": []}, "no choices"),
+        ({"C": 3.0}, "must be a"),
+        ({"C": (0.1, float("inf"))}, "finite"),
+        ({"nope": (0.1, 1.0)}, r"not parameters of LogisticRegression"),
+        ([({"C": (0.1, 1.0)}, 0)], "integer >= 1"),
+        ("C", "must be a dict"),
+    ],
+)
+def test_bad_search_spaces_fail_clearly(data, space, match):
+    X, y = data
+    search = SubsetSearchCV(LogisticRegression(), space, n_iter=2, cv=2)
+    with pytest.raises((ValueError, TypeError), match=match):
+        search.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_iter": 0}, "n_iter must be >= 1"),
+        ({"n_iter": 2.5}, "n_iter must be an integer"),
+        ({"n_points": 0}, "n_points"),
+        ({"timeout": -1}, "timeout"),
+        ({"optimizer": "bayes"}, "Unknown optimizer"),
+        ({"selector": "kmeans"}, "Unknown selector"),
+        ({"use_weights": "yes"}, "use_weights"),
+        ({"lastlayer": "deep"}, "lastlayer"),
+        ({"subset_size": 0}, "subset_size"),
+        ({"subset_size": 1000}, "subset_size"),
+        ({"subset_size": 2}, r"fewer than its 3 classes"),
+        ({"scoring": ["accuracy", "f1_macro"]}, "refit"),
+    ],
+)
+def test_bad_parameters_fail_clearly(data, params, match):
+    X, y = data
+    with pytest.raises((ValueError, TypeError), match=match):
+        _search(**params).fit(X, y)
+
+
+def test_bad_data_fails_clearly(data):
+    X, y = data
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        _search(error_score="raise").fit(X_nan, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        _search().fit(X, y[:-1])
+
+
+# ------------------------------------------------------------ optimisers
+@pytest.mark.parametrize("optimizer", ["tpe", "gp", "random"])
+def test_optimizers(data, optimizer):
+    X, y = data
+    search = _search(optimizer=optimizer, n_iter=12, selector="random").fit(X, y)
+    assert len(search.cv_results_["params"]) == 12
+    assert len(search.studies_[0].trials) == 12
+
+
+def test_optuna_sampler_instance_is_copied(data):
+    X, y = data
+    sampler = optuna.samplers.RandomSampler(seed=5)
+    a = _search(optimizer=sampler, selector="random").fit(X, y).cv_results_["params"]
+    b = _search(optimizer=sampler, selector="random").fit(X, y).cv_results_["params"]
+    assert a == b  # the instance itself was not consumed by the first fit
+
+
+def test_random_sampler_gives_paired_candidates_across_strategies(data):
+    # The benchmark harness relies on this: a seeded random sampler proposes
+    # the same candidates whatever the scores, so strategies can be paired.
+    X, y = data
+    runs = [
+        _search(optimizer=optuna.samplers.RandomSampler(seed=1), **kw)
+        .fit(X, y)
+        .cv_results_["params"]
+        for kw in ({"subset_size": 1.0}, {"selector": "craig"}, {"selector": "random"})
+    ]
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_n_points_rounds_keep_the_trial_count(data):
+    X, y = data
+    search = _search(n_points=3, n_iter=7, selector="random").fit(X, y)
+    assert len(search.cv_results_["params"]) == 7
+
+
+# ------------------------------------------------------------ faults
+class _Fragile(ClassifierMixin, BaseEstimator):
+    def __init__(self, C=1.0, fail=False):
+        self.C = C
+        self.fail = fail
+
+    def fit(self, X, y, sample_weight=None):
+        if self.fail:
+            raise RuntimeError("boom: this configuration cannot be fitted")
+        self.clf_ = LogisticRegression(C=self.C, max_iter=300).fit(X, y)
+        self.classes_ = self.clf_.classes_
+        return self
+
+    def predict(self, X):
+        return self.clf_.predict(X)
+
+
+def _fragile_search(**kwargs):
+    params = dict(
+        n_iter=8, selector="random", subset_size=0.3, cv=2, random_state=0,
+        optimizer="random",
+    )  # fmt: skip
+    params.update(kwargs)
+    return SubsetSearchCV(
+        _Fragile(), {"C": (0.1, 10.0), "fail": [True, False]}, **params
+    )
+
+
+def test_failing_trials_get_error_score_and_the_search_goes_on(data):
+    X, y = data
+    with pytest.warns(FitFailedWarning, match="boom"):
+        search = _fragile_search().fit(X, y)
+    res = search.cv_results_
+    failed = np.array([p["fail"] for p in res["params"]])
+    assert failed.any() and (~failed).any()
+    assert np.all(np.isnan(res["mean_test_score"][failed]))
+    assert np.all(np.isfinite(res["mean_test_score"][~failed]))
+    assert search.best_params_["fail"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        zero = _fragile_search(error_score=0.0).fit(X, y)
+    assert np.all(zero.cv_results_["mean_test_score"][failed] == 0.0)
+
+
+def test_error_score_raise_reraises(data):
+    X, y = data
+    with pytest.raises(RuntimeError, match="boom"):
+        _fragile_search(error_score="raise").fit(X, y)
+
+
+def test_all_trials_failing_says_so_with_the_traceback(data):
+    X, y = data
+    search = SubsetSearchCV(
+        _Fragile(fail=True), {"C": (0.1, 10.0)}, n_iter=3, subset_size=0.3, cv=2,
+        selector="random",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"All 6 fits of the search failed(.|\n)*boom"):
+        search.fit(X, y)
+
+
+def test_callback_stops_the_search(data):
+    X, y = data
+    seen = []
+
+    def stop_after_three(results):
+        seen.append(len(results["params"]))
+        return len(results["params"]) >= 3
+
+    search = _search(n_iter=10).fit(X, y, callback=stop_after_three)
+    assert seen == [1, 2, 3]
+    assert len(search.cv_results_["params"]) == 3
+    with pytest.raises(TypeError, match="callable"):
+        _search().fit(X, y, callback=[stop_after_three, 3])
+
+
+def test_timeout_stops_after_the_first_round(data):
+    X, y = data
+    search = _search(n_iter=20, timeout=1e-9, n_points=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 2
+
+
+def test_verbose_shows_a_progress_bar(data, capsys):
+    X, y = data
+    _search(n_iter=3, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "SubsetSearchCV" in err and "3/3" in err and "best=" in err
+
+
+# ------------------------------------------------------------ resume
+class _Interrupt(ClassifierMixin, BaseEstimator):
+    """Raises KeyboardInterrupt on the fit number ``stop_at`` (n_jobs=1)."""
+
+    fits = 0
+    stop_at = None
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        if type(self).fits == type(self).stop_at:
+            raise KeyboardInterrupt
+        self.clf_ = LogisticRegression(C=self.C, max_iter=300).fit(X, y)
+        self.classes_ = self.clf_.classes_
+        return self
+
+    def predict(self, X):
+        return self.clf_.predict(X)
+
+
+def test_interrupted_search_resumes_with_exactly_n_iter_trials(data, tmp_path):
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    kwargs = dict(
+        n_iter=6, selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=storage, study_name="resume",
+    )  # fmt: skip
+    _Interrupt.fits, _Interrupt.stop_at = 0, 8  # during the 4th trial's 2nd split
+    with pytest.raises(KeyboardInterrupt):
+        SubsetSearchCV(_Interrupt(), {"C": (0.01, 10.0)}, **kwargs).fit(X, y)
+    study = optuna.load_study(study_name="resume", storage=storage)
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE"] * 3 + ["RUNNING"]
+    orphan = study.trials[3].params
+    first = [t.params for t in study.trials[:3]]
+
+    _Interrupt.fits, _Interrupt.stop_at = 0, None
+    search = SubsetSearchCV(_Interrupt(), {"C": (0.01, 10.0)}, **kwargs).fit(X, y)
+    params = search.cv_results_["params"]
+    assert len(params) == 6
+    assert params[:3] == first  # earlier trials kept, not repeated
+    assert params[3] == orphan  # the interrupted candidate evaluated again
+    assert _Interrupt.fits == 3 * 2 + 1  # only the 3 new trials, plus the refit
+    # Fitting once more with the same storage finds the search complete.
+    _Interrupt.fits = 0
+    again = SubsetSearchCV(_Interrupt(), {"C": (0.01, 10.0)}, **kwargs).fit(X, y)
+    assert again.cv_results_["params"] == params and _Interrupt.fits == 1
+    # A different space in the same study is refused.
+    with pytest.raises(ValueError, match="different search space"):
+        SubsetSearchCV(_Interrupt(), {"C": (0.5, 2.0)}, **kwargs).fit(X, y)
+
+
+# ------------------------------------------------------------ integration
+def test_multimetric_and_callable_scoring(data):
+    X, y = data
+    search = _search(scoring=["accuracy", "f1_macro"], refit="f1_macro").fit(X, y)
+    res = search.cv_results_
+    assert "mean_test_accuracy" in res and "rank_test_f1_macro" in res
+    assert search.best_index_ == int(np.argmax(res["mean_test_f1_macro"]))
+    assert search.multimetric_
+
+    def scorer(est, X_, y_):
+        return float(np.mean(est.predict(X_) == y_))
+
+    single = _search(scoring=scorer).fit(X, y)
+    assert not single.multimetric_ and np.isfinite(single.best_score_)
+
+
+def test_groups_and_sample_weight_are_routed(data):
+    X, y = data
+    groups = np.arange(len(y)) % 5
+    search = _search(cv=GroupKFold(5)).fit(X, y, groups=groups)
+    assert search.n_splits_ == 5
+    weights = np.ones(len(y))
+    weights[y == 0] = 3.0
+    weighted = _search(selector="random").fit(X, y, sample_weight=weights)
+    assert np.isfinite(weighted.best_score_)
+
+
+def test_regression_search():
+    X, y = make_regression(n_samples=200, n_features=6, noise=5.0, random_state=0)
+    search = SubsetSearchCV(
+        Ridge(), {"alpha": (1e-3, 1e3, "log-uniform")}, n_iter=5,
+        selector="gradmatch", subset_size=0.25, cv=KFold(3), random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert search.best_score_ > 0.9
+    assert type(search.best_estimator_) is Ridge
+
+
+def test_estimator_without_sample_weight_warns_once(data):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = data
+    with pytest.warns(UserWarning, match="does not take sample_weight") as record:
+        SubsetSearchCV(
+            KNeighborsClassifier(), {"n_neighbors": (1, 5)}, n_iter=3,
+            selector="craig", subset_size=0.3, cv=2, random_state=0,
+        ).fit(X, y)  # fmt: skip
+    assert sum("sample_weight" in str(w.message) for w in record) == 1
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        SubsetSearchCV(
+            KNeighborsClassifier(), {"n_neighbors": (1, 5)}, n_iter=2,
+            selector="craig", use_weights=True, cv=2,
+        ).fit(X, y)  # fmt: skip
+
+
+def test_pickle_round_trip(data):
+    X, y = data
+    search = _search(n_iter=3).fit(X, y)
+    again = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(again.predict(X), search.predict(X))
+
+
+def test_dask_backend_distributes_trials(data):
+    distributed = pytest.importorskip("distributed")
+    from joblib import parallel_backend
+
+    X, y = data
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        with parallel_backend("dask"):
+            search = _search(n_jobs=-1, n_iter=4).fit(X, y)
+        workers = client.run(lambda: 1)
+    assert len(workers) == 2
+    local = _search(n_iter=4).fit(X, y)
+    assert search.cv_results_["params"] == local.cv_results_["params"]
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
+    )
+
+
+# ------------------------------------------------------ scikit-learn checks
+_EXPECTED_FAILURES = {
+    # Subsets are chosen from the rows' content; repeating a row changes the
+    # selection, so weight 2 is not equivalent to a repeated row.
+    "check_sample_weight_equivalence_on_dense_data": "selection depends on rows",
+    "check_sample_weight_equivalence_on_sparse_data": "selection depends on rows",
+}
+
+
+@parametrize_with_checks(
+    [
+        SubsetSearchCV(
+            LogisticRegression(),
+            {"C": (0.1, 10.0, "log-uniform")},
+            n_iter=2,
+            subset_size=0.6,
+            cv=2,
+            random_state=0,
+        ),
+        SubsetSearchCV(
+            Ridge(),
+            {"alpha": (0.1, 10.0)},
+            n_iter=2,
+            selector="random",
+            subset_size=0.6,
+            cv=2,
+            random_state=0,
+        ),
+    ],  # fmt: skip
+    expected_failed_checks=lambda est: _EXPECTED_FAILURES,
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitFailedWarning)
+        check(estimator)
+
+
+def test_iris_end_to_end():
+    X, y = load_iris(return_X_y=True)
+    search = SubsetSearchCV(
+        SVC(), {"C": (1e-2, 1e2, "log-uniform"), "gamma": (1e-3, 1e1, "log-uniform")},
+        n_iter=10, selector="gradmatch", subset_size=0.5, cv=3, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert search.best_score_ > 0.85 and search.score(X, y) > 0.9
