@@ -517,14 +517,6 @@ def test_dask_backend_distributes_trials(data):
 
 
 # ------------------------------------------------------ scikit-learn checks
-_EXPECTED_FAILURES = {
-    # Subsets are chosen from the rows' content; repeating a row changes the
-    # selection, so weight 2 is not equivalent to a repeated row.
-    "check_sample_weight_equivalence_on_dense_data": "selection depends on rows",
-    "check_sample_weight_equivalence_on_sparse_data": "selection depends on rows",
-}
-
-
 @parametrize_with_checks(
     [
         SubsetSearchCV(
@@ -544,8 +536,7 @@ _EXPECTED_FAILURES = {
             cv=2,
             random_state=0,
         ),
-    ],  # fmt: skip
-    expected_failed_checks=lambda est: _EXPECTED_FAILURES,
+    ]  # fmt: skip
 )
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
