@@ -1,0 +1,38 @@
+"""Checks and lazy imports shared by the dataset loaders and generators."""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+
+__all__ = ["check_bool", "check_n_samples", "import_optional"]
+
+
+def check_bool(value, name):
+    """Raise ``ValueError`` unless ``value`` is a bool (numpy bools included)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+
+
+def check_n_samples(n_samples):
+    """Raise ``ValueError`` unless ``n_samples`` is an integer >= 1."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        raise ValueError(
+            f"n_samples must be a positive integer, got {n_samples!r} "
+            f"({type(n_samples).__name__})."
+        )
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples}.")
+    return int(n_samples)
+
+
+def import_optional(module, *, package, purpose):
+    """Import ``module`` or raise an ImportError that says what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{purpose} needs the optional package {package!r}, which is not "
+            f"installed. Install it with `pip install {package}` (or "
+            f"`pip install 'subsetml[datasets]'`)."
+        ) from exc
