@@ -1,0 +1,219 @@
+"""Tables (Markdown) and plots from benchmarks/results/search*.json.
+
+Usage::
+
+    python benchmarks/report_search.py            # search_ranking*.json, search*.json
+    python benchmarks/report_search.py --quick    # the --quick results only
+    python benchmarks/report_search.py --no-plot  # tables only
+
+Prints, per task, the ranking view (Kendall tau, Spearman rho, top-5 overlap,
+top-1 regret, time ratio; mean and standard deviation over seeds) and the
+end-to-end view (test accuracy, end-to-end time, speed-up), and writes
+``search_ranking.png`` and ``search.png`` next to the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load(prefix, quick):
+    """Records of every ``<prefix>*.json`` (quick or not), with their file."""
+    records, sources = [], []
+    for path in sorted(RESULTS.glob(f"{prefix}*.json")):
+        stem = path.stem
+        if prefix == "search" and stem.startswith("search_ranking"):
+            continue
+        if stem.endswith("_quick") != quick:
+            continue
+        data = json.loads(path.read_text())
+        sources.append((path.name, data["machine"]))
+        records += [{**r, "_file": path.name} for r in data["records"]]
+    return records, sources
+
+
+def _ms(values, fmt="{:.3f}"):
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return "n/a"
+    if v.size == 1:
+        return fmt.format(v[0])
+    return f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1))}"
+
+
+def _group(records, keys):
+    groups = defaultdict(list)
+    for r in records:
+        groups[tuple(r.get(k) for k in keys)].append(r)
+    return groups
+
+
+def ranking_table(records):
+    lines = []
+    for (task,), recs in _group(records, ["task"]).items():
+        recs = [r for r in recs if "skipped" not in r]
+        seeds = sorted({r["seed"] for r in recs})
+        m = recs[0]["n_candidates"]
+        lines += [
+            f"\n**{task}** — {m} paired candidates, {len(seeds)} seed(s), "
+            f"{recs[0]['cv']}-fold CV, {recs[0]['fold_rows']} rows per fold "
+            f"(from `{recs[0]['_file']}`)\n",
+            "| strategy | rows/trial | Kendall τ | Spearman ρ | top-5 overlap "
+            "| top-1 regret (pp) | time (s) | faster than full |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for (strategy,), rs in _group(recs, ["strategy"]).items():
+            lines.append(
+                f"| {strategy} | {np.mean([r['rows_per_trial'] for r in rs]):.0f} "
+                f"| {_ms(r['kendall_tau'] for r in rs)} "
+                f"| {_ms(r['spearman_rho'] for r in rs)} "
+                f"| {_ms((r['top5_overlap'] for r in rs), '{:.2f}')} "
+                f"| {_ms((100 * r['regret'] for r in rs), '{:.2f}')} "
+                f"| {_ms((r['time_s'] for r in rs), '{:.2f}')} "
+                f"| {_ms((r['time_ratio_vs_full'] for r in rs), '{:.1f}')}× |"
+            )
+    return "\n".join(lines)
+
+
+def e2e_table(records):
+    lines = []
+    for (task,), recs in _group(records, ["task"]).items():
+        seeds = sorted({r["seed"] for r in recs})
+        lines += [
+            f"\n**{task}** — {recs[0]['n_iter']} trials, {len(seeds)} seed(s), "
+            f"{recs[0]['cv']}-fold CV (from `{recs[0]['_file']}`)\n",
+            "| strategy | test accuracy | end-to-end (s) | speed-up vs full "
+            "| best CV score |",
+            "|---|---|---|---|---|",
+        ]
+        for (strategy,), rs in _group(recs, ["strategy"]).items():
+            lines.append(
+                f"| {strategy} | {_ms(r['test_accuracy'] for r in rs)} "
+                f"| {_ms((r['end_to_end_s'] for r in rs), '{:.1f}')} "
+                f"| {_ms((r['speedup_vs_full'] for r in rs), '{:.1f}')}× "
+                f"| {_ms(r['best_cv_score'] for r in rs)} |"
+            )
+    return "\n".join(lines)
+
+
+def plot_ranking(records, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recs = [r for r in records if "skipped" not in r and r["strategy"] != "full"]
+    tasks = list(dict.fromkeys(r["task"] for r in recs))
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False
+    )
+    methods = ["random", "craig", "glister", "gradmatch"]
+    for ax, task in zip(axes[0], tasks):
+        rs = [r for r in recs if r["task"] == task]
+        sizes = sorted({r["subset_size"] for r in rs if r["selector"] in methods})
+        width = 0.8 / len(methods)
+        for j, meth in enumerate(methods):
+            means, sds = [], []
+            for size in sizes:
+                v = [
+                    r["kendall_tau"]
+                    for r in rs
+                    if r["selector"] == meth and r["subset_size"] == size
+                ]
+                means.append(np.nanmean(v) if v else np.nan)
+                sds.append(np.nanstd(v) if len(v) > 1 else 0.0)
+            x = np.arange(len(sizes)) + (j - 1.5) * width
+            ax.bar(x, means, width, yerr=sds, label=meth, capsize=2)
+        halving = [r["kendall_tau"] for r in rs if r["strategy"] == "halving-grid"]
+        if halving and 0.05 in sizes:
+            ax.axhline(
+                np.nanmean(halving),
+                color="k",
+                ls="--",
+                lw=1,
+                label="Halving 1st round (5 %)",
+            )
+        ax.set_xticks(np.arange(len(sizes)), [f"{s:.0%}" for s in sizes])
+        ax.set_xlabel("subset of each training fold")
+        ax.set_title(task)
+        ax.set_ylim(min(0, ax.get_ylim()[0]), 1)
+    axes[0][0].set_ylabel("Kendall τ with full-data scores")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_e2e(records, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in records))
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(4.6 * len(tasks), 3.8), squeeze=False
+    )
+    for ax, task in zip(axes[0], tasks):
+        rs = [r for r in records if r["task"] == task]
+        for (strategy,), g in _group(rs, ["strategy"]).items():
+            t = np.array([r["end_to_end_s"] for r in g])
+            a = 100 * np.array([r["test_accuracy"] for r in g])
+            marker = "s" if "tpe" in strategy else "^"
+            ax.errorbar(
+                t.mean(),
+                a.mean(),
+                xerr=t.std() if len(g) > 1 else None,
+                yerr=a.std() if len(g) > 1 else None,
+                fmt=marker,
+                capsize=2,
+                label=strategy,
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("end-to-end time (s, search + refit)")
+        ax.set_title(task)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center right")
+    fig.tight_layout(rect=(0, 0, 0.82, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-plot", action="store_true")
+    args = parser.parse_args(argv)
+    suffix = "_quick" if args.quick else ""
+
+    ranking, src_r = load("search_ranking", args.quick)
+    e2e, src_e = load("search", args.quick)
+    for name, machine in src_r + src_e:
+        print(
+            f"- `{name}`: {machine['cpu_count']} cores, {machine['processor']}, "
+            f"{machine['date']}"
+        )
+    if ranking:
+        print("\n### Ranking view (paired candidates)")
+        print(ranking_table(ranking))
+    if e2e:
+        print("\n### End-to-end view")
+        print(e2e_table(e2e))
+    if not args.no_plot:
+        if ranking:
+            plot_ranking(ranking, RESULTS / f"search_ranking{suffix}.png")
+        if e2e:
+            plot_e2e(e2e, RESULTS / f"search{suffix}.png")
+
+
+if __name__ == "__main__":
+    main()

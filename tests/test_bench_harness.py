@@ -1,0 +1,127 @@
+"""The search benchmark's harness: its metrics and a tiny run of each view."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+if not (BENCH / "_search_harness.py").exists():  # pragma: no cover
+    pytest.skip("benchmarks/ is not there", allow_module_level=True)
+sys.path.insert(0, str(BENCH))
+
+import _search_harness as h  # noqa: E402
+
+SPACE = {"C": ("log", 1e-3, 1e2), "tol": ("float", 1e-4, 1e-2)}
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16.0, y[:600]
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    return X_tr, y_tr, X_te, y_te
+
+
+def test_rank_agreement_matches_scipy_and_handles_nan():
+    rng = np.random.RandomState(0)
+    a, b = rng.rand(20), rng.rand(20)
+    tau, rho = h.rank_agreement(a, b)
+    assert tau == pytest.approx(stats.kendalltau(a, b).statistic)
+    assert rho == pytest.approx(stats.spearmanr(a, b).statistic)
+    a[3] = np.nan  # a failed trial is left out, not ranked
+    tau, _ = h.rank_agreement(a, b)
+    keep = np.arange(20) != 3
+    assert tau == pytest.approx(stats.kendalltau(a[keep], b[keep]).statistic)
+    assert np.isnan(h.rank_agreement(np.ones(5), b[:5])[0])  # constant scores
+
+
+def test_top_k_overlap():
+    a = np.array([5, 4, 3, 2, 1, 0.0])
+    assert h.top_k_overlap(a, a, 3) == 1.0
+    assert h.top_k_overlap(a, -a, 3) == 0.0
+    assert h.top_k_overlap(a, np.array([5, 4, 0, 2, 1, 3.0]), 3) == pytest.approx(
+        2 / 3
+    )
+
+
+def test_space_conversions_agree():
+    space = {
+        "a": ("log", 1e-3, 1.0),
+        "b": ("int-log", 2, 64),
+        "c": ("cat", ["x", "y"]),
+        "d": ("int", 1, 3),
+    }
+    sub = h.space_for_subsetml(space)
+    assert sub["a"] == (1e-3, 1.0, "log-uniform") and sub["c"] == ["x", "y"]
+    opt = h.space_for_optuna(space)
+    assert opt["b"].log and opt["b"].low == 2 and opt["b"].high == 64
+    draws = h.space_for_scipy(space)["b"].rvs(size=2000, random_state=0)
+    assert draws.min() >= 2 and draws.max() <= 64
+    # log-uniform: about as many draws below sqrt(2 * 64) = 11.3 as above
+    assert 0.4 < np.mean(draws < 11.3) < 0.6
+    with pytest.raises(ValueError, match="Unknown dimension kind"):
+        h.space_for_subsetml({"a": ("exp", 1, 2)})
+
+
+def test_ranking_view_pairs_candidates(data):
+    recs = h.ranking_view(
+        LogisticRegression(max_iter=200),
+        SPACE,
+        data,
+        selectors=("random", "gradmatch"),
+        sizes=(0.005, 0.2),
+        n_candidates=5,
+        cv=2,
+        seed=0,
+        log=lambda *a: None,
+    )
+    by = {r["strategy"]: r for r in recs}
+    assert set(by) == {
+        "full",
+        "skipped@0.005",
+        "random@0.2",
+        "gradmatch@0.2",
+        "halving-grid",
+    }
+    full = by["full"]
+    assert full["kendall_tau"] == pytest.approx(1.0) and full["regret"] >= 0
+    assert len(full["candidates"]) == 5 and len(full["test_accuracy"]) == 5
+    assert full["best_test_accuracy"] == max(full["test_accuracy"])
+    for name in ("random@0.2", "gradmatch@0.2"):
+        r = by[name]
+        assert r["rows_per_trial"] == pytest.approx(0.2 * full["fold_rows"], abs=2)
+        assert -1 <= r["kendall_tau"] <= 1 and 0 <= r["top5_overlap"] <= 1
+        pick = int(np.argmax(r["scores"]))
+        assert r["top1_test_accuracy"] == full["test_accuracy"][pick]
+    halving = by["halving-grid"]
+    assert halving["top1_test_accuracy"] == (
+        full["test_accuracy"][halving["halving_pick_index"]]
+    )
+
+
+def test_end_to_end_view(data):
+    recs = h.end_to_end_view(
+        LogisticRegression(max_iter=200),
+        SPACE,
+        data,
+        n_iter=3,
+        selectors=("random",),
+        sizes=(0.2,),
+        cv=2,
+        seed=0,
+        anchors=("halving",),
+        log=lambda *a: None,
+    )
+    names = [r["strategy"] for r in recs]
+    assert names == ["full (tpe)", "random@0.2 (tpe)", "HalvingRandomSearchCV"]
+    assert recs[0]["speedup_vs_full"] == 1.0
+    for r in recs:
+        assert 0 < r["test_accuracy"] <= 1 and r["end_to_end_s"] > 0
