@@ -47,9 +47,7 @@ def test_top_k_overlap():
     a = np.array([5, 4, 3, 2, 1, 0.0])
     assert h.top_k_overlap(a, a, 3) == 1.0
     assert h.top_k_overlap(a, -a, 3) == 0.0
-    assert h.top_k_overlap(a, np.array([5, 4, 0, 2, 1, 3.0]), 3) == pytest.approx(
-        2 / 3
-    )
+    assert h.top_k_overlap(a, np.array([5, 4, 0, 2, 1, 3.0]), 3) == pytest.approx(2 / 3)
 
 
 def test_space_conversions_agree():
@@ -102,8 +100,9 @@ def test_ranking_view_pairs_candidates(data):
         pick = int(np.argmax(r["scores"]))
         assert r["top1_test_accuracy"] == full["test_accuracy"][pick]
     halving = by["halving-grid"]
-    assert halving["top1_test_accuracy"] == (
-        full["test_accuracy"][halving["halving_pick_index"]]
+    assert (
+        halving["top1_test_accuracy"]
+        == (full["test_accuracy"][halving["halving_pick_index"]])
     )
 
 
