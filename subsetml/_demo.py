@@ -1,4 +1,4 @@
-"""The selection demo behind ``subsetml demo``.
+"""The selection demo behind ``subsetml select-demo``.
 
 Trains one model on a small subset chosen by each selector and on all rows,
 over a few seeds, and prints a table of selection time, training time and test

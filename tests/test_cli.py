@@ -1,35 +1,102 @@
+import json
 import subprocess
 import sys
 
 import pytest
 
-from subsetml.__main__ import main
+from subsetml.__main__ import build_parser, main
+
+TINY = ["--dataset", "digits", "--n-iter", "2", "--selectors", "random", "--quiet"]
 
 
-def test_demo_prints_a_table(capsys):
-    assert main(["demo", "--dataset", "wine", "--seeds", "1"]) == 0
+# ------------------------------------------------------------ subsetml demo
+def test_demo_defaults_need_no_arguments():
+    args = build_parser().parse_args(["demo"])
+    assert args.dataset is None  # MNIST-1D when installed, else digits
+    assert args.n_iter == 25 and args.cv == 3 and args.subset_size == 0.05
+    assert args.selectors == ["random", "craig", "glister", "gradmatch"]
+    assert args.estimator == "svc" and args.output == "subsetml-demo"
+
+
+def test_demo_tiny_run_writes_table_json_and_plot(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    assert main(["demo", *TINY, "--output", str(out_dir)]) == 0
     out = capsys.readouterr().out
-    for method in ("all rows", "random", "craig", "glister", "gradmatch"):
-        assert method in out
-    assert "test accuracy" in out
+    for word in ("full data", "random", "speed-up", "test acc", "rows/trial"):
+        assert word in out
+    assert "this machine" in out  # the honest note about timings
+    results = json.loads((out_dir / "results.json").read_text())
+    assert [m["method"] for m in results["methods"]] == ["full data", "random"]
+    full, rnd = results["methods"]
+    assert full["speedup"] == pytest.approx(1.0)
+    assert rnd["rows_per_trial"] < full["rows_per_trial"]
+    for key in ("search_s", "refit_s", "end_to_end_s", "best_cv_score"):
+        assert rnd[key] >= 0
+    assert 0 <= rnd["test_accuracy"] <= 1
+    assert results["settings"]["n_iter"] == 2
+    assert (out_dir / "table.txt").read_text().startswith("method")
+    assert (out_dir / "tradeoff.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_demo_row_count(capsys):
-    assert (
-        main(
-            [
-                "demo",
-                "--dataset",
-                "breast_cancer",
-                "--subset-size",
-                "40",
-                "--seeds",
-                "1",
-            ]
-        )
-        == 0
-    )
-    assert " 40 " in capsys.readouterr().out
+def test_demo_progress_lines_unless_quiet(tmp_path, capsys):
+    argv = [a for a in TINY if a != "--quiet"]
+    assert main(["demo", *argv, "--output", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "[1/2] full data" in captured.out
+    assert "SubsetSearchCV" in captured.err  # the tqdm bars
+
+
+def test_demo_mnist1d_logreg_gradient_selector(tmp_path, capsys):
+    pytest.importorskip("mnist1d")
+    argv = ["demo", "--dataset", "mnist1d", "--n-samples", "400"]
+    argv += ["--estimator", "logreg", "--selectors", "gradmatch", "--n-iter", "2"]
+    argv += ["--subset-size", "0.1", "--quiet", "--output", str(tmp_path)]
+    assert main(argv) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["settings"]["dataset"] == "mnist1d"
+    assert results["settings"]["n_train"] == 300
+    assert results["methods"][1]["selection_s"] > 0
+
+
+def test_demo_without_matplotlib_skips_the_plot(tmp_path, capsys, monkeypatch):
+    # Hide submodules too: imported ones would be found without their parent.
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["demo", *TINY, "--output", str(tmp_path)]) == 0
+    assert "matplotlib is not installed" in capsys.readouterr().out
+    assert (tmp_path / "results.json").exists()
+    assert not (tmp_path / "tradeoff.png").exists()
+
+
+def test_demo_falls_back_to_digits_without_mnist1d(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("subsetml._search_demo.mnist1d_available", lambda: False)
+    argv = ["demo", "--n-iter", "1", "--selectors", "random", "--quiet"]
+    assert main([*argv, "--output", str(tmp_path)]) == 0
+    assert "mnist1d is not installed" in capsys.readouterr().out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["settings"]["dataset"] == "digits"
+
+
+def test_demo_explicit_mnist1d_without_the_package(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mnist1d", None)
+    monkeypatch.setitem(sys.modules, "mnist1d.data", None)
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--dataset", "mnist1d", "--output", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "pip install mnist1d" in capsys.readouterr().err
+
+
+def test_demo_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--dataset", "--estimator", "--subset-size", "--n-iter"):
+        assert option in out
+    for option in ("--selectors", "--output", "--seed", "--quiet"):
+        assert option in out
+    assert "5 %" in out and "tradeoff.png" in out
 
 
 @pytest.mark.parametrize(
@@ -39,7 +106,17 @@ def test_demo_row_count(capsys):
         ["demo", "--subset-size", "1.5"],
         ["demo", "--subset-size", "many"],
         ["demo", "--dataset", "cifar"],
-        ["demo", "--seeds", "0"],
+        ["demo", "--estimator", "forest"],
+        ["demo", "--n-iter", "0"],
+        ["demo", "--n-iter", "ten"],
+        ["demo", "--selectors", "random,kmeans"],
+        ["demo", "--selectors", "random,random"],
+        ["demo", "--selectors", ","],
+        ["demo", "--cv", "1"],
+        ["demo", "--seed", "-1"],
+        ["demo", "--n-jobs", "0"],
+        ["demo", "--n-samples", "10"],
+        ["demo", "--frobnicate"],
         ["frobnicate"],
     ],
 )
@@ -50,14 +127,75 @@ def test_bad_options_exit_with_usage_error(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
-def test_demo_budget_too_large_is_a_clean_error(capsys):
-    assert main(["demo", "--dataset", "wine", "--subset-size", "100000"]) == 1
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--subset-size", "5"], "fewer than the 10 classes"),
+        (["--subset-size", "100000"], "more than"),
+    ],
+)
+def test_demo_subset_that_cannot_work_fails_before_searching(
+    tmp_path, capsys, extra, message
+):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *TINY, *extra, "--output", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "subsetml demo: error:" in err and message in err
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_demo_output_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *TINY, "--output", str(target)])
+    assert exc.value.code == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+# ----------------------------------------------------- subsetml select-demo
+def test_select_demo_prints_a_table(capsys):
+    assert main(["select-demo", "--dataset", "wine", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    for method in ("all rows", "random", "craig", "glister", "gradmatch"):
+        assert method in out
+    assert "test accuracy" in out
+
+
+def test_select_demo_row_count(capsys):
+    argv = ["select-demo", "--dataset", "breast_cancer", "--subset-size", "40"]
+    assert main([*argv, "--seeds", "1"]) == 0
+    assert " 40 " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["select-demo", "--subset-size", "0"],
+        ["select-demo", "--dataset", "cifar"],
+        ["select-demo", "--seeds", "0"],
+    ],
+)
+def test_select_demo_bad_options(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_select_demo_budget_too_large_is_a_clean_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["select-demo", "--dataset", "wine", "--subset-size", "100000"])
+    assert exc.value.code == 2
     assert "more than" in capsys.readouterr().err
 
 
+# ------------------------------------------------------------------ general
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
-    assert "demo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "demo" in out and "select-demo" in out
 
 
 def test_python_dash_m_entry_point():
