@@ -215,3 +215,22 @@ def test_unknown_gradient_mode():
     view = LastLayer(np.ones((4, 2)), P3, [0, 1, 2, 0])
     with pytest.raises(ValueError, match="Unknown gradient mode"):
         view.gradients("weights")
+
+
+def test_proxy_fit_on_small_data_uses_one_blas_thread(monkeypatch):
+    # Small proxy fits run with single-threaded BLAS (see _blas_threads_for).
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    original = LogisticRegression.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append(
+            [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        )
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    rng = np.random.RandomState(0)
+    LastLayer.from_proxy(rng.rand(60, 4), np.arange(60) % 3)
+    assert seen and all(n == 1 for n in seen[0])
