@@ -7,6 +7,7 @@ import time
 import warnings
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
@@ -112,7 +113,9 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
     use_weights : {"auto", True, False}, default="auto"
         Pass the selector's weights (rescaled to mean 1, multiplied into any
         ``sample_weight`` given to ``fit``) to the estimator. ``"auto"`` does so
-        when the estimator's ``fit`` takes ``sample_weight`` and otherwise fits
+        when the estimator's ``fit`` takes ``sample_weight`` (for a Pipeline:
+        when its final step does, passed as ``<step>__sample_weight``) and
+        otherwise fits
         on the unweighted subset with a warning; ``True`` raises instead.
     lastlayer : {"auto", "proxy", "estimator"} or callable, default="auto"
         Where the per-row gradients come from. ``"proxy"``: a linear stand-in
@@ -256,7 +259,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         """Whether the selector's weights reach ``fit`` (warns or raises if not)."""
         if self.use_weights is False:
             return False
-        if has_fit_parameter(self.estimator, "sample_weight"):
+        if _sample_weight_key(self.estimator) is not None:
             return True
         if self.use_weights is True:
             raise ValueError(
@@ -296,7 +299,8 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             weights = sample_weight[idx]
         params = {key: _take(value, idx, n) for key, value in fit_params.items()}
         if weights is not None:
-            params["sample_weight"] = weights
+            key = _sample_weight_key(self.estimator) or "sample_weight"
+            params[key] = weights
         y_sub = y[idx]
         if is_classifier(self.estimator) and np.unique(y_sub).shape[0] < 2:
             raise ValueError(
@@ -402,6 +406,30 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
+
+
+def _sample_weight_key(estimator):
+    """The ``fit`` keyword that carries per-row weights to ``estimator``.
+
+    ``"sample_weight"`` when its ``fit`` takes it; for a Pipeline, the final
+    step's ``"<step>__sample_weight"`` (nested pipelines included), since
+    ``Pipeline.fit`` only forwards prefixed parameters; None when nothing
+    takes weights.
+    """
+    if has_fit_parameter(estimator, "sample_weight"):
+        return "sample_weight"
+    steps = getattr(estimator, "steps", None)
+    if steps and get_config().get("enable_metadata_routing", False):
+        # With metadata routing on, a Pipeline routes ``sample_weight`` to the
+        # steps that request it (``set_fit_request``) and refuses prefixes.
+        return "sample_weight"
+    if steps:
+        name, final = steps[-1]
+        if final is not None and final != "passthrough":
+            inner = _sample_weight_key(final)
+            if inner is not None:
+                return f"{name}__{inner}"
+    return None
 
 
 def _take(value, idx, n):

@@ -157,6 +157,40 @@ def test_weights_rescaled_and_multiplied_into_user_weights():
     np.testing.assert_array_equal(inner.tag_, tag[idx])
 
 
+def test_weights_reach_the_final_step_of_a_pipeline():
+    # Pipeline.fit has no sample_weight; the weights go to its final step
+    # (nested pipelines included), without the "does not take" warning.
+    X, y = make_classification(200, 6, random_state=0)
+    inner = make_pipeline(StandardScaler(), _Recorder())
+    for est in (inner, make_pipeline(StandardScaler(), inner)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = SubsetEstimator(
+                est, selector="craig", subset_size=30, random_state=0
+            ).fit(X, y)
+        idx, w = model.subset_
+        final = model.estimator_.steps[-1][1]
+        final = getattr(final, "steps", [(None, final)])[-1][1]
+        np.testing.assert_allclose(final.sample_weight_, w / w.mean())
+        np.testing.assert_array_equal(final.X_.shape, (30, 6))
+
+
+def test_pipeline_weights_with_metadata_routing():
+    import sklearn
+
+    X, y = make_classification(200, 6, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            _Recorder().set_fit_request(sample_weight=True),
+        )
+        model = SubsetEstimator(
+            est, selector="craig", subset_size=30, random_state=0
+        ).fit(X, y)
+    w = model.subset_.weights
+    np.testing.assert_allclose(model.estimator_[-1].sample_weight_, w / w.mean())
+
+
 def test_use_weights_false_passes_only_user_weights():
     X, y = make_classification(200, 6, random_state=0)
     model = SubsetEstimator(
