@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from subsetml._subset import resolve_budget
-from subsetml.lastlayer import LastLayer
+from subsetml._views import check_lastlayer, select_rows
 from subsetml.selection import (
     CraigSelector,
     GlisterSelector,
@@ -87,9 +87,6 @@ def _estimator_has(attr):
         return hasattr(self.estimator, attr)
 
     return check
-
-
-_LASTLAYERS = ("auto", "proxy", "estimator")
 
 
 class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
@@ -217,11 +214,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"use_weights must be 'auto', True or False, got {self.use_weights!r}."
             )
-        if not (callable(self.lastlayer) or self.lastlayer in _LASTLAYERS):
-            raise ValueError(
-                f"lastlayer must be one of {_LASTLAYERS} or a callable, got "
-                f"{self.lastlayer!r}."
-            )
+        check_lastlayer(self.lastlayer)
         if not hasattr(self.estimator, "fit"):
             raise TypeError(
                 f"estimator must have a fit method, got {type(self.estimator)!r}."
@@ -279,11 +272,17 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
 
     def _select(self, X, y, k):
         """The subset of validated ``(X, y)``; ``selector_`` is set."""
-        if isinstance(self.selector_, RandomSelector):
-            view = _label_view(X, y, is_classifier(self.estimator))
-        else:
-            view = self._build_view(X, y, k, self._seed)
-        return self.selector_.select(view, k)
+        task = "classification" if is_classifier(self.estimator) else "regression"
+        return select_rows(
+            self.selector_,
+            X,
+            y,
+            k,
+            self._seed,
+            lastlayer=self.lastlayer,
+            estimator=self.estimator,
+            task=task,
+        )
 
     def _fit_subset(self, X, y, sample_weight, weighted, fit_params):
         """Fit a clone of the estimator on ``subset_`` of validated data."""
@@ -308,50 +307,6 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                 "subset_size or use a per-class selector."
             )
         self.estimator_ = clone(self.estimator).fit(X[idx], y_sub, **params)
-
-    def _build_view(self, X, y, k, seed):
-        if callable(self.lastlayer):
-            view = self.lastlayer(X, y)
-            if not isinstance(view, LastLayer):
-                raise TypeError(
-                    "The lastlayer callable must return a subsetml.LastLayer, got "
-                    f"{type(view).__name__}."
-                )
-            return view
-        mode = self.lastlayer
-        if mode == "auto":
-            from sklearn.neural_network import MLPClassifier, MLPRegressor
-
-            final = self.estimator
-            if hasattr(final, "steps"):
-                final = final.steps[-1][1]
-            mode = (
-                "estimator"
-                if isinstance(final, (MLPClassifier, MLPRegressor))
-                else "proxy"
-            )
-        Xd = X.toarray() if hasattr(X, "toarray") else X
-        task = "classification" if is_classifier(self.estimator) else "regression"
-        if mode == "proxy":
-            return LastLayer.from_proxy(Xd, y, task=task)
-        # A cheap fit: the estimator itself on a random subset of the budget's
-        # size, so the view costs about as much as one subset trial.
-        rng = np.random.RandomState(seed)
-        rows = (
-            _stratified_sample(y, k, rng)
-            if task == "classification"
-            else (rng.choice(X.shape[0], size=k, replace=False))
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cheap = clone(self.estimator).fit(X[rows], y[rows])
-        try:
-            return LastLayer.from_estimator(cheap, X, y)
-        except ValueError as exc:
-            if task == "classification" and "not fitted on" in str(exc):
-                # The cheap fit missed a class; fall back to the proxy.
-                return LastLayer.from_proxy(Xd, y, task=task)
-            raise
 
     # ----------------------------------------------------------- delegation
     @available_if(_estimator_has("predict"))
@@ -438,24 +393,3 @@ def _take(value, idx, n):
     if isinstance(value, (list, tuple)) and len(value) == n:
         return [value[i] for i in idx]
     return value
-
-
-def _stratified_sample(y, k, rng):
-    classes, codes = np.unique(y, return_inverse=True)
-    rows = [np.flatnonzero(codes == c)[:1] for c in range(classes.shape[0])]
-    rows = np.concatenate(rows)
-    rest = np.setdiff1d(np.arange(y.shape[0]), rows)
-    extra = max(k - rows.shape[0], 0)
-    return np.concatenate([rows, rng.choice(rest, size=extra, replace=False)])
-
-
-def _label_view(X, y, classification):
-    """A view carrying only labels, for selectors that ignore gradients."""
-    n = X.shape[0]
-    if classification:
-        classes, codes = np.unique(y, return_inverse=True)
-        c = max(classes.shape[0], 2)
-        return LastLayer(np.zeros((n, 1)), np.full((n, c), 1.0 / c), codes)
-    return LastLayer(
-        np.zeros((n, 1)), np.zeros(n), np.asarray(y, float), task="regression"
-    )
