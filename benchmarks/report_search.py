@@ -56,51 +56,97 @@ def _group(records, keys):
     return groups
 
 
-def ranking_table(records):
-    lines = []
+RANKING_HEADER = [
+    "strategy",
+    "rows/trial",
+    "Kendall τ",
+    "Spearman ρ",
+    "top-5 overlap",
+    "top-1 regret (pp)",
+    "time (s)",
+    "faster than full",
+]
+E2E_HEADER = [
+    "strategy",
+    "test accuracy",
+    "end-to-end (s)",
+    "speed-up vs full",
+    "best CV score",
+]
+
+
+def ranking_tables(records):
+    """``(task, caption, rows)`` per task of the ranking view."""
+    tables = []
     for (task,), recs in _group(records, ["task"]).items():
         recs = [r for r in recs if "skipped" not in r]
         seeds = sorted({r["seed"] for r in recs})
-        m = recs[0]["n_candidates"]
-        lines += [
-            f"\n**{task}** — {m} paired candidates, {len(seeds)} seed(s), "
-            f"{recs[0]['cv']}-fold CV, {recs[0]['fold_rows']} rows per fold "
-            f"(from `{recs[0]['_file']}`)\n",
-            "| strategy | rows/trial | Kendall τ | Spearman ρ | top-5 overlap "
-            "| top-1 regret (pp) | time (s) | faster than full |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
+        caption = (
+            f"{task}: {recs[0]['n_candidates']} paired candidates, "
+            f"{len(seeds)} seed(s), {recs[0]['cv']}-fold CV, "
+            f"{recs[0]['fold_rows']} rows per training fold "
+            f"(from {recs[0]['_file']})"
+        )
+        rows = []
         for (strategy,), rs in _group(recs, ["strategy"]).items():
-            lines.append(
-                f"| {strategy} | {np.mean([r['rows_per_trial'] for r in rs]):.0f} "
-                f"| {_ms(r['kendall_tau'] for r in rs)} "
-                f"| {_ms(r['spearman_rho'] for r in rs)} "
-                f"| {_ms((r['top5_overlap'] for r in rs), '{:.2f}')} "
-                f"| {_ms((100 * r['regret'] for r in rs), '{:.2f}')} "
-                f"| {_ms((r['time_s'] for r in rs), '{:.2f}')} "
-                f"| {_ms((r['time_ratio_vs_full'] for r in rs), '{:.1f}')}× |"
+            rows.append(
+                [
+                    strategy,
+                    f"{np.mean([r['rows_per_trial'] for r in rs]):.0f}",
+                    _ms(r["kendall_tau"] for r in rs),
+                    _ms(r["spearman_rho"] for r in rs),
+                    _ms((r["top5_overlap"] for r in rs), "{:.2f}"),
+                    _ms((100 * r["regret"] for r in rs), "{:.2f}"),
+                    _ms((r["time_s"] for r in rs), "{:.2f}"),
+                    _ms((r["time_ratio_vs_full"] for r in rs), "{:.1f}") + "×",
+                ]
             )
+        tables.append((task, caption, rows))
+    return tables
+
+
+def e2e_tables(records):
+    """``(task, caption, rows)`` per task of the end-to-end view."""
+    tables = []
+    for (task,), recs in _group(records, ["task"]).items():
+        seeds = sorted({r["seed"] for r in recs})
+        caption = (
+            f"{task}: {recs[0]['n_iter']} trials, {len(seeds)} seed(s), "
+            f"{recs[0]['cv']}-fold CV (from {recs[0]['_file']})"
+        )
+        rows = []
+        for (strategy,), rs in _group(recs, ["strategy"]).items():
+            rows.append(
+                [
+                    strategy,
+                    _ms(r["test_accuracy"] for r in rs),
+                    _ms((r["end_to_end_s"] for r in rs), "{:.1f}"),
+                    _ms((r["speedup_vs_full"] for r in rs), "{:.1f}") + "×",
+                    _ms(r["best_cv_score"] for r in rs),
+                ]
+            )
+        tables.append((task, caption, rows))
+    return tables
+
+
+def markdown(tables, header):
+    lines = []
+    for _, caption, rows in tables:
+        lines += [f"\n**{caption}**\n", "| " + " | ".join(header) + " |"]
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def e2e_table(records):
+def rst(tables, header):
+    """reStructuredText list-tables (used by the docs)."""
     lines = []
-    for (task,), recs in _group(records, ["task"]).items():
-        seeds = sorted({r["seed"] for r in recs})
-        lines += [
-            f"\n**{task}** — {recs[0]['n_iter']} trials, {len(seeds)} seed(s), "
-            f"{recs[0]['cv']}-fold CV (from `{recs[0]['_file']}`)\n",
-            "| strategy | test accuracy | end-to-end (s) | speed-up vs full "
-            "| best CV score |",
-            "|---|---|---|---|---|",
-        ]
-        for (strategy,), rs in _group(recs, ["strategy"]).items():
-            lines.append(
-                f"| {strategy} | {_ms(r['test_accuracy'] for r in rs)} "
-                f"| {_ms((r['end_to_end_s'] for r in rs), '{:.1f}')} "
-                f"| {_ms((r['speedup_vs_full'] for r in rs), '{:.1f}')}× "
-                f"| {_ms(r['best_cv_score'] for r in rs)} |"
-            )
+    for _, caption, rows in tables:
+        lines += [f".. list-table:: {caption}", "   :header-rows: 1", ""]
+        for row in [header, *rows]:
+            lines.append(f"   * - {row[0]}")
+            lines += [f"     - {cell}" for cell in row[1:]]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -159,9 +205,11 @@ def plot_e2e(records, path):
     import matplotlib.pyplot as plt
 
     tasks = list(dict.fromkeys(r["task"] for r in records))
-    fig, axes = plt.subplots(
-        1, len(tasks), figsize=(4.6 * len(tasks), 3.8), squeeze=False
-    )
+    strategies = list(dict.fromkeys(r["strategy"] for r in records))
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))[: len(strategies)]
+    colour = dict(zip(strategies, colours))
+    width = 4.2 * len(tasks) + 2.6
+    fig, axes = plt.subplots(1, len(tasks), figsize=(width, 3.8), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         rs = [r for r in records if r["task"] == task]
         for (strategy,), g in _group(rs, ["strategy"]).items():
@@ -174,6 +222,7 @@ def plot_e2e(records, path):
                 xerr=t.std() if len(g) > 1 else None,
                 yerr=a.std() if len(g) > 1 else None,
                 fmt=marker,
+                color=colour[strategy],
                 capsize=2,
                 label=strategy,
             )
@@ -182,8 +231,8 @@ def plot_e2e(records, path):
         ax.set_title(task)
     axes[0][0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1 - 2.5 / width, 1))
     fig.legend(handles, labels, fontsize=7, loc="center right")
-    fig.tight_layout(rect=(0, 0, 0.82, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -204,10 +253,10 @@ def main(argv=None):
         )
     if ranking:
         print("\n### Ranking view (paired candidates)")
-        print(ranking_table(ranking))
+        print(markdown(ranking_tables(ranking), RANKING_HEADER))
     if e2e:
         print("\n### End-to-end view")
-        print(e2e_table(e2e))
+        print(markdown(e2e_tables(e2e), E2E_HEADER))
     if not args.no_plot:
         if ranking:
             plot_ranking(ranking, RESULTS / f"search_ranking{suffix}.png")
