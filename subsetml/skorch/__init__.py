@@ -1,0 +1,46 @@
+"""torch and skorch integration (imports torch; ``import subsetml`` does not).
+
+- :class:`AdaSelectionClassifier`, :class:`AdaSelectionRegressor` and
+  :class:`AdaSelectionMixin`: AdaSelection (Zhang et al., 2023), per-minibatch
+  adaptive subsampling inside skorch's training step.
+- The per-minibatch policies it mixes, usable alone as baselines:
+  :class:`UniformPolicy`, :class:`BigLossPolicy`, :class:`SmallLossPolicy`,
+  :class:`GradientNormPolicy`, :class:`AdaBoostPolicy`,
+  :class:`LossExtremesPolicy` (the paper's Coreset 1) and
+  :class:`TypicalLossPolicy` (Coreset 2), with :class:`BasePolicy` and
+  :class:`ScoredBatch` for writing new ones.
+"""
+
+from subsetml.skorch._adaselection import (
+    AdaSelectionClassifier,
+    AdaSelectionMixin,
+    AdaSelectionRegressor,
+)
+from subsetml.skorch._policies import (
+    AdaBoostPolicy,
+    BasePolicy,
+    BigLossPolicy,
+    GradientNormPolicy,
+    LossExtremesPolicy,
+    ScoredBatch,
+    SmallLossPolicy,
+    TypicalLossPolicy,
+    UniformPolicy,
+    make_policy,
+)
+
+__all__ = [
+    "AdaBoostPolicy",
+    "AdaSelectionClassifier",
+    "AdaSelectionMixin",
+    "AdaSelectionRegressor",
+    "BasePolicy",
+    "BigLossPolicy",
+    "GradientNormPolicy",
+    "LossExtremesPolicy",
+    "ScoredBatch",
+    "SmallLossPolicy",
+    "TypicalLossPolicy",
+    "UniformPolicy",
+    "make_policy",
+]

@@ -1,0 +1,818 @@
+"""AdaSelection: back-propagate only the most informative rows of each minibatch.
+
+Zhang et al. (2023), "AdaSelection: Accelerating Deep Learning Training
+through Data Subsampling". The paper's equations are lost and no code was
+published, so the method here is a reconstruction (``ALGORITHMS.md``); every
+guessed part is a constructor parameter and says so in its documentation.
+
+Per training step, after ``warmup_epochs`` ordinary epochs:
+
+1. ``k = max(1, ceil(sampling_rate * B))`` for a batch of ``B`` rows.
+2. A no-grad forward pass scores the whole batch: per-sample loss,
+   gradient-norm proxy, prediction error (rows scored at most
+   ``stale_epochs`` epochs ago reuse their cached scores and skip it).
+3. Each policy turns the scores into a distribution over the batch.
+4. The method weights ``w`` take a multiplicative step rewarding the policies
+   that voted for the last kept rows if the (smoothed) batch loss dropped;
+   a floor keeps every policy alive.
+5. A curriculum term tilts ``w`` to easy-first policies early in training
+   and hard-first ones late.
+6. The ``k`` rows with the largest mixed score ``sum_m w_m p_m`` go through
+   skorch's ordinary training step (``train_step`` of the parent class), so
+   optimisers with closures, gradient callbacks and mixins that override
+   ``train_step_single`` (skorch's ``AccelerateMixin``) keep working.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections import namedtuple
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import PrintLog
+from skorch.dataset import get_len, unpack_data
+from skorch.utils import multi_indexing, to_tensor
+
+from subsetml.skorch._mixing import (
+    curriculum_progress,
+    curriculum_utilities,
+    mixing_weights,
+    select_rows,
+    update_method_weights,
+)
+from subsetml.skorch._policies import (
+    POLICIES,
+    BasePolicy,
+    ScoredBatch,
+    make_policy,
+    policy_name,
+)
+
+__all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
+
+# History keys written once per epoch; dict-valued ones are kept out of
+# PrintLog's table.
+_DICT_KEYS = ("method_weights", "mixing_weights")
+
+_BatchWithRowIds = namedtuple("_BatchWithRowIds", ["batch", "row_ids"])
+
+
+class _RowIndexedDataset(torch.utils.data.Dataset):
+    """Yield ``(item, i)``: the wrapped dataset's item and its position."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        return self.dataset[i], int(i)
+
+
+class _CollateWithRowIds:
+    """Collate the items as the loader would, and the row ids separately."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, items):
+        ids = torch.as_tensor([item[1] for item in items], dtype=torch.int64)
+        return _BatchWithRowIds(self.collate_fn([item[0] for item in items]), ids)
+
+
+class _RowIdIterator:
+    """Hand the plain batch to skorch and the row ids to the net, in step.
+
+    skorch pulls one batch, runs ``train_step`` on it, then pulls the next, so
+    the ids stored on the net just before a batch is yielded are that batch's.
+    Callbacks see the user's batch unchanged.
+    """
+
+    def __init__(self, loader, net):
+        self.loader = loader
+        self.net = net
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            inner, ids = batch
+            self.net._ada_row_ids_ = np.asarray(torch.as_tensor(ids).cpu())
+            yield inner
+        self.net._ada_row_ids_ = None
+
+
+def _check_number(name, value, *, low, high=None, low_open=False, integer=False):
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and not integer:
+        ok = math.isfinite(value)
+    if ok:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        what = "an integer" if integer else "a number"
+        left = "(" if low_open else "["
+        right = f"{high}]" if high is not None else "inf)"
+        raise ValueError(
+            f"{name} must be {what} in {left}{low}, {right}, got {value!r}."
+        )
+    return value
+
+
+class AdaSelectionMixin:
+    """Per-minibatch adaptive subsampling for skorch nets (AdaSelection).
+
+    Put this mixin before a skorch net class. It overrides ``train_step``:
+    each batch is scored with a no-grad forward pass, a mixture of selection
+    policies with adaptive weights picks ``k = max(1, ceil(sampling_rate * B))``
+    rows, and only those go through the parent's ordinary training step.
+    :class:`AdaSelectionClassifier` and :class:`AdaSelectionRegressor` are the
+    ready-made combinations.
+
+    Extension points: :meth:`get_sample_losses` (per-sample losses; default:
+    the criterion with ``reduction="none"``) and ``_gradient_proxy`` (the
+    gradient-norm proxy and errors; defined by the classifier and regressor).
+    Never override ``train_step`` again below this mixin.
+
+    Parameters
+    ----------
+    module : torch module (class or instance)
+        As in skorch.
+    sampling_rate : float in (0, 1], default=0.3
+        Fraction ``r`` of each minibatch that is back-propagated,
+        ``k = max(1, ceil(r * B))`` rows. At 1.0 (or whenever ``k = B``) no
+        scoring pass is made and the step is exactly the parent's.
+    policies : "all", str, BasePolicy or list of them, default="all"
+        The policies to mix: names from ``"uniform"``, ``"big_loss"``,
+        ``"small_loss"``, ``"gradient_norm"``, ``"adaboost"``,
+        ``"loss_extremes"`` (the paper's Coreset 1), ``"typical_loss"``
+        (Coreset 2), or policy instances (cloned before use). ``"all"`` mixes
+        the seven; a single policy gives that baseline.
+    method_lr : float, default=1.0
+        Learning rate ``eta`` of the multiplicative method-weight update
+        ``w_m <- w_m * exp(eta * rho_m)``. Reconstruction: the reward ``rho_m``
+        is the relative drop of the smoothed mean batch loss since the last
+        step (clipped to [-1, 1]) times the share of the last kept rows'
+        probability mass policy ``m`` gave them. 0 keeps the weights uniform.
+    method_floor : float in [0, 1), default=0.01
+        Floor on each method weight, as a fraction of the uniform weight
+        ``1 / M`` (reconstruction: "≈ 0.01 / M"), so no policy dies.
+    loss_smoothing : float in [0, 1), default=0.9
+        Factor of the exponential moving average of the mean batch loss that
+        the reward compares against (reconstruction).
+    curriculum_strength : float, default=1.0
+        ``gamma`` in ``w_hat ∝ w * exp(gamma * u)``: ``u = 1 - lambda`` for
+        easy-first policies (small loss, typical loss), ``lambda`` for
+        hard-first ones (big loss, gradient norm, AdaBoost), 1/2 otherwise.
+        0 disables the curriculum (reconstruction).
+    curriculum_horizon : float, default=1.0
+        ``kappa`` in the progress ``lambda = min(1, epoch / (kappa *
+        max_epochs))``, with ``epoch`` counted from 0 (reconstruction).
+    warmup_epochs : int, default=1
+        Ordinary full-batch epochs before selection starts (reconstruction:
+        the scores of an untrained net carry little information).
+    scoring_mode : {"eval", "train"}, default="eval"
+        Module mode during the scoring pass. ``"eval"`` keeps BatchNorm
+        running statistics from being updated twice and disables dropout.
+    stale_epochs : int, default=0
+        Reuse a row's scores from up to this many epochs ago instead of
+        re-scoring it; only the rows with older (or no) scores go through the
+        scoring forward. Rows kept for training refresh their scores from the
+        training forward for free. 0 scores every batch afresh.
+    selection : {"top_k", "sample"}, default="top_k"
+        ``"top_k"`` keeps the ``k`` highest mixed scores (ties broken at
+        random); ``"sample"`` draws ``k`` rows without replacement in
+        proportion to the scores (an alternative reading of the paper).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the tie-breaking (and sampling). Weight initialisation and
+        batch shuffling stay with torch's seed, as in skorch.
+    *args, **kwargs
+        Everything else goes to the skorch net (``criterion``, ``optimizer``,
+        ``lr``, ``max_epochs``, ``batch_size``, ``device``, ...).
+
+    Attributes
+    ----------
+    policies_ : list of BasePolicy
+        The fitted policies (AdaBoost's per-row weights live here).
+    policy_names_ : list of str
+        Their names, the keys of the history's weight dicts.
+    method_weights_ : ndarray of shape (n_policies,)
+        The adaptive method weights ``w`` after the last step.
+    history : skorch History
+        Besides skorch's entries, every epoch records ``rows_seen``,
+        ``rows_kept`` (rows back-propagated), ``rows_scored`` (rows through
+        the scoring forward), ``scoring_time`` and ``training_time``
+        (seconds), ``method_weights`` (``w``, a dict by policy name) and
+        ``mixing_weights`` (``w`` after the curriculum term, as used by the
+        epoch's last selection step; ``None`` before any selection).
+
+    Notes
+    -----
+    The per-step cost is about ``forward(B) + forward_backward(k)``, so the
+    expected speed-up is ``3 / (1 + 3 r)``: nothing above ``r ≈ 0.67``.
+
+    ``train_loss`` in the history is the loss of the kept rows (what is
+    back-propagated), which big-loss selection inflates; the batch's
+    ``y_pred`` handed to callbacks covers every row when the whole batch was
+    scored, the kept rows otherwise.
+
+    ``fit(X, y, sample_weight=w)`` multiplies each row's loss by its weight,
+    in scoring and training (the training loss is ``mean(w * loss)`` over the
+    kept rows); the validation loss stays unweighted.
+
+    Row ids are positions in the training set (after skorch's validation
+    split); per-row state (AdaBoost weights, cached scores) carries over
+    ``partial_fit`` calls on the same rows and is reset by ``fit`` and by a
+    change of the number of rows.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        sampling_rate=0.3,
+        policies="all",
+        method_lr=1.0,
+        method_floor=0.01,
+        loss_smoothing=0.9,
+        curriculum_strength=1.0,
+        curriculum_horizon=1.0,
+        warmup_epochs=1,
+        scoring_mode="eval",
+        stale_epochs=0,
+        selection="top_k",
+        random_state=None,
+        **kwargs,
+    ):
+        self.sampling_rate = sampling_rate
+        self.policies = policies
+        self.method_lr = method_lr
+        self.method_floor = method_floor
+        self.loss_smoothing = loss_smoothing
+        self.curriculum_strength = curriculum_strength
+        self.curriculum_horizon = curriculum_horizon
+        self.warmup_epochs = warmup_epochs
+        self.scoring_mode = scoring_mode
+        self.stale_epochs = stale_epochs
+        self.selection = selection
+        self.random_state = random_state
+        super().__init__(module, *args, **kwargs)
+
+    # ------------------------------------------------------------------
+    # Parameters and state
+
+    def _ada_validate_params(self):
+        _check_number("sampling_rate", self.sampling_rate, low=0, high=1, low_open=True)
+        _check_number("method_lr", self.method_lr, low=0)
+        _check_number("method_floor", self.method_floor, low=0, high=1)
+        if self.method_floor == 1:
+            raise ValueError("method_floor must be below 1, got 1.")
+        _check_number("loss_smoothing", self.loss_smoothing, low=0, high=1)
+        if self.loss_smoothing == 1:
+            raise ValueError("loss_smoothing must be below 1, got 1.")
+        _check_number("curriculum_strength", self.curriculum_strength, low=0)
+        _check_number("curriculum_horizon", self.curriculum_horizon, low=0)
+        _check_number("warmup_epochs", self.warmup_epochs, low=0, integer=True)
+        _check_number("stale_epochs", self.stale_epochs, low=0, integer=True)
+        if self.scoring_mode not in ("eval", "train"):
+            raise ValueError(
+                f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
+            )
+        if self.selection not in ("top_k", "sample"):
+            raise ValueError(
+                f"selection must be 'top_k' or 'sample', got {self.selection!r}."
+            )
+        return self._ada_build_policies()
+
+    def _ada_build_policies(self):
+        spec = self.policies
+        if isinstance(spec, str) and spec == "all":
+            spec = list(POLICIES)
+        elif isinstance(spec, (str, BasePolicy)):
+            spec = [spec]
+        else:
+            try:
+                spec = list(spec)
+            except TypeError:
+                raise TypeError(
+                    "policies must be 'all', a policy name, a BasePolicy or a list "
+                    f"of them, got {type(self.policies).__name__}."
+                ) from None
+        if not spec:
+            raise ValueError(
+                "policies is empty: give at least one policy, e.g. "
+                f"policies='big_loss', or 'all' for the mixture of {sorted(POLICIES)}."
+            )
+        built = [make_policy(p) for p in spec]
+        names, seen = [], {}
+        for p in built:
+            name = policy_name(p)
+            seen[name] = seen.get(name, 0) + 1
+            names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        return built, names
+
+    def initialize(self):
+        super().initialize()
+        self._ada_reset()
+        return self
+
+    def _ada_reset(self):
+        self.policies_ = None
+        self.policy_names_ = None
+        self.method_weights_ = None
+        self._ada_n_rows_ = None
+
+    def _ada_start(self, n_rows):
+        """Set up per-fit state for ``n_rows`` training rows (kept when unchanged)."""
+        if getattr(self, "policies_", None) is not None and self._ada_n_rows_ == n_rows:
+            return
+        policies, names = self._ada_validate_params()
+        for policy in policies:
+            policy.reset(n_rows)
+        self.policies_ = policies
+        self.policy_names_ = names
+        self.method_weights_ = np.full(len(policies), 1.0 / len(policies))
+        self._ada_n_rows_ = n_rows
+        self._ada_kinds_ = [p.curriculum for p in policies]
+        if self.random_state is None:
+            # A fresh generator, never numpy's global one.
+            self._ada_rng_ = np.random.RandomState()
+        elif isinstance(self.random_state, np.random.RandomState):
+            self._ada_rng_ = self.random_state
+        else:
+            self._ada_rng_ = np.random.RandomState(self.random_state)
+        self._ada_cache_ = {
+            "loss": np.zeros(n_rows),
+            "grad": np.zeros(n_rows),
+            "error": np.zeros(n_rows),
+            # Epoch of the last scoring; far in the past means "never".
+            "epoch": np.full(n_rows, -(10**9), dtype=np.int64),
+        }
+        self._ada_n_classes_ = None
+        self._ada_prev_votes_ = None
+        self._ada_loss_ema_ = None
+        self._ada_mixing_ = None
+
+    @property
+    def _default_callbacks(self):
+        callbacks = []
+        for name, cb in super()._default_callbacks:
+            if name == "print_log" and isinstance(cb, PrintLog):
+                cb = PrintLog(keys_ignored=list(_DICT_KEYS))
+            callbacks.append((name, cb))
+        return callbacks
+
+    # ------------------------------------------------------------------
+    # Data plumbing: sample weights and row ids
+
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
+        """Initialise and fit the net, back-propagating a subset of each batch.
+
+        Parameters
+        ----------
+        X, y
+            As in skorch's ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-row weights multiplying each row's loss.
+        **fit_params
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._ada_validate_params()
+        with self._ada_weight_scope(X, sample_weight):
+            return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """Continue fitting, keeping the net and the selection state.
+
+        Parameters
+        ----------
+        X, y, classes
+            As in skorch's ``partial_fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-row weights multiplying each row's loss.
+        **fit_params
+            Passed on to skorch's ``partial_fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._ada_validate_params()
+        with self._ada_weight_scope(X, sample_weight):
+            return super().partial_fit(X, y, classes, **fit_params)
+
+    @contextmanager
+    def _ada_weight_scope(self, X, sample_weight):
+        # fit calls partial_fit: an inner call without weights keeps the outer's.
+        if sample_weight is None:
+            yield
+            return
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        n = get_len(X)
+        if sw.ndim != 1 or sw.shape[0] != n:
+            raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}.")
+        if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+            raise ValueError("sample_weight must be finite and non-negative.")
+        outer = getattr(self, "_ada_fit_weight_", None)
+        self._ada_fit_weight_ = sw
+        try:
+            yield
+        finally:
+            self._ada_fit_weight_ = outer
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        sw = getattr(self, "_ada_fit_weight_", None)
+        self._ada_train_weight_ = None
+        if sw is not None:
+            if isinstance(dataset_train, torch.utils.data.Subset) and len(
+                dataset_train.dataset
+            ) == len(sw):
+                self._ada_train_weight_ = sw[np.asarray(dataset_train.indices)]
+            elif dataset_valid is None and len(dataset_train) == len(sw):
+                self._ada_train_weight_ = sw
+            else:
+                raise ValueError(
+                    "Cannot align sample_weight with the training rows produced by "
+                    "train_split; use skorch's ValidSplit or train_split=False."
+                )
+        return dataset_train, dataset_valid
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            return super().get_iterator(dataset, training=training)
+        self._ada_start(len(dataset))
+        loader = super().get_iterator(_RowIndexedDataset(dataset), training=True)
+        collate_fn = getattr(loader, "collate_fn", None)
+        if collate_fn is not None:
+            loader.collate_fn = _CollateWithRowIds(collate_fn)
+        return _RowIdIterator(loader, self)
+
+    # ------------------------------------------------------------------
+    # Losses and scores
+
+    def get_sample_losses(self, y_pred, y_true, X=None):
+        """Per-sample losses, shape ``(n_rows,)``, differentiable.
+
+        The default evaluates the parent's ``get_loss`` with the criterion's
+        ``reduction`` temporarily set to ``"none"`` and averages any trailing
+        dimensions. Override it for a criterion without a ``reduction``
+        attribute, or when ``get_loss`` adds terms that are not per sample.
+
+        Parameters
+        ----------
+        y_pred : torch.Tensor
+            Module output for the rows.
+        y_true : torch.Tensor or array-like
+            Their targets.
+        X : optional
+            Their inputs, passed on to ``get_loss``.
+
+        Returns
+        -------
+        losses : torch.Tensor of shape (n_rows,)
+        """
+        criterion = self.criterion_
+        reduction = getattr(criterion, "reduction", None)
+        if reduction is None:
+            raise TypeError(
+                f"AdaSelection needs per-sample losses, but the criterion "
+                f"{type(criterion).__name__} has no 'reduction' attribute; override "
+                "get_sample_losses."
+            )
+        criterion.reduction = "none"
+        try:
+            losses = super().get_loss(y_pred, y_true, X=X, training=False)
+        finally:
+            criterion.reduction = reduction
+        if losses.dim() == 0:
+            raise TypeError(
+                f"The criterion {type(criterion).__name__} ignored reduction='none'; "
+                "override get_sample_losses."
+            )
+        return losses.reshape(losses.shape[0], -1).mean(dim=1)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        weight = getattr(self, "_ada_step_weight_", None) if training else None
+        if weight is None:
+            loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        else:
+            losses = self.get_sample_losses(y_pred, y_true, X=X)
+            weight = torch.as_tensor(weight, dtype=losses.dtype, device=losses.device)
+            loss = (losses * weight).mean()
+        capture = getattr(self, "_ada_capture_", None) if training else None
+        if capture is not None and not capture:
+            # First evaluation of the step (an LBFGS closure calls it again).
+            out = y_pred.detach() if torch.is_tensor(y_pred) else y_pred
+            capture.append((out, y_true, X))
+        return loss
+
+    def _gradient_proxy(self, y_pred, y_true):
+        """Return ``(grad_norms, errors, n_classes)`` tensors for a scored batch."""
+        raise NotImplementedError(
+            "AdaSelectionMixin needs a gradient-norm proxy: use "
+            "AdaSelectionClassifier or AdaSelectionRegressor, or define "
+            "_gradient_proxy."
+        )
+
+    def _ada_score(self, y_pred, y_true, X, row_ids):
+        """numpy (losses, grad_norms, errors) of scored rows; weighted losses."""
+        with torch.no_grad():
+            losses = self.get_sample_losses(y_pred, y_true, X=X)
+            out = y_pred[0] if isinstance(y_pred, (tuple, list)) else y_pred
+            grads, errors, n_classes = self._gradient_proxy(out, y_true)
+        self._ada_n_classes_ = n_classes
+        losses = losses.detach().double().cpu().numpy()
+        weight = getattr(self, "_ada_train_weight_", None)
+        if weight is not None and row_ids is not None:
+            losses = losses * weight[row_ids]
+        return (
+            losses,
+            grads.detach().double().cpu().numpy(),
+            errors.detach().double().cpu().numpy(),
+        )
+
+    def _ada_store(self, row_ids, epoch, losses, grads, errors):
+        cache = self._ada_cache_
+        cache["loss"][row_ids] = losses
+        cache["grad"][row_ids] = grads
+        cache["error"][row_ids] = errors
+        cache["epoch"][row_ids] = epoch
+
+    def _ada_sync(self):
+        # Honest timings on CUDA; a sync happens right after the step anyway
+        # (skorch reads the loss with .item()).
+        device = str(self.device) if self.device is not None else ""
+        if device.startswith("cuda") and torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+    # ------------------------------------------------------------------
+    # The step
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(
+            net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
+        )
+        self._ada_stats_ = {
+            "rows_seen": 0,
+            "rows_kept": 0,
+            "rows_scored": 0,
+            "scoring_time": 0.0,
+            "training_time": 0.0,
+        }
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        stats = getattr(self, "_ada_stats_", None)
+        if stats is not None and getattr(self, "policies_", None) is not None:
+            for key, value in stats.items():
+                self.history.record(key, value)
+            names = self.policy_names_
+            self.history.record(
+                "method_weights",
+                {n: float(w) for n, w in zip(names, self.method_weights_)},
+            )
+            mixing = self._ada_mixing_
+            if mixing is not None:
+                mixing = {n: float(w) for n, w in zip(names, mixing)}
+            self.history.record("mixing_weights", mixing)
+        super().on_epoch_end(
+            net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
+        )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self._ada_train_weight_ = None
+        self._ada_row_ids_ = None
+        super().on_train_end(net, X=X, y=y, **kwargs)
+
+    def train_step(self, batch, **fit_params):
+        """One optimisation step on the selected ``k`` rows of ``batch``.
+
+        Scores the batch, selects ``k = max(1, ceil(sampling_rate * B))`` rows
+        and runs the parent's ``train_step`` on them. During warm-up, when
+        ``k = B``, or when called outside ``fit`` (no row ids, no state), it is
+        the parent's step on the whole batch.
+
+        Parameters
+        ----------
+        batch
+            A batch from the training iterator.
+        **fit_params
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        step : dict
+            ``{"loss": loss, "y_pred": y_pred}`` as in skorch.
+        """
+        row_ids = getattr(self, "_ada_row_ids_", None)
+        self._ada_row_ids_ = None
+        if getattr(self, "policies_", None) is None:
+            return super().train_step(batch, **fit_params)
+        stats = self._ada_stats_
+        Xi, yi = unpack_data(batch)
+        n = get_len(Xi)
+        stats["rows_seen"] += n
+        # Subtract a hair so that e.g. 0.3 * 10 gives 3, not 4.
+        k = max(1, math.ceil(self.sampling_rate * n - 1e-9))
+        epoch = len(self.history) - 1
+        if k >= n or epoch < self.warmup_epochs:
+            return self._ada_train_on(batch, row_ids, epoch, fit_params)
+
+        # 1. Score the batch (or the part of it whose cached scores are too old).
+        start = time.perf_counter()
+        if self.stale_epochs > 0 and row_ids is not None:
+            age = epoch - self._ada_cache_["epoch"][row_ids]
+            need = age > self.stale_epochs
+        else:
+            need = np.ones(n, dtype=bool)
+        y_pred_all = None
+        if need.any():
+            idx = None if need.all() else np.flatnonzero(need)
+            Xs = Xi if idx is None else multi_indexing(Xi, idx)
+            ys = yi if idx is None else multi_indexing(yi, idx)
+            ids = None if row_ids is None else row_ids[need]
+            self._set_training(self.scoring_mode == "train")
+            with torch.no_grad():
+                y_pred = self.infer(Xs, **fit_params)
+            scored = self._ada_score(y_pred, ys, Xs, ids)
+            if idx is None:
+                y_pred_all = y_pred
+            if ids is not None and self.stale_epochs > 0:
+                self._ada_store(ids, epoch, *scored)
+            stats["rows_scored"] += int(need.sum())
+        if need.all():
+            losses, grads, errors = scored
+        else:
+            cache = self._ada_cache_
+            losses = cache["loss"][row_ids].copy()
+            grads = cache["grad"][row_ids].copy()
+            errors = cache["error"][row_ids].copy()
+            if need.any():
+                losses[need], grads[need], errors[need] = scored
+        full = ScoredBatch(losses, grads, errors, row_ids, self._ada_n_classes_)
+        self._ada_sync()
+
+        # 2. Policies, method weights, curriculum, selection.
+        if need.any():
+            fresh = full if need.all() else full.take(need)
+            for policy in self.policies_:
+                policy.observe(fresh)
+            self._ada_update_weights(float(fresh.losses.mean()))
+        dists = np.stack([p.distribution(full, k) for p in self.policies_])
+        progress = curriculum_progress(epoch, self.max_epochs, self.curriculum_horizon)
+        mixing = mixing_weights(
+            self.method_weights_,
+            curriculum_utilities(self._ada_kinds_, progress),
+            self.curriculum_strength,
+        )
+        kept = select_rows(mixing @ dists, k, self._ada_rng_, method=self.selection)
+        self._ada_prev_votes_ = dists[:, kept].sum(axis=1)
+        self._ada_mixing_ = mixing
+        stats["scoring_time"] += time.perf_counter() - start
+
+        # 3. The ordinary training step on the kept rows.
+        sub_batch = (multi_indexing(Xi, kept), multi_indexing(yi, kept))
+        sub_ids = None if row_ids is None else row_ids[kept]
+        step = self._ada_train_on(sub_batch, sub_ids, epoch, fit_params)
+        if y_pred_all is not None:
+            step = dict(step, y_pred=y_pred_all)
+        return step
+
+    def _ada_update_weights(self, batch_loss):
+        """Multiplicative method-weight step (reconstruction, see ``method_lr``)."""
+        ema = self._ada_loss_ema_
+        if ema is not None and self._ada_prev_votes_ is not None and self.method_lr:
+            drop = (ema - batch_loss) / max(abs(ema), 1e-12)
+            reward = float(np.clip(drop, -1.0, 1.0)) * self._ada_prev_votes_
+            floor = self.method_floor / len(self.policies_)
+            self.method_weights_ = update_method_weights(
+                self.method_weights_, reward, lr=self.method_lr, floor=floor
+            )
+        beta = self.loss_smoothing
+        self._ada_loss_ema_ = (
+            batch_loss if ema is None else beta * ema + (1 - beta) * batch_loss
+        )
+
+    def _ada_train_on(self, batch, row_ids, epoch, fit_params):
+        stats = self._ada_stats_
+        weight = getattr(self, "_ada_train_weight_", None)
+        self._ada_step_weight_ = (
+            None if weight is None or row_ids is None else weight[row_ids]
+        )
+        capture = self.stale_epochs > 0 and row_ids is not None
+        self._ada_capture_ = [] if capture else None
+        start = time.perf_counter()
+        try:
+            step = super().train_step(batch, **fit_params)
+        finally:
+            self._ada_step_weight_ = None
+        if capture and self._ada_capture_:
+            # The kept rows' pre-step losses come with the training forward:
+            # refresh their cached scores at no extra forward.
+            y_pred, y_true, X = self._ada_capture_[0]
+            scores = self._ada_score(y_pred, y_true, X, row_ids)
+            self._ada_store(row_ids, epoch, *scores)
+        self._ada_capture_ = None
+        self._ada_sync()
+        stats["training_time"] += time.perf_counter() - start
+        stats["rows_kept"] += get_len(unpack_data(batch)[0])
+        return step
+
+
+class AdaSelectionClassifier(AdaSelectionMixin, NeuralNetClassifier):
+    """skorch classifier trained with AdaSelection (Zhang et al., 2023).
+
+    :class:`skorch.NeuralNetClassifier` whose every training step
+    back-propagates only a ``sampling_rate`` fraction of the minibatch, chosen
+    by an adaptive mixture of selection policies. The gradient-norm proxy is
+    ``||p - onehot(y)||`` with ``p`` the predicted probabilities (skorch's
+    ``predict_nonlinearity`` applied to the module output); a row's error is 1
+    when it is misclassified.
+
+    See :class:`AdaSelectionMixin` for the parameters, attributes and which
+    parts are reconstructions.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from subsetml.skorch import AdaSelectionClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> _ = torch.manual_seed(0)
+    >>> net = AdaSelectionClassifier(
+    ...     torch.nn.Linear(5, 2), criterion=torch.nn.CrossEntropyLoss,
+    ...     sampling_rate=0.25, max_epochs=3, batch_size=40, lr=0.5,
+    ...     train_split=False, verbose=0, random_state=0)
+    >>> net = net.fit(X, y)
+    >>> net.history[-1, "rows_kept"], net.history[-1, "rows_seen"]
+    (50, 200)
+    >>> sorted(net.history[-1, "method_weights"])[:3]
+    ['adaboost', 'big_loss', 'gradient_norm']
+    >>> float(net.score(X, y)) > 0.8
+    True
+    """
+
+    def _gradient_proxy(self, y_pred, y_true):
+        proba = self._get_predict_nonlinearity()(y_pred)
+        if proba.dim() != 2:
+            raise ValueError(
+                "AdaSelectionClassifier expects module outputs of shape "
+                f"(n_rows, n_classes), got {tuple(proba.shape)}."
+            )
+        y = to_tensor(y_true, device=proba.device).long().reshape(-1)
+        onehot = torch.nn.functional.one_hot(y, proba.shape[1]).to(proba.dtype)
+        grads = (proba - onehot).norm(dim=1)
+        errors = (proba.argmax(dim=1) != y).to(proba.dtype)
+        return grads, errors, int(proba.shape[1])
+
+
+class AdaSelectionRegressor(AdaSelectionMixin, NeuralNetRegressor):
+    """skorch regressor trained with AdaSelection (Zhang et al., 2023).
+
+    :class:`skorch.NeuralNetRegressor` whose every training step
+    back-propagates only a ``sampling_rate`` fraction of the minibatch. The
+    gradient-norm proxy and the error of a row are both ``||y_pred - y||``
+    (for squared loss the gradient's norm is proportional to it).
+
+    See :class:`AdaSelectionMixin` for the parameters, attributes and which
+    parts are reconstructions.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from subsetml.skorch import AdaSelectionRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 3).astype(np.float32)
+    >>> y = (X @ np.array([1.0, -2.0, 0.5], dtype=np.float32))[:, None]
+    >>> _ = torch.manual_seed(0)
+    >>> net = AdaSelectionRegressor(
+    ...     torch.nn.Linear(3, 1), policies="big_loss", sampling_rate=0.5,
+    ...     max_epochs=5, batch_size=20, lr=0.1, train_split=False, verbose=0,
+    ...     random_state=0)
+    >>> net = net.fit(X, y)
+    >>> net.history[-1, "rows_kept"]
+    100
+    >>> float(net.score(X, y)) > 0.9
+    True
+    """
+
+    def _gradient_proxy(self, y_pred, y_true):
+        y = to_tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+        n = y_pred.shape[0]
+        diff = y_pred.reshape(n, -1) - y.reshape(n, -1)
+        grads = diff.norm(dim=1)
+        return grads, grads, None
