@@ -9,6 +9,8 @@
   :class:`LossExtremesPolicy` (the paper's Coreset 1) and
   :class:`TypicalLossPolicy` (Coreset 2), with :class:`BasePolicy` and
   :class:`ScoredBatch` for writing new ones.
+- :func:`lastlayer_from_net`: a :class:`~subsetml.LastLayer` read off a
+  skorch net's final Linear layer, for subset selection.
 """
 
 from subsetml.skorch._adaselection import (
@@ -16,6 +18,7 @@ from subsetml.skorch._adaselection import (
     AdaSelectionMixin,
     AdaSelectionRegressor,
 )
+from subsetml.skorch._lastlayer import lastlayer_from_net
 from subsetml.skorch._policies import (
     AdaBoostPolicy,
     BasePolicy,
@@ -42,5 +45,6 @@ __all__ = [
     "SmallLossPolicy",
     "TypicalLossPolicy",
     "UniformPolicy",
+    "lastlayer_from_net",
     "make_policy",
 ]

@@ -1,0 +1,147 @@
+"""A :class:`~subsetml.LastLayer` read off a skorch net with forward hooks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import is_classifier
+
+from subsetml.lastlayer import LastLayer
+
+__all__ = ["lastlayer_from_net"]
+
+
+def _final_linear_calls(module):
+    """Hooks on every ``nn.Linear``; the last one called in a forward wins."""
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    state = {"last": None}
+
+    def hook(layer, inputs, output):
+        state["last"] = (layer, inputs[0], output)
+
+    handles = [m.register_forward_hook(hook) for m in linears]
+    return linears, state, handles
+
+
+def lastlayer_from_net(net, X, y, *, task="auto"):
+    """Penultimate features and outputs of a fitted skorch net, as a LastLayer.
+
+    One pass over ``X`` without gradients, in evaluation mode, batched by the
+    net's validation iterator and on the net's ``device``. A forward hook
+    captures the input (the penultimate features) and the output (the logits)
+    of the last ``torch.nn.Linear`` layer the module calls; classification
+    outputs become probabilities by softmax (sigmoid for a single output
+    unit). The module needs no particular structure beyond ending in a Linear
+    layer.
+
+    Parameters
+    ----------
+    net : fitted skorch.NeuralNet
+        Usually a ``NeuralNetClassifier`` or ``NeuralNetRegressor``.
+    X : array-like, tensor or dataset
+        Anything ``net.forward`` takes.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Labels as the net knows them (``net.classes_``) or regression targets.
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``"auto"``: classification for classifier nets.
+
+    Returns
+    -------
+    view : LastLayer
+
+    Raises
+    ------
+    ValueError
+        When the module calls no ``torch.nn.Linear`` layer, or when the last
+        Linear layer's output does not line up with the net's output (the
+        module does not end in that layer).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from subsetml.skorch import lastlayer_from_net
+    >>> X = np.random.RandomState(0).randn(60, 5).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> module = torch.nn.Sequential(
+    ...     torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+    ... )
+    >>> net = NeuralNetClassifier(
+    ...     module, criterion=torch.nn.CrossEntropyLoss, max_epochs=2,
+    ...     train_split=None, verbose=0,
+    ... ).fit(X, y)
+    >>> view = lastlayer_from_net(net, X, y)
+    >>> view.features.shape, view.outputs.shape
+    ((60, 8), (60, 2))
+    """
+    net.check_is_fitted()
+    if task == "auto":
+        task = "classification" if is_classifier(net) else "regression"
+    if task not in ("classification", "regression"):
+        raise ValueError(
+            f"task must be 'auto', 'classification' or 'regression', got {task!r}."
+        )
+    module = net.module_
+    linears, state, handles = _final_linear_calls(module)
+    if not linears:
+        raise ValueError(
+            f"{type(module).__name__} has no torch.nn.Linear layer: subset "
+            "selection reads the input and output of the module's final Linear "
+            "layer (its last layer)."
+        )
+    features, logits = [], []
+    try:
+        for out in net.forward_iter(X, training=False):
+            last = state["last"]
+            state["last"] = None
+            if last is None:
+                raise ValueError(
+                    f"{type(module).__name__} called none of its Linear layers "
+                    "in forward; the module must end in a torch.nn.Linear layer."
+                )
+            _, h, z = last
+            if isinstance(out, (tuple, list)):
+                out = out[0]
+            if (
+                z.shape[0] != out.shape[0]
+                or z.reshape(z.shape[0], -1).shape[1]
+                != out.reshape(out.shape[0], -1).shape[1]
+            ):
+                raise ValueError(
+                    f"The output of {type(module).__name__} (shape "
+                    f"{tuple(out.shape)}) does not match its last Linear layer's "
+                    f"(shape {tuple(z.shape)}); the module must end in a "
+                    "torch.nn.Linear layer, optionally followed by an "
+                    "element-wise output function such as softmax."
+                )
+            features.append(h.detach().reshape(h.shape[0], -1).float().cpu().numpy())
+            logits.append(z.detach().reshape(z.shape[0], -1).float().cpu().numpy())
+    finally:
+        for handle in handles:
+            handle.remove()
+    h = np.concatenate(features)
+    z = np.concatenate(logits).astype(np.float64)
+    y = np.asarray(y)
+    if task == "regression":
+        return LastLayer(h, z if z.shape[1] > 1 else z[:, 0], y, task="regression")
+
+    classes = getattr(net, "classes_", None)
+    if classes is not None:
+        classes = np.asarray(classes)
+        codes = np.searchsorted(classes, y)
+        codes = np.clip(codes, 0, len(classes) - 1)
+        if not np.array_equal(classes[codes], y):
+            raise ValueError(
+                f"y holds labels the net was not fitted on; it knows "
+                f"{classes.tolist()}."
+            )
+    else:
+        codes = y.astype(np.int64)
+    if z.shape[1] == 1:
+        p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+    else:
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+    return LastLayer(h, p, codes, classes=classes)

@@ -1,0 +1,138 @@
+"""LastLayer from a skorch net: hooks on the final Linear layer."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+
+from subsetml import LastLayer
+from subsetml.skorch._lastlayer import lastlayer_from_net
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, n_in=6, hidden=8, n_out=3, softmax=False):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.ReLU())
+        self.head = torch.nn.Linear(hidden, n_out)
+        self.softmax = softmax
+
+    def forward(self, X):
+        z = self.head(self.body(X))
+        return torch.softmax(z, dim=-1) if self.softmax else z
+
+
+class NoLinear(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(1, 3, 6)
+
+    def forward(self, X):
+        return self.conv(X[:, None, :])[:, :, 0]
+
+
+class LinearThenSum(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 4)
+
+    def forward(self, X):
+        return self.lin(X).sum(dim=1, keepdim=True)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(90, 6).astype(np.float32)
+    y = np.arange(90) % 3
+    return X, y
+
+
+def _clf(module=MLP, **kw):
+    kw.setdefault("criterion", torch.nn.CrossEntropyLoss)
+    return NeuralNetClassifier(
+        module, max_epochs=2, batch_size=16, train_split=None, verbose=0, **kw
+    )
+
+
+def test_features_and_probabilities_match_a_manual_pass(data):
+    X, y = data
+    net = _clf().fit(X, y)
+    view = lastlayer_from_net(net, X, y)
+    assert isinstance(view, LastLayer) and view.task == "classification"
+    with torch.no_grad():
+        h = net.module_.body(torch.as_tensor(X))
+        p = torch.softmax(net.module_.head(h), dim=1)
+    np.testing.assert_allclose(view.features, h.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(view.outputs, p.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(view.y, y)
+    # batched by the validation iterator: a batch size that does not divide n
+    assert view.features.shape == (90, 8)
+
+
+def test_softmax_module_and_unknown_labels(data):
+    X, y = data
+    net = _clf(module__softmax=True, criterion=torch.nn.NLLLoss).fit(X, y)
+    view = lastlayer_from_net(net, X, y)
+    np.testing.assert_array_equal(view.y, y)
+    np.testing.assert_allclose(view.outputs.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(view.outputs, net.predict_proba(X), rtol=1e-4)
+    with pytest.raises(ValueError, match="not fitted on"):
+        lastlayer_from_net(net, X, np.where(y == 1, 5, y))
+
+
+def test_eval_mode_and_no_gradients(data):
+    X, y = data
+    net = _clf().fit(X, y)
+    seen = []
+    net.module_.head.register_forward_hook(
+        lambda m, i, o: seen.append((m.training, torch.is_grad_enabled()))
+    )
+    lastlayer_from_net(net, X, y)
+    assert seen and all(not training and not grad for training, grad in seen)
+
+
+def test_regression(data):
+    X, _ = data
+    y = X[:, :1] * 2.0
+    net = NeuralNetRegressor(
+        MLP, module__n_out=1, max_epochs=2, train_split=None, verbose=0
+    ).fit(X, y)
+    view = lastlayer_from_net(net, X, y)
+    assert view.task == "regression" and view.outputs.shape == (90, 1)
+    np.testing.assert_allclose(
+        view.outputs[:, 0], net.predict(X)[:, 0], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_module_without_final_linear_is_refused(data):
+    X, y = data
+    net = _clf(module=NoLinear).fit(X, y)
+    with pytest.raises(ValueError, match="has no torch.nn.Linear layer"):
+        lastlayer_from_net(net, X, y)
+    reg = NeuralNetRegressor(
+        LinearThenSum, max_epochs=1, train_split=None, verbose=0
+    ).fit(X, X[:, :1])
+    with pytest.raises(ValueError, match="must end in a torch.nn.Linear"):
+        lastlayer_from_net(reg, X, X[:, :1])
+
+
+def test_hooks_are_removed_and_net_still_pickles(data):
+    X, y = data
+    net = _clf().fit(X, y)
+    lastlayer_from_net(net, X, y)
+    assert not net.module_.head._forward_hooks
+    net2 = pickle.loads(pickle.dumps(net))
+    np.testing.assert_allclose(net2.predict_proba(X), net.predict_proba(X))
+
+
+def test_unfitted_net_and_bad_task(data):
+    from skorch.exceptions import NotInitializedError
+
+    X, y = data
+    with pytest.raises(NotInitializedError):
+        lastlayer_from_net(_clf(), X, y)
+    net = _clf().fit(X, y)
+    with pytest.raises(ValueError, match="task must be"):
+        lastlayer_from_net(net, X, y, task="ranking")
