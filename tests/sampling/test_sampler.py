@@ -1,0 +1,428 @@
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.base import is_sampler
+from imblearn.pipeline import make_pipeline
+from imblearn.utils.estimator_checks import (
+    parametrize_with_checks as imblearn_checks,
+)
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import cross_val_score
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import (
+    parametrize_with_checks as sklearn_checks,
+)
+
+from subsetml import LastLayer
+from subsetml.sampling import SubsetSampler, select_subset
+from subsetml.selection import GradMatchSelector, RandomSelector
+
+SELECTORS = ["random", "craig", "glister", "gradmatch"]
+CHECKED = [
+    SubsetSampler("random", 0.5, random_state=0),
+    SubsetSampler("craig", 0.5, random_state=0),
+    SubsetSampler("gradmatch", 0.5, random_state=0),
+    SubsetSampler("gradmatch", 0.5, task="classification", random_state=0),
+]
+
+# imbalanced-learn's checks assume a class-balancing sampler.
+IMBLEARN_EXPECTED_FAILED = {
+    "check_target_type": (
+        "task='auto' reads continuous y as regression targets instead of "
+        "rejecting it (task='classification' passes this check)"
+    ),
+    "check_samplers_fit": (
+        "there is no sampling_strategy: subset_size sets the budget, so no "
+        "sampling_strategy_ attribute"
+    ),
+    "check_samplers_multiclass_ova": (
+        "one-hot (one-vs-all) targets are not accepted; pass class labels"
+    ),
+}
+
+
+def _imblearn_expected_failed(sampler):
+    if sampler.task == "classification":
+        return {
+            key: reason
+            for key, reason in IMBLEARN_EXPECTED_FAILED.items()
+            if key != "check_target_type"
+        }
+    return IMBLEARN_EXPECTED_FAILED
+
+
+@imblearn_checks(CHECKED, expected_failed_checks=_imblearn_expected_failed)
+def test_imblearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+@sklearn_checks(CHECKED)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(
+        240, 6, n_informative=4, n_classes=3, n_clusters_per_class=1, random_state=0
+    )
+
+
+class _RowCountingLR(LogisticRegression):
+    """Records how many rows it was fitted on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.n_fit_rows_ = X.shape[0]
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+# ----------------------------------------------------------- imbalanced-learn
+def test_is_an_imblearn_sampler():
+    sampler = SubsetSampler()
+    assert is_sampler(sampler)
+    assert get_tags(sampler).sampler_tags.sample_indices
+    assert get_tags(sampler).estimator_type == "sampler"
+    # imbalanced-learn's Pipeline refuses a step that both transforms and
+    # resamples.
+    assert not hasattr(sampler, "transform")
+    assert not hasattr(sampler, "fit_transform")
+
+
+@pytest.mark.parametrize("selector", ["random", "gradmatch"])
+def test_in_imblearn_pipeline_cross_val_score(data, selector):
+    X, y = data
+    pipe = make_pipeline(
+        SubsetSampler(selector, 0.25, random_state=0),
+        _RowCountingLR(max_iter=500),
+    )
+    scores = cross_val_score(pipe, X, y, cv=3, error_score="raise")
+    assert scores.shape == (3,) and scores.mean() > 0.6
+    pipe.fit(X, y)
+    assert pipe[-1].n_fit_rows_ == 60  # 25 % of 240
+    assert pipe[0].sample_indices_.shape == (60,)
+    # Predicting does not resample.
+    assert pipe.predict(X).shape == (240,)
+
+
+def test_pipeline_clone_and_pickle(data):
+    X, y = data
+    pipe = make_pipeline(
+        SubsetSampler("craig", 0.3, random_state=1), LogisticRegression(max_iter=500)
+    )
+    fitted = clone(pipe).fit(X, y)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(fitted.predict(X), restored.predict(X))
+    np.testing.assert_array_equal(
+        fitted[0].sample_indices_, restored[0].sample_indices_
+    )
+
+
+def test_does_not_import_imblearn():
+    code = (
+        "import sys, subsetml.sampling\n"
+        "names = ('imblearn', 'torch', 'skorch', 'optuna')\n"
+        "print(','.join(m for m in names if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
+# ------------------------------------------------------------------ results
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_indices_weights_and_rows(data, selector):
+    X, y = data
+    sampler = SubsetSampler(selector, 0.2, random_state=0)
+    X_sub, y_sub = sampler.fit_resample(X, y)
+    idx, w = sampler.sample_indices_, sampler.sample_weight_
+    assert idx.dtype == np.int64 and idx.shape == (48,)
+    assert np.all(np.diff(idx) > 0)  # unique, in the rows' original order
+    np.testing.assert_array_equal(X_sub, X[idx])
+    np.testing.assert_array_equal(y_sub, y[idx])
+    assert w.shape == idx.shape and np.all(w >= 0)
+    assert w.mean() == pytest.approx(1.0)
+    assert sampler.selection_time_ >= 0
+    assert sampler.task_ == "classification"
+    assert sampler.n_features_in_ == 6
+    if selector == "random":
+        np.testing.assert_array_equal(w, 1.0)
+
+
+def test_weights_follow_the_selector(data):
+    X, y = data
+    sampler = SubsetSampler("craig", 24, random_state=0).fit(X, y)
+    _, raw = sampler.selector_.select(
+        LastLayer.from_proxy(X, y), 24
+    )  # CRAIG's cluster sizes, before rescaling
+    np.testing.assert_allclose(
+        np.sort(sampler.sample_weight_), np.sort(raw / raw.mean())
+    )
+    assert sampler.sample_weight_.std() > 0
+
+
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_same_random_state_same_rows(data, selector):
+    X, y = data
+    a = SubsetSampler(selector, 0.1, random_state=3)
+    X_a, _ = a.fit_resample(X, y)
+    b = clone(a)
+    X_b, _ = b.fit_resample(X, y)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    np.testing.assert_array_equal(a.sample_weight_, b.sample_weight_)
+    np.testing.assert_array_equal(X_a, X_b)
+
+
+def test_seeds_change_random_rows(data):
+    X, y = data
+    picks = {
+        tuple(SubsetSampler("random", 0.1, random_state=s).fit(X, y).sample_indices_)
+        for s in range(3)
+    }
+    assert len(picks) == 3
+
+
+def test_selector_instance_and_its_seed(data):
+    X, y = data
+    mine = RandomSelector(per_class=True, random_state=5)
+    a = SubsetSampler(mine, 30, random_state=0).fit(X, y)
+    b = SubsetSampler(mine, 30, random_state=1).fit(X, y)
+    # The instance's own seed wins, and it is cloned, not modified.
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    assert a.selector_ is not mine and mine.random_state == 5
+    # per_class=True stratifies: 30 rows over 3 classes of 80.
+    assert np.bincount(y[a.sample_indices_]).tolist() == [10, 10, 10]
+
+
+def test_select_subset_matches_sampler(data):
+    X, y = data
+    idx, w = select_subset(X, y, 0.2, "gradmatch", random_state=0)
+    sampler = SubsetSampler("gradmatch", 0.2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(idx, sampler.sample_indices_)
+    np.testing.assert_array_equal(w, sampler.sample_weight_)
+
+
+# ------------------------------------------------------------------- inputs
+def test_pandas_in_pandas_out(data):
+    X, y = data
+    index = pd.Index([f"r{i}" for i in range(len(y))], name="row")
+    X_df = pd.DataFrame(X, columns=[f"f{j}" for j in range(6)], index=index)
+    X_df["f5"] = X_df["f5"].astype(np.float32)
+    y_s = pd.Series(y, index=index, name="label")
+    sampler = SubsetSampler("craig", 0.1, random_state=0)
+    X_sub, y_sub = sampler.fit_resample(X_df, y_s)
+    idx = sampler.sample_indices_
+    assert isinstance(X_sub, pd.DataFrame) and isinstance(y_sub, pd.Series)
+    assert X_sub.index.equals(index[idx])
+    assert y_sub.index.equals(index[idx])
+    assert X_sub.columns.tolist() == X_df.columns.tolist()
+    assert X_sub.dtypes.equals(X_df.dtypes)
+    assert y_sub.name == "label"
+    pd.testing.assert_frame_equal(X_sub, X_df.iloc[idx])
+    assert sampler.feature_names_in_.tolist() == X_df.columns.tolist()
+    assert sampler.get_feature_names_out().tolist() == X_df.columns.tolist()
+    # The same rows as from the bare arrays.
+    again = SubsetSampler("craig", 0.1, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(idx, again.sample_indices_)
+
+
+def test_pandas_dataframe_target(data):
+    X, y = data
+    y_df = pd.DataFrame({"target": y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # column-vector y
+        _, y_sub = SubsetSampler("random", 12, random_state=0).fit_resample(X, y_df)
+    assert isinstance(y_sub, pd.DataFrame) and y_sub.columns.tolist() == ["target"]
+
+
+def test_lists_in_lists_out(data):
+    X, y = data
+    X_sub, y_sub = SubsetSampler("gradmatch", 10, random_state=0).fit_resample(
+        X.tolist(), y.tolist()
+    )
+    assert isinstance(X_sub, list) and isinstance(y_sub, list)
+    assert len(X_sub) == len(y_sub) == 10
+
+
+def test_sparse_with_random_selector(data):
+    X, y = data
+    X_csr = sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    sampler = SubsetSampler("random", 0.2, random_state=0)
+    X_sub, y_sub = sampler.fit_resample(X_csr, y)
+    assert sparse.issparse(X_sub) and X_sub.shape == (48, 6)
+    np.testing.assert_array_equal(
+        X_sub.toarray(), X_csr.toarray()[sampler.sample_indices_]
+    )
+    dense = SubsetSampler("random", 0.2, random_state=0).fit(X_csr.toarray(), y)
+    np.testing.assert_array_equal(sampler.sample_indices_, dense.sample_indices_)
+    X_csc, _ = clone(sampler).fit_resample(X_csr.tocsc(), y)
+    assert sparse.issparse(X_csc)
+
+
+def test_sparse_with_gradient_selector_densifies_for_the_proxy(data):
+    X, y = data
+    X_sparse = sparse.csr_matrix(X)
+    a = SubsetSampler("gradmatch", 0.2, random_state=0)
+    X_sub, _ = a.fit_resample(X_sparse, y)
+    b = SubsetSampler("gradmatch", 0.2, random_state=0).fit(X, y)
+    assert sparse.issparse(X_sub)
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+
+
+def test_string_labels(data):
+    X, y = data
+    names = np.array(["ant", "bee", "cat"], dtype=object)[y]
+    sampler = SubsetSampler("gradmatch", 0.2, random_state=0)
+    _, y_sub = sampler.fit_resample(X, names)
+    assert set(y_sub) == {"ant", "bee", "cat"}
+    same = SubsetSampler("gradmatch", 0.2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(sampler.sample_indices_, same.sample_indices_)
+    pipe = make_pipeline(
+        SubsetSampler("craig", 0.3, random_state=0), LogisticRegression(max_iter=500)
+    )
+    assert set(pipe.fit(X, names).predict(X)) <= {"ant", "bee", "cat"}
+
+
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_regression_targets(selector):
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    sampler = SubsetSampler(selector, 0.2, random_state=0)
+    X_sub, y_sub = sampler.fit_resample(X, y)
+    assert sampler.task_ == "regression"
+    assert X_sub.shape == (40, 5) and y_sub.dtype == np.float64
+    assert sampler.sample_weight_.mean() == pytest.approx(1.0)
+    model = Ridge().fit(X_sub, y_sub, sample_weight=sampler.sample_weight_)
+    assert model.score(X, y) > 0.9
+
+
+def test_integer_targets_as_regression():
+    X, y = make_regression(200, 4, noise=1.0, random_state=0)
+    counts = np.round(y - y.min()).astype(int)  # many integer values
+    assert (
+        SubsetSampler("gradmatch", 20, task="regression").fit(X, counts).task_
+        == "regression"
+    )
+    # An estimator sets the task when task="auto".
+    sampler = SubsetSampler("gradmatch", 20, estimator=Ridge()).fit(X, counts)
+    assert sampler.task_ == "regression"
+
+
+def test_nan_allowed_by_the_random_selector_only(data):
+    X, y = data
+    X = X.copy()
+    X[::7, 2] = np.nan
+    X_sub, _ = SubsetSampler("random", 0.5, random_state=0).fit_resample(X, y)
+    assert np.isnan(X_sub).any()
+    with pytest.raises(ValueError, match="NaN"):
+        SubsetSampler("gradmatch", 0.5).fit(X, y)
+
+
+def test_lastlayer_options(data):
+    X, y = data
+    seen = {}
+
+    def view(X_, y_):
+        seen["rows"] = X_.shape[0]
+        return LastLayer.from_proxy(X_, y_)
+
+    SubsetSampler("craig", 20, lastlayer=view).fit(X, y)
+    assert seen["rows"] == 240
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = SubsetSampler(
+            "gradmatch", 30, lastlayer="estimator", estimator=mlp, random_state=0
+        ).fit(X, y)
+        b = SubsetSampler("gradmatch", 30, estimator=mlp, random_state=0).fit(X, y)
+    # "auto" reads an MLP's own last layer.
+    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+    assert a.sample_indices_.shape == (30,)
+
+
+# -------------------------------------------------------------- bad inputs
+def _bad(X, y, **params):
+    return SubsetSampler(**{"random_state": 0, **params}).fit_resample(X, y)
+
+
+@pytest.mark.parametrize(
+    "change, params, match",
+    [
+        ("nan", {}, "NaN"),
+        ("inf", {}, "infinity"),
+        ("inf", {"selector": "random"}, "infinity"),
+        ("short_y", {}, "inconsistent numbers of samples"),
+        ("one_class", {}, "only one class"),
+        ("string_regression", {"task": "regression"}, "numeric targets"),
+        ("object_ints", {}, "Unknown label type"),
+        ("none", {"subset_size": 0}, "at least 1 row"),
+        ("none", {"subset_size": -5}, "at least 1 row"),
+        ("none", {"subset_size": 0.0}, r"\(0, 1\]"),
+        ("none", {"subset_size": -0.1}, r"\(0, 1\]"),
+        ("none", {"subset_size": 1.5}, r"\(0, 1\]"),
+        ("none", {"subset_size": 500}, "more than the 240 rows"),
+        ("none", {"subset_size": 2}, "fewer than the 3 classes"),
+        ("none", {"selector": "kmeans"}, "Unknown selector"),
+        ("none", {"lastlayer": "deep"}, "lastlayer must be one of"),
+        ("none", {"lastlayer": "estimator"}, "needs an estimator"),
+        ("none", {"task": "ranking"}, "task must be one of"),
+    ],
+)
+def test_bad_input(data, change, params, match):
+    X, y = data
+    X = X.copy()
+    if change == "nan":
+        X[3, 1] = np.nan
+    elif change == "inf":
+        X[3, 1] = np.inf
+    elif change == "short_y":
+        y = y[:-1]
+    elif change == "one_class":
+        y = np.zeros_like(y)
+    elif change == "string_regression":
+        y = np.array(["a", "b"], dtype=object)[y % 2]
+    elif change == "object_ints":
+        y = y.astype(object)
+    with pytest.raises(ValueError, match=match):
+        _bad(X, y, **params)
+
+
+def test_bad_types(data):
+    X, y = data
+    with pytest.raises(TypeError, match="selector must be a name"):
+        _bad(X, y, selector=object())
+    with pytest.raises(TypeError, match="subset_size must be an int"):
+        _bad(X, y, subset_size="5%")
+    with pytest.raises(TypeError, match="fit method"):
+        _bad(X, y, estimator="logistic")
+    with pytest.raises(TypeError, match="LastLayer"):
+        _bad(X, y, selector="craig", lastlayer=lambda X, y: X)
+    with pytest.raises(ValueError, match="requires y"):
+        SubsetSampler().fit_resample(X, None)
+
+
+def test_per_class_false_allows_fewer_rows_than_classes(data):
+    X, y = data
+    sampler = SubsetSampler(GradMatchSelector(per_class=False), 2, random_state=0)
+    assert sampler.fit(X, y).sample_indices_.shape == (2,)
+
+
+def test_params_untouched_by_fit(data):
+    X, y = data
+    sampler = SubsetSampler("craig", 0.1, random_state=0)
+    before = sampler.get_params()
+    sampler.fit_resample(X, y)
+    assert sampler.get_params() == before
+    assert not hasattr(SubsetSampler(subset_size=-1), "sample_indices_")
