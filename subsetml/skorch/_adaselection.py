@@ -17,7 +17,8 @@ Per training step, after ``warmup_epochs`` ordinary epochs:
    a floor keeps every policy alive.
 5. A curriculum term tilts ``w`` to easy-first policies early in training
    and hard-first ones late.
-6. The ``k`` rows with the largest mixed score ``sum_m w_m p_m`` go through
+6. The policies share the ``k`` slots in proportion to their weights, each
+   filling its share with its most probable rows; those rows go through
    skorch's ordinary training step (``train_step`` of the parent class), so
    optimisers with closures, gradient callbacks and mixins that override
    ``train_step_single`` (skorch's ``AccelerateMixin``) keep working.
@@ -39,6 +40,7 @@ from skorch.dataset import get_len, unpack_data
 from skorch.utils import multi_indexing, to_tensor
 
 from subsetml.skorch._mixing import (
+    allocate_rows,
     curriculum_progress,
     curriculum_utilities,
     mixing_weights,
@@ -159,10 +161,19 @@ class AdaSelectionMixin:
         the seven; a single policy gives that baseline.
     method_lr : float, default=1.0
         Learning rate ``eta`` of the multiplicative method-weight update
-        ``w_m <- w_m * exp(eta * rho_m)``. Reconstruction: the reward ``rho_m``
-        is the relative drop of the smoothed mean batch loss since the last
-        step (clipped to [-1, 1]) times the share of the last kept rows'
-        probability mass policy ``m`` gave them. 0 keeps the weights uniform.
+        ``w_m <- w_m * exp(eta * rho_m)``; 0 keeps the weights uniform.
+    method_reward : {"advantage", "drop"}, default="advantage"
+        The reward ``rho_m`` (reconstruction). Both start from the relative
+        drop ``d`` of the mean batch loss against its moving average (clipped
+        to [-1, 1]) and the vote ``v_m``: the probability mass policy ``m``
+        gave the rows kept at the previous step. ``"drop"`` is the literal
+        reading ``rho_m = d * v_m``; since the loss falls during most of
+        training, it always favours policies that concentrate their mass (the
+        two coreset policies reach ``v_m = 1``), whatever their merit.
+        ``"advantage"`` subtracts baselines, ``rho_m = (d - dbar) * (v_m - k /
+        B)`` with ``dbar`` a moving average of ``d`` and ``k / B`` the vote of
+        a random choice, so a policy gains only when the steps it shaped
+        lowered the loss more than usual.
     method_floor : float in [0, 1), default=0.01
         Floor on each method weight, as a fraction of the uniform weight
         ``1 / M`` (reconstruction: "≈ 0.01 / M"), so no policy dies.
@@ -188,10 +199,18 @@ class AdaSelectionMixin:
         re-scoring it; only the rows with older (or no) scores go through the
         scoring forward. Rows kept for training refresh their scores from the
         training forward for free. 0 scores every batch afresh.
-    selection : {"top_k", "sample"}, default="top_k"
-        ``"top_k"`` keeps the ``k`` highest mixed scores (ties broken at
-        random); ``"sample"`` draws ``k`` rows without replacement in
-        proportion to the scores (an alternative reading of the paper).
+    selection : {"allocate", "top_k", "sample"}, default="allocate"
+        How the policies' distributions become the kept rows
+        (reconstruction). ``"top_k"`` keeps the ``k`` largest mixed scores
+        ``sum_m w_m p_m`` (ties at random), the literal reading; but a policy
+        that puts ``1 / k`` on ``k`` rows (the two coreset policies) then
+        outranks every softmax-spread one, and the mixture degenerates into
+        the heaviest coreset policy. ``"allocate"`` gives policy ``m``
+        ``round(w_m * k)`` of the slots and lets it fill them with its most
+        probable rows not yet taken, so a weight is a share of the kept set.
+        ``"sample"`` draws ``k`` rows without replacement with probability
+        proportional to the mixed score. A single policy selects the same
+        rows under all three except ``"sample"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie-breaking (and sampling). Weight initialisation and
         batch shuffling stay with torch's seed, as in skorch.
@@ -242,6 +261,7 @@ class AdaSelectionMixin:
         sampling_rate=0.3,
         policies="all",
         method_lr=1.0,
+        method_reward="advantage",
         method_floor=0.01,
         loss_smoothing=0.9,
         curriculum_strength=1.0,
@@ -249,13 +269,14 @@ class AdaSelectionMixin:
         warmup_epochs=1,
         scoring_mode="eval",
         stale_epochs=0,
-        selection="top_k",
+        selection="allocate",
         random_state=None,
         **kwargs,
     ):
         self.sampling_rate = sampling_rate
         self.policies = policies
         self.method_lr = method_lr
+        self.method_reward = method_reward
         self.method_floor = method_floor
         self.loss_smoothing = loss_smoothing
         self.curriculum_strength = curriculum_strength
@@ -287,9 +308,15 @@ class AdaSelectionMixin:
             raise ValueError(
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
             )
-        if self.selection not in ("top_k", "sample"):
+        if self.method_reward not in ("advantage", "drop"):
             raise ValueError(
-                f"selection must be 'top_k' or 'sample', got {self.selection!r}."
+                "method_reward must be 'advantage' or 'drop', got "
+                f"{self.method_reward!r}."
+            )
+        if self.selection not in ("allocate", "top_k", "sample"):
+            raise ValueError(
+                "selection must be 'allocate', 'top_k' or 'sample', got "
+                f"{self.selection!r}."
             )
         return self._ada_build_policies()
 
@@ -360,6 +387,7 @@ class AdaSelectionMixin:
         self._ada_n_classes_ = None
         self._ada_prev_votes_ = None
         self._ada_loss_ema_ = None
+        self._ada_drop_ema_ = 0.0
         self._ada_mixing_ = None
 
     @property
@@ -670,7 +698,7 @@ class AdaSelectionMixin:
             fresh = full if need.all() else full.take(need)
             for policy in self.policies_:
                 policy.observe(fresh)
-            self._ada_update_weights(float(fresh.losses.mean()))
+            self._ada_update_weights(float(fresh.losses.mean()), k / n)
         dists = np.stack([p.distribution(full, k) for p in self.policies_])
         progress = curriculum_progress(epoch, self.max_epochs, self.curriculum_horizon)
         mixing = mixing_weights(
@@ -678,7 +706,10 @@ class AdaSelectionMixin:
             curriculum_utilities(self._ada_kinds_, progress),
             self.curriculum_strength,
         )
-        kept = select_rows(mixing @ dists, k, self._ada_rng_, method=self.selection)
+        if self.selection == "allocate":
+            kept = allocate_rows(dists, mixing, k, self._ada_rng_)
+        else:
+            kept = select_rows(mixing @ dists, k, self._ada_rng_, method=self.selection)
         self._ada_prev_votes_ = dists[:, kept].sum(axis=1)
         self._ada_mixing_ = mixing
         stats["scoring_time"] += time.perf_counter() - start
@@ -691,17 +722,23 @@ class AdaSelectionMixin:
             step = dict(step, y_pred=y_pred_all)
         return step
 
-    def _ada_update_weights(self, batch_loss):
-        """Multiplicative method-weight step (reconstruction, see ``method_lr``)."""
+    def _ada_update_weights(self, batch_loss, keep_fraction):
+        """Multiplicative method-weight step (reconstruction, see ``method_reward``)."""
         ema = self._ada_loss_ema_
-        if ema is not None and self._ada_prev_votes_ is not None and self.method_lr:
-            drop = (ema - batch_loss) / max(abs(ema), 1e-12)
-            reward = float(np.clip(drop, -1.0, 1.0)) * self._ada_prev_votes_
-            floor = self.method_floor / len(self.policies_)
-            self.method_weights_ = update_method_weights(
-                self.method_weights_, reward, lr=self.method_lr, floor=floor
-            )
         beta = self.loss_smoothing
+        if ema is not None and self._ada_prev_votes_ is not None:
+            drop = float(np.clip((ema - batch_loss) / max(abs(ema), 1e-12), -1, 1))
+            if self.method_reward == "drop":
+                reward = drop * self._ada_prev_votes_
+            else:
+                advantage = drop - self._ada_drop_ema_
+                reward = advantage * (self._ada_prev_votes_ - keep_fraction)
+                self._ada_drop_ema_ = beta * self._ada_drop_ema_ + (1 - beta) * drop
+            if self.method_lr:
+                floor = self.method_floor / len(self.policies_)
+                self.method_weights_ = update_method_weights(
+                    self.method_weights_, reward, lr=self.method_lr, floor=floor
+                )
         self._ada_loss_ema_ = (
             batch_loss if ema is None else beta * ema + (1 - beta) * batch_loss
         )

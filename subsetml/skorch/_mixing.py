@@ -68,6 +68,33 @@ def mixing_weights(weights, utilities, strength):
     return w / w.sum()
 
 
+def allocate_rows(dists, weights, k, rng):
+    """Split the ``k`` slots between the policies, each filling its own.
+
+    Policy ``m`` gets ``round(weights[m] * k)`` slots (largest remainders,
+    ties at random) and fills them with its most probable rows not already
+    taken, policies with more slots first; ties within a policy are broken at
+    random. A policy's weight is thus its share of the kept rows.
+    """
+    dists = np.asarray(dists, dtype=np.float64)
+    n_policies, n_rows = dists.shape
+    exact = np.asarray(weights, dtype=np.float64) * k
+    quota = np.floor(exact).astype(np.int64)
+    short = k - quota.sum()
+    if short > 0:
+        remainder = exact - quota
+        order = np.lexsort((rng.random_sample(n_policies), -remainder))
+        quota[order[:short]] += 1
+    taken = np.zeros(n_rows, dtype=bool)
+    for m in np.lexsort((rng.random_sample(n_policies), -quota)):
+        if quota[m] == 0:
+            break
+        ranking = np.lexsort((rng.random_sample(n_rows), -dists[m]))
+        free = ranking[~taken[ranking]]
+        taken[free[: quota[m]]] = True
+    return np.flatnonzero(taken)
+
+
 def select_rows(scores, k, rng, *, method="top_k"):
     """Indices of the ``k`` rows to keep, given mixed scores ``s >= 0``.
 

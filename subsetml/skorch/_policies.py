@@ -439,7 +439,8 @@ class AdaBoostPolicy(BasePolicy):
         return self
 
     def _distribution(self, batch, k):
-        return self.weights_[self._row_ids(batch)]
+        ids = self._row_ids(batch)
+        return self.weights_[ids]
 
 
 class LossExtremesPolicy(BasePolicy):

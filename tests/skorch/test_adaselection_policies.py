@@ -1,0 +1,291 @@
+"""AdaSelection's policies and numpy kernels on constructed batches."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from subsetml.skorch import (
+    AdaBoostPolicy,
+    BasePolicy,
+    BigLossPolicy,
+    GradientNormPolicy,
+    LossExtremesPolicy,
+    ScoredBatch,
+    SmallLossPolicy,
+    TypicalLossPolicy,
+    UniformPolicy,
+    make_policy,
+)
+from subsetml.skorch._mixing import (
+    allocate_rows,
+    curriculum_progress,
+    curriculum_utilities,
+    mixing_weights,
+    project_to_floor,
+    select_rows,
+    update_method_weights,
+)
+
+LOSSES = np.array([0.7, 0.1, 2.5, 0.4, 1.3, 0.05, 0.9, 3.1])
+
+
+def batch(losses=LOSSES, grad_norms=None, errors=None, row_ids=None, n_classes=3):
+    n = len(losses)
+    return ScoredBatch(
+        losses=np.asarray(losses, dtype=float),
+        grad_norms=np.ones(n) if grad_norms is None else grad_norms,
+        errors=np.zeros(n) if errors is None else errors,
+        row_ids=row_ids,
+        n_classes=n_classes,
+    )
+
+
+def top(p, k):
+    return set(np.argsort(-p, kind="stable")[:k].tolist())
+
+
+ALL = [
+    UniformPolicy,
+    BigLossPolicy,
+    SmallLossPolicy,
+    GradientNormPolicy,
+    AdaBoostPolicy,
+    LossExtremesPolicy,
+    TypicalLossPolicy,
+]
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_every_policy_returns_a_distribution(cls, k):
+    policy = cls().reset(20)
+    b = batch(row_ids=np.arange(8) + 5)
+    p = policy.observe(b).distribution(b, k)
+    assert p.shape == (8,)
+    assert np.all(p >= 0)
+    assert p.sum() == pytest.approx(1.0)
+    assert cls.paper_name
+    assert cls.curriculum in ("easy", "hard", "neutral")
+
+
+def test_uniform_is_flat():
+    assert np.allclose(UniformPolicy().distribution(batch(), 3), 1 / 8)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_big_loss_prefers_the_largest_losses(k):
+    p = BigLossPolicy().distribution(batch(), k)
+    assert top(p, k) == top(LOSSES, k)
+    # monotone in the loss
+    order = np.argsort(LOSSES)
+    assert np.all(np.diff(p[order]) > 0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_small_loss_prefers_the_smallest_losses(k):
+    p = SmallLossPolicy().distribution(batch(), k)
+    assert top(p, k) == top(-LOSSES, k)
+    order = np.argsort(LOSSES)
+    assert np.all(np.diff(p[order]) < 0)
+
+
+def test_temperature_sharpens_and_is_validated():
+    sharp = BigLossPolicy(temperature=0.1).distribution(batch(), 1)
+    soft = BigLossPolicy(temperature=10.0).distribution(batch(), 1)
+    assert sharp.max() > soft.max()
+    with pytest.raises(ValueError, match="temperature"):
+        SmallLossPolicy(temperature=0).distribution(batch(), 1)
+
+
+def test_loss_policies_flat_on_equal_losses():
+    assert np.allclose(BigLossPolicy().distribution(batch(np.ones(4)), 2), 0.25)
+
+
+def test_gradient_norm_is_proportional():
+    g = np.array([1.0, 0.0, 2.0, 5.0])
+    p = GradientNormPolicy().distribution(batch(np.ones(4), grad_norms=g), 1)
+    assert np.allclose(p, g / g.sum())
+    zero = GradientNormPolicy().distribution(batch(np.ones(4), grad_norms=g * 0), 1)
+    assert np.allclose(zero, 0.25)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8])
+def test_loss_extremes_takes_both_ends(k):
+    p = LossExtremesPolicy().distribution(batch(), k)
+    chosen = set(np.flatnonzero(p).tolist())
+    order = np.argsort(LOSSES)
+    n_big = (k + 1) // 2
+    expected = set(order[len(LOSSES) - n_big :].tolist()) | set(
+        order[: k - n_big].tolist()
+    )
+    assert chosen == expected
+    assert np.allclose(p[p > 0], 1 / k)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_typical_loss_takes_the_rows_nearest_the_mean(k):
+    p = TypicalLossPolicy().distribution(batch(), k)
+    distance = np.abs(LOSSES - LOSSES.mean())
+    assert set(np.flatnonzero(p).tolist()) == top(-distance, k)
+    assert np.allclose(p[p > 0], 1 / k)
+
+
+def test_adaboost_samme_raises_misclassified_rows_persistently():
+    policy = AdaBoostPolicy().reset(10)
+    wrong = np.array([0, 1, 0, 0], dtype=float)
+    b = batch(np.ones(4), errors=wrong, row_ids=np.array([2, 3, 4, 5]), n_classes=3)
+    policy.observe(b)
+    w = policy.weights_
+    # row 3 was misclassified: its weight grew; the batch's total is unchanged
+    assert w[3] > w[2] == w[4] == w[5]
+    assert w[[2, 3, 4, 5]].sum() == pytest.approx(4.0)
+    # rows outside the batch untouched
+    assert np.all(w[[0, 1, 6, 7, 8, 9]] == 1.0)
+    # the weight persists: a later batch containing row 3 still favours it
+    later = batch(np.ones(3), row_ids=np.array([3, 8, 9]))
+    p = policy.distribution(later, 1)
+    assert int(np.argmax(p)) == 0
+    # SAMME's alpha: eps = 1/4, C = 3 -> alpha = log(3) + log(2)
+    assert w[3] / w[2] == pytest.approx(np.exp(np.log(3) + np.log(2)))
+
+
+def test_adaboost_samme_skips_when_worse_than_chance():
+    policy = AdaBoostPolicy().reset(4)
+    b = batch(np.ones(4), errors=np.array([1, 1, 1, 0.0]), row_ids=np.arange(4))
+    policy.observe(b)  # eps = 3/4 >= 1 - 1/3: alpha < 0, no update
+    assert np.all(policy.weights_ == 1.0)
+
+
+def test_adaboost_r2_raises_large_errors():
+    policy = AdaBoostPolicy().reset(5)
+    err = np.array([0.1, 0.2, 0.1, 2.0, 0.1])
+    b = batch(np.ones(5), errors=err, row_ids=np.arange(5), n_classes=None)
+    p = policy.observe(b).distribution(b, 1)
+    assert int(np.argmax(p)) == 3
+    assert np.all(np.diff(policy.weights_[[0, 1, 3]]) > 0)
+    # explicit R2 on a classification batch as well
+    r2 = AdaBoostPolicy(variant="r2").reset(5)
+    r2.observe(batch(np.ones(5), errors=err, row_ids=np.arange(5)))
+    assert int(np.argmax(r2.weights_)) == 3
+
+
+def test_adaboost_needs_row_ids_and_reset():
+    with pytest.raises(ValueError, match="row ids|row_ids"):
+        AdaBoostPolicy().reset(8).distribution(batch(), 1)
+    with pytest.raises(RuntimeError, match="reset"):
+        AdaBoostPolicy().distribution(batch(row_ids=np.arange(8)), 1)
+    with pytest.raises(ValueError, match="row ids must be in"):
+        AdaBoostPolicy().reset(4).distribution(batch(row_ids=np.arange(8)), 1)
+    with pytest.raises(ValueError, match="variant"):
+        AdaBoostPolicy(variant="m1").reset(4)
+
+
+def test_distribution_validates_input_and_output():
+    with pytest.raises(ValueError, match="k must be"):
+        UniformPolicy().distribution(batch(), 0)
+    with pytest.raises(ValueError, match="k must be"):
+        UniformPolicy().distribution(batch(), 9)
+    with pytest.raises(TypeError, match="ScoredBatch"):
+        UniformPolicy().distribution(LOSSES, 1)
+
+    class Negative(BasePolicy):
+        def _distribution(self, batch, k):
+            return -np.ones(batch.size)
+
+    with pytest.raises(ValueError, match="invalid"):
+        Negative().distribution(batch(), 1)
+
+
+def test_scored_batch_checks_shapes():
+    with pytest.raises(ValueError, match="rows"):
+        ScoredBatch(np.ones(3), np.ones(2), np.ones(3))
+    with pytest.raises(ValueError, match="1-d"):
+        ScoredBatch(np.ones((3, 1)), np.ones(3), np.ones(3))
+    b = batch(row_ids=np.arange(8))
+    assert b.take(np.array([1, 2])).row_ids.tolist() == [1, 2]
+
+
+def test_make_policy_names_aliases_and_errors():
+    assert isinstance(make_policy("big_loss"), BigLossPolicy)
+    assert isinstance(make_policy("coreset_1"), LossExtremesPolicy)
+    assert isinstance(make_policy("coreset_2"), TypicalLossPolicy)
+    template = BigLossPolicy(temperature=0.5)
+    made = make_policy(template)
+    assert made is not template and made.temperature == 0.5
+    with pytest.raises(ValueError, match="Unknown policy 'biggest_loss'"):
+        make_policy("biggest_loss")
+
+
+# --- kernels ---------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(1e-6, 1.0), min_size=1, max_size=8),
+    st.floats(0.0, 1.0),
+)
+def test_project_to_floor_is_a_distribution_above_the_floor(raw, fraction):
+    m = len(raw)
+    floor = fraction / m
+    w = project_to_floor(np.array(raw), floor)
+    assert w.sum() == pytest.approx(1.0)
+    assert np.all(w >= floor - 1e-12)
+    # order is preserved (weakly)
+    order = np.argsort(raw, kind="stable")
+    assert np.all(np.diff(w[order]) >= -1e-12)
+
+
+def test_method_weights_move_to_the_winner_and_stop_at_the_floor():
+    m, floor = 4, 0.01 / 4
+    w = np.full(m, 1 / m)
+    history = [w]
+    for _ in range(200):
+        # policy 2 always voted for the kept rows, and it paid off
+        w = update_method_weights(
+            w, np.array([0.0, 0.1, 1.0, 0.2]), lr=1.0, floor=floor
+        )
+        history.append(w)
+    history = np.array(history)
+    assert np.all(np.diff(history[:, 2]) >= -1e-12)
+    assert history[-1, 2] == pytest.approx(1 - 3 * floor)
+    assert history.min() >= floor - 1e-12
+
+
+def test_curriculum_schedule():
+    assert curriculum_progress(0, 10, 0.5) == 0
+    assert curriculum_progress(2, 10, 0.5) == pytest.approx(0.4)
+    assert curriculum_progress(7, 10, 0.5) == 1
+    assert curriculum_progress(3, 10, 0) == 1
+    u = curriculum_utilities(["easy", "hard", "neutral"], 0.25)
+    assert np.allclose(u, [0.75, 0.25, 0.5])
+    w = mixing_weights(np.full(3, 1 / 3), u, 2.0)
+    assert np.allclose(w, np.exp(2 * u) / np.exp(2 * u).sum())
+
+
+def test_select_rows_top_k_and_random_ties():
+    rng = np.random.RandomState(0)
+    scores = np.array([0.1, 0.5, 0.2, 0.9, 0.5])
+    assert select_rows(scores, 2, rng).tolist() == [1, 3] or select_rows(
+        scores, 2, rng
+    ).tolist() == [3, 4]
+    assert select_rows(scores, 1, rng).tolist() == [3]
+    picks = {tuple(select_rows(np.ones(6), 2, rng)) for _ in range(50)}
+    assert len(picks) > 5  # ties broken at random
+    sampled = select_rows(np.array([0, 1, 1, 0, 1.0]), 3, rng, method="sample")
+    assert sampled.tolist() == [1, 2, 4]
+
+
+def test_allocate_rows_shares_slots_by_weight():
+    rng = np.random.RandomState(0)
+    b = batch()
+    big = BigLossPolicy().distribution(b, 4)
+    small = SmallLossPolicy().distribution(b, 4)
+    kept = allocate_rows(np.stack([big, small]), np.array([0.75, 0.25]), 4, rng)
+    assert set(kept.tolist()) == top(LOSSES, 3) | top(-LOSSES, 1)
+    # a single policy keeps its own top k
+    only = allocate_rows(big[None], np.array([1.0]), 3, rng)
+    assert set(only.tolist()) == top(LOSSES, 3)
+    # overlapping preferences still give exactly k rows
+    kept = allocate_rows(np.stack([big, big]), np.array([0.5, 0.5]), 5, rng)
+    assert set(kept.tolist()) == top(LOSSES, 5)
