@@ -1,0 +1,555 @@
+"""AdaSelectionClassifier / AdaSelectionRegressor inside skorch's training loop."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import EpochScoring
+
+from subsetml.skorch import (
+    AdaSelectionClassifier,
+    AdaSelectionRegressor,
+    BasePolicy,
+    make_policy,
+)
+from subsetml.skorch._mixing import (
+    curriculum_progress,
+    curriculum_utilities,
+    mixing_weights,
+)
+
+N, D = 120, 6
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(N, D).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.int64)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    rng = np.random.RandomState(1)
+    X = rng.randn(N, D).astype(np.float32)
+    y = (X @ rng.randn(D)).astype(np.float32)[:, None]
+    return X, y
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, n_out=2, dropout=0.0):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(D, 8), torch.nn.ReLU(), torch.nn.Dropout(dropout)
+        )
+        self.head = torch.nn.Linear(8, n_out)
+
+    def forward(self, X):
+        return self.head(self.body(X))
+
+
+def make_clf(**kwargs):
+    params = dict(
+        module=MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=3,
+        batch_size=20,
+        lr=0.1,
+        train_split=False,
+        verbose=0,
+        random_state=0,
+    )
+    params.update(kwargs)
+    return AdaSelectionClassifier(**params)
+
+
+def make_reg(**kwargs):
+    params = dict(
+        module=MLP,
+        module__n_out=1,
+        max_epochs=3,
+        batch_size=20,
+        lr=0.05,
+        train_split=False,
+        verbose=0,
+        random_state=0,
+    )
+    params.update(kwargs)
+    return AdaSelectionRegressor(**params)
+
+
+class RowCounter:
+    """Count the rows whose outputs receive a gradient, per backward pass."""
+
+    def __init__(self, module):
+        self.backward_rows = []
+        self.scoring_rows = []
+        module.register_forward_hook(self.hook)
+
+    def hook(self, module, inputs, output):
+        if output.requires_grad:
+            output.register_hook(lambda g: self.backward_rows.append(g.shape[0]))
+        elif not module.training:
+            self.scoring_rows.append(output.shape[0])
+
+
+@pytest.mark.parametrize("rate, k", [(0.1, 2), (0.3, 6), (0.25, 5), (0.55, 11)])
+def test_exactly_k_rows_go_through_backward(clf_data, rate, k):
+    X, y = clf_data
+    torch.manual_seed(0)
+    module = MLP()
+    counter = RowCounter(module)
+    net = make_clf(module=module, sampling_rate=rate, warmup_epochs=1)
+    net.fit(X, y)
+    steps = N // 20
+    # warm-up epoch: full batches; afterwards exactly k rows per step
+    assert counter.backward_rows[:steps] == [20] * steps
+    assert counter.backward_rows[steps:] == [k] * (2 * steps)
+    assert counter.scoring_rows == [20] * (2 * steps)
+    assert net.history[:, "rows_kept"] == [N, k * steps, k * steps]
+    assert net.history[:, "rows_seen"] == [N, N, N]
+    assert net.history[:, "rows_scored"] == [0, N, N]
+    for row in net.history:
+        assert row["scoring_time"] >= 0 and row["training_time"] > 0
+
+
+def test_k_rounds_up_and_keeps_at_least_one(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    module = MLP()
+    counter = RowCounter(module)
+    make_clf(module=module, sampling_rate=0.01, warmup_epochs=0, max_epochs=1).fit(X, y)
+    assert counter.backward_rows == [1] * (N // 20)
+
+
+@pytest.mark.parametrize("policy", ["big_loss", "small_loss", "loss_extremes"])
+def test_single_policy_keeps_its_own_choice(clf_data, policy):
+    X, y = clf_data
+    kept = []
+
+    class Spy(type(make_policy(policy))):
+        def distribution(self, batch, k):
+            p = super().distribution(batch, k)
+            top_k = np.argsort(-p, kind="stable")[:k]
+            kept.append(set(batch.row_ids[top_k].tolist()))
+            return p
+
+    torch.manual_seed(0)
+    net = make_clf(policies=Spy(), warmup_epochs=0, max_epochs=1, sampling_rate=0.2)
+    chosen = []
+    original = net._ada_train_on
+
+    def record(batch, row_ids, epoch, fit_params):
+        chosen.append(set(row_ids.tolist()))
+        return original(batch, row_ids, epoch, fit_params)
+
+    net._ada_train_on = record
+    net.fit(X, y)
+    del net._ada_train_on
+    assert len(kept) == len(chosen) == N // 20
+    # the rows trained on are the policy's top k, by row id
+    assert kept == chosen
+    assert all(len(ids) == 4 for ids in chosen)
+
+
+@pytest.mark.parametrize("reward", ["advantage", "drop"])
+def test_method_weights_follow_a_rigged_winner(clf_data, reward):
+    """A policy whose picks are followed by a drop of the loss gains weight."""
+    X, y = clf_data
+    fake = {"loss": 10.0, "updates": 0}
+
+    class Rigged(BasePolicy):
+        """Always prefers the first rows of the batch."""
+
+        def _distribution(self, batch, k):
+            p = np.zeros(batch.size)
+            p[:k] = 1.0
+            return p
+
+    class RiggedNet(AdaSelectionClassifier):
+        """The batch loss drops the more, the more of Rigged's rows were kept."""
+
+        def _ada_update_weights(self, batch_loss, keep_fraction):
+            votes = self._ada_prev_votes_
+            if votes is not None:
+                fake["loss"] *= 1 - 0.2 * (votes[0] - 0.4)
+                fake["updates"] += 1
+            return super()._ada_update_weights(fake["loss"], keep_fraction)
+
+    torch.manual_seed(0)
+    net = RiggedNet(
+        MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        policies=[Rigged(), "uniform"],
+        sampling_rate=0.2,
+        method_lr=5.0,
+        method_reward=reward,
+        method_floor=0.1,
+        curriculum_strength=0.0,
+        warmup_epochs=0,
+        max_epochs=4,
+        batch_size=20,
+        train_split=False,
+        verbose=0,
+        random_state=0,
+    )
+    net.fit(X, y)
+    weights = np.array(
+        [
+            [row[n] for n in ("Rigged", "uniform")]
+            for row in net.history[:, "method_weights"]
+        ]
+    )
+    assert fake["updates"] == 4 * (N // 20) - 1
+    assert np.all(np.diff(weights[:, 0]) >= 0)
+    assert 0.5 < weights[0, 0] < weights[-1, 0]
+    # ... up to the point where the loser sits on the floor
+    assert weights[-1, 0] == pytest.approx(1 - 0.1 / 2)
+    assert weights.min() >= 0.1 / 2 - 1e-12
+
+
+def test_method_weights_never_drop_below_the_floor(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(method_lr=500.0, method_floor=0.05, warmup_epochs=0, max_epochs=3)
+    net.fit(X, y)
+    floor = 0.05 / 7
+    for weights in net.history[:, "method_weights"]:
+        assert sum(weights.values()) == pytest.approx(1.0)
+        assert min(weights.values()) >= floor - 1e-12
+    assert min(net.method_weights_) == pytest.approx(floor)
+    assert net.policy_names_ == [
+        "uniform",
+        "big_loss",
+        "small_loss",
+        "gradient_norm",
+        "adaboost",
+        "loss_extremes",
+        "typical_loss",
+    ]
+
+
+def test_curriculum_weights_follow_the_schedule(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(
+        policies=["small_loss", "big_loss", "uniform"],
+        method_lr=0.0,
+        curriculum_strength=2.0,
+        curriculum_horizon=0.5,
+        warmup_epochs=0,
+        max_epochs=4,
+    )
+    net.fit(X, y)
+    for epoch, row in enumerate(net.history):
+        lam = curriculum_progress(epoch, 4, 0.5)
+        expected = mixing_weights(
+            np.full(3, 1 / 3),
+            curriculum_utilities(["easy", "hard", "neutral"], lam),
+            2.0,
+        )
+        got = [row["mixing_weights"][n] for n in ("small_loss", "big_loss", "uniform")]
+        assert np.allclose(got, expected)
+        assert row["method_weights"] == pytest.approx(
+            {"small_loss": 1 / 3, "big_loss": 1 / 3, "uniform": 1 / 3}
+        )
+    first, last = net.history[0, "mixing_weights"], net.history[-1, "mixing_weights"]
+    assert first["small_loss"] > first["big_loss"]
+    assert last["big_loss"] > last["small_loss"]
+
+
+def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    module = MLP()
+    counter = RowCounter(module)
+    net = make_clf(
+        module=module,
+        stale_epochs=2,
+        warmup_epochs=1,
+        max_epochs=5,
+        sampling_rate=0.25,
+        iterator_train__shuffle=True,
+    )
+    net.fit(X, y)
+    scored = net.history[:, "rows_scored"]
+    # epoch 0 (warm-up) caches every row's score from the training forward;
+    # epochs 1 and 2 reuse them: no scoring forward at all
+    assert scored[:3] == [0, 0, 0]
+    # epoch 3: only rows not kept (and so not refreshed) since epoch 0
+    kept_since = net.history[1, "rows_kept"] + net.history[2, "rows_kept"]
+    assert 0 < scored[3] <= N
+    assert scored[3] >= N - kept_since
+    assert sum(counter.scoring_rows) == sum(scored)
+    # without stale scoring every selection epoch scores everything
+    torch.manual_seed(0)
+    fresh = make_clf(warmup_epochs=1, max_epochs=3).fit(X, y)
+    assert fresh.history[:, "rows_scored"] == [0, N, N]
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"sampling_rate": 0}, "sampling_rate must be a number in \\(0, 1\\]"),
+        ({"sampling_rate": 1.5}, "sampling_rate"),
+        ({"sampling_rate": -0.2}, "sampling_rate"),
+        ({"sampling_rate": "0.3"}, "sampling_rate"),
+        ({"sampling_rate": float("nan")}, "sampling_rate"),
+        ({"policies": "biggest_loss"}, "Unknown policy 'biggest_loss'"),
+        ({"policies": ["big_loss", "nope"]}, "Unknown policy 'nope'"),
+        ({"policies": []}, "policies is empty"),
+        ({"method_lr": -1}, "method_lr"),
+        ({"method_floor": 1.0}, "method_floor"),
+        ({"warmup_epochs": 1.5}, "warmup_epochs"),
+        ({"stale_epochs": -1}, "stale_epochs"),
+        ({"scoring_mode": "test"}, "scoring_mode"),
+        ({"selection": "best"}, "selection"),
+        ({"method_reward": "gain"}, "method_reward"),
+    ],
+)
+def test_bad_parameters_fail_before_training(clf_data, params, match):
+    X, y = clf_data
+    net = make_clf(**params)
+    with pytest.raises(ValueError, match=match):
+        net.fit(X, y)
+    assert not net.initialized_
+
+
+def test_bad_policies_type(clf_data):
+    with pytest.raises(TypeError, match="policies must be"):
+        make_clf(policies=3).fit(*clf_data)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_sampling_rate_one_trains_exactly_like_skorch(clf_data, dropout):
+    X, y = clf_data
+    common = dict(
+        module=MLP,
+        module__dropout=dropout,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=3,
+        batch_size=16,
+        lr=0.1,
+        optimizer=torch.optim.SGD,
+        optimizer__momentum=0.9,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    torch.manual_seed(0)
+    plain = NeuralNetClassifier(**common).fit(X, y)
+    torch.manual_seed(0)
+    ada = AdaSelectionClassifier(sampling_rate=1.0, warmup_epochs=0, **common)
+    ada.fit(X, y)
+    for (name, a), (_, b) in zip(
+        plain.module_.named_parameters(), ada.module_.named_parameters()
+    ):
+        assert torch.equal(a, b), name
+    assert plain.history[:, "train_loss"] == ada.history[:, "train_loss"]
+    assert plain.history[:, "valid_acc"] == ada.history[:, "valid_acc"]
+    assert ada.history[:, "rows_scored"] == [0, 0, 0]
+
+
+def test_sampling_rate_one_regressor_matches_skorch(reg_data):
+    X, y = reg_data
+    common = dict(module=MLP, module__n_out=1, max_epochs=2, batch_size=16, verbose=0)
+    torch.manual_seed(3)
+    plain = NeuralNetRegressor(**common).fit(X, y)
+    torch.manual_seed(3)
+    ada = AdaSelectionRegressor(sampling_rate=1.0, **common).fit(X, y)
+    for a, b in zip(plain.module_.parameters(), ada.module_.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("policies", ["all", "adaboost", "gradient_norm"])
+def test_regressor_trains(reg_data, policies):
+    X, y = reg_data
+    torch.manual_seed(0)
+    net = make_reg(policies=policies, max_epochs=8, sampling_rate=0.3).fit(X, y)
+    losses = net.history[:, "train_loss"]
+    assert losses[-1] < losses[0]
+    assert net.predict(X).shape == (N, 1)
+
+
+def test_sample_weight_scales_the_loss(clf_data):
+    X, y = clf_data
+    common = dict(
+        module=MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        batch_size=20,
+        optimizer=torch.optim.SGD,
+        train_split=False,
+        verbose=0,
+        sampling_rate=1.0,
+    )
+    torch.manual_seed(0)
+    doubled = AdaSelectionClassifier(lr=0.05, **common)
+    doubled.fit(X, y, sample_weight=np.full(N, 2.0))
+    torch.manual_seed(0)
+    plain = AdaSelectionClassifier(lr=0.1, **common).fit(X, y)
+    for a, b in zip(doubled.module_.parameters(), plain.module_.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_sample_weight_zero_rows_are_ignored_by_training(clf_data):
+    X, y = clf_data
+    weights = np.ones(N)
+    weights[::2] = 0.0
+    torch.manual_seed(0)
+    net = make_clf(sampling_rate=1.0, max_epochs=1, batch_size=N, warmup_epochs=0)
+    net.fit(X, y, sample_weight=weights)
+    torch.manual_seed(0)
+    # one full-batch step on the odd rows with their loss halved (mean over N)
+    ref = make_clf(sampling_rate=1.0, max_epochs=1, batch_size=N // 2, lr=0.05)
+    ref.fit(X[1::2], y[1::2])
+    for a, b in zip(net.module_.parameters(), ref.module_.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_sample_weight_with_validation_split_and_selection(clf_data):
+    X, y = clf_data
+    weights = np.random.RandomState(0).uniform(0.5, 2, N)
+    torch.manual_seed(0)
+    net = make_clf(train_split=None, max_epochs=2, policies="big_loss")
+    net.set_params(train_split=__import__("skorch").dataset.ValidSplit(4))
+    net.fit(X, y, sample_weight=weights)
+    assert net._ada_n_rows_ == 90
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        make_clf().fit(X, y, sample_weight=np.ones(N - 1))
+    with pytest.raises(ValueError, match="non-negative"):
+        make_clf().fit(X, y, sample_weight=-np.ones(N))
+
+
+def test_train_callbacks_see_the_whole_batch(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(
+        callbacks=[EpochScoring("accuracy", on_train=True, name="train_acc")],
+        warmup_epochs=0,
+    )
+    net.fit(X, y)
+    assert all(0 <= a <= 1 for a in net.history[:, "train_acc"])
+
+
+def test_dict_inputs(clf_data):
+    X, y = clf_data
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(3, 2)
+            self.b = torch.nn.Linear(3, 2)
+
+        def forward(self, left, right):
+            return self.a(left) + self.b(right)
+
+    torch.manual_seed(0)
+    module = TwoInputs()
+    counter = RowCounter(module)
+    net = make_clf(module=module, warmup_epochs=0, max_epochs=1, sampling_rate=0.5)
+    net.fit({"left": X[:, :3], "right": X[:, 3:]}, y)
+    assert counter.backward_rows == [10] * (N // 20)
+
+
+def test_pickle_roundtrip_and_partial_fit_keep_state(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(policies=["adaboost", "big_loss"], max_epochs=2).fit(X, y)
+    restored = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(restored.predict_proba(X), net.predict_proba(X))
+    assert np.array_equal(restored.method_weights_, net.method_weights_)
+    weights = restored.policies_[0].weights_.copy()
+    assert not np.allclose(weights, 1.0)
+    restored.partial_fit(X, y)
+    assert len(restored.history) == 4
+    # AdaBoost's per-row weights carried over and kept moving
+    assert not np.array_equal(restored.policies_[0].weights_, weights)
+    # fit starts afresh
+    restored.fit(X, y)
+    assert len(restored.history) == 2
+
+
+def test_clone_and_grid_search_over_sampling_rate(clf_data):
+    X, y = clf_data
+    net = make_clf(sampling_rate=0.4, policies=["big_loss", "uniform"], max_epochs=2)
+    cloned = clone(net)
+    for name in ("sampling_rate", "policies", "method_lr", "random_state"):
+        assert cloned.get_params()[name] == net.get_params()[name]
+    torch.manual_seed(0)
+    search = GridSearchCV(
+        net,
+        {"sampling_rate": [0.2, 1.0], "curriculum_strength": [0.0, 1.0]},
+        cv=2,
+        scoring="accuracy",
+    )
+    search.fit(X, y, sample_weight=np.ones(N))
+    assert search.best_params_["sampling_rate"] in (0.2, 1.0)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.sampling_rate == search.best_params_["sampling_rate"]
+    assert search.best_estimator_.history[-1, "rows_seen"] == N
+
+
+def test_set_params_between_fits(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(warmup_epochs=0, max_epochs=1).fit(X, y)
+    assert net.history[-1, "rows_kept"] == 6 * (N // 20)
+    net.set_params(sampling_rate=0.5, policies="small_loss")
+    net.fit(X, y)
+    assert net.history[-1, "rows_kept"] == 10 * (N // 20)
+    assert net.policy_names_ == ["small_loss"]
+
+
+def test_train_mode_scoring_and_sampling_selection(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    module = MLP(dropout=0.2)
+    counter = RowCounter(module)
+    net = make_clf(
+        module=module, scoring_mode="train", selection="sample", warmup_epochs=0
+    )
+    net.fit(X, y)
+    assert counter.scoring_rows == []  # scored in train mode
+    assert net.history[-1, "rows_kept"] == 6 * (N // 20)
+    torch.manual_seed(0)
+    topk = make_clf(selection="top_k", warmup_epochs=0).fit(X, y)
+    assert topk.history[-1, "rows_kept"] == 6 * (N // 20)
+
+
+def test_same_seed_same_run(clf_data):
+    X, y = clf_data
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        runs.append(make_clf(warmup_epochs=0, iterator_train__shuffle=True).fit(X, y))
+    assert runs[0].history[:, "method_weights"] == runs[1].history[:, "method_weights"]
+    for a, b in zip(runs[0].module_.parameters(), runs[1].module_.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_verbose_log_prints(clf_data, capsys):
+    X, y = clf_data
+    torch.manual_seed(0)
+    make_clf(verbose=1, max_epochs=2).fit(X, y)
+    out = capsys.readouterr().out
+    assert "rows_kept" in out and "scoring_time" in out
+    assert "method_weights" not in out
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(
+        device="cuda", stale_epochs=1, max_epochs=3, policies="all", warmup_epochs=1
+    )
+    net.fit(X, y, sample_weight=np.ones(N))
+    assert next(net.module_.parameters()).is_cuda
+    assert net.history[-1, "rows_kept"] == 6 * (N // 20)
+    restored = pickle.loads(pickle.dumps(net))
+    assert np.allclose(restored.predict_proba(X), net.predict_proba(X))
