@@ -11,6 +11,7 @@ backward pass, torch or scikit-learn: they only see a :class:`LastLayer`.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 from scipy import sparse
@@ -338,7 +339,9 @@ class LastLayer:
         when ``estimator`` is a :class:`~sklearn.pipeline.Pipeline` -- or, for
         :class:`~sklearn.neural_network.MLPClassifier` /
         :class:`~sklearn.neural_network.MLPRegressor`, the activations of the
-        last hidden layer.
+        last hidden layer. A skorch net is read by
+        :func:`subsetml.skorch.lastlayer_from_net` (the input and output of its
+        final Linear layer).
 
         Parameters
         ----------
@@ -364,6 +367,10 @@ class LastLayer:
         """
         from sklearn.pipeline import Pipeline
 
+        if _is_skorch_net(estimator):
+            from subsetml.skorch import lastlayer_from_net
+
+            return lastlayer_from_net(estimator, X, y)
         check_is_fitted(estimator)
         final = estimator
         Xt = X
@@ -483,6 +490,12 @@ class LastLayer:
         with _blas_threads_for(Xs):
             model = Ridge(alpha=regularization).fit(Xs, y)
         return cls(Xs, model.predict(Xs), y, task="regression")
+
+
+def _is_skorch_net(estimator):
+    """Whether ``estimator`` is a skorch net (without importing skorch)."""
+    skorch = sys.modules.get("skorch")
+    return skorch is not None and isinstance(estimator, skorch.NeuralNet)
 
 
 def _blas_threads_for(X):

@@ -9,10 +9,18 @@
   :class:`LossExtremesPolicy` (the paper's Coreset 1) and
   :class:`TypicalLossPolicy` (Coreset 2), with :class:`BasePolicy` and
   :class:`ScoredBatch` for writing new ones.
+- :class:`SubsetNeuralNetClassifier`, :class:`SubsetNeuralNetRegressor` and
+  :class:`SubsetTrainingMixin`: training on adaptively re-selected subsets
+  (warm start, re-selection every R epochs, weighted losses).
 - :func:`lastlayer_from_net`: a :class:`~subsetml.LastLayer` read off a
   skorch net's final Linear layer, for subset selection.
 """
 
+from subsetml.skorch._adaptive import (
+    SubsetNeuralNetClassifier,
+    SubsetNeuralNetRegressor,
+    SubsetTrainingMixin,
+)
 from subsetml.skorch._adaselection import (
     AdaSelectionClassifier,
     AdaSelectionMixin,
@@ -43,6 +51,9 @@ __all__ = [
     "LossExtremesPolicy",
     "ScoredBatch",
     "SmallLossPolicy",
+    "SubsetNeuralNetClassifier",
+    "SubsetNeuralNetRegressor",
+    "SubsetTrainingMixin",
     "TypicalLossPolicy",
     "UniformPolicy",
     "lastlayer_from_net",

@@ -136,3 +136,12 @@ def test_unfitted_net_and_bad_task(data):
     net = _clf().fit(X, y)
     with pytest.raises(ValueError, match="task must be"):
         lastlayer_from_net(net, X, y, task="ranking")
+
+
+def test_from_estimator_reads_a_skorch_net(data):
+    X, y = data
+    net = _clf().fit(X, y)
+    a = LastLayer.from_estimator(net, X, y)
+    b = lastlayer_from_net(net, X, y)
+    np.testing.assert_array_equal(a.features, b.features)
+    np.testing.assert_array_equal(a.outputs, b.outputs)

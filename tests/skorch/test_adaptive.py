@@ -1,0 +1,232 @@
+"""Adaptive subset training of skorch nets (SubsetNeuralNetClassifier/Regressor)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from subsetml.skorch import SubsetNeuralNetClassifier, SubsetNeuralNetRegressor
+
+
+class Recorder(torch.nn.Module):
+    """An MLP whose first input column is the row id; records training rows."""
+
+    seen = []
+
+    def __init__(self, n_in=5, hidden=8, n_out=3):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.ReLU())
+        self.head = torch.nn.Linear(hidden, n_out)
+
+    def forward(self, X):
+        if self.training:
+            Recorder.seen.append(X[:, 0].detach().numpy().astype(int))
+        return self.head(self.body(X[:, 1:]))
+
+
+@pytest.fixture
+def data():
+    rng = np.random.RandomState(0)
+    n = 200
+    X = np.column_stack([np.arange(n), rng.randn(n, 5)]).astype(np.float32)
+    y = (np.arange(n) % 3).astype(np.int64)
+    return X, y
+
+
+def _net(**kw):
+    params = dict(
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=20,
+        batch_size=32,
+        train_split=None,
+        verbose=0,
+        selector="craig",
+        subset_size=0.2,
+        select_every=3,
+        warm_up=0.5,
+        random_state=0,
+        iterator_train__shuffle=True,
+    )
+    params.update(kw)
+    return SubsetNeuralNetClassifier(Recorder, **params)
+
+
+def _epoch_rows(net):
+    return [sum(b["train_batch_size"] for b in row["batches"]) for row in net.history]
+
+
+def test_schedule_warm_up_then_subsets(data):
+    X, y = data
+    net = _net().fit(X, y)
+    # T=20, f=0.2, kappa=0.5: round(0.5*20*0.2)=2 warm epochs, round(0.5*20)=10
+    # subset epochs -- about T*f = 4 full epochs of work.
+    phases = net.history[:, "subset_phase"]
+    assert phases == ["warm"] * 2 + ["subset"] * 10
+    assert _epoch_rows(net) == [200] * 2 + [40] * 10
+    assert net.history[:, "subset_rows"] == [200] * 2 + [40] * 10
+
+
+def test_reselection_counted_from_the_end_of_warm_up(data):
+    X, y = data
+    net = _net(select_every=3).fit(X, y)
+    selected = [
+        i for i, row in enumerate(net.history) if "subset_selection_time" in row
+    ]
+    # warm-up ends after epoch index 1; selections at subset epochs 0, 3, 6, 9
+    assert selected == [2, 5, 8, 11]
+    assert net.n_selections_ == 4
+    assert net.selection_time_ == pytest.approx(
+        sum(net.history[i, "subset_selection_time"] for i in selected)
+    )
+
+
+def test_only_subset_rows_are_trained_on(data):
+    X, y = data
+    Recorder.seen = []
+    net = _net(select_every=100).fit(X, y)  # one selection, kept to the end
+    per_epoch = np.split(
+        np.concatenate(Recorder.seen), np.cumsum(_epoch_rows(net))[:-1]
+    )
+    assert all(len(np.unique(rows)) == 200 for rows in per_epoch[:2])
+    chosen = set(net.subset_.indices.tolist())
+    for rows in per_epoch[2:]:
+        assert len(rows) == 40 and set(rows.tolist()) == chosen
+
+
+def test_adaptive_random_redraws(data):
+    X, y = data
+    Recorder.seen = []
+    net = _net(selector="random", warm_up=0.0, select_every=1, max_epochs=6).fit(X, y)
+    assert net.history[:, "subset_phase"] == ["subset"] * 6
+    per_epoch = np.split(
+        np.concatenate(Recorder.seen), np.cumsum(_epoch_rows(net))[:-1]
+    )
+    sets = {frozenset(r.tolist()) for r in per_epoch}
+    assert len(sets) == 6  # a new random subset every epoch
+    for rows in per_epoch:
+        assert len(rows) == 40 and np.isin(rows, np.arange(200)).all()
+
+
+def test_weights_scale_the_per_sample_loss(data):
+    X, y = data
+    net = _net(max_epochs=2).fit(X, y)
+    y_pred = torch.randn(4, 3)
+    y_true = torch.tensor([0, 1, 2, 0])
+    net._subset_weights_ = np.zeros(200)
+    net._subset_weights_[[5, 6, 7, 8]] = [1.0, 2.0, 3.0, 0.5]
+    net._batch_rows_ = np.array([5, 6, 7, 8])
+    got = net.get_loss(y_pred, y_true, training=True)
+    per_row = torch.nn.functional.cross_entropy(y_pred, y_true, reduction="none")
+    w = torch.tensor([1.0, 2.0, 3.0, 0.5])
+    assert float(got) == pytest.approx(float((per_row * w).sum() / w.sum()))
+    assert net.criterion_.reduction == "mean"  # restored
+    # validation losses are never weighted
+    plain = net.get_loss(y_pred, y_true, training=False)
+    assert float(plain) == pytest.approx(float(per_row.mean()))
+
+
+def test_selected_weights_reach_training(data):
+    X, y = data
+    net = _net(selector="gradmatch", select_every=100).fit(X, y)
+    w = net.subset_.weights
+    expected = np.zeros(200)
+    expected[net.subset_.indices] = w / w.mean()
+    np.testing.assert_allclose(net._subset_weights_, expected)
+
+
+def test_validation_split_and_glister(data):
+    X, y = data
+    net = _net(selector="glister", train_split=0.2, select_every=5)
+    net.set_params(train_split=__import__("skorch").dataset.ValidSplit(5))
+    net.fit(X, y)
+    assert net.history[-1, "subset_rows"] == 32  # 20 % of 160 training rows
+    assert "valid_loss" in net.history[-1]
+
+
+def test_regressor(data):
+    X, _ = data
+    y = X[:, 1:2] * 2.0
+    net = SubsetNeuralNetRegressor(
+        Recorder,
+        module__n_out=1,
+        max_epochs=10,
+        train_split=None,
+        subset_size=50,
+        select_every=2,
+        random_state=0,
+        verbose=0,
+    ).fit(X, y)
+    assert net.history[-1, "subset_rows"] == 50
+    assert net.predict(X).shape == (200, 1)
+
+
+def test_same_seed_same_training(data):
+    X, y = data
+    torch.manual_seed(0)
+    a = _net(max_epochs=6).fit(X, y)
+    torch.manual_seed(0)
+    b = _net(max_epochs=6).fit(X, y)
+    np.testing.assert_array_equal(a.subset_.indices, b.subset_.indices)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_clone_and_pickle(data):
+    X, y = data
+    net = _net(max_epochs=6, selector="gradmatch")
+    params = clone(net).get_params()
+    assert params["selector"] == "gradmatch" and params["select_every"] == 3
+    net.fit(X, y)
+    again = pickle.loads(pickle.dumps(net))
+    np.testing.assert_allclose(again.predict_proba(X), net.predict_proba(X))
+    assert again.n_selections_ == net.n_selections_
+    again.fit(X, y)  # refits after unpickling
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"select_every": 0}, "select_every"),
+        ({"select_every": 1.5}, "select_every"),
+        ({"warm_up": 1.0}, "warm_up"),
+        ({"warm_up": -0.1}, "warm_up"),
+        ({"subset_size": 0}, "subset_size"),
+        ({"subset_size": 1.5}, "subset_size"),
+        ({"subset_size": "half"}, "subset_size"),
+        ({"selector": "kmeans"}, "kmeans"),
+    ],
+)
+def test_bad_parameters(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        _net(max_epochs=2, **params).fit(X, y)
+
+
+def test_sampler_option_is_refused(data):
+    X, y = data
+    net = _net(iterator_train__sampler=torch.utils.data.SequentialSampler(X))
+    with pytest.raises(ValueError, match="iterator_train__sampler"):
+        net.fit(X, y)
+
+
+def test_module_without_linear_layer(data):
+    class NoLinear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(1, 3, 6)
+
+        def forward(self, X):
+            return self.conv(X[:, None, :])[:, :, 0]
+
+    X, y = data
+    net = SubsetNeuralNetClassifier(
+        NoLinear,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=4,
+        train_split=None,
+        verbose=0,
+        selector="craig",
+    )
+    with pytest.raises(ValueError, match="no torch.nn.Linear layer.*CraigSelector"):
+        net.fit(X, y)
