@@ -1,0 +1,466 @@
+"""AdaSelection against full training and its seven baseline policies.
+
+Mirrors the shape of Zhang et al. (2023), Tables 3-4 and Figures 2-9, on four
+small tasks:
+
+* ``mnist1d``: MNIST-1D classification (``subsetml.datasets.make_mnist1d``),
+  a three-layer 1D CNN (128 channels); metric: test accuracy.
+* ``digits``: scikit-learn's 8x8 digits, an MLP; metric: test accuracy.
+* ``bike``: Bike Sharing hourly counts of 2011 (``load_bikeshare``; the
+  paper's "Bike"), a 2-layer MLP on standardised features predicting
+  ``log1p(count)``; metric: test RMSE of ``log1p(count)``.
+* ``linear``: synthetic linear regression (the paper's "simple regression"),
+  20 Gaussian features, Gaussian noise with 5 % of the training targets
+  corrupted by 10x noise; a linear model; metric: test MSE (clean test noise).
+
+Methods: ``full`` (every row back-propagated; the plain skorch step), and at
+each sampling rate ``adaselection`` (the seven policies mixed) and the seven
+single-policy baselines ``uniform``, ``big_loss``, ``small_loss``,
+``gradient_norm``, ``adaboost``, ``loss_extremes`` (Coreset 1),
+``typical_loss`` (Coreset 2). All runs of a task use the same epochs,
+optimiser and batch size; subsampling runs start with one full warm-up epoch
+(the library default).
+
+Reported per run: test metric, wall time of ``fit``, time per step after the
+warm-up split into scoring and training, and for AdaSelection the method
+weights per epoch. Per task: the average rank of the eight subsampling
+methods over sampling rates and seeds (1 = best), and the issue's targets.
+
+Timings are CPU timings with one torch thread; they are only meaningful on an
+otherwise idle machine.
+
+Usage::
+
+    python benchmarks/bench_adaselection.py --quick   # small data, 1 seed, ~4 min
+    python benchmarks/bench_adaselection.py           # rates 0.1-0.5, 3 seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch
+from _common import machine_info, write_results
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from subsetml.datasets import load_bikeshare, make_mnist1d
+from subsetml.skorch import AdaSelectionClassifier, AdaSelectionRegressor
+
+POLICIES = [
+    "uniform",
+    "big_loss",
+    "small_loss",
+    "gradient_norm",
+    "adaboost",
+    "loss_extremes",
+    "typical_loss",
+]
+SUBSAMPLING = ["adaselection", *POLICIES]
+
+GRIDS = {
+    "quick": {"rates": [0.2, 0.3, 0.5], "seeds": 1},
+    "full": {"rates": [0.1, 0.2, 0.3, 0.4, 0.5], "seeds": 3},
+}
+
+
+# --- models -----------------------------------------------------------------
+
+
+class CNN1D(torch.nn.Module):
+    """Three conv layers over the 40-step MNIST-1D signal, then a linear head."""
+
+    def __init__(self, channels=32, n_classes=10, length=40):
+        super().__init__()
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv1d(1, channels, 5, padding=2),
+            torch.nn.ReLU(),
+            torch.nn.Conv1d(channels, channels, 3, padding=1, stride=2),
+            torch.nn.ReLU(),
+            torch.nn.Conv1d(channels, channels, 3, padding=1, stride=2),
+            torch.nn.ReLU(),
+            torch.nn.Flatten(),
+        )
+        self.head = torch.nn.Linear(channels * (length // 4), n_classes)
+
+    def forward(self, X):
+        return self.head(self.features(X.unsqueeze(1)))
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, n_in, n_hidden, n_out, n_hidden_layers=1):
+        super().__init__()
+        layers, width = [], n_in
+        for _ in range(n_hidden_layers):
+            layers += [torch.nn.Linear(width, n_hidden), torch.nn.ReLU()]
+            width = n_hidden
+        layers.append(torch.nn.Linear(width, n_out))
+        self.net = torch.nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+# --- tasks ------------------------------------------------------------------
+
+
+def _scaled_split(X, y, test_size, seed, stratify=None):
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    scaler = StandardScaler().fit(X_tr)
+    return (
+        scaler.transform(X_tr).astype(np.float32),
+        scaler.transform(X_te).astype(np.float32),
+        y_tr,
+        y_te,
+    )
+
+
+def task_mnist1d(size):
+    n = 3000 if size == "quick" else 10000
+    X, y = make_mnist1d(n, random_state=0, return_X_y=True)
+    X_tr, X_te, y_tr, y_te = _scaled_split(X, y, 1 / 3, 0, stratify=y)
+    return {
+        "kind": "classification",
+        "metric": "test accuracy",
+        "higher_is_better": True,
+        "data": (X_tr, X_te, y_tr.astype(np.int64), y_te.astype(np.int64)),
+        "module": CNN1D,
+        # Wide enough that compute, not per-step overhead, dominates on a CPU.
+        "module_params": {"channels": 128},
+        "net": {"lr": 3e-3, "batch_size": 128},
+        "epochs": 8 if size == "quick" else 30,
+    }
+
+
+def task_digits(size):
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = _scaled_split(X, y, 1 / 3, 0, stratify=y)
+    return {
+        "kind": "classification",
+        "metric": "test accuracy",
+        "higher_is_better": True,
+        "data": (X_tr, X_te, y_tr.astype(np.int64), y_te.astype(np.int64)),
+        "module": MLP,
+        "module_params": {"n_in": 64, "n_hidden": 128, "n_out": 10},
+        "net": {"lr": 1e-3, "batch_size": 64},
+        "epochs": 8 if size == "quick" else 30,
+    }
+
+
+def task_bike(size):
+    X, y = load_bikeshare(return_X_y=True)
+    y = np.log1p(np.asarray(y, dtype=np.float64))
+    if size == "quick":
+        keep = np.random.RandomState(0).permutation(len(y))[:4000]
+        X, y = X[keep], y[keep]
+    X_tr, X_te, y_tr, y_te = _scaled_split(np.asarray(X, float), y, 0.3, 0)
+    return {
+        "kind": "regression",
+        "metric": "test RMSE of log1p(count)",
+        "higher_is_better": False,
+        "data": (
+            X_tr,
+            X_te,
+            y_tr.astype(np.float32)[:, None],
+            y_te.astype(np.float32)[:, None],
+        ),
+        "module": MLP,
+        "module_params": {"n_in": X_tr.shape[1], "n_hidden": 64, "n_out": 1},
+        "net": {"lr": 3e-3, "batch_size": 64},
+        "epochs": 8 if size == "quick" else 30,
+    }
+
+
+def task_linear(size):
+    rng = np.random.RandomState(0)
+    n_train, n_test = (2000, 1000) if size == "quick" else (8000, 2000)
+    d = 20
+    w = rng.randn(d)
+    X = rng.randn(n_train + n_test, d)
+    noise = rng.randn(n_train + n_test)
+    corrupt = rng.rand(n_train) < 0.05
+    noise[:n_train][corrupt] *= 10.0
+    y = X @ w + noise
+    return {
+        "kind": "regression",
+        "metric": "test MSE",
+        "higher_is_better": False,
+        "data": (
+            X[:n_train].astype(np.float32),
+            X[n_train:].astype(np.float32),
+            y[:n_train].astype(np.float32)[:, None],
+            y[n_train:].astype(np.float32)[:, None],
+        ),
+        "module": MLP,
+        "module_params": {"n_in": d, "n_hidden": 1, "n_out": 1, "n_hidden_layers": 0},
+        "net": {"lr": 1e-2, "batch_size": 64},
+        "epochs": 8 if size == "quick" else 30,
+    }
+
+
+TASKS = {
+    "mnist1d": task_mnist1d,
+    "digits": task_digits,
+    "bike": task_bike,
+    "linear": task_linear,
+}
+
+
+# --- one run ----------------------------------------------------------------
+
+
+def run(task, method, rate, seed):
+    X_tr, X_te, y_tr, y_te = task["data"]
+    cls = (
+        AdaSelectionClassifier
+        if task["kind"] == "classification"
+        else AdaSelectionRegressor
+    )
+    extra = {}
+    if task["kind"] == "classification":
+        extra["criterion"] = torch.nn.CrossEntropyLoss
+    if method == "full":
+        selection = {"sampling_rate": 1.0, "warmup_epochs": 0}
+    else:
+        selection = {
+            "sampling_rate": rate,
+            "policies": "all" if method == "adaselection" else method,
+        }
+    torch.manual_seed(seed)
+    net = cls(
+        task["module"],
+        **{f"module__{k}": v for k, v in task["module_params"].items()},
+        optimizer=torch.optim.Adam,
+        max_epochs=task["epochs"],
+        train_split=False,
+        iterator_train__shuffle=True,
+        verbose=0,
+        random_state=seed,
+        **task["net"],
+        **selection,
+        **extra,
+    )
+    start = time.perf_counter()
+    net.fit(X_tr, y_tr)
+    wall = time.perf_counter() - start
+    if task["kind"] == "classification":
+        metric = float((net.predict(X_te) == y_te).mean())
+    else:
+        err = net.predict(X_te) - y_te
+        mse = float(np.mean(err**2))
+        metric = mse if task["metric"] == "test MSE" else float(np.sqrt(mse))
+
+    history = net.history
+    warmup = net.warmup_epochs if method != "full" else 0
+    rows = history[warmup:]
+    steps = sum(r["train_batch_count"] for r in rows)
+    scoring = sum(r["scoring_time"] for r in rows)
+    training = sum(r["training_time"] for r in rows)
+    record = {
+        "method": method,
+        "sampling_rate": 1.0 if method == "full" else rate,
+        "seed": seed,
+        "metric": metric,
+        "wall_time": wall,
+        "steps_timed": int(steps),
+        "scoring_time_per_step": scoring / steps,
+        "training_time_per_step": training / steps,
+        "time_per_step": (scoring + training) / steps,
+        "rows_kept_per_epoch": history[-1, "rows_kept"],
+        "train_loss_last": float(history[-1, "train_loss"]),
+    }
+    if method == "adaselection":
+        record["method_weights"] = history[:, "method_weights"]
+        record["mixing_weights"] = history[:, "mixing_weights"]
+    return record
+
+
+# --- summaries --------------------------------------------------------------
+
+
+def average_ranks(records, higher_is_better):
+    """Mean rank (1 = best) of the subsampling methods over rates and seeds."""
+    groups = {}
+    for r in records:
+        if r["method"] == "full":
+            continue
+        groups.setdefault((r["sampling_rate"], r["seed"]), {})[r["method"]] = r[
+            "metric"
+        ]
+    ranks = {m: [] for m in SUBSAMPLING}
+    for metrics in groups.values():
+        methods = [m for m in SUBSAMPLING if m in metrics]
+        values = np.array([metrics[m] for m in methods])
+        keys = -values if higher_is_better else values
+        # average ranks for ties
+        order = np.argsort(keys, kind="stable")
+        rank = np.empty(len(methods))
+        rank[order] = np.arange(1, len(methods) + 1)
+        for v in np.unique(keys):
+            rank[keys == v] = rank[keys == v].mean()
+        for m, rk in zip(methods, rank):
+            ranks[m].append(float(rk))
+    return {m: float(np.mean(v)) for m, v in ranks.items() if v}
+
+
+def mean_by(records, key, method, rate=None):
+    vals = [
+        r[key]
+        for r in records
+        if r["method"] == method and (rate is None or r["sampling_rate"] == rate)
+    ]
+    return float(np.mean(vals)) if vals else None
+
+
+def summarise(name, task, records, rates):
+    higher = task["higher_is_better"]
+    ranks = average_ranks(records, higher)
+    table = {}
+    for method in ["full", *SUBSAMPLING]:
+        for rate in [1.0] if method == "full" else rates:
+            table[f"{method}@{rate}"] = {
+                k: mean_by(records, k, method, rate)
+                for k in (
+                    "metric",
+                    "wall_time",
+                    "time_per_step",
+                    "scoring_time_per_step",
+                    "training_time_per_step",
+                )
+            }
+    best_sub = min(ranks, key=ranks.get) if ranks else None
+    summary = {
+        "metric": task["metric"],
+        "higher_is_better": higher,
+        "epochs": task["epochs"],
+        "n_train": int(len(task["data"][0])),
+        "batch_size": task["net"]["batch_size"],
+        "average_rank": ranks,
+        "best_average_rank": best_sub,
+        "adaselection_rank_is_best": bool(
+            ranks and ranks["adaselection"] == min(ranks.values())
+        ),
+        "means": table,
+    }
+    full_step = mean_by(records, "time_per_step", "full")
+    checks = {}
+    for rate in rates:
+        step = mean_by(records, "time_per_step", "adaselection", rate)
+        if step and full_step:
+            model = (1 + 3 * rate) / 3
+            checks[f"step_time_ratio@{rate}"] = {
+                "measured": step / full_step,
+                "cost_model": model,
+                "measured_over_model": step / full_step / model,
+            }
+        metric = mean_by(records, "metric", "adaselection", rate)
+        full_metric = mean_by(records, "metric", "full")
+        if metric is not None and full_metric is not None:
+            checks[f"metric_gap_to_full@{rate}"] = metric - full_metric
+    summary["checks"] = checks
+    print(
+        f"[{name}] average ranks: "
+        + ", ".join(
+            f"{m} {v:.2f}" for m, v in sorted(ranks.items(), key=lambda kv: kv[1])
+        ),
+        flush=True,
+    )
+    return summary
+
+
+def targets(summaries, rates):
+    """The issue's three targets, as far as the grid allows."""
+    out = {}
+    n_best = sum(s["adaselection_rank_is_best"] for s in summaries.values())
+    out["adaselection_best_rank_on_3_of_4_tasks"] = {
+        "tasks_where_best": n_best,
+        "tasks": len(summaries),
+        "held": n_best >= 3,
+    }
+    cnn = summaries.get("mnist1d")
+    if cnn and 0.2 in rates:
+        ratio = cnn["checks"].get("step_time_ratio@0.2")
+        if ratio:
+            out["cnn_step_time_r0.2_within_1.2x_of_cost_model"] = {
+                **ratio,
+                "held": ratio["measured_over_model"] <= 1.2,
+            }
+    if cnn and 0.3 in rates:
+        gap = cnn["checks"].get("metric_gap_to_full@0.3")
+        if gap is not None:
+            out["cnn_accuracy_r0.3_within_1pp_of_full"] = {
+                "gap_pp": 100 * gap,
+                "held": gap >= -0.01,
+            }
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small grid, ~5 min")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--output", default=None, help="results file stem")
+    args = parser.parse_args(argv)
+
+    size = "quick" if args.quick else "full"
+    grid = GRIDS[size]
+    rates = grid["rates"]
+    n_seeds = args.seeds or grid["seeds"]
+    # One thread: steadier timings, and the machine may be shared.
+    torch.set_num_threads(1)
+
+    results, summaries = {}, {}
+    for name in args.tasks:
+        task = TASKS[name](size)
+        # An untimed run first: one-off costs (allocator, kernel selection)
+        # would otherwise land on whichever method runs first.
+        run({**task, "epochs": 1}, "adaselection", rates[0], 0)
+        records = []
+        for seed in range(n_seeds):
+            configs = [("full", 1.0)] + [(m, r) for r in rates for m in SUBSAMPLING]
+            for method, rate in configs:
+                rec = run(task, method, rate, seed)
+                records.append(rec)
+                print(
+                    f"[{name}] seed {seed} {method:>13} r={rec['sampling_rate']:.1f} "
+                    f"metric {rec['metric']:.4f} wall {rec['wall_time']:.1f}s "
+                    f"step {1e3 * rec['time_per_step']:.2f} ms "
+                    f"(scoring {1e3 * rec['scoring_time_per_step']:.2f})",
+                    flush=True,
+                )
+        summaries[name] = summarise(name, task, records, rates)
+        results[name] = {"summary": summaries[name], "records": records}
+
+    path = write_results(
+        args.output or ("adaselection_quick" if args.quick else "adaselection"),
+        {
+            "benchmark": "adaselection",
+            "mode": size,
+            "description": __doc__,
+            "machine": {
+                **machine_info(),
+                "torch": torch.__version__,
+                "torch_threads": 1,
+            },
+            "sampling_rates": rates,
+            "seeds": n_seeds,
+            "targets": targets(summaries, rates),
+            "tasks": results,
+        },
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
