@@ -263,7 +263,7 @@ def run(task, method, rate, seed):
     history = net.history
     warmup = net.warmup_epochs if method != "full" else 0
     rows = history[warmup:]
-    steps = sum(r["train_batch_count"] for r in rows)
+    steps = max(sum(r["train_batch_count"] for r in rows), 1)
     scoring = sum(r["scoring_time"] for r in rows)
     training = sum(r["training_time"] for r in rows)
     record = {
@@ -425,7 +425,7 @@ def main(argv=None):
         task = TASKS[name](size)
         # An untimed run first: one-off costs (allocator, kernel selection)
         # would otherwise land on whichever method runs first.
-        run({**task, "epochs": 1}, "adaselection", rates[0], 0)
+        run({**task, "epochs": 2}, "adaselection", rates[0], 0)
         records = []
         for seed in range(n_seeds):
             configs = [("full", 1.0)] + [(m, r) for r in rates for m in SUBSAMPLING]
