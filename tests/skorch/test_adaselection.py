@@ -553,3 +553,27 @@ def test_cuda(clf_data):
     assert net.history[-1, "rows_kept"] == 6 * (N // 20)
     restored = pickle.loads(pickle.dumps(net))
     assert np.allclose(restored.predict_proba(X), net.predict_proba(X))
+
+
+def test_loader_workers_and_custom_collate_see_plain_items(clf_data):
+    X, y = clf_data
+    seen = []
+
+    def collate(items):
+        seen.append(len(items[0]))  # (X_i, y_i): no row id
+        return torch.utils.data.default_collate(items)
+
+    torch.manual_seed(0)
+    net = make_clf(
+        iterator_train__collate_fn=collate,
+        policies=["adaboost", "big_loss"],
+        stale_epochs=1,
+        warmup_epochs=1,
+    )
+    net.fit(X, y)
+    assert set(seen) == {2}
+    assert net.history[:, "rows_scored"] == [0, 0, N - 6 * (N // 20)]
+    torch.manual_seed(0)
+    workers = make_clf(iterator_train__num_workers=2, policies="adaboost")
+    workers.fit(X, y)
+    assert workers.history[-1, "rows_kept"] == 6 * (N // 20)
