@@ -27,6 +27,7 @@ from subsetml.model_selection._compat import (
 from subsetml.model_selection._spaces import check_search_spaces, check_space_names
 from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
+    _adaptive_net,
     make_selector,
 )
 
@@ -53,6 +54,12 @@ class SubsetSearchCV(BaseSearchCV):
     (from ``lastlayer``, which reads the estimator as given or a linear proxy)
     and every candidate trains on the same rows: differences between
     candidates are not differences between subsets.
+
+    A skorch ``NeuralNetClassifier`` / ``NeuralNetRegressor`` is the exception:
+    each trial trains adaptively (:class:`~subsetml.skorch.SubsetNeuralNetClassifier`:
+    warm start on all rows, then subsets re-selected from the trial's own
+    last layer), as in the paper, and the refit trains the plain net on all
+    rows.
 
     Parameters
     ----------
@@ -118,7 +125,8 @@ class SubsetSearchCV(BaseSearchCV):
         ``mean/std/rank_test_*``, timings), one row per trial in trial order,
         plus ``subset_size`` (rows a trial trained on, mean over splits) and
         ``selection_time`` (seconds the selection of those subsets took, mean
-        over splits; paid once for the whole search, not per trial).
+        over splits; paid once for the whole search, not per trial; NaN for
+        skorch nets, whose selections are part of each trial's fit time).
     best_estimator_ : estimator
         ``estimator`` with ``best_params_``, fitted on all rows.
     best_score_, best_params_, best_index_, scorer_, n_splits_, refit_time_, \
@@ -128,7 +136,8 @@ multimetric_
         The subset of each CV split (positions in the ``X`` given to ``fit``,
         with the selector's weights); empty for a full-data search.
     selection_time_ : float
-        Seconds spent selecting subsets, for all splits together.
+        Seconds spent selecting subsets, for all splits together (NaN for
+        skorch nets, which select inside every trial).
     search_time_ : float
         Seconds of the whole search before the refit (selection included).
     studies_ : list of optuna.Study
@@ -279,13 +288,21 @@ multimetric_
             ]
             self.selection_time_ = float(np.sum(sel_times))
             trial_rows = [
-                len(train) if s is None else s.size
+                (
+                    resolve_budget(self.subset_size, len(train))
+                    if weighted == "adaptive"
+                    else len(train)
+                    if s is None
+                    else s.size
+                )
                 for s, (train, _) in zip(subsets, splits)
             ]
             extra = {
                 "subset_size": float(np.mean(trial_rows)),
                 "selection_time": float(np.mean(sel_times)),
             }
+            if weighted == "adaptive":
+                self.selection_time_ = float("nan")
             run = _Run(
                 search=self,
                 parallel=parallel,
@@ -294,6 +311,7 @@ multimetric_
                 splits=splits,
                 subsets=subsets,
                 weighted=weighted,
+                adaptive_seed=selection_seed,
                 scorers=scorers,
                 refit_metric=refit_metric,
                 fit_params=routed.estimator.fit,
@@ -443,6 +461,14 @@ multimetric_
             budgets.append(k)
         if all(k == len(train) for k, (train, _) in zip(budgets, splits)):
             return False, [None] * len(splits), [0.0] * len(splits)
+        if (
+            _adaptive_net(self.estimator, self.selector, self.subset_size, seed)
+            is not None
+        ):
+            # A skorch net re-selects from its own last layer while it trains:
+            # the selection depends on the trial, so each trial makes its own
+            # (its time is part of the trial's fit time).
+            return "adaptive", [None] * len(splits), [np.nan] * len(splits)
         proto = SubsetEstimator(
             self.estimator,
             selector=self.selector,
@@ -594,7 +620,14 @@ class _Run:
         for ci, params in enumerate(candidates):
             for si, (train, test) in enumerate(self.splits):
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
-                if self.subsets[si] is not None:
+                if self.weighted == "adaptive":
+                    est = SubsetEstimator(
+                        est,
+                        selector=s.selector,
+                        subset_size=s.subset_size,
+                        random_state=self.adaptive_seed,
+                    )
+                elif self.subsets[si] is not None:
                     est = _PresetSubsetEstimator(
                         est, subset=self.subsets[si], use_weights=self.weighted
                     )

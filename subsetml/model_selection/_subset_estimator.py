@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import time
 import warnings
 
@@ -202,6 +203,19 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         self : SubsetEstimator
         """
         X, y, sample_weight, k = self._validate_fit_data(X, y, sample_weight)
+        net = _adaptive_net(self.estimator, self.selector, self.subset_size, self._seed)
+        if net is not None:
+            # A skorch net selects during its own training (re-selecting from
+            # its last layer as it learns), so it gets all the rows.
+            if sample_weight is not None:
+                raise ValueError(
+                    "sample_weight is not supported for skorch nets, which "
+                    "train on adaptively selected subsets."
+                )
+            self.estimator_ = net.fit(X, y, **fit_params)
+            self.subset_ = net.subset_
+            self.selection_time_ = net.selection_time_
+            return self
         weighted = self._check_weighting(stacklevel=3)
         t0 = time.perf_counter()
         self.subset_ = self._select(X, y, k)
@@ -361,6 +375,42 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
         return tags
+
+
+def _adaptive_net(estimator, selector, subset_size, seed):
+    """The skorch net ``estimator`` as an adaptive subset-training net, or None.
+
+    ``NeuralNetClassifier`` / ``NeuralNetRegressor`` become
+    :class:`~subsetml.skorch.SubsetNeuralNetClassifier` /
+    :class:`~subsetml.skorch.SubsetNeuralNetRegressor` with the same
+    parameters; a net that already mixes in subset training keeps its
+    schedule and takes ``selector``, ``subset_size`` and the seed. Anything
+    else returns None (skorch itself is never imported here).
+    """
+    skorch = sys.modules.get("skorch")
+    if skorch is None or not isinstance(estimator, skorch.NeuralNet):
+        return None
+    from subsetml.skorch import (
+        SubsetNeuralNetClassifier,
+        SubsetNeuralNetRegressor,
+        SubsetTrainingMixin,
+    )
+
+    settings = {"selector": selector, "subset_size": subset_size, "random_state": seed}
+    if isinstance(estimator, SubsetTrainingMixin):
+        return clone(estimator).set_params(**settings)
+    for plain, adaptive in (
+        (skorch.NeuralNetClassifier, SubsetNeuralNetClassifier),
+        (skorch.NeuralNetRegressor, SubsetNeuralNetRegressor),
+    ):
+        if type(estimator) is plain:
+            return adaptive(**clone(estimator).get_params(deep=False), **settings)
+    raise TypeError(
+        f"{type(estimator).__name__} is a skorch net of its own class; subset "
+        "training cannot rebuild it. Mix subsetml.skorch.SubsetTrainingMixin "
+        "into your class (class MyNet(SubsetTrainingMixin, MyBaseNet)) and pass "
+        "an instance of it."
+    )
 
 
 def _sample_weight_key(estimator):

@@ -230,3 +230,78 @@ def test_module_without_linear_layer(data):
     )
     with pytest.raises(ValueError, match="no torch.nn.Linear layer.*CraigSelector"):
         net.fit(X, y)
+
+
+def _plain_net(**kw):
+    from skorch import NeuralNetClassifier
+
+    params = dict(
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=6,
+        batch_size=32,
+        train_split=None,
+        verbose=0,
+        lr=0.1,
+    )
+    params.update(kw)
+    return NeuralNetClassifier(Recorder, **params)
+
+
+def test_subset_estimator_trains_a_skorch_net_adaptively(data):
+    from subsetml.model_selection import SubsetEstimator
+
+    X, y = data
+    model = SubsetEstimator(
+        _plain_net(max_epochs=20), selector="craig", subset_size=0.2, random_state=0
+    ).fit(X, y)
+    assert isinstance(model.estimator_, SubsetNeuralNetClassifier)
+    assert model.estimator_.history[:, "subset_rows"] == [200] * 2 + [40] * 10
+    assert model.subset_.size == 40 and model.selection_time_ > 0
+    assert model.predict(X).shape == (200,)
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        SubsetEstimator(_plain_net(), subset_size=0.2).fit(
+            X, y, sample_weight=np.ones(200)
+        )
+
+
+def test_subset_estimator_refuses_an_unknown_net_class(data):
+    from skorch import NeuralNetClassifier
+
+    from subsetml.model_selection import SubsetEstimator
+
+    class MyNet(NeuralNetClassifier):
+        pass
+
+    X, y = data
+    net = MyNet(Recorder, criterion=torch.nn.CrossEntropyLoss, train_split=None)
+    with pytest.raises(TypeError, match="SubsetTrainingMixin"):
+        SubsetEstimator(net, subset_size=0.2).fit(X, y)
+
+
+def test_subset_search_tunes_a_skorch_net(data):
+    from skorch import NeuralNetClassifier
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+    search = SubsetSearchCV(
+        _plain_net(),
+        {"lr": (0.01, 0.5, "log-uniform"), "max_epochs": [4, 8]},
+        n_iter=3,
+        selector="gradmatch",
+        subset_size=0.25,
+        cv=2,
+        random_state=0,
+    )
+    Recorder.seen = []
+    search.fit(X, y)
+    res = search.cv_results_
+    assert len(res["params"]) == 3 and np.isfinite(res["mean_test_score"]).all()
+    assert res["subset_size"][0] == 25  # 25 % of a 100-row training fold
+    assert np.isnan(res["selection_time"][0]) and np.isnan(search.selection_time_)
+    # The refit is the plain net, trained on every row in every epoch.
+    best = search.best_estimator_
+    assert type(best) is NeuralNetClassifier
+    epochs = best.max_epochs
+    last = np.concatenate(Recorder.seen[-epochs * 7 :])
+    assert len(last) == 200 * epochs
