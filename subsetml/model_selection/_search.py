@@ -125,8 +125,9 @@ class SubsetSearchCV(BaseSearchCV):
         ``mean/std/rank_test_*``, timings), one row per trial in trial order,
         plus ``subset_size`` (rows a trial trained on, mean over splits) and
         ``selection_time`` (seconds the selection of those subsets took, mean
-        over splits; paid once for the whole search, not per trial; NaN for
-        skorch nets, whose selections are part of each trial's fit time).
+        over splits; paid once for the whole search, not per trial -- except
+        for skorch nets, which select while they train: there it is the
+        trial's own selection time, part of its fit time).
     best_estimator_ : estimator
         ``estimator`` with ``best_params_``, fitted on all rows.
     best_score_, best_params_, best_index_, scorer_, n_splits_, refit_time_, \
@@ -136,8 +137,8 @@ multimetric_
         The subset of each CV split (positions in the ``X`` given to ``fit``,
         with the selector's weights); empty for a full-data search.
     selection_time_ : float
-        Seconds spent selecting subsets, for all splits together (NaN for
-        skorch nets, which select inside every trial).
+        Seconds spent selecting subsets, for all splits together (for skorch
+        nets: for all trials and splits together).
     search_time_ : float
         Seconds of the whole search before the refit (selection included).
     studies_ : list of optuna.Study
@@ -301,8 +302,7 @@ multimetric_
                 "subset_size": float(np.mean(trial_rows)),
                 "selection_time": float(np.mean(sel_times)),
             }
-            if weighted == "adaptive":
-                self.selection_time_ = float("nan")
+
             run = _Run(
                 search=self,
                 parallel=parallel,
@@ -324,6 +324,10 @@ multimetric_
             )
             self.studies_ = run.search_all(spaces, sampler_seeds)
         params, out, more = run.params, run.out, run.more
+        if weighted == "adaptive":
+            self.selection_time_ = float(
+                np.nansum([o.get("selection_time", np.nan) for o in out])
+            )
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         _raise_or_warn_about_failures(out, self.error_score)
@@ -646,18 +650,31 @@ class _Run:
                         return_train_score=s.return_train_score,
                         return_n_test_samples=True,
                         return_times=True,
+                        return_estimator=self.weighted == "adaptive",
                         split_progress=(si, len(self.splits)),
                         candidate_progress=(len(self.params) + ci, self.total),
                         error_score=s.error_score,
                     )
                 )
-        return self.parallel(tasks)
+        outs = self.parallel(tasks)
+        for o in outs:
+            # An adaptive trial selected while it trained: keep its selection
+            # time, not the fitted net.
+            est = o.pop("estimator", None)
+            if est is not None:
+                o["selection_time"] = float(getattr(est, "selection_time_", np.nan))
+        return outs
 
     def _record(self, params, splits_out):
         """Append one trial; return the score the optimiser maximises."""
         self.params.append(params)
         self.out.extend(splits_out)
-        for key, value in self.extra.items():
+        extra = dict(self.extra)
+        if "selection_time" in splits_out[0]:
+            extra["selection_time"] = float(
+                np.mean([o.get("selection_time", np.nan) for o in splits_out])
+            )
+        for key, value in extra.items():
             self.more.setdefault(key, []).append(value)
         scores = []
         for o in splits_out:

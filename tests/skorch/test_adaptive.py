@@ -298,7 +298,10 @@ def test_subset_search_tunes_a_skorch_net(data):
     res = search.cv_results_
     assert len(res["params"]) == 3 and np.isfinite(res["mean_test_score"]).all()
     assert res["subset_size"][0] == 25  # 25 % of a 100-row training fold
-    assert np.isnan(res["selection_time"][0]) and np.isnan(search.selection_time_)
+    # each trial selected while training: its selection time, in its fit time
+    sel = np.asarray(res["selection_time"], dtype=float)
+    assert (sel > 0).all() and (sel < res["mean_fit_time"]).all()
+    assert search.selection_time_ == pytest.approx(2 * sel.sum())
     # The refit is the plain net, trained on every row in every epoch.
     best = search.best_estimator_
     assert type(best) is NeuralNetClassifier
