@@ -214,11 +214,35 @@ def check_search_spaces(search_spaces, n_iter):
     return spaces
 
 
+def _routed_prefixes(estimator):
+    """Prefixes a skorch net routes to its parts (``module__hidden``...)."""
+    if not hasattr(estimator, "prefixes_") or not hasattr(estimator, "module"):
+        return ()
+    names = {"module", "criterion", "optimizer", *estimator.prefixes_}
+    for attr in ("_modules", "_criteria", "_optimizers"):
+        names.update(getattr(estimator, attr, ()))
+    return names
+
+
+def _accepts(estimator, params, name):
+    """Whether ``estimator.set_params(name=...)`` names a parameter."""
+    if name in params:
+        return True
+    # skorch nets take any ``<prefix>__<argument>`` for their module,
+    # criterion, optimizer, iterators and callbacks, set or not.
+    parts = name.split("__")
+    for i in range(len(parts) - 2, -1, -1):
+        owner = estimator if i == 0 else params.get("__".join(parts[:i]))
+        if owner is not None and parts[i] in _routed_prefixes(owner):
+            return True
+    return False
+
+
 def check_space_names(spaces, estimator):
     """Raise when a dimension is not a parameter of ``estimator``."""
     valid = estimator.get_params(deep=True)
     for space in spaces:
-        unknown = [n for n in space.names if n not in valid]
+        unknown = [n for n in space.names if not _accepts(estimator, valid, n)]
         if unknown:
             raise ValueError(
                 f"Search space dimension(s) {unknown} are not parameters of "

@@ -286,7 +286,11 @@ def test_subset_search_tunes_a_skorch_net(data):
     X, y = data
     search = SubsetSearchCV(
         _plain_net(),
-        {"lr": (0.01, 0.5, "log-uniform"), "max_epochs": [4, 8]},
+        {
+            "lr": (0.01, 0.5, "log-uniform"),
+            "max_epochs": [4, 8],
+            "module__hidden": [4, 8],  # routed by skorch, not in get_params
+        },
         n_iter=3,
         selector="gradmatch",
         subset_size=0.25,
@@ -308,3 +312,12 @@ def test_subset_search_tunes_a_skorch_net(data):
     epochs = best.max_epochs
     last = np.concatenate(Recorder.seen[-epochs * 7 :])
     assert len(last) == 200 * epochs
+
+
+def test_subset_search_rejects_unknown_net_parameters(data):
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+    search = SubsetSearchCV(_plain_net(), {"lrr": (0.01, 0.5)}, n_iter=2)
+    with pytest.raises(ValueError, match="lrr"):
+        search.fit(X, y)
