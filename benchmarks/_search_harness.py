@@ -290,7 +290,7 @@ def ranking_view(
             "kendall_tau": tau,
             "spearman_rho": rho,
             "top5_overlap": top_k_overlap(
-                np.nan_to_num(scores, nan=-np.inf), full_scores, 5
+                np.nan_to_num(scores, nan=-np.inf), full_scores, min(5, len(scores))
             ),
             "top1_test_accuracy": pick_acc,
             "regret": best_test - pick_acc,
@@ -478,6 +478,7 @@ def end_to_end_view(
             "end_to_end_s": elapsed,
             "refit_s": float(getattr(est, "refit_time_", float("nan"))),
             "best_cv_score": float(getattr(est, "best_score_", float("nan"))),
+            "selection_s": float(getattr(est, "selection_time_", float("nan"))),
             "test_accuracy": acc,
             "best_params": _plain(est.best_params_),
             **info,

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/report_search.py            # search_ranking*.json, search*.json
     python benchmarks/report_search.py --quick    # the --quick results only
     python benchmarks/report_search.py --no-plot  # tables only
+    python benchmarks/report_search.py --prefix nn_search   # the skorch nets
 
 Prints, per task, the ranking view (Kendall tau, Spearman rho, top-5 overlap,
 top-1 regret, time ratio; mean and standard deviation over seeds) and the
@@ -29,7 +30,7 @@ def load(prefix, quick):
     records, sources = [], []
     for path in sorted(RESULTS.glob(f"{prefix}*.json")):
         stem = path.stem
-        if prefix == "search" and stem.startswith("search_ranking"):
+        if not prefix.endswith("_ranking") and stem.startswith(f"{prefix}_ranking"):
             continue
         if stem.endswith("_quick") != quick:
             continue
@@ -241,11 +242,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument(
+        "--prefix",
+        default="search",
+        help="results family: search (sklearn models) or nn_search (skorch nets)",
+    )
     args = parser.parse_args(argv)
     suffix = "_quick" if args.quick else ""
+    prefix = args.prefix
 
-    ranking, src_r = load("search_ranking", args.quick)
-    e2e, src_e = load("search", args.quick)
+    ranking, src_r = load(f"{prefix}_ranking", args.quick)
+    e2e, src_e = load(prefix, args.quick)
     for name, machine in src_r + src_e:
         print(
             f"- `{name}`: {machine['cpu_count']} cores, {machine['processor']}, "
@@ -259,9 +266,9 @@ def main(argv=None):
         print(markdown(e2e_tables(e2e), E2E_HEADER))
     if not args.no_plot:
         if ranking:
-            plot_ranking(ranking, RESULTS / f"search_ranking{suffix}.png")
+            plot_ranking(ranking, RESULTS / f"{prefix}_ranking{suffix}.png")
         if e2e:
-            plot_e2e(e2e, RESULTS / f"search{suffix}.png")
+            plot_e2e(e2e, RESULTS / f"{prefix}{suffix}.png")
 
 
 if __name__ == "__main__":
