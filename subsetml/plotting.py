@@ -1,0 +1,268 @@
+"""Plots of searches, benchmarks and AdaSelection training (matplotlib optional).
+
+Every function draws into ``ax`` (a new figure's axes when None) and returns
+the axes, so plots compose the way scikit-learn's displays do. matplotlib is
+imported only when a function is called.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+__all__ = [
+    "plot_method_weights",
+    "plot_search_history",
+    "plot_speedup",
+    "plot_tradeoff",
+]
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "subsetml.plotting needs matplotlib: pip install matplotlib"
+        ) from exc
+    _, ax = plt.subplots(figsize=(5.5, 3.8))
+    return ax
+
+
+def _records(records):
+    """A list of dicts from dicts, a DataFrame or a mapping of columns."""
+    if hasattr(records, "to_dict") and hasattr(records, "columns"):
+        return records.to_dict("records")
+    if isinstance(records, dict):
+        keys = list(records)
+        n = len(records[keys[0]]) if keys else 0
+        return [{k: records[k][i] for k in keys} for i in range(n)]
+    records = list(records)
+    if records and not isinstance(records[0], dict):
+        raise TypeError(
+            "records must be dicts, a pandas DataFrame or a dict of columns, got "
+            f"a sequence of {type(records[0]).__name__}."
+        )
+    return records
+
+
+def _grouped(records, label, *columns):
+    rows = _records(records)
+    if not rows:
+        raise ValueError("records is empty: nothing to plot.")
+    missing = [c for c in (label, *columns) if c not in rows[0]]
+    if missing:
+        raise KeyError(
+            f"records have no column(s) {missing}; they have {sorted(rows[0])}."
+        )
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r[label]].append([float(r[c]) for c in columns])
+    return {k: np.asarray(v) for k, v in groups.items()}
+
+
+def plot_tradeoff(
+    records, *, time="end_to_end_s", score="test_accuracy", label="strategy", ax=None
+):
+    """Score against time, one point per strategy (the paper's Figure 1).
+
+    Repeated rows of a strategy (seeds) are drawn as their mean with one
+    standard deviation as error bars. Time is on a log scale.
+
+    Parameters
+    ----------
+    records : list of dict, pandas.DataFrame or dict of columns
+        One row per run, e.g. the ``records`` of ``benchmarks/results/
+        search.json`` or ``results.json`` of ``subsetml demo``.
+    time, score, label : str
+        Column names of the time (x), the score (y) and the strategy.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from subsetml.plotting import plot_tradeoff
+    >>> runs = [
+    ...     {"strategy": "full", "end_to_end_s": 60.0, "test_accuracy": 0.91},
+    ...     {"strategy": "random 5 %", "end_to_end_s": 8.0, "test_accuracy": 0.89},
+    ... ]
+    >>> ax = plot_tradeoff(runs)
+    >>> ax.get_xscale()
+    'log'
+    """
+    groups = _grouped(records, label, time, score)
+    ax = _axes(ax)
+    for name, values in groups.items():
+        t, s = values[:, 0], values[:, 1]
+        ax.errorbar(
+            t.mean(),
+            s.mean(),
+            xerr=t.std() if len(t) > 1 else None,
+            yerr=s.std() if len(s) > 1 else None,
+            fmt="o",
+            capsize=3,
+            label=str(name),
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel(time.replace("_", " "))
+    ax.set_ylabel(score.replace("_", " "))
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_speedup(records, *, reference, time="end_to_end_s", label="strategy", ax=None):
+    """Bars of the speed-up of every strategy over ``reference``.
+
+    Speed-up is the reference's mean time over the strategy's mean time.
+
+    Parameters
+    ----------
+    records : list of dict, pandas.DataFrame or dict of columns
+    reference : str
+        The strategy the others are compared with (e.g. the full-data search).
+    time, label : str
+        Column names of the time and the strategy.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from subsetml.plotting import plot_speedup
+    >>> runs = {"strategy": ["full", "craig"], "end_to_end_s": [60.0, 7.5]}
+    >>> ax = plot_speedup(runs, reference="full")
+    >>> [round(float(p.get_height()), 1) for p in ax.patches]
+    [1.0, 8.0]
+    """
+    groups = _grouped(records, label, time)
+    if reference not in groups:
+        raise ValueError(
+            f"reference {reference!r} is not one of the strategies {list(groups)}."
+        )
+    ref = groups[reference][:, 0].mean()
+    names = list(groups)
+    speedups = [ref / groups[n][:, 0].mean() for n in names]
+    ax = _axes(ax)
+    ax.bar(range(len(names)), speedups, color="tab:blue")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(range(len(names)), [str(n) for n in names], rotation=30, ha="right")
+    ax.set_ylabel(f"speed-up over {reference}")
+    return ax
+
+
+def plot_search_history(search, *, ax=None):
+    """Each trial's mean CV score, in trial order, and the best so far.
+
+    Parameters
+    ----------
+    search : fitted search
+        A :class:`~subsetml.model_selection.SubsetSearchCV` or any scikit-learn
+        search with ``cv_results_`` (with several metrics, the ``refit`` one).
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from subsetml.plotting import plot_search_history
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 1]})
+    >>> ax = plot_search_history(search.fit(X, y))
+    >>> len(ax.lines)
+    2
+    """
+    results = getattr(search, "cv_results_", None)
+    if results is None:
+        raise ValueError("search is not fitted: it has no cv_results_.")
+    key = "mean_test_score"
+    if key not in results:
+        refit = getattr(search, "refit", None)
+        if not isinstance(refit, str):
+            raise ValueError(
+                "With several metrics, plot_search_history needs the search's "
+                "refit to name one."
+            )
+        key = f"mean_test_{refit}"
+    scores = np.asarray(results[key], dtype=float)
+    trials = np.arange(1, len(scores) + 1)
+    best = np.fmax.accumulate(np.where(np.isfinite(scores), scores, -np.inf))
+    best[~np.isfinite(best)] = np.nan
+    ax = _axes(ax)
+    ax.plot(trials, scores, "o", ms=4, label="trial")
+    ax.plot(trials, best, "-", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_method_weights(net, *, key="method_weights", ax=None):
+    """Weights of AdaSelection's policies over the epochs.
+
+    Parameters
+    ----------
+    net : fitted skorch net
+        An :class:`~subsetml.skorch.AdaSelectionClassifier` or
+        :class:`~subsetml.skorch.AdaSelectionRegressor`, whose ``history``
+        holds a dict of weights per epoch under ``key``.
+    key : str, default="method_weights"
+        History column (``"mixing_weights"`` for the weights actually mixed,
+        curriculum included).
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from subsetml.plotting import plot_method_weights
+    >>> class Net:  # anything with a skorch-like history
+    ...     history = [
+    ...         {"epoch": 1, "method_weights": {"big_loss": 0.5, "uniform": 0.5}},
+    ...         {"epoch": 2, "method_weights": {"big_loss": 0.7, "uniform": 0.3}},
+    ...     ]
+    >>> ax = plot_method_weights(Net())
+    >>> sorted(line.get_label() for line in ax.lines)
+    ['big_loss', 'uniform']
+    """
+    history = getattr(net, "history", None)
+    if history is None:
+        raise ValueError("net has no history: fit it first.")
+    rows = [(row.get("epoch", i + 1), row.get(key)) for i, row in enumerate(history)]
+    rows = [(e, w) for e, w in rows if isinstance(w, dict)]
+    if not rows:
+        raise ValueError(
+            f"The net's history has no {key!r} entries; plot_method_weights "
+            "reads AdaSelection nets."
+        )
+    names = list(rows[0][1])
+    epochs = [e for e, _ in rows]
+    ax = _axes(ax)
+    for name in names:
+        ax.plot(epochs, [w.get(name, np.nan) for _, w in rows], label=str(name))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.legend(fontsize=8)
+    return ax

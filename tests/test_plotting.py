@@ -1,0 +1,87 @@
+"""subsetml.plotting draws what it says, from the shapes we produce."""
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+from subsetml.plotting import (  # noqa: E402
+    plot_method_weights,
+    plot_search_history,
+    plot_speedup,
+    plot_tradeoff,
+)
+
+RUNS = [
+    {"strategy": "full", "end_to_end_s": 50.0, "test_accuracy": 0.90},
+    {"strategy": "full", "end_to_end_s": 70.0, "test_accuracy": 0.92},
+    {"strategy": "craig", "end_to_end_s": 6.0, "test_accuracy": 0.88},
+]
+
+
+def test_tradeoff_means_and_error_bars():
+    ax = plot_tradeoff(RUNS)
+    (x_full, y_full), (x_craig, _) = (c.lines[0].get_xydata()[0] for c in ax.containers)
+    assert x_full == pytest.approx(60.0) and y_full == pytest.approx(0.91)
+    assert x_craig == pytest.approx(6.0)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["full", "craig"]
+
+
+def test_tradeoff_accepts_a_dataframe_and_reports_missing_columns():
+    pd = pytest.importorskip("pandas")
+    ax = plot_tradeoff(pd.DataFrame(RUNS))
+    assert len(ax.containers) == 2
+    with pytest.raises(KeyError, match="wall"):
+        plot_tradeoff(RUNS, time="wall")
+    with pytest.raises(ValueError, match="empty"):
+        plot_tradeoff([])
+    with pytest.raises(TypeError, match="dicts"):
+        plot_tradeoff([(1, 2)])
+
+
+def test_speedup_bars():
+    ax = plot_speedup(RUNS, reference="full")
+    assert [p.get_height() for p in ax.patches] == pytest.approx([1.0, 10.0])
+    with pytest.raises(ValueError, match="reference"):
+        plot_speedup(RUNS, reference="none")
+
+
+class _Search:
+    def __init__(self, results, refit=True):
+        self.cv_results_ = results
+        self.refit = refit
+
+
+def test_search_history_best_so_far_skips_failed_trials():
+    ax = plot_search_history(
+        _Search({"mean_test_score": np.array([0.5, np.nan, 0.7, 0.6])})
+    )
+    best = ax.lines[1].get_ydata()
+    np.testing.assert_allclose(best, [0.5, 0.5, 0.7, 0.7])
+    multi = _Search({"mean_test_acc": np.array([0.1, 0.2])}, refit="acc")
+    assert plot_search_history(multi).get_ylabel() == "mean test acc"
+    with pytest.raises(ValueError, match="refit"):
+        plot_search_history(_Search({"mean_test_acc": [0.1]}, refit=True))
+    with pytest.raises(ValueError, match="not fitted"):
+        plot_search_history(object())
+
+
+def test_method_weights_from_history():
+    class Net:
+        history = [
+            {"epoch": 1},  # warm-up epoch: no weights yet
+            {"epoch": 2, "method_weights": {"a": 0.5, "b": 0.5}},
+            {"epoch": 3, "method_weights": {"a": 0.8, "b": 0.2}},
+        ]
+
+    ax = plot_method_weights(Net())
+    lines = {line.get_label(): line for line in ax.lines}
+    np.testing.assert_allclose(lines["a"].get_xdata(), [2, 3])
+    np.testing.assert_allclose(lines["a"].get_ydata(), [0.5, 0.8])
+
+    class Plain:
+        history = [{"epoch": 1}]
+
+    with pytest.raises(ValueError, match="no 'method_weights'"):
+        plot_method_weights(Plain())
