@@ -252,6 +252,19 @@ class AdaSelectionMixin:
     split); per-row state (AdaBoost weights, cached scores) carries over
     ``partial_fit`` calls on the same rows and is reset by ``fit`` and by a
     change of the number of rows.
+
+    The reward is measured on the next batch, whose mean loss varies from
+    batch to batch far more than one step changes it: the method weights
+    drift slowly and noisily (``benchmarks/bench_adaselection.py`` records
+    them per epoch). Larger ``method_lr`` mostly amplifies the noise.
+
+    References
+    ----------
+    Zhang et al. (2023), "AdaSelection: Accelerating Deep Learning Training
+    through Data Subsampling". The equations are not available; this
+    implementation follows the reconstruction in the project's
+    ``ALGORITHMS.md``, with the deviations documented above (``method_reward``
+    and ``selection`` defaults).
     """
 
     def __init__(
