@@ -53,6 +53,64 @@ def _write_tables(app):
         path.write_text(text)
 
 
+def _adaselection_tables(path):
+    """Average ranks and targets of ``bench_adaselection.py``'s results."""
+    import json
+
+    data = json.loads(path.read_text())
+    methods = None
+    lines = [
+        f"From ``benchmarks/results/{path.name}`` ({data.get('mode', '?')} mode, "
+        f"{data.get('seeds', '?')} seed(s), sampling rates "
+        f"{data.get('sampling_rates')}; {data['machine']['cpu_count']} cores, "
+        f"run {data['machine']['date']}). Average rank among the eight "
+        "subsampling methods (1 is best):",
+        "",
+    ]
+    rows = []
+    for task, body in data["tasks"].items():
+        ranks = body["summary"]["average_rank"]
+        methods = methods or list(ranks)
+        rows.append([task, *(f"{ranks[m]:.2f}" for m in methods)])
+    lines += [".. list-table::", "   :header-rows: 1", ""]
+    for row in [["task", *methods], *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    lines += ["", "The issue's targets, as the script evaluated them:", ""]
+    for name, target in data.get("targets", {}).items():
+        held = "held" if target.get("held") else "did not hold"
+        detail = ", ".join(
+            f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}"
+            for k, v in target.items()
+            if k != "held"
+        )
+        lines.append(f"* ``{name}``: {held} ({detail})")
+    return "\n".join(lines) + "\n"
+
+
+def _write_adaselection(app):
+    out = Path(app.srcdir) / "_generated"
+    out.mkdir(exist_ok=True)
+    results = ROOT / "benchmarks" / "results"
+    path = next(
+        (
+            results / name
+            for name in ("adaselection.json", "adaselection_quick.json")
+            if (results / name).exists()
+        ),
+        None,
+    )
+    text = (
+        _adaselection_tables(path)
+        if path is not None
+        else "No AdaSelection results are committed yet.\n"
+    )
+    target = out / "adaselection_tables.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def setup(app):
     app.connect("builder-inited", _write_tables)
+    app.connect("builder-inited", _write_adaselection)
     return {"version": "1.0", "parallel_read_safe": True}
