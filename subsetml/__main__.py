@@ -203,6 +203,65 @@ def _add_select_demo(sub):
     return demo
 
 
+BENCHMARKS = {
+    "selection": "selectors' time, memory and quality on synthetic last layers",
+    "search": "subset searches vs full-data and anchor searches (sklearn models)",
+    "nn_search": "the paper's search on skorch nets (MNIST-1D)",
+    "adaselection": "AdaSelection vs full training and its seven policies",
+}
+
+
+def _benchmarks_dir():
+    """``benchmarks/`` of the source checkout this package runs from, or None."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    return root if (root / "_common.py").exists() else None
+
+
+def _add_bench(sub):
+    bench = sub.add_parser(
+        "bench",
+        help="run a benchmark suite (from a source checkout)",
+        description=(
+            "Run benchmarks/bench_NAME.py, which writes "
+            "benchmarks/results/*.json. Options after NAME (e.g. --quick for a "
+            "small version) go to the script; `subsetml bench NAME --help` "
+            "lists them. The benchmarks live in the source repository, not in "
+            "the installed package."
+        ),
+        epilog="suites:\n"
+        + "\n".join(f"  {name:<13} {text}" for name, text in BENCHMARKS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bench.set_defaults(subparser=bench)
+    bench.add_argument("name", choices=sorted(BENCHMARKS), metavar="NAME")
+    bench.add_argument("script_args", nargs=argparse.REMAINDER, metavar="...")
+    return bench
+
+
+def _run_bench(name, script_args):
+    import runpy
+
+    folder = _benchmarks_dir()
+    if folder is None:
+        raise ValueError(
+            "the benchmarks are not installed with the package; run this from a "
+            "source checkout of subsetml (pip install -e .)"
+        )
+    script = folder / f"bench_{name}.py"
+    argv, path = sys.argv, list(sys.path)
+    sys.argv = [str(script), *script_args]
+    sys.path.insert(0, str(folder))
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:  # the script's own argparse (--help, errors)
+        if exc.code not in (0, None):
+            raise
+    finally:
+        sys.argv, sys.path[:] = argv, path
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="subsetml",
@@ -217,6 +276,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_search_demo(sub)
     _add_select_demo(sub)
+    _add_bench(sub)
     return parser
 
 
@@ -247,6 +307,8 @@ def main(argv=None):
             from subsetml._demo import run_selection_demo
 
             run_selection_demo(args.dataset, args.subset_size, args.seeds)
+        elif args.command == "bench":
+            _run_bench(args.name, args.script_args)
     except (ValueError, ImportError) as exc:
         # Options that parse but do not fit the data (a subset smaller than
         # the classes, mnist1d missing): a usage error, not a traceback.

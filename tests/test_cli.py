@@ -206,3 +206,34 @@ def test_python_dash_m_entry_point():
         check=True,
     )
     assert "demo" in out.stdout
+
+
+def test_bench_lists_suites_and_passes_options_to_the_script(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "nn_search" in out and "adaselection" in out
+    # Options after NAME reach the script (its own --help, exit 0).
+    assert main(["bench", "search", "--help"]) == 0
+    assert "--n-candidates" in capsys.readouterr().out
+
+
+def test_bench_unknown_suite_and_bad_script_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "search", "--tasks", "unknown-task"])
+    assert exc.value.code == 2
+
+
+def test_bench_outside_a_checkout(monkeypatch, capsys):
+    import subsetml.__main__ as cli
+
+    monkeypatch.setattr(cli, "_benchmarks_dir", lambda: None)
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "search", "--quick"])
+    assert exc.value.code == 2
+    assert "source checkout" in capsys.readouterr().err
