@@ -62,6 +62,24 @@ class BaseSelector(BaseEstimator):
 
     :meth:`select` checks the result and raises ``RuntimeError`` naming the
     selector if the contract is broken.
+
+    Examples
+    --------
+    A selector that keeps the rows with the largest bias gradients:
+
+    >>> import numpy as np
+    >>> from subsetml import LastLayer
+    >>> from subsetml.selection import BaseSelector
+    >>> class LargestGradients(BaseSelector):
+    ...     def __init__(self, random_state=None):
+    ...         self.random_state = random_state
+    ...     def _select(self, view, k, *, validation, rng):
+    ...         norms = np.linalg.norm(view.gradients("bias"), axis=1)
+    ...         return np.argsort(-norms)[:k], np.ones(k)
+    >>> p = np.array([[0.9, 0.1], [0.5, 0.5], [0.2, 0.8], [0.6, 0.4]])
+    >>> view = LastLayer(np.eye(4), p, [0, 0, 0, 1])
+    >>> LargestGradients().select(view, 2).indices
+    array([2, 3])
     """
 
     #: Whether ``_select`` uses a validation view when one is given.
@@ -218,6 +236,22 @@ class GradientSelector(BaseSelector):
     one ground set given as a gradient operator and returns ``(positions,
     weights)`` local to that ground set.  ``part`` carries what else a method
     may need (the view's row ids of the part, its class, the validation rows).
+
+    Examples
+    --------
+    Per-class mode splits the budget in proportion to the class sizes:
+
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from subsetml import LastLayer
+    >>> from subsetml.selection import CraigSelector, GradientSelector
+    >>> X, y = load_iris(return_X_y=True)
+    >>> selector = CraigSelector(per_class=True, random_state=0)
+    >>> isinstance(selector, GradientSelector)
+    True
+    >>> subset = selector.select(LastLayer.from_proxy(X, y), 30)
+    >>> np.bincount(y[subset.indices]).tolist()
+    [10, 10, 10]
     """
 
     def _validate_params_for(self, view):

@@ -265,6 +265,27 @@ class AdaSelectionMixin:
     implementation follows the reconstruction in the project's
     ``ALGORITHMS.md``, with the deviations documented above (``method_reward``
     and ``selection`` defaults).
+
+    Examples
+    --------
+    The ready-made classifier is this mixin before ``NeuralNetClassifier``
+    (a class of your own also defines ``_gradient_proxy``, the per-row
+    gradient-norm proxy):
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from subsetml.skorch import AdaSelectionClassifier, AdaSelectionMixin
+    >>> issubclass(AdaSelectionClassifier, AdaSelectionMixin)
+    True
+    >>> X = np.random.RandomState(0).randn(200, 4).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = AdaSelectionClassifier(
+    ...     torch.nn.Linear(4, 2), criterion=torch.nn.CrossEntropyLoss,
+    ...     sampling_rate=0.25, policies=["big_loss", "uniform"], max_epochs=3,
+    ...     batch_size=40, train_split=None, random_state=0, verbose=0,
+    ... ).fit(X, y)
+    >>> net.history[-1, "rows_kept"]
+    50
     """
 
     def __init__(

@@ -131,6 +131,22 @@ class BasePolicy(BaseEstimator):
         the curriculum term), hard rows (raised late) or neither.
     paper_name : str
         Class attribute: the policy's name in Zhang et al. (2023).
+
+    Examples
+    --------
+    A policy that favours misclassified rows:
+
+    >>> import numpy as np
+    >>> from subsetml.skorch import BasePolicy, ScoredBatch
+    >>> class WrongRows(BasePolicy):
+    ...     curriculum = "hard"
+    ...     def _distribution(self, batch, k):
+    ...         return batch.errors + 1e-3
+    >>> batch = ScoredBatch(losses=np.array([0.1, 2.0, 0.5]),
+    ...                     grad_norms=np.array([0.1, 1.2, 0.6]),
+    ...                     errors=np.array([0.0, 1.0, 0.0]), n_classes=3)
+    >>> WrongRows().distribution(batch, k=1).round(3)
+    array([0.001, 0.998, 0.001])
     """
 
     curriculum = "neutral"

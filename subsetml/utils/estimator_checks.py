@@ -119,7 +119,24 @@ def _with_seed(selector, seed):
 
 
 def check_selector_clone(selector):
-    """``clone`` works and ``__init__`` stores every parameter unchanged."""
+    """``clone`` works and ``__init__`` stores every parameter unchanged.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_clone
+    >>> check_selector_clone(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     params = selector.get_params(deep=False)
     cloned = clone(selector)
@@ -135,7 +152,24 @@ def check_selector_clone(selector):
 
 
 def check_selector_subset_contract(selector):
-    """Exact size, unique in-range indices, finite non-negative weights."""
+    """Exact size, unique in-range indices, finite non-negative weights.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_subset_contract
+    >>> check_selector_subset_contract(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(120, 5, 3, seed=1)
     sel = _with_seed(selector, 0)
@@ -146,7 +180,24 @@ def check_selector_subset_contract(selector):
 
 
 def check_selector_budget_forms(selector):
-    """A fraction and the equivalent row count give the same subset size."""
+    """A fraction and the equivalent row count give the same subset size.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_budget_forms
+    >>> check_selector_budget_forms(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(100, 4, 2, seed=2)
     sel = _with_seed(selector, 0)
@@ -157,7 +208,24 @@ def check_selector_budget_forms(selector):
 
 
 def check_selector_reproducible(selector):
-    """The same ``random_state`` gives the same subset, call after call."""
+    """The same ``random_state`` gives the same subset, call after call.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_reproducible
+    >>> check_selector_reproducible(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(150, 5, 3, seed=3)
     if "random_state" not in selector.get_params(deep=False):
@@ -172,7 +240,24 @@ def check_selector_reproducible(selector):
 
 
 def check_selector_does_not_mutate(selector):
-    """``select`` changes neither the selector's parameters nor the view."""
+    """``select`` changes neither the selector's parameters nor the view.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_does_not_mutate
+    >>> check_selector_does_not_mutate(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(80, 3, 2, seed=4)
     sel = _with_seed(selector, 0)
@@ -192,7 +277,24 @@ def check_selector_does_not_mutate(selector):
 
 
 def check_selector_pickle(selector):
-    """A pickled and restored selector makes the same selection."""
+    """A pickled and restored selector makes the same selection.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_pickle
+    >>> check_selector_pickle(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(90, 4, 3, seed=5)
     sel = _with_seed(selector, 0)
@@ -203,7 +305,24 @@ def check_selector_pickle(selector):
 
 
 def check_selector_regression(selector):
-    """Regression views are accepted (or refused with a clear ValueError)."""
+    """Regression views are accepted (or refused with a clear ValueError).
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_regression
+    >>> check_selector_regression(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(100, 4, 1, task="regression", seed=6)
     sel = _with_seed(selector, 0)
@@ -215,7 +334,24 @@ def check_selector_regression(selector):
 
 
 def check_selector_rejects_bad_budget(selector):
-    """Budget 0, above n, or a fraction outside (0, 1] raise, never select."""
+    """Budget 0, above n, or a fraction outside (0, 1] raise, never select.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_rejects_bad_budget
+    >>> check_selector_rejects_bad_budget(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     view = make_view(40, 3, 2, seed=7)
     sel = _with_seed(selector, 0)
@@ -228,7 +364,24 @@ def check_selector_rejects_bad_budget(selector):
 
 
 def check_selector_single_class(selector):
-    """A classification view holding a single class raises ValueError."""
+    """A classification view holding a single class raises ValueError.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_single_class
+    >>> check_selector_single_class(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     rng = np.random.RandomState(8)
     p = np.full((30, 2), 0.5)
@@ -242,7 +395,24 @@ def check_selector_single_class(selector):
 
 
 def check_selector_rejects_non_view(selector):
-    """Raw arrays instead of a LastLayer raise TypeError or ValueError."""
+    """Raw arrays instead of a LastLayer raise TypeError or ValueError.
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import check_selector_rejects_non_view
+    >>> check_selector_rejects_non_view(RandomSelector(random_state=0))
+    """
     name = type(selector).__name__
     sel = _with_seed(selector, 0)
     try:
