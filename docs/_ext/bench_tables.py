@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write_tables(app):
+    for prefix in ("search", "nn_search"):
+        _write_family(app, prefix)
+
+
+def _write_family(app, prefix):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import report_search as rs
@@ -22,8 +27,8 @@ def _write_tables(app):
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     parts = []
-    ranking, src_r = rs.load("search_ranking", False)
-    e2e, src_e = rs.load("search", False)
+    ranking, src_r = rs.load(f"{prefix}_ranking", False)
+    e2e, src_e = rs.load(prefix, False)
     for name, machine in src_r + src_e:
         parts.append(
             f"* ``benchmarks/results/{name}``: {machine['cpu_count']} cores, "
@@ -48,7 +53,7 @@ def _write_tables(app):
     if not (ranking or e2e):
         parts.append("No search results are committed yet.")
     text = "\n".join(parts) + "\n"
-    path = out / "search_tables.rst"
+    path = out / f"{prefix}_tables.rst"
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
 
