@@ -571,3 +571,70 @@ def end_to_end_view(
     for rec in records:
         rec["speedup_vs_full"] = full["end_to_end_s"] / rec["end_to_end_s"]
     return records
+
+
+# --------------------------------------------------------------------------
+# Driving both views over tasks and seeds
+
+
+def run_views(
+    jobs,
+    *,
+    family,
+    views,
+    seeds,
+    split,
+    ranking_kwargs,
+    e2e_kwargs,
+    header,
+    suffix="",
+    before_view=None,
+    log=print,
+):
+    """Run the requested views for every job and seed, saving after each view.
+
+    Parameters
+    ----------
+    jobs : iterable of (task, X, y, estimator, space)
+    family : str
+        Results name: ``<family>_ranking<suffix>.json`` and
+        ``<family><suffix>.json`` in ``benchmarks/results``.
+    views : collection of {"ranking", "e2e"}
+    seeds : int
+        Seeds ``0 .. seeds - 1``; each gets its own train/test split.
+    split : callable
+        ``split(X, y, seed) -> (X_train, y_train, X_test, y_test)``.
+    ranking_kwargs, e2e_kwargs : dict
+        Passed to :func:`ranking_view` and :func:`end_to_end_view`.
+    header : dict
+        Written at the top of both files (description, machine, config).
+    before_view : callable, default=None
+        Called with the seed before each view (e.g. to seed torch).
+    """
+    from _common import write_results
+
+    records = {"ranking": [], "e2e": []}
+    names = {"ranking": f"{family}_ranking{suffix}", "e2e": f"{family}{suffix}"}
+    runners = {"ranking": ranking_view, "e2e": end_to_end_view}
+    kwargs = {"ranking": ranking_kwargs, "e2e": e2e_kwargs}
+    for task, X, y, estimator, space in jobs:
+        log(f"{task}: {X.shape[0]} rows x {X.shape[1]} features")
+        info = {"task": task, "n_rows": int(X.shape[0]), "space": space}
+        for seed in range(seeds):
+            data = split(X, y, seed)
+            for view in ("ranking", "e2e"):
+                if view not in views:
+                    continue
+                if before_view is not None:
+                    before_view(seed)
+                t0 = time.perf_counter()
+                recs = runners[view](
+                    estimator, space, data, seed=seed, log=log, **kwargs[view]
+                )
+                records[view] += [{**info, **r} for r in recs]
+                log(f"  {view} view: {time.perf_counter() - t0:.0f} s")
+                write_results(
+                    names[view],
+                    {"benchmark": names[view], **header, "records": records[view]},
+                )
+    return records

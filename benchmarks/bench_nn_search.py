@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, write_results
-from _search_harness import end_to_end_view, ranking_view
+from _common import machine_info
+from _search_harness import run_views
 
 
 def _modules():
@@ -162,68 +161,39 @@ def main(argv=None):
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS",)},
         "config": {**cfg, "device": args.device, "argv": sys.argv[1:]},
     }
-    ranking, e2e = [], []
-    for model in cfg["models"]:
-        net = make_net(model, args.device)
-        task = f"mnist1d-{model}-net"
-        print(f"{task}: {X.shape[0]} rows", flush=True)
-        for seed in range(cfg["seeds"]):
-            X_tr, X_te, y_tr, y_te = train_test_split(
-                X, y, test_size=0.2, stratify=y, random_state=seed
-            )
-            data = (X_tr, y_tr, X_te, y_te)
-            info = {"task": task, "n_rows": int(X.shape[0]), "space": SPACE}
-            if "ranking" in args.views:
-                torch.manual_seed(seed)
-                t0 = time.perf_counter()
-                recs = ranking_view(
-                    net,
-                    SPACE,
-                    data,
-                    selectors=cfg["selectors"],
-                    sizes=cfg["sizes"],
-                    n_candidates=cfg["n_candidates"],
-                    cv=cfg["cv"],
-                    seed=seed,
-                )
-                ranking += [{**info, **r} for r in recs]
-                print(f"  ranking view: {time.perf_counter() - t0:.0f} s", flush=True)
-                write_results(
-                    f"nn_search_ranking{suffix}",
-                    {
-                        "benchmark": "nn_search_ranking",
-                        "description": __doc__,
-                        **common,
-                        "records": ranking,
-                    },
-                )
-            if "e2e" in args.views:
-                torch.manual_seed(seed)
-                t0 = time.perf_counter()
-                recs = end_to_end_view(
-                    net,
-                    SPACE,
-                    data,
-                    n_iter=cfg["n_iter"],
-                    selectors=cfg["selectors"],
-                    sizes=cfg["sizes"],
-                    cv=cfg["cv"],
-                    seed=seed,
-                    anchors=cfg["anchors"],
-                )
-                e2e += [{**info, **r} for r in recs]
-                print(
-                    f"  end-to-end view: {time.perf_counter() - t0:.0f} s", flush=True
-                )
-                write_results(
-                    f"nn_search{suffix}",
-                    {
-                        "benchmark": "nn_search",
-                        "description": __doc__,
-                        **common,
-                        "records": e2e,
-                    },
-                )
+
+    def split(X, y, seed):
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, y, test_size=0.2, stratify=y, random_state=seed
+        )
+        return X_tr, y_tr, X_te, y_te
+
+    common_kwargs = {"selectors": cfg["selectors"], "cv": cfg["cv"]}
+    run_views(
+        (
+            (f"mnist1d-{model}-net", X, y, make_net(model, args.device), SPACE)
+            for model in cfg["models"]
+        ),
+        family="nn_search",
+        views=args.views,
+        seeds=cfg["seeds"],
+        split=split,
+        ranking_kwargs={
+            **common_kwargs,
+            "sizes": cfg["sizes"],
+            "n_candidates": cfg["n_candidates"],
+        },
+        e2e_kwargs={
+            **common_kwargs,
+            "n_iter": cfg["n_iter"],
+            "sizes": cfg["sizes"],
+            "anchors": cfg["anchors"],
+        },
+        header={"description": __doc__, **common},
+        suffix=suffix,
+        before_view=torch.manual_seed,
+        log=lambda text: print(text, flush=True),
+    )
     print("done", flush=True)
 
 

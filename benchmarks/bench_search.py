@@ -32,15 +32,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, write_results
-from _search_harness import end_to_end_view, ranking_view
+from _common import machine_info
+from _search_harness import run_views
 
 
 def _digits(n_samples, seed):
@@ -161,60 +160,30 @@ def main(argv=None):
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS",)},
         "config": {**cfg, "rows": args.rows, "argv": sys.argv[1:]},
     }
-    ranking, e2e = [], []
-    for task in cfg["tasks"]:
-        load, model, rows = TASKS[task]
-        rows = args.rows if (args.rows and task.startswith("mnist1d")) else rows
-        X, y = load(rows, 0)
-        estimator, space = model()
-        print(f"{task}: {X.shape[0]} rows x {X.shape[1]} features", flush=True)
-        for seed in range(cfg["seeds"]):
-            data = _split(X, y, seed)
-            info = {"task": task, "n_rows": int(X.shape[0]), "space": space}
-            if "ranking" in args.views:
-                t0 = time.perf_counter()
-                recs = ranking_view(
-                    estimator,
-                    space,
-                    data,
-                    sizes=cfg["sizes"],
-                    n_candidates=cfg["n_candidates"],
-                    seed=seed,
-                )
-                ranking += [{**info, **r} for r in recs]
-                print(f"  ranking view: {time.perf_counter() - t0:.0f} s", flush=True)
-                write_results(
-                    f"search_ranking{suffix}",
-                    {
-                        "benchmark": "search_ranking",
-                        "description": __doc__,
-                        **common,
-                        "records": ranking,
-                    },
-                )
-            if "e2e" in args.views:
-                t0 = time.perf_counter()
-                recs = end_to_end_view(
-                    estimator,
-                    space,
-                    data,
-                    n_iter=cfg["n_iter"],
-                    sizes=cfg["e2e_sizes"],
-                    seed=seed,
-                )
-                e2e += [{**info, **r} for r in recs]
-                print(
-                    f"  end-to-end view: {time.perf_counter() - t0:.0f} s", flush=True
-                )
-                write_results(
-                    f"search{suffix}",
-                    {
-                        "benchmark": "search",
-                        "description": __doc__,
-                        **common,
-                        "records": e2e,
-                    },
-                )
+
+    def jobs():
+        for task in cfg["tasks"]:
+            load, model, rows = TASKS[task]
+            rows = args.rows if (args.rows and task.startswith("mnist1d")) else rows
+            X, y = load(rows, 0)
+            estimator, space = model()
+            yield task, X, y, estimator, space
+
+    run_views(
+        jobs(),
+        family="search",
+        views=args.views,
+        seeds=cfg["seeds"],
+        split=_split,
+        ranking_kwargs={
+            "sizes": cfg["sizes"],
+            "n_candidates": cfg["n_candidates"],
+        },
+        e2e_kwargs={"n_iter": cfg["n_iter"], "sizes": cfg["e2e_sizes"]},
+        header={"description": __doc__, **common},
+        suffix=suffix,
+        log=lambda text: print(text, flush=True),
+    )
     print("done", flush=True)
 
 

@@ -44,6 +44,33 @@ __all__ = [
 ]
 
 
+# The parameter, error and example sections every single check shares,
+# written once and appended to each check's one-line summary.
+_CHECK_SECTIONS = """
+
+    Parameters
+    ----------
+    selector : selector
+        The selector to check; it is cloned, never modified.
+
+    Raises
+    ------
+    AssertionError
+        When the selector breaks the contract.
+
+    Examples
+    --------
+    >>> from subsetml.selection import RandomSelector
+    >>> from subsetml.utils.estimator_checks import {name}
+    >>> {name}(RandomSelector(random_state=0))
+    """
+
+
+def _check_doc(check):
+    check.__doc__ = check.__doc__ + _CHECK_SECTIONS.format(name=check.__name__)
+    return check
+
+
 def make_view(
     n_samples=120, n_features=5, n_classes=3, *, task="classification", seed=0
 ):
@@ -118,25 +145,9 @@ def _with_seed(selector, seed):
     return clone(selector)
 
 
+@_check_doc
 def check_selector_clone(selector):
-    """``clone`` works and ``__init__`` stores every parameter unchanged.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_clone
-    >>> check_selector_clone(RandomSelector(random_state=0))
-    """
+    """``clone`` works and ``__init__`` stores every parameter unchanged."""
     name = type(selector).__name__
     params = selector.get_params(deep=False)
     cloned = clone(selector)
@@ -151,25 +162,9 @@ def check_selector_clone(selector):
     )
 
 
+@_check_doc
 def check_selector_subset_contract(selector):
-    """Exact size, unique in-range indices, finite non-negative weights.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_subset_contract
-    >>> check_selector_subset_contract(RandomSelector(random_state=0))
-    """
+    """Exact size, unique in-range indices, finite non-negative weights."""
     name = type(selector).__name__
     view = make_view(120, 5, 3, seed=1)
     sel = _with_seed(selector, 0)
@@ -179,25 +174,9 @@ def check_selector_subset_contract(selector):
         _assert_valid_subset(name, _select(sel, view, budget), view.n_samples, budget)
 
 
+@_check_doc
 def check_selector_budget_forms(selector):
-    """A fraction and the equivalent row count give the same subset size.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_budget_forms
-    >>> check_selector_budget_forms(RandomSelector(random_state=0))
-    """
+    """A fraction and the equivalent row count give the same subset size."""
     name = type(selector).__name__
     view = make_view(100, 4, 2, seed=2)
     sel = _with_seed(selector, 0)
@@ -207,25 +186,9 @@ def check_selector_budget_forms(selector):
     _assert_valid_subset(name, a, 100, 25)
 
 
+@_check_doc
 def check_selector_reproducible(selector):
-    """The same ``random_state`` gives the same subset, call after call.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_reproducible
-    >>> check_selector_reproducible(RandomSelector(random_state=0))
-    """
+    """The same ``random_state`` gives the same subset, call after call."""
     name = type(selector).__name__
     view = make_view(150, 5, 3, seed=3)
     if "random_state" not in selector.get_params(deep=False):
@@ -239,25 +202,9 @@ def check_selector_reproducible(selector):
     _assert_valid_subset(name, a, 150, 20)
 
 
+@_check_doc
 def check_selector_does_not_mutate(selector):
-    """``select`` changes neither the selector's parameters nor the view.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_does_not_mutate
-    >>> check_selector_does_not_mutate(RandomSelector(random_state=0))
-    """
+    """``select`` changes neither the selector's parameters nor the view."""
     name = type(selector).__name__
     view = make_view(80, 3, 2, seed=4)
     sel = _with_seed(selector, 0)
@@ -276,25 +223,9 @@ def check_selector_does_not_mutate(selector):
         assert np.array_equal(old, new), f"{name}.select modified the view."
 
 
+@_check_doc
 def check_selector_pickle(selector):
-    """A pickled and restored selector makes the same selection.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_pickle
-    >>> check_selector_pickle(RandomSelector(random_state=0))
-    """
+    """A pickled and restored selector makes the same selection."""
     name = type(selector).__name__
     view = make_view(90, 4, 3, seed=5)
     sel = _with_seed(selector, 0)
@@ -304,25 +235,9 @@ def check_selector_pickle(selector):
     )
 
 
+@_check_doc
 def check_selector_regression(selector):
-    """Regression views are accepted (or refused with a clear ValueError).
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_regression
-    >>> check_selector_regression(RandomSelector(random_state=0))
-    """
+    """Regression views are accepted (or refused with a clear ValueError)."""
     name = type(selector).__name__
     view = make_view(100, 4, 1, task="regression", seed=6)
     sel = _with_seed(selector, 0)
@@ -333,25 +248,9 @@ def check_selector_regression(selector):
     _assert_valid_subset(name, result, 100, 15)
 
 
+@_check_doc
 def check_selector_rejects_bad_budget(selector):
-    """Budget 0, above n, or a fraction outside (0, 1] raise, never select.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_rejects_bad_budget
-    >>> check_selector_rejects_bad_budget(RandomSelector(random_state=0))
-    """
+    """Budget 0, above n, or a fraction outside (0, 1] raise, never select."""
     name = type(selector).__name__
     view = make_view(40, 3, 2, seed=7)
     sel = _with_seed(selector, 0)
@@ -363,25 +262,9 @@ def check_selector_rejects_bad_budget(selector):
         raise AssertionError(f"{name}: budget {budget!r} of 40 rows was accepted.")
 
 
+@_check_doc
 def check_selector_single_class(selector):
-    """A classification view holding a single class raises ValueError.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_single_class
-    >>> check_selector_single_class(RandomSelector(random_state=0))
-    """
+    """A classification view holding a single class raises ValueError."""
     name = type(selector).__name__
     rng = np.random.RandomState(8)
     p = np.full((30, 2), 0.5)
@@ -394,25 +277,9 @@ def check_selector_single_class(selector):
     raise AssertionError(f"{name}: a single-class view was accepted.")
 
 
+@_check_doc
 def check_selector_rejects_non_view(selector):
-    """Raw arrays instead of a LastLayer raise TypeError or ValueError.
-
-    Parameters
-    ----------
-    selector : selector
-        The selector to check; it is cloned, never modified.
-
-    Raises
-    ------
-    AssertionError
-        When the selector breaks the contract.
-
-    Examples
-    --------
-    >>> from subsetml.selection import RandomSelector
-    >>> from subsetml.utils.estimator_checks import check_selector_rejects_non_view
-    >>> check_selector_rejects_non_view(RandomSelector(random_state=0))
-    """
+    """Raw arrays instead of a LastLayer raise TypeError or ValueError."""
     name = type(selector).__name__
     sel = _with_seed(selector, 0)
     try:
