@@ -279,7 +279,7 @@ multimetric_
 
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
         with parallel:
-            weighted, subsets, sel_times = self._select_subsets(
+            budgets, adaptive, weighted, subsets, sel_times = self._select_subsets(
                 parallel, X, y, splits, selection_seed
             )
             self.subsets_ = [
@@ -288,18 +288,8 @@ multimetric_
                 if s is not None
             ]
             self.selection_time_ = float(np.sum(sel_times))
-            trial_rows = [
-                (
-                    resolve_budget(self.subset_size, len(train))
-                    if weighted == "adaptive"
-                    else len(train)
-                    if s is None
-                    else s.size
-                )
-                for s, (train, _) in zip(subsets, splits)
-            ]
             extra = {
-                "subset_size": float(np.mean(trial_rows)),
+                "subset_size": float(np.mean(budgets)),
                 "selection_time": float(np.mean(sel_times)),
             }
 
@@ -311,6 +301,7 @@ multimetric_
                 splits=splits,
                 subsets=subsets,
                 weighted=weighted,
+                adaptive=adaptive,
                 adaptive_seed=selection_seed,
                 scorers=scorers,
                 refit_metric=refit_metric,
@@ -324,7 +315,7 @@ multimetric_
             )
             self.studies_ = run.search_all(spaces, sampler_seeds)
         params, out, more = run.params, run.out, run.more
-        if weighted == "adaptive":
+        if adaptive:
             self.selection_time_ = float(
                 np.nansum([o.get("selection_time", np.nan) for o in out])
             )
@@ -448,7 +439,12 @@ multimetric_
             check_classification_targets(y)
 
     def _select_subsets(self, parallel, X, y, splits, seed):
-        """One subset per split (None where a split trains on all its rows)."""
+        """Rows per trial and one subset per split.
+
+        Returns ``(budgets, adaptive, weighted, subsets, times)``: a subset is
+        None where a split trains on all its rows, and for a skorch net
+        (``adaptive``), which selects inside every trial.
+        """
         budgets = []
         for i, (train, _) in enumerate(splits):
             n_train = len(train)
@@ -463,8 +459,9 @@ multimetric_
                         f"{n_classes} rows ({n_classes / n_train:.3g} of a fold)."
                     )
             budgets.append(k)
+        none = [None] * len(splits)
         if all(k == len(train) for k, (train, _) in zip(budgets, splits)):
-            return False, [None] * len(splits), [0.0] * len(splits)
+            return budgets, False, False, none, [0.0] * len(splits)
         if (
             _adaptive_net(self.estimator, self.selector, self.subset_size, seed)
             is not None
@@ -472,7 +469,7 @@ multimetric_
             # A skorch net re-selects from its own last layer while it trains:
             # the selection depends on the trial, so each trial makes its own
             # (its time is part of the trial's fit time).
-            return "adaptive", [None] * len(splits), [np.nan] * len(splits)
+            return budgets, True, False, none, [np.nan] * len(splits)
         proto = SubsetEstimator(
             self.estimator,
             selector=self.selector,
@@ -485,7 +482,7 @@ multimetric_
         picked = parallel(
             delayed(_select_split)(proto, X, y, train) for train, _ in splits
         )
-        return weighted, [p[0] for p in picked], [p[1] for p in picked]
+        return budgets, False, weighted, [p[0] for p in picked], [p[1] for p in picked]
 
 
 def _select_split(proto, X, y, train):
@@ -624,7 +621,7 @@ class _Run:
         for ci, params in enumerate(candidates):
             for si, (train, test) in enumerate(self.splits):
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
-                if self.weighted == "adaptive":
+                if self.adaptive:
                     est = SubsetEstimator(
                         est,
                         selector=s.selector,
@@ -650,7 +647,7 @@ class _Run:
                         return_train_score=s.return_train_score,
                         return_n_test_samples=True,
                         return_times=True,
-                        return_estimator=self.weighted == "adaptive",
+                        return_estimator=self.adaptive,
                         split_progress=(si, len(self.splits)),
                         candidate_progress=(len(self.params) + ci, self.total),
                         error_score=s.error_score,

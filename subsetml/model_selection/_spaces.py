@@ -216,7 +216,9 @@ def check_search_spaces(search_spaces, n_iter):
 
 def _routed_prefixes(estimator):
     """Prefixes a skorch net routes to its parts (``module__hidden``...)."""
-    if not hasattr(estimator, "prefixes_") or not hasattr(estimator, "module"):
+    from subsetml.lastlayer import _is_skorch_net
+
+    if not _is_skorch_net(estimator):
         return ()
     names = {"module", "criterion", "optimizer", *estimator.prefixes_}
     for attr in ("_modules", "_criteria", "_optimizers"):

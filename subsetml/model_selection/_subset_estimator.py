@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sys
 import time
 import warnings
 
@@ -22,6 +21,7 @@ from sklearn.utils.validation import (
 
 from subsetml._subset import resolve_budget
 from subsetml._views import check_lastlayer, select_rows
+from subsetml.lastlayer import _is_skorch_net
 from subsetml.selection import (
     CraigSelector,
     GlisterSelector,
@@ -387,9 +387,10 @@ def _adaptive_net(estimator, selector, subset_size, seed):
     schedule and takes ``selector``, ``subset_size`` and the seed. Anything
     else returns None (skorch itself is never imported here).
     """
-    skorch = sys.modules.get("skorch")
-    if skorch is None or not isinstance(estimator, skorch.NeuralNet):
+    if not _is_skorch_net(estimator):
         return None
+    import skorch
+
     from subsetml.skorch import (
         SubsetNeuralNetClassifier,
         SubsetNeuralNetRegressor,

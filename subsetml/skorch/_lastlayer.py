@@ -103,11 +103,7 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
             _, h, z = last
             if isinstance(out, (tuple, list)):
                 out = out[0]
-            if (
-                z.shape[0] != out.shape[0]
-                or z.reshape(z.shape[0], -1).shape[1]
-                != out.reshape(out.shape[0], -1).shape[1]
-            ):
+            if z.shape[0] != out.shape[0] or z.numel() != out.numel():
                 raise ValueError(
                     f"The output of {type(module).__name__} (shape "
                     f"{tuple(out.shape)}) does not match its last Linear layer's "
