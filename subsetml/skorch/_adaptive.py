@@ -66,6 +66,19 @@ class _SubsetBatchSampler(torch.utils.data.Sampler):
             yield batch.tolist()
 
 
+def _check_finite(data, name):
+    """Refuse NaN/inf in array or tensor inputs: they would poison the
+    selection's gradients and the training loss without an error."""
+    if torch.is_tensor(data):
+        data = data.detach().cpu().numpy()
+    if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
+        if not np.isfinite(data).all():
+            raise ValueError(
+                f"{name} contains NaN or infinity; subset training needs finite "
+                "inputs and targets."
+            )
+
+
 def _targets_of(dataset):
     """The targets of a skorch dataset (or a Subset of one), as numpy."""
     if isinstance(dataset, torch.utils.data.Subset):
@@ -205,6 +218,8 @@ class SubsetTrainingMixin:
         self
         """
         self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
+        _check_finite(X, "X")
+        _check_finite(y, "y")
         return super().fit(X, y, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):

@@ -321,3 +321,21 @@ def test_subset_search_rejects_unknown_net_parameters(data):
     search = SubsetSearchCV(_plain_net(), {"lrr": (0.01, 0.5)}, n_iter=2)
     with pytest.raises(ValueError, match="lrr"):
         search.fit(X, y)
+
+
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_non_finite_inputs_are_refused(data, where):
+    X, y = data
+    X = X.copy()
+    if where == "X":
+        X[3, 2] = np.nan
+        with pytest.raises(ValueError, match="X contains NaN"):
+            _net(max_epochs=2).fit(X, y)
+    else:
+        target = X[:, 1:2].copy()
+        target[5] = np.inf
+        net = SubsetNeuralNetRegressor(
+            Recorder, module__n_out=1, max_epochs=2, train_split=None, verbose=0
+        )
+        with pytest.raises(ValueError, match="y contains NaN"):
+            net.fit(torch.as_tensor(X), target)
