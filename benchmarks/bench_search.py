@@ -34,8 +34,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info
@@ -49,21 +47,9 @@ def _digits(n_samples, seed):
 
 
 def _mnist1d(n_samples, seed):
-    try:
-        from subsetml.datasets import make_mnist1d
-    except ImportError:
-        make_mnist1d = None
-    if make_mnist1d is not None:
-        return make_mnist1d(n_samples, random_state=0, return_X_y=True)
-    from mnist1d.data import get_dataset_args, make_dataset
+    from subsetml.datasets import make_mnist1d
 
-    args = get_dataset_args()
-    args.num_samples = n_samples
-    args.seed = 0
-    d = make_dataset(args)
-    X = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
-    y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
-    return X, y
+    return make_mnist1d(n_samples, random_state=0, return_X_y=True)
 
 
 def _svc():
