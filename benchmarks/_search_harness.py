@@ -33,9 +33,28 @@ from contextlib import contextmanager
 import numpy as np
 from scipy import stats
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
 from subsetml.model_selection import SubsetSearchCV
+
+# --------------------------------------------------------------------------
+# Validation splits
+
+
+def make_splitter(cv, seed):
+    """``cv`` folds (an int), or one stratified hold-out of that fraction.
+
+    A float ``cv`` in (0, 1) is the validation share of a single split, the
+    way the papers tune (train on the rest, score on the hold-out); an int is
+    ``StratifiedKFold(cv)``. Both are shuffled with ``seed`` and shared by
+    every strategy of a seed.
+    """
+    if isinstance(cv, float):
+        if not 0.0 < cv < 1.0:
+            raise ValueError(f"a hold-out cv must lie in (0, 1), got {cv!r}")
+        return StratifiedShuffleSplit(n_splits=1, test_size=cv, random_state=seed)
+    return StratifiedKFold(cv, shuffle=True, random_state=seed)
+
 
 # --------------------------------------------------------------------------
 # Search spaces in one neutral form, converted per library
@@ -214,8 +233,9 @@ def ranking_view(
         Subset strategies: every selector at every size.
     n_candidates : int
         M, the configurations drawn once with ``seed``.
-    cv : int
-        Stratified folds (shuffled with ``seed``), the same for all strategies.
+    cv : int or float
+        Stratified folds, or the validation share of one stratified hold-out
+        (see :func:`make_splitter`), the same for all strategies.
     seed : int
     halving : bool
         Also run ``HalvingGridSearchCV`` over the M candidates (single-point
@@ -230,7 +250,7 @@ def ranking_view(
 
     X_tr, y_tr, X_te, y_te = data
     n_classes = len(np.unique(y_tr))
-    splitter = StratifiedKFold(cv, shuffle=True, random_state=seed)
+    splitter = make_splitter(cv, seed)
     fold_rows = int(np.mean([len(tr) for tr, _ in splitter.split(X_tr, y_tr)]))
     sub_space = space_for_subsetml(space)
 
@@ -457,7 +477,7 @@ def end_to_end_view(
 ):
     """One end-to-end search per strategy; test accuracy against wall time."""
     X_tr, y_tr, X_te, y_te = data
-    splitter = StratifiedKFold(cv, shuffle=True, random_state=seed)
+    splitter = make_splitter(cv, seed)
     fold_rows = int(np.mean([len(tr) for tr, _ in splitter.split(X_tr, y_tr)]))
     n_classes = len(np.unique(y_tr))
     records = []
@@ -479,10 +499,13 @@ def end_to_end_view(
             "refit_s": float(getattr(est, "refit_time_", float("nan"))),
             "best_cv_score": float(getattr(est, "best_score_", float("nan"))),
             "selection_s": float(getattr(est, "selection_time_", float("nan"))),
+            # search_time_ is SubsetSearchCV's own (trials without the refit).
+            "search_s": float(getattr(est, "search_time_", float("nan"))),
             "test_accuracy": acc,
             "best_params": _plain(est.best_params_),
             **info,
         }
+        rec["selection_share"] = rec["selection_s"] / rec["search_s"]
         records.append(rec)
         log(
             f"  seed={seed} {name:<22} test={acc:.4f} cv={rec['best_cv_score']:.4f} "

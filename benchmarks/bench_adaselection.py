@@ -411,6 +411,9 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--output", default=None, help="results file stem")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs of every run (all tasks)"
+    )
     args = parser.parse_args(argv)
 
     size = "quick" if args.quick else "full"
@@ -423,6 +426,8 @@ def main(argv=None):
     results, summaries = {}, {}
     for name in args.tasks:
         task = TASKS[name](size)
+        if args.epochs is not None:
+            task["epochs"] = args.epochs
         # An untimed run first: one-off costs (allocator, kernel selection)
         # would otherwise land on whichever method runs first.
         run({**task, "epochs": 2}, "adaselection", rates[0], 0)
@@ -441,25 +446,27 @@ def main(argv=None):
                 )
         summaries[name] = summarise(name, task, records, rates)
         results[name] = {"summary": summaries[name], "records": records}
-
-    path = write_results(
-        args.output or ("adaselection_quick" if args.quick else "adaselection"),
-        {
-            "benchmark": "adaselection",
-            "mode": size,
-            "description": __doc__,
-            "machine": {
-                **machine_info(),
-                "torch": torch.__version__,
-                "torch_threads": 1,
+        # Saved after every task, so a long run that is cut short keeps what
+        # it finished.
+        path = write_results(
+            args.output or ("adaselection_quick" if args.quick else "adaselection"),
+            {
+                "benchmark": "adaselection",
+                "mode": size,
+                "description": __doc__,
+                "machine": {
+                    **machine_info(),
+                    "torch": torch.__version__,
+                    "torch_threads": 1,
+                },
+                "argv": sys.argv[1:] if argv is None else list(argv),
+                "sampling_rates": rates,
+                "seeds": n_seeds,
+                "targets": targets(summaries, rates),
+                "tasks": results,
             },
-            "sampling_rates": rates,
-            "seeds": n_seeds,
-            "targets": targets(summaries, rates),
-            "tasks": results,
-        },
-    )
-    print(f"wrote {path}")
+        )
+        print(f"wrote {path}", flush=True)
 
 
 if __name__ == "__main__":

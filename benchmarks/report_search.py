@@ -50,6 +50,13 @@ def _ms(values, fmt="{:.3f}"):
     return f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1))}"
 
 
+def _cv_text(cv):
+    """How a run validated: ``3-fold CV`` or ``one 20 % hold-out``."""
+    if isinstance(cv, float):
+        return f"one {100 * cv:g} % hold-out"
+    return f"{cv}-fold CV"
+
+
 def _group(records, keys):
     groups = defaultdict(list)
     for r in records:
@@ -72,19 +79,28 @@ E2E_HEADER = [
     "test accuracy",
     "end-to-end (s)",
     "speed-up vs full",
+    "selection share",
     "best CV score",
 ]
+
+
+def _selection_share(r):
+    """Selection time as a share of the search (trials without the refit)."""
+    if "selection_share" in r:
+        return r["selection_share"]
+    search = r["end_to_end_s"] - r.get("refit_s", float("nan"))
+    return r.get("selection_s", float("nan")) / search
 
 
 def ranking_tables(records):
     """``(task, caption, rows)`` per task of the ranking view."""
     tables = []
-    for (task,), recs in _group(records, ["task"]).items():
+    for (task, _), recs in _group(records, ["task", "_file"]).items():
         recs = [r for r in recs if "skipped" not in r]
         seeds = sorted({r["seed"] for r in recs})
         caption = (
             f"{task}: {recs[0]['n_candidates']} paired candidates, "
-            f"{len(seeds)} seed(s), {recs[0]['cv']}-fold CV, "
+            f"{len(seeds)} seed(s), {_cv_text(recs[0]['cv'])}, "
             f"{recs[0]['fold_rows']} rows per training fold "
             f"(from {recs[0]['_file']})"
         )
@@ -109,11 +125,12 @@ def ranking_tables(records):
 def e2e_tables(records):
     """``(task, caption, rows)`` per task of the end-to-end view."""
     tables = []
-    for (task,), recs in _group(records, ["task"]).items():
+    for (task, _), recs in _group(records, ["task", "_file"]).items():
         seeds = sorted({r["seed"] for r in recs})
         caption = (
             f"{task}: {recs[0]['n_iter']} trials, {len(seeds)} seed(s), "
-            f"{recs[0]['cv']}-fold CV (from {recs[0]['_file']})"
+            f"{_cv_text(recs[0]['cv'])}, {recs[0].get('n_rows', '?')} rows "
+            f"(from {recs[0]['_file']})"
         )
         rows = []
         for (strategy,), rs in _group(recs, ["strategy"]).items():
@@ -123,11 +140,75 @@ def e2e_tables(records):
                     _ms(r["test_accuracy"] for r in rs),
                     _ms((r["end_to_end_s"] for r in rs), "{:.1f}"),
                     _ms((r["speedup_vs_full"] for r in rs), "{:.1f}") + "×",
+                    _pct(_selection_share(r) for r in rs),
                     _ms(r["best_cv_score"] for r in rs),
                 ]
             )
         tables.append((task, caption, rows))
     return tables
+
+
+def _pct(shares):
+    text = _ms((100 * x for x in shares), "{:.0f}")
+    return text if text == "n/a" else text + " %"
+
+
+def _mean_by_strategy(recs, key):
+    return {
+        strategy: float(np.mean([r[key] for r in rs]))
+        for (strategy,), rs in _group(recs, ["strategy"]).items()
+    }
+
+
+def e2e_targets(records, size=0.05, min_speedup=8.0, max_gap_pp=0.5):
+    """The nets issue's two targets, per task and results file.
+
+    * speed-up: every subset strategy at ``size`` against the full-data
+      search -- mean end-to-end speed-up at least ``min_speedup`` and mean test
+      accuracy at most ``max_gap_pp`` points below it;
+    * equal wall time: each of CRAIG, GLISTER and GRAD-MATCH against the
+      slowest adaptive-random search that was not slower than it (random at
+      the same size when every random search was slower), by mean test
+      accuracy -- the selector must be ahead.
+
+    Returns ``(caption, lines)`` pairs; each line says ``held`` or ``not held``.
+    """
+    out = []
+    for (task, file), recs in _group(records, ["task", "_file"]).items():
+        acc = _mean_by_strategy(recs, "test_accuracy")
+        time_ = _mean_by_strategy(recs, "end_to_end_s")
+        speed = _mean_by_strategy(recs, "speedup_vs_full")
+        full = acc.get("full (tpe)")
+        if full is None:
+            continue
+        lines = []
+        for strategy in acc:
+            if not strategy.endswith(f"@{size:g} (tpe)"):
+                continue
+            gap = 100 * (acc[strategy] - full)
+            held = speed[strategy] >= min_speedup and gap >= -max_gap_pp
+            lines.append(
+                f"{strategy}: {speed[strategy]:.1f}× at {gap:+.1f} pp vs full "
+                f"-- {'held' if held else 'not held'}"
+            )
+        randoms = {s: t for s, t in time_.items() if s.startswith("random@")}
+        for strategy in acc:
+            name = strategy.split("@")[0]
+            if name not in ("craig", "glister", "gradmatch") or not randoms:
+                continue
+            same = strategy.replace(name, "random", 1)
+            cheaper = [s for s, t in randoms.items() if t <= time_[strategy]]
+            ref = max(cheaper, key=randoms.get) if cheaper else same
+            if ref not in acc:
+                continue
+            gap = 100 * (acc[strategy] - acc[ref])
+            lines.append(
+                f"{strategy} ({time_[strategy]:.0f} s) vs {ref} "
+                f"({time_[ref]:.0f} s): {gap:+.1f} pp -- "
+                f"{'held' if gap > 0 else 'not held'}"
+            )
+        out.append((f"{task} (from {file})", lines))
+    return out
 
 
 def markdown(tables, header):
@@ -264,6 +345,10 @@ def main(argv=None):
     if e2e:
         print("\n### End-to-end view")
         print(markdown(e2e_tables(e2e), E2E_HEADER))
+        print("\n### Targets (mean over seeds)")
+        for caption, lines in e2e_targets(e2e):
+            print(f"\n**{caption}**\n")
+            print("\n".join(f"- {line}" for line in lines))
     if not args.no_plot:
         if ranking:
             plot_ranking(ranking, RESULTS / f"{prefix}_ranking{suffix}.png")

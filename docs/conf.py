@@ -1,5 +1,7 @@
 """Sphinx configuration for subsetml (built with warnings as errors)."""
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,8 +21,32 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "myst_nb",
     "bench_tables",
 ]
+
+# --- tutorials ----------------------------------------------------------------
+# The notebooks live in examples/ (stored without outputs, run by the tests).
+# Sphinx only reads sources under docs/, so each build copies them into
+# docs/_tutorials/ (ignored by git) and myst-nb executes them there: the pages
+# show the real outputs and plots of the version being documented.
+# SUBSETML_DOCS_EXECUTE=off renders them without running (a quick local build).
+TUTORIALS = HERE / "_tutorials"
+shutil.rmtree(TUTORIALS, ignore_errors=True)
+TUTORIALS.mkdir()
+for notebook in sorted((HERE.parent / "examples").glob("*.ipynb")):
+    shutil.copy2(notebook, TUTORIALS / notebook.name)
+
+nb_execution_mode = os.environ.get("SUBSETML_DOCS_EXECUTE", "force")
+# The kernels inherit the environment: a headless MPLBACKEND=Agg would stop
+# them from sending their figures to the page (ipykernel's inline backend).
+os.environ.pop("MPLBACKEND", None)
+nb_execution_timeout = 900
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+# myst-nb also reads Markdown; only the notebooks and the .rst pages are ours.
+source_suffix = {".rst": "restructuredtext", ".ipynb": "myst-nb"}
 
 autosummary_generate = True
 autodoc_default_options = {
@@ -52,7 +78,7 @@ numpydoc_xref_param_type = False
 nitpicky = False
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "jupyter_execute"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"subsetml {release}"
 html_theme_options = {"navigation_with_keys": False}

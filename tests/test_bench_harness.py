@@ -124,3 +124,90 @@ def test_end_to_end_view(data):
     assert recs[0]["speedup_vs_full"] == 1.0
     for r in recs:
         assert 0 < r["test_accuracy"] <= 1 and r["end_to_end_s"] > 0
+
+
+def test_make_splitter_folds_or_one_holdout(data):
+    X_tr, y_tr, _, _ = data
+    folds = list(h.make_splitter(3, 0).split(X_tr, y_tr))
+    assert len(folds) == 3
+    (train, val), *rest = list(h.make_splitter(0.2, 0).split(X_tr, y_tr))
+    assert not rest and len(val) == pytest.approx(0.2 * len(X_tr), abs=1)
+    assert not set(train) & set(val)
+    # stratified: every class in the hold-out
+    assert set(y_tr[val]) == set(y_tr)
+    with pytest.raises(ValueError, match="hold-out"):
+        h.make_splitter(1.5, 0)
+
+
+def test_end_to_end_view_on_a_holdout_records_selection_share(data):
+    recs = h.end_to_end_view(
+        LogisticRegression(max_iter=200),
+        SPACE,
+        data,
+        n_iter=2,
+        selectors=("gradmatch",),
+        sizes=(0.3,),
+        cv=0.25,
+        seed=0,
+        anchors=(),
+        log=lambda *a: None,
+    )
+    assert [r["cv"] for r in recs] == [0.25, 0.25]
+    full, sub = recs
+    assert full["selection_share"] == 0.0
+    assert 0 < sub["selection_share"] < 1
+    assert sub["selection_share"] == sub["selection_s"] / sub["search_s"]
+
+
+def _e2e(strategy, seed, acc, time_s, file="f.json"):
+    return {
+        "task": "t",
+        "_file": file,
+        "strategy": strategy,
+        "seed": seed,
+        "test_accuracy": acc,
+        "end_to_end_s": time_s,
+        "speedup_vs_full": None,
+    }
+
+
+def test_e2e_targets_speedup_and_equal_wall_time():
+    import report_search as rs
+
+    recs = []
+    for seed in (0, 1):
+        recs += [
+            _e2e("full (tpe)", seed, 0.90, 100.0),
+            _e2e("random@0.05 (tpe)", seed, 0.898, 10.0),
+            _e2e("gradmatch@0.05 (tpe)", seed, 0.85, 15.0),
+            _e2e("random@0.1 (tpe)", seed, 0.88, 14.0),
+            _e2e("craig@0.05 (tpe)", seed, 0.87, 12.0),
+        ]
+    for r in recs:
+        r["speedup_vs_full"] = 100.0 / r["end_to_end_s"]
+    ((caption, lines),) = rs.e2e_targets(recs)
+    assert caption == "t (from f.json)"
+    by_name = {line.split(":")[0]: line for line in lines}
+    # 10x at -0.2 pp: held; GRAD-MATCH 6.7x at -5 pp: not held
+    assert by_name["random@0.05 (tpe)"].endswith("-- held")
+    assert "10.0× at -0.2 pp" in by_name["random@0.05 (tpe)"]
+    assert by_name["gradmatch@0.05 (tpe)"].endswith("not held")
+    # equal wall time: GRAD-MATCH (15 s) meets random@0.1 (14 s), CRAIG (12 s)
+    # meets random@0.05 (10 s), the slowest random that is not slower
+    pairs = [line for line in lines if " vs " in line]
+    assert any(
+        "gradmatch@0.05 (tpe) (15 s) vs random@0.1 (tpe) (14 s): -3.0 pp" in p
+        and p.endswith("not held")
+        for p in pairs
+    )
+    assert any(
+        "craig@0.05 (tpe) (12 s) vs random@0.05 (tpe) (10 s): -2.8 pp" in p
+        for p in pairs
+    )
+
+
+def test_report_captions_say_how_runs_validated():
+    import report_search as rs
+
+    assert rs._cv_text(3) == "3-fold CV"
+    assert rs._cv_text(0.2) == "one 20 % hold-out"
