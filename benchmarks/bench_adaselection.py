@@ -38,6 +38,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -47,7 +48,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
-from _common import machine_info, write_results
+from _common import RESULTS, machine_info, write_results
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -125,8 +126,8 @@ def _scaled_split(X, y, test_size, seed, stratify=None):
     )
 
 
-def task_mnist1d(size):
-    n = 3000 if size == "quick" else 10000
+def task_mnist1d(size, rows=None):
+    n = rows or (3000 if size == "quick" else 10000)
     X, y = make_mnist1d(n, random_state=0, return_X_y=True)
     X_tr, X_te, y_tr, y_te = _scaled_split(X, y, 1 / 3, 0, stratify=y)
     return {
@@ -414,6 +415,14 @@ def main(argv=None):
     parser.add_argument(
         "--epochs", type=int, default=None, help="epochs of every run (all tasks)"
     )
+    parser.add_argument(
+        "--mnist1d-rows", type=int, default=None, help="MNIST-1D rows (train + test)"
+    )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the other tasks of an existing results file (same grid)",
+    )
     args = parser.parse_args(argv)
 
     size = "quick" if args.quick else "full"
@@ -423,9 +432,25 @@ def main(argv=None):
     # One thread: steadier timings, and the machine may be shared.
     torch.set_num_threads(1)
 
+    stem = args.output or ("adaselection_quick" if args.quick else "adaselection")
     results, summaries = {}, {}
+    previous = RESULTS / f"{stem}.json"
+    if args.append and previous.exists():
+        # A long grid can be run task by task; the targets are recomputed
+        # over every task the file then holds.
+        old = json.loads(previous.read_text())
+        if old["sampling_rates"] != rates or old["seeds"] != n_seeds:
+            parser.error(f"{previous.name} was run with another grid")
+        for name, body in old["tasks"].items():
+            if name not in args.tasks:
+                results[name] = body
+                summaries[name] = body["summary"]
     for name in args.tasks:
-        task = TASKS[name](size)
+        task = (
+            TASKS[name](size, args.mnist1d_rows)
+            if name == "mnist1d"
+            else TASKS[name](size)
+        )
         if args.epochs is not None:
             task["epochs"] = args.epochs
         # An untimed run first: one-off costs (allocator, kernel selection)
@@ -445,11 +470,17 @@ def main(argv=None):
                     flush=True,
                 )
         summaries[name] = summarise(name, task, records, rates)
-        results[name] = {"summary": summaries[name], "records": records}
+        results[name] = {
+            "summary": summaries[name],
+            "records": records,
+            # which command made this task's rows (a file can be appended to)
+            "argv": sys.argv[1:] if argv is None else list(argv),
+            "date": machine_info()["date"],
+        }
         # Saved after every task, so a long run that is cut short keeps what
         # it finished.
         path = write_results(
-            args.output or ("adaselection_quick" if args.quick else "adaselection"),
+            stem,
             {
                 "benchmark": "adaselection",
                 "mode": size,

@@ -59,37 +59,34 @@ def _write_family(app, prefix):
 
 
 def _adaselection_tables(path):
-    """Average ranks and targets of ``bench_adaselection.py``'s results."""
+    """Per-task tables and the targets of ``bench_adaselection.py``'s results,
+    through ``benchmarks/report_adaselection.py``."""
     import json
 
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import report_adaselection as ra
+    finally:
+        sys.path.pop(0)
     data = json.loads(path.read_text())
-    methods = None
+    rates = data["sampling_rates"]
     lines = [
         f"From ``benchmarks/results/{path.name}`` ({data.get('mode', '?')} mode, "
-        f"{data.get('seeds', '?')} seed(s), sampling rates "
-        f"{data.get('sampling_rates')}; {data['machine']['cpu_count']} cores, "
-        f"run {data['machine']['date']}). Average rank among the eight "
-        "subsampling methods (1 is best):",
+        f"{data.get('seeds', '?')} seed(s), sampling rates {rates}; "
+        f"{data['machine']['cpu_count']} cores). Test metric per method and "
+        "sampling rate (mean ± sd over seeds) and the average rank among the "
+        "eight subsampling methods (1 is best); then AdaSelection's time per "
+        "step after the warm-up, next to the cost model.",
         "",
     ]
-    rows = []
     for task, body in data["tasks"].items():
-        ranks = body["summary"]["average_rank"]
-        methods = methods or list(ranks)
-        rows.append([task, *(f"{ranks[m]:.2f}" for m in methods)])
-    lines += [".. list-table::", "   :header-rows: 1", ""]
-    for row in [["task", *methods], *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines += [f"     - {cell}" for cell in row[1:]]
-    lines += ["", "The issue's targets, as the script evaluated them:", ""]
-    for name, target in data.get("targets", {}).items():
-        held = "held" if target.get("held") else "did not hold"
-        detail = ", ".join(
-            f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}"
-            for k, v in target.items()
-            if k != "held"
-        )
-        lines.append(f"* ``{name}``: {held} ({detail})")
+        caption = ra.task_caption(task, body["summary"])
+        header, rows = ra.metric_table(body["summary"], body["records"], rates)
+        lines.append(ra.rst(header, rows, caption))
+        header, rows = ra.step_table(body["records"], rates)
+        lines.append(ra.rst(header, rows, f"{task}: time per step"))
+    lines += ["The issue's targets, as the script evaluated them:", ""]
+    lines += [f"* {line}" for line in ra.target_lines(data.get("targets", {}))]
     return "\n".join(lines) + "\n"
 
 
