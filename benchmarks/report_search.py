@@ -232,6 +232,13 @@ def rst(tables, header):
     return "\n".join(lines)
 
 
+def _panel_title(task, file, panels):
+    """The task, and its results file where several files hold that task."""
+    if sum(t == task for t, _ in panels) > 1:
+        return f"{task}\n({file})"
+    return task
+
+
 def plot_ranking(records, path):
     import matplotlib
 
@@ -286,14 +293,13 @@ def plot_e2e(records, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = list(dict.fromkeys(r["task"] for r in records))
+    panels = _group(records, ["task", "_file"])
     strategies = list(dict.fromkeys(r["strategy"] for r in records))
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))[: len(strategies)]
     colour = dict(zip(strategies, colours))
-    width = 4.2 * len(tasks) + 2.6
-    fig, axes = plt.subplots(1, len(tasks), figsize=(width, 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        rs = [r for r in records if r["task"] == task]
+    width = 4.2 * len(panels) + 2.6
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.8), squeeze=False)
+    for ax, ((task, file), rs) in zip(axes[0], panels.items()):
         for (strategy,), g in _group(rs, ["strategy"]).items():
             t = np.array([r["end_to_end_s"] for r in g])
             a = 100 * np.array([r["test_accuracy"] for r in g])
@@ -310,11 +316,34 @@ def plot_e2e(records, path):
             )
         ax.set_xscale("log")
         ax.set_xlabel("end-to-end time (s, search + refit)")
-        ax.set_title(task)
+        ax.set_title(_panel_title(task, file, panels), fontsize=9)
     axes[0][0].set_ylabel("test accuracy (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.tight_layout(rect=(0, 0, 1 - 2.5 / width, 1))
     fig.legend(handles, labels, fontsize=7, loc="center right")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_speedups(records, path):
+    """The paper's Figure 2: end-to-end speed-up over the full-data search,
+    one panel per task and results file (``subsetml.plotting.plot_speedup``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from subsetml.plotting import plot_speedup
+
+    groups = _group(records, ["task", "_file"])
+    fig, axes = plt.subplots(
+        1, len(groups), figsize=(4.6 * len(groups), 3.8), squeeze=False
+    )
+    for ax, ((task, file), recs) in zip(axes[0], groups.items()):
+        plot_speedup(recs, reference="full (tpe)", ax=ax)
+        ax.set_title(_panel_title(task, file, groups), fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -354,6 +383,7 @@ def main(argv=None):
             plot_ranking(ranking, RESULTS / f"{prefix}_ranking{suffix}.png")
         if e2e:
             plot_e2e(e2e, RESULTS / f"{prefix}{suffix}.png")
+            plot_speedups(e2e, RESULTS / f"{prefix}_speedup{suffix}.png")
 
 
 if __name__ == "__main__":
