@@ -623,8 +623,10 @@ def run_views(
         Results name: ``<family>_ranking<suffix>.json`` and
         ``<family><suffix>.json`` in ``benchmarks/results``.
     views : collection of {"ranking", "e2e"}
-    seeds : int
-        Seeds ``0 .. seeds - 1``; each gets its own train/test split.
+    seeds : int or iterable of int
+        Seeds ``0 .. seeds - 1`` (or the seeds given); each gets its own
+        train/test split. Giving the seeds lets one configuration be spread
+        over several processes whose files the report then reads together.
     split : callable
         ``split(X, y, seed) -> (X_train, y_train, X_test, y_test)``.
     ranking_kwargs, e2e_kwargs : dict
@@ -643,7 +645,7 @@ def run_views(
     for task, X, y, estimator, space in jobs:
         log(f"{task}: {X.shape[0]} rows x {X.shape[1]} features")
         info = {"task": task, "n_rows": int(X.shape[0]), "space": space}
-        for seed in range(seeds):
+        for seed in range(seeds) if isinstance(seeds, int) else seeds:
             data = split(X, y, seed)
             for view in ("ranking", "e2e"):
                 if view not in views:

@@ -162,6 +162,9 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", choices=["mlp", "cnn"])
     parser.add_argument("--rows", type=int)
     parser.add_argument("--seeds", type=int)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="run seeds FIRST .. FIRST+SEEDS-1"
+    )
     parser.add_argument("--n-candidates", type=int)
     parser.add_argument("--n-iter", type=int)
     parser.add_argument("--device", default="cpu")
@@ -210,7 +213,7 @@ def main(argv=None):
         ),
         family="nn_search",
         views=args.views,
-        seeds=cfg["seeds"],
+        seeds=range(args.first_seed, args.first_seed + cfg["seeds"]),
         split=split,
         ranking_kwargs={
             **common_kwargs,

@@ -37,7 +37,21 @@ def load(prefix, quick):
         data = json.loads(path.read_text())
         sources.append((path.name, data["machine"]))
         records += [{**r, "_file": path.name} for r in data["records"]]
+    # One configuration may be spread over several files (seeds run in
+    # separate processes): records are grouped by what was run, and "_file"
+    # names every file that holds that configuration.
+    files = defaultdict(set)
+    for r in records:
+        files[_run_key(r)].add(r["_file"])
+    for r in records:
+        r["_file"] = ", ".join(sorted(files[_run_key(r)]))
     return records, sources
+
+
+def _run_key(record):
+    """What makes two records comparable: task, data size, trials, validation."""
+    keys = ("task", "n_rows", "n_iter", "n_candidates", "cv", "space")
+    return json.dumps([record.get(k) for k in keys], sort_keys=True, default=str)
 
 
 def _ms(values, fmt="{:.3f}"):
