@@ -211,3 +211,18 @@ def test_report_captions_say_how_runs_validated():
 
     assert rs._cv_text(3) == "3-fold CV"
     assert rs._cv_text(0.2) == "one 20 % hold-out"
+
+
+def test_nn_search_cpu_preset_is_the_issues_design():
+    import bench_nn_search as nn
+
+    assert nn._cv("3") == 3 and nn._cv("0.2") == 0.2
+    cpu = nn.SIZES["cpu"]
+    # 40k training / 10k test rows (the script holds out 20 % for testing),
+    # both nets, >= 3 seeds, >= 10 trials, 5 and 10 % with every selector
+    assert cpu["rows"] * 0.8 == 40_000
+    assert set(cpu["models"]) == {"mlp", "cnn"}
+    assert cpu["seeds"] >= 3 and cpu["n_iter"] >= 10
+    assert set(cpu["sizes"]) == {0.05, 0.1}
+    assert set(cpu["selectors"]) == {"random", "craig", "glister", "gradmatch"}
+    assert isinstance(h.make_splitter(cpu["cv"], 0), h.StratifiedShuffleSplit)
