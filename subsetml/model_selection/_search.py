@@ -59,7 +59,10 @@ class SubsetSearchCV(BaseSearchCV):
     each trial trains adaptively (:class:`~subsetml.skorch.SubsetNeuralNetClassifier`:
     warm start on all rows, then subsets re-selected from the trial's own
     last layer), as in the paper, and the refit trains the plain net on all
-    rows.
+    rows. A subset trial takes ``1 / subset_size`` times fewer optimiser steps
+    per epoch than that refit, so the search can favour learning rates and
+    momenta that diverge on all rows; a ``UserWarning`` says so when the refit
+    net ends with a higher training loss than its first epoch's.
 
     Parameters
     ----------
@@ -350,6 +353,7 @@ multimetric_
             else:
                 self.best_estimator_.fit(X, **routed.estimator.fit)
             self.refit_time_ = time.perf_counter() - t0
+            _warn_if_refit_net_diverged(self.best_estimator_, self.best_params_)
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
@@ -705,6 +709,40 @@ class _Run:
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
+
+
+def _warn_if_refit_net_diverged(estimator, params):
+    """Warn when a refit skorch net ends with a higher training loss than its
+    first epoch's, or a non-finite one.
+
+    Subset trials take ``1 / subset_size`` times fewer optimiser steps per
+    epoch than the refit, so a search can prefer learning rates and momenta
+    that are stable on the subsets and blow up on all rows: in
+    ``benchmarks/results/nn_search_cpu*.json`` several refits collapsed to
+    chance accuracy that way, with nothing in ``best_score_`` to show it.
+    """
+    from subsetml.lastlayer import _is_skorch_net
+
+    if not _is_skorch_net(estimator):
+        return
+    try:
+        losses = [float(row["train_loss"]) for row in estimator.history]
+    except (KeyError, TypeError, ValueError):
+        return
+    if not losses:
+        return
+    if math.isfinite(losses[-1]) and losses[-1] < losses[0]:
+        return
+    warnings.warn(
+        f"The refit net's training loss went from {losses[0]:.4g} (first epoch) "
+        f"to {losses[-1]:.4g} (last): the best configuration found on subsets "
+        f"({params}) does not train on all rows. Subset trials take fewer "
+        "optimiser steps per epoch than the refit, which favours learning rates "
+        "and momenta that diverge on the full data; narrow those ranges, or "
+        "refit by hand with the next configuration of cv_results_.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _progress(verbose, total):

@@ -314,6 +314,32 @@ def test_subset_search_tunes_a_skorch_net(data):
     assert len(last) == 200 * epochs
 
 
+@pytest.mark.parametrize("lr, diverges", [(0.1, False), (1e3, True)])
+def test_subset_search_warns_when_the_refit_net_diverges(data, lr, diverges):
+    import warnings
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+    search = SubsetSearchCV(
+        _plain_net(max_epochs=8),
+        {"lr": [lr], "optimizer__momentum": [0.9]},
+        n_iter=1,
+        subset_size=0.25,
+        cv=2,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    ours = [w for w in caught if "refit net's training loss" in str(w.message)]
+    assert len(ours) == int(diverges)
+    if diverges:
+        losses = search.best_estimator_.history[:, "train_loss"]
+        assert not losses[-1] < losses[0]
+        assert "optimiser steps" in str(ours[0].message)
+
+
 def test_subset_search_rejects_unknown_net_parameters(data):
     from subsetml.model_selection import SubsetSearchCV
 
