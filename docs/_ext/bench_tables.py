@@ -50,6 +50,11 @@ def _write_family(app, prefix):
             "",
             rs.rst(rs.e2e_tables(e2e), rs.E2E_HEADER),
         ]
+        if prefix == "nn_search":
+            parts += ["Targets", "~~~~~~~", ""]
+            for caption, lines in rs.e2e_targets(e2e):
+                parts += [f"**{caption}**", ""]
+                parts += [f"* {line}" for line in lines] + [""]
     if not (ranking or e2e):
         parts.append("No search results are committed yet.")
     text = "\n".join(parts) + "\n"
