@@ -22,17 +22,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import report_search
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _ms(values, fmt):
-    v = np.asarray(list(values), dtype=float)
-    if v.size == 0:
-        return "n/a"
-    if v.size == 1:
-        return fmt.format(v[0])
-    return f"{fmt.format(v.mean())} ± {fmt.format(v.std(ddof=1))}"
+_ms = report_search._ms  # mean ± sd over seeds, the search report's format
 
 
 def _runs(records, method, rate=None):
@@ -95,18 +90,14 @@ def step_table(records, rates):
 
 
 def markdown(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    """One Markdown table (``report_search``'s writer, without a caption)."""
+    text = report_search.markdown([(None, "", rows)], header)
+    return text[text.index("| ") :]
 
 
 def rst(header, rows, caption=""):
     """A reStructuredText list-table (used by the docs)."""
-    lines = [f".. list-table:: {caption}".rstrip(), "   :header-rows: 1", ""]
-    for row in [header, *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(lines) + "\n"
+    return report_search.rst([(None, caption, rows)], header)
 
 
 def task_caption(name, summary):
