@@ -353,7 +353,8 @@ multimetric_
             else:
                 self.best_estimator_.fit(X, **routed.estimator.fit)
             self.refit_time_ = time.perf_counter() - t0
-            _warn_if_refit_net_diverged(self.best_estimator_, self.best_params_)
+            if self.subset_size != 1.0:  # a full-data search shows it in its scores
+                _warn_if_refit_net_diverged(self.best_estimator_, self.best_params_)
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
@@ -729,8 +730,8 @@ def _warn_if_refit_net_diverged(estimator, params):
         losses = [float(row["train_loss"]) for row in estimator.history]
     except (KeyError, TypeError, ValueError):
         return
-    if not losses:
-        return
+    if not losses or (math.isfinite(losses[-1]) and len(losses) < 2):
+        return  # one finite epoch: nothing to compare
     if math.isfinite(losses[-1]) and losses[-1] < losses[0]:
         return
     warnings.warn(

@@ -314,18 +314,24 @@ def test_subset_search_tunes_a_skorch_net(data):
     assert len(last) == 200 * epochs
 
 
-@pytest.mark.parametrize("lr, diverges", [(0.1, False), (1e3, True)])
-def test_subset_search_warns_when_the_refit_net_diverges(data, lr, diverges):
+@pytest.mark.parametrize(
+    "lr, epochs, size, diverges",
+    [(0.1, 8, 0.25, False), (1e3, 8, 0.25, True), (1e3, 1, 0.25, False)]
+    + [(1e3, 8, 1.0, False)],  # a full-data search: its scores show it
+)
+def test_subset_search_warns_when_the_refit_net_diverges(
+    data, lr, epochs, size, diverges
+):
     import warnings
 
     from subsetml.model_selection import SubsetSearchCV
 
     X, y = data
     search = SubsetSearchCV(
-        _plain_net(max_epochs=8),
+        _plain_net(max_epochs=epochs),
         {"lr": [lr], "optimizer__momentum": [0.9]},
         n_iter=1,
-        subset_size=0.25,
+        subset_size=size,
         cv=2,
         random_state=0,
     )
