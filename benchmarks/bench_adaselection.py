@@ -433,6 +433,7 @@ def main(argv=None):
     torch.set_num_threads(1)
 
     stem = args.output or ("adaselection_quick" if args.quick else "adaselection")
+    command = sys.argv[1:] if argv is None else list(argv)
     results, summaries = {}, {}
     previous = RESULTS / f"{stem}.json"
     if args.append and previous.exists():
@@ -470,12 +471,13 @@ def main(argv=None):
                     flush=True,
                 )
         summaries[name] = summarise(name, task, records, rates)
+        machine = machine_info()
         results[name] = {
             "summary": summaries[name],
             "records": records,
             # which command made this task's rows (a file can be appended to)
-            "argv": sys.argv[1:] if argv is None else list(argv),
-            "date": machine_info()["date"],
+            "argv": command,
+            "date": machine["date"],
         }
         # Saved after every task, so a long run that is cut short keeps what
         # it finished.
@@ -485,12 +487,7 @@ def main(argv=None):
                 "benchmark": "adaselection",
                 "mode": size,
                 "description": __doc__,
-                "machine": {
-                    **machine_info(),
-                    "torch": torch.__version__,
-                    "torch_threads": 1,
-                },
-                "argv": sys.argv[1:] if argv is None else list(argv),
+                "machine": {**machine, "torch": torch.__version__, "torch_threads": 1},
                 "sampling_rates": rates,
                 "seeds": n_seeds,
                 "targets": targets(summaries, rates),
