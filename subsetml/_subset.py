@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
-__all__ = ["Subset", "resolve_budget"]
+__all__ = ["Subset", "cover_classes", "resolve_budget"]
 
 
 class Subset:
@@ -147,3 +148,49 @@ def resolve_budget(budget, n_rows, *, name="budget"):
     # Round up, with a little slack so that 0.05 * 1000 is 50 and not 51.
     k = math.ceil(fraction * n_rows - 1e-9)
     return min(max(k, 1), n_rows)
+
+
+def cover_classes(k, y, *, name="subset_size", stacklevel=2):
+    """Raise a budget to one row per class, with a warning, when it is short.
+
+    A subset that misses a class trains a model that cannot predict it (and
+    whose ``classes_`` and ``predict_proba`` columns differ from the data's),
+    so a budget below the number of classes is raised to that number rather
+    than refused: 5 % of a 30-row, 3-class training set is 2 rows, 3 after
+    this.
+
+    Parameters
+    ----------
+    k : int
+        Resolved budget (:func:`resolve_budget`).
+    y : array-like of shape (n_samples,)
+        Class labels.
+    name : str, default="subset_size"
+        Parameter named in the warning.
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    k : int
+        ``max(k, n_classes)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from subsetml._subset import cover_classes
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     cover_classes(2, [0, 0, 1, 1, 2, 2])
+    3
+    """
+    n_classes = np.unique(np.asarray(y)).shape[0]
+    if k >= n_classes:
+        return k
+    warnings.warn(
+        f"{name} keeps {k} row(s), fewer than the {n_classes} classes; raised "
+        f"to {n_classes} so that the subset holds one row of every class.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return n_classes

@@ -18,7 +18,7 @@ from subsetml.selection import RandomSelector
 __all__ = ["LASTLAYERS", "build_view", "check_lastlayer", "select_rows"]
 
 #: String options of every ``lastlayer`` parameter (a callable is also allowed).
-LASTLAYERS = ("auto", "proxy", "estimator")
+LASTLAYERS = ("auto", "inputs", "proxy", "estimator")
 
 
 def check_lastlayer(lastlayer):
@@ -58,12 +58,13 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
         The selection budget; sizes the cheap fit of ``lastlayer="estimator"``.
     seed : int
         Seeds the rows of the cheap fit.
-    lastlayer : {"auto", "proxy", "estimator"} or callable
+    lastlayer : {"auto", "inputs", "proxy", "estimator"} or callable
+        ``"inputs"`` (and ``"auto"``): :meth:`LastLayer.from_inputs`, the
+        untrained view of a model about to be fitted from scratch.
         ``"proxy"``: :meth:`LastLayer.from_proxy`. ``"estimator"``: a clone of
         ``estimator`` fitted on ``k`` random rows, read on all rows with
-        :meth:`LastLayer.from_estimator`. ``"auto"``: ``"estimator"`` for
-        scikit-learn MLPs (alone or ending a Pipeline), ``"proxy"`` otherwise.
-        A callable ``f(X, y)`` must return a LastLayer.
+        :meth:`LastLayer.from_estimator`. A callable ``f(X, y)`` must return a
+        LastLayer.
     estimator : estimator or None
         The model behind ``"estimator"``; None allows only the other options.
     task : {"classification", "regression"}
@@ -81,8 +82,11 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
             )
         return view
     mode = lastlayer
-    if mode == "auto":
-        mode = "estimator" if _is_mlp(estimator) else "proxy"
+    if mode in ("auto", "inputs"):
+        # The estimator is fitted once, from scratch, on the subset: select
+        # for the start of that fit (see LastLayer.from_inputs for why the
+        # gradients of a fitted proxy choose the wrong rows).
+        return LastLayer.from_inputs(X, y, task=task, random_state=seed)
     # The proxy is a dense linear model: sparse rows are densified here.
     Xd = X.toarray() if hasattr(X, "toarray") else X
     if mode == "proxy":
@@ -110,17 +114,6 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
             # The cheap fit missed a class; fall back to the proxy.
             return LastLayer.from_proxy(Xd, y, task=task)
         raise
-
-
-def _is_mlp(estimator):
-    if estimator is None:
-        return False
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-
-    final = estimator
-    if hasattr(final, "steps"):
-        final = final.steps[-1][1]
-    return isinstance(final, (MLPClassifier, MLPRegressor))
 
 
 def stratified_sample(y, k, rng):

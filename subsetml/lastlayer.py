@@ -10,6 +10,7 @@ backward pass, torch or scikit-learn: they only see a :class:`LastLayer`.
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 
@@ -27,6 +28,10 @@ __all__ = ["LastLayer", "GRADIENT_MODES"]
 GRADIENT_MODES = ("bias", "full", "features")
 
 _TASKS = ("classification", "regression")
+
+# Sparse input of at most this many entries (80 MB as float64) is densified
+# by LastLayer.from_inputs; larger input goes through a truncated SVD.
+_DENSE_LIMIT = 10_000_000
 
 
 def _as_float(a):
@@ -65,6 +70,11 @@ class LastLayer:
     classes : array-like of shape (n_classes,), default=None
         Original labels of the class codes, kept for reference
         (:meth:`from_estimator` and :meth:`from_proxy` fill it in).
+    untrained : bool, default=False
+        Whether the view describes a model that has learnt nothing yet, whose
+        outputs do not depend on the row (see :meth:`from_inputs`). Then the
+        "bias" gradients are equal within a class and carry no information,
+        and selectors whose ``gradients="auto"`` read the features instead.
 
     Attributes
     ----------
@@ -73,6 +83,7 @@ class LastLayer:
     y : ndarray of shape (n_samples,) (classification) or (n_samples, n_outputs)
     task : str
     classes : ndarray or None
+    untrained : bool
 
     Notes
     -----
@@ -100,7 +111,16 @@ class LastLayer:
     (2, 6)
     """
 
-    def __init__(self, features, outputs, y, *, task="classification", classes=None):
+    def __init__(
+        self,
+        features,
+        outputs,
+        y,
+        *,
+        task="classification",
+        classes=None,
+        untrained=False,
+    ):
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
         self.task = task
@@ -195,6 +215,7 @@ class LastLayer:
         self.outputs = outputs
         self.y = y
         self.classes = None if classes is None else np.asarray(classes)
+        self.untrained = bool(untrained)
         if self.classes is not None and self.classes.shape[0] != outputs.shape[1]:
             raise ValueError(
                 f"classes has {self.classes.shape[0]} entries but outputs have "
@@ -226,10 +247,30 @@ class LastLayer:
         return self.n_samples
 
     def __repr__(self):
+        extra = ", untrained=True" if self.untrained else ""
         return (
             f"LastLayer(task={self.task!r}, n_samples={self.n_samples}, "
-            f"n_features={self.n_features}, n_outputs={self.n_outputs})"
+            f"n_features={self.n_features}, n_outputs={self.n_outputs}{extra})"
         )
+
+    def resolve_gradients(self, gradients, *, untrained="features"):
+        """The gradient mode a selector's ``gradients="auto"`` means for this view.
+
+        Parameters
+        ----------
+        gradients : {"auto", "bias", "full", "features"}
+        untrained : {"features", "full"}, default="features"
+            What "auto" means on an untrained view (:meth:`from_inputs`);
+            on any other view it means "bias".
+
+        Returns
+        -------
+        mode : {"bias", "full", "features"}
+        """
+        if gradients != "auto":
+            _check_mode(gradients)
+            return gradients
+        return untrained if self.untrained else "bias"
 
     # --------------------------------------------------------------- algebra
     def residuals(self, rows=None):
@@ -327,6 +368,7 @@ class LastLayer:
             y[:, 0] if self.task == "regression" and self.y.shape[1] == 1 else y,
             task=self.task,
             classes=self.classes,
+            untrained=self.untrained,
         )
 
     # -------------------------------------------------------------- builders
@@ -412,6 +454,108 @@ class LastLayer:
         if features is None:
             features = Xt.toarray() if sparse.issparse(Xt) else Xt
         return cls(features, outputs, codes, task=task, classes=classes)
+
+    @classmethod
+    def from_inputs(cls, X, y, *, task="auto", max_components=100, random_state=None):
+        """View of a model that has learnt nothing yet: the default for one fit.
+
+        A model trained from scratch on the subset starts with a last layer
+        that ignores the row: every row of a class has the same output (the
+        class frequencies; the mean target for regression), so its
+        last-layer gradient differs between rows only through the features.
+        This view holds exactly that -- standardised inputs as features, the
+        prior as outputs -- and is marked ``untrained``, so the selectors'
+        ``gradients="auto"`` cover the features (CRAIG) or use the full
+        gradient (GLISTER, GRAD-MATCH).
+
+        Regression has no classes to stratify by, so the standardised target
+        joins the features as one more column, scaled to weigh as much as
+        all the inputs together: rows are then close only when both their
+        inputs and their targets are.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Sparse input is densified when it has at most 10 million entries
+            (the view is then the same as for the dense array); larger sparse
+            input (e.g. TF-IDF text) is reduced to ``max_components``
+            dimensions by a truncated SVD first.
+        y : array-like of shape (n_samples,)
+            Class labels (any type) or regression targets.
+        task : {"auto", "classification", "regression"}, default="auto"
+        max_components : int, default=100
+            Dimensions kept from sparse input.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the truncated SVD of sparse input.
+
+        Returns
+        -------
+        view : LastLayer
+
+        Notes
+        -----
+        Why not the gradients of a fitted proxy (:meth:`from_proxy`)? At a
+        converged model they are large exactly on the rows it gets wrong.
+        GRAD-MATCH then matches a gradient sum made of misclassified rows and
+        chooses them, and a model trained from scratch on that subset learns
+        the boundary upside down (0.25 accuracy on a balanced binary
+        problem). Those gradients describe what is left to learn for a model
+        that has already seen the data -- the setting of adaptive training,
+        where the model is warm and re-selects as it learns -- not the start
+        of one fit.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_wine
+        >>> from subsetml import LastLayer
+        >>> X, y = load_wine(return_X_y=True)
+        >>> LastLayer.from_inputs(X, y)
+        LastLayer(task='classification', n_samples=178, n_features=13, \
+n_outputs=3, untrained=True)
+        """
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.preprocessing import StandardScaler
+
+        if sparse.issparse(X):
+            X = check_array(X, accept_sparse="csr", ensure_all_finite=True)
+            n_comp = min(int(max_components), X.shape[1] - 1, X.shape[0] - 1)
+            if X.shape[0] * X.shape[1] <= _DENSE_LIMIT or n_comp < 1:
+                # Small enough to densify: the same view as for dense input.
+                X = X.toarray()
+            else:
+                X = TruncatedSVD(n_comp, random_state=random_state).fit_transform(X)
+        X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
+            )
+        if task == "auto":
+            task = infer_task(y)
+        if task not in _TASKS:
+            raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
+        Xs = StandardScaler().fit_transform(X)
+        n = Xs.shape[0]
+        if task == "classification":
+            classes, codes = np.unique(y, return_inverse=True)
+            if classes.shape[0] < 2:
+                raise ValueError(
+                    f"Classification needs at least 2 classes, y has only "
+                    f"{classes.tolist()}."
+                )
+            prior = np.bincount(codes) / n
+            outputs = np.broadcast_to(prior, (n, prior.shape[0]))
+            return cls(Xs, outputs, codes, classes=classes, untrained=True)
+        y = _as_float(y)
+        _check_finite(y, "regression targets y")
+        if y.ndim != 1:
+            raise ValueError(
+                f"LastLayer.from_inputs takes one regression target, got {y.shape}."
+            )
+        spread = y.std()
+        ys = (y - y.mean()) / (spread if spread > 0 else 1.0)
+        features = np.column_stack([Xs, ys * math.sqrt(Xs.shape[1])])
+        return cls(features, np.full(n, y.mean()), y, task="regression", untrained=True)
 
     @classmethod
     def from_proxy(

@@ -18,7 +18,7 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexabl
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from subsetml._subset import Subset, resolve_budget
+from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml.model_selection._compat import (
     _check_method_params,
     _fit_and_score,
@@ -79,7 +79,7 @@ class SubsetSearchCV(BaseSearchCV):
     n_iter : int, default=50
         Trials per search space.
     selector : {"random", "craig", "glister", "gradmatch"} or selector, \
-            default="gradmatch"
+            default="craig"
         How each training fold's subset is chosen (see
         :mod:`subsetml.selection`).
     subset_size : int or float, default=0.05
@@ -110,7 +110,8 @@ class SubsetSearchCV(BaseSearchCV):
     use_weights : {"auto", True, False}, default="auto"
         Pass the selector's weights to the estimator as ``sample_weight``
         (see :class:`SubsetEstimator`).
-    lastlayer : {"auto", "proxy", "estimator"} or callable, default="auto"
+    lastlayer : {"auto", "inputs", "proxy", "estimator"} or callable, \
+            default="auto"
         Where the per-row gradients that guide selection come from (see
         :class:`SubsetEstimator`). Read from ``estimator`` as given, never
         from a trial's hyper-parameters.
@@ -183,7 +184,7 @@ multimetric_
         search_spaces,
         *,
         n_iter=50,
-        selector="gradmatch",
+        selector="craig",
         subset_size=0.05,
         optimizer="tpe",
         n_points=1,
@@ -455,14 +456,10 @@ multimetric_
             n_train = len(train)
             k = resolve_budget(self.subset_size, n_train, name="subset_size")
             if is_classifier(self.estimator) and k < n_train:
-                n_classes = np.unique(_safe_indexing(y, train)).shape[0]
-                if k < n_classes:
-                    raise ValueError(
-                        f"subset_size={self.subset_size!r} keeps {k} of the "
-                        f"{n_train} rows of training fold {i}, fewer than its "
-                        f"{n_classes} classes; raise subset_size to at least "
-                        f"{n_classes} rows ({n_classes / n_train:.3g} of a fold)."
-                    )
+                with warnings.catch_warnings():
+                    # Warn once for the whole search, not once per fold.
+                    warnings.simplefilter("always" if not i else "ignore")
+                    k = cover_classes(k, _safe_indexing(y, train), stacklevel=5)
             budgets.append(k)
         none = [None] * len(splits)
         if all(k == len(train) for k, (train, _) in zip(budgets, splits)):
@@ -495,7 +492,10 @@ def _select_split(proto, X, y, train):
     X_train = _safe_indexing(X, train)
     y_train = _safe_indexing(y, train)
     t0 = time.perf_counter()
-    Xv, yv, _, k = est._validate_fit_data(X_train, y_train, None)
+    with warnings.catch_warnings():
+        # The search warned about a budget raised to cover the classes.
+        warnings.filterwarnings("ignore", message="subset_size keeps")
+        Xv, yv, _, k = est._validate_fit_data(X_train, y_train, None)
     subset = est._select(Xv, yv, k)
     return subset, time.perf_counter() - t0
 

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from subsetml._subset import resolve_budget
+from subsetml._subset import cover_classes, resolve_budget
 from subsetml._views import check_lastlayer, select_rows
 from subsetml.lastlayer import _is_skorch_net
 from subsetml.selection import (
@@ -103,8 +103,11 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
     estimator : estimator object
         The model to train on the subset. Cloned, never modified.
     selector : {"random", "craig", "glister", "gradmatch"} or selector, \
-            default="gradmatch"
-        How rows are chosen (see :mod:`subsetml.selection`).
+            default="craig"
+        How rows are chosen (see :mod:`subsetml.selection`). CRAIG is the
+        default because it was the only selector never more than a point
+        below stratified random subsets in the quality panel
+        (``benchmarks/bench_quality.py``); see the user guide.
     subset_size : int or float, default=0.05
         Rows to keep: a count, or a fraction in (0, 1] of the rows ``fit``
         receives.
@@ -115,15 +118,20 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         when its final step does, passed as ``<step>__sample_weight``) and
         otherwise fits
         on the unweighted subset with a warning; ``True`` raises instead.
-    lastlayer : {"auto", "proxy", "estimator"} or callable, default="auto"
-        Where the per-row gradients come from. ``"proxy"``: a linear stand-in
+    lastlayer : {"auto", "inputs", "proxy", "estimator"} or callable, \
+            default="auto"
+        Where the per-row gradients come from. ``"inputs"`` (and ``"auto"``):
+        the untrained view of a model about to be fitted from scratch --
+        standardised inputs, class-prior outputs
+        (:meth:`LastLayer.from_inputs`). ``"proxy"``: a linear stand-in
         fitted on the training rows (:meth:`LastLayer.from_proxy`).
         ``"estimator"``: a clone of ``estimator`` fitted on a random subset of
         the same size (a cheap fit), read with :meth:`LastLayer.from_estimator`
-        on all training rows -- for models with a last layer
-        (``predict_proba`` classifiers, MLPs, linear models). ``"auto"``:
-        ``"estimator"`` for scikit-learn MLPs, ``"proxy"`` otherwise. A callable
-        ``f(X, y) -> LastLayer`` is used as is. Random selection needs no view.
+        on all training rows. The gradients of a fitted model single out the
+        rows it gets wrong, which is the wrong signal for one fit from
+        scratch (see :meth:`LastLayer.from_inputs`); use those two for
+        experiments. A callable ``f(X, y) -> LastLayer`` is used as is.
+        Random selection needs no view.
     random_state : int, RandomState instance or None, default=None
         Seeds the selection (and the cheap fit) when the selector has no seed
         of its own.
@@ -171,7 +179,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         self,
         estimator,
         *,
-        selector="gradmatch",
+        selector="craig",
         subset_size=0.05,
         use_weights="auto",
         lastlayer="auto",
@@ -257,6 +265,8 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         k = resolve_budget(self.subset_size, X.shape[0], name="subset_size")
+        if is_classifier(self.estimator):
+            k = cover_classes(k, y, stacklevel=4)
         rng = check_random_state(self.random_state)
         self._seed = rng.randint(np.iinfo(np.int32).max)
         self.selector_ = make_selector(self.selector, random_state=self._seed)
@@ -304,8 +314,11 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         idx = self.subset_.indices
         w = self.subset_.weights
         weights = None
-        if weighted:
-            weights = w / w.mean() if w.sum() > 0 else np.ones_like(w)
+        # Equal selector weights (random, GLISTER) say nothing: passing them
+        # would only slow estimators down (HistGradientBoosting took 15x as
+        # long with all-ones sample_weight) or change their defaults.
+        if weighted and w.sum() > 0 and np.ptp(w) > 0:
+            weights = w / w.mean()
             if sample_weight is not None:
                 weights = weights * sample_weight[idx]
         elif sample_weight is not None:

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from subsetml._subset import resolve_budget
+from subsetml._subset import cover_classes, resolve_budget
 from subsetml._views import check_lastlayer, select_rows
 from subsetml.lastlayer import infer_task
 from subsetml.model_selection import make_selector
@@ -31,7 +31,7 @@ _TASKS = ("auto", "classification", "regression")
 _PARAMETER_DOCS = {
     "selector": """\
     selector : {"random", "craig", "glister", "gradmatch"} or selector, \
-default="gradmatch"
+default="craig"
         How rows are chosen (see :mod:`subsetml.selection`). An instance is
         cloned; its own ``random_state`` wins over ``random_state`` below.
 """,
@@ -41,15 +41,17 @@ default="gradmatch"
         (rounded up).
 """,
     "lastlayer": """\
-    lastlayer : {"auto", "proxy", "estimator"} or callable, default="auto"
+    lastlayer : {"auto", "inputs", "proxy", "estimator"} or callable, \
+default="auto"
         Where the per-row gradients of the gradient selectors come from.
+        ``"inputs"`` (and ``"auto"``): the untrained view of a model about to
+        be fitted from scratch (:meth:`~subsetml.LastLayer.from_inputs`).
         ``"proxy"``: a linear stand-in fitted on ``(X, y)``
         (:meth:`~subsetml.LastLayer.from_proxy`). ``"estimator"``: a clone of
         ``estimator`` fitted on a random subset of the budget's size and read
-        on all rows (:meth:`~subsetml.LastLayer.from_estimator`). ``"auto"``:
-        ``"estimator"`` when ``estimator`` is a scikit-learn MLP, ``"proxy"``
-        otherwise. A callable ``f(X, y) -> LastLayer`` gets the validated
-        data. The random selector reads no gradients and ignores this.
+        on all rows (:meth:`~subsetml.LastLayer.from_estimator`). A callable
+        ``f(X, y) -> LastLayer`` gets the validated data. The random selector
+        reads no gradients and ignores this.
 """,
     "estimator": """\
     estimator : estimator, default=None
@@ -191,7 +193,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
 
     def __init__(
         self,
-        selector="gradmatch",
+        selector="craig",
         subset_size=0.05,
         *,
         lastlayer="auto",
@@ -269,7 +271,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             y = _as_targets(y)
         k = resolve_budget(self.subset_size, X.shape[0], name="subset_size")
         if task == "classification":
-            self._check_class_budget(y, k, selector)
+            k = self._check_class_budget(y, k, selector)
         t0 = time.perf_counter()
         subset = select_rows(
             selector,
@@ -329,19 +331,12 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
 
     def _check_class_budget(self, y, k, selector):
         # Per-class selectors keep at least one row of every class
-        # (allocate_budget); say which parameter to change before they fail.
+        # (allocate_budget): a smaller budget is raised to that, with a
+        # warning, rather than refused.
         per_class = getattr(selector, "per_class", False)
         if per_class is True or per_class == "auto":
-            classes = np.unique(y)
-            if k < classes.shape[0]:
-                raise ValueError(
-                    f"subset_size={self.subset_size!r} keeps {k} rows, fewer "
-                    f"than the {classes.shape[0]} classes in y; "
-                    f"{type(selector).__name__} keeps at least one row of "
-                    f"every class. Raise subset_size to at least "
-                    f"{classes.shape[0]} rows, or pass a selector instance with "
-                    "per_class=False."
-                )
+            return cover_classes(k, y, stacklevel=5)
+        return k
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -356,7 +351,7 @@ def select_subset(
     X,
     y,
     subset_size=0.05,
-    selector="gradmatch",
+    selector="craig",
     *,
     lastlayer="auto",
     estimator=None,

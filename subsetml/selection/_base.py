@@ -254,10 +254,15 @@ class GradientSelector(BaseSelector):
     [10, 10, 10]
     """
 
+    #: What ``gradients="auto"`` means on an untrained view
+    #: (:meth:`~subsetml.LastLayer.from_inputs`); elsewhere it means "bias".
+    _untrained_gradients = "features"
+
     def _validate_params_for(self, view):
-        if self.gradients not in GRADIENT_MODES:
+        if self.gradients != "auto" and self.gradients not in GRADIENT_MODES:
             raise ValueError(
-                f"Unknown gradients={self.gradients!r}; choose one of {GRADIENT_MODES}."
+                f"Unknown gradients={self.gradients!r}; choose 'auto' or one of "
+                f"{GRADIENT_MODES}."
             )
         check_per_class(self.per_class, view)
         bs = self.batch_size
@@ -287,12 +292,19 @@ class GradientSelector(BaseSelector):
             val_rows = None if validation is None else np.arange(validation.n_samples)
             yield np.arange(view.n_samples), k, None, val_rows
 
+    def _gradient_mode(self, view):
+        """The gradient mode used on ``view`` (``"auto"`` resolved)."""
+        return view.resolve_gradients(
+            self.gradients, untrained=self._untrained_gradients
+        )
+
     def _select(self, view, k, *, validation, rng):
         validation = self._prepare_validation(view, validation, rng)
+        mode = self._gradient_mode(view)
         chosen, weights = [], []
         for rows, k_part, label, val_rows in self._parts(view, k, validation):
-            op = view._operator(self.gradients, rows)
-            part = _Part(view, rows, label, validation, val_rows, self.gradients)
+            op = view._operator(mode, rows)
+            part = _Part(view, rows, label, validation, val_rows, mode)
             if self.batch_size is None or self.batch_size == 1:
                 pos, w = self._select_ground(op, k_part, rng, part)
                 pos = np.asarray(pos, dtype=np.int64)

@@ -21,11 +21,15 @@ class CraigSelector(GradientSelector):
 
     Parameters
     ----------
-    gradients : {"bias", "full", "features"}, default="bias"
+    gradients : {"auto", "bias", "full", "features"}, default="auto"
         Which per-row vectors to cover (see :class:`~subsetml.LastLayer`):
         the output-bias gradient (``n_outputs`` numbers, CRAIG's default in
         CORDS), the full last-layer gradient (kept in factored form, never
-        materialised), or the penultimate features themselves.
+        materialised), or the penultimate features themselves. ``"auto"``:
+        the features on an untrained view (:meth:`~subsetml.LastLayer.from_inputs`,
+        where the bias gradients of a class are all equal and the full
+        gradients are the features up to a constant), the bias gradients on
+        any other.
     per_class : {"auto", True, False}, default="auto"
         Select within each class, with budgets proportional to class sizes
         (``ceil(k n_c / n)``, trimmed to sum to ``k``). ``"auto"`` does so for
@@ -107,7 +111,7 @@ class CraigSelector(GradientSelector):
     def __init__(
         self,
         *,
-        gradients="bias",
+        gradients="auto",
         per_class="auto",
         batch_size=None,
         optimizer="lazy",

@@ -258,12 +258,14 @@ class GlisterSelector(GradientSelector):
 
     Parameters
     ----------
-    gradients : {"bias", "full"}, default="bias"
+    gradients : {"auto", "bias", "full"}, default="auto"
         Last-layer parameters the virtual step moves (see
         :class:`~subsetml.LastLayer`): the output bias (``n_outputs`` numbers
         per row, GLISTER's default in CORDS), or weights and bias (kept in
-        factored form per row, never materialised). ``"features"`` has no
-        loss, hence no step, and is refused.
+        factored form per row, never materialised). ``"auto"``: "full" on an
+        untrained view (:meth:`~subsetml.LastLayer.from_inputs`, whose bias
+        gradients are equal within a class), "bias" on any other.
+        ``"features"`` has no loss, hence no step, and is refused.
     per_class : {"auto", True, False}, default="auto"
         Select within each class, with budgets proportional to class sizes.
         ``"auto"`` does so for classification views.
@@ -378,11 +380,12 @@ class GlisterSelector(GradientSelector):
     """
 
     _uses_validation = True
+    _untrained_gradients = "full"
 
     def __init__(
         self,
         *,
-        gradients="bias",
+        gradients="auto",
         per_class="auto",
         batch_size=None,
         # A step on the subset's mean gradient: for standardised features the

@@ -19,9 +19,11 @@ class RandomSelector(BaseSelector):
 
     Parameters
     ----------
-    per_class : {"auto", True, False}, default=False
-        Draw class-proportional budgets (stratified sampling). ``"auto"``
-        stratifies for classification views only.
+    per_class : {"auto", True, False}, default="auto"
+        Draw class-proportional budgets (stratified sampling), so every class
+        keeps its share and no class is missed by chance. ``"auto"``
+        stratifies classification views; ``False`` draws from all rows
+        uniformly.
     random_state : int, RandomState instance or None, default=None
         Seed of the draw.
 
@@ -42,7 +44,7 @@ class RandomSelector(BaseSelector):
     (10, 10.0)
     """
 
-    def __init__(self, *, per_class=False, random_state=None):
+    def __init__(self, *, per_class="auto", random_state=None):
         self.per_class = per_class
         self.random_state = random_state
 

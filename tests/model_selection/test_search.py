@@ -237,7 +237,6 @@ def test_bad_search_spaces_fail_clearly(data, space, match):
         ({"lastlayer": "deep"}, "lastlayer"),
         ({"subset_size": 0}, "subset_size"),
         ({"subset_size": 1000}, "subset_size"),
-        ({"subset_size": 2}, r"fewer than its 3 classes"),
         ({"scoring": ["accuracy", "f1_macro"]}, "refit"),
     ],
 )

@@ -166,7 +166,7 @@ def test_weights_follow_the_selector(data):
     X, y = data
     sampler = SubsetSampler("craig", 24, random_state=0).fit(X, y)
     _, raw = sampler.selector_.select(
-        LastLayer.from_proxy(X, y), 24
+        LastLayer.from_inputs(X, y), 24
     )  # CRAIG's cluster sizes, before rescaling
     np.testing.assert_allclose(
         np.sort(sampler.sample_weight_), np.sort(raw / raw.mean())
@@ -347,8 +347,13 @@ def test_lastlayer_options(data):
             "gradmatch", 30, lastlayer="estimator", estimator=mlp, random_state=0
         ).fit(X, y)
         b = SubsetSampler("gradmatch", 30, estimator=mlp, random_state=0).fit(X, y)
-    # "auto" reads an MLP's own last layer.
-    np.testing.assert_array_equal(a.sample_indices_, b.sample_indices_)
+        c = SubsetSampler(
+            "gradmatch", 30, lastlayer="inputs", estimator=mlp, random_state=0
+        ).fit(X, y)
+    # "auto" is the untrained view for every estimator, MLPs included; the
+    # MLP's own last layer is another view, so other rows.
+    np.testing.assert_array_equal(b.sample_indices_, c.sample_indices_)
+    assert not np.array_equal(a.sample_indices_, b.sample_indices_)
     assert a.sample_indices_.shape == (30,)
 
 
@@ -373,7 +378,6 @@ def _bad(X, y, **params):
         ("none", {"subset_size": -0.1}, r"\(0, 1\]"),
         ("none", {"subset_size": 1.5}, r"\(0, 1\]"),
         ("none", {"subset_size": 500}, "more than the 240 rows"),
-        ("none", {"subset_size": 2}, "fewer than the 3 classes"),
         ("none", {"selector": "kmeans"}, "Unknown selector"),
         ("none", {"lastlayer": "deep"}, "lastlayer must be one of"),
         ("none", {"lastlayer": "estimator"}, "needs an estimator"),
@@ -426,3 +430,10 @@ def test_params_untouched_by_fit(data):
     sampler.fit_resample(X, y)
     assert sampler.get_params() == before
     assert not hasattr(SubsetSampler(subset_size=-1), "sample_indices_")
+
+
+def test_budget_below_one_row_per_class_is_raised_with_a_warning(data):
+    X, y = data
+    with pytest.warns(UserWarning, match="fewer than the 3 classes; raised to 3"):
+        sampler = SubsetSampler("craig", 2, random_state=0).fit(X, y)
+    assert np.unique(y[sampler.sample_indices_]).shape[0] == 3
