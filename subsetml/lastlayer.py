@@ -318,7 +318,7 @@ class LastLayer:
         if mode == "bias":
             return self.n_outputs
         if mode == "features":
-            return self.n_features
+            return self.n_features + int(self.untrained and self.task == "regression")
         return self.n_outputs * (self.n_features + 1)
 
     def gradients(self, mode="bias", rows=None, *, block_size=4096):
@@ -353,9 +353,16 @@ class LastLayer:
         if mode == "bias":
             return DenseGradients(self.residuals(rows))
         if mode == "features":
-            return DenseGradients(
-                self.features if rows is None else self.features[rows]
-            )
+            h = self.features if rows is None else self.features[rows]
+            if self.untrained and self.task == "regression":
+                # No classes to stratify by: the target joins the features
+                # (see from_inputs), weighing as much as all of them.
+                y = self.y[:, 0]
+                spread = y.std()
+                z = (y - y.mean()) / (spread if spread > 0 else 1.0)
+                z = z if rows is None else z[rows]
+                h = np.column_stack([h, z * math.sqrt(h.shape[1])])
+            return DenseGradients(h)
         return FactoredGradients(self.residuals(rows), self.augmented_features(rows))
 
     def take(self, rows):
@@ -468,18 +475,20 @@ class LastLayer:
         ``gradients="auto"`` cover the features (CRAIG) or use the full
         gradient (GLISTER, GRAD-MATCH).
 
-        Regression has no classes to stratify by, so the standardised target
-        joins the features as one more column, scaled to weigh as much as
-        all the inputs together: rows are then close only when both their
-        inputs and their targets are.
+        Regression has no classes to stratify by, so in "features" mode the
+        standardised target joins the features as one more column, scaled to
+        weigh as much as all the inputs together: rows are then close only
+        when both their inputs and their targets are.
+
+        Dense input is standardised (as a model on mixed units would need).
+        Sparse input (counts, TF-IDF) is not -- a word seen in one document
+        would dominate every distance -- and is densified when it has at
+        most 10 million entries, or reduced to ``max_components`` dimensions
+        by a truncated SVD when larger.
 
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
-            Sparse input is densified when it has at most 10 million entries
-            (the view is then the same as for the dense array); larger sparse
-            input (e.g. TF-IDF text) is reduced to ``max_components``
-            dimensions by a truncated SVD first.
         y : array-like of shape (n_samples,)
             Class labels (any type) or regression targets.
         task : {"auto", "classification", "regression"}, default="auto"
@@ -519,12 +528,13 @@ n_outputs=3, untrained=True)
         if sparse.issparse(X):
             X = check_array(X, accept_sparse="csr", ensure_all_finite=True)
             n_comp = min(int(max_components), X.shape[1] - 1, X.shape[0] - 1)
-            if X.shape[0] * X.shape[1] <= _DENSE_LIMIT or n_comp < 1:
-                # Small enough to densify: the same view as for dense input.
-                X = X.toarray()
+            if X.shape[1] <= max_components or n_comp < 1:
+                Xs = X.toarray()
             else:
-                X = TruncatedSVD(n_comp, random_state=random_state).fit_transform(X)
-        X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
+                Xs = TruncatedSVD(n_comp, random_state=random_state).fit_transform(X)
+        else:
+            X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
+            Xs = StandardScaler().fit_transform(X)
         y = np.asarray(y)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -534,7 +544,6 @@ n_outputs=3, untrained=True)
             task = infer_task(y)
         if task not in _TASKS:
             raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
-        Xs = StandardScaler().fit_transform(X)
         n = Xs.shape[0]
         if task == "classification":
             classes, codes = np.unique(y, return_inverse=True)
@@ -552,10 +561,7 @@ n_outputs=3, untrained=True)
             raise ValueError(
                 f"LastLayer.from_inputs takes one regression target, got {y.shape}."
             )
-        spread = y.std()
-        ys = (y - y.mean()) / (spread if spread > 0 else 1.0)
-        features = np.column_stack([Xs, ys * math.sqrt(Xs.shape[1])])
-        return cls(features, np.full(n, y.mean()), y, task="regression", untrained=True)
+        return cls(Xs, np.full(n, y.mean()), y, task="regression", untrained=True)
 
     @classmethod
     def from_proxy(

@@ -234,3 +234,62 @@ def test_proxy_fit_on_small_data_uses_one_blas_thread(monkeypatch):
     rng = np.random.RandomState(0)
     LastLayer.from_proxy(rng.rand(60, 4), np.arange(60) % 3)
     assert seen and all(n == 1 for n in seen[0])
+
+
+# ------------------------------------------------------------- from_inputs
+def test_from_inputs_is_untrained_with_prior_outputs():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    view = LastLayer.from_inputs(X, y)
+    assert view.untrained and view.task == "classification"
+    prior = np.bincount(y) / y.shape[0]
+    np.testing.assert_allclose(view.outputs, np.tile(prior, (y.shape[0], 1)))
+    np.testing.assert_allclose(view.features.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(view.features.std(axis=0), 1.0)
+    # Bias gradients are equal within a class: "auto" reads the features.
+    g = view.gradients("bias")
+    assert np.allclose(g[y == 0], g[y == 0][0])
+    assert view.resolve_gradients("auto") == "features"
+    assert view.resolve_gradients("auto", untrained="full") == "full"
+    assert view.take([0, 5]).untrained
+    assert "untrained=True" in repr(view)
+
+
+def test_from_inputs_regression_features_carry_the_target():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(50, 4), rng.rand(50) * 10
+    view = LastLayer.from_inputs(X, y, task="regression")
+    h = view.gradients("features")
+    assert h.shape == (50, 5) == (50, view.gradient_dim("features"))
+    z = (y - y.mean()) / y.std()
+    np.testing.assert_allclose(h[:, -1], z * 2.0)  # sqrt(4 features)
+    np.testing.assert_allclose(view.gradients("features", rows=[3, 7]), h[[3, 7]])
+    # The trained views' features mode is the features alone.
+    assert LastLayer.from_proxy(X, y, task="regression").gradient_dim("features") == 4
+
+
+def test_from_inputs_sparse_is_not_standardised():
+    from scipy import sparse
+
+    rng = np.random.RandomState(0)
+    dense = (rng.rand(40, 6) > 0.7) * rng.rand(40, 6)
+    y = rng.randint(2, size=40)
+    small = LastLayer.from_inputs(sparse.csr_matrix(dense), y)
+    np.testing.assert_allclose(small.features, dense)
+    wide = (rng.rand(40, 300) > 0.9) * 1.0
+    reduced = LastLayer.from_inputs(sparse.csr_matrix(wide), y, max_components=10)
+    assert reduced.features.shape == (40, 10)
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0], [2.0, 1.0]]), [0, 1, 0], "NaN"),
+        (np.ones((3, 2)), [0, 0, 0], "at least 2 classes"),
+        (np.ones((3, 2)), [0, 1], "rows"),
+    ],
+)
+def test_from_inputs_bad_input(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        LastLayer.from_inputs(X, y)

@@ -1,0 +1,341 @@
+"""Quality panel: does a selected subset ever train a worse model than random?
+
+Every selector, through :class:`~subsetml.model_selection.SubsetEstimator`
+with its default parameters (what a user gets), on five kinds of task --
+binary, multiclass, imbalanced binary, regression and sparse text -- and
+with the estimators people use on them, at 5, 10 and 20 % subsets, over
+several seeds. Next to each cell: stratified random subsets of the same size
+(the baseline a selector must not lose to), the model trained on all rows,
+and the constant baseline (a ``Dummy`` estimator).
+
+Scores are test accuracy (binary, multiclass, text), balanced accuracy
+(imbalanced) and R^2 (regression), in points (x100), mean over seeds. The
+file keeps every seed's score, the gap of each selector to random per cell,
+and the cells where a selector is more than ``--tolerance`` points below
+random or not above the constant baseline.
+
+Usage::
+
+    python benchmarks/bench_quality.py                # the whole panel
+    python benchmarks/bench_quality.py --quick        # 1 seed, 10 % only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy import sparse
+from sklearn.datasets import make_classification, make_friedman1
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import ComplementNB
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info
+
+from subsetml.model_selection import SubsetEstimator
+
+SELECTORS = ("random", "craig", "glister", "gradmatch")
+SIZES = (0.05, 0.1, 0.2)
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+# ------------------------------------------------------------------ data
+def make_text(n, *, n_topics=4, vocabulary=1500, length=60, random_state=0):
+    """A bag-of-words corpus: each topic mixes a shared Zipf background with
+    its own words; TF-IDF weighted, CSR. Stands in for real text offline."""
+    rng = np.random.RandomState(random_state)
+    background = 1.0 / np.arange(1, vocabulary + 1)
+    background /= background.sum()
+    topics = []
+    for _ in range(n_topics):
+        own = np.zeros(vocabulary)
+        words = rng.choice(vocabulary, size=vocabulary // 20, replace=False)
+        own[words] = rng.dirichlet(np.ones(words.shape[0]))
+        topics.append(0.97 * background + 0.03 * own)
+    y = rng.randint(n_topics, size=n)
+    lengths = rng.poisson(length, size=n) + 5
+    counts = np.vstack([rng.multinomial(m, topics[c]) for m, c in zip(lengths, y)])
+    X = TfidfTransformer().fit_transform(sparse.csr_matrix(counts))
+    return X.tocsr(), y
+
+
+def make_task(name, n, seed):
+    """``(X, y, kind)`` of one panel task."""
+    if name == "binary":
+        X, y = make_classification(n, 20, n_informative=6, flip_y=0, random_state=seed)
+        return X, y, "classification"
+    if name == "multiclass":
+        X, y = make_classification(
+            n, 20, n_informative=8, n_classes=3, n_clusters_per_class=2,
+            random_state=seed,
+        )  # fmt: skip
+        return X, y, "classification"
+    if name == "imbalanced":
+        X, y = make_classification(
+            n, 20, n_informative=6, weights=[0.93], flip_y=0.01, random_state=seed
+        )
+        return X, y, "imbalanced"
+    if name == "regression":
+        X, y = make_friedman1(n, 10, noise=1.0, random_state=seed)
+        return X, y, "regression"
+    if name == "text":
+        X, y = make_text(n, random_state=seed)
+        return X, y, "text"
+    raise ValueError(f"Unknown task {name!r}.")
+
+
+TASKS = ("binary", "multiclass", "imbalanced", "regression", "text")
+
+
+def _scaled(model):
+    return make_pipeline(StandardScaler(), model)
+
+
+def estimators(kind):
+    """Name -> unfitted estimator, for one kind of task."""
+    if kind == "regression":
+        return {
+            "ridge": _scaled(Ridge()),
+            "svr": _scaled(SVR(C=10.0)),
+            "hgb": HistGradientBoostingRegressor(max_iter=50, random_state=0),
+            "knn (no weights)": _scaled(KNeighborsRegressor()),
+        }
+    if kind == "text":
+        return {
+            "lr": LogisticRegression(C=10.0, max_iter=1000),
+            "svc": SVC(),
+            "nb": ComplementNB(),
+            "knn (no weights)": KNeighborsClassifier(metric="cosine"),
+        }
+    return {
+        "lr scaled": _scaled(LogisticRegression(max_iter=1000)),
+        "lr unscaled": LogisticRegression(max_iter=1000),
+        "svc": _scaled(SVC()),
+        "hgb": HistGradientBoostingClassifier(max_iter=50, random_state=0),
+        "knn (no weights)": _scaled(KNeighborsClassifier()),
+    }
+
+
+def metric(kind):
+    if kind == "regression":
+        return r2_score
+    if kind == "imbalanced":
+        return balanced_accuracy_score
+    return accuracy_score
+
+
+def constant(kind):
+    return DummyRegressor() if kind == "regression" else DummyClassifier()
+
+
+# ------------------------------------------------------------------- run
+def _cell(task, n, seed, est_name, size, selectors):
+    """Scores of one (task, seed, estimator, size) for every method."""
+    X, y, kind = make_task(task, n, seed)
+    stratify = None if kind == "regression" else y
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=1 / 3, stratify=stratify, random_state=seed
+    )
+    score = metric(kind)
+    est = estimators(kind)[est_name]
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if size is None:
+            out["all rows"] = score(y_te, est.fit(X_tr, y_tr).predict(X_te))
+            out["constant"] = score(y_te, constant(kind).fit(X_tr, y_tr).predict(X_te))
+            return out
+        for sel in selectors:
+            model = SubsetEstimator(
+                est, selector=sel, subset_size=size, random_state=seed
+            )
+            t0 = time.perf_counter()
+            model.fit(X_tr, y_tr)
+            out[sel] = score(y_te, model.predict(X_te))
+            out[sel + " seconds"] = time.perf_counter() - t0
+    return out
+
+
+def run(
+    *,
+    tasks=TASKS,
+    n=3000,
+    seeds=(0, 1, 2),
+    sizes=SIZES,
+    selectors=SELECTORS,
+    n_jobs=2,
+):
+    """The panel as a list of cells (dicts), one per task, estimator and size."""
+    jobs = []
+    for task in tasks:
+        kind = make_task(task, 60, 0)[2]
+        for est_name in estimators(kind):
+            for size in (None, *sizes):
+                for seed in seeds:
+                    jobs.append((task, kind, est_name, size, seed))
+    scores = Parallel(n_jobs=n_jobs)(
+        delayed(_cell)(task, n, seed, est_name, size, selectors)
+        for task, _, est_name, size, seed in jobs
+    )
+    by = {}
+    for (task, kind, est_name, size, _), s in zip(jobs, scores):
+        by.setdefault((task, kind, est_name), {}).setdefault(size, []).append(s)
+    cells = []
+    for (task, kind, est_name), per_size in by.items():
+        ref = per_size[None]
+        full = 100 * float(np.mean([r["all rows"] for r in ref]))
+        const = 100 * float(np.mean([r["constant"] for r in ref]))
+        for size in sizes:
+            runs = per_size[size]
+            cell = {
+                "task": task,
+                "metric": metric(kind).__name__,
+                "estimator": est_name,
+                "subset_size": size,
+                "all_rows": full,
+                "constant": const,
+                "methods": {},
+            }
+            for sel in selectors:
+                vals = [100 * r[sel] for r in runs]
+                cell["methods"][sel] = {
+                    "mean": float(np.mean(vals)),
+                    "sd": float(np.std(vals)),
+                    "seeds": vals,
+                    "seconds": float(np.mean([r[sel + " seconds"] for r in runs])),
+                }
+            base = cell["methods"]["random"]["mean"]
+            for sel in selectors:
+                cell["methods"][sel]["gap_to_random"] = (
+                    cell["methods"][sel]["mean"] - base
+                )
+            cells.append(cell)
+    return cells
+
+
+def failures(cells, *, tolerance=2.0, selectors=None):
+    """Cells where a selector is > ``tolerance`` points below random, or
+    below the constant baseline: ``[(selector, why, cell), ...]``."""
+    out = []
+    for cell in cells:
+        for sel, m in cell["methods"].items():
+            if selectors is not None and sel not in selectors:
+                continue
+            if sel != "random" and m["gap_to_random"] < -tolerance:
+                out.append((sel, f"{m['gap_to_random']:+.1f} vs random", cell))
+            if m["mean"] < cell["constant"]:
+                out.append((sel, "below the constant baseline", cell))
+    return out
+
+
+def summary(cells, selectors=SELECTORS):
+    """Per selector: worst gap to random, mean gap, cells below -2 and wins."""
+    out = {}
+    for sel in selectors:
+        gaps = [c["methods"][sel]["gap_to_random"] for c in cells]
+        worst = int(np.argmin(gaps))
+        out[sel] = {
+            "worst_gap": float(gaps[worst]),
+            "worst_cell": [
+                cells[worst]["task"],
+                cells[worst]["estimator"],
+                cells[worst]["subset_size"],
+            ],
+            "mean_gap": float(np.mean(gaps)),
+            "cells_more_than_2_below": int(np.sum(np.array(gaps) < -2.0)),
+            "cells_above_random": int(np.sum(np.array(gaps) > 0.0)),
+            "cells": len(gaps),
+            "mean_seconds": float(
+                np.mean([c["methods"][sel]["seconds"] for c in cells])
+            ),
+        }
+    return out
+
+
+def print_table(cells, selectors=SELECTORS):
+    head = f"{'task':11} {'estimator':17} {'size':>5} {'all':>6} {'const':>6} "
+    print(head + " ".join(f"{s:>9}" for s in selectors))
+    for c in cells:
+        vals = " ".join(f"{c['methods'][s]['mean']:9.1f}" for s in selectors)
+        print(
+            f"{c['task']:11} {c['estimator']:17} {c['subset_size']:5} "
+            f"{c['all_rows']:6.1f} {c['constant']:6.1f} {vals}"
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 seed, 10 %% only")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--tolerance", type=float, default=2.0)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="results file (default: results/quality.json, quality_quick.json)",
+    )
+    args = parser.parse_args(argv)
+    seeds = (0,) if args.quick else tuple(range(args.seeds))
+    sizes = (0.1,) if args.quick else SIZES
+    t0 = time.perf_counter()
+    cells = run(n=args.rows, seeds=seeds, sizes=sizes, n_jobs=args.n_jobs)
+    print_table(cells)
+    fails = failures(cells, tolerance=args.tolerance)
+    for sel, why, c in fails:
+        print(f"FAIL {sel}: {c['task']} / {c['estimator']} / {c['subset_size']}: {why}")
+    summ = summary(cells)
+    print(json.dumps(summ, indent=1))
+    out = args.output or RESULTS / (
+        "quality_quick.json" if args.quick else "quality.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "command": "python benchmarks/bench_quality.py "
+        + " ".join(argv or sys.argv[1:]),
+        "machine": machine_info(),
+        "rows": args.rows,
+        "test_fraction": 1 / 3,
+        "seeds": list(seeds),
+        "sizes": list(sizes),
+        "tolerance": args.tolerance,
+        "seconds": time.perf_counter() - t0,
+        "summary": summ,
+        "failures": [
+            {
+                "selector": s,
+                "why": w,
+                "task": c["task"],
+                "estimator": c["estimator"],
+                "subset_size": c["subset_size"],
+            }
+            for s, w, c in fails
+        ],  # fmt: skip
+        "cells": cells,
+    }
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
