@@ -535,23 +535,10 @@ n_outputs=3, untrained=True)
         else:
             X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
             Xs = StandardScaler().fit_transform(X)
-        y = np.asarray(y)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
-            )
-        if task == "auto":
-            task = infer_task(y)
-        if task not in _TASKS:
-            raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
+        y, task = _check_targets(X, y, task)
         n = Xs.shape[0]
         if task == "classification":
-            classes, codes = np.unique(y, return_inverse=True)
-            if classes.shape[0] < 2:
-                raise ValueError(
-                    f"Classification needs at least 2 classes, y has only "
-                    f"{classes.tolist()}."
-                )
+            classes, codes = _class_codes(y)
             prior = np.bincount(codes) / n
             outputs = np.broadcast_to(prior, (n, prior.shape[0]))
             return cls(Xs, outputs, codes, classes=classes, untrained=True)
@@ -610,25 +597,12 @@ n_outputs=3, untrained=True)
 
         check_random_state(random_state)
         X = check_array(X, accept_sparse=False, ensure_all_finite=True)
-        y = np.asarray(y)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
-            )
-        if task == "auto":
-            task = infer_task(y)
-        if task not in _TASKS:
-            raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
+        y, task = _check_targets(X, y, task)
         if not isinstance(regularization, numbers.Real) or regularization <= 0:
             raise ValueError(f"regularization must be > 0, got {regularization!r}.")
         Xs = StandardScaler().fit_transform(X)
         if task == "classification":
-            classes, codes = np.unique(y, return_inverse=True)
-            if classes.shape[0] < 2:
-                raise ValueError(
-                    f"Classification needs at least 2 classes, y has only "
-                    f"{classes.tolist()}."
-                )
+            classes, codes = _class_codes(y)
             model = LogisticRegression(C=regularization, max_iter=max_iter)
             with warnings.catch_warnings(), _blas_threads_for(Xs):
                 # A rough proxy is all selection needs; do not nag about it.
@@ -640,6 +614,30 @@ n_outputs=3, untrained=True)
         with _blas_threads_for(Xs):
             model = Ridge(alpha=regularization).fit(Xs, y)
         return cls(Xs, model.predict(Xs), y, task="regression")
+
+
+def _check_targets(X, y, task):
+    """``(y, task)`` checked against the rows of ``X``, ``"auto"`` resolved."""
+    y = np.asarray(y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
+        )
+    if task == "auto":
+        task = infer_task(y)
+    if task not in _TASKS:
+        raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
+    return y, task
+
+
+def _class_codes(y):
+    """``(classes, codes)`` of labels ``y``; at least two classes."""
+    classes, codes = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"Classification needs at least 2 classes, y has only {classes.tolist()}."
+        )
+    return classes, codes
 
 
 def _is_skorch_net(estimator):
