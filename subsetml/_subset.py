@@ -150,7 +150,7 @@ def resolve_budget(budget, n_rows, *, name="budget"):
     return min(max(k, 1), n_rows)
 
 
-def cover_classes(k, y, *, name="subset_size", stacklevel=2):
+def cover_classes(k, y, *, name="subset_size", warn=True, stacklevel=2):
     """Raise a budget to one row per class, with a warning, when it is short.
 
     A subset that misses a class trains a model that cannot predict it (and
@@ -167,6 +167,8 @@ def cover_classes(k, y, *, name="subset_size", stacklevel=2):
         Class labels.
     name : str, default="subset_size"
         Parameter named in the warning.
+    warn : bool, default=True
+        Whether to warn when the budget is raised.
     stacklevel : int, default=2
         Passed to :func:`warnings.warn`.
 
@@ -185,8 +187,8 @@ def cover_classes(k, y, *, name="subset_size", stacklevel=2):
     3
     """
     n_classes = np.unique(np.asarray(y)).shape[0]
-    if k >= n_classes:
-        return k
+    if k >= n_classes or not warn:
+        return max(k, n_classes)
     warnings.warn(
         f"{name} keeps {k} row(s), fewer than the {n_classes} classes; raised "
         f"to {n_classes} so that the subset holds one row of every class.",

@@ -29,10 +29,6 @@ GRADIENT_MODES = ("bias", "full", "features")
 
 _TASKS = ("classification", "regression")
 
-# Sparse input of at most this many entries (80 MB as float64) is densified
-# by LastLayer.from_inputs; larger input goes through a truncated SVD.
-_DENSE_LIMIT = 10_000_000
-
 
 def _as_float(a):
     a = np.asarray(a)
@@ -483,8 +479,8 @@ class LastLayer:
         Dense input is standardised (as a model on mixed units would need).
         Sparse input (counts, TF-IDF) is not -- a word seen in one document
         would dominate every distance -- and is densified when it has at
-        most 10 million entries, or reduced to ``max_components`` dimensions
-        by a truncated SVD when larger.
+        most ``max_components`` columns, or reduced to ``max_components``
+        dimensions by a truncated SVD when wider.
 
         Parameters
         ----------

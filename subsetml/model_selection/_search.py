@@ -452,14 +452,17 @@ multimetric_
         (``adaptive``), which selects inside every trial.
         """
         budgets = []
-        for i, (train, _) in enumerate(splits):
+        warned = False
+        for train, _ in splits:
             n_train = len(train)
             k = resolve_budget(self.subset_size, n_train, name="subset_size")
             if is_classifier(self.estimator) and k < n_train:
-                with warnings.catch_warnings():
-                    # Warn once for the whole search, not once per fold.
-                    warnings.simplefilter("always" if not i else "ignore")
-                    k = cover_classes(k, _safe_indexing(y, train), stacklevel=5)
+                # Warn once for the whole search, not once per fold.
+                raised = cover_classes(
+                    k, _safe_indexing(y, train), warn=not warned, stacklevel=4
+                )
+                warned |= raised > k
+                k = raised
             budgets.append(k)
         none = [None] * len(splits)
         if all(k == len(train) for k, (train, _) in zip(budgets, splits)):

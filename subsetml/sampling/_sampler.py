@@ -153,10 +153,11 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
     back as the same type holding the selected rows of the input (pandas
     index, column names and dtypes kept); arrays and sparse matrices come back
     as the selected rows of the validated array. Sparse ``X`` is selected as
-    is by the random selector; the gradient selectors densify it once to fit
-    the linear proxy (memory ``n_samples * n_features`` floats), so for wide
-    sparse data pass a ``lastlayer`` callable that builds a compact view. The
-    random selector also accepts NaN in ``X``.
+    is by the random selector; the gradient selectors read it unscaled,
+    densified when it has at most 100 columns and reduced to 100 dimensions
+    by a truncated SVD when wider (:meth:`~subsetml.LastLayer.from_inputs`;
+    ``lastlayer="proxy"`` densifies it whole). The random selector also
+    accepts NaN in ``X``.
 
     Examples
     --------

@@ -550,3 +550,24 @@ def test_iris_end_to_end():
         n_iter=10, selector="gradmatch", subset_size=0.5, cv=3, random_state=0,
     ).fit(X, y)  # fmt: skip
     assert search.best_score_ > 0.85 and search.score(X, y) > 0.9
+
+
+def test_budget_below_one_row_per_class_warns_once_and_covers_the_classes():
+    X, y = load_iris(return_X_y=True)
+    search = SubsetSearchCV(
+        LogisticRegression(max_iter=200),
+        {"C": (0.1, 10.0, "log-uniform")},
+        n_iter=2,
+        subset_size=2,
+        cv=3,
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    raised = [w for w in caught if "fewer than the 3 classes" in str(w.message)]
+    assert len(raised) == 1
+    assert raised[0].filename == __file__
+    np.testing.assert_array_equal(search.cv_results_["subset_size"], [3, 3])
+    for subset in search.subsets_:
+        assert subset.size == 3
