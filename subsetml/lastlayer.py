@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 
 import numpy as np
 from scipy import sparse
@@ -20,6 +19,7 @@ from sklearn.base import is_classifier
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
+from subsetml._adapters import adapter_for
 from subsetml._gradops import DenseGradients, FactoredGradients
 
 __all__ = ["LastLayer", "GRADIENT_MODES"]
@@ -412,10 +412,11 @@ class LastLayer:
         """
         from sklearn.pipeline import Pipeline
 
-        if _is_skorch_net(estimator):
-            from subsetml.skorch import lastlayer_from_net
-
-            return lastlayer_from_net(estimator, X, y)
+        # Nets are read by the layer that knows them (subsetml.skorch
+        # registers an adapter); core never imports it.
+        adapter = adapter_for(estimator)
+        if adapter is not None:
+            return adapter.lastlayer(estimator, X, y)
         check_is_fitted(estimator)
         final = estimator
         Xt = X
@@ -634,12 +635,6 @@ def _class_codes(y):
             f"Classification needs at least 2 classes, y has only {classes.tolist()}."
         )
     return classes, codes
-
-
-def _is_skorch_net(estimator):
-    """Whether ``estimator`` is a skorch net (without importing skorch)."""
-    skorch = sys.modules.get("skorch")
-    return skorch is not None and isinstance(estimator, skorch.NeuralNet)
 
 
 def _blas_threads_for(X):

@@ -25,11 +25,8 @@ from subsetml.model_selection._compat import (
     _insert_error_scores,
 )
 from subsetml.model_selection._spaces import check_search_spaces, check_space_names
-from subsetml.model_selection._subset_estimator import (
-    SubsetEstimator,
-    _adaptive_net,
-    make_selector,
-)
+from subsetml.model_selection._subset_estimator import SubsetEstimator, _adaptive_net
+from subsetml.selection._registry import make_selector
 
 __all__ = ["SubsetSearchCV"]
 
@@ -725,14 +722,10 @@ def _warn_if_refit_net_diverged(estimator, params):
     ``benchmarks/results/nn_search_cpu*.json`` several refits collapsed to
     chance accuracy that way, with nothing in ``best_score_`` to show it.
     """
-    from subsetml.lastlayer import _is_skorch_net
+    from subsetml._adapters import adapter_for
 
-    if not _is_skorch_net(estimator):
-        return
-    try:
-        losses = [float(row["train_loss"]) for row in estimator.history]
-    except (KeyError, TypeError, ValueError):
-        return
+    adapter = adapter_for(estimator)
+    losses = None if adapter is None else adapter.training_losses(estimator)
     if not losses or (math.isfinite(losses[-1]) and len(losses) < 2):
         return  # one finite epoch: nothing to compare
     if math.isfinite(losses[-1]) and losses[-1] < losses[0]:

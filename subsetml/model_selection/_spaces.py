@@ -216,14 +216,10 @@ def check_search_spaces(search_spaces, n_iter):
 
 def _routed_prefixes(estimator):
     """Prefixes a skorch net routes to its parts (``module__hidden``...)."""
-    from subsetml.lastlayer import _is_skorch_net
+    from subsetml._adapters import adapter_for
 
-    if not _is_skorch_net(estimator):
-        return ()
-    names = {"module", "criterion", "optimizer", *estimator.prefixes_}
-    for attr in ("_modules", "_criteria", "_optimizers"):
-        names.update(getattr(estimator, attr, ()))
-    return names
+    adapter = adapter_for(estimator)
+    return () if adapter is None else adapter.routed_prefixes(estimator)
 
 
 def _accepts(estimator, params, name):

@@ -19,66 +19,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from subsetml._adapters import adapter_for
 from subsetml._subset import cover_classes, resolve_budget
-from subsetml._views import check_lastlayer, select_rows
-from subsetml.lastlayer import _is_skorch_net
-from subsetml.selection import (
-    CraigSelector,
-    GlisterSelector,
-    GradMatchSelector,
-    RandomSelector,
-)
+from subsetml.selection import RandomSelector
+from subsetml.selection._registry import SELECTOR_NAMES, make_selector
+from subsetml.selection._views import check_lastlayer, select_rows
 
 __all__ = ["SubsetEstimator", "SELECTOR_NAMES", "make_selector"]
-
-#: Selector names accepted wherever a selector is expected.
-SELECTOR_NAMES = {
-    "random": RandomSelector,
-    "craig": CraigSelector,
-    "glister": GlisterSelector,
-    "gradmatch": GradMatchSelector,
-}
-
-
-def make_selector(selector, random_state=None):
-    """A selector instance from a name or an instance (cloned, seeded).
-
-    Parameters
-    ----------
-    selector : str or selector instance
-        One of ``"random"``, ``"craig"``, ``"glister"``, ``"gradmatch"``, or an
-        object with a ``select(view, budget, *, validation=None)`` method.
-    random_state : int, RandomState instance or None
-        Seeds the selector when its own ``random_state`` is None.
-
-    Returns
-    -------
-    selector : selector instance
-
-    Examples
-    --------
-    >>> from subsetml.model_selection import make_selector
-    >>> make_selector("craig", random_state=0)
-    CraigSelector(random_state=0)
-    """
-    if isinstance(selector, str):
-        if selector not in SELECTOR_NAMES:
-            raise ValueError(
-                f"Unknown selector {selector!r}; choose one of "
-                f"{sorted(SELECTOR_NAMES)} or pass a selector instance."
-            )
-        selector = SELECTOR_NAMES[selector]()
-    elif not callable(getattr(selector, "select", None)):
-        raise TypeError(
-            "selector must be a name or an object with a select(view, budget) "
-            f"method, got {type(selector).__name__}."
-        )
-    else:
-        selector = clone(selector) if isinstance(selector, BaseEstimator) else selector
-    params = selector.get_params(deep=False) if hasattr(selector, "get_params") else {}
-    if "random_state" in params and params["random_state"] is None:
-        selector.set_params(random_state=random_state)
-    return selector
 
 
 def _estimator_has(attr):
@@ -391,39 +338,16 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
 
 
 def _adaptive_net(estimator, selector, subset_size, seed):
-    """The skorch net ``estimator`` as an adaptive subset-training net, or None.
+    """``estimator`` as a net that selects while it trains, or None.
 
-    ``NeuralNetClassifier`` / ``NeuralNetRegressor`` become
-    :class:`~subsetml.skorch.SubsetNeuralNetClassifier` /
-    :class:`~subsetml.skorch.SubsetNeuralNetRegressor` with the same
-    parameters; a net that already mixes in subset training keeps its
-    schedule and takes ``selector``, ``subset_size`` and the seed. Anything
-    else returns None (skorch itself is never imported here).
+    Only estimators with an adapter (skorch nets, through
+    :mod:`subsetml.skorch`) train adaptively; anything else returns None.
     """
-    if not _is_skorch_net(estimator):
+    adapter = adapter_for(estimator)
+    if adapter is None:
         return None
-    import skorch
-
-    from subsetml.skorch import (
-        SubsetNeuralNetClassifier,
-        SubsetNeuralNetRegressor,
-        SubsetTrainingMixin,
-    )
-
-    settings = {"selector": selector, "subset_size": subset_size, "random_state": seed}
-    if isinstance(estimator, SubsetTrainingMixin):
-        return clone(estimator).set_params(**settings)
-    for plain, adaptive in (
-        (skorch.NeuralNetClassifier, SubsetNeuralNetClassifier),
-        (skorch.NeuralNetRegressor, SubsetNeuralNetRegressor),
-    ):
-        if type(estimator) is plain:
-            return adaptive(**clone(estimator).get_params(deep=False), **settings)
-    raise TypeError(
-        f"{type(estimator).__name__} is a skorch net of its own class; subset "
-        "training cannot rebuild it. Mix subsetml.skorch.SubsetTrainingMixin "
-        "into your class (class MyNet(SubsetTrainingMixin, MyBaseNet)) and pass "
-        "an instance of it."
+    return adapter.adaptive(
+        estimator, selector=selector, subset_size=subset_size, random_state=seed
     )
 
 

@@ -16,11 +16,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from subsetml._subset import cover_classes, resolve_budget
-from subsetml._views import check_lastlayer, select_rows
 from subsetml.lastlayer import infer_task
-from subsetml.model_selection import make_selector
 from subsetml.sampling._tags import sampler_tags
-from subsetml.selection import RandomSelector
+from subsetml.selection import RandomSelector, make_selector
+from subsetml.selection._views import check_lastlayer, select_rows
 
 __all__ = ["SubsetSampler", "select_subset"]
 

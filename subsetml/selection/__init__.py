@@ -1,7 +1,8 @@
 """Subset selection algorithms.
 
 Every selector takes a :class:`~subsetml.LastLayer` and a budget and returns a
-:class:`~subsetml.Subset`.
+:class:`~subsetml.Subset`. :func:`make_selector` turns a selector name
+(:data:`SELECTOR_NAMES`) or instance into a seeded selector.
 """
 
 from subsetml.selection._base import BaseSelector, GradientSelector, allocate_budget
@@ -9,8 +10,10 @@ from subsetml.selection._craig import CraigSelector
 from subsetml.selection._glister import GlisterSelector
 from subsetml.selection._gradmatch import GradMatchSelector
 from subsetml.selection._random import RandomSelector
+from subsetml.selection._registry import SELECTOR_NAMES, make_selector
 
 __all__ = [
+    "SELECTOR_NAMES",
     "BaseSelector",
     "CraigSelector",
     "GlisterSelector",
@@ -18,4 +21,5 @@ __all__ = [
     "GradientSelector",
     "RandomSelector",
     "allocate_budget",
+    "make_selector",
 ]

@@ -16,6 +16,7 @@
   skorch net's final Linear layer, for subset selection.
 """
 
+from subsetml.skorch._adapter import SkorchAdapter  # noqa: F401 (registers it)
 from subsetml.skorch._adaptive import (
     SubsetNeuralNetClassifier,
     SubsetNeuralNetRegressor,

@@ -25,7 +25,8 @@ from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.utils import to_numpy
 
 from subsetml._subset import resolve_budget
-from subsetml.selection import RandomSelector
+from subsetml.selection import RandomSelector, make_selector
+from subsetml.selection._views import label_view
 from subsetml.skorch._lastlayer import lastlayer_from_net
 
 __all__ = [
@@ -177,8 +178,6 @@ class SubsetTrainingMixin:
 
     # ------------------------------------------------------------ parameters
     def _subset_validate_params(self):
-        from subsetml.model_selection import make_selector
-
         s = self.select_every
         if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1:
             raise ValueError(f"select_every must be an integer >= 1, got {s!r}.")
@@ -306,8 +305,6 @@ class SubsetTrainingMixin:
         self._subset_epoch_ = e + 1
 
     def _select_subset(self, dataset_train, dataset_valid, k, *, first):
-        from subsetml._views import label_view as _label_view
-
         y = _targets_of(dataset_train)
         classification = isinstance(self, NeuralNetClassifier)
         if y is None:
@@ -325,7 +322,7 @@ class SubsetTrainingMixin:
         if first or isinstance(selector, RandomSelector):
             if classification and getattr(self, "classes_", None) is not None:
                 y = np.searchsorted(np.asarray(self.classes_), y)
-            view = _label_view(np.zeros((len(y), 1)), y, classification)
+            view = label_view(np.zeros((len(y), 1)), y, classification)
             if not isinstance(selector, RandomSelector):
                 selector = RandomSelector(
                     per_class=classification,

@@ -1,0 +1,66 @@
+"""The selector registry: selector names and :func:`make_selector`.
+
+It lives with the selectors so every layer above them (model selection,
+sampling, the skorch integration) resolves a ``selector`` argument the same
+way without importing one another.
+"""
+
+from __future__ import annotations
+
+from sklearn.base import BaseEstimator, clone
+
+from subsetml.selection._craig import CraigSelector
+from subsetml.selection._glister import GlisterSelector
+from subsetml.selection._gradmatch import GradMatchSelector
+from subsetml.selection._random import RandomSelector
+
+__all__ = ["SELECTOR_NAMES", "make_selector"]
+
+#: Selector names accepted wherever a selector is expected.
+SELECTOR_NAMES = {
+    "random": RandomSelector,
+    "craig": CraigSelector,
+    "glister": GlisterSelector,
+    "gradmatch": GradMatchSelector,
+}
+
+
+def make_selector(selector, random_state=None):
+    """A selector instance from a name or an instance (cloned, seeded).
+
+    Parameters
+    ----------
+    selector : str or selector instance
+        One of ``"random"``, ``"craig"``, ``"glister"``, ``"gradmatch"``, or an
+        object with a ``select(view, budget, *, validation=None)`` method.
+    random_state : int, RandomState instance or None
+        Seeds the selector when its own ``random_state`` is None.
+
+    Returns
+    -------
+    selector : selector instance
+
+    Examples
+    --------
+    >>> from subsetml.selection import make_selector
+    >>> make_selector("craig", random_state=0)
+    CraigSelector(random_state=0)
+    """
+    if isinstance(selector, str):
+        if selector not in SELECTOR_NAMES:
+            raise ValueError(
+                f"Unknown selector {selector!r}; choose one of "
+                f"{sorted(SELECTOR_NAMES)} or pass a selector instance."
+            )
+        selector = SELECTOR_NAMES[selector]()
+    elif not callable(getattr(selector, "select", None)):
+        raise TypeError(
+            "selector must be a name or an object with a select(view, budget) "
+            f"method, got {type(selector).__name__}."
+        )
+    else:
+        selector = clone(selector) if isinstance(selector, BaseEstimator) else selector
+    params = selector.get_params(deep=False) if hasattr(selector, "get_params") else {}
+    if "random_state" in params and params["random_state"] is None:
+        selector.set_params(random_state=random_state)
+    return selector

@@ -1,0 +1,79 @@
+"""Everything the layers below know of skorch nets, in one adapter.
+
+:mod:`subsetml.lastlayer`, :mod:`subsetml.model_selection` and
+:mod:`subsetml.sampling` never import skorch or this package: they call
+:func:`subsetml._adapters.adapter_for`, which returns the adapter registered
+here for any ``skorch.NeuralNet``. Reading a net's internals (``prefixes_``,
+``_modules``, ``history``...) happens only in this module.
+"""
+
+from __future__ import annotations
+
+import skorch
+from sklearn.base import clone
+
+from subsetml._adapters import register_adapter
+from subsetml.skorch._adaptive import (
+    SubsetNeuralNetClassifier,
+    SubsetNeuralNetRegressor,
+    SubsetTrainingMixin,
+)
+from subsetml.skorch._lastlayer import lastlayer_from_net
+
+__all__ = ["SkorchAdapter"]
+
+
+class SkorchAdapter:
+    """The :class:`~subsetml._adapters.EstimatorAdapter` of skorch nets."""
+
+    def accepts(self, estimator):
+        return isinstance(estimator, skorch.NeuralNet)
+
+    def lastlayer(self, estimator, X, y):
+        return lastlayer_from_net(estimator, X, y)
+
+    def adaptive(self, estimator, *, selector, subset_size, random_state):
+        """``estimator`` as an adaptive subset-training net.
+
+        ``NeuralNetClassifier`` / ``NeuralNetRegressor`` become
+        :class:`SubsetNeuralNetClassifier` / :class:`SubsetNeuralNetRegressor`
+        with the same parameters; a net that already mixes in subset training
+        keeps its schedule and takes ``selector``, ``subset_size`` and the
+        seed.
+        """
+        settings = {
+            "selector": selector,
+            "subset_size": subset_size,
+            "random_state": random_state,
+        }
+        if isinstance(estimator, SubsetTrainingMixin):
+            return clone(estimator).set_params(**settings)
+        for plain, adaptive in (
+            (skorch.NeuralNetClassifier, SubsetNeuralNetClassifier),
+            (skorch.NeuralNetRegressor, SubsetNeuralNetRegressor),
+        ):
+            if type(estimator) is plain:
+                return adaptive(**clone(estimator).get_params(deep=False), **settings)
+        raise TypeError(
+            f"{type(estimator).__name__} is a skorch net of its own class; subset "
+            "training cannot rebuild it. Mix subsetml.skorch.SubsetTrainingMixin "
+            "into your class (class MyNet(SubsetTrainingMixin, MyBaseNet)) and "
+            "pass an instance of it."
+        )
+
+    def routed_prefixes(self, estimator):
+        """Prefixes a net routes to its parts (``module__hidden``...)."""
+        names = {"module", "criterion", "optimizer", *estimator.prefixes_}
+        for attr in ("_modules", "_criteria", "_optimizers"):
+            names.update(getattr(estimator, attr, ()))
+        return names
+
+    def training_losses(self, estimator):
+        """The ``train_loss`` of every epoch in the net's history, or None."""
+        try:
+            return [float(row["train_loss"]) for row in estimator.history]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+SKORCH_ADAPTER = register_adapter(SkorchAdapter())
