@@ -183,12 +183,16 @@ def run(
     sizes=SIZES,
     selectors=SELECTORS,
     n_jobs=2,
+    estimators_=None,
 ):
-    """The panel as a list of cells (dicts), one per task, estimator and size."""
+    """The panel as a list of cells (dicts), one per task, estimator and size
+    (``estimators_``: the estimator names to keep, all when None)."""
     jobs = []
     for task in tasks:
         kind = make_task(task, 60, 0)[2]
         for est_name in estimators(kind):
+            if estimators_ is not None and est_name not in estimators_:
+                continue
             for size in (None, *sizes):
                 for seed in seeds:
                     jobs.append((task, kind, est_name, size, seed))

@@ -302,9 +302,11 @@ class GradientSelector(BaseSelector):
         validation = self._prepare_validation(view, validation, rng)
         mode = self._gradient_mode(view)
         chosen, weights = [], []
+        operator = self._ground_operator(view, mode, rng)
         for rows, k_part, label, val_rows in self._parts(view, k, validation):
-            op = view._operator(mode, rows)
+            op = operator(rows)
             part = _Part(view, rows, label, validation, val_rows, mode)
+            part.operator = operator
             if self.batch_size is None or self.batch_size == 1:
                 pos, w = self._select_ground(op, k_part, rng, part)
                 pos = np.asarray(pos, dtype=np.int64)
@@ -352,6 +354,19 @@ class GradientSelector(BaseSelector):
     def _prepare_validation(self, view, validation, rng):
         return validation
 
+    def _ground_operator(self, view, mode, rng):
+        """``f(rows, view=view) -> gradient operator`` for each ground set.
+
+        Subclasses may widen the rows (GRAD-MATCH's probes do); ``f`` must
+        give rows of any view of the same layer (the validation view) the
+        same meaning.
+        """
+
+        def operator(rows, other=None):
+            return (view if other is None else other)._operator(mode, rows)
+
+        return operator
+
     def _select_ground(self, gradients, k, rng, part):  # pragma: no cover
         raise NotImplementedError
 
@@ -367,3 +382,4 @@ class _Part:
         self.val_rows = val_rows
         self.mode = mode
         self.batch_groups = None
+        self.operator = None

@@ -73,9 +73,11 @@ def test_early_stop_is_filled_with_weight_one_rows():
     rng = np.random.RandomState(0)
     # All rows are positive multiples of one vector: one row matches the sum.
     scales = rng.uniform(0.5, 2.0, size=100)
-    g = scales[:, None] * (100 * rng.randn(6))
+    g = scales[:, None] * rng.randn(6)
     view = _feature_view(g)
-    sel = GradMatchSelector(gradients="features", per_class=False, random_state=0)
+    sel = GradMatchSelector(
+        gradients="features", per_class=False, lam=0.0, random_state=0
+    )
     idx, w = sel.select(view, 10)
     assert idx.size == 10 and np.unique(idx).size == 10
     assert idx[0] == np.argmax(scales)
@@ -84,6 +86,21 @@ def test_early_stop_is_filled_with_weight_one_rows():
     # The fill is drawn from random_state.
     other = clone(sel).set_params(random_state=1).select(view, 10).indices
     assert set(other[1:]) != set(idx[1:])
+
+
+def test_ridge_penalty_is_relative_to_the_gradient_scale():
+    # lam multiplies the mean squared row norm: scaling every gradient by 100
+    # changes neither the rows chosen nor their weights.
+    rng = np.random.RandomState(3)
+    g = rng.randn(80, 5) + 0.5
+    sel = GradMatchSelector(gradients="features", per_class=False, random_state=0)
+    a = sel.select(_feature_view(g), 12)
+    b = sel.select(_feature_view(100 * g), 12)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-6)
+    # ... and it still shrinks: the weights sum to less than lam=0's.
+    exact = clone(sel).set_params(lam=0.0).select(_feature_view(g), 12)
+    assert a.weights.sum() < exact.weights.sum()
 
 
 def test_whole_ground_set_gets_weight_one():
@@ -178,6 +195,12 @@ def test_reproducible_and_stateless():
         ({"gradients": "weights"}, "Unknown gradients"),
         ({"batch_size": 0}, "batch_size"),
         ({"per_class": "yes"}, "per_class"),
+        ({"probes": -1}, "probes must be"),
+        ({"probes": "many"}, "probes must be"),
+        ({"probes": True}, "probes must be"),
+        ({"probes": 2.5}, "probes must be"),
+        ({"probe_scale": 0.0}, "probe_scale must be"),
+        ({"probe_scale": np.nan}, "probe_scale must be"),
     ],
 )
 def test_bad_params(params, match):
@@ -190,3 +213,75 @@ def test_validation_target_needs_validation_rows():
     view = make_view(60, 4, 3)
     with pytest.raises(ValueError, match="validation="):
         GradMatchSelector(target="validation").select(view, 10)
+
+
+def _untrained(n=300, task="classification", seed=0, n_classes=3):
+    from sklearn.datasets import make_classification, make_regression
+
+    if task == "regression":
+        X, y = make_regression(n, 6, noise=5.0, random_state=seed)
+    else:
+        X, y = make_classification(
+            n, 6, n_informative=4, n_classes=n_classes, random_state=seed
+        )
+    return LastLayer.from_inputs(X, y, task=task)
+
+
+def test_probes_auto_only_on_untrained_full_gradients():
+    sel = GradMatchSelector()
+    untrained = _untrained(n_classes=3)
+    assert sel._n_probes(untrained, "full") == 64 // 3 - 1
+    assert sel._n_probes(_untrained(n_classes=2), "full") == 31
+    assert sel._n_probes(_untrained(task="regression"), "full") == 32
+    assert sel._n_probes(untrained, "bias") == 0
+    assert sel._n_probes(make_view(100, 4, 3), "full") == 0
+    assert GradMatchSelector(probes=3)._n_probes(make_view(100, 4, 3), "full") == 3
+    ten = LastLayer(np.ones((20, 2)), np.full((20, 10), 0.1), np.arange(20) % 10)
+    ten.untrained = True
+    assert sel._n_probes(ten, "full") == 5
+
+
+def test_probes_widen_the_residuals_and_keep_the_first_block():
+    view = _untrained(200)
+    sel = GradMatchSelector(probes=4, random_state=0)
+    op = sel._ground_operator(view, "full", np.random.RandomState(0))(np.arange(200))
+    assert op.residuals.shape == (200, 5 * view.n_outputs)
+    np.testing.assert_allclose(
+        op.residuals[:, : view.n_outputs], view.residuals(), rtol=1e-5, atol=1e-6
+    )
+    # Probed layers are softmax outputs: each block's residuals sum to zero.
+    blocks = op.residuals.reshape(200, 5, view.n_outputs).sum(axis=2)
+    np.testing.assert_allclose(blocks, 0.0, atol=1e-5)
+
+
+def test_probes_do_not_change_a_trained_view():
+    view = make_view(200, 4, 3, seed=2)
+    a = GradMatchSelector(random_state=0).select(view, 20)
+    b = GradMatchSelector(probes=0, random_state=0).select(view, 20)
+    np.testing.assert_array_equal(a.indices, b.indices)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_probes_with_validation_target_and_batches(task):
+    view, val = _untrained(300, task), _untrained(90, task, seed=1)
+    sel = GradMatchSelector(target="validation", random_state=0)
+    idx, w = sel.select(view, 30, validation=val)
+    assert np.unique(idx).size == 30 and np.all(w >= 0)
+    idx, w = GradMatchSelector(batch_size=5, random_state=0).select(view, 30)
+    assert np.unique(idx).size == 30 and np.all(w >= 0)
+
+
+def test_probes_match_second_moments_for_a_squared_loss():
+    # For regression the probed gradients carry X^T X W: the weighted subset's
+    # second-moment matrix is closer to the full one's than without probes.
+    view = _untrained(600, "regression", seed=4)
+    h = view.augmented_features()
+    full = h.T @ h
+
+    def error(sel):
+        idx, w = sel.select(view, 30)
+        return np.linalg.norm((h[idx] * w[:, None]).T @ h[idx] - full)
+
+    assert error(GradMatchSelector(random_state=0)) < 0.7 * error(
+        GradMatchSelector(probes=0, random_state=0)
+    )
