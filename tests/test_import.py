@@ -5,7 +5,8 @@ import sys
 def test_import_subsetml_does_not_import_torch():
     code = (
         "import sys, subsetml, subsetml.selection, subsetml.model_selection\n"
-        "import subsetml.utils.estimator_checks\n"
+        "import subsetml.utils.estimator_checks, subsetml.minibatch\n"
+        "import subsetml.sampling\n"
         "names = ('torch', 'skorch', 'optuna', 'skopt')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print(','.join(heavy))\n"

@@ -8,7 +8,8 @@
   :class:`GradientNormPolicy`, :class:`AdaBoostPolicy`,
   :class:`LossExtremesPolicy` (the paper's Coreset 1) and
   :class:`TypicalLossPolicy` (Coreset 2), with :class:`BasePolicy` and
-  :class:`ScoredBatch` for writing new ones.
+  :class:`ScoredBatch` for writing new ones. They are pure numpy and live in
+  :mod:`subsetml.minibatch`; the names here are the same objects.
 - :class:`SubsetNeuralNetClassifier`, :class:`SubsetNeuralNetRegressor` and
   :class:`SubsetTrainingMixin`: training on adaptively re-selected subsets
   (warm start, re-selection every R epochs, weighted losses).
@@ -16,6 +17,18 @@
   skorch net's final Linear layer, for subset selection.
 """
 
+from subsetml.minibatch import (
+    AdaBoostPolicy,
+    BasePolicy,
+    BigLossPolicy,
+    GradientNormPolicy,
+    LossExtremesPolicy,
+    ScoredBatch,
+    SmallLossPolicy,
+    TypicalLossPolicy,
+    UniformPolicy,
+    make_policy,
+)
 from subsetml.skorch._adapter import SkorchAdapter  # noqa: F401 (registers it)
 from subsetml.skorch._adaptive import (
     SubsetNeuralNetClassifier,
@@ -28,18 +41,6 @@ from subsetml.skorch._adaselection import (
     AdaSelectionRegressor,
 )
 from subsetml.skorch._lastlayer import lastlayer_from_net
-from subsetml.skorch._policies import (
-    AdaBoostPolicy,
-    BasePolicy,
-    BigLossPolicy,
-    GradientNormPolicy,
-    LossExtremesPolicy,
-    ScoredBatch,
-    SmallLossPolicy,
-    TypicalLossPolicy,
-    UniformPolicy,
-    make_policy,
-)
 
 __all__ = [
     "AdaBoostPolicy",

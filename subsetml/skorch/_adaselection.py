@@ -39,17 +39,11 @@ from skorch.callbacks import PrintLog
 from skorch.dataset import get_len, unpack_data
 from skorch.utils import multi_indexing, to_tensor
 
-from subsetml.skorch._mixing import (
-    allocate_rows,
-    curriculum_progress,
-    curriculum_utilities,
-    mixing_weights,
-    select_rows,
-    update_method_weights,
-)
-from subsetml.skorch._policies import (
+from subsetml.minibatch import (
     POLICIES,
     BasePolicy,
+    MethodWeights,
+    ScoreCache,
     ScoredBatch,
     make_policy,
     policy_name,
@@ -226,6 +220,9 @@ class AdaSelectionMixin:
         Their names, the keys of the history's weight dicts.
     method_weights_ : ndarray of shape (n_policies,)
         The adaptive method weights ``w`` after the last step.
+    weighting_ : subsetml.minibatch.MethodWeights
+        The method weights with their state (moving averages, last votes,
+        last mixing weights); pure numpy.
     history : skorch History
         Besides skorch's entries, every epoch records ``rows_seen``,
         ``rows_kept`` (rows back-propagated), ``rows_scored`` (rows through
@@ -389,8 +386,14 @@ class AdaSelectionMixin:
     def _ada_reset(self):
         self.policies_ = None
         self.policy_names_ = None
-        self.method_weights_ = None
+        self.weighting_ = None
         self._ada_n_rows_ = None
+
+    @property
+    def method_weights_(self):
+        """The adaptive method weights ``w`` (``weighting_.weights``)."""
+        weighting = getattr(self, "weighting_", None)
+        return None if weighting is None else weighting.weights
 
     def _ada_start(self, n_rows):
         """Set up per-fit state for ``n_rows`` training rows (kept when unchanged)."""
@@ -401,9 +404,16 @@ class AdaSelectionMixin:
             policy.reset(n_rows)
         self.policies_ = policies
         self.policy_names_ = names
-        self.method_weights_ = np.full(len(policies), 1.0 / len(policies))
+        self.weighting_ = MethodWeights(
+            [p.curriculum for p in policies],
+            lr=self.method_lr,
+            reward=self.method_reward,
+            floor=self.method_floor,
+            smoothing=self.loss_smoothing,
+            curriculum_strength=self.curriculum_strength,
+            curriculum_horizon=self.curriculum_horizon,
+        )
         self._ada_n_rows_ = n_rows
-        self._ada_kinds_ = [p.curriculum for p in policies]
         if self.random_state is None:
             # A fresh generator, never numpy's global one.
             self._ada_rng_ = np.random.RandomState()
@@ -411,18 +421,8 @@ class AdaSelectionMixin:
             self._ada_rng_ = self.random_state
         else:
             self._ada_rng_ = np.random.RandomState(self.random_state)
-        self._ada_cache_ = {
-            "loss": np.zeros(n_rows),
-            "grad": np.zeros(n_rows),
-            "error": np.zeros(n_rows),
-            # Epoch of the last scoring; far in the past means "never".
-            "epoch": np.full(n_rows, -(10**9), dtype=np.int64),
-        }
+        self._ada_cache_ = ScoreCache(n_rows)
         self._ada_n_classes_ = None
-        self._ada_prev_votes_ = None
-        self._ada_loss_ema_ = None
-        self._ada_drop_ema_ = 0.0
-        self._ada_mixing_ = None
 
     @property
     def _default_callbacks(self):
@@ -607,13 +607,6 @@ class AdaSelectionMixin:
             errors.detach().double().cpu().numpy(),
         )
 
-    def _ada_store(self, row_ids, epoch, losses, grads, errors):
-        cache = self._ada_cache_
-        cache["loss"][row_ids] = losses
-        cache["grad"][row_ids] = grads
-        cache["error"][row_ids] = errors
-        cache["epoch"][row_ids] = epoch
-
     def _ada_sync(self):
         # Honest timings on CUDA; a sync happens right after the step anyway
         # (skorch reads the loss with .item()).
@@ -646,7 +639,7 @@ class AdaSelectionMixin:
                 "method_weights",
                 {n: float(w) for n, w in zip(names, self.method_weights_)},
             )
-            mixing = self._ada_mixing_
+            mixing = self.weighting_.mixing
             if mixing is not None:
                 mixing = {n: float(w) for n, w in zip(names, mixing)}
             self.history.record("mixing_weights", mixing)
@@ -696,8 +689,7 @@ class AdaSelectionMixin:
         # 1. Score the batch (or the part of it whose cached scores are too old).
         start = time.perf_counter()
         if self.stale_epochs > 0 and row_ids is not None:
-            age = epoch - self._ada_cache_["epoch"][row_ids]
-            need = age > self.stale_epochs
+            need = self._ada_cache_.stale(row_ids, epoch, self.stale_epochs)
         else:
             need = np.ones(n, dtype=bool)
         y_pred_all = None
@@ -713,15 +705,12 @@ class AdaSelectionMixin:
             if idx is None:
                 y_pred_all = y_pred
             if ids is not None and self.stale_epochs > 0:
-                self._ada_store(ids, epoch, *scored)
+                self._ada_cache_.store(ids, epoch, *scored)
             stats["rows_scored"] += int(need.sum())
         if need.all():
             losses, grads, errors = scored
         else:
-            cache = self._ada_cache_
-            losses = cache["loss"][row_ids].copy()
-            grads = cache["grad"][row_ids].copy()
-            errors = cache["error"][row_ids].copy()
+            losses, grads, errors = self._ada_cache_.scores(row_ids)
             if need.any():
                 losses[need], grads[need], errors[need] = scored
         full = ScoredBatch(losses, grads, errors, row_ids, self._ada_n_classes_)
@@ -734,18 +723,14 @@ class AdaSelectionMixin:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
         dists = np.stack([p.distribution(full, k) for p in self.policies_])
-        progress = curriculum_progress(epoch, self.max_epochs, self.curriculum_horizon)
-        mixing = mixing_weights(
-            self.method_weights_,
-            curriculum_utilities(self._ada_kinds_, progress),
-            self.curriculum_strength,
+        kept = self.weighting_.choose(
+            dists,
+            k,
+            self._ada_rng_,
+            epoch=epoch,
+            max_epochs=self.max_epochs,
+            selection=self.selection,
         )
-        if self.selection == "allocate":
-            kept = allocate_rows(dists, mixing, k, self._ada_rng_)
-        else:
-            kept = select_rows(mixing @ dists, k, self._ada_rng_, method=self.selection)
-        self._ada_prev_votes_ = dists[:, kept].sum(axis=1)
-        self._ada_mixing_ = mixing
         stats["scoring_time"] += time.perf_counter() - start
 
         # 3. The ordinary training step on the kept rows.
@@ -757,25 +742,8 @@ class AdaSelectionMixin:
         return step
 
     def _ada_update_weights(self, batch_loss, keep_fraction):
-        """Multiplicative method-weight step (reconstruction, see ``method_reward``)."""
-        ema = self._ada_loss_ema_
-        beta = self.loss_smoothing
-        if ema is not None and self._ada_prev_votes_ is not None:
-            drop = float(np.clip((ema - batch_loss) / max(abs(ema), 1e-12), -1, 1))
-            if self.method_reward == "drop":
-                reward = drop * self._ada_prev_votes_
-            else:
-                advantage = drop - self._ada_drop_ema_
-                reward = advantage * (self._ada_prev_votes_ - keep_fraction)
-                self._ada_drop_ema_ = beta * self._ada_drop_ema_ + (1 - beta) * drop
-            if self.method_lr:
-                floor = self.method_floor / len(self.policies_)
-                self.method_weights_ = update_method_weights(
-                    self.method_weights_, reward, lr=self.method_lr, floor=floor
-                )
-        self._ada_loss_ema_ = (
-            batch_loss if ema is None else beta * ema + (1 - beta) * batch_loss
-        )
+        """Multiplicative method-weight step (:meth:`MethodWeights.update`)."""
+        self.weighting_.update(batch_loss, keep_fraction)
 
     def _ada_train_on(self, batch, row_ids, epoch, fit_params):
         stats = self._ada_stats_
@@ -795,7 +763,7 @@ class AdaSelectionMixin:
             # refresh their cached scores at no extra forward.
             y_pred, y_true, X = self._ada_capture_[0]
             scores = self._ada_score(y_pred, y_true, X, row_ids)
-            self._ada_store(row_ids, epoch, *scores)
+            self._ada_cache_.store(row_ids, epoch, *scores)
         self._ada_capture_ = None
         self._ada_sync()
         stats["training_time"] += time.perf_counter() - start

@@ -175,7 +175,7 @@ def test_method_weights_follow_a_rigged_winner(clf_data, reward):
         """The batch loss drops the more, the more of Rigged's rows were kept."""
 
         def _ada_update_weights(self, batch_loss, keep_fraction):
-            votes = self._ada_prev_votes_
+            votes = self.weighting_.votes
             if votes is not None:
                 fake["loss"] *= 1 - 0.2 * (votes[0] - 0.4)
                 fake["updates"] += 1

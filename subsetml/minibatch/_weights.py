@@ -1,0 +1,158 @@
+"""The adaptive method weights of AdaSelection, as one object with its state.
+
+Pure numpy: :class:`~subsetml.skorch.AdaSelectionMixin` creates one
+:class:`MethodWeights` per fit and calls it at every selection step; the
+object can be driven and tested without torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from subsetml.minibatch._mixing import (
+    allocate_rows,
+    curriculum_progress,
+    curriculum_utilities,
+    mixing_weights,
+    select_rows,
+    update_method_weights,
+)
+
+__all__ = ["MethodWeights"]
+
+
+class MethodWeights:
+    """Weights of the policies mixed by AdaSelection, and how they adapt.
+
+    A reconstruction of Zhang et al. (2023); see
+    :class:`~subsetml.skorch.AdaSelectionMixin` for each parameter. Per
+    selection step: :meth:`update` rewards the policies that voted for the
+    previous step's kept rows, then :meth:`choose` tilts the weights by the
+    curriculum, turns the policies' distributions into kept rows and
+    remembers each policy's vote for the next :meth:`update`.
+
+    Parameters
+    ----------
+    kinds : sequence of {"easy", "hard", "neutral"}
+        The curriculum kind of each policy.
+    lr : float
+        ``eta`` of the multiplicative step; 0 keeps the weights uniform.
+    reward : {"advantage", "drop"}
+    floor : float
+        Floor of each weight as a fraction of the uniform weight ``1 / M``.
+    smoothing : float
+        Factor of the moving averages of the batch loss and of its drop.
+    curriculum_strength, curriculum_horizon : float
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n_policies,)
+        The method weights ``w``, uniform at first.
+    mixing : ndarray of shape (n_policies,) or None
+        ``w`` after the curriculum term, as used by the last :meth:`choose`.
+    votes : ndarray of shape (n_policies,) or None
+        Probability mass each policy gave the rows of the last :meth:`choose`.
+    loss_ema : float or None
+        Moving average of the mean batch loss.
+    drop_ema : float
+        Moving average of the relative loss drop (``"advantage"`` only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from subsetml.minibatch import MethodWeights
+    >>> mw = MethodWeights(["hard", "neutral"], lr=1.0, reward="drop", floor=0.01)
+    >>> mw.weights
+    array([0.5, 0.5])
+    >>> dists = np.array([[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    >>> rng = np.random.RandomState(0)
+    >>> mw.update(2.0, 0.5)  # first loss: nothing to compare yet
+    >>> mw.choose(dists, 2, rng, epoch=0, max_epochs=10, selection="top_k")
+    array([0, 1])
+    >>> mw.update(1.0, 0.5)  # the loss dropped: the first policy voted more
+    >>> bool(mw.weights[0] > mw.weights[1])
+    True
+    """
+
+    def __init__(
+        self,
+        kinds,
+        *,
+        lr,
+        reward,
+        floor,
+        smoothing=0.9,
+        curriculum_strength=0.0,
+        curriculum_horizon=1.0,
+    ):
+        self.kinds = list(kinds)
+        self.lr = lr
+        self.reward = reward
+        self.floor = floor
+        self.smoothing = smoothing
+        self.curriculum_strength = curriculum_strength
+        self.curriculum_horizon = curriculum_horizon
+        n = len(self.kinds)
+        self.weights = np.full(n, 1.0 / n)
+        self.mixing = None
+        self.votes = None
+        self.loss_ema = None
+        self.drop_ema = 0.0
+
+    def update(self, batch_loss, keep_fraction):
+        """One multiplicative step from the mean loss of a freshly scored batch.
+
+        The reward compares ``batch_loss`` with the moving average of earlier
+        ones; ``keep_fraction`` (``k / B``) is the vote of a random choice,
+        the baseline of the ``"advantage"`` reward.
+        """
+        ema = self.loss_ema
+        beta = self.smoothing
+        if ema is not None and self.votes is not None:
+            drop = float(np.clip((ema - batch_loss) / max(abs(ema), 1e-12), -1, 1))
+            if self.reward == "drop":
+                reward = drop * self.votes
+            else:
+                advantage = drop - self.drop_ema
+                reward = advantage * (self.votes - keep_fraction)
+                self.drop_ema = beta * self.drop_ema + (1 - beta) * drop
+            if self.lr:
+                floor = self.floor / len(self.weights)
+                self.weights = update_method_weights(
+                    self.weights, reward, lr=self.lr, floor=floor
+                )
+        self.loss_ema = (
+            batch_loss if ema is None else beta * ema + (1 - beta) * batch_loss
+        )
+
+    def choose(self, dists, k, rng, *, epoch, max_epochs, selection="allocate"):
+        """Positions of the ``k`` rows kept from the policies' distributions.
+
+        Parameters
+        ----------
+        dists : ndarray of shape (n_policies, n_rows)
+            Each policy's distribution over the batch.
+        k : int
+        rng : RandomState
+            Breaks ties (and draws, for ``"sample"``).
+        epoch, max_epochs : int
+            The curriculum's progress, ``epoch`` counted from 0.
+        selection : {"allocate", "top_k", "sample"}
+
+        Returns
+        -------
+        kept : ndarray of int, sorted
+        """
+        progress = curriculum_progress(epoch, max_epochs, self.curriculum_horizon)
+        mixing = mixing_weights(
+            self.weights,
+            curriculum_utilities(self.kinds, progress),
+            self.curriculum_strength,
+        )
+        if selection == "allocate":
+            kept = allocate_rows(dists, mixing, k, rng)
+        else:
+            kept = select_rows(mixing @ dists, k, rng, method=selection)
+        self.votes = dists[:, kept].sum(axis=1)
+        self.mixing = mixing
+        return kept
