@@ -7,6 +7,7 @@ import math
 import numbers
 import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -520,15 +521,33 @@ class _PresetSubsetEstimator(SubsetEstimator):
         return self
 
 
+@dataclass(eq=False)
 class _Run:
     """The ask/evaluate/tell loop of one ``fit`` (state that ``fit`` discards)."""
 
-    def __init__(self, search, **kwargs):
-        self.search = search
-        self.__dict__.update(kwargs)
-        self.params, self.out, self.more = [], [], {}
-        self.objective = []  # the optimised score of every trial, in order
-        self.stopped = False
+    search: SubsetSearchCV
+    parallel: Parallel
+    X: object
+    y: object
+    splits: list  # (train, test) index pairs
+    subsets: list  # a Subset per split, or None (all rows / adaptive)
+    weighted: bool  # whether the subsets' weights reach the estimator
+    adaptive: bool  # skorch nets: every trial selects while it trains
+    adaptive_seed: int
+    scorers: object
+    refit_metric: object
+    fit_params: dict
+    score_params: dict
+    extra: dict  # cv_results_ columns shared by every trial
+    callbacks: list
+    deadline: float | None  # time.monotonic() after which no round starts
+    # Filled by the loop.
+    params: list = field(default_factory=list, init=False)
+    out: list = field(default_factory=list, init=False)
+    more: dict = field(default_factory=dict, init=False)
+    objective: list = field(default_factory=list, init=False)  # score per trial
+    stopped: bool = field(default=False, init=False)
+    total: int = field(default=0, init=False)
 
     # ------------------------------------------------------------ loop
     def search_all(self, spaces, seeds):
