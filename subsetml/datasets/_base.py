@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import numbers
+
+from subsetml._validation import check_number
 
 __all__ = ["check_bool", "check_n_samples", "import_optional"]
 
@@ -16,13 +17,9 @@ def check_bool(value, name):
 
 def check_n_samples(n_samples):
     """Raise ``ValueError`` unless ``n_samples`` is an integer >= 1."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-        raise ValueError(
-            f"n_samples must be a positive integer, got {n_samples!r} "
-            f"({type(n_samples).__name__})."
-        )
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples}.")
+    check_number(
+        n_samples, "n_samples", integer=True, low=1, description="a positive integer"
+    )
     return int(n_samples)
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from subsetml._validation import check_number
+
 __all__ = [
     "AdaBoostPolicy",
     "BasePolicy",
@@ -232,8 +234,9 @@ def _softmax(z):
 
 
 def _check_temperature(temperature):
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}.")
+    check_number(
+        temperature, "temperature", low=0, include_low=False, description="positive"
+    )
     return float(temperature)
 
 

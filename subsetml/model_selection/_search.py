@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from subsetml._subset import Subset, cover_classes, resolve_budget
+from subsetml._validation import check_number
 from subsetml.model_selection._compat import (
     _check_method_params,
     _fit_and_score,
@@ -374,22 +375,21 @@ multimetric_
             raise TypeError(f"n_iter must be an integer, got {self.n_iter!r}.")
         if self.n_iter < 1:
             raise ValueError(f"n_iter must be >= 1, got {self.n_iter}.")
-        if (
-            isinstance(self.n_points, bool)
-            or not isinstance(self.n_points, numbers.Integral)
-            or self.n_points < 1
-        ):
-            raise ValueError(
-                f"n_points must be an integer >= 1, got {self.n_points!r}."
-            )
-        if self.timeout is not None and (
-            isinstance(self.timeout, bool)
-            or not isinstance(self.timeout, numbers.Real)
-            or not self.timeout > 0
-        ):
-            raise ValueError(
-                f"timeout must be None or a positive number of seconds, got "
-                f"{self.timeout!r}."
+        check_number(
+            self.n_points,
+            "n_points",
+            integer=True,
+            low=1,
+            description="an integer >= 1",
+        )
+        if self.timeout is not None:
+            check_number(
+                self.timeout,
+                "timeout",
+                low=0,
+                include_low=False,
+                finite=False,
+                description="None or a positive number of seconds",
             )
         if not (
             self.optimizer in ("tpe", "gp", "random")

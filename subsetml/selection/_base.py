@@ -7,13 +7,13 @@ New algorithms subclass :class:`BaseSelector` and write only ``_select``
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_random_state
 
 from subsetml._subset import Subset, resolve_budget
+from subsetml._validation import check_number
 from subsetml.lastlayer import GRADIENT_MODES, LastLayer
 
 __all__ = ["BaseSelector", "GradientSelector", "allocate_budget"]
@@ -24,15 +24,15 @@ def check_real(
 ):
     """Raise ``ValueError("<name> must be <description>, got <value>.")`` unless
     ``value`` is a finite real number (not a bool) within the given bounds."""
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, numbers.Real)
-        and math.isfinite(value)
-        and (low <= value if closed_low else low < value)
-        and (value <= high if closed_high else value < high)
+    check_number(
+        value,
+        name,
+        low=low,
+        high=None if high == math.inf else high,
+        include_low=closed_low,
+        include_high=closed_high,
+        description=description,
     )
-    if not ok:
-        raise ValueError(f"{name} must be {description}, got {value!r}.")
 
 
 def check_per_class(per_class, view):
@@ -265,11 +265,14 @@ class GradientSelector(BaseSelector):
                 f"{GRADIENT_MODES}."
             )
         check_per_class(self.per_class, view)
-        bs = self.batch_size
-        if bs is not None and (
-            isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or bs < 1
-        ):
-            raise ValueError(f"batch_size must be a positive int or None, got {bs!r}.")
+        if self.batch_size is not None:
+            check_number(
+                self.batch_size,
+                "batch_size",
+                integer=True,
+                low=1,
+                description="a positive int or None",
+            )
 
     def _is_per_class(self, view):
         if self.per_class == "auto":

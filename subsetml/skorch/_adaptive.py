@@ -25,6 +25,7 @@ from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.utils import to_numpy
 
 from subsetml._subset import resolve_budget
+from subsetml._validation import check_number
 from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._views import label_view
 from subsetml.skorch._lastlayer import lastlayer_from_net
@@ -178,12 +179,14 @@ class SubsetTrainingMixin:
 
     # ------------------------------------------------------------ parameters
     def _subset_validate_params(self):
-        s = self.select_every
-        if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1:
-            raise ValueError(f"select_every must be an integer >= 1, got {s!r}.")
-        w = self.warm_up
-        if not isinstance(w, numbers.Real) or isinstance(w, bool) or not 0 <= w < 1:
-            raise ValueError(f"warm_up must be a number in [0, 1), got {w!r}.")
+        check_number(
+            self.select_every,
+            "select_every",
+            integer=True,
+            low=1,
+            description="an integer >= 1",
+        )
+        check_number(self.warm_up, "warm_up", low=0, high=1, include_high=False)
         size = self.subset_size
         if isinstance(size, bool) or not isinstance(size, numbers.Real):
             raise ValueError(

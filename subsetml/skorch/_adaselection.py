@@ -27,7 +27,6 @@ Per training step, after ``warmup_epochs`` ordinary epochs:
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections import namedtuple
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from skorch.callbacks import PrintLog
 from skorch.dataset import get_len, unpack_data
 from skorch.utils import multi_indexing, to_tensor
 
+from subsetml._validation import check_number
 from subsetml.minibatch import (
     POLICIES,
     BasePolicy,
@@ -106,22 +106,9 @@ class _RowIdIterator:
 
 
 def _check_number(name, value, *, low, high=None, low_open=False, integer=False):
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok and not integer:
-        ok = math.isfinite(value)
-    if ok:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        what = "an integer" if integer else "a number"
-        left = "(" if low_open else "["
-        right = f"{high}]" if high is not None else "inf)"
-        raise ValueError(
-            f"{name} must be {what} in {left}{low}, {right}, got {value!r}."
-        )
-    return value
+    return check_number(
+        value, name, integer=integer, low=low, high=high, include_low=not low_open
+    )
 
 
 class AdaSelectionMixin:

@@ -1,0 +1,103 @@
+"""Scalar parameter checks shared by every layer, on ``sklearn.utils.check_scalar``.
+
+One helper instead of a hand-written check per module. scikit-learn's
+``check_scalar`` checks the type and the bounds; it accepts bools as integers
+and lets NaN through every bound, so :func:`check_number` refuses those
+first. Every failure is a ``ValueError`` worded ``"<name> must be
+<description>, got <value>."``, the form the estimators documented.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from sklearn.utils import check_scalar
+
+__all__ = ["check_number"]
+
+
+def check_number(
+    value,
+    name,
+    *,
+    integer=False,
+    low=None,
+    high=None,
+    include_low=True,
+    include_high=True,
+    finite=True,
+    description=None,
+):
+    """Return ``value`` if it is a finite number within bounds; else raise.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        The parameter's name, for the message.
+    integer : bool, default=False
+        Require an integer (``numbers.Integral``); otherwise any finite real.
+    low, high : float or None, default=None
+        Bounds; None leaves that side open-ended.
+    include_low, include_high : bool, default=True
+        Whether each bound is allowed.
+    finite : bool, default=True
+        Refuse infinite reals (NaN is refused either way).
+    description : str, default=None
+        What the message says ``value`` must be; by default the type and
+        the interval, e.g. ``"an integer in [1, inf)"``.
+
+    Returns
+    -------
+    value : number
+
+    Raises
+    ------
+    ValueError
+        ``"<name> must be <description>, got <value!r>."``
+
+    Examples
+    --------
+    >>> from subsetml._validation import check_number
+    >>> check_number(3, "select_every", integer=True, low=1)
+    3
+    >>> check_number(1.0, "warm_up", low=0, high=1, include_high=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: warm_up must be a number in [0, 1), got 1.0.
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    include_low = include_low and low is not None
+    include_high = include_high and high is not None
+    boundaries = {
+        (True, True): "both",
+        (True, False): "left",
+        (False, True): "right",
+        (False, False): "neither",
+    }[include_low, include_high]
+    ok = not isinstance(value, bool)
+    if ok:
+        try:
+            check_scalar(
+                value,
+                name,
+                kind,
+                min_val=low,
+                max_val=high,
+                include_boundaries=boundaries,
+            )
+        except (TypeError, ValueError):
+            ok = False
+    if ok and not integer:
+        ok = math.isfinite(value) if finite else not math.isnan(value)
+    if not ok:
+        if description is None:
+            what = "an integer" if integer else "a number"
+            left = ("[" if include_low else "(") + ("-inf" if low is None else f"{low}")
+            right = ("inf" if high is None else f"{high}") + (
+                "]" if include_high else ")"
+            )
+            description = f"{what} in {left}, {right}"
+        raise ValueError(f"{name} must be {description}, got {value!r}.")
+    return value
