@@ -27,3 +27,27 @@ def test_ci_runs_the_readme_test_command():
     if not ci.exists():  # pragma: no cover - installed package without the repo
         pytest.skip("no .ci/run")
     assert _readme_commands()[1] in ci.read_text().splitlines()
+
+
+def test_no_import_cycle():
+    """Issue 17: the package imports form layers, lazy imports included."""
+    import subprocess
+    import sys
+
+    script = ROOT / ".ci" / "import_graph.py"
+    if not script.exists():  # pragma: no cover - installed package without the repo
+        pytest.skip("no .ci/import_graph.py")
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stdout
+    assert out.stdout.strip() == "no import cycle"
+
+
+def test_ci_checks_the_import_contracts():
+    ci = ROOT / ".ci" / "run"
+    if not ci.exists():  # pragma: no cover
+        pytest.skip("no .ci/run")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert "[tool.importlinter]" in pyproject
+    assert ".venv/bin/lint-imports" in ci.read_text().splitlines()
