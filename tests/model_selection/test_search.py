@@ -119,6 +119,24 @@ def test_trials_train_on_the_subset_and_refit_on_all_rows(data):
     assert _Recorder.seen[-1] == 300
 
 
+class _WeightRecorder(ClassifierMixin, BaseEstimator):
+    """Records the labels and sample_weight of every fit (n_jobs=1 only)."""
+
+    received = []
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y, sample_weight=None):
+        sw = None if sample_weight is None else np.asarray(sample_weight)
+        type(self).received.append((np.asarray(y), sw))
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
 class _CountingSelector(RandomSelector):
     calls = 0
 
@@ -455,10 +473,19 @@ def test_groups_and_sample_weight_are_routed(data):
     groups = np.arange(len(y)) % 5
     search = _search(cv=GroupKFold(5)).fit(X, y, groups=groups)
     assert search.n_splits_ == 5
-    weights = np.ones(len(y))
-    weights[y == 0] = 3.0
-    weighted = _search(selector="random").fit(X, y, sample_weight=weights)
-    assert np.isfinite(weighted.best_score_)
+    # The weights reach every trial's fit, on its subset rows, and the refit.
+    weights = np.where(y == 0, 3.0, 1.0)
+    _WeightRecorder.received = []
+    SubsetSearchCV(
+        _WeightRecorder(), {"C": (0.1, 1.0)}, n_iter=2, selector="random",
+        subset_size=0.2, cv=3, random_state=0,
+    ).fit(X, y, sample_weight=weights)  # fmt: skip
+    received = _WeightRecorder.received
+    assert len(received) == 2 * 3 + 1  # 2 trials x 3 splits, then the refit
+    for y_fit, sw in received:
+        assert sw is not None, "a fit got no sample_weight"
+        np.testing.assert_array_equal(sw, np.where(y_fit == 0, 3.0, 1.0))
+    assert [len(r[0]) for r in received] == [40] * 6 + [300]
 
 
 def test_regression_search():
@@ -504,10 +531,12 @@ def test_dask_backend_distributes_trials(data):
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
         dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
-        with parallel_backend("dask"):
+        with parallel_backend("dask"), distributed.get_task_stream(client) as ts:
             search = _search(n_jobs=-1, n_iter=4).fit(X, y)
-        workers = client.run(lambda: 1)
-    assert len(workers) == 2
+        addresses = set(client.scheduler_info()["workers"])
+    # The fits ran as tasks on the cluster's workers, not in this process.
+    ran_on = {task["worker"] for task in ts.data}
+    assert ts.data and ran_on <= addresses
     local = _search(n_iter=4).fit(X, y)
     assert search.cv_results_["params"] == local.cv_results_["params"]
     np.testing.assert_allclose(
