@@ -103,9 +103,21 @@ class GradMatchSelector(GradientSelector):
     chosen row stands for, so the weighted subset loss is on the scale of
     the full-data loss. The ridge penalty shrinks them: when ``lam`` is not
     small next to the squared gradient norms, they sum to noticeably less
-    than the ground set's size. A ground set with no more rows than its
-    budget is returned whole, with weights 1 (the training sum, exactly),
-    whatever the target.
+    than the ground set's size. On an untrained view (one-shot selection,
+    :meth:`~subsetml.LastLayer.from_inputs`), per class and with
+    ``target="train"``, each class's weights are then rescaled to sum to
+    the class's size, so every class keeps its share of the total weight.
+    There a class's residual is the same on all its rows, the bias
+    coordinate of the match is the weight total itself, and the shrinkage
+    differs between classes (a rare class has larger residuals at the
+    prior): without the rescaling it tilted the class balance the estimator
+    saw -- on a binary task with 7 % positives, balanced accuracy fell
+    2.5-3.7 points below random subsets. On a trained view the coefficients
+    are left as matched: there the class sums can nearly cancel, and a
+    rescaled match is far worse. A ground set with no more rows than its
+    budget is
+    returned whole, with weights 1 (the training sum, exactly), whatever the
+    target.
 
     **Early stop.** Matching pursuit stops before ``k`` rows when the
     residual is already within ``tol``, or when no row is positively
@@ -283,6 +295,17 @@ class GradMatchSelector(GradientSelector):
             )
             pos = np.concatenate([pos, extra])
             w = np.concatenate([w, np.ones(extra.shape[0])])
+        total = float(np.sum(w))
+        if (
+            part.view.untrained
+            and part.label is not None
+            and self.target == "train"
+            and total > 0
+        ):
+            # One-shot selection, per class: every class keeps the total
+            # weight of the rows it stands for, so the ridge shrinkage cannot
+            # tilt the class balance the estimator sees (Notes, "Weights").
+            w = np.asarray(w, dtype=np.float64) * (n / total)
         return pos, w
 
     def _target(self, gradients, part):
