@@ -271,10 +271,10 @@ def failures(cells, *, tolerance=2.0, selectors=None, significant=True):
         for sel, m in cell["methods"].items():
             if selectors is not None and sel not in selectors:
                 continue
-            if sel != "random" and below_random(
-                m, tolerance, significant=significant
-            ):
-                why = f"{m['gap_to_random']:+.1f} ± {m.get('gap_se', 0.0):.1f} vs random"
+            if sel != "random" and below_random(m, tolerance, significant=significant):
+                why = (
+                    f"{m['gap_to_random']:+.1f} ± {m.get('gap_se', 0.0):.1f} vs random"
+                )
                 out.append((sel, why, cell))
             if m["mean"] < cell["constant"]:
                 out.append((sel, "below the constant baseline", cell))

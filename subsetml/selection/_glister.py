@@ -27,6 +27,7 @@ import numpy as np
 
 from subsetml._gradops import FactoredGradients
 from subsetml._subset import Subset
+from subsetml._validation import check_number
 from subsetml.selection._base import GradientSelector, check_real
 
 __all__ = ["GlisterSelector"]
@@ -36,6 +37,11 @@ GREEDY = ("stochastic", "naive")
 
 # Probabilities are clipped here before taking logs, as in LastLayer.losses.
 _P_MIN = 1e-12
+
+#: ``diversity="auto"`` on an untrained view (one-shot selection). Chosen on
+#: the quality panel (benchmarks/bench_quality.py): 1 still left cells 3-7
+#: points below random subsets, 2 one cell near -2.8, 3 none beyond -2.
+_UNTRAINED_DIVERSITY = 3.0
 
 
 class _ValidationLayer:
@@ -155,8 +161,71 @@ class _Pool:
         self.size -= 1
 
 
+class _Coverage:
+    """Facility-location gains of candidates, over a sample of the ground set.
+
+    The coverage of a set ``S`` is ``sum_t max_{j in S} (D - ||f_t - f_j||^2)``
+    over target rows ``t`` (a random sample of at most ``n_cover`` ground-set
+    rows), with ``D`` an upper bound of the squared distances so every
+    similarity starts non-negative. :meth:`gains` returns each candidate's
+    marginal gain; :meth:`add` records a pick.
+    """
+
+    # Candidates x targets similarities computed at once, at most.
+    _BLOCK = 4_000_000
+
+    def __init__(self, features, n_cover, rng):
+        self.features = np.asarray(features, dtype=np.float64)
+        n = self.features.shape[0]
+        rows = rng.choice(n, size=n_cover, replace=False) if n > n_cover else None
+        self.targets = self.features if rows is None else self.features[rows]
+        self.sq = np.einsum("ij,ij->i", self.targets, self.targets)
+        centred = self.targets - self.targets.mean(axis=0)
+        # Two points within radius r of the centroid are at most 2r apart.
+        self.top = 4.0 * float(np.max(np.einsum("ij,ij->i", centred, centred)))
+        self.cover = np.zeros(self.targets.shape[0])
+
+    def _similarities(self, cand):
+        f = self.features[cand]
+        d2 = np.einsum("ij,ij->i", f, f)[:, None] + self.sq - 2.0 * (f @ self.targets.T)
+        return self.top - d2
+
+    def gains(self, cand):
+        out = np.empty(cand.shape[0])
+        block = max(1, self._BLOCK // max(1, self.cover.shape[0]))
+        for start in range(0, cand.shape[0], block):
+            sims = self._similarities(cand[start : start + block])
+            out[start : start + block] = np.maximum(sims - self.cover, 0.0).sum(axis=1)
+        return out
+
+    def add(self, j):
+        np.maximum(self.cover, self._similarities(np.array([j]))[0], out=self.cover)
+
+
+def _regularised(gains, coverage, cand, weight):
+    """GLISTER gains plus ``weight`` times the coverage gains, each divided by
+    its largest magnitude among the candidates (they have different units)."""
+    if coverage is None or weight == 0.0:
+        return gains
+    cov = coverage.gains(cand)
+    g_top = float(np.max(np.abs(gains)))
+    c_top = float(np.max(cov))
+    g = gains / g_top if g_top > 0 else np.zeros_like(gains)
+    c = cov / c_top if c_top > 0 else np.zeros_like(cov)
+    return g + weight * c
+
+
 def glister_greedy(
-    gradients, k, layer, *, eta, greedy="stochastic", epsilon=0.01, rng=None
+    gradients,
+    k,
+    layer,
+    *,
+    eta,
+    greedy="stochastic",
+    epsilon=0.01,
+    rng=None,
+    coverage=None,
+    diversity=0.0,
 ):
     """Greedy GLISTER on one ground set, re-linearising after every pick.
 
@@ -174,6 +243,11 @@ def glister_greedy(
     greedy : {"stochastic", "naive"}, default="stochastic"
     epsilon : float, default=0.01
     rng : numpy.random.RandomState, default=None
+    coverage : _Coverage or None, default=None
+        Coverage of the ground set's rows; with ``diversity > 0`` each pick
+        maximises the GLISTER gain plus ``diversity`` times the coverage
+        gain (both scaled to at most 1 among the candidates).
+    diversity : float, default=0.0
 
     Returns
     -------
@@ -190,12 +264,15 @@ def glister_greedy(
     if greedy == "naive":
         chosen = np.zeros(n, dtype=bool)
         for t in range(k):
-            gains = np.asarray(gradients.dot(layer.gradient()), dtype=np.float64)
-            gains[chosen] = -np.inf
-            j = int(np.argmax(gains))
+            cand = np.flatnonzero(~chosen)
+            gains = np.asarray(gradients.take(cand).dot(layer.gradient()), float)
+            gains = _regularised(gains, coverage, cand, diversity)
+            j = int(cand[np.argmax(gains)])
             chosen[j] = True
             picks[t] = j
             layer.move(gradients, j, step)
+            if coverage is not None:
+                coverage.add(j)
         return picks
     if greedy != "stochastic":
         raise ValueError(f"Unknown greedy={greedy!r}; choose one of {GREEDY}.")
@@ -205,11 +282,14 @@ def glister_greedy(
     pool = _Pool(n)
     for t in range(k):
         cand = pool.sample(s, rng)
-        gains = gradients.take(cand).dot(layer.gradient())
+        gains = np.asarray(gradients.take(cand).dot(layer.gradient()), float)
+        gains = _regularised(gains, coverage, cand, diversity)
         j = int(cand[np.argmax(gains)])
         pool.remove(j)
         picks[t] = j
         layer.move(gradients, j, step)
+        if coverage is not None:
+            coverage.add(j)
     return picks
 
 
@@ -294,9 +374,19 @@ class GlisterSelector(GradientSelector):
         Fraction of ``view``'s rows held out as validation data when
         ``select`` gets no ``validation``, in (0, 1). Held-out rows are never
         chosen.
+    diversity : "auto" or float, default="auto"
+        Weight, ``>= 0``, of a coverage term added to every pick's gain: the
+        facility-location gain of the candidate over the ground set's
+        features (how much closer it brings the rows to their nearest pick),
+        the two gains each divided by their largest value among the
+        candidates. ``0`` is plain GLISTER. ``"auto"``: 3 on an untrained
+        view (one-shot selection, see Notes), 0 on any other.
+    n_cover : int, default=2000
+        Rows of each ground set, drawn at random, whose coverage the term
+        scores (all when fewer); bounds its cost per pick.
     random_state : int, RandomState instance or None, default=None
-        Seeds the hold-out, the mini-batch shuffle and stochastic greedy's
-        samples.
+        Seeds the hold-out, the mini-batch shuffle, stochastic greedy's
+        samples and the rows the coverage term scores.
 
     Notes
     -----
@@ -340,6 +430,22 @@ class GlisterSelector(GradientSelector):
     lowered the validation loss more than random subsets for every seed tried,
     in both modes; at ``eta = 3`` per-class "full" subsets sometimes
     overshot.
+
+    One-shot selection and ``diversity``. At the untrained layer of a
+    model about to be fitted from scratch
+    (:meth:`~subsetml.LastLayer.from_inputs`) every row of a class has the
+    same residual, so a row's gain is linear in its features: the greedy
+    takes the rows furthest along the direction that separates the classes
+    -- the most typical rows, none near a class boundary -- and
+    re-linearising after each pick barely changes that (a larger ``eta`` or
+    exact greedy did not help). A linear model copes; kernel machines,
+    trees and nearest neighbours trained on such a subset learnt the
+    boundaries poorly, 3-10 points below random subsets in the quality
+    panel (``benchmarks/bench_quality.py``). The coverage term makes the
+    greedy also spread its picks over the data, as CRAIG's facility
+    location does: GLISTER's objective with a submodular regulariser. On
+    trained views (adaptive training, the paper's setting) ``"auto"``
+    leaves it off.
 
     Validation rows. Pass held-out rows as ``validation``. Without them, a
     random ``validation_fraction`` of ``view``'s rows -- stratified by class
@@ -397,6 +503,8 @@ class GlisterSelector(GradientSelector):
         epsilon=0.01,
         class_validation=False,
         validation_fraction=0.1,
+        diversity="auto",
+        n_cover=2000,
         random_state=None,
     ):
         self.gradients = gradients
@@ -407,6 +515,8 @@ class GlisterSelector(GradientSelector):
         self.epsilon = epsilon
         self.class_validation = class_validation
         self.validation_fraction = validation_fraction
+        self.diversity = diversity
+        self.n_cover = n_cover
         self.random_state = random_state
 
     def _validate_params_for(self, view):
@@ -424,6 +534,21 @@ class GlisterSelector(GradientSelector):
                 "class_validation must be True or False, got "
                 f"{self.class_validation!r}."
             )
+        if not (isinstance(self.diversity, str) and self.diversity == "auto"):
+            check_real(
+                self.diversity,
+                "diversity",
+                "'auto' or a finite float >= 0",
+                low=0.0,
+                closed_low=True,
+            )
+        check_number(
+            self.n_cover,
+            "n_cover",
+            integer=True,
+            low=1,
+            description="a positive int (rows whose coverage is scored)",
+        )
         for name in ("epsilon", "validation_fraction"):
             check_real(
                 getattr(self, name),
@@ -472,6 +597,12 @@ class GlisterSelector(GradientSelector):
         if k == gradients.n:
             return np.arange(k, dtype=np.int64), np.ones(k)
         layer = _ValidationLayer.from_view(validation, rows, part.mode)
+        diversity = self._diversity(part.view)
+        coverage = None
+        if diversity > 0:
+            coverage = _Coverage(
+                _ground_features(part, gradients.n), int(self.n_cover), rng
+            )
         picks = glister_greedy(
             gradients,
             k,
@@ -480,5 +611,25 @@ class GlisterSelector(GradientSelector):
             greedy=self.greedy,
             epsilon=float(self.epsilon),
             rng=rng,
+            coverage=coverage,
+            diversity=diversity,
         )
         return picks, np.ones(k)
+
+    def _diversity(self, view):
+        """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""
+        if isinstance(self.diversity, str):
+            return _UNTRAINED_DIVERSITY if view.untrained else 0.0
+        return float(self.diversity)
+
+
+def _ground_features(part, n):
+    """The view's features of a ground set's elements: its rows, or the mean
+    features of each mini-batch in per-batch mode."""
+    feats = np.asarray(part.view.features[part.rows], dtype=np.float64)
+    if part.batch_groups is None:
+        return feats
+    sums = np.zeros((n, feats.shape[1]))
+    np.add.at(sums, part.batch_groups, feats)
+    counts = np.bincount(part.batch_groups, minlength=n).astype(np.float64)
+    return sums / np.maximum(counts, 1.0)[:, None]
