@@ -282,6 +282,23 @@ def test_from_inputs_sparse_is_not_standardised():
     assert reduced.features.shape == (40, 10)
 
 
+def test_from_inputs_wide_sparse_drops_the_shared_direction():
+    # Non-negative rows share their leading singular direction (the average
+    # row); the view keeps the next max_components, each row of unit length.
+    from scipy import sparse
+    from sklearn.decomposition import TruncatedSVD
+
+    rng = np.random.RandomState(1)
+    wide = sparse.random(80, 400, density=0.05, random_state=1, format="csr")
+    y = rng.randint(3, size=80)
+    view = LastLayer.from_inputs(wide, y, max_components=12, random_state=0)
+    assert view.features.shape == (80, 12)
+    np.testing.assert_allclose(np.linalg.norm(view.features, axis=1), 1.0)
+    full = TruncatedSVD(13, random_state=0).fit_transform(wide)
+    expected = full[:, 1:] / np.linalg.norm(full[:, 1:], axis=1, keepdims=True)
+    np.testing.assert_allclose(np.abs(view.features), np.abs(expected), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "X, y, match",
     [

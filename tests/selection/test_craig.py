@@ -127,3 +127,24 @@ def test_bad_params(params, match):
     assert sel.get_params()[next(iter(params))] is params[next(iter(params))]
     with pytest.raises(ValueError, match=match):
         sel.select(make_view(60, 3, 2), 6)
+
+
+def test_untrained_regression_view_covers_the_target():
+    # Issue 13: on a one-shot regression view "auto" covers the targets'
+    # deviations (bias gradients), stratifying the subset by target; the
+    # inputs-plus-target features drew the picks into the interior.
+    rng = np.random.RandomState(0)
+    X = rng.rand(600, 8)
+    y = 10 * X[:, 0] + rng.randn(600)
+    view = LastLayer.from_inputs(X, y, task="regression")
+    sel = CraigSelector(random_state=0)
+    assert sel._gradient_mode(view) == "bias"
+    assert sel._gradient_mode(LastLayer.from_inputs(X, y > 5)) == "features"
+    idx, w = sel.select(view, 30)
+    explicit = CraigSelector(gradients="bias", random_state=0).select(view, 30)
+    np.testing.assert_array_equal(idx, explicit.indices)
+    # Every decile of the target holds a pick, and weights sum to n.
+    deciles = np.quantile(y, np.linspace(0, 1, 11))
+    bins = np.clip(np.searchsorted(deciles, y[idx], side="right") - 1, 0, 9)
+    assert np.unique(bins).size == 10
+    assert w.sum() == pytest.approx(600)

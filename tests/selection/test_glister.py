@@ -10,6 +10,7 @@ from subsetml.selection import RandomSelector
 from subsetml.selection._base import GradientSelector
 from subsetml.selection._glister import (
     GlisterSelector,
+    _Coverage,
     _Pool,
     _ValidationLayer,
     glister_greedy,
@@ -320,6 +321,11 @@ def test_features_mode_is_refused():
         ({"class_validation": "yes"}, "class_validation"),
         ({"gradients": "weights"}, "gradients"),
         ({"batch_size": 0}, "batch_size"),
+        ({"diversity": -1.0}, "diversity"),
+        ({"diversity": float("nan")}, "diversity"),
+        ({"diversity": "more"}, "diversity"),
+        ({"n_cover": 0}, "n_cover"),
+        ({"n_cover": 2.5}, "n_cover"),
     ],
 )
 def test_bad_parameters_are_refused(params, match):
@@ -358,3 +364,70 @@ def test_class_validation_falls_back_to_all_rows_for_a_class_without_any():
     idx = sel.select(view, 3, validation=val).indices
     assert expected in idx.tolist()
     assert np.sum(view.y[idx] == 2) == 1
+
+
+# --------------------------------------------------------------- diversity
+def test_coverage_gains_match_brute_force_facility_location():
+    rng = np.random.RandomState(0)
+    feats = rng.randn(30, 3)
+    cov = _Coverage(feats, n_cover=100, rng=rng)
+    d2 = ((feats[:, None, :] - feats[None, :, :]) ** 2).sum(axis=2)
+    top = cov.top
+    assert top >= d2.max() - 1e-9  # similarities never start negative
+
+    def objective(chosen):
+        if not chosen:
+            return 0.0
+        return float(np.max(top - d2[:, chosen], axis=1).sum())
+
+    chosen = []
+    for j in (4, 17, 9):
+        cand = np.arange(30)
+        want = [objective(chosen + [c]) - objective(chosen) for c in cand]
+        np.testing.assert_allclose(cov.gains(cand), want, rtol=1e-9, atol=1e-7)
+        cov.add(j)
+        chosen.append(j)
+
+
+def test_diversity_auto_is_on_for_untrained_views_only():
+    X, y = make_classification(300, 6, random_state=0)
+    untrained = LastLayer.from_inputs(X, y)
+    trained = LastLayer.from_proxy(X, y)
+    sel = GlisterSelector(random_state=0)
+    assert sel._diversity(untrained) == 3.0
+    assert sel._diversity(trained) == 0.0
+    # On a trained view "auto" is plain GLISTER.
+    a = sel.select(trained, 30)
+    b = GlisterSelector(diversity=0.0, random_state=0).select(trained, 30)
+    np.testing.assert_array_equal(a.indices, b.indices)
+
+
+@pytest.mark.parametrize("greedy", ["stochastic", "naive"])
+def test_one_shot_glister_spreads_its_picks(greedy):
+    # Issue 13: on an untrained view plain GLISTER takes the rows furthest
+    # along the class-separating direction; with the coverage term the
+    # picks reach the rows near the boundary too and cover the data better.
+    X, y = make_classification(
+        800, 6, n_informative=4, n_redundant=0, flip_y=0, random_state=3
+    )
+    view = LastLayer.from_inputs(X, y)
+    h = view.features
+    direction = h[y == 1].mean(axis=0) - h[y == 0].mean(axis=0)
+    margin = np.abs((h - h.mean(axis=0)) @ direction)
+
+    def cost(rows):
+        d2 = ((h[:, None, :] - h[None, rows, :]) ** 2).sum(axis=2)
+        return d2.min(axis=1).mean()
+
+    kw = dict(greedy=greedy, random_state=0)
+    plain = GlisterSelector(diversity=0.0, **kw).select(view, 40).indices
+    spread = GlisterSelector(**kw).select(view, 40).indices
+    assert cost(spread) < 0.8 * cost(plain)
+    assert np.median(margin[spread]) < np.median(margin[plain])
+
+
+def test_diversity_in_per_batch_mode_uses_batch_features():
+    X, y = make_classification(400, 5, random_state=1)
+    view = LastLayer.from_inputs(X, y)
+    sub = GlisterSelector(batch_size=8, random_state=0).select(view, 80)
+    assert sub.size == 80 and np.unique(sub.indices).size == 80

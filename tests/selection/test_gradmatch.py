@@ -285,3 +285,21 @@ def test_probes_match_second_moments_for_a_squared_loss():
     assert error(GradMatchSelector(random_state=0)) < 0.7 * error(
         GradMatchSelector(probes=0, random_state=0)
     )
+
+
+def test_untrained_per_class_weights_keep_the_class_totals():
+    # Issue 13: the ridge shrinks a rare class's coefficients differently,
+    # tilting the class balance; on untrained views each class's weights
+    # sum to its size. Trained views keep the matched coefficients.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        1000, 10, n_informative=5, weights=[0.9], flip_y=0, random_state=0
+    )
+    sel = GradMatchSelector(random_state=0)
+    idx, w = sel.select(LastLayer.from_inputs(X, y), 100)
+    for c in (0, 1):
+        assert w[y[idx] == c].sum() == pytest.approx(np.sum(y == c))
+    trained = sel.select(LastLayer.from_proxy(X, y), 100)
+    totals = [trained.weights[y[trained.indices] == c].sum() for c in (0, 1)]
+    assert not np.allclose(totals, [np.sum(y == 0), np.sum(y == 1)])
