@@ -279,9 +279,38 @@ class GradientSelector(BaseSelector):
             return view.task == "classification"
         return bool(self.per_class)
 
+    #: Quantile bins of the target that ``per_class="auto"`` splits an
+    #: untrained regression view into, as classes split a classification
+    #: view (0: the whole view is one ground set).
+    _untrained_regression_strata = 0
+
+    def _target_strata(self, view, k):
+        """Row groups of an untrained regression view (quantile bins of the
+        target, at most one per row of budget), or None when not stratified."""
+        n_bins = min(int(self._untrained_regression_strata), k)
+        if not (
+            n_bins > 1
+            and self.per_class == "auto"
+            and view.task == "regression"
+            and view.untrained
+            and view.n_outputs == 1
+        ):
+            return None
+        y = view.y[:, 0]
+        edges = np.quantile(y, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
+        codes = np.searchsorted(edges, y, side="right")
+        groups = [np.flatnonzero(codes == b) for b in range(n_bins)]
+        return [g for g in groups if g.shape[0] > 0]
+
     def _parts(self, view, k, validation):
         """Yield ``(rows, k_part, val_rows)`` for each independent ground set."""
-        if self._is_per_class(view):
+        strata = self._target_strata(view, k)
+        if strata is not None:
+            budgets = allocate_budget([g.shape[0] for g in strata], k)
+            all_val = None if validation is None else np.arange(validation.n_samples)
+            for rows, k_b in zip(strata, budgets):
+                yield rows, int(k_b), None, all_val
+        elif self._is_per_class(view):
             classes, codes = np.unique(view.y, return_inverse=True)
             counts = np.bincount(codes)
             budgets = allocate_budget(counts, k)

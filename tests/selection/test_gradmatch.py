@@ -282,9 +282,30 @@ def test_probes_match_second_moments_for_a_squared_loss():
         idx, w = sel.select(view, 30)
         return np.linalg.norm((h[idx] * w[:, None]).T @ h[idx] - full)
 
-    assert error(GradMatchSelector(random_state=0)) < 0.7 * error(
-        GradMatchSelector(probes=0, random_state=0)
+    # per_class=False: the whole view as one ground set (no target strata).
+    assert error(GradMatchSelector(per_class=False, random_state=0)) < 0.7 * error(
+        GradMatchSelector(per_class=False, probes=0, random_state=0)
     )
+
+
+def test_untrained_regression_is_matched_within_target_strata():
+    # Issue 13: one-shot regression matches within ten quantile bins of the
+    # target, with budgets proportional to the bins, like classes.
+    view = _untrained(600, "regression", seed=2)
+    y = view.y[:, 0]
+    idx, w = GradMatchSelector(random_state=0).select(view, 40)
+    assert idx.size == 40 and np.unique(idx).size == 40
+    edges = np.quantile(y, np.linspace(0, 1, 11)[1:-1])
+    bins = np.searchsorted(edges, y[idx], side="right")
+    np.testing.assert_array_equal(np.bincount(bins, minlength=10), np.full(10, 4))
+    # Fewer rows of budget than bins: one bin per row.
+    idx, _ = GradMatchSelector(random_state=0).select(view, 3)
+    assert np.unique(np.searchsorted(np.quantile(y, [1 / 3, 2 / 3]), y[idx])).size == 3
+    # Trained views and per_class=False keep one ground set.
+    sel = GradMatchSelector(per_class=False, random_state=0)
+    assert sel._target_strata(view, 40) is None
+    trained = LastLayer.from_proxy(view.features, y, task="regression")
+    assert GradMatchSelector()._target_strata(trained, 40) is None
 
 
 def test_untrained_per_class_weights_keep_the_class_totals():
