@@ -39,9 +39,10 @@ GREEDY = ("stochastic", "naive")
 _P_MIN = 1e-12
 
 #: ``diversity="auto"`` on an untrained view (one-shot selection). Chosen on
-#: the quality panel (benchmarks/bench_quality.py): 1 still left cells 3-7
-#: points below random subsets, 2 one cell near -2.8, 3 none beyond -2.
-_UNTRAINED_DIVERSITY = 3.0
+#: the quality panel (benchmarks/bench_quality.py, 10 seeds): 1 left cells
+#: 3-7 points below random subsets, 3 one (-2.3, binary trees at 20 %), 5
+#: none, at a mean gain over random of 2.7 points (3.0 with 3).
+_UNTRAINED_DIVERSITY = 5.0
 
 
 class _ValidationLayer:
@@ -376,11 +377,15 @@ class GlisterSelector(GradientSelector):
         chosen.
     diversity : "auto" or float, default="auto"
         Weight, ``>= 0``, of a coverage term added to every pick's gain: the
-        facility-location gain of the candidate over the ground set's
-        features (how much closer it brings the rows to their nearest pick),
-        the two gains each divided by their largest value among the
-        candidates. ``0`` is plain GLISTER. ``"auto"``: 3 on an untrained
-        view (one-shot selection, see Notes), 0 on any other.
+        facility-location gain of the candidate (how much closer it brings
+        the ground set's rows to their nearest pick), over the vectors
+        :class:`CraigSelector` covers by default on the same view -- the
+        features of an untrained classification view, the bias gradients
+        otherwise (for an untrained regression view, the targets'
+        deviations from their mean). The two gains are each divided by their
+        largest value among the candidates. ``0`` is plain GLISTER.
+        ``"auto"``: 5 on an untrained view (one-shot selection, see Notes),
+        0 on any other.
     n_cover : int, default=2000
         Rows of each ground set, drawn at random, whose coverage the term
         scores (all when fewer); bounds its cost per pick.
@@ -443,9 +448,11 @@ class GlisterSelector(GradientSelector):
     boundaries poorly, 3-10 points below random subsets in the quality
     panel (``benchmarks/bench_quality.py``). The coverage term makes the
     greedy also spread its picks over the data, as CRAIG's facility
-    location does: GLISTER's objective with a submodular regulariser. On
-    trained views (adaptive training, the paper's setting) ``"auto"``
-    leaves it off.
+    location does: GLISTER's objective with a submodular regulariser. For
+    regression the gain favours rows with extreme targets, so the term
+    covers the targets' range (covering the inputs left an RBF SVR 3.5
+    points below random at 5 %). On trained views (adaptive training, the
+    paper's setting) ``"auto"`` leaves it off.
 
     Validation rows. Pass held-out rows as ``validation``. Without them, a
     random ``validation_fraction`` of ``view``'s rows -- stratified by class
@@ -624,9 +631,16 @@ class GlisterSelector(GradientSelector):
 
 
 def _ground_features(part, n):
-    """The view's features of a ground set's elements: its rows, or the mean
-    features of each mini-batch in per-batch mode."""
-    feats = np.asarray(part.view.features[part.rows], dtype=np.float64)
+    """What the coverage term covers, per element of a ground set (its rows,
+    or the means of its mini-batches in per-batch mode): the vectors CRAIG's
+    ``gradients="auto"`` covers on the same view -- the features of an
+    untrained classification view, the bias gradients of any other (on an
+    untrained regression view, the targets' deviations from their mean)."""
+    view = part.view
+    if view.untrained and view.task == "classification":
+        feats = np.asarray(view.features[part.rows], dtype=np.float64)
+    else:
+        feats = np.asarray(view.residuals(part.rows), dtype=np.float64)
     if part.batch_groups is None:
         return feats
     sums = np.zeros((n, feats.shape[1]))
