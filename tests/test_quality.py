@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
@@ -40,12 +41,42 @@ def panel():
     return bench_quality, cells
 
 
-def test_default_selector_never_more_than_2_points_below_random(panel):
+@pytest.mark.parametrize("selector", ["craig", "glister", "gradmatch"])
+def test_no_selector_significantly_more_than_2_points_below_random(panel, selector):
     bench, cells = panel
-    fails = bench.failures(cells, tolerance=2.0, selectors=["craig"])
+    fails = bench.failures(cells, tolerance=2.0, selectors=[selector])
     assert not fails, [
         (s, w, c["task"], c["estimator"], c["subset_size"]) for s, w, c in fails
     ]
+
+
+def test_failure_rule_needs_a_gap_beyond_tolerance_and_noise(panel):
+    bench, _ = panel
+    # More than 2 points below and beyond two standard errors: a failure.
+    assert bench.below_random({"gap_to_random": -3.0, "gap_se": 0.4})
+    # Below by more than 2 points, but within seed noise: not a failure,
+    # unless significance is not asked for.
+    noisy = {"gap_to_random": -3.0, "gap_se": 2.0}
+    assert not bench.below_random(noisy)
+    assert bench.below_random(noisy, significant=False)
+    # Within the tolerance, however certain: not a failure.
+    assert not bench.below_random({"gap_to_random": -1.9, "gap_se": 0.01})
+    cell = {
+        "task": "t",
+        "estimator": "e",
+        "subset_size": 0.1,
+        "constant": 50.0,
+        "methods": {
+            "random": {"mean": 80.0, "gap_to_random": 0.0, "gap_se": 0.0},
+            "craig": {"mean": 77.0, "gap_to_random": -3.0, "gap_se": 0.4},
+            "glister": {"mean": 49.0, "gap_to_random": -1.0, "gap_se": 0.1},
+        },
+    }
+    whys = {(s, w) for s, w, _ in bench.failures([cell])}
+    assert whys == {
+        ("craig", "-3.0 ± 0.4 vs random"),
+        ("glister", "below the constant baseline"),
+    }
 
 
 def test_no_selector_below_the_constant_baseline(panel):
@@ -67,6 +98,10 @@ def test_panel_cells_are_complete(panel):
         assert set(c["methods"]) == set(SELECTORS)
         assert all(len(m["seeds"]) == 3 for m in c["methods"].values())
         assert c["methods"]["random"]["gap_to_random"] == 0.0
+        for m in c["methods"].values():
+            diffs = np.array(m["seeds"]) - np.array(c["methods"]["random"]["seeds"])
+            assert m["gap_to_random"] == pytest.approx(diffs.mean())
+            assert m["gap_se"] == pytest.approx(diffs.std(ddof=1) / np.sqrt(3))
 
 
 @pytest.mark.parametrize("selector", SELECTORS)

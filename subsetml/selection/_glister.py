@@ -27,8 +27,13 @@ import numpy as np
 
 from subsetml._gradops import FactoredGradients
 from subsetml._subset import Subset
-from subsetml._validation import check_number
 from subsetml.selection._base import GradientSelector, check_real
+from subsetml.selection._coverage import (
+    Coverage,
+    check_diversity,
+    coverage_vectors,
+    regularised,
+)
 
 __all__ = ["GlisterSelector"]
 
@@ -162,60 +167,6 @@ class _Pool:
         self.size -= 1
 
 
-class _Coverage:
-    """Facility-location gains of candidates, over a sample of the ground set.
-
-    The coverage of a set ``S`` is ``sum_t max_{j in S} (D - ||f_t - f_j||^2)``
-    over target rows ``t`` (a random sample of at most ``n_cover`` ground-set
-    rows), with ``D`` an upper bound of the squared distances so every
-    similarity starts non-negative. :meth:`gains` returns each candidate's
-    marginal gain; :meth:`add` records a pick.
-    """
-
-    # Candidates x targets similarities computed at once, at most.
-    _BLOCK = 4_000_000
-
-    def __init__(self, features, n_cover, rng):
-        self.features = np.asarray(features, dtype=np.float64)
-        n = self.features.shape[0]
-        rows = rng.choice(n, size=n_cover, replace=False) if n > n_cover else None
-        self.targets = self.features if rows is None else self.features[rows]
-        self.sq = np.einsum("ij,ij->i", self.targets, self.targets)
-        centred = self.targets - self.targets.mean(axis=0)
-        # Two points within radius r of the centroid are at most 2r apart.
-        self.top = 4.0 * float(np.max(np.einsum("ij,ij->i", centred, centred)))
-        self.cover = np.zeros(self.targets.shape[0])
-
-    def _similarities(self, cand):
-        f = self.features[cand]
-        d2 = np.einsum("ij,ij->i", f, f)[:, None] + self.sq - 2.0 * (f @ self.targets.T)
-        return self.top - d2
-
-    def gains(self, cand):
-        out = np.empty(cand.shape[0])
-        block = max(1, self._BLOCK // max(1, self.cover.shape[0]))
-        for start in range(0, cand.shape[0], block):
-            sims = self._similarities(cand[start : start + block])
-            out[start : start + block] = np.maximum(sims - self.cover, 0.0).sum(axis=1)
-        return out
-
-    def add(self, j):
-        np.maximum(self.cover, self._similarities(np.array([j]))[0], out=self.cover)
-
-
-def _regularised(gains, coverage, cand, weight):
-    """GLISTER gains plus ``weight`` times the coverage gains, each divided by
-    its largest magnitude among the candidates (they have different units)."""
-    if coverage is None or weight == 0.0:
-        return gains
-    cov = coverage.gains(cand)
-    g_top = float(np.max(np.abs(gains)))
-    c_top = float(np.max(cov))
-    g = gains / g_top if g_top > 0 else np.zeros_like(gains)
-    c = cov / c_top if c_top > 0 else np.zeros_like(cov)
-    return g + weight * c
-
-
 def glister_greedy(
     gradients,
     k,
@@ -244,7 +195,7 @@ def glister_greedy(
     greedy : {"stochastic", "naive"}, default="stochastic"
     epsilon : float, default=0.01
     rng : numpy.random.RandomState, default=None
-    coverage : _Coverage or None, default=None
+    coverage : Coverage or None, default=None
         Coverage of the ground set's rows; with ``diversity > 0`` each pick
         maximises the GLISTER gain plus ``diversity`` times the coverage
         gain (both scaled to at most 1 among the candidates).
@@ -267,7 +218,7 @@ def glister_greedy(
         for t in range(k):
             cand = np.flatnonzero(~chosen)
             gains = np.asarray(gradients.take(cand).dot(layer.gradient()), float)
-            gains = _regularised(gains, coverage, cand, diversity)
+            gains = regularised(gains, coverage, cand, diversity)
             j = int(cand[np.argmax(gains)])
             chosen[j] = True
             picks[t] = j
@@ -284,7 +235,7 @@ def glister_greedy(
     for t in range(k):
         cand = pool.sample(s, rng)
         gains = np.asarray(gradients.take(cand).dot(layer.gradient()), float)
-        gains = _regularised(gains, coverage, cand, diversity)
+        gains = regularised(gains, coverage, cand, diversity)
         j = int(cand[np.argmax(gains)])
         pool.remove(j)
         picks[t] = j
@@ -541,21 +492,7 @@ class GlisterSelector(GradientSelector):
                 "class_validation must be True or False, got "
                 f"{self.class_validation!r}."
             )
-        if not (isinstance(self.diversity, str) and self.diversity == "auto"):
-            check_real(
-                self.diversity,
-                "diversity",
-                "'auto' or a finite float >= 0",
-                low=0.0,
-                closed_low=True,
-            )
-        check_number(
-            self.n_cover,
-            "n_cover",
-            integer=True,
-            low=1,
-            description="a positive int (rows whose coverage is scored)",
-        )
+        check_diversity(self.diversity, self.n_cover)
         for name in ("epsilon", "validation_fraction"):
             check_real(
                 getattr(self, name),
@@ -607,8 +544,8 @@ class GlisterSelector(GradientSelector):
         diversity = self._diversity(part.view)
         coverage = None
         if diversity > 0:
-            coverage = _Coverage(
-                _ground_features(part, gradients.n), int(self.n_cover), rng
+            coverage = Coverage(
+                coverage_vectors(part, gradients.n), int(self.n_cover), rng
             )
         picks = glister_greedy(
             gradients,
@@ -628,22 +565,3 @@ class GlisterSelector(GradientSelector):
         if isinstance(self.diversity, str):
             return _UNTRAINED_DIVERSITY if view.untrained else 0.0
         return float(self.diversity)
-
-
-def _ground_features(part, n):
-    """What the coverage term covers, per element of a ground set (its rows,
-    or the means of its mini-batches in per-batch mode): the vectors CRAIG's
-    ``gradients="auto"`` covers on the same view -- the features of an
-    untrained classification view, the bias gradients of any other (on an
-    untrained regression view, the targets' deviations from their mean)."""
-    view = part.view
-    if view.untrained and view.task == "classification":
-        feats = np.asarray(view.features[part.rows], dtype=np.float64)
-    else:
-        feats = np.asarray(view.residuals(part.rows), dtype=np.float64)
-    if part.batch_groups is None:
-        return feats
-    sums = np.zeros((n, feats.shape[1]))
-    np.add.at(sums, part.batch_groups, feats)
-    counts = np.bincount(part.batch_groups, minlength=n).astype(np.float64)
-    return sums / np.maximum(counts, 1.0)[:, None]

@@ -9,6 +9,12 @@ import numpy as np
 
 from subsetml._gradops import FactoredGradients
 from subsetml.selection._base import GradientSelector, check_real
+from subsetml.selection._coverage import (
+    Coverage,
+    check_diversity,
+    coverage_vectors,
+    regularised,
+)
 from subsetml.selection._omp import nonneg_omp
 
 __all__ = ["GradMatchSelector"]
@@ -20,6 +26,9 @@ TARGETS = ("train", "validation")
 #: residuals within this many columns, between the two bounds below.
 _PROBE_COLUMNS = 64
 _PROBES_MIN, _PROBES_MAX = 4, 32
+
+#: ``diversity="auto"`` on an untrained view (one-shot selection).
+_UNTRAINED_DIVERSITY = 5.0
 
 
 class GradMatchSelector(GradientSelector):
@@ -81,9 +90,23 @@ class GradMatchSelector(GradientSelector):
         Spread of the perturbations, ``> 0``: the standard deviation they add
         to each output (logits; for regression, in units of the target's
         standard deviation).
+    diversity : "auto" or float, default="auto"
+        Weight, ``>= 0``, of a coverage term in matching pursuit's pick:
+        each step scores a random sample of ``ceil((n / k) ln 100)`` rows
+        among those that would lower the matching error, and takes the best
+        by correlation with the residual plus ``diversity`` times the
+        facility-location gain of the row (the vectors
+        :class:`CraigSelector` covers by default on the same view), both
+        scaled to at most 1 among the sample. ``0`` is plain OMP.
+        ``"auto"``: 5 on an untrained view (one-shot selection, see Notes),
+        0 on any other.
+    n_cover : int, default=2000
+        Rows of each ground set, drawn at random, whose coverage the term
+        scores (all when fewer).
     random_state : int, RandomState instance or None, default=None
-        Seeds the probes, the mini-batch shuffle and the random rows that
-        complete the budget when matching pursuit stops early.
+        Seeds the probes, the mini-batch shuffle, the random rows that
+        complete the budget when matching pursuit stops early, and the
+        coverage term's samples.
 
     Notes
     -----
@@ -152,6 +175,18 @@ class GradMatchSelector(GradientSelector):
     points. The residual factor grows to ``(probes + 1) * n_outputs``
     columns, and with it the cost of a matching-pursuit step.
 
+    **Coverage.** Matching pursuit picks the row most correlated with the
+    residual; at an untrained layer, where a class's rows share one
+    residual, that is the row furthest along the class's mean direction --
+    the most typical rows of each class, few near a boundary. Even with
+    probes and class totals kept, logistic regression on the imbalanced
+    task of the quality panel stayed 2-3 points of balanced accuracy below
+    random subsets (20 seeds). With ``diversity`` the pick also weighs how
+    much of the class a row covers (as CRAIG does), among a random sample
+    of the rows that still lower the matching error: no cell of the panel
+    is then more than a point below random. Weights are still the
+    non-negative least-squares fit on the chosen rows.
+
     With ``target="validation"`` the target is the validation rows' gradient
     sum times ``m / n_val`` (``m`` the ground set's rows, or batches, and
     ``n_val`` the validation rows used). Per class, the validation rows of
@@ -196,6 +231,8 @@ class GradMatchSelector(GradientSelector):
         target="train",
         probes="auto",
         probe_scale=2.0,
+        diversity="auto",
+        n_cover=2000,
         random_state=None,
     ):
         self.gradients = gradients
@@ -206,6 +243,8 @@ class GradMatchSelector(GradientSelector):
         self.target = target
         self.probes = probes
         self.probe_scale = probe_scale
+        self.diversity = diversity
+        self.n_cover = n_cover
         self.random_state = random_state
 
     # One-shot regression: match within ten quantile bins of the target, as
@@ -244,6 +283,7 @@ class GradMatchSelector(GradientSelector):
         ):
             raise ValueError(f"probes must be 'auto' or an int >= 0, got {p!r}.")
         check_real(self.probe_scale, "probe_scale", "a positive finite float", low=0.0)
+        check_diversity(self.diversity, self.n_cover)
 
     def _n_probes(self, view, mode):
         """The number of probes used on ``view`` (``"auto"`` resolved)."""
@@ -294,7 +334,14 @@ class GradMatchSelector(GradientSelector):
         # one spread the weights of a frequent class (small residuals at the
         # prior) evenly over rows picked for their alignment with its mean.
         lam = float(self.lam) * float(np.mean(gradients.sq_norms()))
-        pos, w = nonneg_omp(gradients, target, k, lam=lam, tol=float(self.tol))
+        pos, w = nonneg_omp(
+            gradients,
+            target,
+            k,
+            lam=lam,
+            tol=float(self.tol),
+            pick=self._coverage_pick(gradients.n, k, rng, part),
+        )
         if pos.shape[0] < k:
             # Matching pursuit stopped early; complete the budget with random
             # unchosen rows of weight 1, as the paper's CORDS code does.
@@ -317,6 +364,38 @@ class GradMatchSelector(GradientSelector):
             # tilt the class balance the estimator sees (Notes, "Weights").
             w = np.asarray(w, dtype=np.float64) * (n / total)
         return pos, w
+
+    def _diversity(self, view):
+        """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""
+        if isinstance(self.diversity, str):
+            return _UNTRAINED_DIVERSITY if view.untrained else 0.0
+        return float(self.diversity)
+
+    def _coverage_pick(self, n, k, rng, part):
+        """Matching pursuit's pick with the coverage term, or None (plain OMP).
+
+        Each step scores a random sample of the rows that would lower the
+        matching error -- as many as stochastic greedy samples,
+        ``ceil((n / k) ln 100)`` -- and takes the best by correlation plus
+        ``diversity`` times coverage gain, each scaled to at most 1.
+        """
+        diversity = self._diversity(part.view)
+        if diversity == 0.0:
+            return None
+        coverage = Coverage(coverage_vectors(part, n), int(self.n_cover), rng)
+        sample = max(1, math.ceil((n / k) * math.log(100.0)))
+
+        def pick(corr, threshold):
+            ok = np.flatnonzero(corr > threshold)
+            if ok.shape[0] == 0:
+                return int(np.argmax(corr))  # ends the pursuit
+            if ok.shape[0] > sample:
+                ok = ok[rng.choice(ok.shape[0], size=sample, replace=False)]
+            j = int(ok[np.argmax(regularised(corr[ok], coverage, ok, diversity))])
+            coverage.add(j)
+            return j
+
+        return pick
 
     def _target(self, gradients, part):
         """The vector this ground set's weighted gradient sum must match."""

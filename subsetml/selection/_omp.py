@@ -43,7 +43,7 @@ _NOISE_UNITS = 8.0
 _PIVOT_RTOL = 1e-10
 
 
-def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None):
+def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     """Non-negative OMP: sparse ``w >= 0`` with ``sum_i w_i g_i ~ target``.
 
     Parameters
@@ -61,6 +61,12 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None):
     max_iter : int, default=None
         Most rows added (counting rows that later leave the support);
         ``2 * k`` when None.
+    pick : callable or None, default=None
+        ``pick(corr, threshold) -> j``: the row to add, given every row's
+        correlation with the residual (``-inf`` on the support and on rows
+        that cannot help) and the correlation a row needs to lower ``F``
+        (per row). None takes the most correlated row, plain OMP; a row
+        ``j`` with ``corr[j] <= threshold[j]`` ends the pursuit.
 
     Returns
     -------
@@ -128,7 +134,7 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None):
         corr = fast.dot(residual).astype(np.float64)
         if s or banned:
             corr[support + banned] = -np.inf
-        j = int(np.argmax(corr))
+        j = int(np.argmax(corr)) if pick is None else int(pick(corr, noise * r_norm))
         if not corr[j] > noise[j] * r_norm:
             break
 

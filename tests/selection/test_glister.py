@@ -8,9 +8,9 @@ from sklearn.preprocessing import StandardScaler
 from subsetml import LastLayer
 from subsetml.selection import RandomSelector
 from subsetml.selection._base import GradientSelector
+from subsetml.selection._coverage import Coverage
 from subsetml.selection._glister import (
     GlisterSelector,
-    _Coverage,
     _Pool,
     _ValidationLayer,
     glister_greedy,
@@ -370,7 +370,7 @@ def test_class_validation_falls_back_to_all_rows_for_a_class_without_any():
 def test_coverage_gains_match_brute_force_facility_location():
     rng = np.random.RandomState(0)
     feats = rng.randn(30, 3)
-    cov = _Coverage(feats, n_cover=100, rng=rng)
+    cov = Coverage(feats, n_cover=100, rng=rng)
     d2 = ((feats[:, None, :] - feats[None, :, :]) ** 2).sum(axis=2)
     top = cov.top
     assert top >= d2.max() - 1e-9  # similarities never start negative

@@ -324,3 +324,56 @@ def test_untrained_per_class_weights_keep_the_class_totals():
     trained = sel.select(LastLayer.from_proxy(X, y), 100)
     totals = [trained.weights[y[trained.indices] == c].sum() for c in (0, 1)]
     assert not np.allclose(totals, [np.sum(y == 0), np.sum(y == 1)])
+
+
+def test_diversity_auto_is_on_for_untrained_views_only():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(400, 6, random_state=0)
+    sel = GradMatchSelector(random_state=0)
+    assert sel._diversity(LastLayer.from_inputs(X, y)) == 5.0
+    trained = LastLayer.from_proxy(X, y)
+    assert sel._diversity(trained) == 0.0
+    a = sel.select(trained, 40)
+    b = GradMatchSelector(diversity=0.0, random_state=0).select(trained, 40)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_allclose(a.weights, b.weights)
+
+
+def test_one_shot_picks_cover_the_class():
+    # Issue 13: plain OMP on an untrained view takes the rows furthest along
+    # each class's mean direction; the coverage term spreads them out.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        800, 6, n_informative=4, n_redundant=0, flip_y=0, random_state=3
+    )
+    view = LastLayer.from_inputs(X, y)
+    h = view.features
+
+    def cost(rows):
+        d2 = ((h[:, None, :] - h[None, rows, :]) ** 2).sum(axis=2)
+        return d2.min(axis=1).mean()
+
+    plain = GradMatchSelector(diversity=0.0, random_state=0).select(view, 40)
+    spread = GradMatchSelector(random_state=0).select(view, 40)
+    assert cost(spread.indices) < 0.85 * cost(plain.indices)
+    assert np.all(spread.weights > 0)
+    for c in (0, 1):  # class totals kept
+        in_c = y[spread.indices] == c
+        assert spread.weights[in_c].sum() == pytest.approx(np.sum(y == c))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"diversity": -1.0}, "diversity"),
+        ({"diversity": "lots"}, "diversity"),
+        ({"diversity": float("inf")}, "diversity"),
+        ({"n_cover": 0}, "n_cover"),
+        ({"n_cover": 1.5}, "n_cover"),
+    ],
+)
+def test_bad_diversity_parameters_are_refused(params, match):
+    with pytest.raises(ValueError, match=match):
+        GradMatchSelector(**params).select(make_view(), 10)

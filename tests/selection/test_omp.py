@@ -112,3 +112,27 @@ def test_float32_operator_and_duplicate_rows():
     assert np.unique(pos).size == pos.size and np.all(w > 0)
     ref = _brute_force_weights(g, pos, target, 1e-3)
     np.testing.assert_allclose(w, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_pick_hook_chooses_the_rows_and_weights_stay_exact():
+    op = _dense(3, n=200, d=12)
+    dense = op.dense()
+    target = op.weighted_sum()
+    # The default pick is the most correlated row.
+    plain = nonneg_omp(op, target, 15, lam=0.5)
+    same = nonneg_omp(op, target, 15, lam=0.5, pick=lambda c, t: int(np.argmax(c)))
+    np.testing.assert_array_equal(plain[0], same[0])
+    np.testing.assert_allclose(plain[1], same[1])
+    # Another rule: the eligible row of lowest index. The weights are still
+    # the exact NNLS fit on whatever was picked.
+    seen = []
+
+    def first_eligible(corr, threshold):
+        ok = np.flatnonzero(corr > threshold)
+        seen.append(ok.size)
+        return int(ok[0]) if ok.size else int(np.argmax(corr))
+
+    pos, w = nonneg_omp(op, target, 15, lam=0.5, pick=first_eligible)
+    assert seen and not np.array_equal(np.sort(pos), np.sort(plain[0]))
+    want = _brute_force_weights(dense, pos, target, 0.5)
+    np.testing.assert_allclose(w, want, rtol=1e-5, atol=1e-8)
