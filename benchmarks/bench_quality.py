@@ -308,6 +308,25 @@ def summary(cells, selectors=SELECTORS):
     return out
 
 
+def task_table(cells, selectors=SELECTORS[1:]):
+    """Markdown table of mean / worst gap to random per task and selector,
+    the form README and docs quote."""
+    names = {"craig": "CRAIG", "glister": "GLISTER", "gradmatch": "GRAD-MATCH"}
+    lines = [
+        "| task | " + " | ".join(names.get(s, s) for s in selectors) + " |",
+        "|---|" + "---|" * len(selectors),
+    ]
+    for task in dict.fromkeys(c["task"] for c in cells):
+        row = []
+        for sel in selectors:
+            gaps = [
+                c["methods"][sel]["gap_to_random"] for c in cells if c["task"] == task
+            ]
+            row.append(f"{np.mean(gaps):+.1f} / {np.min(gaps):+.1f}")
+        lines.append(f"| {task} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def print_table(cells, selectors=SELECTORS):
     head = f"{'task':11} {'estimator':17} {'size':>5} {'all':>6} {'const':>6} "
     print(head + " ".join(f"{s:>9}" for s in selectors))
@@ -327,12 +346,22 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=2.0)
     parser.add_argument(
+        "--table",
+        type=Path,
+        default=None,
+        metavar="RESULTS",
+        help="print the task table of a results file and exit",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
         help="results file (default: results/quality.json, quality_quick.json)",
     )
     args = parser.parse_args(argv)
+    if args.table is not None:
+        print(task_table(json.loads(args.table.read_text())["cells"]))
+        return
     seeds = (0,) if args.quick else tuple(range(args.seeds))
     sizes = (0.1,) if args.quick else SIZES
     t0 = time.perf_counter()
@@ -343,6 +372,7 @@ def main(argv=None):
         print(f"FAIL {sel}: {c['task']} / {c['estimator']} / {c['subset_size']}: {why}")
     summ = summary(cells)
     print(json.dumps(summ, indent=1))
+    print(task_table(cells))
     out = args.output or RESULTS / (
         "quality_quick.json" if args.quick else "quality.json"
     )

@@ -166,3 +166,18 @@ def test_gradmatch_regression_matches_more_than_the_mean(panel):
     )
     (cell,) = cells
     assert cell["methods"]["gradmatch"]["gap_to_random"] > -2.0
+
+
+def test_task_table_quotes_mean_and_worst_gap(panel):
+    bench, cells = panel
+    table = bench.task_table(cells).splitlines()
+    assert table[0] == "| task | CRAIG | GLISTER | GRAD-MATCH |"
+    assert [line.split(" | ")[0] for line in table[2:]] == [
+        "| binary",
+        "| multiclass",
+        "| imbalanced",
+    ]
+    gaps = [
+        c["methods"]["craig"]["gap_to_random"] for c in cells if c["task"] == "binary"
+    ]
+    assert table[2].split(" | ")[1] == f"{np.mean(gaps):+.1f} / {min(gaps):+.1f}"
