@@ -23,11 +23,65 @@ def _final_linear_calls(module):
     return linears, state, handles
 
 
+#: Bytes of input one raw forward chunk may hold (rows: at least the net's
+#: batch size, at most _CHUNK_ROWS).
+_CHUNK_BYTES = 64 * 2**20
+_CHUNK_ROWS = 65536
+
+
+def _plain_inputs(net, X):
+    """``(array, rows)`` when a forward over ``array[rows]`` in large chunks
+    means exactly what skorch's loop over ``X`` would (rows None: all);
+    None otherwise.
+
+    That holds for a numpy array or tensor given directly, or held by a
+    plain :class:`skorch.dataset.Dataset` (optionally inside the
+    :class:`torch.utils.data.Subset` that skorch's train split returns),
+    when the net uses skorch's own Dataset class and no custom
+    ``iterator_valid__collate_fn``. A custom dataset or collate function
+    may transform the rows, so it keeps the ordinary loop.
+    """
+    from skorch.dataset import Dataset
+
+    factory = net.dataset
+    if getattr(factory, "func", factory) is not Dataset:
+        return None
+    if getattr(net, "iterator_valid__collate_fn", None) is not None:
+        return None
+    rows = None
+    if isinstance(X, torch.utils.data.Subset):
+        rows = np.asarray(X.indices)
+        X = X.dataset
+    if isinstance(X, torch.utils.data.Dataset):
+        if type(X) is not Dataset:
+            return None
+        X = X.X
+    if not isinstance(X, (np.ndarray, torch.Tensor)) or X.ndim < 1:
+        return None
+    return X, rows
+
+
+def _raw_outputs(net, X, rows):
+    """The net's outputs on ``X[rows]`` through ``net.evaluation_step``, in
+    chunks as large as memory allows rather than batches of ``batch_size``:
+    one Python-level step (and one device transfer) per chunk."""
+    n = X.shape[0] if rows is None else rows.shape[0]
+    row_bytes = max(1, int(np.prod(X.shape[1:], dtype=np.int64)) * X.itemsize)
+    batch = net.batch_size if net.batch_size and net.batch_size > 0 else n
+    chunk = int(min(max(_CHUNK_BYTES // row_bytes, batch, 1), _CHUNK_ROWS))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        xb = X[start:stop] if rows is None else X[rows[start:stop]]
+        yield net.evaluation_step((xb, None), training=False)
+
+
 def lastlayer_from_net(net, X, y, *, task="auto"):
     """Penultimate features and outputs of a fitted skorch net, as a LastLayer.
 
-    One pass over ``X`` without gradients, in evaluation mode, batched by the
-    net's validation iterator and on the net's ``device``. A forward hook
+    One pass over ``X`` without gradients, in evaluation mode, on the net's
+    ``device``. Arrays and tensors (given directly or in skorch's own
+    ``Dataset``) go through ``net.evaluation_step`` in chunks of up to 64 MiB
+    of input; anything else is batched by the net's validation iterator. A forward hook
     captures the input (the penultimate features) and the output (the logits)
     of the last ``torch.nn.Linear`` layer the module calls; classification
     outputs become probabilities by softmax (sigmoid for a single output
@@ -92,7 +146,13 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
         )
     features, logits = [], []
     try:
-        for out in net.forward_iter(X, training=False):
+        plain = _plain_inputs(net, X)
+        outputs = (
+            net.forward_iter(X, training=False)
+            if plain is None
+            else _raw_outputs(net, *plain)
+        )
+        for out in outputs:
             last = state["last"]
             state["last"] = None
             if last is None:

@@ -51,9 +51,8 @@ def data():
 
 def _clf(module=MLP, **kw):
     kw.setdefault("criterion", torch.nn.CrossEntropyLoss)
-    return NeuralNetClassifier(
-        module, max_epochs=2, batch_size=16, train_split=None, verbose=0, **kw
-    )
+    kw.setdefault("batch_size", 16)
+    return NeuralNetClassifier(module, max_epochs=2, train_split=None, verbose=0, **kw)
 
 
 def test_features_and_probabilities_match_a_manual_pass(data):
@@ -67,7 +66,7 @@ def test_features_and_probabilities_match_a_manual_pass(data):
     np.testing.assert_allclose(view.features, h.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(view.outputs, p.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(view.y, y)
-    # batched by the validation iterator: a batch size that does not divide n
+    # all 90 rows, whatever the batch size (16 does not divide 90)
     assert view.features.shape == (90, 8)
 
 
@@ -145,3 +144,80 @@ def test_from_estimator_reads_a_skorch_net(data):
     b = lastlayer_from_net(net, X, y)
     np.testing.assert_array_equal(a.features, b.features)
     np.testing.assert_array_equal(a.outputs, b.outputs)
+
+
+# ------------------------------------------------------------ raw chunks
+def test_chunked_pass_equals_the_batched_loop(data, monkeypatch):
+    # Arrays (alone, in skorch's Dataset, or in the Subset of a train split)
+    # take large chunks through evaluation_step instead of batch_size rows
+    # through the DataLoader: the same view, far fewer Python steps.
+    from skorch.dataset import Dataset
+
+    import subsetml.skorch._lastlayer as mod
+
+    X, y = data
+    net = _clf().fit(X, y)
+    with monkeypatch.context() as m:
+        m.setattr(mod, "_plain_inputs", lambda net, X: None)  # skorch's loop
+        loop = lastlayer_from_net(net, X, y)
+    chunks = []
+    real = mod._raw_outputs
+
+    def counting(*args):
+        for out in real(*args):
+            chunks.append(out.shape[0])
+            yield out
+
+    monkeypatch.setattr(mod, "_raw_outputs", counting)
+    for given in (X, torch.from_numpy(X), Dataset(X, y)):
+        chunks.clear()
+        view = lastlayer_from_net(net, given, y)
+        assert chunks == [90]  # one chunk, not ceil(90 / batch_size)
+        np.testing.assert_allclose(view.features, loop.features, rtol=1e-6)
+        np.testing.assert_allclose(view.outputs, loop.outputs, rtol=1e-6)
+    rows = np.array([5, 0, 17, 33, 2])
+    view = lastlayer_from_net(
+        net, torch.utils.data.Subset(Dataset(X, y), rows), y[rows]
+    )
+    np.testing.assert_allclose(view.features, loop.features[rows], rtol=1e-6)
+
+
+def test_chunks_respect_the_memory_budget(data, monkeypatch):
+    import subsetml.skorch._lastlayer as mod
+
+    X, y = data
+    net = _clf(batch_size=8).fit(X, y)
+    # 6 float32 columns = 24 bytes a row; a 240-byte budget gives 10 rows,
+    # more than the batch size.
+    monkeypatch.setattr(mod, "_CHUNK_BYTES", 240)
+    sizes = [o.shape[0] for o in mod._raw_outputs(net, X, None)]
+    assert sizes == [10] * 9
+    monkeypatch.setattr(mod, "_CHUNK_BYTES", 24)  # never below batch_size
+    assert [o.shape[0] for o in mod._raw_outputs(net, X, None)][:2] == [8, 8]
+
+
+def test_custom_datasets_and_collate_keep_the_loop(data):
+    from skorch.dataset import Dataset
+    from torch.utils.data import default_collate
+
+    import subsetml.skorch._lastlayer as mod
+
+    X, y = data
+
+    class Doubled(Dataset):
+        def transform(self, X, y):
+            X, y = super().transform(X, y)
+            return 2 * X, y
+
+    net = _clf().fit(X, y)
+    assert mod._plain_inputs(net, X) is not None
+    assert mod._plain_inputs(net, {"X": X}) is None
+    assert mod._plain_inputs(net, Doubled(X, y)) is None
+    assert mod._plain_inputs(_clf(dataset=Doubled), X) is None
+    assert (
+        mod._plain_inputs(_clf(iterator_valid__collate_fn=default_collate), X) is None
+    )
+    # A custom Dataset's transform is honoured.
+    doubled = lastlayer_from_net(net, Doubled(X, y), y)
+    plain = lastlayer_from_net(net, 2 * X, y)
+    np.testing.assert_allclose(doubled.features, plain.features, rtol=1e-6)
