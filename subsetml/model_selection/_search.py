@@ -15,6 +15,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
@@ -427,7 +428,11 @@ multimetric_
             X,
             accept_sparse=True,
             dtype=None,
-            ensure_all_finite=not tags.input_tags.allow_nan,
+            # A Pipeline may impute in any step (its tags are its first
+            # step's); it raises its own error if nothing does.
+            ensure_all_finite=not (
+                tags.input_tags.allow_nan or isinstance(self.estimator, Pipeline)
+            ),
             ensure_2d=False,
             allow_nd=True,
         )

@@ -9,12 +9,16 @@ import warnings
 import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.utils import check_random_state, get_tags
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
+    check_consistent_length,
     check_is_fitted,
+    column_or_1d,
     has_fit_parameter,
     validate_data,
 )
@@ -23,7 +27,14 @@ from subsetml._adapters import adapter_for
 from subsetml._subset import cover_classes, resolve_budget
 from subsetml.selection import RandomSelector
 from subsetml.selection._registry import SELECTOR_NAMES, make_selector
-from subsetml.selection._views import check_lastlayer, select_rows
+from subsetml.selection._views import (
+    check_lastlayer,
+    frame_has_missing,
+    is_frame,
+    is_text,
+    select_rows,
+    view_input,
+)
 
 __all__ = ["SubsetEstimator", "SELECTOR_NAMES", "make_selector"]
 
@@ -145,7 +156,13 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape \
+(n_samples, n_features), or sequence of str of length n_samples
+            Passed to the estimator as given (rows taken with
+            :func:`sklearn.utils._safe_indexing`): DataFrames keep their
+            columns and dtypes, text stays text. The selector reads the
+            output of a Pipeline's steps before the last (fitted on these
+            rows), a one-hot view of a DataFrame, or ``X`` itself.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplied into the selector's weights on the chosen rows.
@@ -190,17 +207,28 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             )
 
     def _validate_fit_data(self, X, y, sample_weight):
-        """Check parameters and data; set ``classes_``; resolve the budget."""
+        """Check parameters and data; set ``classes_``; resolve the budget.
+
+        ``X`` is returned as given (a DataFrame keeps its columns and dtypes,
+        text stays text): it reaches the estimator untouched, which checks
+        it as it would without us. What the selector reads is built from it
+        by :meth:`_view_input`.
+        """
         self._validate_params()
-        X, y = validate_data(
-            self,
-            X,
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None."
+            )
+        X = self._check_X(X, reset=True)
+        y = check_array(
             y,
-            accept_sparse=["csr", "csc"],
-            ensure_all_finite=not get_tags(self.estimator).input_tags.allow_nan,
-            multi_output=False,
-            y_numeric=not is_classifier(self.estimator),
+            ensure_2d=False,
+            dtype=None if is_classifier(self.estimator) else "numeric",
+            input_name="y",
         )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
         if is_classifier(self.estimator):
             check_classification_targets(y)
             self.classes_ = np.unique(y)
@@ -209,9 +237,10 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                     "The training data has only one class "
                     f"({self.classes_[0]!r}); a classifier needs at least two."
                 )
+        n = _n_rows(X)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
-        k = resolve_budget(self.subset_size, X.shape[0], name="subset_size")
+            sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)))
+        k = resolve_budget(self.subset_size, n, name="subset_size")
         if is_classifier(self.estimator):
             k = cover_classes(k, y, stacklevel=4)
         rng = check_random_state(self.random_state)
@@ -244,6 +273,8 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
     def _select(self, X, y, k):
         """The subset of validated ``(X, y)``; ``selector_`` is set."""
         task = "classification" if is_classifier(self.estimator) else "regression"
+        if not isinstance(self.selector_, RandomSelector):
+            X = self._view_input(X, y)
         return select_rows(
             self.selector_,
             X,
@@ -255,9 +286,20 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             task=task,
         )
 
+    def _view_input(self, X, y):
+        """The numeric rows the selector's view is built from (see
+        :func:`~subsetml.selection._views.view_input`)."""
+        return view_input(
+            X,
+            y,
+            estimator=self.estimator,
+            lastlayer=self.lastlayer,
+            who=type(self.selector_).__name__,
+        )
+
     def _fit_subset(self, X, y, sample_weight, weighted, fit_params):
         """Fit a clone of the estimator on ``subset_`` of validated data."""
-        n = X.shape[0]
+        n = _n_rows(X)
         idx = self.subset_.indices
         w = self.subset_.weights
         weights = None
@@ -280,7 +322,9 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                 f"The subset of {idx.shape[0]} rows holds a single class; raise "
                 "subset_size or use a per-class selector."
             )
-        self.estimator_ = clone(self.estimator).fit(X[idx], y_sub, **params)
+        self.estimator_ = clone(self.estimator).fit(
+            _safe_indexing(X, idx), y_sub, **params
+        )
 
     # ----------------------------------------------------------- delegation
     @available_if(_estimator_has("predict"))
@@ -314,14 +358,40 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         return self.estimator_.score(self._check_X(X), y, **kwargs)
 
-    def _check_X(self, X):
-        return validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=["csr", "csc"],
-            ensure_all_finite=not get_tags(self.estimator).input_tags.allow_nan,
-        )
+    def _check_X(self, X, reset=False):
+        """``X`` as the estimator will get it.
+
+        A DataFrame and a one-dimensional sequence of strings (documents for
+        a text pipeline) pass untouched: column names, dtypes and text reach
+        the estimator as given. Other input is checked as scikit-learn
+        estimators check it (2-D, sparse as CSR or CSC; numeric and finite
+        unless the estimator takes missing values), except that a Pipeline
+        gets strings and missing values through: its own steps may encode
+        and impute them.
+        """
+        tags = get_tags(self.estimator)
+        pipeline = isinstance(self.estimator, Pipeline)
+        # A Pipeline's tags are its first step's, but an imputer anywhere in
+        # it (inside a ColumnTransformer, say) may handle missing values:
+        # it raises its own error if none does.
+        allow_nan = pipeline or tags.input_tags.allow_nan
+        if is_frame(X):
+            if not allow_nan and frame_has_missing(X):
+                raise ValueError(
+                    "Input X contains NaN or missing values, which "
+                    f"{type(self.estimator).__name__} does not accept; impute "
+                    "them first, e.g. make_pipeline(SimpleImputer(), model)."
+                )
+        elif not is_text(X):
+            X = check_array(
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=None if pipeline else "numeric",
+                ensure_all_finite=not allow_nan,
+                allow_nd=tags.input_tags.three_d_array,
+            )
+        # Feature count and names (set by fit, checked afterwards).
+        return validate_data(self, X, reset=reset, skip_check_array=True)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -332,8 +402,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
         tags.target_tags.required = True
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags = copy.deepcopy(inner.input_tags)
         return tags
 
 
@@ -373,6 +442,10 @@ def _sample_weight_key(estimator):
             if inner is not None:
                 return f"{name}__{inner}"
     return None
+
+
+def _n_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _take(value, idx, n):

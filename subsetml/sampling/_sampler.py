@@ -11,15 +11,27 @@ from sklearn.base import (
     is_classifier,
     is_regressor,
 )
-from sklearn.utils import check_random_state
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 from subsetml._subset import cover_classes, resolve_budget
 from subsetml.lastlayer import infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
-from subsetml.selection._views import check_lastlayer, select_rows
+from subsetml.selection._views import (
+    check_lastlayer,
+    is_frame,
+    is_text,
+    select_rows,
+    view_input,
+)
 
 __all__ = ["SubsetSampler", "select_subset"]
 
@@ -255,27 +267,46 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
         selector = make_selector(self.selector, random_state=seed)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            # The random selector never reads X, so missing values may stay.
-            ensure_all_finite=("allow-nan" if _is_random(selector) else True),
-            multi_output=False,
-        )
+        if is_frame(X) or is_text(X):
+            # Kept as they are (columns, dtypes, text): the selector reads
+            # them through view_input, and the kept rows come back as given.
+            validate_data(self, X, skip_check_array=True)
+            y = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
+            check_consistent_length(X, y)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                # The random selector never reads X: missing values may stay.
+                ensure_all_finite=("allow-nan" if _is_random(selector) else True),
+                multi_output=False,
+            )
         task = self._resolve_task(y)
         if task == "classification":
             self._check_classes(y)
         else:
             y = _as_targets(y)
-        k = resolve_budget(self.subset_size, X.shape[0], name="subset_size")
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        k = resolve_budget(self.subset_size, n, name="subset_size")
         if task == "classification":
             k = self._check_class_budget(y, k, selector)
         t0 = time.perf_counter()
+        Xs = X
+        if not _is_random(selector) and (
+            is_frame(X) or is_text(X) or isinstance(self.estimator, Pipeline)
+        ):
+            Xs = view_input(
+                X,
+                y,
+                estimator=self.estimator,
+                lastlayer=self.lastlayer,
+                who=type(selector).__name__,
+            )
         subset = select_rows(
             selector,
-            X,
+            Xs,
             y,
             k,
             seed,
@@ -434,4 +465,6 @@ def _take_rows(original, validated, idx):
         return original.iloc[idx]
     if isinstance(original, list):
         return [original[i] for i in idx]
+    if is_frame(original) or is_text(original):  # polars, 1-D text arrays
+        return _safe_indexing(original, idx)
     return validated[idx]

@@ -12,7 +12,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_array
 
 from subsetml.lastlayer import LastLayer
 from subsetml.selection._random import RandomSelector
@@ -21,8 +25,13 @@ __all__ = [
     "LASTLAYERS",
     "build_view",
     "check_lastlayer",
+    "encoded_frame",
+    "frame_has_missing",
+    "is_frame",
+    "is_text",
     "label_view",
     "select_rows",
+    "view_input",
 ]
 
 #: String options of every ``lastlayer`` parameter (a callable is also allowed).
@@ -136,7 +145,7 @@ def stratified_sample(y, k, rng):
 
 def label_view(X, y, classification):
     """A view carrying only labels, for selectors that ignore gradients."""
-    n = X.shape[0]
+    n = np.asarray(y).shape[0]
     if classification:
         classes, codes = np.unique(y, return_inverse=True)
         c = max(classes.shape[0], 2)
@@ -144,3 +153,118 @@ def label_view(X, y, classification):
     return LastLayer(
         np.zeros((n, 1)), np.zeros(n), np.asarray(y, float), task="regression"
     )
+
+
+def view_input(X, y, *, estimator, lastlayer, who="selector"):
+    """The numeric rows a selector's view is built from.
+
+    For a Pipeline (``lastlayer="auto"``), the output of its steps before
+    the last, fitted on ``(X, y)``: what the final model will see, so string
+    and categorical columns, text, missing values and any ``set_output``
+    container go through the user's own preprocessing. Otherwise ``X``
+    itself: a DataFrame with its non-numeric columns one-hot encoded
+    (:func:`encoded_frame`), anything else as it is (it must then be
+    numeric). Missing values that ``estimator`` accepts count as the column
+    mean; others are refused with scikit-learn's message.
+
+    Parameters
+    ----------
+    X : array-like, DataFrame, sparse matrix or sequence of str
+    y : ndarray of shape (n_samples,)
+    estimator : estimator or None
+    lastlayer : str or callable
+        Only ``"auto"`` reads through a Pipeline's steps.
+    who : str
+        Named in the error for non-numeric rows.
+
+    Returns
+    -------
+    X_view : ndarray or sparse matrix of float
+    """
+    source = "X"
+    if (
+        lastlayer == "auto"
+        and isinstance(estimator, Pipeline)
+        and len(estimator.steps) > 1
+        and estimator.steps[-1][1] not in (None, "passthrough")
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            X = clone(estimator[:-1]).fit_transform(X, y)
+        source = "the output of the pipeline's steps before the last"
+    elif is_frame(X):
+        # An estimator that reads DataFrames itself (say, gradient boosting
+        # with categorical columns): a one-hot view of them.
+        X = encoded_frame(X)
+    allow_nan = estimator is not None and get_tags(estimator).input_tags.allow_nan
+    try:
+        X = check_array(
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )
+    except ValueError as exc:
+        if "NaN" in str(exc) or "infinity" in str(exc):
+            raise
+        raise ValueError(
+            f"{who} reads numeric features, and {source} is not numeric "
+            f"({exc}). Put the preprocessing in a Pipeline with the model as "
+            "its last step (the selector then reads the preprocessed rows), "
+            "pass lastlayer= a callable returning a LastLayer, or use "
+            "selector='random'."
+        ) from exc
+    if allow_nan and not sparse.issparse(X) and np.isnan(X).any():
+        # The estimator copes with missing values; the view needs numbers.
+        means = np.nan_to_num(np.nanmean(X, axis=0))
+        X = np.where(np.isnan(X), means[None, :], X)
+    return X
+
+
+def encoded_frame(X):
+    """A numeric array of a DataFrame for the view: numeric columns as they
+    are (missing values kept as NaN), the others one-hot encoded (at most 20
+    categories a column, the rarest grouped)."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = ColumnTransformer(
+        [
+            (
+                "categories",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    max_categories=20,
+                    sparse_output=False,
+                ),
+                make_column_selector(dtype_exclude="number"),
+            )
+        ],
+        remainder="passthrough",
+        sparse_threshold=0.0,
+    )
+    return np.asarray(encode.fit_transform(X), dtype=np.float64)
+
+
+def is_frame(X):
+    """A pandas or polars DataFrame (anything with columns and dtypes)."""
+    return hasattr(X, "columns") and hasattr(X, "dtypes")
+
+
+def frame_has_missing(X):
+    isna = getattr(X, "isna", None)
+    if isna is not None:
+        return bool(np.asarray(isna()).any())
+    null = getattr(X, "null_count", None)  # polars
+    return bool(null is not None and np.asarray(null()).sum() > 0)
+
+
+def is_text(X):
+    """A one-dimensional sequence of strings: documents for a vectorizer."""
+    if isinstance(X, np.ndarray):
+        return X.ndim == 1 and X.dtype.kind in "OUS"
+    if isinstance(X, (list, tuple)) or (
+        hasattr(X, "dtype") and getattr(X, "ndim", 0) == 1
+    ):
+        return len(X) > 0 and isinstance(next(iter(X)), (str, bytes))
+    return False
