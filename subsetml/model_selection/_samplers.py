@@ -28,30 +28,77 @@ __all__ = ["SkoptGPSampler", "make_sampler", "OPTIMIZERS"]
 OPTIMIZERS = ("tpe", "gp", "random")
 
 
-def make_sampler(optimizer, seed):
+def make_sampler(optimizer, seed, kwargs=None):
     """The Optuna sampler for an optimizer name or a sampler instance.
 
     Instances are deep-copied so that fitting twice starts from the same state.
+    ``kwargs`` (``optimizer_kwargs``) go to the sampler's constructor: Optuna's
+    ``TPESampler`` or ``RandomSampler``, or for ``"gp"`` scikit-optimize's
+    ``Optimizer``. scikit-optimize's ``n_initial_points`` means TPE's
+    ``n_startup_trials``.
     """
+    kwargs = dict(kwargs or {})
     if isinstance(optimizer, BaseSampler):
+        if kwargs:
+            raise ValueError(
+                "optimizer_kwargs configure a named optimizer; a sampler instance "
+                "is used as given (pass its arguments to its constructor)."
+            )
         return copy.deepcopy(optimizer)
     if optimizer == "tpe":
+        if "n_initial_points" in kwargs:
+            kwargs["n_startup_trials"] = kwargs.pop("n_initial_points")
         # Explicit rather than Optuna's defaults, which have changed between
         # releases: multivariate TPE models interactions between
         # hyper-parameters, and constant liar keeps n_points > 1 proposals of
         # one round apart from each other.
+        options = {"multivariate": True, "constant_liar": True, **kwargs}
         with warnings.catch_warnings():
             # multivariate is flagged experimental in some Optuna releases.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return TPESampler(seed=seed, multivariate=True, constant_liar=True)
+            return _construct(TPESampler, seed, options, "optuna's TPESampler")
     if optimizer == "random":
-        return RandomSampler(seed=seed)
+        return _construct(RandomSampler, seed, kwargs, "optuna's RandomSampler")
     if optimizer == "gp":
-        return SkoptGPSampler(seed=seed)
+        return SkoptGPSampler(seed=seed, **_gp_kwargs(kwargs))
     raise ValueError(
         f"Unknown optimizer {optimizer!r}; choose one of {list(OPTIMIZERS)} or "
         "pass an optuna.samplers.BaseSampler instance."
     )
+
+
+def _construct(cls, seed, kwargs, what):
+    """``cls(seed=seed, **kwargs)``, with unknown arguments named clearly."""
+    import inspect
+
+    known = set(inspect.signature(cls).parameters) - {"seed"}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ValueError(
+            f"optimizer_kwargs {unknown} are not arguments of {what}; it takes "
+            f"{sorted(known)}. scikit-optimize's Optimizer arguments "
+            "(base_estimator, acq_func, ...) go with optimizer='gp'."
+        )
+    return cls(seed=seed, **kwargs)
+
+
+def _gp_kwargs(kwargs):
+    """Split ``optimizer_kwargs`` for ``"gp"`` into SkoptGPSampler's own
+    arguments and those passed on to ``skopt.Optimizer``."""
+    import inspect
+
+    from skopt import Optimizer
+
+    own = {k: kwargs.pop(k) for k in ("n_initial_points", "acq_func") if k in kwargs}
+    reserved = {"dimensions", "random_state", "n_initial_points", "acq_func"}
+    known = set(inspect.signature(Optimizer).parameters) - reserved
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ValueError(
+            f"optimizer_kwargs {unknown} are not arguments of scikit-optimize's "
+            f"Optimizer; it takes {sorted(known | {'n_initial_points', 'acq_func'})}."
+        )
+    return {**own, "optimizer_kwargs": kwargs}
 
 
 class SkoptGPSampler(BaseSampler):
@@ -70,6 +117,9 @@ class SkoptGPSampler(BaseSampler):
     acq_func : str, default="gp_hedge"
         scikit-optimize's acquisition function.
     seed : int or None, default=None
+    optimizer_kwargs : dict or None, default=None
+        More arguments of ``skopt.Optimizer`` (``base_estimator``,
+        ``acq_optimizer``, ``acq_func_kwargs``, ...).
 
     Examples
     --------
@@ -83,9 +133,17 @@ class SkoptGPSampler(BaseSampler):
     True
     """
 
-    def __init__(self, *, n_initial_points=10, acq_func="gp_hedge", seed=None):
+    def __init__(
+        self,
+        *,
+        n_initial_points=10,
+        acq_func="gp_hedge",
+        seed=None,
+        optimizer_kwargs=None,
+    ):
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
+        self.optimizer_kwargs = dict(optimizer_kwargs or {})
         self._seed = seed
         self._rng = np.random.RandomState(seed)
         self._random = RandomSampler(seed=seed)
@@ -129,7 +187,7 @@ class SkoptGPSampler(BaseSampler):
         ys += [lie] * len(running)
         opt = Optimizer(
             dims,
-            base_estimator="GP",
+            **{"base_estimator": "GP", **self.optimizer_kwargs},
             n_initial_points=1,
             acq_func=self.acq_func,
             random_state=self._rng.randint(np.iinfo(np.int32).max),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.stats import rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
@@ -76,8 +77,20 @@ class SubsetSearchCV(BaseSearchCV):
         ``Categorical``, Optuna distributions, or frozen ``scipy.stats``
         distributions. A list of spaces is searched one after the other, each
         for ``n_iter`` trials or its own count in a ``(space, n_iter)`` pair.
+    optimizer_kwargs : dict or None, default=None
+        Arguments of the optimiser (named by ``optimizer``): Optuna's
+        ``TPESampler`` for ``"tpe"`` (scikit-optimize's ``n_initial_points``
+        is read as its ``n_startup_trials``), ``RandomSampler`` for
+        ``"random"``, scikit-optimize's ``Optimizer`` for ``"gp"`` (so
+        ``{"base_estimator": "RF"}`` works as in ``BayesSearchCV``). An
+        unknown argument is a ``ValueError`` that lists the known ones.
     n_iter : int, default=50
         Trials per search space.
+    fit_params : dict or None, default=None
+        Passed to every ``fit`` (scikit-optimize's constructor argument);
+        parameters given to :meth:`fit` take precedence.
+    iid : "deprecated"
+        Ignored, as in scikit-optimize (any other value warns).
     selector : {"random", "craig", "glister", "gradmatch"} or selector, \
             default="craig"
         How each training fold's subset is chosen (see
@@ -92,6 +105,12 @@ class SubsetSearchCV(BaseSearchCV):
         ``optuna.samplers.BaseSampler`` instance is used as given (copied).
     n_points : int, default=1
         Candidates proposed per round and evaluated in parallel.
+
+    The first 16 parameters take ``BayesSearchCV``'s positional order
+    (``estimator, search_spaces, optimizer_kwargs, n_iter, scoring,
+    fit_params, n_jobs, n_points, iid, refit, cv, verbose, pre_dispatch,
+    random_state, error_score, return_train_score``); the subset options are
+    keyword-only.
     scoring, refit, cv, n_jobs, pre_dispatch, error_score, return_train_score
         As in :class:`~sklearn.model_selection.GridSearchCV`. With several
         metrics, ``refit`` names the one the optimiser maximises. A trial whose
@@ -182,26 +201,30 @@ multimetric_
         self,
         estimator,
         search_spaces,
-        *,
+        # BayesSearchCV's positional order, so its positional calls carry over.
+        optimizer_kwargs=None,
         n_iter=50,
+        scoring=None,
+        fit_params=None,
+        n_jobs=None,
+        n_points=1,
+        iid="deprecated",
+        refit=True,
+        cv=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        random_state=None,
+        error_score=np.nan,
+        return_train_score=False,
+        *,
         selector="craig",
         subset_size=0.05,
         optimizer="tpe",
-        n_points=1,
-        scoring=None,
-        cv=None,
-        refit=True,
-        n_jobs=None,
-        pre_dispatch="2*n_jobs",
         timeout=None,
         storage=None,
         study_name=None,
-        error_score=np.nan,
-        return_train_score=False,
         use_weights="auto",
         lastlayer="auto",
-        random_state=None,
-        verbose=0,
     ):
         super().__init__(
             estimator,
@@ -215,6 +238,9 @@ multimetric_
             return_train_score=return_train_score,
         )
         self.search_spaces = search_spaces
+        self.optimizer_kwargs = optimizer_kwargs
+        self.fit_params = fit_params
+        self.iid = iid
         self.n_iter = n_iter
         self.selector = selector
         self.subset_size = subset_size
@@ -238,8 +264,12 @@ multimetric_
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group-aware ``cv``.
         callback : callable or list of callables, default=None
-            Called after every round with ``cv_results_`` so far (a dict in
-            the same format); a callback that returns ``True`` stops the
+            Called after every round with a :class:`SearchResult`: the
+            ``cv_results_`` so far (a dict in the same format) that also
+            carries the ``OptimizeResult`` fields scikit-optimize's callbacks
+            read (``func_vals``, ``x_iters``, ``x``, ``fun``), so
+            ``DeadlineStopper``, ``DeltaYStopper`` or ``VerboseCallback``
+            work unchanged. A callback that returns ``True`` stops the
             search.
         **fit_params : dict
             Passed to the estimator's ``fit`` (arrays of length
@@ -264,6 +294,9 @@ multimetric_
 
         X, y = indexable(X, y)
         self._check_data(X, y)
+        if self.fit_params:
+            # scikit-optimize's constructor fit_params; those given to fit win.
+            fit_params = {**self.fit_params, **fit_params}
         if groups is not None:
             fit_params["groups"] = groups
         fit_params = _check_method_params(X, params=fit_params)
@@ -331,6 +364,15 @@ multimetric_
         if callable(self.scoring) and self.multimetric_:
             self._check_refit_for_multimetric(out[0]["test_scores"])
             refit_metric = self.refit
+        if self.return_train_score:
+            # BaseSearchCV ranks test scores only; BayesSearchCV also ranks
+            # train scores, and its users read rank_train_*.
+            for key in [k for k in results if k.startswith("mean_train_")]:
+                name = key[len("mean_train_") :]
+                vals = np.nan_to_num(np.asarray(results[key], float), nan=-np.inf)
+                results[f"rank_train_{name}"] = rankdata(-vals, method="min").astype(
+                    np.int32
+                )
         self.cv_results_ = results
         self.search_time_ = time.perf_counter() - t_start
 
@@ -403,6 +445,24 @@ multimetric_
             )
         if self.study_name is not None and not isinstance(self.study_name, str):
             raise TypeError(f"study_name must be a string, got {self.study_name!r}.")
+        if self.optimizer_kwargs is not None and not isinstance(
+            self.optimizer_kwargs, dict
+        ):
+            raise TypeError(
+                "optimizer_kwargs must be a dict or None, got "
+                f"{self.optimizer_kwargs!r}."
+            )
+        if self.fit_params is not None and not isinstance(self.fit_params, dict):
+            raise TypeError(
+                f"fit_params must be a dict or None, got {self.fit_params!r}."
+            )
+        if not (isinstance(self.iid, str) and self.iid == "deprecated"):
+            warnings.warn(
+                "iid is ignored, as in scikit-optimize (scikit-learn removed it): "
+                "scores are averaged over folds.",
+                FutureWarning,
+                stacklevel=4,
+            )
         if not isinstance(self.verbose, numbers.Integral):
             raise TypeError(f"verbose must be an integer, got {self.verbose!r}.")
         make_selector(self.selector)  # unknown names fail here, before any work
@@ -573,7 +633,7 @@ class _Run:
                 study = optuna.create_study(
                     storage=s.storage,
                     study_name=name if s.storage is not None else None,
-                    sampler=make_sampler(s.optimizer, seed),
+                    sampler=make_sampler(s.optimizer, seed, s.optimizer_kwargs),
                     direction="maximize",
                     load_if_exists=True,
                 )
@@ -731,9 +791,37 @@ class _Run:
             results = self.search._format_results(
                 list(self.params), len(self.splits), out, dict(self.more)
             )
+        results = SearchResult.from_run(results, self.params, self.objective)
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
+
+
+class SearchResult(dict):
+    """What a ``callback`` receives: the results so far, two ways.
+
+    As a dict, the ``cv_results_`` of the trials so far. As attributes, the
+    fields of scikit-optimize's ``OptimizeResult`` that its callbacks
+    (``DeadlineStopper``, ``DeltaYStopper``, ``HollowIterationsStopper``,
+    ``VerboseCallback``, ...) read, for a minimisation as skopt sees it:
+    ``x_iters`` (each trial's parameter values, in sorted name order),
+    ``func_vals`` (minus the score being maximised; ``inf`` for a failed
+    trial), ``x`` and ``fun`` (the best of them). ``space`` is None: there
+    is no single skopt space (``DeltaXStopper`` cannot be used).
+    """
+
+    space = None
+
+    @classmethod
+    def from_run(cls, results, params, objective):
+        out = cls(results)
+        out.x_iters = [[p[name] for name in sorted(p)] for p in params]
+        vals = np.asarray(objective, dtype=float)
+        out.func_vals = np.where(np.isfinite(vals), -vals, np.inf)
+        best = int(np.argmin(out.func_vals)) if len(vals) else None
+        out.x = None if best is None else out.x_iters[best]
+        out.fun = None if best is None else float(out.func_vals[best])
+        return out
 
 
 def _warn_if_refit_net_diverged(estimator, params):

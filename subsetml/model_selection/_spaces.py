@@ -8,7 +8,8 @@ Accepted per dimension (the dictionary value):
   bounds are integers, a ``float`` range otherwise (scikit-optimize's rule);
 * lists (and other tuples): a categorical choice, as in ``GridSearchCV``. This
   is what scikit-optimize announces as its own future rule; today it still reads
-  a list of two numbers as a range;
+  a list of two numbers as a range, so such a list draws a ``UserWarning``
+  naming both spellings (a tuple for a range, ``Categorical`` for choices);
 * Optuna distributions (``FloatDistribution``, ``IntDistribution``,
   ``CategoricalDistribution``);
 * frozen ``scipy.stats`` distributions: ``uniform``, ``loguniform`` and
@@ -24,6 +25,7 @@ Neither Optuna nor scikit-optimize is imported here until a space is built
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -249,6 +251,16 @@ def check_space_names(spaces, estimator):
 
 
 # --------------------------------------------------------------- conversion
+def _two_numbers(value):
+    """A plain list (or array) of exactly two real numbers, not bools."""
+    if isinstance(value, tuple) or len(value) != 2:
+        return False
+    return all(
+        isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+        for v in value
+    )
+
+
 def _to_dimension(name, value, where):
     label = f"{where}[{name!r}]"
     module = type(value).__module__ or ""
@@ -263,6 +275,20 @@ def _to_dimension(name, value, where):
         prior = value[2] if len(value) >= 3 else "uniform"
         return _range(name, low, high, prior, label)
     if isinstance(value, (list, tuple, np.ndarray)):
+        if _two_numbers(value):
+            # scikit-optimize 0.10 still reads this as a range (warning that
+            # it will change): say which reading we take, and how to get
+            # the other.
+            low, high = value[0], value[1]
+            warnings.warn(
+                f"{label} = {list(value)!r} is searched as two choices, as in "
+                "GridSearchCV and as scikit-optimize announces for its next "
+                "versions (its current one reads a range). For a range pass "
+                f"the tuple ({low!r}, {high!r}); pass Categorical({list(value)!r}) "
+                "to silence this warning.",
+                UserWarning,
+                stacklevel=5,
+            )
         return _categorical(name, list(value), label)
     raise TypeError(
         f"{label} must be a (low, high[, prior]) tuple, a list of choices, a "

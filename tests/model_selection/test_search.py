@@ -202,7 +202,7 @@ def test_every_space_spelling_is_accepted(data):
 
 def test_list_of_spaces_and_pairs(data):
     X, y = data
-    spaces = [({"C": (0.1, 10.0)}, 2), {"C": [0.5, 1.0], "fit_intercept": [False]}]
+    spaces = [({"C": (0.1, 10.0)}, 2), {"C": [0.5, 1.0, 2.0], "fit_intercept": [False]}]
     search = SubsetSearchCV(
         LogisticRegression(max_iter=300), spaces, n_iter=3, selector="random",
         subset_size=0.3, cv=2, random_state=0,
@@ -217,6 +217,29 @@ def test_list_of_spaces_and_pairs(data):
         search.cv_results_["param_fit_intercept"].mask.tolist()
         == [True] * 2 + [False] * 3
     )
+
+
+def test_two_numbers_in_a_list_are_two_choices_with_a_warning(data):
+    # Issue 15: scikit-optimize 0.10 reads [0.5, 10.0] as a range (and warns
+    # it will change); GridSearchCV reads two choices. We take the choices
+    # and say so, with both ways out.
+    from skopt.space import Categorical
+
+    X, y = data
+    kw = dict(n_iter=4, selector="random", subset_size=0.3, cv=2, random_state=0)
+    with pytest.warns(UserWarning, match=r"two choices.*tuple \(0.5, 10.0\)"):
+        search = SubsetSearchCV(LogisticRegression(), {"C": [0.5, 10.0]}, **kw)
+        search.fit(X, y)
+    assert {p["C"] for p in search.cv_results_["params"]} <= {0.5, 10.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for space in (
+            {"C": Categorical([0.5, 10.0])},
+            {"C": (0.5, 10.0)},
+            {"C": [0.5, 1.0, 10.0]},
+            {"fit_intercept": [True, False]},
+        ):
+            SubsetSearchCV(LogisticRegression(), space, **kw).fit(X, y)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,162 @@
+"""Habits of BayesSearchCV users (issue 15): positional arguments,
+optimizer_kwargs, fit_params, rank_train_score, scikit-optimize callbacks."""
+
+import inspect
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+
+from subsetml.model_selection import SubsetSearchCV
+from subsetml.model_selection._search import SearchResult
+
+SPACE = {"C": (1e-3, 1e2, "log-uniform")}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(300, 8, n_informative=4, random_state=0)
+
+
+def test_positional_order_is_bayes_search_cv_s():
+    from skopt import BayesSearchCV
+
+    ours = list(inspect.signature(SubsetSearchCV).parameters)
+    theirs = list(inspect.signature(BayesSearchCV).parameters)
+    assert ours[: len(theirs)] == theirs
+    search = SubsetSearchCV(LogisticRegression(), SPACE, None, 7, "accuracy")
+    assert (search.n_iter, search.scoring, search.optimizer_kwargs) == (
+        7,
+        "accuracy",
+        None,
+    )
+
+
+def test_optimizer_kwargs_reach_the_optimiser(data):
+    X, y = data
+    kw = dict(n_iter=4, cv=2, subset_size=0.3, random_state=0)
+    # scikit-optimize's n_initial_points is TPE's n_startup_trials.
+    search = SubsetSearchCV(
+        LogisticRegression(), SPACE, optimizer_kwargs={"n_initial_points": 2}, **kw
+    ).fit(X, y)
+    assert search.studies_[0].sampler._n_startup_trials == 2
+    # With optimizer="gp", BayesSearchCV's {"base_estimator": "RF"} works.
+    rf = SubsetSearchCV(
+        LogisticRegression(),
+        SPACE,
+        optimizer="gp",
+        optimizer_kwargs={"base_estimator": "RF", "n_initial_points": 2},
+        **kw,
+    ).fit(X, y)
+    sampler = rf.studies_[0].sampler
+    assert sampler.optimizer_kwargs == {"base_estimator": "RF"}
+    assert sampler.n_initial_points == 2
+    assert len(rf.cv_results_["params"]) == 4
+
+
+@pytest.mark.parametrize(
+    "optimizer, kwargs, match",
+    [
+        ("tpe", {"base_estimator": "RF"}, "not arguments of optuna's TPESampler"),
+        ("random", {"n_startup_trials": 3}, "RandomSampler"),
+        ("gp", {"warp": True}, "Optimizer"),
+    ],
+)
+def test_unknown_optimizer_kwargs_are_named(data, optimizer, kwargs, match):
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        SPACE,
+        optimizer=optimizer,
+        optimizer_kwargs=kwargs,
+        n_iter=2,
+        cv=2,
+    )
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, y)
+
+
+def test_bad_optimizer_kwargs_fit_params_and_iid(data):
+    X, y = data
+    with pytest.raises(TypeError, match="optimizer_kwargs must be a dict"):
+        SubsetSearchCV(LogisticRegression(), SPACE, "RF", n_iter=2).fit(X, y)
+    with pytest.raises(TypeError, match="fit_params must be a dict"):
+        SubsetSearchCV(LogisticRegression(), SPACE, fit_params=[1], n_iter=2).fit(X, y)
+    with pytest.warns(FutureWarning, match="iid is ignored"):
+        SubsetSearchCV(
+            LogisticRegression(), SPACE, iid=True, n_iter=2, cv=2, subset_size=0.3
+        ).fit(X, y)
+
+
+def test_constructor_fit_params_reach_every_fit(data):
+    X, y = data
+    seen = []
+
+    class Recording(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(None if sample_weight is None else len(sample_weight))
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    w = np.ones(len(y))
+    SubsetSearchCV(
+        Recording(),
+        SPACE,
+        fit_params={"sample_weight": w},
+        n_iter=2,
+        cv=2,
+        subset_size=0.2,
+        selector="random",
+        random_state=0,
+    ).fit(X, y)
+    # 2 trials x 2 folds on 20 % of 150 rows, then the refit on all 300.
+    assert seen == [30] * 4 + [300]
+
+
+def test_rank_train_score(data):
+    X, y = data
+    res = (
+        SubsetSearchCV(
+            LogisticRegression(),
+            SPACE,
+            n_iter=5,
+            cv=2,
+            subset_size=0.3,
+            return_train_score=True,
+            random_state=0,
+        )
+        .fit(X, y)
+        .cv_results_
+    )
+    ranks = res["rank_train_score"]
+    order = np.argsort(-res["mean_train_score"], kind="stable")
+    assert ranks[order[0]] == 1 and ranks.dtype.kind == "i"
+    assert sorted(ranks) == sorted(
+        np.searchsorted(np.sort(-res["mean_train_score"]), -res["mean_train_score"]) + 1
+    )
+
+
+def test_skopt_callbacks_work_unchanged(data):
+    from skopt.callbacks import DeadlineStopper, DeltaYStopper, VerboseCallback
+
+    X, y = data
+    kw = dict(n_iter=20, cv=2, subset_size=0.3, random_state=0)
+    got = []
+
+    def spy(res):
+        got.append(res)
+
+    stopped = SubsetSearchCV(
+        LogisticRegression(), {"C": [1.0, 1.0 + 1e-9, 1.0 + 2e-9]}, **kw
+    ).fit(X, y, callback=[DeltaYStopper(delta=1.0, n_best=3), spy])
+    assert len(stopped.cv_results_["params"]) == 3  # stopped after 3 trials
+    res = got[-1]
+    assert isinstance(res, SearchResult) and "mean_test_score" in res
+    np.testing.assert_allclose(res.func_vals, -res["mean_test_score"])
+    assert res.x_iters[0] == [res["params"][0]["C"]] and res.fun == min(res.func_vals)
+    # A deadline already passed stops after the first round; VerboseCallback
+    # prints without failing.
+    quick = SubsetSearchCV(LogisticRegression(), SPACE, **kw).fit(
+        X, y, callback=[VerboseCallback(n_total=20), DeadlineStopper(0.0)]
+    )
+    assert len(quick.cv_results_["params"]) == 1
