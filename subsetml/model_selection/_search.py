@@ -113,7 +113,10 @@ class SubsetSearchCV(BaseSearchCV):
     keyword-only.
     scoring, refit, cv, n_jobs, pre_dispatch, error_score, return_train_score
         As in :class:`~sklearn.model_selection.GridSearchCV`. With several
-        metrics, ``refit`` names the one the optimiser maximises. A trial whose
+        metrics, the optimiser maximises the one ``refit`` names, or with
+        ``refit=False`` or a callable ``refit`` the first metric of
+        ``scoring`` (sorted names for a set); a callable ``refit`` then
+        picks ``best_index_`` as in scikit-learn. A trial whose
         fit fails gets ``error_score`` and the search goes on; it raises only
         when every trial failed (or at once with ``error_score="raise"``).
     timeout : float or None, default=None
@@ -284,13 +287,7 @@ multimetric_
         spaces = check_search_spaces(self.search_spaces, self.n_iter)
         check_space_names(spaces, self.estimator)
         scorers, refit_metric = self._get_scorers()
-        if isinstance(self.scoring, (dict, list, tuple, set)) and not isinstance(
-            self.refit, str
-        ):
-            raise ValueError(
-                "SubsetSearchCV optimises one metric: with several metrics in "
-                "scoring, set refit to the name of the metric to maximise."
-            )
+        objective_metric = _objective_metric(self.scoring, self.refit, refit_metric)
 
         X, y = indexable(X, y)
         self._check_data(X, y)
@@ -305,7 +302,12 @@ multimetric_
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         # The splits are fixed once: every candidate is scored on the same
         # folds, with the same subsets, even for a randomised splitter.
-        splits = list(cv.split(X, y, **routed.splitter.split))
+        # Boolean masks (a cv iterable may give them) become row positions:
+        # subsets and budgets count rows.
+        splits = [
+            (_positions(train), _positions(test))
+            for train, test in cv.split(X, y, **routed.splitter.split)
+        ]
         self.n_splits_ = len(splits)
         if self.n_splits_ == 0:
             raise ValueError("The cv splitter yielded no splits.")
@@ -341,7 +343,7 @@ multimetric_
                 adaptive=adaptive,
                 adaptive_seed=selection_seed,
                 scorers=scorers,
-                refit_metric=refit_metric,
+                refit_metric=objective_metric,
                 fit_params=routed.estimator.fit,
                 score_params=routed.scorer.score,
                 extra=extra,
@@ -359,6 +361,15 @@ multimetric_
         if callable(self.scoring):
             _insert_error_scores(out, self.error_score)
         _raise_or_warn_about_failures(out, self.error_score)
+        if run.objective and not any(math.isfinite(v) for v in run.objective):
+            # Every fit ran, yet no trial has a score to compare: the scorer
+            # failed (or gave NaN) on every split.
+            raise ValueError(
+                f"Every one of the {len(run.objective)} trials scored "
+                f"{self.error_score} (metric {objective_metric!r}): the scoring "
+                "failed or gave NaN on every split, so there is no best "
+                "configuration. Set error_score='raise' to see the error."
+            )
         results = self._format_results(params, self.n_splits_, out, more)
         self.multimetric_ = isinstance(out[0]["test_scores"], dict)
         if callable(self.scoring) and self.multimetric_:
@@ -769,7 +780,11 @@ class _Run:
                 metric = self.refit_metric
                 if metric not in score:
                     metric = self.search.refit
-                score = score.get(metric, np.nan) if isinstance(metric, str) else np.nan
+                if not (isinstance(metric, str) and metric in score) and score:
+                    # A callable scoring's dict, refit not naming a key: its
+                    # first metric, as for a list of metrics.
+                    metric = next(iter(score))
+                score = score.get(metric, np.nan)
             scores.append(np.nan if score is None else float(score))
         value = float(np.mean(scores)) if scores else np.nan
         self.objective.append(value)
@@ -871,6 +886,24 @@ def _jsonable(out):
         return v
 
     return {k: conv(v) for k, v in out.items() if k != "parameters"}
+
+
+def _positions(rows):
+    """Row positions of a split's rows, given as positions or a boolean mask."""
+    rows = np.asarray(rows)
+    return np.flatnonzero(rows) if rows.dtype == bool else rows
+
+
+def _objective_metric(scoring, refit, refit_metric):
+    """The metric the optimiser maximises: the one ``refit`` names, or with
+    several metrics and ``refit=False`` or a callable, the first of
+    ``scoring`` (in its order; sorted names for a set)."""
+    if not isinstance(scoring, (dict, list, tuple, set)):
+        return refit_metric
+    if isinstance(refit, str):
+        return refit
+    names = sorted(scoring) if isinstance(scoring, set) else list(scoring)
+    return names[0]
 
 
 def _raise_or_warn_about_failures(out, error_score):

@@ -160,3 +160,61 @@ def test_skopt_callbacks_work_unchanged(data):
         X, y, callback=[VerboseCallback(n_total=20), DeadlineStopper(0.0)]
     )
     assert len(quick.cv_results_["params"]) == 1
+
+
+def test_several_metrics_with_refit_false_or_a_callable(data):
+    X, y = data
+    kw = dict(n_iter=4, cv=2, subset_size=0.3, random_state=0)
+    scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
+    no_refit = SubsetSearchCV(
+        LogisticRegression(), SPACE, scoring=scoring, refit=False, **kw
+    ).fit(X, y)
+    assert not hasattr(no_refit, "best_estimator_")
+    assert {"mean_test_acc", "rank_test_bal"} <= set(no_refit.cv_results_)
+    # The optimiser maximised the first metric: same proposals as refit="acc".
+    named = SubsetSearchCV(
+        LogisticRegression(), SPACE, scoring=scoring, refit="acc", **kw
+    ).fit(X, y)
+    assert no_refit.cv_results_["params"] == named.cv_results_["params"]
+
+    def lowest_c(results):
+        return int(np.argmin([p["C"] for p in results["params"]]))
+
+    picked = SubsetSearchCV(
+        LogisticRegression(), SPACE, scoring=scoring, refit=lowest_c, **kw
+    ).fit(X, y)
+    assert picked.best_index_ == lowest_c(picked.cv_results_)
+    assert picked.best_params_ == picked.cv_results_["params"][picked.best_index_]
+    assert hasattr(picked, "best_estimator_")
+
+
+def test_scoring_that_fails_on_every_trial_is_an_error(data):
+    X, y = data
+
+    def broken(estimator, X, y):
+        raise RuntimeError("no score today")
+
+    search = SubsetSearchCV(
+        LogisticRegression(), SPACE, scoring=broken, n_iter=3, cv=2, subset_size=0.3
+    )
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="Every one of"):
+        search.fit(X, y)
+
+
+def test_boolean_mask_folds(data):
+    X, y = data
+    mask = np.arange(len(y)) % 2 == 0
+    folds = [(mask, ~mask), (~mask, mask)]
+    by_mask = SubsetSearchCV(
+        LogisticRegression(), SPACE, n_iter=3, cv=folds, subset_size=0.2,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    by_index = SubsetSearchCV(
+        LogisticRegression(), SPACE, n_iter=3, subset_size=0.2, random_state=0,
+        cv=[(np.flatnonzero(a), np.flatnonzero(b)) for a, b in folds],
+    ).fit(X, y)  # fmt: skip
+    assert [s.size for s in by_mask.subsets_] == [30, 30]
+    assert all(np.all(mask[s.indices]) for s in by_mask.subsets_[:1])
+    np.testing.assert_allclose(
+        by_mask.cv_results_["mean_test_score"], by_index.cv_results_["mean_test_score"]
+    )
