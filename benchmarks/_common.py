@@ -9,7 +9,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: Where results files go: ``$SUBSETML_RESULTS`` when set (``subsetml bench``
+#: sets it to its ``--results`` folder, so running a suite from an installed
+#: checkout never overwrites the committed files by accident), else the
+#: repository's ``benchmarks/results``.
+RESULTS = Path(
+    os.environ.get("SUBSETML_RESULTS") or Path(__file__).resolve().parent / "results"
+)
 
 
 def machine_info():

@@ -60,13 +60,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info
+from _common import RESULTS, machine_info
 
 from subsetml.model_selection import SubsetEstimator
 
 SELECTORS = ("random", "craig", "glister", "gradmatch")
 SIZES = (0.05, 0.1, 0.2)
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 # ------------------------------------------------------------------ data

@@ -224,8 +224,10 @@ def _add_bench(sub):
         "bench",
         help="run a benchmark suite (from a source checkout)",
         description=(
-            "Run benchmarks/bench_NAME.py, which writes "
-            "benchmarks/results/*.json. Options after NAME (e.g. --quick for a "
+            "Run benchmarks/bench_NAME.py, which writes its results files "
+            "into --results (./subsetml-bench by default: the committed "
+            "benchmarks/results are only rewritten when you name that folder). "
+            "Options after NAME (e.g. --quick for a "
             "small version) go to the script; `subsetml bench NAME --help` "
             "lists them. The benchmarks live in the source repository, not in "
             "the installed package."
@@ -235,13 +237,23 @@ def _add_bench(sub):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bench.set_defaults(subparser=bench)
+    bench.add_argument(
+        "--results",
+        default="subsetml-bench",
+        metavar="DIR",
+        help="folder for the results files (default: ./subsetml-bench, created "
+        "if needed); pass the checkout's benchmarks/results to update the "
+        "committed ones",
+    )
     bench.add_argument("name", choices=sorted(BENCHMARKS), metavar="NAME")
     bench.add_argument("script_args", nargs=argparse.REMAINDER, metavar="...")
     return bench
 
 
-def _run_bench(name, script_args):
+def _run_bench(name, script_args, results="subsetml-bench"):
+    import os
     import runpy
+    from pathlib import Path
 
     folder = _benchmarks_dir()
     if folder is None:
@@ -250,7 +262,11 @@ def _run_bench(name, script_args):
             "source checkout of subsetml (pip install -e .)"
         )
     script = folder / f"bench_{name}.py"
+    out = Path(results).resolve()  # created by the script when it writes
     argv, path = sys.argv, list(sys.path)
+    env = os.environ.get("SUBSETML_RESULTS")
+    os.environ["SUBSETML_RESULTS"] = str(out)
+    sys.modules.pop("_common", None)  # read SUBSETML_RESULTS afresh
     sys.argv = [str(script), *script_args]
     sys.path.insert(0, str(folder))
     try:
@@ -260,6 +276,11 @@ def _run_bench(name, script_args):
             raise
     finally:
         sys.argv, sys.path[:] = argv, path
+        sys.modules.pop("_common", None)
+        if env is None:
+            os.environ.pop("SUBSETML_RESULTS", None)
+        else:
+            os.environ["SUBSETML_RESULTS"] = env
 
 
 def build_parser():
@@ -308,7 +329,7 @@ def main(argv=None):
 
             run_selection_demo(args.dataset, args.subset_size, args.seeds)
         elif args.command == "bench":
-            _run_bench(args.name, args.script_args)
+            _run_bench(args.name, args.script_args, args.results)
     except (ValueError, ImportError) as exc:
         # Options that parse but do not fit the data (a subset smaller than
         # the classes, mnist1d missing): a usage error, not a traceback.

@@ -254,3 +254,30 @@ def test_bench_outside_a_checkout(monkeypatch, capsys):
         main(["bench", "search", "--quick"])
     assert exc.value.code == 2
     assert "source checkout" in capsys.readouterr().err
+
+
+def test_bench_writes_into_its_results_folder_not_the_checkout(monkeypatch, tmp_path):
+    # Issue 15: `subsetml bench NAME --quick` used to overwrite the committed
+    # benchmarks/results from any folder.
+    import shutil
+
+    import subsetml.__main__ as cli
+
+    real = cli._benchmarks_dir()
+    fake = tmp_path / "benchmarks"
+    fake.mkdir()
+    shutil.copy(real / "_common.py", fake / "_common.py")
+    (fake / "bench_selection.py").write_text(
+        "from _common import write_results\nwrite_results('probe', {'ok': 1})\n"
+    )
+    monkeypatch.setattr(cli, "_benchmarks_dir", lambda: fake)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "selection", "--quick"]) == 0
+    assert (tmp_path / "subsetml-bench" / "probe.json").exists()
+    assert main(["bench", "--results", str(tmp_path / "here"), "selection"]) == 0
+    assert (tmp_path / "here" / "probe.json").exists()
+    assert not (fake / "results").exists()
+    # Naming the checkout's folder still updates it, on purpose.
+    assert main(["bench", "--results", str(fake / "results"), "selection"]) == 0
+    assert (fake / "results" / "probe.json").exists()
+    assert "SUBSETML_RESULTS" not in __import__("os").environ

@@ -1,5 +1,7 @@
 """House-keeping: the README's commands and CI stay in step."""
 
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,19 @@ def test_ci_checks_the_import_contracts():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert "[tool.importlinter]" in pyproject
     assert ".venv/bin/lint-imports" in ci.read_text().splitlines()
+
+
+def _readme_python_blocks():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("index", range(len(_readme_python_blocks())))
+def test_readme_python_snippets_run_on_their_own(index, tmp_path, monkeypatch):
+    # Issue 15: every snippet must run alone, in a fresh namespace, with
+    # nothing defined by an earlier one.
+    monkeypatch.chdir(tmp_path)
+    code = _readme_python_blocks()[index]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, f"README.md python block {index}", "exec"), {})
