@@ -648,6 +648,16 @@ class _Run:
                     direction="maximize",
                     load_if_exists=True,
                 )
+                n_before = len(study.get_trials(deepcopy=False))
+                if n_before and isinstance(s.optimizer, str):
+                    # A resumed study: a sampler seeded as on the first fit
+                    # would replay its random draws and propose the trials
+                    # already run again (issue 16). Its seed also depends on
+                    # how far the study got, so a resume is still
+                    # reproducible but never repeats.
+                    study.sampler = make_sampler(
+                        s.optimizer, _resumed_seed(seed, n_before), s.optimizer_kwargs
+                    )
                 studies.append((study, space))
             self.total = sum(sp.n_iter for _, sp in studies)
             bar = _progress(s.verbose, self.total)
@@ -886,6 +896,12 @@ def _jsonable(out):
         return v
 
     return {k: conv(v) for k, v in out.items() if k != "parameters"}
+
+
+def _resumed_seed(seed, n_trials):
+    """The sampler seed of a study resumed after ``n_trials`` trials."""
+    state = np.random.SeedSequence([int(seed), int(n_trials)]).generate_state(1)
+    return int(state[0] & 0x7FFFFFFF)
 
 
 def _positions(rows):

@@ -475,6 +475,40 @@ def test_interrupted_search_resumes_with_exactly_n_iter_trials(data, tmp_path):
         SubsetSearchCV(_Interrupt(), {"C": (0.5, 2.0)}, **kwargs).fit(X, y)
 
 
+@pytest.mark.parametrize("optimizer", ["tpe", "random", "gp"])
+def test_resumes_never_repeat_a_configuration(data, tmp_path, optimizer):
+    # Issue 16: the sampler was seeded from random_state on every fit, so a
+    # resumed search replayed its random draws and repeated earlier trials.
+    # Killed after 1, 3 and 5 fits, resumed each time: 8 distinct trials.
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    kwargs = dict(
+        n_iter=8, selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=storage, study_name="kills", optimizer=optimizer,
+        optimizer_kwargs={"n_initial_points": 10} if optimizer != "random" else None,
+    )  # fmt: skip
+    space = {"C": (0.01, 10.0, "log-uniform")}
+    for stop_at in (3, 5, 7):  # the 2nd, 3rd and 4th trials' first split
+        _Interrupt.fits, _Interrupt.stop_at = 0, stop_at
+        with pytest.raises(KeyboardInterrupt):
+            SubsetSearchCV(_Interrupt(), space, **kwargs).fit(X, y)
+    _Interrupt.fits, _Interrupt.stop_at = 0, None
+    search = SubsetSearchCV(_Interrupt(), space, **kwargs).fit(X, y)
+    values = [p["C"] for p in search.cv_results_["params"]]
+    assert len(values) == 8 and len(set(values)) == 8
+    # Reproducible: the same kills give the same trials.
+    storage2 = f"sqlite:///{tmp_path / 'again.db'}"
+    for stop_at in (3, 5, 7):
+        _Interrupt.fits, _Interrupt.stop_at = 0, stop_at
+        with pytest.raises(KeyboardInterrupt):
+            SubsetSearchCV(_Interrupt(), space, **{**kwargs, "storage": storage2}).fit(
+                X, y
+            )
+    _Interrupt.fits, _Interrupt.stop_at = 0, None
+    again = SubsetSearchCV(_Interrupt(), space, **{**kwargs, "storage": storage2})
+    assert [p["C"] for p in again.fit(X, y).cv_results_["params"]] == values
+
+
 # ------------------------------------------------------------ integration
 def test_multimetric_and_callable_scoring(data):
     X, y = data
