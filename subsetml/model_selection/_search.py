@@ -38,6 +38,7 @@ __all__ = ["SubsetSearchCV"]
 # a resumed search rebuilds ``cv_results_`` for trials of an earlier run.
 _OUT_KEY = "subsetml:splits"
 _SPACE_KEY = "subsetml:space"
+_PRINT_KEY = "subsetml:fingerprint"
 
 
 class SubsetSearchCV(BaseSearchCV):
@@ -351,6 +352,9 @@ multimetric_
                 deadline=(
                     None if self.timeout is None else time.monotonic() + self.timeout
                 ),
+                fingerprint=(
+                    {} if self.storage is None else self._fingerprint(X, y, splits)
+                ),
             )
             self.studies_ = run.search_all(spaces, sampler_seeds)
         params, out, more = run.params, run.out, run.more
@@ -491,6 +495,45 @@ multimetric_
                 raise TypeError(f"callback must be callable, got {cb!r}.")
         return callbacks
 
+    def _fingerprint(self, X, y, splits):
+        """Hashes of what a stored study's trials depend on, by component.
+
+        Checked when a study is resumed: results computed on other data, with
+        another estimator, selector, subset size, scoring or folds would
+        otherwise come back as if they were this search's.
+        """
+        import joblib
+
+        n = _num_rows(X)
+        rows = np.unique(np.linspace(0, n - 1, num=min(n, 1000)).astype(int))
+
+        def digest(obj):
+            try:
+                return joblib.hash(obj)
+            except Exception:  # an object that does not pickle: its repr
+                return joblib.hash(repr(obj))
+
+        try:
+            estimator = clone(self.estimator)
+        except Exception:
+            estimator = self.estimator
+        return {
+            "data": digest(
+                (
+                    _shape(X),
+                    _shape(y),
+                    _safe_indexing(X, rows),
+                    None if y is None else _safe_indexing(y, rows),
+                )
+            ),
+            "estimator": digest(estimator),
+            "selector": digest(
+                (self.selector, self.subset_size, self.lastlayer, self.use_weights)
+            ),
+            "scoring": digest(self.scoring),
+            "folds": digest([(np.asarray(a), np.asarray(b)) for a, b in splits]),
+        }
+
     def _check_data(self, X, y):
         # Bad data fails here with scikit-learn's message, not as a failure of
         # every trial (which error_score would turn into a search of NaNs).
@@ -617,6 +660,7 @@ class _Run:
     extra: dict  # cv_results_ columns shared by every trial
     callbacks: list
     deadline: float | None  # time.monotonic() after which no round starts
+    fingerprint: dict  # what a stored study must have been run on
     # Filled by the loop.
     params: list = field(default_factory=list, init=False)
     out: list = field(default_factory=list, init=False)
@@ -683,11 +727,31 @@ class _Run:
                 f"The Optuna study {study.study_name!r} in this storage holds a "
                 "different search space; use another study_name or storage."
             )
+        if self.fingerprint:
+            stored = study.user_attrs.get(_PRINT_KEY)
+            if stored is None:
+                study.set_user_attr(_PRINT_KEY, self.fingerprint)
+            else:
+                changed = [k for k, v in self.fingerprint.items() if stored.get(k) != v]
+                if changed:
+                    raise ValueError(
+                        f"The Optuna study {study.study_name!r} in this storage "
+                        f"was run with other {', '.join(changed)} (what changed "
+                        "since its trials: data = the rows' shape and contents, "
+                        "selector = selector, subset_size, lastlayer or "
+                        "use_weights, folds = cv). Its results would not be "
+                        "this search's: use another study_name or storage, or "
+                        "delete the study."
+                    )
         done = 0
+        extra = 0
         for t in study.get_trials(deepcopy=False):
             if t.state in (TrialState.COMPLETE, TrialState.FAIL) and (
                 _OUT_KEY in t.user_attrs
             ):
+                if done == space.n_iter:
+                    extra += 1  # beyond this fit's n_iter: not reported
+                    continue
                 self._record(space.decode(t.params), t.user_attrs[_OUT_KEY])
                 done += 1
             elif t.state == TrialState.RUNNING:
@@ -696,6 +760,13 @@ class _Run:
                 # count as a trial.
                 study.enqueue_trial(t.params, skip_if_exists=False)
                 study.tell(t.number, state=TrialState.FAIL)
+        if extra:
+            warnings.warn(
+                f"The Optuna study {study.study_name!r} holds {done + extra} "
+                f"finished trials; this search reports its first n_iter={done}.",
+                UserWarning,
+                stacklevel=5,
+            )
         bar.update(done)
         self._show_best(bar)
         while done < space.n_iter and not self.stopped:
@@ -896,6 +967,14 @@ def _jsonable(out):
         return v
 
     return {k: conv(v) for k, v in out.items() if k != "parameters"}
+
+
+def _num_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _shape(a):
+    return None if a is None else getattr(a, "shape", (len(a),))
 
 
 def _resumed_seed(seed, n_trials):

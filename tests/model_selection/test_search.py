@@ -509,6 +509,50 @@ def test_resumes_never_repeat_a_configuration(data, tmp_path, optimizer):
     assert [p["C"] for p in again.fit(X, y).cv_results_["params"]] == values
 
 
+@pytest.mark.parametrize(
+    "change, what",
+    [
+        ({"X": "other"}, "data"),
+        ({"estimator": LogisticRegression(C=2.0)}, "estimator"),
+        ({"selector": "craig"}, "selector"),
+        ({"subset_size": 0.5}, "selector"),
+        ({"scoring": "f1_macro"}, "scoring"),
+        ({"cv": 3}, "folds"),
+    ],
+)
+def test_a_stored_study_run_on_something_else_is_refused(data, tmp_path, change, what):
+    # Issue 16: a storage reused with other data, estimator, selector or
+    # subset_size silently returned the old results.
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    kw = dict(
+        n_iter=2, selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=storage, study_name="fp",
+    )  # fmt: skip
+    est = LogisticRegression(max_iter=300)
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    # The same search again is a resume, not an error.
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    change = dict(change)
+    X2 = X + 1.0 if change.pop("X", None) else X
+    est2 = change.pop("estimator", est)
+    with pytest.raises(ValueError, match=f"was run with other {what}"):
+        SubsetSearchCV(est2, {"C": (0.1, 10.0)}, **{**kw, **change}).fit(X2, y)
+
+
+def test_resuming_with_a_smaller_n_iter_reports_n_iter_trials(data, tmp_path):
+    X, y = data
+    kw = dict(
+        selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=f"sqlite:///{tmp_path / 'search.db'}", study_name="fewer",
+    )  # fmt: skip
+    space = {"C": (0.1, 10.0)}
+    ten = SubsetSearchCV(LogisticRegression(), space, n_iter=10, **kw).fit(X, y)
+    with pytest.warns(UserWarning, match="holds 10 finished trials.*first n_iter=5"):
+        five = SubsetSearchCV(LogisticRegression(), space, n_iter=5, **kw).fit(X, y)
+    assert five.cv_results_["params"] == ten.cv_results_["params"][:5]
+
+
 # ------------------------------------------------------------ integration
 def test_multimetric_and_callable_scoring(data):
     X, y = data
