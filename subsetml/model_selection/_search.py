@@ -29,7 +29,11 @@ from subsetml.model_selection._compat import (
     _insert_error_scores,
 )
 from subsetml.model_selection._spaces import check_search_spaces, check_space_names
-from subsetml.model_selection._subset_estimator import SubsetEstimator, _adaptive_net
+from subsetml.model_selection._subset_estimator import (
+    SubsetEstimator,
+    _adaptive_net,
+    final_step,
+)
 from subsetml.selection._registry import make_selector
 
 __all__ = ["SubsetSearchCV"]
@@ -412,7 +416,9 @@ multimetric_
                 self.best_estimator_.fit(X, **routed.estimator.fit)
             self.refit_time_ = time.perf_counter() - t0
             if self.subset_size != 1.0:  # a full-data search shows it in its scores
-                _warn_if_refit_net_diverged(self.best_estimator_, self.best_params_)
+                _warn_if_refit_net_diverged(
+                    final_step(self.best_estimator_), self.best_params_
+                )
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)

@@ -185,8 +185,8 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                     "train on adaptively selected subsets."
                 )
             self.estimator_ = net.fit(X, y, **fit_params)
-            self.subset_ = net.subset_
-            self.selection_time_ = net.selection_time_
+            self.subset_ = final_step(net).subset_
+            self.selection_time_ = final_step(net).selection_time_
             return self
         weighted = self._check_weighting(stacklevel=3)
         t0 = time.perf_counter()
@@ -410,14 +410,30 @@ def _adaptive_net(estimator, selector, subset_size, seed):
     """``estimator`` as a net that selects while it trains, or None.
 
     Only estimators with an adapter (skorch nets, through
-    :mod:`subsetml.skorch`) train adaptively; anything else returns None.
+    :mod:`subsetml.skorch`) train adaptively, alone or as a Pipeline's last
+    step (the pipeline is returned with that step replaced: its other steps
+    fit on all rows and the net selects from their output); anything else
+    returns None.
     """
     adapter = adapter_for(estimator)
-    if adapter is None:
-        return None
-    return adapter.adaptive(
-        estimator, selector=selector, subset_size=subset_size, random_state=seed
-    )
+    if adapter is not None:
+        return adapter.adaptive(
+            estimator, selector=selector, subset_size=subset_size, random_state=seed
+        )
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        name, final = estimator.steps[-1]
+        if final is None or isinstance(final, str) or adapter_for(final) is None:
+            return None
+        net = _adaptive_net(final, selector, subset_size, seed)
+        return clone(estimator).set_params(**{name: net})
+    return None
+
+
+def final_step(estimator):
+    """A Pipeline's last step (recursively), or the estimator itself."""
+    while isinstance(estimator, Pipeline) and estimator.steps:
+        estimator = estimator.steps[-1][1]
+    return estimator
 
 
 def _sample_weight_key(estimator):

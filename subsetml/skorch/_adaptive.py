@@ -134,8 +134,9 @@ class SubsetTrainingMixin:
     Notes
     -----
     Per epoch, ``history`` records ``subset_phase`` (``"warm"`` or
-    ``"subset"``) and ``subset_rows`` (rows trained on); epochs that selected
-    also record ``subset_selection_time`` (seconds). A GLISTER selector uses
+    ``"subset"``), ``subset_rows`` (rows trained on), ``subset_selected``
+    (whether the epoch chose a new subset) and ``subset_selection_time``
+    (seconds spent selecting, 0 when it did not). A GLISTER selector uses
     the net's validation split as its validation set when there is one.
 
     Examples
@@ -282,6 +283,9 @@ class SubsetTrainingMixin:
             net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
         )
         n = len(dataset_train)
+        # Recorded every epoch, so skorch's log prints them under their own
+        # headers (a key missing from some rows shifted the columns).
+        selected, elapsed = False, 0.0
         if e < warm:
             self._subset_rows_ = np.arange(n)
             self._subset_weights_ = None
@@ -296,7 +300,7 @@ class SubsetTrainingMixin:
                 elapsed = time.perf_counter() - t0
                 self.selection_time_ += elapsed
                 self.n_selections_ += 1
-                self.history.record("subset_selection_time", elapsed)
+                selected = True
             self._subset_rows_ = self.subset_.indices
             w = self.subset_.weights
             self._subset_weights_ = np.zeros(n)
@@ -305,6 +309,8 @@ class SubsetTrainingMixin:
             )
             self.history.record("subset_phase", "subset")
         self.history.record("subset_rows", int(len(self._subset_rows_)))
+        self.history.record("subset_selected", selected)
+        self.history.record("subset_selection_time", elapsed)
         self._subset_epoch_ = e + 1
 
     def _select_subset(self, dataset_train, dataset_valid, k, *, first):

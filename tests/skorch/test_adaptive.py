@@ -71,15 +71,29 @@ def test_schedule_warm_up_then_subsets(data):
 def test_reselection_counted_from_the_end_of_warm_up(data):
     X, y = data
     net = _net(select_every=3).fit(X, y)
-    selected = [
-        i for i, row in enumerate(net.history) if "subset_selection_time" in row
-    ]
+    selected = [i for i, row in enumerate(net.history) if row["subset_selected"]]
     # warm-up ends after epoch index 1; selections at subset epochs 0, 3, 6, 9
     assert selected == [2, 5, 8, 11]
     assert net.n_selections_ == 4
     assert net.selection_time_ == pytest.approx(
         sum(net.history[i, "subset_selection_time"] for i in selected)
     )
+    times = net.history[:, "subset_selection_time"]  # every epoch has one
+    assert all(t == 0.0 for i, t in enumerate(times) if i not in selected)
+
+
+def test_verbose_log_keeps_its_columns(data, capsys):
+    # Issue 15: subset_selection_time, recorded on selecting epochs only,
+    # shifted skorch's printed table under the wrong headers.
+    X, y = data
+    _net(select_every=3, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    header, rows = lines[0], [line for line in lines[2:] if line.strip()]
+    start = header.index("subset_selection_time")
+    stop = start + len("subset_selection_time")
+    # Every row has a number right under the header (skorch right-aligns).
+    for row in rows:
+        float(row[start:stop])
 
 
 def test_only_subset_rows_are_trained_on(data):
@@ -262,6 +276,34 @@ def test_subset_estimator_trains_a_skorch_net_adaptively(data):
         SubsetEstimator(_plain_net(), subset_size=0.2).fit(
             X, y, sample_weight=np.ones(200)
         )
+
+
+def test_a_net_at_the_end_of_a_pipeline_still_trains_adaptively(data):
+    # Issue 15: a skorch net as a Pipeline's last step used to be fitted once
+    # on a plain subset, silently without adaptive training.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+
+    X, y = data
+    to32 = FunctionTransformer(lambda a: np.asarray(a, dtype=np.float32))
+    pipe = make_pipeline(StandardScaler(), to32, _plain_net(max_epochs=20))
+    model = SubsetEstimator(
+        pipe, selector="craig", subset_size=0.2, random_state=0
+    ).fit(X, y)
+    net = model.estimator_[-1]
+    assert isinstance(net, SubsetNeuralNetClassifier)
+    assert net.history[:, "subset_rows"] == [200] * 2 + [40] * 10
+    assert model.subset_ is net.subset_ and model.selection_time_ > 0
+    assert model.predict(X).shape == (200,)
+    search = SubsetSearchCV(
+        pipe, {"neuralnetclassifier__lr": (0.01, 0.5, "log-uniform")}, n_iter=2,
+        selector="gradmatch", subset_size=0.25, cv=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    sel = np.asarray(search.cv_results_["selection_time"], dtype=float)
+    assert (sel > 0).all()  # every trial selected while it trained
+    assert type(search.best_estimator_[-1]).__name__ == "NeuralNetClassifier"
 
 
 def test_subset_estimator_refuses_an_unknown_net_class(data):
