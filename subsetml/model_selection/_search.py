@@ -301,6 +301,16 @@ multimetric_
             fit_params = {**self.fit_params, **fit_params}
         if groups is not None:
             fit_params["groups"] = groups
+        n_rows = _num_rows(X)
+        for key, value in fit_params.items():
+            # A wrong-length per-row parameter would fail in every trial (and
+            # only be reported after all of them): refuse it now.
+            if key.endswith("sample_weight") and value is not None:
+                if _num_rows(value) != n_rows:
+                    raise ValueError(
+                        f"{key} has {_num_rows(value)} entries for {n_rows} rows "
+                        "of X."
+                    )
         fit_params = _check_method_params(X, params=fit_params)
         routed = self._get_routed_params_for_fit(fit_params)
 
@@ -370,13 +380,15 @@ multimetric_
             _insert_error_scores(out, self.error_score)
         _raise_or_warn_about_failures(out, self.error_score)
         if run.objective and not any(math.isfinite(v) for v in run.objective):
-            # Every fit ran, yet no trial has a score to compare: the scorer
-            # failed (or gave NaN) on every split.
+            # No trial has a score to compare: in every trial a fit or the
+            # scoring failed (or gave NaN) on at least one split.
+            failed = sum(o.get("fit_error") is not None for o in out)
             raise ValueError(
-                f"Every one of the {len(run.objective)} trials scored "
-                f"{self.error_score} (metric {objective_metric!r}): the scoring "
-                "failed or gave NaN on every split, so there is no best "
-                "configuration. Set error_score='raise' to see the error."
+                f"Every one of the {len(run.objective)} trials has a NaN score "
+                f"(metric {objective_metric!r}; {failed} of {len(out)} fits "
+                "failed, the others' scoring may have failed or given NaN), so "
+                "there is no best configuration. Set error_score='raise' to see "
+                "the first error."
             )
         results = self._format_results(params, self.n_splits_, out, more)
         self.multimetric_ = isinstance(out[0]["test_scores"], dict)

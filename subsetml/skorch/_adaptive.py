@@ -76,8 +76,8 @@ def _check_finite(data, name):
     if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
         if not np.isfinite(data).all():
             raise ValueError(
-                f"{name} contains NaN or infinity; subset training needs finite "
-                "inputs and targets."
+                f"{name} contains NaN or infinity; training on subsets (of the "
+                "data or of each batch) needs finite inputs and targets."
             )
 
 

@@ -48,6 +48,7 @@ from subsetml.minibatch import (
     make_policy,
     policy_name,
 )
+from subsetml.skorch._adaptive import _check_finite
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -440,6 +441,11 @@ class AdaSelectionMixin:
         self
         """
         self._ada_validate_params()
+        # NaN/inf would reach every policy's scores and the loss silently
+        # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
+        # policy): refuse them here, as the subset-training nets do.
+        _check_finite(X, "X")
+        _check_finite(y, "y")
         with self._ada_weight_scope(X, sample_weight):
             return super().fit(X, y, **fit_params)
 
@@ -460,6 +466,8 @@ class AdaSelectionMixin:
         self
         """
         self._ada_validate_params()
+        _check_finite(X, "X")
+        _check_finite(y, "y")
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
 

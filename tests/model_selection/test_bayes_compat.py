@@ -218,3 +218,50 @@ def test_boolean_mask_folds(data):
     np.testing.assert_allclose(
         by_mask.cv_results_["mean_test_score"], by_index.cv_results_["mean_test_score"]
     )
+
+
+def test_fits_failing_on_some_split_of_every_trial_are_an_error(data):
+    # Issue 16: a fit failing on 2 of 3 splits in every trial ended with
+    # best_score_ = NaN and no error.
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class FailsOnSmallLabels(ClassifierMixin, BaseEstimator):
+        def __init__(self, C=1.0):
+            self.C = C
+
+        def fit(self, X, y):
+            if X[0, 0] < 0.5:  # the training folds without the first rows
+                raise RuntimeError("broken on this split")
+            self.clf_ = LogisticRegression(C=self.C).fit(X, y)
+            self.classes_ = self.clf_.classes_
+            return self
+
+        def predict(self, X):
+            return self.clf_.predict(X)
+
+    X, y = data
+    X = X.copy()
+    X[:, 0] = np.where(np.arange(len(y)) < 100, 1.0, 0.0)  # one fold fails
+    search = SubsetSearchCV(
+        FailsOnSmallLabels(), SPACE, n_iter=2, cv=3, subset_size=0.5,
+        selector="random", random_state=0,
+    )  # fmt: skip
+    from sklearn.exceptions import FitFailedWarning
+
+    with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="NaN score"):
+        search.fit(X, y)
+
+
+def test_wrong_length_sample_weight_fails_before_any_trial(data):
+    X, y = data
+    fits = []
+
+    class Counting(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            fits.append(1)
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    search = SubsetSearchCV(Counting(), SPACE, n_iter=3, cv=2, subset_size=0.3)
+    with pytest.raises(ValueError, match="sample_weight has 10 entries for 300"):
+        search.fit(X, y, sample_weight=np.ones(10))
+    assert fits == []

@@ -320,6 +320,25 @@ def test_bad_parameters_fail_before_training(clf_data, params, match):
     assert not net.initialized_
 
 
+def test_nan_inputs_and_targets_are_refused_before_training(clf_data, reg_data):
+    # Issue 16: NaN X trained to NaN predictions; NaN y in the regressor
+    # failed deep inside a policy.
+    X, y = clf_data
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    net = make_clf()
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        net.fit(bad, y)
+    assert not net.initialized_
+    Xr, yr = reg_data
+    bad_y = yr.copy()
+    bad_y[5] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        make_reg().fit(Xr, bad_y)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        make_reg().partial_fit(np.full_like(Xr, np.nan), yr)
+
+
 def test_bad_policies_type(clf_data):
     with pytest.raises(TypeError, match="policies must be"):
         make_clf(policies=3).fit(*clf_data)
