@@ -308,8 +308,7 @@ multimetric_
             if key.endswith("sample_weight") and value is not None:
                 if _num_rows(value) != n_rows:
                     raise ValueError(
-                        f"{key} has {_num_rows(value)} entries for {n_rows} rows "
-                        "of X."
+                        f"{key} has {_num_rows(value)} entries for {n_rows} rows of X."
                     )
         fit_params = _check_method_params(X, params=fit_params)
         routed = self._get_routed_params_for_fit(fit_params)
