@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -527,8 +528,11 @@ multimetric_
         def digest(obj):
             try:
                 return joblib.hash(obj)
-            except Exception:  # an object that does not pickle: its repr
-                return joblib.hash(repr(obj))
+            except Exception:
+                # Something that does not pickle (a lambda in a pipeline):
+                # its repr, without the memory addresses that change between
+                # processes.
+                return joblib.hash(re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj)))
 
         try:
             estimator = clone(self.estimator)

@@ -215,9 +215,13 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
             "selector='random'."
         ) from exc
     if allow_nan and not sparse.issparse(X) and np.isnan(X).any():
-        # The estimator copes with missing values; the view needs numbers.
-        means = np.nan_to_num(np.nanmean(X, axis=0))
-        X = np.where(np.isnan(X), means[None, :], X)
+        # The estimator copes with missing values; the view needs numbers
+        # (a column with no value at all counts as zeros).
+        missing = np.isnan(X)
+        counts = (~missing).sum(axis=0)
+        sums = np.where(missing, 0.0, X).sum(axis=0)
+        means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+        X = np.where(missing, means[None, :], X)
     return X
 
 

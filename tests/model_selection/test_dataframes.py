@@ -169,3 +169,24 @@ def test_non_numeric_rows_for_a_bare_estimator_say_what_to_do():
         warnings.simplefilter("ignore")
         model.fit(X, y)
     assert model.predict(X).shape == (40,)
+
+
+def test_a_column_with_no_value_at_all_is_read_as_zeros():
+    # Missing values the estimator accepts count as the column mean in what
+    # the selector reads; an empty column must not warn or give NaN.
+    from subsetml.selection._views import view_input
+
+    rng = np.random.RandomState(4)
+    X = rng.randn(120, 3)
+    X[:, 2] = np.nan
+    X[rng.rand(120) < 0.2, 0] = np.nan
+    y = (rng.rand(120) > 0.5).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        view = view_input(
+            X, y, estimator=HistGradientBoostingClassifier(), lastlayer="auto"
+        )
+    assert np.isfinite(view).all() and np.all(view[:, 2] == 0.0)
+    filled = np.isnan(X[:, 0])
+    np.testing.assert_allclose(view[filled, 0], np.nanmean(X[:, 0]))
+    np.testing.assert_array_equal(view[~filled, :2], X[~filled, :2])

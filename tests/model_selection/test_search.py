@@ -701,3 +701,25 @@ def test_budget_below_one_row_per_class_warns_once_and_covers_the_classes():
     np.testing.assert_array_equal(search.cv_results_["subset_size"], [3, 3])
     for subset in search.subsets_:
         assert subset.size == 3
+
+
+def test_a_pipeline_with_a_lambda_resumes(data, tmp_path):
+    # The fingerprint of an estimator that does not pickle comes from its
+    # repr, without memory addresses, so a later fit matches it.
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data
+    kw = dict(
+        n_iter=2, selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=f"sqlite:///{tmp_path / 'search.db'}", study_name="lambda",
+    )  # fmt: skip
+
+    def pipe():
+        return make_pipeline(
+            FunctionTransformer(lambda a: a * 1.0), LogisticRegression(max_iter=300)
+        )
+
+    space = {"logisticregression__C": (0.1, 10.0)}
+    first = SubsetSearchCV(pipe(), space, **kw).fit(X, y)
+    again = SubsetSearchCV(pipe(), space, **kw).fit(X, y)
+    assert again.cv_results_["params"] == first.cv_results_["params"]
