@@ -22,7 +22,7 @@ class Recorder(torch.nn.Module):
 
     def forward(self, X):
         if self.training:
-            Recorder.seen.append(X[:, 0].detach().numpy().astype(int))
+            Recorder.seen.append(X[:, 0].detach().cpu().numpy().astype(int))
         return self.head(self.body(X[:, 1:]))
 
 
@@ -413,3 +413,13 @@ def test_non_finite_inputs_are_refused(data, where):
         )
         with pytest.raises(ValueError, match="y contains NaN"):
             net.fit(torch.as_tensor(X), target)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("selector", ["craig", "gradmatch", "glister"])
+def test_cuda_adaptive_training(data, selector):
+    X, y = data
+    net = _net(device="cuda", selector=selector, select_every=2).fit(X, y)
+    assert next(net.module_.parameters()).is_cuda
+    assert net.n_selections_ >= 2 and net.subset_.size == 40
+    assert net.predict(X).shape == (200,)

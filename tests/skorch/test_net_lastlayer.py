@@ -221,3 +221,17 @@ def test_custom_datasets_and_collate_keep_the_loop(data):
     doubled = lastlayer_from_net(net, Doubled(X, y), y)
     plain = lastlayer_from_net(net, 2 * X, y)
     np.testing.assert_allclose(doubled.features, plain.features, rtol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_chunked_pass_matches_the_cpu(data):
+    X, y = data
+    net = _clf(device="cuda").fit(X, y)
+    view = lastlayer_from_net(net, X, y)
+    cpu = _clf().initialize()
+    cpu.module_.load_state_dict(
+        {k: v.cpu() for k, v in net.module_.state_dict().items()}
+    )
+    ref = lastlayer_from_net(cpu, X, y)
+    np.testing.assert_allclose(view.features, ref.features, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(view.outputs, ref.outputs, rtol=1e-4, atol=1e-5)

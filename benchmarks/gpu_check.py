@@ -1,0 +1,195 @@
+"""GPU check: the CUDA tests and a few timings, in one short run.
+
+Run it (through ``benchmarks/gpu_check.sh``) whenever a machine with a GPU is
+at hand. It writes ``gpu.json`` into the results folder
+(``$SUBSETML_RESULTS`` or ``benchmarks/results``) with:
+
+* ``tests``: the outcome of the tests that need CUDA (``pytest -k cuda``);
+* ``lastlayer_pass``: :func:`~subsetml.skorch.lastlayer_from_net` on
+  MNIST-1D rows against a raw forward of the same module, on the device;
+* ``selection``: each selector on that view (the kernels are numpy, on the
+  CPU, whatever the device -- torch kernels are issue 17's next step);
+* ``adaptive_fit``: a :class:`~subsetml.skorch.SubsetNeuralNetClassifier`
+  fit (5 % subsets), its selection share and epoch times;
+* ``adaselection_step``: an AdaSelection epoch at r = 0.2 against a plain
+  skorch epoch of the same CNN, next to the cost model (1 + 3r) / 3.
+
+Without CUDA it runs on the CPU (``--device cpu``), which is how its plumbing
+is tested; ``--quick`` shrinks everything to seconds.
+
+Usage::
+
+    python benchmarks/gpu_check.py                # CUDA when available
+    python benchmarks/gpu_check.py --quick --device cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _modules():
+    from bench_nn_search import _modules
+
+    return _modules()
+
+
+def _best(f, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        _sync()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _sync():
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def run_tests(device):
+    if device != "cuda":
+        return {"skipped": "no CUDA device"}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k",
+         "cuda", "tests/skorch"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    tail = proc.stdout.strip().splitlines()[-1:] or [""]
+    return {"returncode": proc.returncode, "summary": tail[0],
+            "seconds": time.perf_counter() - t0}  # fmt: skip
+
+
+def timings(device, rows, epochs):
+    import torch
+    from skorch import NeuralNetClassifier
+
+    from subsetml.datasets import make_mnist1d
+    from subsetml.selection import make_selector
+    from subsetml.skorch import (
+        AdaSelectionClassifier,
+        SubsetNeuralNetClassifier,
+        lastlayer_from_net,
+    )
+
+    X, y = make_mnist1d(rows, random_state=0, return_X_y=True)
+    X, y = X.astype(np.float32), y.astype(np.int64)
+    mods = _modules()
+    kw = dict(
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=128,
+        train_split=None,
+        verbose=0,
+        device=device,
+    )
+    out = {}
+
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(mods["mlp"], max_epochs=1, **kw).fit(X, y)
+    pass_s = _best(lambda: lastlayer_from_net(net, X, y))
+    Xt = torch.as_tensor(X, device=device)
+
+    def raw():
+        with torch.no_grad():
+            net.module_.eval()
+            net.module_(Xt)
+
+    raw_s = _best(raw)
+    out["lastlayer_pass"] = {
+        "rows": rows,
+        "seconds": pass_s,
+        "raw_forward_seconds": raw_s,
+        "ratio": pass_s / raw_s,
+    }
+
+    view = lastlayer_from_net(net, X, y)
+    k = max(10, int(0.05 * rows))
+    out["selection"] = {}
+    for name in ("random", "craig", "gradmatch", "glister"):
+        sel = make_selector(name, random_state=0)
+        out["selection"][name] = {"budget": k, "seconds": _best(
+            lambda sel=sel: sel.select(view, k), repeat=1)}  # fmt: skip
+
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    ada = SubsetNeuralNetClassifier(
+        mods["mlp"], max_epochs=epochs, selector="gradmatch", subset_size=0.05,
+        select_every=1, warm_up=0.2, random_state=0, **kw,
+    ).fit(X, y)  # fmt: skip
+    _sync()
+    total = time.perf_counter() - t0
+    sub = [e["dur"] for e in ada.history if e["subset_phase"] == "subset"]
+    out["adaptive_fit"] = {
+        "seconds": total, "selection_seconds": ada.selection_time_,
+        "selection_share": ada.selection_time_ / total,
+        "n_selections": ada.n_selections_,
+        "subset_epoch_seconds": float(np.median(sub)) if sub else None,
+    }  # fmt: skip
+
+    r = 0.2
+    torch.manual_seed(0)
+    plain = NeuralNetClassifier(mods["cnn"], max_epochs=epochs, **kw).fit(X, y)
+    torch.manual_seed(0)
+    adasel = AdaSelectionClassifier(
+        mods["cnn"], sampling_rate=r, max_epochs=epochs, warmup_epochs=0, **kw
+    ).fit(X, y)
+    full_epoch = float(np.median(plain.history[1:, "dur"] or plain.history[:, "dur"]))
+    ada_epoch = float(np.median(adasel.history[1:, "dur"] or adasel.history[:, "dur"]))
+    out["adaselection_step"] = {
+        "sampling_rate": r, "plain_epoch_seconds": full_epoch,
+        "adaselection_epoch_seconds": ada_epoch, "ratio": ada_epoch / full_epoch,
+        "cost_model": (1 + 3 * r) / 3,
+    }  # fmt: skip
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    parser.add_argument("--quick", action="store_true", help="seconds, not minutes")
+    args = parser.parse_args(argv)
+    import torch
+
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    rows, epochs = (2000, 2) if args.quick else (32000, 6)
+    t0 = time.perf_counter()
+    record = {
+        "command": "python benchmarks/gpu_check.py " + " ".join(argv or sys.argv[1:]),
+        "machine": machine_info(),
+        "device": device,
+        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
+        "torch": torch.__version__,
+        "tests": run_tests(device),
+    }
+    record.update(timings(device, rows, epochs))
+    record["seconds"] = time.perf_counter() - t0
+    name = "gpu_quick" if args.quick else "gpu"
+    if device != "cuda":
+        name += "_cpu"
+    path = write_results(name, record)
+    print(f"wrote {path} ({record['seconds']:.0f} s on {device})")
+    return record
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""benchmarks/gpu_check.py: its plumbing, on the CPU (issue 17, item 3)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(
+    not (ROOT / "benchmarks" / "gpu_check.py").exists(), reason="no benchmarks/"
+)
+def test_gpu_check_runs_and_writes_its_record(tmp_path):
+    env = {"SUBSETML_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/gpu_check.py", "--quick", "--device", "cpu"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((tmp_path / "gpu_quick_cpu.json").read_text())
+    assert record["device"] == "cpu" and record["tests"] == {
+        "skipped": "no CUDA device"
+    }
+    assert record["lastlayer_pass"]["ratio"] > 0
+    assert set(record["selection"]) == {"random", "craig", "gradmatch", "glister"}
+    assert record["adaptive_fit"]["n_selections"] >= 1
+    assert record["adaselection_step"]["cost_model"] == pytest.approx(1.6 / 3)
+    assert not (ROOT / "benchmarks" / "results" / "gpu_quick_cpu.json").exists()
