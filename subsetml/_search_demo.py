@@ -172,6 +172,7 @@ def run_search_demo(
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"cannot create the output folder: {exc}") from None
+    _check_output_files(output)
 
     def say(text):
         if not quiet:
@@ -268,6 +269,37 @@ def run_search_demo(
     paths["json"].write_text(json.dumps(results, indent=2) + "\n")
     print(f"Wrote {', '.join(str(p) for p in paths.values())}.", file=out)
     return results
+
+
+#: What the demo writes into its output folder.
+OUTPUT_FILES = ("results.json", "table.txt", "tradeoff.png")
+
+
+def _check_output_files(output):
+    """Refuse, before any search, to write through a symbolic link or over
+    files that an earlier ``subsetml demo`` did not write (its own earlier
+    results are replaced)."""
+    for name in OUTPUT_FILES:
+        path = output / name
+        if path.is_symlink():
+            raise ValueError(
+                f"{str(path)!r} is a symbolic link; the demo does not write "
+                "through links. Choose another --output folder."
+            )
+    present = [name for name in OUTPUT_FILES if (output / name).exists()]
+    if not present:
+        return
+    try:
+        previous = json.loads((output / "results.json").read_text())
+        ours = isinstance(previous, dict) and {"methods", "files"} <= set(previous)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise ValueError(
+            f"{str(output)!r} already holds {', '.join(present)}, not written by "
+            "an earlier `subsetml demo`; choose another --output folder rather "
+            "than overwrite them."
+        )
 
 
 def _check_budget(subset_size, y_train, cv):

@@ -171,6 +171,36 @@ def test_demo_output_that_is_a_file(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_demo_never_writes_through_links_or_over_foreign_files(tmp_path, capsys):
+    # Issue 16: --output overwrote whatever was there and followed symlinks.
+    import json
+
+    from subsetml._search_demo import _check_output_files
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "table.txt").symlink_to(victim)
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *TINY, "--output", str(linked)])
+    assert exc.value.code == 2 and "symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "precious"
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "results.json").write_text('{"mine": 1}')
+    with pytest.raises(SystemExit):
+        main(["demo", *TINY, "--output", str(foreign)])
+    assert "not written by an earlier" in capsys.readouterr().err
+    assert (foreign / "results.json").read_text() == '{"mine": 1}'
+    # An earlier demo's own results are replaced.
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "results.json").write_text(json.dumps({"methods": [], "files": {}}))
+    (own / "table.txt").write_text("old table")
+    _check_output_files(own)  # no error
+
+
 # ----------------------------------------------------- subsetml select-demo
 def test_select_demo_prints_a_table(capsys):
     assert main(["select-demo", "--dataset", "wine", "--seeds", "1"]) == 0
