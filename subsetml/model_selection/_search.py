@@ -148,7 +148,9 @@ class SubsetSearchCV(BaseSearchCV):
         proposes the same sequence of candidates.
     verbose : int, default=0
         ``>= 1``: a progress bar with trials done and the best score so far;
-        ``>= 2``: also Optuna's log and scikit-learn's per-fit messages.
+        ``>= 2``: also Optuna's log and scikit-learn's per-fit lines
+        (``[CV] END ...``, with scores from ``3``), at the same levels as
+        ``GridSearchCV`` and ``BayesSearchCV``.
 
     Attributes
     ----------
@@ -842,7 +844,10 @@ class _Run:
                         scorer=self.scorers,
                         train=train,
                         test=test,
-                        verbose=max(s.verbose - 1, 0),
+                        # scikit-learn's own levels: per-fit lines from 2 on,
+                        # with scores from 3 (as GridSearchCV and
+                        # BayesSearchCV print them).
+                        verbose=s.verbose,
                         parameters=None,
                         fit_params=self.fit_params,
                         score_params=self.score_params,

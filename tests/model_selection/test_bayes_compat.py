@@ -265,3 +265,16 @@ def test_wrong_length_sample_weight_fails_before_any_trial(data):
     with pytest.raises(ValueError, match="sample_weight has 10 entries for 300"):
         search.fit(X, y, sample_weight=np.ones(10))
     assert fits == []
+
+
+def test_verbose_levels_match_scikit_learn(data, capsys):
+    # Issue 15: per-fit lines appeared one level later than in GridSearchCV.
+    X, y = data
+    kw = dict(n_iter=2, cv=2, subset_size=0.3, random_state=0)
+    SubsetSearchCV(LogisticRegression(), SPACE, verbose=1, **kw).fit(X, y)
+    assert "[CV] END" not in capsys.readouterr().out
+    SubsetSearchCV(LogisticRegression(), SPACE, verbose=2, **kw).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("[CV] END") == 4 and "score=" not in out
+    SubsetSearchCV(LogisticRegression(), SPACE, verbose=3, **kw).fit(X, y)
+    assert "score=" in capsys.readouterr().out
