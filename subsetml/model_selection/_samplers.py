@@ -28,16 +28,28 @@ __all__ = ["SkoptGPSampler", "make_sampler", "OPTIMIZERS"]
 OPTIMIZERS = ("tpe", "gp", "random")
 
 
-def make_sampler(optimizer, seed, kwargs=None):
+def startup_trials(n_iter):
+    """Random trials before a model-based optimiser takes over, for a search
+    of ``n_iter`` trials: a third of them, between 2 and 10.
+
+    Optuna's and scikit-optimize's fixed 10 meant that a search of 10 trials
+    or fewer never left its random start (issue 14).
+    """
+    return int(min(10, max(2, n_iter // 3)))
+
+
+def make_sampler(optimizer, seed, kwargs=None, n_iter=None):
     """The Optuna sampler for an optimizer name or a sampler instance.
 
     Instances are deep-copied so that fitting twice starts from the same state.
     ``kwargs`` (``optimizer_kwargs``) go to the sampler's constructor: Optuna's
     ``TPESampler`` or ``RandomSampler``, or for ``"gp"`` scikit-optimize's
     ``Optimizer``. scikit-optimize's ``n_initial_points`` means TPE's
-    ``n_startup_trials``.
+    ``n_startup_trials``. Unless given there, the random start of TPE and GP
+    is :func:`startup_trials` of ``n_iter`` (10 when ``n_iter`` is None).
     """
     kwargs = dict(kwargs or {})
+    start = 10 if n_iter is None else startup_trials(n_iter)
     if isinstance(optimizer, BaseSampler):
         if kwargs:
             raise ValueError(
@@ -48,6 +60,7 @@ def make_sampler(optimizer, seed, kwargs=None):
     if optimizer == "tpe":
         if "n_initial_points" in kwargs:
             kwargs["n_startup_trials"] = kwargs.pop("n_initial_points")
+        kwargs.setdefault("n_startup_trials", start)
         # Explicit rather than Optuna's defaults, which have changed between
         # releases: multivariate TPE models interactions between
         # hyper-parameters, and constant liar keeps n_points > 1 proposals of
@@ -60,6 +73,7 @@ def make_sampler(optimizer, seed, kwargs=None):
     if optimizer == "random":
         return _construct(RandomSampler, seed, kwargs, "optuna's RandomSampler")
     if optimizer == "gp":
+        kwargs.setdefault("n_initial_points", start)
         return SkoptGPSampler(seed=seed, **_gp_kwargs(kwargs))
     raise ValueError(
         f"Unknown optimizer {optimizer!r}; choose one of {list(OPTIMIZERS)} or "

@@ -106,8 +106,11 @@ class SubsetSearchCV(BaseSearchCV):
         runs an ordinary full-data search.
     optimizer : {"tpe", "gp", "random"} or optuna sampler, default="tpe"
         ``"tpe"``: Optuna's multivariate TPE with constant liar, seeded from
-        ``random_state``. ``"gp"``: scikit-optimize's Gaussian-process
-        optimiser. ``"random"``: random search. Any
+        ``random_state``, after a random start of a third of ``n_iter``
+        trials (between 2 and 10; ``optimizer_kwargs={"n_initial_points":
+        k}`` sets it), so that short searches use the model too. ``"gp"``:
+        scikit-optimize's Gaussian-process optimiser, with the same random
+        start. ``"random"``: random search. Any
         ``optuna.samplers.BaseSampler`` instance is used as given (copied).
     n_points : int, default=1
         Candidates proposed per round and evaluated in parallel.
@@ -711,7 +714,9 @@ class _Run:
                 study = optuna.create_study(
                     storage=s.storage,
                     study_name=name if s.storage is not None else None,
-                    sampler=make_sampler(s.optimizer, seed, s.optimizer_kwargs),
+                    sampler=make_sampler(
+                        s.optimizer, seed, s.optimizer_kwargs, space.n_iter
+                    ),
                     direction="maximize",
                     load_if_exists=True,
                 )
@@ -723,7 +728,10 @@ class _Run:
                     # how far the study got, so a resume is still
                     # reproducible but never repeats.
                     study.sampler = make_sampler(
-                        s.optimizer, _resumed_seed(seed, n_before), s.optimizer_kwargs
+                        s.optimizer,
+                        _resumed_seed(seed, n_before),
+                        s.optimizer_kwargs,
+                        space.n_iter,
                     )
                 studies.append((study, space))
             self.total = sum(sp.n_iter for _, sp in studies)

@@ -278,3 +278,24 @@ def test_verbose_levels_match_scikit_learn(data, capsys):
     assert out.count("[CV] END") == 4 and "score=" not in out
     SubsetSearchCV(LogisticRegression(), SPACE, verbose=3, **kw).fit(X, y)
     assert "score=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n_iter, start", [(3, 2), (6, 2), (12, 4), (30, 10), (90, 10)])
+def test_random_start_scales_with_n_iter(data, n_iter, start):
+    # Issue 14: with n_iter <= 10, TPE never left its 10 random start-up trials.
+    from subsetml.model_selection._samplers import make_sampler, startup_trials
+
+    assert startup_trials(n_iter) == start
+    assert make_sampler("tpe", 0, None, n_iter)._n_startup_trials == start
+    assert make_sampler("gp", 0, None, n_iter).n_initial_points == start
+    # optimizer_kwargs still decide.
+    tpe = make_sampler("tpe", 0, {"n_initial_points": 7}, n_iter)
+    assert tpe._n_startup_trials == 7
+
+
+def test_a_short_search_leaves_its_random_start(data):
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(), SPACE, n_iter=6, cv=2, subset_size=0.3, random_state=0
+    ).fit(X, y)
+    assert search.studies_[0].sampler._n_startup_trials == 2
