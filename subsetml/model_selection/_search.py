@@ -36,6 +36,7 @@ from subsetml.model_selection._subset_estimator import (
     final_step,
 )
 from subsetml.selection._registry import make_selector
+from subsetml.selection._views import num_rows
 
 __all__ = ["SubsetSearchCV"]
 
@@ -307,14 +308,14 @@ multimetric_
             fit_params = {**self.fit_params, **fit_params}
         if groups is not None:
             fit_params["groups"] = groups
-        n_rows = _num_rows(X)
+        n_rows = num_rows(X)
         for key, value in fit_params.items():
             # A wrong-length per-row parameter would fail in every trial (and
             # only be reported after all of them): refuse it now.
             if key.endswith("sample_weight") and value is not None:
-                if _num_rows(value) != n_rows:
+                if num_rows(value) != n_rows:
                     raise ValueError(
-                        f"{key} has {_num_rows(value)} entries for {n_rows} rows of X."
+                        f"{key} has {num_rows(value)} entries for {n_rows} rows of X."
                     )
         fit_params = _check_method_params(X, params=fit_params)
         routed = self._get_routed_params_for_fit(fit_params)
@@ -527,7 +528,7 @@ multimetric_
         """
         import joblib
 
-        n = _num_rows(X)
+        n = num_rows(X)
         rows = np.unique(np.linspace(0, n - 1, num=min(n, 1000)).astype(int))
 
         def digest(obj):
@@ -1001,10 +1002,6 @@ def _jsonable(out):
         return v
 
     return {k: conv(v) for k, v in out.items() if k != "parameters"}
-
-
-def _num_rows(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _shape(a):

@@ -32,6 +32,7 @@ from subsetml.selection._views import (
     frame_has_missing,
     is_frame,
     is_text,
+    num_rows,
     select_rows,
     view_input,
 )
@@ -237,7 +238,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                     "The training data has only one class "
                     f"({self.classes_[0]!r}); a classifier needs at least two."
                 )
-        n = _n_rows(X)
+        n = num_rows(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)))
         k = resolve_budget(self.subset_size, n, name="subset_size")
@@ -299,7 +300,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
 
     def _fit_subset(self, X, y, sample_weight, weighted, fit_params):
         """Fit a clone of the estimator on ``subset_`` of validated data."""
-        n = _n_rows(X)
+        n = num_rows(X)
         idx = self.subset_.indices
         w = self.subset_.weights
         weights = None
@@ -458,10 +459,6 @@ def _sample_weight_key(estimator):
             if inner is not None:
                 return f"{name}__{inner}"
     return None
-
-
-def _n_rows(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def _take(value, idx, n):

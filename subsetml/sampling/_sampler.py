@@ -29,6 +29,7 @@ from subsetml.selection._views import (
     check_lastlayer,
     is_frame,
     is_text,
+    num_rows,
     select_rows,
     view_input,
 )
@@ -288,7 +289,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             self._check_classes(y)
         else:
             y = _as_targets(y)
-        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        n = num_rows(X)
         k = resolve_budget(self.subset_size, n, name="subset_size")
         if task == "classification":
             k = self._check_class_budget(y, k, selector)

@@ -33,6 +33,7 @@ from subsetml.selection._coverage import (
     check_diversity,
     coverage_vectors,
     regularised,
+    resolve_diversity,
 )
 
 __all__ = ["GlisterSelector"]
@@ -42,12 +43,6 @@ GREEDY = ("stochastic", "naive")
 
 # Probabilities are clipped here before taking logs, as in LastLayer.losses.
 _P_MIN = 1e-12
-
-#: ``diversity="auto"`` on an untrained view (one-shot selection). Chosen on
-#: the quality panel (benchmarks/bench_quality.py, 10 seeds): 1 left cells
-#: 3-7 points below random subsets, 3 one (-2.3, binary trees at 20 %), 5
-#: none, at a mean gain over random of 2.7 points (3.0 with 3).
-_UNTRAINED_DIVERSITY = 5.0
 
 
 class _ValidationLayer:
@@ -562,6 +557,4 @@ class GlisterSelector(GradientSelector):
 
     def _diversity(self, view):
         """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""
-        if isinstance(self.diversity, str):
-            return _UNTRAINED_DIVERSITY if view.untrained else 0.0
-        return float(self.diversity)
+        return resolve_diversity(self.diversity, view)

@@ -14,6 +14,7 @@ from subsetml.selection._coverage import (
     check_diversity,
     coverage_vectors,
     regularised,
+    resolve_diversity,
 )
 from subsetml.selection._omp import nonneg_omp
 
@@ -26,9 +27,6 @@ TARGETS = ("train", "validation")
 #: residuals within this many columns, between the two bounds below.
 _PROBE_COLUMNS = 64
 _PROBES_MIN, _PROBES_MAX = 4, 32
-
-#: ``diversity="auto"`` on an untrained view (one-shot selection).
-_UNTRAINED_DIVERSITY = 5.0
 
 
 class GradMatchSelector(GradientSelector):
@@ -367,9 +365,7 @@ class GradMatchSelector(GradientSelector):
 
     def _diversity(self, view):
         """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""
-        if isinstance(self.diversity, str):
-            return _UNTRAINED_DIVERSITY if view.untrained else 0.0
-        return float(self.diversity)
+        return resolve_diversity(self.diversity, view)
 
     def _coverage_pick(self, n, k, rng, part):
         """Matching pursuit's pick with the coverage term, or None (plain OMP).

@@ -29,6 +29,7 @@ __all__ = [
     "frame_has_missing",
     "is_frame",
     "is_text",
+    "num_rows",
     "label_view",
     "select_rows",
     "view_input",
@@ -248,6 +249,11 @@ def encoded_frame(X):
         sparse_threshold=0.0,
     )
     return np.asarray(encode.fit_transform(X), dtype=np.float64)
+
+
+def num_rows(X):
+    """Rows of an array, sparse matrix, DataFrame or sequence."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 def is_frame(X):
