@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
@@ -29,6 +30,14 @@ from subsetml.model_selection._compat import (
     _fit_and_score,
     _insert_error_scores,
 )
+from subsetml.model_selection._fidelity import (
+    PRUNER_NAMES,
+    check_rescore,
+    check_score_size,
+    check_sizes,
+    make_pruner,
+    score_rows,
+)
 from subsetml.model_selection._spaces import check_search_spaces, check_space_names
 from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
@@ -45,6 +54,8 @@ __all__ = ["SubsetSearchCV"]
 _OUT_KEY = "subsetml:splits"
 _SPACE_KEY = "subsetml:space"
 _PRINT_KEY = "subsetml:fingerprint"
+_RUNG_KEY = "subsetml:rung"  # [last rung reached, pruned there]
+_RESCORE_KEY = "subsetml:rescored"  # + ":<trial number>", in study attrs
 
 
 class SubsetSearchCV(BaseSearchCV):
@@ -240,6 +251,9 @@ multimetric_
         study_name=None,
         use_weights="auto",
         lastlayer="auto",
+        pruner="auto",
+        score_size=None,
+        rescore="auto",
     ):
         super().__init__(
             estimator,
@@ -266,6 +280,9 @@ multimetric_
         self.study_name = study_name
         self.use_weights = use_weights
         self.lastlayer = lastlayer
+        self.pruner = pruner
+        self.score_size = score_size
+        self.rescore = rescore
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fit
@@ -296,6 +313,7 @@ multimetric_
         """
         t_start = time.perf_counter()
         callbacks = self._check_params(callback)
+        sizes = check_sizes(self.subset_size)
         spaces = check_search_spaces(self.search_spaces, self.n_iter)
         check_space_names(spaces, self.estimator)
         scorers, refit_metric = self._get_scorers()
@@ -339,27 +357,56 @@ multimetric_
 
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
         with parallel:
-            budgets, adaptive, weighted, subsets, sel_times = self._select_subsets(
-                parallel, X, y, splits, selection_seed
+            adaptive, weighted, rungs = self._select_subsets(
+                parallel, X, y, splits, selection_seed, sizes
             )
+            classifier = is_classifier(self.estimator)
+            for rung in rungs:
+                # Subset rungs may score on a fixed part of each test fold; a
+                # rung on all training rows is scored on all test rows.
+                rung.tests = [
+                    test
+                    if rung.full
+                    else score_rows(
+                        test, y, self.score_size, classifier, selection_seed + si
+                    )
+                    for si, (_, test) in enumerate(splits)
+                ]
+            first = rungs[0]
             self.subsets_ = [
                 Subset(np.asarray(train)[s.indices], s.weights)
-                for s, (train, _) in zip(subsets, splits)
+                for s, (train, _) in zip(first.subsets, splits)
                 if s is not None
             ]
-            self.selection_time_ = float(np.sum(sel_times))
-            extra = {
-                "subset_size": float(np.mean(budgets)),
-                "selection_time": float(np.mean(sel_times)),
-            }
-
+            self.rung_subsets_ = [
+                [
+                    Subset(np.asarray(train)[s.indices], s.weights)
+                    for s, (train, _) in zip(rung.subsets, splits)
+                    if s is not None
+                ]
+                for rung in rungs
+            ]
+            self.selection_time_ = float(sum(np.nansum(r.times) for r in rungs))
+            steps = [rung.step for rung in rungs]
+            pruner = make_pruner(self.pruner, steps)
+            full = _Rung(
+                size=1.0,
+                budgets=[len(train) for train, _ in splits],
+                full=True,
+                subsets=[None] * len(splits),
+                times=[0.0] * len(splits),
+                tests=[test for _, test in splits],
+            )
             run = _Run(
                 search=self,
                 parallel=parallel,
                 X=X,
                 y=y,
                 splits=splits,
-                subsets=subsets,
+                rungs=rungs,
+                full_rung=full,
+                pruner=pruner,
+                n_rescore=self._n_rescore(rungs, adaptive),
                 weighted=weighted,
                 adaptive=adaptive,
                 adaptive_seed=selection_seed,
@@ -367,7 +414,6 @@ multimetric_
                 refit_metric=objective_metric,
                 fit_params=routed.estimator.fit,
                 score_params=routed.scorer.score,
-                extra=extra,
                 callbacks=callbacks,
                 deadline=(
                     None if self.timeout is None else time.monotonic() + self.timeout
@@ -377,6 +423,7 @@ multimetric_
                 ),
             )
             self.studies_ = run.search_all(spaces, sampler_seeds)
+            run.rescore()
         params, out, more = run.params, run.out, run.more
         if adaptive:
             self.selection_time_ = float(
@@ -410,6 +457,8 @@ multimetric_
                 results[f"rank_train_{name}"] = rankdata(-vals, method="min").astype(
                     np.int32
                 )
+        if run.multi_fidelity:
+            _rank_by_rung(results)
         self.cv_results_ = results
         self.search_time_ = time.perf_counter() - t_start
 
@@ -433,13 +482,19 @@ multimetric_
             else:
                 self.best_estimator_.fit(X, **routed.estimator.fit)
             self.refit_time_ = time.perf_counter() - t0
-            if self.subset_size != 1.0:  # a full-data search shows it in its scores
+            if not rungs[-1].full:
+                # A search whose last rung trains on full folds shows it in
+                # its scores (re-scoring shows it too, but does not stop a
+                # search that found nothing better).
                 _warn_if_refit_net_diverged(
                     final_step(self.best_estimator_), self.best_params_
                 )
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
+        self.compute_report_ = run.compute_report(
+            self.search_time_, getattr(self, "refit_time_", None)
+        )
         return self
 
     @property
@@ -505,6 +560,18 @@ multimetric_
         if not isinstance(self.verbose, numbers.Integral):
             raise TypeError(f"verbose must be an integer, got {self.verbose!r}.")
         make_selector(self.selector)  # unknown names fail here, before any work
+        check_sizes(self.subset_size)
+        if not (
+            (isinstance(self.pruner, str) and self.pruner in PRUNER_NAMES)
+            or self.pruner is None
+            or callable(getattr(self.pruner, "prune", None))
+        ):
+            raise ValueError(
+                f"Unknown pruner {self.pruner!r}; choose one of 'auto', 'halving', "
+                "'hyperband', None, or pass an optuna pruner."
+            )
+        check_score_size(self.score_size)
+        check_rescore(self.rescore)
         # The prototype validates use_weights and lastlayer.
         SubsetEstimator(
             self.estimator, use_weights=self.use_weights, lastlayer=self.lastlayer
@@ -518,6 +585,17 @@ multimetric_
             if not callable(cb):
                 raise TypeError(f"callback must be callable, got {cb!r}.")
         return callbacks
+
+    def _n_rescore(self, rungs, adaptive):
+        """Configurations re-scored on full folds after the search."""
+        if not (isinstance(self.rescore, str) and self.rescore == "auto"):
+            return self.rescore
+        if rungs[-1].full:
+            return 0  # the last rung already scores on full folds
+        # skorch nets: subset trials take fewer optimiser steps per epoch than
+        # a full fit, and configurations that diverge on all rows won 9 of 48
+        # searches in benchmarks/results/nn_search_cpu*.json.
+        return 3 if adaptive else 0
 
     def _fingerprint(self, X, y, splits):
         """Hashes of what a stored study's trials depend on, by component.
@@ -555,7 +633,13 @@ multimetric_
             ),
             "estimator": digest(estimator),
             "selector": digest(
-                (self.selector, self.subset_size, self.lastlayer, self.use_weights)
+                (
+                    self.selector,
+                    self.subset_size,
+                    self.score_size,
+                    self.lastlayer,
+                    self.use_weights,
+                )
             ),
             "scoring": digest(self.scoring),
             "folds": digest([(np.asarray(a), np.asarray(b)) for a, b in splits]),
@@ -588,50 +672,83 @@ multimetric_
         if is_classifier(self.estimator):
             check_classification_targets(y)
 
-    def _select_subsets(self, parallel, X, y, splits, seed):
-        """Rows per trial and one subset per split.
+    def _select_subsets(self, parallel, X, y, splits, seed, sizes):
+        """One rung per subset size, each with a subset per split.
 
-        Returns ``(budgets, adaptive, weighted, subsets, times)``: a subset is
-        None where a split trains on all its rows, and for a skorch net
-        (``adaptive``), which selects inside every trial.
+        Returns ``(adaptive, weighted, rungs)``: a rung's subset is None where
+        the split trains on all its rows, and for a skorch net
+        (``adaptive``), which selects inside every trial. Every rung's subset
+        is selected on its own, for its size: a selector's weights describe
+        the whole fold, so the union of two selections would carry wrong ones.
         """
         budgets = []
         warned = False
-        for train, _ in splits:
-            n_train = len(train)
-            k = resolve_budget(self.subset_size, n_train, name="subset_size")
-            if is_classifier(self.estimator) and k < n_train:
-                # Warn once for the whole search, not once per fold.
-                raised = cover_classes(
-                    k, _safe_indexing(y, train), warn=not warned, stacklevel=4
-                )
-                warned |= raised > k
-                k = raised
-            budgets.append(k)
-        none = [None] * len(splits)
-        if all(k == len(train) for k, (train, _) in zip(budgets, splits)):
-            return budgets, False, False, none, [0.0] * len(splits)
-        if (
-            _adaptive_net(self.estimator, self.selector, self.subset_size, seed)
-            is not None
-        ):
+        for size in sizes:
+            row = []
+            for train, _ in splits:
+                n_train = len(train)
+                k = resolve_budget(size, n_train, name="subset_size")
+                if is_classifier(self.estimator) and k < n_train:
+                    # Warn once for the whole search, not once per fold.
+                    raised = cover_classes(
+                        k, _safe_indexing(y, train), warn=not warned, stacklevel=4
+                    )
+                    warned |= raised > k
+                    k = raised
+                row.append(k)
+            budgets.append(row)
+        for r in range(1, len(sizes)):
+            for si, (k_prev, k) in enumerate(zip(budgets[r - 1], budgets[r])):
+                if k <= k_prev:
+                    raise ValueError(
+                        f"subset_size rungs {sizes[r - 1]!r} and {sizes[r]!r} give "
+                        f"{k_prev} and {k} rows of split {si}'s training fold; "
+                        "each rung must train on more rows than the one before."
+                    )
+        rungs = [
+            _Rung(
+                size=size,
+                budgets=row,
+                full=all(k == len(train) for k, (train, _) in zip(row, splits)),
+            )
+            for size, row in zip(sizes, budgets)
+        ]
+        for rung in rungs:
+            rung.subsets = [None] * len(splits)
+            rung.times = [0.0] * len(splits)
+        if all(rung.full for rung in rungs):
+            return False, False, rungs
+        if _adaptive_net(self.estimator, self.selector, sizes[0], seed) is not None:
             # A skorch net re-selects from its own last layer while it trains:
             # the selection depends on the trial, so each trial makes its own
             # (its time is part of the trial's fit time).
-            return budgets, True, False, none, [np.nan] * len(splits)
-        proto = SubsetEstimator(
-            self.estimator,
-            selector=self.selector,
-            subset_size=self.subset_size,
-            use_weights=self.use_weights,
-            lastlayer=self.lastlayer,
-            random_state=seed,
-        )
-        weighted = proto._check_weighting(stacklevel=4)
+            for rung in rungs:
+                if not rung.full:
+                    rung.times = [np.nan] * len(splits)
+            return True, False, rungs
+        weighted = None
+        tasks = []
+        for r, rung in enumerate(rungs):
+            if rung.full:
+                continue
+            proto = SubsetEstimator(
+                self.estimator,
+                selector=self.selector,
+                subset_size=rung.size,
+                use_weights=self.use_weights,
+                lastlayer=self.lastlayer,
+                random_state=seed,
+            )
+            if weighted is None:
+                weighted = proto._check_weighting(stacklevel=4)
+            tasks += [(r, si, proto, train) for si, (train, _) in enumerate(splits)]
         picked = parallel(
-            delayed(_select_split)(proto, X, y, train) for train, _ in splits
+            delayed(_select_split)(proto, X, y, train) for _, _, proto, train in tasks
         )
-        return budgets, False, weighted, [p[0] for p in picked], [p[1] for p in picked]
+        for (r, si, _, _), (subset, seconds) in zip(tasks, picked):
+            rungs[r].subsets[si] = subset
+            rungs[r].times[si] = seconds
+        return False, bool(weighted), rungs
 
 
 def _select_split(proto, X, y, train):
@@ -668,6 +785,23 @@ class _PresetSubsetEstimator(SubsetEstimator):
 
 
 @dataclass(eq=False)
+class _Rung:
+    """One subset size of the search: a subset per split and its test rows."""
+
+    size: object  # the subset_size of this rung (a fraction or a count)
+    budgets: list  # rows a trial trains on, per split
+    full: bool  # every split trains on all its training rows
+    subsets: list = None  # a Subset per split, or None (all rows / adaptive)
+    times: list = None  # selection seconds per split
+    tests: list = None  # test rows that score a trial at this rung, per split
+
+    @property
+    def step(self):
+        """The rows a trial trains on (mean over splits): its Optuna step."""
+        return int(round(float(np.mean(self.budgets))))
+
+
+@dataclass(eq=False)
 class _Run:
     """The ask/evaluate/tell loop of one ``fit`` (state that ``fit`` discards)."""
 
@@ -676,7 +810,10 @@ class _Run:
     X: object
     y: object
     splits: list  # (train, test) index pairs
-    subsets: list  # a Subset per split, or None (all rows / adaptive)
+    rungs: list  # _Rung per subset size, smallest first
+    full_rung: _Rung  # all rows of every fold, for re-scoring
+    pruner: object  # the optuna pruner that stops trials between rungs
+    n_rescore: int  # best configurations re-scored on full folds at the end
     weighted: bool  # whether the subsets' weights reach the estimator
     adaptive: bool  # skorch nets: every trial selects while it trains
     adaptive_seed: int
@@ -684,7 +821,6 @@ class _Run:
     refit_metric: object
     fit_params: dict
     score_params: dict
-    extra: dict  # cv_results_ columns shared by every trial
     callbacks: list
     deadline: float | None  # time.monotonic() after which no round starts
     fingerprint: dict  # what a stored study must have been run on
@@ -693,8 +829,15 @@ class _Run:
     out: list = field(default_factory=list, init=False)
     more: dict = field(default_factory=dict, init=False)
     objective: list = field(default_factory=list, init=False)  # score per trial
+    refs: list = field(default_factory=list, init=False)  # (study, number)
     stopped: bool = field(default=False, init=False)
+    rescored: bool = field(default=False, init=False)
     total: int = field(default=0, init=False)
+    seconds: dict = field(default_factory=dict, init=False)  # compute report
+
+    @property
+    def multi_fidelity(self):
+        return len(self.rungs) > 1 or self.rescored
 
     # ------------------------------------------------------------ loop
     def search_all(self, spaces, seeds):
@@ -718,6 +861,7 @@ class _Run:
                     sampler=make_sampler(
                         s.optimizer, seed, s.optimizer_kwargs, space.n_iter
                     ),
+                    pruner=copy.deepcopy(self.pruner),
                     direction="maximize",
                     load_if_exists=True,
                 )
@@ -770,21 +914,27 @@ class _Run:
                         f"The Optuna study {study.study_name!r} in this storage "
                         f"was run with other {', '.join(changed)} (what changed "
                         "since its trials: data = the rows' shape and contents, "
-                        "selector = selector, subset_size, lastlayer or "
+                        "selector = selector, subset_size, score_size, lastlayer or "
                         "use_weights, folds = cv). Its results would not be "
                         "this search's: use another study_name or storage, or "
                         "delete the study."
                     )
         done = 0
         extra = 0
+        finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
         for t in study.get_trials(deepcopy=False):
-            if t.state in (TrialState.COMPLETE, TrialState.FAIL) and (
-                _OUT_KEY in t.user_attrs
-            ):
+            if t.state in finished and _OUT_KEY in t.user_attrs:
                 if done == space.n_iter:
                     extra += 1  # beyond this fit's n_iter: not reported
                     continue
-                self._record(space.decode(t.params), t.user_attrs[_OUT_KEY])
+                rung, pruned = t.user_attrs.get(_RUNG_KEY, (0, False))
+                self._record(
+                    space.decode(t.params),
+                    t.user_attrs[_OUT_KEY],
+                    rung,
+                    pruned,
+                    (study, t.number),
+                )
                 done += 1
             elif t.state == TrialState.RUNNING:
                 # Left running by an interrupted fit: evaluate its candidate
@@ -811,15 +961,19 @@ class _Run:
             n_ask = min(self.search.n_points, space.n_iter - done)
             trials = [study.ask(dists) for _ in range(n_ask)]
             candidates = [space.decode(t.params) for t in trials]
-            outs = self._evaluate(candidates)
-            n_splits = len(self.splits)
-            for j, (trial, params) in enumerate(zip(trials, candidates)):
-                splits_out = [
-                    _jsonable(o) for o in outs[j * n_splits : (j + 1) * n_splits]
-                ]
+            results = self._climb(trials, candidates)
+            for trial, params, (splits_out, rung, pruned) in zip(
+                trials, candidates, results
+            ):
+                splits_out = [_jsonable(o) for o in splits_out]
                 trial.set_user_attr(_OUT_KEY, splits_out)
-                value = self._record(params, splits_out)
-                if math.isfinite(value):
+                trial.set_user_attr(_RUNG_KEY, [rung, pruned])
+                value = self._record(
+                    params, splits_out, rung, pruned, (study, trial.number)
+                )
+                if pruned:
+                    study.tell(trial, state=TrialState.PRUNED)
+                elif math.isfinite(value):
                     study.tell(trial, value)
                 else:
                     study.tell(trial, state=TrialState.FAIL)
@@ -828,22 +982,115 @@ class _Run:
             self._show_best(bar)
             self._run_callbacks()
 
-    def _evaluate(self, candidates):
+    def _climb(self, trials, candidates):
+        """Run candidates up the rungs until the pruner stops them.
+
+        Returns, per candidate, ``(splits_out, rung, pruned)``: the results of
+        the last rung it ran (fit and score times summed over its rungs), that
+        rung's index, and whether the pruner stopped it there.
+        """
+        n_splits = len(self.splits)
+        last = len(self.rungs) - 1
+        results = [None] * len(candidates)
+        spent = [None] * len(candidates)
+        alive = list(range(len(candidates)))
+        for r, rung in enumerate(self.rungs):
+            if not alive:
+                break
+            outs = self._evaluate([candidates[j] for j in alive], rung)
+            still = []
+            for i, j in enumerate(alive):
+                splits_out = outs[i * n_splits : (i + 1) * n_splits]
+                spent[j] = _add_times(spent[j], splits_out)
+                results[j] = (splits_out, r, False)
+                if r == last:
+                    continue
+                value = self._value(splits_out)
+                if not math.isfinite(value):
+                    continue  # failed: it stops here, and is told so
+                trials[j].report(value, rung.step)
+                if trials[j].should_prune():
+                    results[j] = (splits_out, r, True)
+                    continue
+                still.append(j)
+            alive = still
+        for j, (splits_out, r, pruned) in enumerate(results):
+            results[j] = (_with_times(splits_out, spent[j]), r, pruned)
+        return results
+
+    def rescore(self):
+        """Re-score the best configurations on full folds (``rescore``).
+
+        Their rows of ``cv_results_`` then hold full-fold scores and the
+        rung ``len(subset_size)``, which ranks above every subset rung: a
+        configuration that does well on subsets and fails on all rows cannot
+        be the best. Results are kept in the study, so a resumed search does
+        not fit them again.
+        """
+        n = min(self.n_rescore, len(self.params))
+        if n == 0:
+            return
+        # The best distinct configurations: a categorical space can propose
+        # one twice, and two copies would leave no alternative to compare.
+        top, seen = [], set()
+        for i in _order_by_rung(self.objective, self.more["rung"]):
+            key = repr(sorted(self.params[i].items()))
+            if self.more["pruned"][i] or not math.isfinite(self.objective[i]):
+                continue
+            if key not in seen:
+                seen.add(key)
+                top.append(i)
+            if len(top) == n:
+                break
+        todo = []
+        for i in top:
+            study, number = self.refs[i]
+            stored = study.user_attrs.get(f"{_RESCORE_KEY}:{number}")
+            if stored is None:
+                todo.append(i)
+            else:
+                self._replace(i, stored)
+        if todo:
+            t0 = time.perf_counter()
+            outs = self._evaluate([self.params[i] for i in todo], self.full_rung)
+            self.seconds["rescore"] = time.perf_counter() - t0
+            n_splits = len(self.splits)
+            for k, i in enumerate(todo):
+                splits_out = [
+                    _jsonable(o) for o in outs[k * n_splits : (k + 1) * n_splits]
+                ]
+                study, number = self.refs[i]
+                study.set_user_attr(f"{_RESCORE_KEY}:{number}", splits_out)
+                self._replace(i, splits_out)
+        self.rescored = True
+
+    def _replace(self, i, splits_out):
+        """Trial ``i``'s row becomes its full-fold results."""
+        n_splits = len(self.splits)
+        old = self.out[i * n_splits : (i + 1) * n_splits]
+        self.out[i * n_splits : (i + 1) * n_splits] = _with_times(
+            splits_out, _add_times(_add_times(None, old), splits_out)
+        )
+        self.objective[i] = self._value(splits_out)
+        self.more["rung"][i] = len(self.rungs)
+        self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
+
+    def _evaluate(self, candidates, rung):
         s = self.search
         tasks = []
         for ci, params in enumerate(candidates):
-            for si, (train, test) in enumerate(self.splits):
+            for si, (train, _) in enumerate(self.splits):
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
-                if self.adaptive:
+                if self.adaptive and not rung.full:
                     est = SubsetEstimator(
                         est,
                         selector=s.selector,
-                        subset_size=s.subset_size,
+                        subset_size=rung.size,
                         random_state=self.adaptive_seed,
                     )
-                elif self.subsets[si] is not None:
+                elif rung.subsets[si] is not None:
                     est = _PresetSubsetEstimator(
-                        est, subset=self.subsets[si], use_weights=self.weighted
+                        est, subset=rung.subsets[si], use_weights=self.weighted
                     )
                 tasks.append(
                     delayed(_fit_and_score)(
@@ -852,7 +1099,7 @@ class _Run:
                         self.y,
                         scorer=self.scorers,
                         train=train,
-                        test=test,
+                        test=rung.tests[si],
                         # scikit-learn's own levels: per-fit lines from 2 on,
                         # with scores from 3 (as GridSearchCV and
                         # BayesSearchCV print them).
@@ -870,25 +1117,20 @@ class _Run:
                     )
                 )
         outs = self.parallel(tasks)
+        if rung.full:
+            self.seconds.setdefault("full_fits", []).extend(
+                o["fit_time"] + o["score_time"] for o in outs
+            )
         for o in outs:
             # An adaptive trial selected while it trained: keep its selection
             # time, not the fitted net.
             est = o.pop("estimator", None)
             if est is not None:
-                o["selection_time"] = float(getattr(est, "selection_time_", np.nan))
+                o["selection_time"] = float(getattr(est, "selection_time_", 0.0))
         return outs
 
-    def _record(self, params, splits_out):
-        """Append one trial; return the score the optimiser maximises."""
-        self.params.append(params)
-        self.out.extend(splits_out)
-        extra = dict(self.extra)
-        if "selection_time" in splits_out[0]:
-            extra["selection_time"] = float(
-                np.mean([o.get("selection_time", np.nan) for o in splits_out])
-            )
-        for key, value in extra.items():
-            self.more.setdefault(key, []).append(value)
+    def _value(self, splits_out):
+        """The score the optimiser maximises: the mean over splits."""
         scores = []
         for o in splits_out:
             score = o["test_scores"]
@@ -902,12 +1144,86 @@ class _Run:
                     metric = next(iter(score))
                 score = score.get(metric, np.nan)
             scores.append(np.nan if score is None else float(score))
-        value = float(np.mean(scores)) if scores else np.nan
+        return float(np.mean(scores)) if scores else np.nan
+
+    def _record(self, params, splits_out, rung, pruned, ref):
+        """Append one trial; return the score the optimiser maximises."""
+        self.params.append(params)
+        self.out.extend(splits_out)
+        self.refs.append(ref)
+        level = self.rungs[min(rung, len(self.rungs) - 1)]
+        extra = {
+            "subset_size": float(np.mean(level.budgets)),
+            "selection_time": float(np.mean(level.times)),
+        }
+        if "selection_time" in splits_out[0]:
+            extra["selection_time"] = float(
+                np.mean([o.get("selection_time", np.nan) for o in splits_out])
+            )
+        extra["rung"] = int(rung)
+        extra["pruned"] = bool(pruned)
+        for key, value in extra.items():
+            self.more.setdefault(key, []).append(value)
+        value = self._value(splits_out)
         self.objective.append(value)
         return value
 
+    def compute_report(self, search_time, refit_time):
+        """Where the search's seconds went, and the full-data search's cost."""
+        out = self.out
+        fit = float(np.nansum([o.get("fit_time", np.nan) for o in out]))
+        score = float(np.nansum([o.get("score_time", np.nan) for o in out]))
+        selection = float(
+            sum(np.nansum(r.times) for r in self.rungs)
+            if not self.adaptive
+            else np.nansum([o.get("selection_time", np.nan) for o in out])
+        )
+        n_trials = len(self.params)
+        n_splits = len(self.splits)
+        report = {
+            "search_s": float(search_time),
+            "selection_s": selection,
+            "trial_fit_s": fit,
+            "trial_score_s": score,
+            "rescore_s": float(self.seconds.get("rescore", 0.0)),
+            "refit_s": None if refit_time is None else float(refit_time),
+            "n_trials": n_trials,
+            "n_pruned": int(sum(self.more.get("pruned", []))),
+            "fits": int(sum(r + 1 for r in self.more.get("rung", []))) * n_splits,
+        }
+        # What one full-fold fit and score costs, from the fits that ran on
+        # full folds if any (a full rung or re-scoring), else from the refit
+        # scaled to a training fold's rows (linear in rows: a lower bound for
+        # models whose cost grows faster, such as kernel SVMs).
+        full = self.seconds.get("full_fits", [])
+        if full:
+            per_fit = float(np.mean(full))
+            basis = "mean of the full-fold fits this search ran"
+        elif refit_time is not None:
+            n = num_rows(self.X)
+            frac = float(np.mean([len(t) for t, _ in self.splits])) / n
+            per_fit = float(refit_time) * frac
+            basis = (
+                "refit time x training-fold share of the rows (assumes cost "
+                "linear in rows; an underestimate for superlinear models)"
+            )
+        else:
+            per_fit = None
+            basis = "unknown (no full-fold fit and no refit)"
+        est = None if per_fit is None else per_fit * n_trials * n_splits
+        report["full_search_estimate_s"] = est
+        report["full_search_estimate_basis"] = basis
+        report["speedup_estimate"] = (
+            None if est is None or search_time <= 0 else est / float(search_time)
+        )
+        return report
+
     def _show_best(self, bar):
-        finite = [v for v in self.objective if math.isfinite(v)]
+        finite = [
+            v
+            for v, p in zip(self.objective, self.more.get("pruned", []))
+            if math.isfinite(v) and not p
+        ]
         if finite:
             bar.set_postfix(best=f"{max(finite):.4g}", refresh=False)
 
@@ -922,10 +1238,66 @@ class _Run:
             results = self.search._format_results(
                 list(self.params), len(self.splits), out, dict(self.more)
             )
-        results = SearchResult.from_run(results, self.params, self.objective)
+        if self.multi_fidelity:
+            _rank_by_rung(results)
+        # A pruned trial has no score at the last rung: skopt's callbacks see
+        # it as a failed point, never as the best.
+        objective = [
+            np.nan if p else v for v, p in zip(self.objective, self.more["pruned"])
+        ]
+        results = SearchResult.from_run(results, self.params, objective)
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
+
+
+def _add_times(total, splits_out):
+    """Per-split fit/score/selection seconds, summed with ``total``."""
+    keys = ("fit_time", "score_time", "selection_time")
+    now = [{k: o[k] for k in keys if k in o} for o in splits_out]
+    if total is None:
+        return now
+    return [
+        {k: t.get(k, 0.0) + n.get(k, 0.0) for k in set(t) | set(n)}
+        for t, n in zip(total, now)
+    ]
+
+
+def _with_times(splits_out, times):
+    """``splits_out`` with the times summed over a trial's rungs."""
+    return [{**o, **t} for o, t in zip(splits_out, times)]
+
+
+def _order_by_rung(objective, rungs):
+    """Trial positions, best first: higher rung, then higher score."""
+    scores = np.nan_to_num(np.asarray(objective, float), nan=-np.inf)
+    return list(np.lexsort((-scores, -np.asarray(rungs))))
+
+
+def _rank_by_rung(results):
+    """Re-rank ``rank_test_*`` by rung first, then score.
+
+    Scores from different rungs do not compare: a trial pruned after 5 % of
+    the rows may score above the full-fold scores of the trials that went on.
+    So, as ``HalvingRandomSearchCV`` picks its best among the last iteration,
+    every trial of a higher rung ranks above those of lower rungs.
+    """
+    rung = np.asarray(results["rung"], dtype=float)
+    for key in [k for k in results if k.startswith("rank_test_")]:
+        name = key[len("rank_test_") :]
+        scores = np.asarray(results[f"mean_test_{name}"], dtype=float)
+        scores = np.nan_to_num(scores, nan=-np.inf)
+        # Dense ranking of (rung, score) pairs, ties sharing the lowest rank.
+        order = np.lexsort((-scores, -rung))
+        ranks = np.empty(len(scores), dtype=np.int32)
+        prev = None
+        for pos, i in enumerate(order):
+            pair = (rung[i], scores[i])
+            if pair != prev:
+                current = pos + 1
+                prev = pair
+            ranks[i] = current
+        results[key] = ranks
 
 
 class SearchResult(dict):

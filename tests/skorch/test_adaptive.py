@@ -338,6 +338,7 @@ def test_subset_search_tunes_a_skorch_net(data):
         subset_size=0.25,
         cv=2,
         random_state=0,
+        rescore=0,
     )
     Recorder.seen = []
     search.fit(X, y)
@@ -354,6 +355,30 @@ def test_subset_search_tunes_a_skorch_net(data):
     epochs = best.max_epochs
     last = np.concatenate(Recorder.seen[-epochs * 7 :])
     assert len(last) == 200 * epochs
+
+
+def test_subset_search_rescores_the_best_nets_on_full_folds(data):
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+    search = SubsetSearchCV(
+        _plain_net(max_epochs=2),
+        {"lr": (0.01, 0.5, "log-uniform")},
+        n_iter=5,
+        subset_size=0.25,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    res = search.cv_results_
+    # rescore="auto": the 3 best subset trials of a net are trained and
+    # scored again on full folds, and the best is chosen among them.
+    rescored = np.flatnonzero(res["rung"] == 1)
+    assert len(rescored) == 3
+    assert set(res["subset_size"][rescored]) == {100}
+    assert search.best_index_ in rescored
+    assert res["rank_test_score"][search.best_index_] == 1
+    assert sorted(res["rank_test_score"][rescored]) == [1, 2, 3]
+    assert search.compute_report_["rescore_s"] > 0
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,328 @@
+"""Multi-fidelity subset search against the tools a user would pick instead.
+
+One run per task and seed, every strategy on the same training rows, the same
+CV folds and the same held-out test rows (issue 14):
+
+* ``full (tpe)`` -- ``SubsetSearchCV(subset_size=1.0)``: Optuna TPE on all rows;
+* ``<sel>@0.05`` -- every trial on a 5 % subset, ``sel`` random or CRAIG;
+* ``<sel> rungs`` -- rungs of ``(0.05, 0.15, 0.45, 1.0)`` of each training fold
+  with Optuna's successive-halving pruner (``pruner="halving"``);
+* ``<sel> rungs<1`` -- rungs ``(0.05, 0.15, 0.45)`` and the 3 best
+  configurations re-scored on full folds (``rescore=3``);
+* ``... +score`` -- the same with subset rungs scored on 2,000 rows of each
+  test fold (``score_size=2000``);
+* anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
+  (factor 3, 5 % minimum resource, as many candidates as fit) and
+  scikit-optimize's ``BayesSearchCV`` on all rows.
+
+Tasks: ``mnist1d-svc`` (scaled RBF SVC, C and gamma, 16,000 MNIST-1D rows,
+generated locally), ``synth-hgb`` (HistGradientBoostingClassifier, 5
+parameters, 48,000 rows of ``make_classification``) and ``digits-svc``. Each
+search gets ``n_iter`` trials and 2-fold CV on 75 % of the rows; the rest is the
+test set. Times are end to end (search and refit), one process, ``n_jobs=1``.
+
+Results go to ``benchmarks/results/fidelity[_quick].json``, rewritten after
+every search. ``--table`` prints mean test accuracy, its paired difference to
+the full search and the speed-up per strategy.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_fidelity.py --quick
+    OMP_NUM_THREADS=1 python benchmarks/bench_fidelity.py --tasks mnist1d-svc
+    python benchmarks/bench_fidelity.py --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS, machine_info, write_results
+from _search_harness import (
+    _plain,
+    make_splitter,
+    quiet,
+    space_for_optuna,
+    space_for_scipy,
+    space_for_skopt,
+    space_for_subsetml,
+)
+
+RUNGS = (0.05, 0.15, 0.45, 1.0)
+
+
+def _svc_task(loader):
+    def make(n_rows):
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVC
+
+        X, y = loader(n_rows)
+        est = make_pipeline(StandardScaler(), SVC())
+        space = {"svc__C": ("log", 1e-2, 1e3), "svc__gamma": ("log", 1e-4, 1.0)}
+        return X, y, est, space
+
+    return make
+
+
+def _mnist1d(n_rows):
+    from subsetml.datasets import make_mnist1d
+
+    return make_mnist1d(n_rows, random_state=0, return_X_y=True)
+
+
+def _digits(n_rows):
+    from sklearn.datasets import load_digits
+
+    return load_digits(return_X_y=True)
+
+
+def _hgb(n_rows):
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = make_classification(
+        n_rows,
+        n_features=30,
+        n_informative=12,
+        n_redundant=6,
+        n_classes=4,
+        n_clusters_per_class=3,
+        class_sep=0.8,
+        flip_y=0.03,
+        random_state=0,
+    )
+    est = HistGradientBoostingClassifier(max_iter=200, early_stopping=False)
+    space = {
+        "learning_rate": ("log", 1e-3, 1.0),
+        "max_leaf_nodes": ("int-log", 4, 128),
+        "min_samples_leaf": ("int-log", 1, 200),
+        "l2_regularization": ("log", 1e-6, 10.0),
+        "max_features": ("float", 0.2, 1.0),
+    }
+    return X, y, est, space
+
+
+TASKS = {
+    "mnist1d-svc": (_svc_task(_mnist1d), 16_000),
+    "synth-hgb": (_hgb, 48_000),
+    "digits-svc": (_svc_task(_digits), 1797),
+}
+
+STRATEGIES = (
+    "full (tpe)",
+    "random@0.05",
+    "craig@0.05",
+    "random rungs",
+    "craig rungs",
+    "random rungs<1",
+    "craig rungs<1",
+    "random rungs<1 +score",
+    "OptunaSearchCV@0.05",
+    "HalvingRandomSearchCV",
+    "BayesSearchCV",
+)
+
+
+def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y):
+    from subsetml.model_selection import SubsetSearchCV
+
+    def subset(**kw):
+        return SubsetSearchCV(
+            estimator,
+            space_for_subsetml(space),
+            n_iter=n_iter,
+            cv=splitter,
+            random_state=seed,
+            **kw,
+        )
+
+    if strategy == "full (tpe)":
+        return subset(selector="random", subset_size=1.0)
+    sel = strategy.split("@")[0].split(" ")[0]
+    if strategy.endswith("@0.05") and sel in ("random", "craig"):
+        return subset(selector=sel, subset_size=0.05)
+    if strategy.endswith(" rungs"):
+        return subset(selector=sel, subset_size=RUNGS, pruner="halving")
+    if strategy.endswith(" rungs<1"):
+        return subset(selector=sel, subset_size=RUNGS[:-1], rescore=3)
+    if strategy.endswith(" rungs<1 +score"):
+        return subset(selector=sel, subset_size=RUNGS[:-1], rescore=3, score_size=2000)
+    if strategy == "OptunaSearchCV@0.05":
+        import optuna
+        from optuna_integration import OptunaSearchCV
+
+        return OptunaSearchCV(
+            estimator,
+            space_for_optuna(space),
+            n_trials=n_iter,
+            cv=splitter,
+            subsample=0.05,
+            random_state=seed,
+            study=optuna.create_study(
+                direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
+            ),
+            verbose=0,
+        )
+    if strategy == "HalvingRandomSearchCV":
+        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+        from sklearn.model_selection import HalvingRandomSearchCV
+
+        n_classes = len(np.unique(y))
+        return HalvingRandomSearchCV(
+            estimator,
+            space_for_scipy(space),
+            n_candidates="exhaust",
+            factor=3,
+            min_resources=max(int(round(0.05 * fold_rows)), 2 * n_classes),
+            cv=splitter,
+            random_state=seed,
+        )
+    if strategy == "BayesSearchCV":
+        from skopt import BayesSearchCV
+
+        return BayesSearchCV(
+            estimator,
+            space_for_skopt(space),
+            n_iter=n_iter,
+            cv=splitter,
+            random_state=seed,
+        )
+    raise ValueError(f"unknown strategy {strategy!r}")
+
+
+def run_one(strategy, task, seed, n_iter, n_rows):
+    from sklearn.model_selection import train_test_split
+
+    make, _ = TASKS[task]
+    X, y, estimator, space = make(n_rows)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=seed
+    )
+    splitter = make_splitter(2, seed)
+    fold_rows = int(np.mean([len(tr) for tr, _ in splitter.split(X_tr, y_tr)]))
+    search = make_search(
+        strategy, estimator, space, n_iter, splitter, seed, fold_rows, y_tr
+    )
+    with quiet():
+        t0 = time.perf_counter()
+        search.fit(X_tr, y_tr)
+        elapsed = time.perf_counter() - t0
+    report = getattr(search, "compute_report_", None)
+    results = getattr(search, "cv_results_", None) or {}
+    return {
+        "task": task,
+        "seed": seed,
+        "strategy": strategy,
+        "n_rows": int(len(y)),
+        "n_iter": n_iter,
+        "fold_rows": fold_rows,
+        "end_to_end_s": elapsed,
+        "refit_s": float(getattr(search, "refit_time_", float("nan"))),
+        "best_cv_score": float(getattr(search, "best_score_", float("nan"))),
+        "test_accuracy": float(search.score(X_te, y_te)),
+        "best_params": _plain(search.best_params_),
+        "n_candidates": int(
+            len(results["params"]) if "params" in results else len(search.trials_)
+        ),
+        "n_pruned": None if "pruned" not in results else int(sum(results["pruned"])),
+        "compute_report": report,
+    }
+
+
+def _load(path):
+    if path.exists():
+        return json.loads(path.read_text())["records"]
+    return []
+
+
+def table(path):
+    records = _load(path)
+    for task in dict.fromkeys(r["task"] for r in records):
+        rows = [r for r in records if r["task"] == task]
+        full = {r["seed"]: r for r in rows if r["strategy"] == "full (tpe)"}
+        print(f"\n{task} ({len(full)} seeds with a full search)")
+        print(f"{'strategy':<24}{'test acc':>9}{'vs full pp':>16}{'speed-up':>10}")
+        for strategy in dict.fromkeys(r["strategy"] for r in rows):
+            mine = [r for r in rows if r["strategy"] == strategy]
+            acc = np.mean([r["test_accuracy"] for r in mine])
+            paired = [
+                (r["test_accuracy"] - full[r["seed"]]["test_accuracy"]) * 100
+                for r in mine
+                if r["seed"] in full
+            ]
+            speed = [
+                full[r["seed"]]["end_to_end_s"] / r["end_to_end_s"]
+                for r in mine
+                if r["seed"] in full
+            ]
+            if paired:
+                n = len(paired)
+                se = np.std(paired, ddof=1) / np.sqrt(n) if n > 1 else 0.0
+                gap = f"{np.mean(paired):+.2f} ± {se:.2f}"
+                sp = f"{np.mean(speed):.1f}x"
+            else:
+                gap, sp = "-", "-"
+            print(f"{strategy:<24}{acc:>9.4f}{gap:>16}{sp:>10}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="digits-svc, 1 seed")
+    parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS))
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds to run")
+    parser.add_argument("--n-iter", type=int, default=None)
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES)
+    parser.add_argument("--output", default=None, help="results file name")
+    parser.add_argument("--table", action="store_true", help="print, run nothing")
+    args = parser.parse_args(argv)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name = args.output or ("fidelity_quick" if args.quick else "fidelity")
+    path = RESULTS / f"{name}.json"
+    if args.table:
+        table(path)
+        return
+    tasks = args.tasks or (["digits-svc"] if args.quick else list(TASKS))
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    n_iter = args.n_iter or (12 if args.quick else 30)
+    strategies = args.strategies or STRATEGIES
+    records = _load(path)
+    header = {
+        "benchmark": "fidelity",
+        "description": __doc__,
+        "machine": machine_info(),
+        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS",)},
+        "config": {"argv": sys.argv[1:], "rungs": list(RUNGS)},
+    }
+    for task in tasks:
+        n_rows = TASKS[task][1]
+        for seed in seeds:
+            for strategy in strategies:
+                rec = run_one(strategy, task, seed, n_iter, n_rows)
+                records = [
+                    r
+                    for r in records
+                    if (r["task"], r["seed"], r["strategy"]) != (task, seed, strategy)
+                ] + [rec]
+                write_results(name, {**header, "records": records})
+                print(
+                    f"{task} seed={seed} {strategy:<24} "
+                    f"test={rec['test_accuracy']:.4f} "
+                    f"cv={rec['best_cv_score']:.4f} time={rec['end_to_end_s']:7.1f}s",
+                    flush=True,
+                )
+    table(path)
+
+
+if __name__ == "__main__":
+    main()

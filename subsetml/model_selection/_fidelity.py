@@ -1,0 +1,202 @@
+"""Multi-fidelity pieces of SubsetSearchCV: rungs of subset sizes, pruners,
+the rows of a test fold that score a subset trial, and re-scoring.
+
+A search with several subset sizes (``subset_size=(0.05, 0.15, 0.45, 1.0)``)
+runs each trial rung by rung: it trains on the first size, reports its mean
+score to Optuna at a step equal to the rows it trained on, and goes on to the
+next size only when the study's pruner does not stop it. The scheduling is
+Optuna's own (``SuccessiveHalvingPruner``, ``HyperbandPruner`` or any pruner
+the user gives); this module only builds them to fit the rungs.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.utils import _safe_indexing, check_random_state
+
+__all__ = [
+    "check_rescore",
+    "check_score_size",
+    "check_sizes",
+    "make_pruner",
+    "score_rows",
+]
+
+PRUNER_NAMES = ("auto", "halving", "hyperband", None)
+
+
+def check_sizes(subset_size):
+    """The rung sizes of ``subset_size``: a tuple of one or more budgets.
+
+    Types and order of fractions are checked here; counts are checked against
+    each training fold once the folds are known.
+    """
+    if isinstance(subset_size, (list, tuple, np.ndarray)):
+        sizes = tuple(subset_size)
+        if not sizes:
+            raise ValueError("subset_size is an empty sequence; give one size or more.")
+    else:
+        sizes = (subset_size,)
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Real):
+            raise TypeError(
+                "subset_size must be an int (a row count), a float in (0, 1] (a "
+                "fraction of each training fold) or a sequence of them (rungs), "
+                f"got {subset_size!r}."
+            )
+    for a, b in zip(sizes, sizes[1:]):
+        same_kind = isinstance(a, numbers.Integral) == isinstance(b, numbers.Integral)
+        if same_kind and not a < b:
+            raise ValueError(
+                f"subset_size rungs must grow, got {subset_size!r} ({a!r} then {b!r})."
+            )
+    return tuple(s.item() if isinstance(s, np.generic) else s for s in sizes)
+
+
+def make_pruner(pruner, steps):
+    """The Optuna pruner for rungs whose trials report at ``steps``.
+
+    ``steps`` are the rows a trial trains on at each rung (mean over splits),
+    increasing. ``"halving"`` is Optuna's asynchronous successive halving
+    with its first rung at ``steps[0]`` and the reduction factor the ratio of
+    the first two rungs, so geometric sizes put one promotion check at each
+    rung; ``"hyperband"`` runs several such brackets. ``None`` (or one rung)
+    prunes nothing. Any object with a ``prune`` method is used as given.
+    """
+    import optuna
+
+    if isinstance(pruner, str) and pruner == "auto":
+        pruner = "halving" if len(steps) > 1 else None
+    if pruner is None:
+        return optuna.pruners.NopPruner()
+    if not isinstance(pruner, str):
+        if not callable(getattr(pruner, "prune", None)):
+            raise TypeError(
+                "pruner must be 'auto', 'halving', 'hyperband', None or an optuna "
+                f"pruner (an object with a prune method), got {pruner!r}."
+            )
+        if len(steps) < 2:
+            raise ValueError(
+                "A pruner needs rungs to stop trials at: give subset_size several "
+                "growing sizes, e.g. subset_size=(0.05, 0.15, 0.45, 1.0)."
+            )
+        return pruner
+    if pruner not in ("halving", "hyperband"):
+        raise ValueError(
+            f"Unknown pruner {pruner!r}; choose one of 'auto', 'halving', "
+            "'hyperband', None, or pass an optuna pruner."
+        )
+    if len(steps) < 2:
+        raise ValueError(
+            f"pruner={pruner!r} needs rungs to stop trials at: give subset_size "
+            "several growing sizes, e.g. subset_size=(0.05, 0.15, 0.45, 1.0)."
+        )
+    factor = max(2, int(round(steps[1] / steps[0])))
+    unchecked = [
+        i
+        for i in range(1, len(steps) - 1)
+        if steps[i] < steps[0] * factor**i * (1 - 1e-9)
+    ]
+    if unchecked:
+        warnings.warn(
+            f"With subset_size rungs of {list(steps)} rows, pruner={pruner!r} "
+            f"(reduction factor {factor}, from the first two rungs) never stops "
+            f"a trial at rung(s) {unchecked}: its promotion checks fall at "
+            f"{[steps[0] * factor**i for i in range(len(steps) - 1)]} rows. "
+            "Geometric sizes, such as (0.05, 0.15, 0.45, 1.0), check every rung.",
+            UserWarning,
+            stacklevel=4,
+        )
+    if pruner == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=int(steps[0]), reduction_factor=factor
+        )
+    return optuna.pruners.HyperbandPruner(
+        min_resource=int(steps[0]),
+        max_resource=int(steps[-1]),
+        reduction_factor=factor,
+    )
+
+
+def check_score_size(score_size):
+    """``None`` or a budget (int count or float fraction in (0, 1])."""
+    if score_size is None:
+        return None
+    if isinstance(score_size, bool) or not isinstance(score_size, numbers.Real):
+        raise TypeError(
+            "score_size must be None, an int (rows) or a float in (0, 1] (a "
+            f"fraction of each test fold), got {score_size!r}."
+        )
+    if isinstance(score_size, numbers.Integral):
+        if score_size < 1:
+            raise ValueError(f"score_size must be at least 1 row, got {score_size}.")
+    elif not 0 < score_size <= 1:
+        raise ValueError(
+            f"score_size must be a fraction in (0, 1] of each test fold, got "
+            f"{score_size!r}."
+        )
+    return score_size
+
+
+def score_rows(test, y, score_size, classifier, seed):
+    """The rows of a test fold that score subset trials.
+
+    A fixed, seeded sample of ``score_size`` rows of ``test`` (all of them
+    when ``score_size`` is None or not smaller than the fold), stratified by
+    class for a classifier so every class keeps its share. The same rows
+    score every trial of the search.
+    """
+    test = np.asarray(test)
+    if score_size is None:
+        return test
+    n = len(test)
+    if isinstance(score_size, numbers.Integral):
+        m = int(score_size)
+    else:
+        m = int(np.ceil(score_size * n))
+    if m >= n:
+        return test
+    rng = check_random_state(seed)
+    if classifier and y is not None:
+        labels = np.asarray(_safe_indexing(y, test))
+        classes, codes = np.unique(labels, return_inverse=True)
+        counts = np.bincount(codes, minlength=len(classes))
+        # Largest remainders, at least one row per class that has rows.
+        quota = counts * m / n
+        take = np.minimum(np.maximum(np.floor(quota).astype(int), 1), counts)
+        short = m - take.sum()
+        if short > 0:
+            order = np.argsort(-(quota - np.floor(quota)), kind="stable")
+            for c in order:
+                if short == 0:
+                    break
+                if take[c] < counts[c]:
+                    take[c] += 1
+                    short -= 1
+        picked = [
+            rng.choice(np.flatnonzero(codes == c), size=take[c], replace=False)
+            for c in range(len(classes))
+        ]
+        rows = np.sort(np.concatenate(picked))
+    else:
+        rows = np.sort(rng.choice(n, size=m, replace=False))
+    return test[rows]
+
+
+def check_rescore(rescore):
+    """``"auto"`` or an integer >= 0."""
+    if isinstance(rescore, str) and rescore == "auto":
+        return rescore
+    if (
+        isinstance(rescore, bool)
+        or not isinstance(rescore, numbers.Integral)
+        or rescore < 0
+    ):
+        raise ValueError(
+            f"rescore must be 'auto' or an integer >= 0 (configurations to "
+            f"re-score on full folds), got {rescore!r}."
+        )
+    return int(rescore)

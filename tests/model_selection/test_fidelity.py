@@ -1,0 +1,268 @@
+"""Multi-fidelity SubsetSearchCV: rungs, pruners, test-fold sampling, re-scoring,
+the compute report (issue 14)."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from subsetml.model_selection import SubsetSearchCV
+from subsetml.model_selection._fidelity import (
+    check_sizes,
+    make_pruner,
+    score_rows,
+)
+
+optuna = pytest.importorskip("optuna")
+
+SPACE = {"C": (1e-4, 1e2, "log-uniform")}
+RUNGS = (0.1, 0.3, 0.9)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=600, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    return X, y
+
+
+def _search(**kwargs):
+    params = dict(n_iter=12, subset_size=RUNGS, cv=2, random_state=0)
+    params.update(kwargs)
+    return SubsetSearchCV(LogisticRegression(max_iter=300), SPACE, **params)
+
+
+# ------------------------------------------------------------------- rungs
+def test_rungs_prune_trials_and_report_each_trials_last_rung(data):
+    X, y = data
+    search = _search().fit(X, y)
+    res = search.cv_results_
+    rung = np.asarray(res["rung"])
+    pruned = np.asarray(res["pruned"])
+    # Successive halving stops some trials before the last rung, not all.
+    assert pruned.any() and (rung == 2).any()
+    assert not pruned[rung == 2].any()
+    # Rows per trial follow its last rung: 10, 30 and 90 % of a 300-row fold.
+    assert set(np.asarray(res["subset_size"])[rung == 0]) == {30}
+    assert set(np.asarray(res["subset_size"])[rung == 2]) == {270}
+    # The best is chosen among the trials of the last rung, and ranks first.
+    assert rung[search.best_index_] == 2
+    assert res["rank_test_score"][search.best_index_] == 1
+    last = np.flatnonzero(rung == 2)
+    below = np.flatnonzero(rung < 2)
+    assert res["rank_test_score"][last].max() < res["rank_test_score"][below].min()
+    assert search.best_score_ == pytest.approx(res["mean_test_score"][last].max())
+    # Optuna sees the rungs: pruned trials, and intermediate values at steps
+    # equal to the rows trained on.
+    trials = search.studies_[0].get_trials()
+    states = [t.state.name for t in trials]
+    assert states.count("PRUNED") == pruned.sum()
+    assert set(trials[0].intermediate_values) <= {30, 90}
+    assert len(search.rung_subsets_) == 3
+    assert [s.size for s in search.rung_subsets_[1]] == [90, 90]
+
+
+def test_a_trial_that_goes_on_is_fitted_again_on_every_rung(data):
+    X, y = data
+    search = _search(pruner=None).fit(X, y)
+    res = search.cv_results_
+    assert (np.asarray(res["rung"]) == 2).all() and not any(res["pruned"])
+    report = search.compute_report_
+    assert report["fits"] == 12 * 3 * 2 and report["n_pruned"] == 0
+    # Fit times add up the trial's rungs.
+    fit = np.asarray(res["mean_fit_time"]) * 2
+    assert report["trial_fit_s"] == pytest.approx(fit.sum())
+
+
+def test_no_pruning_gives_the_scores_of_a_single_size_search(data):
+    X, y = data
+    rungs = _search(pruner=None, n_iter=5).fit(X, y)
+    single = _search(subset_size=0.9, n_iter=5).fit(X, y)
+    assert [p["C"] for p in rungs.cv_results_["params"]] == pytest.approx(
+        [p["C"] for p in single.cv_results_["params"]]
+    )
+    np.testing.assert_allclose(
+        rungs.cv_results_["mean_test_score"], single.cv_results_["mean_test_score"]
+    )
+
+
+@pytest.mark.parametrize(
+    "pruner", ["hyperband", "halving", optuna.pruners.MedianPruner(n_startup_trials=2)]
+)
+def test_pruners(data, pruner):
+    X, y = data
+    search = _search(pruner=pruner).fit(X, y)
+    res = search.cv_results_
+    assert len(res["params"]) == 12
+    assert np.asarray(res["rung"])[search.best_index_] == 2
+
+
+def test_a_full_last_rung_scores_on_full_folds(data):
+    X, y = data
+    search = _search(subset_size=(0.1, 1.0), score_size=50).fit(X, y)
+    res = search.cv_results_
+    full = np.asarray(res["rung"]) == 1
+    assert set(np.asarray(res["subset_size"])[full]) == {300}
+    # rescore="auto" has nothing to add: the last rung is the full folds.
+    assert search.compute_report_["rescore_s"] == 0
+    assert search.compute_report_["full_search_estimate_basis"].startswith("mean")
+
+
+def test_rungs_for_a_regressor_and_a_count():
+    X, y = make_regression(n_samples=300, n_features=5, noise=5, random_state=0)
+    search = SubsetSearchCV(
+        Ridge(),
+        {"alpha": (1e-3, 1e3, "log-uniform")},
+        n_iter=8,
+        subset_size=(20, 60, 1.0),
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    assert set(np.asarray(search.cv_results_["subset_size"])) <= {20, 60, 200}
+
+
+# ---------------------------------------------------------------- rescore
+def test_rescore_puts_the_best_configurations_on_full_folds(data, tmp_path):
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'rungs.db'}"
+    search = _search(rescore=2, storage=storage, study_name="r").fit(X, y)
+    res = search.cv_results_
+    rung = np.asarray(res["rung"])
+    rescored = np.flatnonzero(rung == 3)
+    assert len(rescored) == 2
+    assert set(np.asarray(res["subset_size"])[rescored]) == {300}
+    assert search.best_index_ in rescored
+    assert sorted(res["rank_test_score"][rescored]) == [1, 2]
+    assert search.compute_report_["rescore_s"] > 0
+    # The re-scored results live in the study: a second fit reads them.
+    again = _search(rescore=2, storage=storage, study_name="r").fit(X, y)
+    assert again.compute_report_["rescore_s"] == 0
+    np.testing.assert_allclose(
+        again.cv_results_["mean_test_score"], res["mean_test_score"]
+    )
+    assert again.best_params_ == search.best_params_
+
+
+def test_a_configuration_that_fails_on_full_folds_cannot_win():
+    X, y = make_classification(n_samples=400, n_features=6, random_state=0)
+
+    class BreaksOnManyRows(ClassifierMixin, BaseEstimator):
+        """Good on small subsets; predicts one class once fitted on > 100 rows
+        with a large ``c``."""
+
+        def __init__(self, c=1.0):
+            self.c = c
+
+        def fit(self, X, y, sample_weight=None):
+            self.classes_ = np.unique(y)
+            self.model_ = LogisticRegression().fit(X, y)
+            self.broken_ = self.c > 1 and len(X) > 100
+            return self
+
+        def predict(self, X):
+            if self.broken_:
+                return np.full(len(X), self.classes_[0])
+            return self.model_.predict(X)
+
+    search = SubsetSearchCV(
+        BreaksOnManyRows(),
+        {"c": [0.5, 0.8, 2.0]},
+        n_iter=6,
+        subset_size=0.2,
+        cv=2,
+        random_state=0,
+        rescore=2,
+        use_weights=False,
+    ).fit(X, y)
+    assert search.best_params_["c"] < 1
+
+
+# -------------------------------------------------------------- score_size
+def test_score_size_scores_subset_rungs_on_part_of_each_test_fold(data):
+    X, y = data
+    seen = []
+
+    def scorer(est, X_test, y_test):
+        seen.append(len(X_test))
+        return float(np.mean(est.predict(X_test) == y_test))
+
+    _search(subset_size=(0.1, 1.0), score_size=40, scoring=scorer, n_iter=6).fit(X, y)
+    # 40 rows for the 10 % rung, the whole 300-row test fold for the full one.
+    assert set(seen) == {40, 300} and seen.count(40) == 12
+
+
+def test_score_rows_is_stratified_fixed_and_within_the_fold():
+    y = np.array([0] * 90 + [1] * 9 + [2] * 1)
+    test = np.arange(100, 200)
+    yy = np.concatenate([np.zeros(100), y])
+    rows = score_rows(test, yy, 20, True, 0)
+    assert len(rows) == 20 and set(rows) <= set(test)
+    counts = np.bincount(yy[rows].astype(int), minlength=3)
+    # Each class keeps its share (largest remainders), and at least one row.
+    assert counts.tolist() == [18, 1, 1]
+    np.testing.assert_array_equal(rows, score_rows(test, yy, 20, True, 0))
+    assert len(score_rows(test, yy, 0.5, False, 0)) == 50
+    np.testing.assert_array_equal(score_rows(test, yy, None, True, 0), test)
+    np.testing.assert_array_equal(score_rows(test, yy, 500, True, 0), test)
+
+
+# ---------------------------------------------------------- compute report
+def test_compute_report_accounts_for_the_search(data):
+    X, y = data
+    search = _search(subset_size=0.2, n_iter=4).fit(X, y)
+    report = search.compute_report_
+    for key in ("selection_s", "trial_fit_s", "trial_score_s", "refit_s"):
+        assert report[key] >= 0
+    assert report["search_s"] == pytest.approx(search.search_time_)
+    assert report["refit_s"] == pytest.approx(search.refit_time_)
+    assert report["n_trials"] == 4 and report["fits"] == 8
+    assert report["search_s"] >= report["trial_fit_s"] + report["trial_score_s"]
+    assert report["full_search_estimate_basis"].startswith("refit time")
+    assert report["full_search_estimate_s"] > 0 and report["speedup_estimate"] > 0
+    no_refit = _search(subset_size=0.2, n_iter=2, refit=False).fit(X, y)
+    assert no_refit.compute_report_["full_search_estimate_s"] is None
+
+
+# ------------------------------------------------------------ bad options
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"subset_size": ()}, ValueError, "empty"),
+        ({"subset_size": (0.3, 0.1)}, ValueError, "must grow"),
+        ({"subset_size": (0.3, 0.3)}, ValueError, "must grow"),
+        ({"subset_size": (0.1, "0.5")}, TypeError, "sequence of them"),
+        ({"subset_size": (100, 0.1)}, ValueError, "more rows than the one before"),
+        ({"subset_size": (0.1, 400)}, ValueError, "more than the 300 rows"),
+        ({"subset_size": 0.2, "pruner": "halving"}, ValueError, "needs rungs"),
+        (
+            {"subset_size": 0.2, "pruner": optuna.pruners.MedianPruner()},
+            ValueError,
+            "needs rungs",
+        ),
+        ({"pruner": "asha"}, ValueError, "Unknown pruner"),
+        ({"pruner": 3}, ValueError, "Unknown pruner"),
+        ({"score_size": 0}, ValueError, "at least 1 row"),
+        ({"score_size": 1.5}, ValueError, r"\(0, 1\]"),
+        ({"score_size": "half"}, TypeError, "score_size"),
+        ({"rescore": -1}, ValueError, "rescore"),
+        ({"rescore": True}, ValueError, "rescore"),
+        ({"rescore": "all"}, ValueError, "rescore"),
+    ],
+)
+def test_bad_fidelity_options_fail_before_any_trial(data, kwargs, error, match):
+    X, y = data
+    with pytest.raises(error, match=match):
+        _search(**kwargs).fit(X, y)
+
+
+def test_check_sizes_and_misaligned_halving_warns():
+    assert check_sizes(0.05) == (0.05,)
+    assert check_sizes([0.05, np.float64(0.2)]) == (0.05, 0.2)
+    assert check_sizes((10, 0.5)) == (10, 0.5)  # a count then a fraction
+    with pytest.warns(UserWarning, match="never stops a trial at rung"):
+        make_pruner("halving", [10, 30, 40, 100])
+    pruner = make_pruner("halving", [10, 30, 90, 200])
+    assert isinstance(pruner, optuna.pruners.SuccessiveHalvingPruner)
+    assert isinstance(make_pruner("auto", [10]), optuna.pruners.NopPruner)
