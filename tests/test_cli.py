@@ -36,6 +36,11 @@ def test_demo_tiny_run_writes_table_json_and_plot(tmp_path, capsys):
     assert rnd["rows_per_trial"] < full["rows_per_trial"]
     for key in ("search_s", "refit_s", "end_to_end_s", "best_cv_score"):
         assert rnd[key] >= 0
+    # Each search's compute report is printed and saved.
+    assert "trial scoring s" in out and "compute report" in out
+    report = rnd["compute_report"]
+    assert report["refit_s"] == pytest.approx(rnd["refit_s"])
+    assert report["trial_fit_s"] > 0 and report["n_trials"] == 2
     # The reported accuracy is the refit model's on the held-out rows: refit
     # the best configuration on the demo's split and score it again.
     seed = results["settings"]["seed"]

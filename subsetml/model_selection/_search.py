@@ -113,9 +113,14 @@ class SubsetSearchCV(BaseSearchCV):
             default="craig"
         How each training fold's subset is chosen (see
         :mod:`subsetml.selection`).
-    subset_size : int or float, default=0.05
+    subset_size : int, float or sequence of them, default=0.05
         Rows per trial: a count, or a fraction of each training fold. ``1.0``
-        runs an ordinary full-data search.
+        runs an ordinary full-data search. Several growing sizes, such as
+        ``(0.05, 0.15, 0.45, 1.0)``, are *rungs*: every trial trains and is
+        scored on the first size, reports its mean score to Optuna (at a step
+        equal to the rows it trained on) and goes on to the next size unless
+        ``pruner`` stops it. Each rung's subset is selected once per split,
+        for its own size.
     optimizer : {"tpe", "gp", "random"} or optuna sampler, default="tpe"
         ``"tpe"``: Optuna's multivariate TPE with constant liar, seeded from
         ``random_state``, after a random start of a third of ``n_iter``
@@ -158,6 +163,31 @@ class SubsetSearchCV(BaseSearchCV):
         Where the per-row gradients that guide selection come from (see
         :class:`SubsetEstimator`). Read from ``estimator`` as given, never
         from a trial's hyper-parameters.
+    pruner : {"auto", "halving", "hyperband"}, optuna pruner or None, \
+            default="auto"
+        What stops trials between rungs. ``"halving"``: Optuna's
+        asynchronous ``SuccessiveHalvingPruner``, first rung at the first
+        size, reduction factor the ratio of the first two sizes (so geometric
+        sizes check every rung; a warning names rungs that are never
+        checked). ``"hyperband"``: Optuna's ``HyperbandPruner`` over the same
+        rungs. Any Optuna pruner is used as given (copied); ``None`` runs
+        every trial up all rungs. ``"auto"``: ``"halving"`` with several
+        sizes, nothing with one. A pruner with a single size is an error.
+    score_size : int, float or None, default=None
+        Rows of each test fold that score a trial trained on a subset: a
+        count or a fraction, drawn once per split (stratified by class for a
+        classifier) and shared by all trials. Scoring a cheap model on a
+        whole large fold can cost more than fitting it. A rung that trains
+        on whole training folds, and re-scoring, use whole test folds.
+        ``None``: whole test folds everywhere.
+    rescore : int or "auto", default="auto"
+        After the search, train the best ``rescore`` distinct configurations
+        of the highest rung again on whole training folds and score them on
+        whole test folds; ``best_index_`` is the best of them. Scores on
+        subsets can favour configurations that fail on all rows (a learning
+        rate that diverges with ``1 / subset_size`` times more steps per
+        epoch): those then cannot win. ``"auto"``: 3 for a skorch net whose
+        last rung is a subset, else 0.
     random_state : int, RandomState instance or None, default=None
         Seeds the selection and the optimiser. The same seed with ``n_jobs=1``
         proposes the same sequence of candidates.
@@ -176,7 +206,13 @@ class SubsetSearchCV(BaseSearchCV):
         ``selection_time`` (seconds the selection of those subsets took, mean
         over splits; paid once for the whole search, not per trial -- except
         for skorch nets, which select while they train: there it is the
-        trial's own selection time, part of its fit time).
+        trial's own selection time, part of its fit time), ``rung`` (index
+        of the last size the trial ran; ``len(subset_size)`` once re-scored
+        on whole folds) and ``pruned`` (whether the pruner stopped it there).
+        Scores of different rungs do not compare, so ``rank_test_*`` ranks
+        a higher rung above any lower one, then by score (as
+        ``HalvingRandomSearchCV`` picks among its last iteration); timings
+        add up all the rungs a trial ran.
     best_estimator_ : estimator
         ``estimator`` with ``best_params_``, fitted on all rows.
     best_score_, best_params_, best_index_, scorer_, n_splits_, refit_time_, \
@@ -185,9 +221,22 @@ multimetric_
     subsets_ : list of Subset
         The subset of each CV split (positions in the ``X`` given to ``fit``,
         with the selector's weights); empty for a full-data search.
+    rung_subsets_ : list of list of Subset
+        The subsets of each rung (``subsets_`` is the first); empty lists for
+        rungs on all rows.
     selection_time_ : float
-        Seconds spent selecting subsets, for all splits together (for skorch
-        nets: for all trials and splits together).
+        Seconds spent selecting subsets, for all rungs and splits together
+        (for skorch nets: for all trials and splits together).
+    compute_report_ : dict
+        Where the time went: ``search_s``, ``selection_s``, ``trial_fit_s``,
+        ``trial_score_s``, ``rescore_s``, ``refit_s``; ``n_trials``,
+        ``n_pruned``, ``fits`` (model fits of the search, rungs and splits
+        counted); and ``full_search_estimate_s``, the cost of the same number
+        of trials on whole folds, estimated from the whole-fold fits the
+        search ran (a full rung, re-scoring) or else from the refit scaled to
+        a fold's rows (assumes cost linear in rows, so a lower bound for
+        kernel SVMs), with ``full_search_estimate_basis`` and
+        ``speedup_estimate``.
     search_time_ : float
         Seconds of the whole search before the refit (selection included).
     studies_ : list of optuna.Study
@@ -220,6 +269,18 @@ multimetric_
     >>> len(search.cv_results_["params"]), search.subsets_[0].size
     (8, 240)
     >>> bool(search.best_score_ > 0.8)
+    True
+
+    Rungs: trials start on 5 % of each fold, and successive halving lets the
+    promising ones go on to 20 % and then to whole folds.
+
+    >>> search = SubsetSearchCV(
+    ...     SVC(), space, n_iter=12, subset_size=(0.05, 0.2, 1.0), cv=3,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> int(search.cv_results_["rung"][search.best_index_])
+    2
+    >>> int(search.compute_report_["n_pruned"]) > 0
     True
     """
 
