@@ -10,7 +10,7 @@ CV folds and the same held-out test rows (issue 14):
 * ``<sel> rungs<1`` -- rungs ``(0.05, 0.15, 0.45)`` and the 3 best
   configurations re-scored on full folds (``rescore=3``);
 * ``... +score`` -- the same with subset rungs scored on 2,000 rows of each
-  test fold (``score_size=2000``);
+  test fold (``score_size=2000``), for ``rungs<1``, ``@0.05`` and ``rungs``;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -126,6 +126,8 @@ STRATEGIES = (
     "random rungs<1",
     "craig rungs<1",
     "random rungs<1 +score",
+    "random@0.05 +score",
+    "random rungs +score",
     "OptunaSearchCV@0.05",
     "HalvingRandomSearchCV",
     "BayesSearchCV",
@@ -156,6 +158,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return subset(selector=sel, subset_size=RUNGS[:-1], rescore=3)
     if strategy.endswith(" rungs<1 +score"):
         return subset(selector=sel, subset_size=RUNGS[:-1], rescore=3, score_size=2000)
+    if strategy.endswith("@0.05 +score"):
+        return subset(selector=sel, subset_size=0.05, score_size=2000)
+    if strategy.endswith(" rungs +score"):
+        return subset(selector=sel, subset_size=RUNGS, score_size=2000)
     if strategy == "OptunaSearchCV@0.05":
         import optuna
         from optuna_integration import OptunaSearchCV
@@ -244,16 +250,21 @@ def _load(path):
     return []
 
 
-def table(path):
-    records = _load(path)
+ANCHORS = ("OptunaSearchCV@0.05", "HalvingRandomSearchCV")
+OURS_PREFIX = ("random", "craig")
+
+
+def summary(records):
+    """Per task: one row per strategy (mean test accuracy, paired difference
+    to the full search in points with its standard error, mean end-to-end
+    seconds, mean speed-up), in the order the strategies ran."""
+    out = {}
     for task in dict.fromkeys(r["task"] for r in records):
         rows = [r for r in records if r["task"] == task]
         full = {r["seed"]: r for r in rows if r["strategy"] == "full (tpe)"}
-        print(f"\n{task} ({len(full)} seeds with a full search)")
-        print(f"{'strategy':<24}{'test acc':>9}{'vs full pp':>16}{'speed-up':>10}")
+        table = []
         for strategy in dict.fromkeys(r["strategy"] for r in rows):
             mine = [r for r in rows if r["strategy"] == strategy]
-            acc = np.mean([r["test_accuracy"] for r in mine])
             paired = [
                 (r["test_accuracy"] - full[r["seed"]]["test_accuracy"]) * 100
                 for r in mine
@@ -264,14 +275,126 @@ def table(path):
                 for r in mine
                 if r["seed"] in full
             ]
-            if paired:
-                n = len(paired)
-                se = np.std(paired, ddof=1) / np.sqrt(n) if n > 1 else 0.0
-                gap = f"{np.mean(paired):+.2f} ± {se:.2f}"
-                sp = f"{np.mean(speed):.1f}x"
-            else:
-                gap, sp = "-", "-"
-            print(f"{strategy:<24}{acc:>9.4f}{gap:>16}{sp:>10}")
+            n = len(paired)
+            table.append(
+                {
+                    "strategy": strategy,
+                    "seeds": len(mine),
+                    "test_accuracy": float(np.mean([r["test_accuracy"] for r in mine])),
+                    "gap_pp": float(np.mean(paired)) if n else None,
+                    "gap_se": float(np.std(paired, ddof=1) / np.sqrt(n))
+                    if n > 1
+                    else None,
+                    "seconds": float(np.mean([r["end_to_end_s"] for r in mine])),
+                    "speedup": float(np.mean(speed)) if speed else None,
+                }
+            )
+        out[task] = table
+    return out
+
+
+def targets(summ):
+    """The issue's targets per task and subset strategy: within 0.3 points of
+    the full search, and ahead of each anchor on the accuracy-time plane
+    (at least as accurate and no slower)."""
+    lines = []
+    for task, table in summ.items():
+        by = {row["strategy"]: row for row in table}
+        for row in table:
+            if not row["strategy"].startswith(OURS_PREFIX) or row["gap_pp"] is None:
+                continue
+            ok_acc = row["gap_pp"] >= -0.3
+            ahead = []
+            for anchor in ANCHORS:
+                if anchor in by:
+                    a = by[anchor]
+                    win = (
+                        row["test_accuracy"] >= a["test_accuracy"]
+                        and row["seconds"] <= a["seconds"]
+                    )
+                    ahead.append(f"{'ahead of' if win else 'not ahead of'} {anchor}")
+            lines.append(
+                f"{task}, {row['strategy']}: {row['gap_pp']:+.2f} pp vs full "
+                f"({'meets' if ok_acc else 'misses'} -0.3 pp); " + ", ".join(ahead)
+            )
+    return lines
+
+
+def _fmt(row):
+    gap = "-" if row["gap_pp"] is None else f"{row['gap_pp']:+.2f}"
+    if row["gap_se"] is not None:
+        gap += f" ± {row['gap_se']:.2f}"
+    speed = "-" if row["speedup"] is None else f"{row['speedup']:.1f}x"
+    return [
+        row["strategy"],
+        str(row["seeds"]),
+        f"{row['test_accuracy']:.4f}",
+        gap,
+        f"{row['seconds']:.1f}",
+        speed,
+    ]
+
+
+HEADER = ["strategy", "seeds", "test acc", "vs full (pp)", "seconds", "speed-up"]
+
+
+def table(path):
+    summ = summary(_load(path))
+    for task, rows in summ.items():
+        print(f"\n{task}")
+        print(f"{HEADER[0]:<24}" + "".join(f"{h:>15}" for h in HEADER[1:]))
+        for row in rows:
+            cells = _fmt(row)
+            print(f"{cells[0]:<24}" + "".join(f"{c:>15}" for c in cells[1:]))
+    print()
+    for line in targets(summ):
+        print(line)
+
+
+def rst(path):
+    """The tables and targets as reStructuredText (for the docs)."""
+    data = json.loads(path.read_text())
+    m = data["machine"]
+    parts = [
+        f"From ``benchmarks/results/{path.name}`` ({m['cpu_count']} cores, "
+        f"scikit-learn {m['scikit-learn']}, run {m['date']}). Test accuracy of "
+        "the refit model on held-out rows, mean over seeds; its paired "
+        "difference to the full-data TPE search (points, ± standard error); "
+        "end-to-end seconds (search and refit) and speed-up over the full "
+        "search.",
+        "",
+    ]
+    summ = summary(data["records"])
+    for task, rows in summ.items():
+        parts += [f".. list-table:: {task}", "   :header-rows: 1", ""]
+        for cells in [HEADER] + [_fmt(r) for r in rows]:
+            parts.append(f"   * - {cells[0]}")
+            parts += [f"     - {c}" for c in cells[1:]]
+        parts.append("")
+    parts += ["Targets (issue 14), as computed from the file:", ""]
+    parts += [f"* {line}" for line in targets(summ)]
+    return "\n".join(parts) + "\n"
+
+
+def plot(path, out):
+    """Test accuracy against end-to-end seconds, one panel per task."""
+    from matplotlib.figure import Figure
+
+    summ = summary(_load(path))
+    fig = Figure(figsize=(5 * len(summ), 4), layout="constrained")
+    axes = fig.subplots(1, len(summ), squeeze=False)[0]
+    for ax, (task, rows) in zip(axes, summ.items()):
+        for row in rows:
+            name = row["strategy"]
+            marker = "o" if name.startswith(OURS_PREFIX) else "s"
+            ax.scatter(row["seconds"], row["test_accuracy"], marker=marker)
+            ax.annotate(name, (row["seconds"], row["test_accuracy"]), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlabel("end-to-end seconds (log)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(task)
+    fig.savefig(out, dpi=110)
+    return out
 
 
 def main(argv=None):
@@ -283,14 +406,20 @@ def main(argv=None):
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES)
     parser.add_argument("--output", default=None, help="results file name")
     parser.add_argument("--table", action="store_true", help="print, run nothing")
+    parser.add_argument(
+        "--plot", action="store_true", help="draw the plot, run nothing"
+    )
     args = parser.parse_args(argv)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = args.output or ("fidelity_quick" if args.quick else "fidelity")
     path = RESULTS / f"{name}.json"
-    if args.table:
-        table(path)
+    if args.table or args.plot:
+        if args.table:
+            table(path)
+        if args.plot:
+            print(plot(path, path.with_suffix(".png")))
         return
     tasks = args.tasks or (["digits-svc"] if args.quick else list(TASKS))
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])

@@ -2,7 +2,8 @@
 
 ``benchmarks/results/search*.json`` become ``_generated/search_tables.rst``
 (included by ``benchmarks.rst``) through the same table code as
-``benchmarks/report_search.py``, so the docs and the README quote one source.
+``benchmarks/report_search.py``, so the docs and the README quote one source;
+``fidelity.json`` goes through ``benchmarks/bench_fidelity.py``'s ``rst``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,28 @@ def _write_adaselection(app):
         target.write_text(text)
 
 
+def _write_fidelity(app):
+    """``benchmarks/results/fidelity.json`` through ``bench_fidelity.rst``."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_fidelity as bf
+    finally:
+        sys.path.pop(0)
+    out = Path(app.srcdir) / "_generated"
+    out.mkdir(exist_ok=True)
+    path = ROOT / "benchmarks" / "results" / "fidelity.json"
+    text = (
+        bf.rst(path)
+        if path.exists()
+        else "No multi-fidelity results are committed yet.\n"
+    )
+    target = out / "fidelity_tables.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def setup(app):
     app.connect("builder-inited", _write_tables)
+    app.connect("builder-inited", _write_fidelity)
     app.connect("builder-inited", _write_adaselection)
     return {"version": "1.0", "parallel_read_safe": True}

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_array, check_consistent_length
 
 from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml._validation import check_number
+from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
     _check_method_params,
     _fit_and_score,
@@ -146,7 +147,21 @@ class SubsetSearchCV(BaseSearchCV):
         fit fails gets ``error_score`` and the search goes on; it raises only
         when every trial failed (or at once with ``error_score="raise"``).
     timeout : float or None, default=None
-        Stop proposing new rounds after this many seconds.
+        The search's time budget in seconds: no round starts after it, and
+        fits still running when it ends are stopped (their trial fails). The
+        first round always runs to the end (bounded by ``trial_timeout``
+        only), so that there is a result; the search ends within that first
+        round's time of the budget even when a later fit hangs. Re-scoring
+        and the refit come after it.
+    trial_timeout : float or None, default=None
+        Seconds a trial's fits may take, all its splits and rungs together
+        (from the start of its round with ``n_points > 1``). Fits still
+        running then are stopped: the trial fails (``error_score``, a
+        ``FitFailedWarning`` at the end) and the search goes on.
+
+        With ``timeout`` or ``trial_timeout`` the fits run in worker
+        processes (loky, as joblib's; ``n_jobs`` of them, at least one), which
+        can be stopped; the data go to each worker once.
     storage : str or optuna storage, default=None
         Where the Optuna study lives, e.g. ``"sqlite:///search.db"``. With a
         storage the search is resumable: fitting again with the same storage
@@ -308,6 +323,7 @@ multimetric_
         subset_size=0.05,
         optimizer="tpe",
         timeout=None,
+        trial_timeout=None,
         storage=None,
         study_name=None,
         use_weights="auto",
@@ -337,6 +353,7 @@ multimetric_
         self.optimizer = optimizer
         self.n_points = n_points
         self.timeout = timeout
+        self.trial_timeout = trial_timeout
         self.storage = storage
         self.study_name = study_name
         self.use_weights = use_weights
@@ -482,9 +499,18 @@ multimetric_
                 fingerprint=(
                     {} if self.storage is None else self._fingerprint(X, y, splits)
                 ),
+                runner=(
+                    None
+                    if self.timeout is None and self.trial_timeout is None
+                    else BoundedRunner(X, y, self.n_jobs)
+                ),
             )
-            self.studies_ = run.search_all(spaces, sampler_seeds)
-            run.rescore()
+            try:
+                self.studies_ = run.search_all(spaces, sampler_seeds)
+                run.rescore()
+            finally:
+                if run.runner is not None:
+                    run.runner.close()
         params, out, more = run.params, run.out, run.more
         if adaptive:
             self.selection_time_ = float(
@@ -587,6 +613,14 @@ multimetric_
                 low=0,
                 include_low=False,
                 finite=False,
+                description="None or a positive number of seconds",
+            )
+        if self.trial_timeout is not None:
+            check_number(
+                self.trial_timeout,
+                "trial_timeout",
+                low=0,
+                include_low=False,
                 description="None or a positive number of seconds",
             )
         if not (
@@ -885,6 +919,7 @@ class _Run:
     callbacks: list
     deadline: float | None  # time.monotonic() after which no round starts
     fingerprint: dict  # what a stored study must have been run on
+    runner: BoundedRunner | None  # worker processes for time-limited fits
     # Filled by the loop.
     params: list = field(default_factory=list, init=False)
     out: list = field(default_factory=list, init=False)
@@ -1055,10 +1090,19 @@ class _Run:
         results = [None] * len(candidates)
         spent = [None] * len(candidates)
         alive = list(range(len(candidates)))
+        start = time.monotonic()
         for r, rung in enumerate(self.rungs):
             if not alive:
                 break
-            outs = self._evaluate([candidates[j] for j in alive], rung)
+            if r and self.deadline is not None and time.monotonic() >= self.deadline:
+                # Out of time: trials still climbing stop at the rung they
+                # reached, as if pruned there.
+                for j in alive:
+                    results[j] = (results[j][0], r - 1, True)
+                break
+            outs = self._evaluate(
+                [candidates[j] for j in alive], rung, *self._limit(start)
+            )
             still = []
             for i, j in enumerate(alive):
                 splits_out = outs[i * n_splits : (i + 1) * n_splits]
@@ -1113,7 +1157,10 @@ class _Run:
                 self._replace(i, stored)
         if todo:
             t0 = time.perf_counter()
-            outs = self._evaluate([self.params[i] for i in todo], self.full_rung)
+            trial_timeout = self.search.trial_timeout
+            outs = self._evaluate(
+                [self.params[i] for i in todo], self.full_rung, trial_timeout
+            )
             self.seconds["rescore"] = time.perf_counter() - t0
             n_splits = len(self.splits)
             for k, i in enumerate(todo):
@@ -1136,7 +1183,13 @@ class _Run:
         self.more["rung"][i] = len(self.rungs)
         self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
 
-    def _evaluate(self, candidates, rung):
+    def _evaluate(self, candidates, rung, limit=None, reason="trial_timeout"):
+        """Fit and score candidates on every split of a rung.
+
+        With a ``runner`` (``trial_timeout`` or ``timeout`` set) the fits run
+        in worker processes, and those not done within ``limit`` seconds are
+        stopped and count as failed fits.
+        """
         s = self.search
         tasks = []
         for ci, params in enumerate(candidates):
@@ -1153,31 +1206,56 @@ class _Run:
                     est = _PresetSubsetEstimator(
                         est, subset=rung.subsets[si], use_weights=self.weighted
                     )
-                tasks.append(
-                    delayed(_fit_and_score)(
-                        est,
-                        self.X,
-                        self.y,
-                        scorer=self.scorers,
-                        train=train,
-                        test=rung.tests[si],
-                        # scikit-learn's own levels: per-fit lines from 2 on,
-                        # with scores from 3 (as GridSearchCV and
-                        # BayesSearchCV print them).
-                        verbose=s.verbose,
-                        parameters=None,
-                        fit_params=self.fit_params,
-                        score_params=self.score_params,
-                        return_train_score=s.return_train_score,
-                        return_n_test_samples=True,
-                        return_times=True,
-                        return_estimator=self.adaptive,
-                        split_progress=(si, len(self.splits)),
-                        candidate_progress=(len(self.params) + ci, self.total),
-                        error_score=s.error_score,
-                    )
+                kwargs = dict(
+                    scorer=self.scorers,
+                    # scikit-learn's own levels: per-fit lines from 2 on, with
+                    # scores from 3 (as GridSearchCV and BayesSearchCV print
+                    # them).
+                    verbose=s.verbose,
+                    parameters=None,
+                    fit_params=self.fit_params,
+                    score_params=self.score_params,
+                    return_train_score=s.return_train_score,
+                    return_n_test_samples=True,
+                    return_times=True,
+                    return_estimator=self.adaptive,
+                    split_progress=(si, len(self.splits)),
+                    candidate_progress=(len(self.params) + ci, self.total),
+                    error_score=s.error_score,
                 )
-        outs = self.parallel(tasks)
+                tasks.append((est, train, rung.tests[si], kwargs))
+        if self.runner is None:
+            outs = self.parallel(
+                delayed(_fit_and_score)(
+                    est, self.X, self.y, train=train, test=test, **kwargs
+                )
+                for est, train, test, kwargs in tasks
+            )
+        else:
+            outs = self.runner.run(tasks, limit)
+            why = (
+                f"the fit was stopped after {max(limit, 0):.3g} s, at the "
+                + (
+                    f"trial's limit (trial_timeout={s.trial_timeout!r})"
+                    if reason == "trial_timeout"
+                    else f"end of the search's time budget (timeout={s.timeout!r})"
+                )
+                if limit is not None
+                else ""
+            )
+            outs = [
+                o
+                if o is not None
+                else timed_out(
+                    self.scorers,
+                    s.error_score,
+                    len(t[2]),
+                    limit,
+                    why,
+                    train_scores=s.return_train_score,
+                )
+                for o, t in zip(outs, tasks)
+            ]
         if rung.full:
             self.seconds.setdefault("full_fits", []).extend(
                 o["fit_time"] + o["score_time"] for o in outs
@@ -1189,6 +1267,21 @@ class _Run:
             if est is not None:
                 o["selection_time"] = float(getattr(est, "selection_time_", 0.0))
         return outs
+
+    def _limit(self, start):
+        """Seconds left for a round of fits that started at ``start``, and
+        which limit that is (``"trial_timeout"``, ``"timeout"``)."""
+        s = self.search
+        now = time.monotonic()
+        limits = []
+        if s.trial_timeout is not None:
+            limits.append((s.trial_timeout - (now - start), "trial_timeout"))
+        if self.deadline is not None and self.params:
+            # The search's budget, once a trial has finished: the first round
+            # always runs (bounded by trial_timeout only), so a search has a
+            # result to return.
+            limits.append((self.deadline - now, "timeout"))
+        return min(limits) if limits else (None, None)
 
     def _value(self, splits_out):
         """The score the optimiser maximises: the mean over splits."""
@@ -1347,13 +1440,16 @@ def _rank_by_rung(results):
     for key in [k for k in results if k.startswith("rank_test_")]:
         name = key[len("rank_test_") :]
         scores = np.asarray(results[f"mean_test_{name}"], dtype=float)
+        # A trial without a score (a failed fit, a re-scoring that failed)
+        # ranks last, whatever rung it reached.
+        level = np.where(np.isnan(scores), -1.0, rung)
         scores = np.nan_to_num(scores, nan=-np.inf)
         # Dense ranking of (rung, score) pairs, ties sharing the lowest rank.
-        order = np.lexsort((-scores, -rung))
+        order = np.lexsort((-scores, -level))
         ranks = np.empty(len(scores), dtype=np.int32)
         prev = None
         for pos, i in enumerate(order):
-            pair = (rung[i], scores[i])
+            pair = (level[i], scores[i])
             if pair != prev:
                 current = pos + 1
                 prev = pair
@@ -1469,6 +1565,13 @@ def _raise_or_warn_about_failures(out, error_score):
     errors = [o["fit_error"] for o in out if o.get("fit_error") is not None]
     if not errors:
         return
+    if len(errors) == len(out) and all(e.startswith("TimeoutError") for e in errors):
+        raise ValueError(
+            f"All {len(out)} fits of the search were stopped at their time limit "
+            "before any trial finished, so there is no result; give the search "
+            "a larger trial_timeout (or timeout). The first one:\n"
+            f"{errors[0]}"
+        )
     if len(errors) == len(out):
         raise ValueError(
             f"All {len(out)} fits of the search failed (every trial on every "

@@ -1,0 +1,120 @@
+"""Fits that can be stopped: SubsetSearchCV's trials under a time limit.
+
+A Python thread cannot be interrupted, so a search with ``trial_timeout`` or
+``timeout`` runs its fits in worker processes (loky, as joblib does) and, when
+a round of fits overruns its limit, kills the workers still busy with it. The
+data go to each worker once, when it starts, not with every fit.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+
+import numpy as np
+from joblib import effective_n_jobs
+
+from subsetml.model_selection._compat import _fit_and_score
+
+__all__ = ["BoundedRunner", "timed_out"]
+
+# Per worker process: the data of each runner that started it.
+_DATA = {}
+_KEYS = itertools.count()
+
+
+def _set_data(key, X, y):
+    _DATA.clear()  # a worker serves one runner
+    _DATA[key] = (X, y)
+
+
+def _ready(key):
+    return key in _DATA
+
+
+def _fit_in_worker(key, estimator, train, test, kwargs):
+    X, y = _DATA[key]
+    return _fit_and_score(estimator, X, y, train=train, test=test, **kwargs)
+
+
+class BoundedRunner:
+    """Runs ``_fit_and_score`` tasks in worker processes, each round within a
+    time limit.
+
+    Parameters
+    ----------
+    X, y : the search's data, sent to every worker once.
+    n_jobs : int or None
+        Worker processes (joblib's meaning: None is 1, -1 all cores).
+    """
+
+    def __init__(self, X, y, n_jobs):
+        self.X = X
+        self.y = y
+        self.n_workers = max(1, effective_n_jobs(n_jobs))
+        self.key = next(_KEYS)
+        self._executor = None
+
+    def _pool(self):
+        from joblib.externals.loky.process_executor import ProcessPoolExecutor
+
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.n_workers,
+                initializer=_set_data,
+                initargs=(self.key, self.X, self.y),
+            )
+            # Start every worker (imports, data) before any limit counts: a
+            # limit is the fits' time, not the workers' start-up.
+            ready = [
+                self._executor.submit(_ready, self.key) for _ in range(self.n_workers)
+            ]
+            for f in ready:
+                f.result()
+        return self._executor
+
+    def run(self, tasks, limit):
+        """Run ``(estimator, train, test, kwargs)`` tasks; None for each task
+        not finished within ``limit`` seconds (None: no limit).
+
+        Workers still busy at the limit are killed; the next round starts
+        new ones. An exception raised by a fit (``error_score="raise"``)
+        propagates.
+        """
+        pool = self._pool()
+        futures = [
+            pool.submit(_fit_in_worker, self.key, est, train, test, kwargs)
+            for est, train, test, kwargs in tasks
+        ]
+        done, pending = concurrent.futures.wait(
+            futures, timeout=None if limit is None else max(limit, 0.0)
+        )
+        if pending:
+            for f in pending:
+                f.cancel()
+            self.close(kill=True)
+        return [f.result() if f in done else None for f in futures]
+
+    def close(self, kill=False):
+        if self._executor is not None:
+            self._executor.shutdown(wait=not kill, kill_workers=kill)
+            self._executor = None
+
+
+def timed_out(scorers, error_score, n_test, seconds, why, train_scores=False):
+    """A ``_fit_and_score`` result for a fit stopped at its time limit."""
+    score = np.nan if isinstance(error_score, str) else error_score
+    names = getattr(scorers, "_scorers", None)
+    if isinstance(scorers, dict):
+        names = scorers
+    scores = {name: score for name in names} if names is not None else score
+    out = {
+        "fit_error": f"TimeoutError: {why}",
+        "test_scores": scores,
+        "n_test_samples": n_test,
+        "fit_time": float(seconds),
+        "score_time": 0.0,
+    }
+    if train_scores:
+        out["train_scores"] = scores
+    return out

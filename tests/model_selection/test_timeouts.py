@@ -1,0 +1,161 @@
+"""Time limits of SubsetSearchCV: ``trial_timeout`` and ``timeout`` stop fits
+that run too long, in worker processes, and the search goes on (issue 16)."""
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression
+
+from subsetml.model_selection import SubsetSearchCV
+from subsetml.model_selection._bounded import BoundedRunner, timed_out
+
+pytest.importorskip("optuna")
+
+HANG = 600.0  # seconds: a fit that would outlast any test run
+
+
+class Sleepy(ClassifierMixin, BaseEstimator):
+    """Logistic regression that first sleeps ``delay`` seconds."""
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
+
+    def fit(self, X, y, sample_weight=None):
+        time.sleep(self.delay)
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(n_samples=200, n_features=6, random_state=0)
+
+
+def test_trial_timeout_fails_the_hanging_trials_and_goes_on(data):
+    X, y = data
+    search = SubsetSearchCV(
+        Sleepy(),
+        {"delay": [0.0, HANG]},
+        n_iter=4,
+        subset_size=0.5,
+        cv=2,
+        random_state=0,
+        trial_timeout=3,
+        optimizer="random",
+    )
+    t0 = time.monotonic()
+    with pytest.warns(FitFailedWarning, match="trial_timeout=3"):
+        search.fit(X, y)
+    elapsed = time.monotonic() - t0
+    res = search.cv_results_
+    delays = np.array([p["delay"] for p in res["params"]])
+    assert len(delays) == 4 and (delays == HANG).any() and (delays == 0).any()
+    scores = np.asarray(res["mean_test_score"])
+    assert np.isnan(scores[delays == HANG]).all()
+    assert np.isfinite(scores[delays == 0]).all()
+    assert search.best_params_ == {"delay": 0.0}
+    assert elapsed < 4 * 3 + 60  # never the hanging fit's 600 s
+    states = {t.state.name for t in search.studies_[0].get_trials()}
+    assert "FAIL" in states and "COMPLETE" in states
+
+
+class HangsFromItsThirdFit(Sleepy):
+    """Fits quickly twice, then hangs on subsets (counted in a file: fits run
+    in worker processes); the refit on all 200 rows does not hang."""
+
+    def __init__(self, delay=0.0, log=None):
+        self.delay = delay
+        self.log = log
+
+    def fit(self, X, y, sample_weight=None):
+        with open(self.log, "a") as f:
+            f.write("x")
+        with open(self.log) as f:
+            n = len(f.read())
+        if n > 2 and len(X) < 200:
+            time.sleep(HANG)
+        return super().fit(X, y)
+
+
+def test_timeout_stops_a_hanging_fit_and_returns_what_finished(data, tmp_path):
+    X, y = data
+    search = SubsetSearchCV(
+        HangsFromItsThirdFit(log=str(tmp_path / "fits")),
+        {"delay": (0.0, 0.01)},
+        n_iter=50,
+        subset_size=0.5,
+        cv=2,
+        random_state=0,
+        timeout=4,
+    )
+    t0 = time.monotonic()
+    with pytest.warns(FitFailedWarning, match="time budget"):
+        search.fit(X, y)
+    assert time.monotonic() - t0 < 4 + 30  # not the hanging fit's 600 s
+    scores = np.asarray(search.cv_results_["mean_test_score"])
+    assert len(scores) == 2 and np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert search.best_index_ == 0
+
+
+def test_timeout_with_no_trial_finished_is_a_clear_error(data):
+    X, y = data
+    search = SubsetSearchCV(
+        Sleepy(),
+        {"delay": [HANG]},
+        n_iter=3,
+        subset_size=0.5,
+        cv=2,
+        timeout=1,
+        trial_timeout=2,
+    )
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="larger trial_timeout"):
+        search.fit(X, y)
+    assert time.monotonic() - t0 < 2 + 30
+
+
+def test_bounded_runner_returns_results_and_none_for_what_overran(data):
+    from sklearn.metrics import check_scoring
+
+    X, y = data
+    runner = BoundedRunner(X, y, 2)
+    kwargs = dict(
+        scorer=check_scoring(Sleepy()),
+        verbose=0,
+        parameters=None,
+        fit_params=None,
+        score_params=None,
+        return_times=True,
+        error_score=np.nan,
+    )
+    train, test = np.arange(100), np.arange(100, 200)
+    try:
+        outs = runner.run(
+            [(Sleepy(0.0), train, test, kwargs), (Sleepy(HANG), train, test, kwargs)],
+            3,
+        )
+        assert outs[0]["test_scores"] > 0.5 and outs[1] is None
+        # The stopped worker is replaced: the next round works.
+        again = runner.run([(Sleepy(0.0), train, test, kwargs)], 30)
+        assert again[0]["test_scores"] == outs[0]["test_scores"]
+    finally:
+        runner.close()
+    out = timed_out({"a": 1, "b": 2}, np.nan, 10, 3.0, "why")
+    assert set(out["test_scores"]) == {"a", "b"} and out["fit_error"].endswith("why")
+    assert np.isnan(timed_out(None, "raise", 10, 3.0, "x")["test_scores"])
+
+
+@pytest.mark.parametrize("bad", [0, -1, "10", float("nan")])
+def test_bad_trial_timeout(data, bad):
+    X, y = data
+    search = SubsetSearchCV(LogisticRegression(), {"C": [1.0]}, trial_timeout=bad)
+    with pytest.raises(ValueError, match="trial_timeout"):
+        search.fit(X, y)
