@@ -19,12 +19,19 @@ def _write_tables(app):
         _write_family(app, prefix)
 
 
-def _write_family(app, prefix):
+def _bench_module(name):
+    """A module of ``benchmarks/`` (not a package), imported by name."""
+    import importlib
+
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import report_search as rs
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
+
+
+def _write_family(app, prefix):
+    rs = _bench_module("report_search")
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     parts = []
@@ -69,11 +76,7 @@ def _adaselection_tables(path):
     through ``benchmarks/report_adaselection.py``."""
     import json
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import report_adaselection as ra
-    finally:
-        sys.path.pop(0)
+    ra = _bench_module("report_adaselection")
     data = json.loads(path.read_text())
     rates = data["sampling_rates"]
     lines = [
@@ -120,11 +123,7 @@ def _write_adaselection(app):
 
 def _write_fidelity(app):
     """``benchmarks/results/fidelity.json`` through ``bench_fidelity.rst``."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import bench_fidelity as bf
-    finally:
-        sys.path.pop(0)
+    bf = _bench_module("bench_fidelity")
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     path = ROOT / "benchmarks" / "results" / "fidelity.json"

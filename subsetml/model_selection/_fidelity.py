@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 from sklearn.utils import _safe_indexing, check_random_state
 
+from subsetml._validation import check_number
+
 __all__ = [
     "check_rescore",
     "check_score_size",
@@ -190,13 +192,13 @@ def check_rescore(rescore):
     """``"auto"`` or an integer >= 0."""
     if isinstance(rescore, str) and rescore == "auto":
         return rescore
-    if (
-        isinstance(rescore, bool)
-        or not isinstance(rescore, numbers.Integral)
-        or rescore < 0
-    ):
-        raise ValueError(
-            f"rescore must be 'auto' or an integer >= 0 (configurations to "
-            f"re-score on full folds), got {rescore!r}."
+    return int(
+        check_number(
+            rescore,
+            "rescore",
+            integer=True,
+            low=0,
+            description="'auto' or an integer >= 0 (configurations to re-score "
+            "on full folds)",
         )
-    return int(rescore)
+    )
