@@ -201,8 +201,9 @@ class SubsetSearchCV(BaseSearchCV):
         whole test folds; ``best_index_`` is the best of them. Scores on
         subsets can favour configurations that fail on all rows (a learning
         rate that diverges with ``1 / subset_size`` times more steps per
-        epoch): those then cannot win. ``"auto"``: 3 for a skorch net whose
-        last rung is a subset, else 0.
+        epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else
+        0. Nothing is re-scored when the last rung is whole folds (its
+        trials already are).
     random_state : int, RandomState instance or None, default=None
         Seeds the selection and the optimiser. The same seed with ``n_jobs=1``
         proposes the same sequence of candidates.
@@ -683,10 +684,12 @@ multimetric_
 
     def _n_rescore(self, rungs, adaptive):
         """Configurations re-scored on full folds after the search."""
+        if rungs[-1].full:
+            # The last rung already trains and scores on whole folds: the
+            # same fits again would give the same scores.
+            return 0
         if not (isinstance(self.rescore, str) and self.rescore == "auto"):
             return self.rescore
-        if rungs[-1].full:
-            return 0  # the last rung already scores on full folds
         # skorch nets: subset trials take fewer optimiser steps per epoch than
         # a full fit, and configurations that diverge on all rows won 9 of 48
         # searches in benchmarks/results/nn_search_cpu*.json.

@@ -105,8 +105,11 @@ def test_a_full_last_rung_scores_on_full_folds(data):
     res = search.cv_results_
     full = np.asarray(res["rung"]) == 1
     assert set(np.asarray(res["subset_size"])[full]) == {300}
-    # rescore="auto" has nothing to add: the last rung is the full folds.
+    # Re-scoring has nothing to add: the last rung is the full folds.
     assert search.compute_report_["rescore_s"] == 0
+    again = _search(subset_size=(0.1, 1.0), rescore=3).fit(X, y)
+    assert again.compute_report_["rescore_s"] == 0
+    assert max(again.cv_results_["rung"]) == 1
     assert search.compute_report_["full_search_estimate_basis"].startswith("mean")
 
 
