@@ -462,6 +462,57 @@ def _halving_ranking(
 # View 2: end-to-end searches
 
 
+def halving_min_resources(fold_rows, n_classes):
+    """``HalvingRandomSearchCV``'s first round: 5 % of a fold, at least two
+    rows per class."""
+    return max(int(round(0.05 * fold_rows)), 2 * n_classes)
+
+
+def make_anchor(
+    kind, estimator, space, *, n_iter, cv, seed, fold_rows, n_classes, size=0.05
+):
+    """The search a user would pick instead, unfitted: ``"bayes"``
+    (scikit-optimize's ``BayesSearchCV`` on all rows), ``"halving"``
+    (``HalvingRandomSearchCV``, factor 3, as many candidates as fit) or
+    ``"optuna"`` (``OptunaSearchCV(subsample=size)`` with a seeded TPE)."""
+    if kind == "bayes":
+        from skopt import BayesSearchCV
+
+        return BayesSearchCV(
+            estimator, space_for_skopt(space), n_iter=n_iter, cv=cv, random_state=seed
+        )
+    if kind == "halving":
+        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+        from sklearn.model_selection import HalvingRandomSearchCV
+
+        return HalvingRandomSearchCV(
+            estimator,
+            space_for_scipy(space),
+            n_candidates="exhaust",
+            factor=3,
+            min_resources=halving_min_resources(fold_rows, n_classes),
+            cv=cv,
+            random_state=seed,
+        )
+    if kind == "optuna":
+        import optuna
+        from optuna_integration import OptunaSearchCV
+
+        return OptunaSearchCV(
+            estimator,
+            space_for_optuna(space),
+            n_trials=n_iter,
+            cv=cv,
+            subsample=size,
+            random_state=seed,
+            study=optuna.create_study(
+                direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
+            ),
+            verbose=0,
+        )
+    raise ValueError(f"unknown anchor {kind!r}")
+
+
 def end_to_end_view(
     estimator,
     space,
@@ -533,64 +584,37 @@ def end_to_end_view(
             continue
         for sel in selectors:
             run(f"{sel}@{size:g} (tpe)", subset_search(sel, size), subset_size=size)
-    if "bayes" in anchors:
-        from skopt import BayesSearchCV
 
-        run(
-            "BayesSearchCV (gp)",
-            lambda: BayesSearchCV(
-                estimator,
-                space_for_skopt(space),
-                n_iter=n_iter,
-                cv=splitter,
-                random_state=seed,
-            ),
-            subset_size=1.0,
+    def anchor(kind, size=0.05):
+        return lambda: make_anchor(
+            kind,
+            estimator,
+            space,
+            n_iter=n_iter,
+            cv=splitter,
+            seed=seed,
+            fold_rows=fold_rows,
+            n_classes=n_classes,
+            size=size,
         )
-    if "halving" in anchors:
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-        from sklearn.model_selection import HalvingRandomSearchCV
 
-        min_res = max(int(round(0.05 * fold_rows)), 2 * n_classes)
+    if "bayes" in anchors:
+        run("BayesSearchCV (gp)", anchor("bayes"), subset_size=1.0)
+    if "halving" in anchors:
         run(
             "HalvingRandomSearchCV",
-            lambda: HalvingRandomSearchCV(
-                estimator,
-                space_for_scipy(space),
-                n_candidates="exhaust",
-                factor=3,
-                min_resources=min_res,
-                cv=splitter,
-                random_state=seed,
-            ),
-            subset_size=min_res / fold_rows,
+            anchor("halving"),
+            subset_size=halving_min_resources(fold_rows, n_classes) / fold_rows,
         )
     if "optuna" in anchors:
         try:
-            from optuna_integration import OptunaSearchCV
+            import optuna_integration  # noqa: F401
         except ImportError:  # pragma: no cover - optional anchor
             log("  optuna-integration is not installed: OptunaSearchCV skipped")
         else:
-            import optuna
-
             for size in sizes:
-                run(
-                    f"OptunaSearchCV@{size:g}",
-                    lambda size=size: OptunaSearchCV(
-                        estimator,
-                        space_for_optuna(space),
-                        n_trials=n_iter,
-                        cv=splitter,
-                        subsample=size,
-                        random_state=seed,
-                        study=optuna.create_study(
-                            direction="maximize",
-                            sampler=optuna.samplers.TPESampler(seed=seed),
-                        ),
-                        verbose=0,
-                    ),
-                    subset_size=size,
-                )
+                name = f"OptunaSearchCV@{size:g}"
+                run(name, anchor("optuna", size), subset_size=size)
     for rec in records:
         rec["speedup_vs_full"] = full["end_to_end_s"] / rec["end_to_end_s"]
     return records

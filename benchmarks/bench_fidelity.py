@@ -48,11 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_info, write_results
 from _search_harness import (
     _plain,
+    make_anchor,
     make_splitter,
     quiet,
-    space_for_optuna,
-    space_for_scipy,
-    space_for_skopt,
     space_for_subsetml,
 )
 
@@ -162,45 +160,22 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return subset(selector=sel, subset_size=0.05, score_size=2000)
     if strategy.endswith(" rungs +score"):
         return subset(selector=sel, subset_size=RUNGS, score_size=2000)
-    if strategy == "OptunaSearchCV@0.05":
-        import optuna
-        from optuna_integration import OptunaSearchCV
-
-        return OptunaSearchCV(
+    anchors = {
+        "OptunaSearchCV@0.05": "optuna",
+        "HalvingRandomSearchCV": "halving",
+        "BayesSearchCV": "bayes",
+    }
+    if strategy in anchors:
+        return make_anchor(
+            anchors[strategy],
             estimator,
-            space_for_optuna(space),
-            n_trials=n_iter,
-            cv=splitter,
-            subsample=0.05,
-            random_state=seed,
-            study=optuna.create_study(
-                direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
-            ),
-            verbose=0,
-        )
-    if strategy == "HalvingRandomSearchCV":
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-        from sklearn.model_selection import HalvingRandomSearchCV
-
-        n_classes = len(np.unique(y))
-        return HalvingRandomSearchCV(
-            estimator,
-            space_for_scipy(space),
-            n_candidates="exhaust",
-            factor=3,
-            min_resources=max(int(round(0.05 * fold_rows)), 2 * n_classes),
-            cv=splitter,
-            random_state=seed,
-        )
-    if strategy == "BayesSearchCV":
-        from skopt import BayesSearchCV
-
-        return BayesSearchCV(
-            estimator,
-            space_for_skopt(space),
+            space,
             n_iter=n_iter,
             cv=splitter,
-            random_state=seed,
+            seed=seed,
+            fold_rows=fold_rows,
+            n_classes=len(np.unique(y)),
+            size=0.05,
         )
     raise ValueError(f"unknown strategy {strategy!r}")
 

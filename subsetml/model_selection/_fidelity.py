@@ -17,9 +17,11 @@ import warnings
 import numpy as np
 from sklearn.utils import _safe_indexing, check_random_state
 
+from subsetml._subset import resolve_budget
 from subsetml._validation import check_number
 
 __all__ = [
+    "check_pruner",
     "check_rescore",
     "check_score_size",
     "check_sizes",
@@ -27,7 +29,20 @@ __all__ = [
     "score_rows",
 ]
 
-PRUNER_NAMES = ("auto", "halving", "hyperband", None)
+
+def check_pruner(pruner):
+    """``"auto"``, ``"halving"``, ``"hyperband"``, None, or an object with a
+    ``prune`` method (an Optuna pruner); else a ``ValueError``."""
+    if (
+        pruner is None
+        or (isinstance(pruner, str) and pruner in ("auto", "halving", "hyperband"))
+        or callable(getattr(pruner, "prune", None))
+    ):
+        return pruner
+    raise ValueError(
+        f"Unknown pruner {pruner!r}; choose one of 'auto', 'halving', "
+        "'hyperband', None, or pass an optuna pruner."
+    )
 
 
 def check_sizes(subset_size):
@@ -70,32 +85,18 @@ def make_pruner(pruner, steps):
     """
     import optuna
 
+    check_pruner(pruner)
     if isinstance(pruner, str) and pruner == "auto":
         pruner = "halving" if len(steps) > 1 else None
     if pruner is None:
         return optuna.pruners.NopPruner()
-    if not isinstance(pruner, str):
-        if not callable(getattr(pruner, "prune", None)):
-            raise TypeError(
-                "pruner must be 'auto', 'halving', 'hyperband', None or an optuna "
-                f"pruner (an object with a prune method), got {pruner!r}."
-            )
-        if len(steps) < 2:
-            raise ValueError(
-                "A pruner needs rungs to stop trials at: give subset_size several "
-                "growing sizes, e.g. subset_size=(0.05, 0.15, 0.45, 1.0)."
-            )
-        return pruner
-    if pruner not in ("halving", "hyperband"):
-        raise ValueError(
-            f"Unknown pruner {pruner!r}; choose one of 'auto', 'halving', "
-            "'hyperband', None, or pass an optuna pruner."
-        )
     if len(steps) < 2:
         raise ValueError(
             f"pruner={pruner!r} needs rungs to stop trials at: give subset_size "
             "several growing sizes, e.g. subset_size=(0.05, 0.15, 0.45, 1.0)."
         )
+    if not isinstance(pruner, str):
+        return pruner
     factor = max(2, int(round(steps[1] / steps[0])))
     unchecked = [
         i
@@ -155,11 +156,10 @@ def score_rows(test, y, score_size, classifier, seed):
     if score_size is None:
         return test
     n = len(test)
-    if isinstance(score_size, numbers.Integral):
-        m = int(score_size)
-    else:
-        m = int(np.ceil(score_size * n))
-    if m >= n:
+    if isinstance(score_size, numbers.Integral) and score_size >= n:
+        return test
+    m = resolve_budget(score_size, n, name="score_size")
+    if m == n:
         return test
     rng = check_random_state(seed)
     if classifier and y is not None:

@@ -32,7 +32,7 @@ from subsetml.model_selection._compat import (
     _insert_error_scores,
 )
 from subsetml.model_selection._fidelity import (
-    PRUNER_NAMES,
+    check_pruner,
     check_rescore,
     check_score_size,
     check_sizes,
@@ -451,12 +451,6 @@ multimetric_
                     )
                     for si, (_, test) in enumerate(splits)
                 ]
-            first = rungs[0]
-            self.subsets_ = [
-                Subset(np.asarray(train)[s.indices], s.weights)
-                for s, (train, _) in zip(first.subsets, splits)
-                if s is not None
-            ]
             self.rung_subsets_ = [
                 [
                     Subset(np.asarray(train)[s.indices], s.weights)
@@ -465,6 +459,7 @@ multimetric_
                 ]
                 for rung in rungs
             ]
+            self.subsets_ = self.rung_subsets_[0]
             self.selection_time_ = float(sum(np.nansum(r.times) for r in rungs))
             steps = [rung.step for rung in rungs]
             pruner = make_pruner(self.pruner, steps)
@@ -581,7 +576,7 @@ multimetric_
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
         self.compute_report_ = run.compute_report(
-            self.search_time_, getattr(self, "refit_time_", None)
+            self.search_time_, getattr(self, "refit_time_", None), self.selection_time_
         )
         return self
 
@@ -657,15 +652,7 @@ multimetric_
             raise TypeError(f"verbose must be an integer, got {self.verbose!r}.")
         make_selector(self.selector)  # unknown names fail here, before any work
         check_sizes(self.subset_size)
-        if not (
-            (isinstance(self.pruner, str) and self.pruner in PRUNER_NAMES)
-            or self.pruner is None
-            or callable(getattr(self.pruner, "prune", None))
-        ):
-            raise ValueError(
-                f"Unknown pruner {self.pruner!r}; choose one of 'auto', 'halving', "
-                "'hyperband', None, or pass an optuna pruner."
-            )
+        check_pruner(self.pruner)
         check_score_size(self.score_size)
         check_rescore(self.rescore)
         # The prototype validates use_weights and lastlayer.
@@ -1325,21 +1312,16 @@ class _Run:
         self.objective.append(value)
         return value
 
-    def compute_report(self, search_time, refit_time):
+    def compute_report(self, search_time, refit_time, selection_time):
         """Where the search's seconds went, and the full-data search's cost."""
         out = self.out
         fit = float(np.nansum([o.get("fit_time", np.nan) for o in out]))
         score = float(np.nansum([o.get("score_time", np.nan) for o in out]))
-        selection = float(
-            sum(np.nansum(r.times) for r in self.rungs)
-            if not self.adaptive
-            else np.nansum([o.get("selection_time", np.nan) for o in out])
-        )
         n_trials = len(self.params)
         n_splits = len(self.splits)
         report = {
             "search_s": float(search_time),
-            "selection_s": selection,
+            "selection_s": float(selection_time),
             "trial_fit_s": fit,
             "trial_score_s": score,
             "rescore_s": float(self.seconds.get("rescore", 0.0)),
@@ -1425,10 +1407,18 @@ def _with_times(splits_out, times):
     return [{**o, **t} for o, t in zip(splits_out, times)]
 
 
+def _rung_key(scores, rungs):
+    """(level, score) per trial: its rung, or -1 without a score (a failed
+    fit, a re-scoring that failed), and its score with NaN as -inf."""
+    scores = np.asarray(scores, dtype=float)
+    level = np.where(np.isnan(scores), -1.0, np.asarray(rungs, dtype=float))
+    return level, np.nan_to_num(scores, nan=-np.inf)
+
+
 def _order_by_rung(objective, rungs):
-    """Trial positions, best first: higher rung, then higher score."""
-    scores = np.nan_to_num(np.asarray(objective, float), nan=-np.inf)
-    return list(np.lexsort((-scores, -np.asarray(rungs))))
+    """Trial positions, best first: higher level, then higher score."""
+    level, scores = _rung_key(objective, rungs)
+    return list(np.lexsort((-scores, -level)))
 
 
 def _rank_by_rung(results):
@@ -1437,27 +1427,17 @@ def _rank_by_rung(results):
     Scores from different rungs do not compare: a trial pruned after 5 % of
     the rows may score above the full-fold scores of the trials that went on.
     So, as ``HalvingRandomSearchCV`` picks its best among the last iteration,
-    every trial of a higher rung ranks above those of lower rungs.
+    every trial of a higher rung ranks above those of lower rungs (ties share
+    the lowest rank, as in scikit-learn).
     """
-    rung = np.asarray(results["rung"], dtype=float)
     for key in [k for k in results if k.startswith("rank_test_")]:
         name = key[len("rank_test_") :]
-        scores = np.asarray(results[f"mean_test_{name}"], dtype=float)
-        # A trial without a score (a failed fit, a re-scoring that failed)
-        # ranks last, whatever rung it reached.
-        level = np.where(np.isnan(scores), -1.0, rung)
-        scores = np.nan_to_num(scores, nan=-np.inf)
-        # Dense ranking of (rung, score) pairs, ties sharing the lowest rank.
-        order = np.lexsort((-scores, -level))
-        ranks = np.empty(len(scores), dtype=np.int32)
-        prev = None
-        for pos, i in enumerate(order):
-            pair = (level[i], scores[i])
-            if pair != prev:
-                current = pos + 1
-                prev = pair
-            ranks[i] = current
-        results[key] = ranks
+        level, scores = _rung_key(results[f"mean_test_{name}"], results["rung"])
+        # Both dense ranks are integers below n + 1: one exact sort key.
+        order = rankdata(level, method="dense") * (len(scores) + 1) + rankdata(
+            scores, method="dense"
+        )
+        results[key] = rankdata(-order, method="min").astype(np.int32)
 
 
 class SearchResult(dict):
