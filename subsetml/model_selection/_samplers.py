@@ -22,7 +22,7 @@ from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import TrialState
 
-__all__ = ["SkoptGPSampler", "make_sampler", "OPTIMIZERS"]
+__all__ = ["SkoptGPSampler", "TrialSeededSampler", "make_sampler", "OPTIMIZERS"]
 
 #: Names accepted by ``SubsetSearchCV(optimizer=...)``.
 OPTIMIZERS = ("tpe", "gp", "random")
@@ -79,6 +79,69 @@ def make_sampler(optimizer, seed, kwargs=None, n_iter=None):
         f"Unknown optimizer {optimizer!r}; choose one of {list(OPTIMIZERS)} or "
         "pass an optuna.samplers.BaseSampler instance."
     )
+
+
+def trial_seed(seed, number):
+    """The sampler seed for trial ``number`` of a search seeded ``seed``."""
+    state = np.random.SeedSequence([int(seed), int(number)]).generate_state(1)
+    return int(state[0] & 0x7FFFFFFF)
+
+
+class TrialSeededSampler(BaseSampler):
+    """A named optimiser whose random draws for a trial depend on its number.
+
+    A sampler seeded once per fit replays its draws whenever it starts
+    again: a resumed search proposed its first trials again, and workers
+    started together on one study proposed the same candidates (issue 16).
+    Here each trial is proposed by a fresh :func:`make_sampler` seeded from
+    ``(seed, trial number)``. Optuna's samplers read everything else from the
+    study's trials, so nothing is lost, and a single worker stays
+    reproducible.
+
+    Parameters
+    ----------
+    optimizer : {"tpe", "gp", "random"}
+    seed : int
+    kwargs : dict or None
+        ``optimizer_kwargs``.
+    n_iter : int or None
+        The search's trials (sets the random start).
+    """
+
+    def __init__(self, optimizer, seed, kwargs=None, n_iter=None):
+        self._args = (optimizer, kwargs, n_iter)
+        self._seed = int(seed)
+        self._number = None
+        self._inner = make_sampler(optimizer, seed, kwargs, n_iter)  # checks
+
+    def _for(self, trial):
+        if trial.number != self._number:
+            optimizer, kwargs, n_iter = self._args
+            self._inner = make_sampler(
+                optimizer, trial_seed(self._seed, trial.number), kwargs, n_iter
+            )
+            self._number = trial.number
+        return self._inner
+
+    def reseed_rng(self):
+        self._inner.reseed_rng()
+
+    def before_trial(self, study, trial):
+        self._for(trial).before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self._for(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self._for(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self._for(trial).sample_independent(
+            study, trial, param_name, param_distribution
+        )
+
+    def after_trial(self, study, trial, state, values):
+        self._for(trial).after_trial(study, trial, state, values)
 
 
 def _construct(cls, seed, kwargs, what):

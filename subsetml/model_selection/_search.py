@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import numbers
 import re
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +47,13 @@ from subsetml.model_selection._subset_estimator import (
     _adaptive_net,
     final_step,
 )
+from subsetml.model_selection._workers import (
+    _SURPLUS_KEY,
+    Heartbeat,
+    claim,
+    resolve_storage,
+    retry_on_race,
+)
 from subsetml.selection._registry import make_selector
 from subsetml.selection._views import num_rows
 
@@ -57,6 +66,7 @@ _SPACE_KEY = "subsetml:space"
 _PRINT_KEY = "subsetml:fingerprint"
 _RUNG_KEY = "subsetml:rung"  # [last rung reached, pruned there]
 _RESCORE_KEY = "subsetml:rescored"  # + ":<trial number>", in study attrs
+_POLL_SECONDS = 0.5  # how often a worker waiting for others looks again
 
 
 class SubsetSearchCV(BaseSearchCV):
@@ -162,11 +172,22 @@ class SubsetSearchCV(BaseSearchCV):
         With ``timeout`` or ``trial_timeout`` the fits run in worker
         processes (loky, as joblib's; ``n_jobs`` of them, at least one), which
         can be stopped; the data go to each worker once.
-    storage : str or optuna storage, default=None
-        Where the Optuna study lives, e.g. ``"sqlite:///search.db"``. With a
-        storage the search is resumable: fitting again with the same storage
-        and ``study_name`` continues where an interrupted run stopped and ends
-        with ``n_iter`` trials in total; ``cv_results_`` holds them all.
+    storage : str, path-like or optuna storage, default=None
+        Where the Optuna study lives. A database URL
+        (``"sqlite:///search.db"``, ``"postgresql://user@host/db"``) gets
+        Optuna's ``RDBStorage`` with a heartbeat every 10 s; any other string
+        or path is a file of Optuna's journal storage (no server needed); an
+        Optuna storage object is used as given.
+
+        With a storage the search is resumable: fitting again with the same
+        storage and ``study_name`` continues where an interrupted run stopped
+        and ends with ``n_iter`` trials in total; ``cv_results_`` holds them
+        all. Several processes (or machines) may fit the same search on one
+        storage at once: they share the trials, the study ends with exactly
+        ``n_iter`` of them, and each process reports them all. A trial whose
+        process died is found by its stale heartbeat (after 60 s; Optuna's
+        ``grace_period`` for a storage object), failed, and its configuration
+        run again once.
     study_name : str or None, default=None
         Name of the study in ``storage`` (default ``"subsetml"``). A list of
         spaces uses ``"<name>:<i>"`` for space ``i``.
@@ -929,56 +950,54 @@ class _Run:
     def search_all(self, spaces, seeds):
         import optuna
 
-        from subsetml.model_selection._samplers import make_sampler
+        from subsetml.model_selection._samplers import (
+            TrialSeededSampler,
+            make_sampler,
+        )
 
         s = self.search
         level = optuna.logging.get_verbosity()
         if s.verbose < 2:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
+            storage = resolve_storage(s.storage)
             studies = []
             for i, (space, seed) in enumerate(zip(spaces, seeds)):
                 name = s.study_name or "subsetml"
                 if len(spaces) > 1:
                     name = f"{name}:{i}"
-                study = optuna.create_study(
-                    storage=s.storage,
-                    study_name=name if s.storage is not None else None,
-                    sampler=make_sampler(
-                        s.optimizer, seed, s.optimizer_kwargs, space.n_iter
-                    ),
-                    pruner=copy.deepcopy(self.pruner),
-                    direction="maximize",
-                    load_if_exists=True,
-                )
-                n_before = len(study.get_trials(deepcopy=False))
-                if n_before and isinstance(s.optimizer, str):
-                    # A resumed study: a sampler seeded as on the first fit
-                    # would replay its random draws and propose the trials
-                    # already run again (issue 16). Its seed also depends on
-                    # how far the study got, so a resume is still
-                    # reproducible but never repeats.
-                    study.sampler = make_sampler(
-                        s.optimizer,
-                        _resumed_seed(seed, n_before),
-                        s.optimizer_kwargs,
-                        space.n_iter,
+                study = retry_on_race(
+                    functools.partial(
+                        optuna.create_study,
+                        storage=storage,
+                        study_name=name if storage is not None else None,
+                        sampler=(
+                            # With a storage, resumes and other workers must
+                            # not replay this fit's draws: each trial's come
+                            # from its number.
+                            TrialSeededSampler
+                            if storage is not None and isinstance(s.optimizer, str)
+                            else make_sampler
+                        )(s.optimizer, seed, s.optimizer_kwargs, space.n_iter),
+                        pruner=copy.deepcopy(self.pruner),
+                        direction="maximize",
+                        load_if_exists=True,
                     )
+                )
                 studies.append((study, space))
             self.total = sum(sp.n_iter for _, sp in studies)
             bar = _progress(s.verbose, self.total)
             try:
                 for study, space in studies:
-                    self._search_space(study, space, bar)
+                    self._search_space(study, space, bar, shared=storage is not None)
             finally:
                 bar.close()
         finally:
             optuna.logging.set_verbosity(level)
         return [study for study, _ in studies]
 
-    def _search_space(self, study, space, bar):
-        from optuna.trial import TrialState
-
+    def _check_study(self, study, space):
+        """Refuse a stored study run on another space, data or selection."""
         dists = space.to_optuna()
         signature = json.dumps({n: repr(d) for n, d in dists.items()}, sort_keys=True)
         known = study.user_attrs.get(_SPACE_KEY)
@@ -1005,11 +1024,39 @@ class _Run:
                         "this search's: use another study_name or storage, or "
                         "delete the study."
                     )
-        done = 0
-        extra = 0
+        return dists
+
+    def _search_space(self, study, space, bar, shared):
+        """Run one space's trials until the study holds ``n_iter`` of them.
+
+        With a storage (``shared``), other workers may fit the same study at
+        the same time: their finished trials are reported here too, running
+        ones take their place in the count, and dead workers' trials are
+        failed and queued again (:mod:`._workers`).
+        """
+        from optuna.exceptions import UpdateFinishedTrialError
+        from optuna.trial import TrialState
+
+        dists = self._check_study(study, space)
+        heart = Heartbeat(study) if shared else None
         finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-        for t in study.get_trials(deepcopy=False):
-            if t.state in finished and _OUT_KEY in t.user_attrs:
+
+        def counted(t):
+            return t.state in finished and _OUT_KEY in t.user_attrs
+
+        first = len(self.params)
+        seen = set()  # trial numbers recorded (or left out as extra)
+        done = extra = 0
+        after_round = False
+        while True:
+            if heart is not None:
+                heart.fail_stale()
+            trials_now = study.get_trials(deepcopy=False)
+            new = 0
+            for t in trials_now:
+                if t.number in seen or not counted(t):
+                    continue
+                seen.add(t.number)
                 if done == space.n_iter:
                     extra += 1  # beyond this fit's n_iter: not reported
                     continue
@@ -1022,12 +1069,83 @@ class _Run:
                     (study, t.number),
                 )
                 done += 1
-            elif t.state == TrialState.RUNNING:
-                # Left running by an interrupted fit: evaluate its candidate
-                # again (first in line) and close the orphan, which does not
-                # count as a trial.
-                study.enqueue_trial(t.params, skip_if_exists=False)
-                study.tell(t.number, state=TrialState.FAIL)
+                new += 1
+            if new:
+                bar.update(new)
+                self._show_best(bar)
+            if after_round:
+                self._run_callbacks()
+                after_round = False
+            if done >= space.n_iter or self.stopped:
+                break
+            if (
+                self.deadline is not None
+                and self.params  # at least one round, so there is a result
+                and time.monotonic() >= self.deadline
+            ):
+                break
+            running = sum(t.state == TrialState.RUNNING for t in trials_now)
+            free = space.n_iter - done - running
+            if free <= 0:
+                # The rest is running in other workers: wait for them (or for
+                # their heartbeats to stop).
+                time.sleep(_POLL_SECONDS)
+                continue
+            n_ask = min(self.search.n_points, free)
+            with warnings.catch_warnings():
+                # Optuna expects heartbeats with Study.optimize only; this
+                # loop records them itself (Heartbeat.beating).
+                warnings.filterwarnings("ignore", "Heartbeat of storage")
+                trials = [study.ask(dists) for _ in range(n_ask)]
+            if heart is not None:
+                for trial in trials:
+                    heart.started(trial)
+                trials, surplus = claim(study, trials, space.n_iter, counted)
+                for trial in surplus:
+                    # Another worker took the last places meanwhile.
+                    trial.set_user_attr(_SURPLUS_KEY, True)
+                    study.tell(trial, state=TrialState.FAIL)
+                if not trials:
+                    continue
+            candidates = [space.decode(t.params) for t in trials]
+            try:
+                with heart.beating(trials) if heart is not None else nullcontext():
+                    results = self._climb(trials, candidates)
+            except BaseException:
+                # Interrupted (KeyboardInterrupt, an error raised by a fit):
+                # close this round's trials and queue their candidates first
+                # for the next fit of this study. Closed trials without
+                # results never count.
+                for trial in trials:
+                    try:
+                        study.tell(trial, state=TrialState.FAIL)
+                        study.enqueue_trial(trial.params, skip_if_exists=False)
+                    except Exception:  # the first error wins
+                        pass
+                raise
+            for trial, (splits_out, rung, pruned) in zip(trials, results):
+                splits_out = [_jsonable(o) for o in splits_out]
+                try:
+                    trial.set_user_attr(_OUT_KEY, splits_out)
+                    trial.set_user_attr(_RUNG_KEY, [rung, pruned])
+                    value = self._value(splits_out)
+                    if pruned:
+                        study.tell(trial, state=TrialState.PRUNED)
+                    elif math.isfinite(value):
+                        study.tell(trial, value)
+                    else:
+                        study.tell(trial, state=TrialState.FAIL)
+                except UpdateFinishedTrialError:
+                    # Failed as stale by another worker (this one's heartbeat
+                    # stalled): its candidate was queued again there.
+                    warnings.warn(
+                        f"Trial {trial.number} of study {study.study_name!r} "
+                        "was failed by another worker, which found its "
+                        "heartbeat stale; its results are dropped.",
+                        UserWarning,
+                        stacklevel=5,
+                    )
+            after_round = True
         if extra:
             warnings.warn(
                 f"The Optuna study {study.study_name!r} holds {done + extra} "
@@ -1035,38 +1153,25 @@ class _Run:
                 UserWarning,
                 stacklevel=5,
             )
-        bar.update(done)
-        self._show_best(bar)
-        while done < space.n_iter and not self.stopped:
-            if (
-                self.deadline is not None
-                and self.params  # at least one round, so there is a result
-                and time.monotonic() >= self.deadline
-            ):
-                break
-            n_ask = min(self.search.n_points, space.n_iter - done)
-            trials = [study.ask(dists) for _ in range(n_ask)]
-            candidates = [space.decode(t.params) for t in trials]
-            results = self._climb(trials, candidates)
-            for trial, params, (splits_out, rung, pruned) in zip(
-                trials, candidates, results
-            ):
-                splits_out = [_jsonable(o) for o in splits_out]
-                trial.set_user_attr(_OUT_KEY, splits_out)
-                trial.set_user_attr(_RUNG_KEY, [rung, pruned])
-                value = self._record(
-                    params, splits_out, rung, pruned, (study, trial.number)
-                )
-                if pruned:
-                    study.tell(trial, state=TrialState.PRUNED)
-                elif math.isfinite(value):
-                    study.tell(trial, value)
-                else:
-                    study.tell(trial, state=TrialState.FAIL)
-            done += n_ask
-            bar.update(n_ask)
-            self._show_best(bar)
-            self._run_callbacks()
+        self._order_records(first)
+
+    def _order_records(self, first):
+        """Records from ``first`` on in trial-number order (workers finish
+        trials out of order)."""
+        numbers = [number for _, number in self.refs[first:]]
+        order = np.argsort(numbers, kind="stable")
+        if np.all(order[1:] > order[:-1]):
+            return
+        n_splits = len(self.splits)
+        idx = [first + int(i) for i in order]
+        self.params[first:] = [self.params[i] for i in idx]
+        self.refs[first:] = [self.refs[i] for i in idx]
+        self.objective[first:] = [self.objective[i] for i in idx]
+        self.out[first * n_splits :] = [
+            o for i in idx for o in self.out[i * n_splits : (i + 1) * n_splits]
+        ]
+        for values in self.more.values():
+            values[first:] = [values[i] for i in idx]
 
     def _climb(self, trials, candidates):
         """Run candidates up the rungs until the pruner stops them.
@@ -1518,12 +1623,6 @@ def _jsonable(out):
 
 def _shape(a):
     return None if a is None else getattr(a, "shape", (len(a),))
-
-
-def _resumed_seed(seed, n_trials):
-    """The sampler seed of a study resumed after ``n_trials`` trials."""
-    state = np.random.SeedSequence([int(seed), int(n_trials)]).generate_state(1)
-    return int(state[0] & 0x7FFFFFFF)
 
 
 def _positions(rows):

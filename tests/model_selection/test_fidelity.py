@@ -137,7 +137,10 @@ def test_rescore_puts_the_best_configurations_on_full_folds(data, tmp_path):
     assert len(rescored) == 2
     assert set(np.asarray(res["subset_size"])[rescored]) == {300}
     assert search.best_index_ in rescored
-    assert sorted(res["rank_test_score"][rescored]) == [1, 2]
+    # They rank first and second (or tie first: two configurations can score
+    # the same on 300 rows).
+    ranks = sorted(res["rank_test_score"][rescored])
+    assert ranks[0] == 1 and ranks[1] <= 2
     assert search.compute_report_["rescore_s"] > 0
     # The re-scored results live in the study: a second fit reads them.
     again = _search(rescore=2, storage=storage, study_name="r").fit(X, y)

@@ -455,7 +455,8 @@ def test_interrupted_search_resumes_with_exactly_n_iter_trials(data, tmp_path):
         SubsetSearchCV(_Interrupt(), {"C": (0.01, 10.0)}, **kwargs).fit(X, y)
     study = optuna.load_study(study_name="resume", storage=storage)
     states = [t.state.name for t in study.trials]
-    assert states == ["COMPLETE"] * 3 + ["RUNNING"]
+    # The interrupted trial is closed, and its candidate queued for the resume.
+    assert states == ["COMPLETE"] * 3 + ["FAIL", "WAITING"]
     orphan = study.trials[3].params
     first = [t.params for t in study.trials[:3]]
 
