@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 
+from subsetml._validation import external_stacklevel
+
 __all__ = ["Subset", "cover_classes", "resolve_budget"]
 
 
@@ -150,7 +152,7 @@ def resolve_budget(budget, n_rows, *, name="budget"):
     return min(max(k, 1), n_rows)
 
 
-def cover_classes(k, y, *, name="subset_size", warn=True, stacklevel=2):
+def cover_classes(k, y, *, name="subset_size", warn=True, stacklevel=None):
     """Raise a budget to one row per class, with a warning, when it is short.
 
     A subset that misses a class trains a model that cannot predict it (and
@@ -169,8 +171,9 @@ def cover_classes(k, y, *, name="subset_size", warn=True, stacklevel=2):
         Parameter named in the warning.
     warn : bool, default=True
         Whether to warn when the budget is raised.
-    stacklevel : int, default=2
-        Passed to :func:`warnings.warn`.
+    stacklevel : int or None, default=None
+        Passed to :func:`warnings.warn`; None names the first caller outside
+        subsetml.
 
     Returns
     -------
@@ -193,6 +196,6 @@ def cover_classes(k, y, *, name="subset_size", warn=True, stacklevel=2):
         f"{name} keeps {k} row(s), fewer than the {n_classes} classes; raised "
         f"to {n_classes} so that the subset holds one row of every class.",
         UserWarning,
-        stacklevel=stacklevel,
+        stacklevel=stacklevel or external_stacklevel(),
     )
     return n_classes

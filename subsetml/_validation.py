@@ -11,10 +11,40 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 
 from sklearn.utils import check_scalar
 
-__all__ = ["check_number"]
+__all__ = ["check_number", "external_stacklevel"]
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Frames of scikit-learn's fit wrappers (callbacks, parameter validation)
+# between a user's call and subsetml's fit.
+_WRAPPERS = (
+    os.sep + os.path.join("sklearn", "callback") + os.sep,
+    os.sep + os.path.join("sklearn", "base.py"),
+    os.sep + "contextlib.py",
+)
+
+
+def external_stacklevel():
+    """The ``stacklevel`` for ``warnings.warn`` that names the first caller
+    outside subsetml.
+
+    Call it in the ``warnings.warn(...)`` call itself. Fixed stack levels
+    broke whenever a wrapper (scikit-learn 1.9 wraps ``fit`` for its
+    callbacks) or a helper came between the user's call and the warning.
+    """
+    frame = sys._getframe(1)  # the function calling warnings.warn
+    level = 1
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith(_PACKAGE) or any(w in name for w in _WRAPPERS)):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def check_number(

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.utils import _safe_indexing, check_random_state
 
 from subsetml._subset import resolve_budget
-from subsetml._validation import check_number
+from subsetml._validation import check_number, external_stacklevel
 
 __all__ = [
     "check_pruner",
@@ -111,7 +111,7 @@ def make_pruner(pruner, steps):
             f"{[steps[0] * factor**i for i in range(len(steps) - 1)]} rows. "
             "Geometric sizes, such as (0.05, 0.15, 0.45, 1.0), check every rung.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=external_stacklevel(),
         )
     if pruner == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(

@@ -26,12 +26,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from subsetml._subset import Subset, cover_classes, resolve_budget
-from subsetml._validation import check_number
+from subsetml._validation import check_number, external_stacklevel
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
+    Tasks,
     _check_method_params,
     _fit_and_score,
     _insert_error_scores,
+    fit_and_score_takes_callbacks,
+    with_callbacks,
 )
 from subsetml.model_selection._fidelity import (
     check_pruner,
@@ -386,6 +389,7 @@ multimetric_
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fit
+    @with_callbacks
     def fit(self, X, y=None, *, groups=None, callback=None, **fit_params):
         """Run the search, then refit the best configuration on all rows.
 
@@ -455,11 +459,22 @@ multimetric_
         selection_seed = rng.randint(np.iinfo(np.int32).max)
         sampler_seeds = [rng.randint(np.iinfo(np.int32).max) for _ in spaces]
 
+        # scikit-learn's callbacks (set_callbacks, 1.9+): the fit's tasks are
+        # selecting the subsets, the search (one subtask per fit of a
+        # candidate on a split) and the refit.
+        weights = routed.estimator.fit.get("sample_weight")
+        metadata = None if weights is None else {"sample_weight": weights}
+        tasks = Tasks.root(
+            self, max_subtasks=2 + bool(self.refit), X=X, y=y, metadata=metadata
+        )
+
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
         with parallel:
+            selecting = tasks.sub(self, "select-subsets")
             adaptive, weighted, rungs = self._select_subsets(
                 parallel, X, y, splits, selection_seed, sizes
             )
+            selecting.end(self)
             classifier = is_classifier(self.estimator)
             for rung in rungs:
                 # Subset rungs may score on a fixed part of each test fold; a
@@ -521,6 +536,7 @@ multimetric_
                     if self.timeout is None and self.trial_timeout is None
                     else BoundedRunner(X, y, self.n_jobs)
                 ),
+                tasks=tasks.sub(self, "search", max_subtasks=None, parallel=True),
             )
             try:
                 self.studies_ = run.search_all(spaces, sampler_seeds)
@@ -528,6 +544,7 @@ multimetric_
             finally:
                 if run.runner is not None:
                     run.runner.close()
+            run.tasks.end(self)
         params, out, more = run.params, run.out, run.more
         if adaptive:
             self.selection_time_ = float(
@@ -581,10 +598,13 @@ multimetric_
                 **clone(self.best_params_, safe=False)
             )
             t0 = time.perf_counter()
-            if y is not None:
-                self.best_estimator_.fit(X, y, **routed.estimator.fit)
-            else:
-                self.best_estimator_.fit(X, **routed.estimator.fit)
+            with tasks.fitting(
+                self, "refit-with-best-params", self.best_estimator_, X, y, metadata
+            ):
+                if y is not None:
+                    self.best_estimator_.fit(X, y, **routed.estimator.fit)
+                else:
+                    self.best_estimator_.fit(X, **routed.estimator.fit)
             self.refit_time_ = time.perf_counter() - t0
             if not rungs[-1].full:
                 # A search whose last rung trains on full folds shows it in
@@ -599,6 +619,7 @@ multimetric_
         self.compute_report_ = run.compute_report(
             self.search_time_, getattr(self, "refit_time_", None), self.selection_time_
         )
+        tasks.end(self, X, y, metadata)
         return self
 
     @property
@@ -667,7 +688,7 @@ multimetric_
                 "iid is ignored, as in scikit-optimize (scikit-learn removed it): "
                 "scores are averaged over folds.",
                 FutureWarning,
-                stacklevel=4,
+                stacklevel=external_stacklevel(),
             )
         if not isinstance(self.verbose, numbers.Integral):
             raise TypeError(f"verbose must be an integer, got {self.verbose!r}.")
@@ -796,9 +817,7 @@ multimetric_
                 k = resolve_budget(size, n_train, name="subset_size")
                 if is_classifier(self.estimator) and k < n_train:
                     # Warn once for the whole search, not once per fold.
-                    raised = cover_classes(
-                        k, _safe_indexing(y, train), warn=not warned, stacklevel=4
-                    )
+                    raised = cover_classes(k, _safe_indexing(y, train), warn=not warned)
                     warned |= raised > k
                     k = raised
                 row.append(k)
@@ -846,7 +865,7 @@ multimetric_
                 random_state=seed,
             )
             if weighted is None:
-                weighted = proto._check_weighting(stacklevel=4)
+                weighted = proto._check_weighting()
             tasks += [(r, si, proto, train) for si, (train, _) in enumerate(splits)]
         picked = parallel(
             delayed(_select_split)(proto, X, y, train) for _, _, proto, train in tasks
@@ -882,11 +901,14 @@ class _PresetSubsetEstimator(SubsetEstimator):
             raise ValueError("The preset subset does not fit the training fold.")
         return self.subset
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, **fit_params):
         X, y, sample_weight, _ = self._validate_fit_data(X, y, sample_weight)
+        tasks = Tasks.root(self, max_subtasks=1, X=X, y=y)
         self.subset_ = self._select(X, y, None)
         self.selection_time_ = 0.0
-        self._fit_subset(X, y, sample_weight, self.use_weights, fit_params)
+        self._fit_subset(X, y, sample_weight, self.use_weights, fit_params, tasks)
+        tasks.end(self, X, y)
         return self
 
 
@@ -931,6 +953,7 @@ class _Run:
     deadline: float | None  # time.monotonic() after which no round starts
     fingerprint: dict  # what a stored study must have been run on
     runner: BoundedRunner | None  # worker processes for time-limited fits
+    tasks: Tasks  # scikit-learn callbacks' "search" task
     # Filled by the loop.
     params: list = field(default_factory=list, init=False)
     out: list = field(default_factory=list, init=False)
@@ -941,6 +964,7 @@ class _Run:
     rescored: bool = field(default=False, init=False)
     total: int = field(default=0, init=False)
     seconds: dict = field(default_factory=dict, init=False)  # compute report
+    n_fits: int = field(default=0, init=False)  # callback task ids
 
     @property
     def multi_fidelity(self):
@@ -1143,7 +1167,7 @@ class _Run:
                         "was failed by another worker, which found its "
                         "heartbeat stale; its results are dropped.",
                         UserWarning,
-                        stacklevel=5,
+                        stacklevel=external_stacklevel(),
                     )
             after_round = True
         if extra:
@@ -1151,7 +1175,7 @@ class _Run:
                 f"The Optuna study {study.study_name!r} holds {done + extra} "
                 f"finished trials; this search reports its first n_iter={done}.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=external_stacklevel(),
             )
         self._order_records(first)
 
@@ -1286,7 +1310,7 @@ class _Run:
         stopped and count as failed fits.
         """
         s = self.search
-        tasks = []
+        jobs = []
         for ci, params in enumerate(candidates):
             for si, (train, _) in enumerate(self.splits):
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
@@ -1318,16 +1342,22 @@ class _Run:
                     candidate_progress=(len(self.params) + ci, self.total),
                     error_score=s.error_score,
                 )
-                tasks.append((est, train, rung.tests[si], kwargs))
+                if fit_and_score_takes_callbacks:
+                    kwargs["caller"] = s
+                    kwargs["callback_ctx"] = self.tasks.leaf(
+                        "candidate-split-evaluation", self.n_fits
+                    )
+                self.n_fits += 1
+                jobs.append((est, train, rung.tests[si], kwargs))
         if self.runner is None:
             outs = self.parallel(
                 delayed(_fit_and_score)(
                     est, self.X, self.y, train=train, test=test, **kwargs
                 )
-                for est, train, test, kwargs in tasks
+                for est, train, test, kwargs in jobs
             )
         else:
-            outs = self.runner.run(tasks, limit)
+            outs = self.runner.run(jobs, limit)
             why = (
                 f"the fit was stopped after {max(limit, 0):.3g} s, at the "
                 + (
@@ -1349,7 +1379,7 @@ class _Run:
                     why,
                     train_scores=s.return_train_score,
                 )
-                for o, t in zip(outs, tasks)
+                for o, t in zip(outs, jobs)
             ]
         if rung.full:
             self.seconds.setdefault("full_fits", []).extend(
@@ -1598,7 +1628,7 @@ def _warn_if_refit_net_diverged(estimator, params):
         "and momenta that diverge on the full data; narrow those ranges, or "
         "refit by hand with the next configuration of cv_results_.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=external_stacklevel(),
     )
 
 
@@ -1665,5 +1695,5 @@ def _raise_or_warn_about_failures(out, error_score):
         f"{len(errors)} of {len(out)} fits failed and scored {error_score}. "
         f"The first failure:\n{errors[0]}",
         FitFailedWarning,
-        stacklevel=3,
+        stacklevel=external_stacklevel(),
     )

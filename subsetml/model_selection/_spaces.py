@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from subsetml._validation import external_stacklevel
+
 __all__ = ["Dimension", "SearchSpace", "check_search_spaces"]
 
 _PRIORS = ("uniform", "log-uniform")
@@ -287,7 +289,7 @@ def _to_dimension(name, value, where):
                 f"the tuple ({low!r}, {high!r}); pass Categorical({list(value)!r}) "
                 "to silence this warning.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=external_stacklevel(),
             )
         return _categorical(name, list(value), label)
     raise TypeError(

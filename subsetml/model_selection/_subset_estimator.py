@@ -25,6 +25,12 @@ from sklearn.utils.validation import (
 
 from subsetml._adapters import adapter_for
 from subsetml._subset import cover_classes, resolve_budget
+from subsetml._validation import external_stacklevel
+from subsetml.model_selection._compat import (
+    CallbackSupportMixin,
+    Tasks,
+    with_callbacks,
+)
 from subsetml.selection import RandomSelector
 from subsetml.selection._registry import SELECTOR_NAMES, make_selector
 from subsetml.selection._views import (
@@ -49,7 +55,7 @@ def _estimator_has(attr):
     return check
 
 
-class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
+class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     """Fit an estimator on a small, well-chosen subset of the training rows.
 
     The selection happens inside :meth:`fit`, on the rows ``fit`` receives, so
@@ -152,6 +158,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fit
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Select a subset of ``(X, y)`` and fit a clone of the estimator on it.
 
@@ -185,15 +192,25 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                     "sample_weight is not supported for skorch nets, which "
                     "train on adaptively selected subsets."
                 )
-            self.estimator_ = net.fit(X, y, **fit_params)
+            tasks = Tasks.root(self, max_subtasks=1, X=X, y=y)
+            with tasks.fitting(self, "fit-selecting-while-training", net, X, y):
+                self.estimator_ = net.fit(X, y, **fit_params)
             self.subset_ = final_step(net).subset_
             self.selection_time_ = final_step(net).selection_time_
+            tasks.end(self, X, y)
             return self
-        weighted = self._check_weighting(stacklevel=3)
+        weighted = self._check_weighting()
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        # scikit-learn's callbacks (set_callbacks, 1.9+): selecting the
+        # subset, then fitting the estimator on it.
+        tasks = Tasks.root(self, max_subtasks=2, X=X, y=y, metadata=metadata)
+        selecting = tasks.sub(self, "select-subset")
         t0 = time.perf_counter()
         self.subset_ = self._select(X, y, k)
         self.selection_time_ = time.perf_counter() - t0
-        self._fit_subset(X, y, sample_weight, weighted, fit_params)
+        selecting.end(self)
+        self._fit_subset(X, y, sample_weight, weighted, fit_params, tasks)
+        tasks.end(self, X, y, metadata)
         return self
 
     def _validate_params(self):
@@ -243,13 +260,13 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)))
         k = resolve_budget(self.subset_size, n, name="subset_size")
         if is_classifier(self.estimator):
-            k = cover_classes(k, y, stacklevel=4)
+            k = cover_classes(k, y)
         rng = check_random_state(self.random_state)
         self._seed = rng.randint(np.iinfo(np.int32).max)
         self.selector_ = make_selector(self.selector, random_state=self._seed)
         return X, y, sample_weight, k
 
-    def _check_weighting(self, *, warn=True, stacklevel=2):
+    def _check_weighting(self, *, warn=True):
         """Whether the selector's weights reach ``fit`` (warns or raises if not)."""
         if self.use_weights is False:
             return False
@@ -267,7 +284,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                 "sample_weight: fitting on the subset without the selector's "
                 "weights.",
                 UserWarning,
-                stacklevel=stacklevel,
+                stacklevel=external_stacklevel(),
             )
         return False
 
@@ -298,7 +315,7 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
             who=type(self.selector_).__name__,
         )
 
-    def _fit_subset(self, X, y, sample_weight, weighted, fit_params):
+    def _fit_subset(self, X, y, sample_weight, weighted, fit_params, tasks=None):
         """Fit a clone of the estimator on ``subset_`` of validated data."""
         n = num_rows(X)
         idx = self.subset_.indices
@@ -323,9 +340,10 @@ class SubsetEstimator(MetaEstimatorMixin, BaseEstimator):
                 f"The subset of {idx.shape[0]} rows holds a single class; raise "
                 "subset_size or use a per-class selector."
             )
-        self.estimator_ = clone(self.estimator).fit(
-            _safe_indexing(X, idx), y_sub, **params
-        )
+        estimator = clone(self.estimator)
+        X_sub = _safe_indexing(X, idx)
+        with (tasks or Tasks()).fitting(self, "fit-on-subset", estimator, X_sub, y_sub):
+            self.estimator_ = estimator.fit(X_sub, y_sub, **params)
 
     # ----------------------------------------------------------- delegation
     @available_if(_estimator_has("predict"))
