@@ -454,6 +454,13 @@ multimetric_
         self.n_splits_ = len(splits)
         if self.n_splits_ == 0:
             raise ValueError("The cv splitter yielded no splits.")
+        announced = cv.get_n_splits(X, y, **routed.splitter.split)
+        if announced != self.n_splits_:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results: "
+                f"get_n_splits says {announced} splits, split yielded "
+                f"{self.n_splits_}."
+            )
 
         rng = check_random_state(self.random_state)
         selection_seed = rng.randint(np.iinfo(np.int32).max)
@@ -796,7 +803,9 @@ multimetric_
                 )
             return
         check_consistent_length(X, y)
-        if is_classifier(self.estimator):
+        if is_classifier(self.estimator) and np.ndim(y) <= 2:
+            # An n-d y (n > 2) goes to the estimator untouched, as in
+            # GridSearchCV: only the estimator knows what it means.
             check_classification_targets(y)
 
     def _select_subsets(self, parallel, X, y, splits, seed, sizes):
@@ -893,7 +902,11 @@ class _PresetSubsetEstimator(SubsetEstimator):
     """A trial: the estimator fitted on a subset chosen before the search."""
 
     def __init__(self, estimator, *, subset=None, use_weights=True):
-        super().__init__(estimator, selector="random", use_weights=use_weights)
+        # subset_size is unused (the subset is given): all rows, so that a
+        # tiny fold raises no warning about a budget below the classes.
+        super().__init__(
+            estimator, selector="random", subset_size=1.0, use_weights=use_weights
+        )
         self.subset = subset
 
     def _select(self, X, y, k):

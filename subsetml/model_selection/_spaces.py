@@ -42,6 +42,14 @@ _OPTUNA_SCALARS = (type(None), bool, int, float, str)
 _EPS = 1e-6
 
 
+class SpaceTypeError(TypeError, ValueError):
+    """A search-space entry of a type that is no dimension.
+
+    A ``TypeError`` by scikit-learn's convention, and a ``ValueError`` as
+    ``BayesSearchCV`` raises it, so code written for either catches it.
+    """
+
+
 @dataclass
 class Dimension:
     """One searched hyper-parameter in the internal form.
@@ -241,15 +249,65 @@ def _accepts(estimator, params, name):
 
 
 def check_space_names(spaces, estimator):
-    """Raise when a dimension is not a parameter of ``estimator``."""
+    """Raise when a dimension is not a parameter of ``estimator``.
+
+    A space may set a step (``"model": [SVC(), LogisticRegression()]``, or a
+    ``None`` placeholder in the pipeline) and search that step's parameters
+    (``"model__C"``): those are checked against every estimator the space
+    can put there, since each trial sets them on the one it chose.
+    """
     valid = estimator.get_params(deep=True)
     for space in spaces:
-        unknown = [n for n in space.names if not _accepts(estimator, valid, n)]
+        steps = {
+            d.name: d.choices
+            for d in space.dimensions
+            if d.kind == "categorical"
+            and any(hasattr(c, "get_params") for c in d.choices)
+        }
+        unknown, partial = [], {}
+        for name in space.names:
+            owner = _set_step(name, steps)
+            if owner is None:
+                if not _accepts(estimator, valid, name):
+                    unknown.append(name)
+                continue
+            rest = name[len(owner) + 2 :]
+            refuse = [
+                type(c).__name__
+                for c in steps[owner]
+                if not (
+                    hasattr(c, "get_params")
+                    and _accepts(c, c.get_params(deep=True), rest)
+                )
+            ]
+            if len(refuse) == len(steps[owner]):
+                unknown.append(name)
+            elif refuse:
+                partial[name] = refuse
         if unknown:
             raise ValueError(
                 f"Search space dimension(s) {unknown} are not parameters of "
-                f"{type(estimator).__name__}. Valid parameters: {sorted(valid)}."
+                f"{type(estimator).__name__} (nor of the estimators the space "
+                f"sets for {sorted(steps) or 'no step'}). Valid parameters: "
+                f"{sorted(valid)}."
             )
+        if partial:
+            detail = "; ".join(
+                f"{n} (not of {', '.join(r)})" for n, r in partial.items()
+            )
+            raise ValueError(
+                f"Search space dimension(s) {detail} belong to some of the "
+                "estimators a step can take, not all: a trial that chose "
+                "another would fail. Give each estimator its own space, as a "
+                "list of spaces: [{'model': [SVC()], 'model__C': ...}, "
+                "{'model': [DecisionTreeClassifier()], 'model__max_depth': ...}]."
+            )
+
+
+def _set_step(name, steps):
+    """The longest dimension in ``steps`` that ``name`` is a parameter of."""
+    owners = [s for s in steps if name.startswith(s + "__")]
+    return max(owners, key=len) if owners else None
 
 
 # --------------------------------------------------------------- conversion
@@ -276,6 +334,9 @@ def _to_dimension(name, value, where):
         low, high = value[0], value[1]
         prior = value[2] if len(value) >= 3 else "uniform"
         return _range(name, low, high, prior, label)
+    if isinstance(value, range):
+        # A range of choices, as GridSearchCV takes it (never ambiguous).
+        return _categorical(name, list(value), label)
     if isinstance(value, (list, tuple, np.ndarray)):
         if _two_numbers(value):
             # scikit-optimize 0.10 still reads this as a range (warning that
@@ -292,7 +353,7 @@ def _to_dimension(name, value, where):
                 stacklevel=external_stacklevel(),
             )
         return _categorical(name, list(value), label)
-    raise TypeError(
+    raise SpaceTypeError(
         f"{label} must be a (low, high[, prior]) tuple, a list of choices, a "
         "scikit-optimize dimension, an Optuna distribution or a frozen "
         f"scipy.stats distribution; got {type(value).__name__}: {value!r}."

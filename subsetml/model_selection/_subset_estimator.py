@@ -342,6 +342,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             )
         estimator = clone(self.estimator)
         X_sub = _safe_indexing(X, idx)
+        if self._pairwise():
+            # A precomputed kernel or distance matrix: rows and columns.
+            X_sub = _safe_indexing(X_sub, idx, axis=1)
         with (tasks or Tasks()).fitting(self, "fit-on-subset", estimator, X_sub, y_sub):
             self.estimator_ = estimator.fit(X_sub, y_sub, **params)
 
@@ -350,32 +353,43 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     def predict(self, X):
         """Predict with the estimator fitted on the subset."""
         check_is_fitted(self)
-        return self.estimator_.predict(self._check_X(X))
+        return self.estimator_.predict(self._kernel_columns(self._check_X(X)))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Class probabilities from the estimator fitted on the subset."""
         check_is_fitted(self)
-        return self.estimator_.predict_proba(self._check_X(X))
+        return self.estimator_.predict_proba(self._kernel_columns(self._check_X(X)))
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
         """Log class probabilities from the estimator fitted on the subset."""
         check_is_fitted(self)
-        return self.estimator_.predict_log_proba(self._check_X(X))
+        return self.estimator_.predict_log_proba(self._kernel_columns(self._check_X(X)))
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
         """Decision function of the estimator fitted on the subset."""
         check_is_fitted(self)
-        return self.estimator_.decision_function(self._check_X(X))
+        return self.estimator_.decision_function(self._kernel_columns(self._check_X(X)))
 
     @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None):
         """The fitted estimator's own ``score`` on ``(X, y)``."""
         check_is_fitted(self)
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        return self.estimator_.score(self._check_X(X), y, **kwargs)
+        X = self._kernel_columns(self._check_X(X))
+        return self.estimator_.score(X, y, **kwargs)
+
+    def _pairwise(self):
+        return bool(get_tags(self.estimator).input_tags.pairwise)
+
+    def _kernel_columns(self, X):
+        """For a precomputed kernel or distance matrix, the columns of the
+        training rows the estimator was fitted on."""
+        if not self._pairwise():
+            return X
+        return _safe_indexing(X, self.subset_.indices, axis=1)
 
     def _check_X(self, X, reset=False):
         """``X`` as the estimator will get it.

@@ -724,3 +724,58 @@ def test_a_pipeline_with_a_lambda_resumes(data, tmp_path):
     first = SubsetSearchCV(pipe(), space, **kw).fit(X, y)
     again = SubsetSearchCV(pipe(), space, **kw).fit(X, y)
     assert again.cv_results_["params"] == first.cv_results_["params"]
+
+
+def test_a_step_parameter_only_some_choices_take_is_refused_early(data):
+    # Issue 15: a space may set a step and search that step's parameters; a
+    # parameter that only some of the step's choices take would fail every
+    # trial that chose another, so it is refused, naming the way out.
+    from sklearn.pipeline import Pipeline
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = data
+    pipe = Pipeline([("model", LogisticRegression())])
+    space = {
+        "model": [LogisticRegression(), DecisionTreeClassifier()],
+        "model__max_depth": [2, 4],
+    }
+    search = SubsetSearchCV(pipe, space, n_iter=2, subset_size=0.5, random_state=0)
+    with pytest.raises(ValueError, match=r"max_depth \(not of LogisticRegression\)"):
+        search.fit(X, y)
+    # Taken by every choice (and not by the step as given): searched.
+    space["model"] = [DecisionTreeClassifier(random_state=0)]
+    search = SubsetSearchCV(pipe, space, n_iter=2, subset_size=0.5, random_state=0)
+    search.fit(X, y)
+    assert search.best_estimator_.named_steps["model"].max_depth in (2, 4)
+    # Taken by none of them: the usual error.
+    space["model__nope"] = [1]
+    with pytest.raises(ValueError, match="not parameters of Pipeline"):
+        SubsetSearchCV(pipe, space, n_iter=2, subset_size=0.5).fit(X, y)
+
+
+def test_precomputed_kernels_search_on_subsets():
+    # A precomputed kernel's subset takes the chosen rows *and* columns, and
+    # predictions read the columns of the rows the model was fitted on (it
+    # failed with "Precomputed matrix must be a square matrix").
+    from sklearn.datasets import load_iris
+    from sklearn.svm import SVC
+
+    from subsetml.model_selection import SubsetEstimator
+
+    X, y = load_iris(return_X_y=True)
+    K = X @ X.T
+    search = SubsetSearchCV(
+        SVC(kernel="precomputed"), {"C": (0.1, 10.0, "log-uniform")}, n_iter=3,
+        subset_size=0.5, selector="random", cv=3, random_state=0,
+        error_score="raise",
+    )  # fmt: skip
+    search.fit(K, y)
+    assert search.best_score_ > 0.8
+    model = SubsetEstimator(
+        SVC(kernel="precomputed"), subset_size=0.5, selector="random", random_state=0
+    ).fit(K, y)
+    idx = model.subset_.indices
+    assert model.estimator_.shape_fit_ == (len(idx), len(idx))
+    assert model.score(K, y) > 0.8
+    expected = SVC(kernel="precomputed").fit(K[np.ix_(idx, idx)], y[idx])
+    np.testing.assert_array_equal(model.predict(K), expected.predict(K[:, idx]))

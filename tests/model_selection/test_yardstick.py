@@ -434,17 +434,8 @@ class _MinimalRegressor:
 @pytest.mark.parametrize(
     "space, error",
     [
-        pytest.param(
-            {"C": "1 ... 100.0"},
-            ValueError,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TypeError,
-                reason="a string dimension is a TypeError here (the value is "
-                "not a tuple, list, distribution...); BayesSearchCV raises "
-                "ValueError",
-            ),
-        ),
+        ({"C": "1 ... 100.0"}, ValueError),  # BayesSearchCV's type
+        ({"C": "1 ... 100.0"}, TypeError),  # and scikit-learn's
         (["C", (1.0, 1)], TypeError),
     ],
 )
@@ -488,13 +479,6 @@ def test_parallel_rounds_are_reproducible(iris):
     assert a.score(X_test, y_test) == b.score(X_test, y_test) > 0.9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="check_space_names checks every space against the estimator as "
-    "given: model__max_depth is refused because the pipeline's step is an SVC, "
-    "although the same space sets model to a DecisionTreeClassifier",
-)
 def test_subspaces_that_swap_the_model_step(iris):
     # skopt test_searchcv_runs_multiple_subspaces (studies_ in place of
     # optimizer_results_)
@@ -745,12 +729,6 @@ def test_estimator_choices_are_cloned_before_fitting():
     assert not any(hasattr(c, "coef_") for c in choices)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="check_space_names refuses clf__C: the pipeline's clf step is None "
-    "until the search sets it to the LinearSVC the same space chooses",
-)
 def test_a_step_set_by_the_search_takes_its_parameters(binary):
     # sklearn test_search_estimator_param
     X, y = binary
@@ -763,9 +741,9 @@ def test_a_step_set_by_the_search_takes_its_parameters(binary):
     assert search.best_estimator_.named_steps["clf"].C == 0.01
 
 
-# Trials on 5-row folds warn that SubsetEstimator's default 5 % budget keeps
-# one row, though they train on the search's own subsets (see the report).
-@pytest.mark.filterwarnings("ignore:subset_size keeps 1 row")
+# On 5-row folds a trial once warned that SubsetEstimator's default 5 % budget
+# keeps one row, though it trains on the search's own subset: an error now.
+@pytest.mark.filterwarnings("error:subset_size keeps")
 @pytest.mark.parametrize(
     "subset", [{"subset_size": 1.0}, {"subset_size": 0.5, "selector": "random"}]
 )
@@ -1020,13 +998,6 @@ def test_a_refit_callable_returning_a_bad_index(binary, value, error, match):
         search.fit(X, y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="fit runs check_classification_targets on y for a classifier, which "
-    "refuses a 3-d y ('Unknown label type'); GridSearchCV passes y to the "
-    "estimator untouched",
-)
 def test_n_dimensional_inputs_reach_the_estimator():
     # sklearn test_gridsearch_nd
     X = np.arange(10 * 5 * 3 * 2, dtype=float).reshape(10, 5, 3, 2)
@@ -1467,12 +1438,6 @@ class _MiscountingKFold(KFold):
         return 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SubsetSearchCV counts the folds cv.split yields and never compares "
-    "them with cv.get_n_splits, so a splitter whose two answers disagree goes "
-    "unnoticed (BaseSearchCV raises 'inconsistent results')",
-)
 def test_a_splitter_that_miscounts_its_folds_is_an_error(binary):
     # sklearn test_random_search_bad_cv
     X, y = binary
@@ -1746,12 +1711,6 @@ def test_object_valued_choices_give_object_columns(binary):
     assert search.best_params_["label"] == "b"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="a range object is not accepted as a list of choices (only list, "
-    "tuple and ndarray are), though GridSearchCV takes any sequence",
-)
 def test_a_range_of_choices(binary):
     # sklearn test_grid_search_when_param_grid_includes_range
     X, y = binary
