@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import namedtuple
 from contextlib import contextmanager
 
@@ -446,6 +447,8 @@ class AdaSelectionMixin:
         # policy): refuse them here, as the subset-training nets do.
         _check_finite(X, "X")
         _check_finite(y, "y")
+        self._ada_plain_step_ = None
+        self._ada_warned_cost_ = False
         with self._ada_weight_scope(X, sample_weight):
             return super().fit(X, y, **fit_params)
 
@@ -622,11 +625,13 @@ class AdaSelectionMixin:
             "rows_scored": 0,
             "scoring_time": 0.0,
             "training_time": 0.0,
+            "steps": 0,
         }
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         stats = getattr(self, "_ada_stats_", None)
         if stats is not None and getattr(self, "policies_", None) is not None:
+            self._ada_check_step_cost(stats)
             for key, value in stats.items():
                 self.history.record(key, value)
             names = self.policy_names_
@@ -641,6 +646,42 @@ class AdaSelectionMixin:
         super().on_epoch_end(
             net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
         )
+
+    def _ada_check_step_cost(self, stats):
+        """Compare selecting steps with the warm-up's plain steps.
+
+        Records ``step_cost_ratio`` (seconds per selecting step over seconds
+        per plain full-batch step of the last warm-up epoch) and warns once
+        per fit when selecting costs more than the plain step it replaces:
+        on a small model the scoring pass and the per-step overhead outweigh
+        the back-propagation they save.
+        """
+        if not stats["steps"]:
+            return
+        per_step = (stats["scoring_time"] + stats["training_time"]) / stats["steps"]
+        epoch = len(self.history) - 1
+        if epoch < self.warmup_epochs or self.sampling_rate >= 1:
+            self._ada_plain_step_ = per_step
+            return
+        plain = getattr(self, "_ada_plain_step_", None)
+        if not plain:
+            return
+        ratio = per_step / plain
+        self.history.record("step_cost_ratio", ratio)
+        if ratio > 1 and not getattr(self, "_ada_warned_cost_", False):
+            self._ada_warned_cost_ = True
+            warnings.warn(
+                f"AdaSelection steps at sampling_rate={self.sampling_rate} took "
+                f"{per_step * 1e3:.3g} ms, against {plain * 1e3:.3g} ms for a "
+                "plain full-batch step of this model (the warm-up epoch): the "
+                "model is too small for selecting rows to save time, as the "
+                "scoring pass and the per-step overhead cost more than the "
+                "back-propagation they save. Train the plain net, or use larger "
+                "batches or a larger model. history[:, 'step_cost_ratio'] has "
+                "the ratio per epoch.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._ada_train_weight_ = None
@@ -675,6 +716,7 @@ class AdaSelectionMixin:
         Xi, yi = unpack_data(batch)
         n = get_len(Xi)
         stats["rows_seen"] += n
+        stats["steps"] += 1
         # Subtract a hair so that e.g. 0.3 * 10 gives 3, not 4.
         k = max(1, math.ceil(self.sampling_rate * n - 1e-9))
         epoch = len(self.history) - 1

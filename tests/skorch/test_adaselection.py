@@ -1,6 +1,7 @@
 """AdaSelectionClassifier / AdaSelectionRegressor inside skorch's training loop."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -596,3 +597,31 @@ def test_loader_workers_and_custom_collate_see_plain_items(clf_data):
     workers = make_clf(iterator_train__num_workers=2, policies="adaboost")
     workers.fit(X, y)
     assert workers.history[-1, "rows_kept"] == 6 * (N // 20)
+
+
+def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_data):
+    # Issue 18: on a small model a selecting step (scoring pass + a step on
+    # k rows) can cost more than the plain step it replaces; the net says so.
+    X, y = clf_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # real timings: either way
+        net = make_clf(max_epochs=3, warmup_epochs=1, sampling_rate=0.5).fit(X, y)
+    batches = N // 20
+    assert net.history[:, "steps"] == [batches] * 3
+    assert "step_cost_ratio" not in net.history[0]  # the warm-up: plain steps
+    ratios = net.history[1:, "step_cost_ratio"]
+    assert len(ratios) == 2 and all(r > 0 for r in ratios)
+
+    # The check itself, on given timings (tests never depend on real ones).
+    net._ada_plain_step_, net._ada_warned_cost_ = 0.001, False
+    slow = {"steps": 10, "scoring_time": 0.01, "training_time": 0.01}
+    with pytest.warns(UserWarning, match=r"took 2 ms, against 1 ms for a plain"):
+        net._ada_check_step_cost(slow)
+    assert net.history[-1, "step_cost_ratio"] == pytest.approx(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per fit
+        net._ada_check_step_cost(slow)
+        fast = {"steps": 10, "scoring_time": 0.002, "training_time": 0.003}
+        net._ada_warned_cost_ = False
+        net._ada_check_step_cost(fast)  # cheaper than plain: no warning
+    assert net.history[-1, "step_cost_ratio"] == pytest.approx(0.5)
