@@ -363,8 +363,8 @@ class _MinimalTransformer:
         return Tags(estimator_type=None, target_tags=TargetTags(required=False))
 
 
-class _MinimalClassifier:
-    """Predicts the majority class; does not inherit from BaseEstimator."""
+class _Minimal:
+    """The estimator API by hand: does not inherit from BaseEstimator."""
 
     def __init__(self, param=None):
         self.param = param
@@ -376,6 +376,10 @@ class _MinimalClassifier:
         for key, value in params.items():
             setattr(self, key, value)
         return self
+
+
+class _MinimalClassifier(_Minimal):
+    """Predicts the majority class."""
 
     def fit(self, X, y):
         self.classes_, counts = np.unique(y, return_counts=True)
@@ -397,19 +401,8 @@ class _MinimalClassifier:
         )
 
 
-class _MinimalRegressor:
-    """Predicts the mean; does not inherit from BaseEstimator."""
-
-    def __init__(self, param=None):
-        self.param = param
-
-    def get_params(self, deep=True):
-        return {"param": self.param}
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
+class _MinimalRegressor(_Minimal):
+    """Predicts the mean."""
 
     def fit(self, X, y):
         self.mean_ = float(np.mean(y))
