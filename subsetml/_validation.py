@@ -16,7 +16,7 @@ import sys
 
 from sklearn.utils import check_scalar
 
-__all__ = ["check_number", "external_stacklevel"]
+__all__ = ["check_number", "check_numeric_y", "external_stacklevel"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Frames of scikit-learn's fit wrappers (callbacks, parameter validation)
@@ -131,3 +131,37 @@ def check_number(
             description = f"{what} in {left}, {right}"
         raise ValueError(f"{name} must be {description}, got {value!r}.")
     return value
+
+
+def check_numeric_y(y, *, ensure_finite=True):
+    """Regression targets as a numeric array, with a clear error otherwise.
+
+    scikit-learn's ``check_array`` names strings clearly, but an object
+    array of strings fails inside numpy ("could not convert string to
+    float"); both become a ``ValueError`` that says y must be numeric.
+
+    Examples
+    --------
+    >>> from subsetml._validation import check_numeric_y
+    >>> check_numeric_y([1, 2.5]).dtype
+    dtype('float64')
+    """
+    import numpy as np
+    from sklearn.utils import check_array
+
+    try:
+        return check_array(
+            y,
+            ensure_2d=False,
+            dtype="numeric",
+            ensure_all_finite=ensure_finite,
+            input_name="y",
+        )
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        sample = np.asarray(y, dtype=object).ravel()[:1]
+        raise ValueError(
+            "y must be numeric for regression; it holds values that are not "
+            f"numbers, such as {sample[0]!r}."
+        ) from None

@@ -11,16 +11,16 @@ backward pass, torch or scikit-learn: they only see a :class:`LastLayer`.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import is_classifier
-from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
 from subsetml._adapters import adapter_for
 from subsetml._gradops import DenseGradients, FactoredGradients
+from subsetml._validation import check_number
 
 __all__ = ["LastLayer", "GRADIENT_MODES"]
 
@@ -30,11 +30,23 @@ GRADIENT_MODES = ("bias", "full", "features")
 _TASKS = ("classification", "regression")
 
 
-def _as_float(a):
+def _as_float(a, what="features"):
     a = np.asarray(a)
     if a.dtype in (np.float32, np.float64):
         return a
-    return a.astype(np.float64)
+    if a.dtype.kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {what} are complex; a LastLayer "
+            "needs real numbers."
+        )
+    try:
+        return a.astype(np.float64)
+    except (TypeError, ValueError):
+        sample = a.ravel()[:1].tolist()
+        raise ValueError(
+            f"{what} must be numeric; they hold values such as {sample} "
+            f"(dtype {a.dtype})."
+        ) from None
 
 
 def _check_finite(a, what):
@@ -132,8 +144,12 @@ class LastLayer:
         n = features.shape[0]
         if n == 0:
             raise ValueError("A LastLayer needs at least one row, got 0.")
+        if features.shape[1] == 0:
+            raise ValueError(
+                "features have 0 columns; a LastLayer needs at least one feature."
+            )
 
-        outputs = _as_float(outputs)
+        outputs = _as_float(outputs, "outputs")
         if outputs.ndim == 1:
             outputs = (
                 np.column_stack([1.0 - outputs, outputs])
@@ -148,7 +164,9 @@ class LastLayer:
         _check_finite(outputs, "outputs")
 
         y = np.asarray(y)
-        if y.dtype.kind in "OUS" and (task == "classification" or y.dtype.kind != "O"):
+        if task == "regression" and y.dtype.kind in "OUS":
+            y = _as_float(y, "regression targets y (numeric)")
+        if y.dtype.kind in "OUS":
             raise ValueError(
                 "y must hold integer class codes 0 .. n_classes - 1 matching the "
                 f"columns of outputs, got dtype {y.dtype} (labels such as "
@@ -197,7 +215,7 @@ class LastLayer:
                     f"column of outputs), got values in [{y.min()}, {y.max()}]."
                 )
         else:
-            y = _as_float(y)
+            y = _as_float(y, "regression targets y (numeric)")
             _check_finite(y, "regression targets y")
             y2 = y[:, None] if y.ndim == 1 else y
             if y2.ndim != 2 or y2.shape[1] != outputs.shape[1]:
@@ -536,6 +554,13 @@ n_outputs=3, untrained=True)
         from sklearn.decomposition import TruncatedSVD
         from sklearn.preprocessing import StandardScaler, normalize
 
+        check_number(
+            max_components,
+            "max_components",
+            integer=True,
+            low=1,
+            description="an integer >= 1",
+        )
         if sparse.issparse(X):
             X = check_array(X, accept_sparse="csr", ensure_all_finite=True)
             # One more component than kept: the first is dropped (Notes).
@@ -611,8 +636,13 @@ n_outputs=3, untrained=True)
         check_random_state(random_state)
         X = check_array(X, accept_sparse=False, ensure_all_finite=True)
         y, task = _check_targets(X, y, task)
-        if not isinstance(regularization, numbers.Real) or regularization <= 0:
-            raise ValueError(f"regularization must be > 0, got {regularization!r}.")
+        check_number(
+            regularization,
+            "regularization",
+            low=0,
+            include_low=False,
+            description="a number > 0",
+        )
         Xs = StandardScaler().fit_transform(X)
         if task == "classification":
             classes, codes = _class_codes(y)
@@ -631,7 +661,11 @@ n_outputs=3, untrained=True)
 
 def _check_targets(X, y, task):
     """``(y, task)`` checked against the rows of ``X``, ``"auto"`` resolved."""
+    if y is None:
+        raise ValueError("y is None; a LastLayer needs the targets of every row.")
     y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError(f"y must hold one target per row, got the scalar {y!r}.")
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
@@ -640,6 +674,10 @@ def _check_targets(X, y, task):
         task = infer_task(y)
     if task not in _TASKS:
         raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
+    if task == "classification":
+        check_classification_targets(y)
+    else:
+        y = _as_float(y, "regression targets y (numeric)")
     return y, task
 
 

@@ -23,11 +23,10 @@ Each row of ``CASES`` is one bad input given to one public entry point:
   input is legal but dubious: the call must warn (``pytest.warns`` with
   ``match``).
 
-Rows where subsetml does not meet that bar yet are marked
-``xfail(strict=True)``; the reason says what happens now (silent, an
-unclear or cryptic message, or a late error) and which code is responsible.
-When a fix lands the row starts passing, strict xfail turns that into a
-failure, and the mark must go: the matrix is clear when no row is marked.
+A row where subsetml does not meet that bar may be marked ``xfail(strict=True)``
+(``row(..., xfail="what happens now")``) until it is fixed. None is now: when
+the matrix was written, 40 of its 146 rows were marked (silent, cryptic or
+late), and the fixes that followed cleared them all.
 
 Not in the matrix, on purpose: 1-D, 3-D and sparse ``X`` for the nets (skorch
 nets take whatever their module takes, CSR included). Bad inputs that the
@@ -479,55 +478,6 @@ NAN = float("nan")
 
 _SUBSET_SIZE_FLOAT = r"subset_size given as a float .* must lie in \(0, 1\]"
 _SUBSET_SIZE_TYPE = "subset_size must be an int"
-_TORCH_SHAPES = (
-    "now: RuntimeError from torch's Linear.forward in the first training step "
-    "('mat1 and mat2 shapes cannot be multiplied (20x0 and 4x8)'); nothing in "
-    "{where} looks at the number of columns"
-)
-_TORCH_FLOAT_Y = (
-    "now: RuntimeError from torch.nn.functional.cross_entropy in the first "
-    "training step ('expected target dtype to be Long or Byte, but got Float', "
-    "Double for float64 y); "
-    "{where} never checks that a classifier's y holds class labels"
-)
-_TORCH_N_CLASSES = (
-    "now: IndexError from torch.nn.functional.cross_entropy in the first "
-    "training step ('Target 2 is out of bounds.'); {where} never compares the "
-    "classes in y with the module's output width"
-)
-_TORCH_COMPLEX = (
-    "now: RuntimeError from torch's Linear.forward in the first training step "
-    "('mat1 and mat2 must have the same dtype, but got ComplexFloat and "
-    "Float'); _check_finite (subsetml/skorch/_adaptive.py), called by {where}, "
-    "treats complex numbers as valid"
-)
-_TORCH_OBJECT_Y = (
-    "now: TypeError from torch's default_collate in the first training step "
-    "('default_collate: batch must contain tensors, numpy arrays, numbers, "
-    "dicts or lists; found object'); {where} never checks that a regressor's "
-    "y is numeric"
-)
-_ADA_FIT = "AdaSelectionMixin.fit (subsetml/skorch/_adaselection.py)"
-_SNN_FIT = "SubsetTrainingMixin.fit (subsetml/skorch/_adaptive.py)"
-_SELECTOR_CLASS = (
-    'now: TypeError "BaseEstimator.get_params() missing 1 required positional '
-    "argument: 'self'\" from make_selector (subsetml/selection/_registry.py): a "
-    "selector class passes its callable(getattr(selector, 'select')) test and "
-    "get_params is then called on the class"
-)
-_NEGATIVE_WEIGHTS = (
-    "now: silent; negative sample_weight is multiplied into the selector's "
-    "weights and passed on: SubsetEstimator._validate_fit_data "
-    "(subsetml/model_selection/_subset_estimator.py) calls _check_sample_weight "
-    "without ensure_non_negative=True{extra}"
-)
-_OBJECT_Y_REG = (
-    "now: ValueError \"could not convert string to float: 'a'\" (numpy, through "
-    "sklearn's check_array) from SubsetEstimator._validate_fit_data "
-    "(subsetml/model_selection/_subset_estimator.py), check_array(y, "
-    "dtype='numeric'){extra}; SubsetSampler's _as_targets says 'Regression "
-    "needs numeric targets'"
-)
 
 # fmt: off
 CASES = [
@@ -561,7 +511,7 @@ CASES = [
     row("unknown-param-set_params", SE, SET(subset_sizes=0.1), expect=ValueError,
         match="Invalid parameter 'subset_sizes'"),
     row("selector-class-not-instance", SE, P(selector=CraigSelector),
-        expect=TypeError, match="instance", xfail=_SELECTOR_CLASS),
+        expect=TypeError, match="instance"),
     row("use_weights-True-no-sample_weight", SE,
         P(estimator=make_pipeline(StandardScaler(), CountingKNN(3)),
           use_weights=True),
@@ -574,7 +524,7 @@ CASES = [
     row("sample_weight-nan", SE, WEIGHTS_NAN, expect=ValueError,
         match="sample_weight contains NaN"),
     row("sample_weight-negative", SE, WEIGHTS_NEGATIVE, expect=ValueError,
-        match="negative", xfail=_NEGATIVE_WEIGHTS.format(extra="")),
+        match="(?i)negative"),
     row("complex-X", SE, COMPLEX_X, expect=ValueError,
         match="Complex data not supported"),
     row("sparse-X-dense-only-estimator", SE, SPARSE_X,
@@ -589,7 +539,7 @@ CASES = [
     row("string-y", SER, Y_STRINGS, expect=ValueError,
         match="dtype='numeric' is not compatible"),
     row("object-string-y", SER, Y_OBJECT_STRINGS, expect=ValueError,
-        match="numeric", xfail=_OBJECT_Y_REG.format(extra="")),
+        match="numeric"),
     row("y-None", SER, Y_NONE, expect=ValueError, match="requires y"),
     row("two-targets", SER, Y_TWO_TARGETS, expect=ValueError,
         match="y should be a 1d array"),
@@ -598,12 +548,7 @@ CASES = [
     row("nan-y", SS, NAN_Y, expect=ValueError, match="y contains NaN"),
     row("1d-X", SS, X_1D, expect=ValueError, match="Expected 2D array"),
     row("1d-X-full-data", SS, X_1D, FULL_DATA, expect=ValueError,
-        match="Expected 2D array",
-        xfail="now: late; SubsetSearchCV._check_data (subsetml/model_selection/"
-        "_search.py) checks X with ensure_2d=False, allow_nd=True and, with "
-        "subset_size=1.0, no selection validates X: every trial fails and the "
-        "search raises 'All 4 fits of the search failed ...' from "
-        "_raise_or_warn_about_failures after all trials"),
+        match="Expected 2D array"),
     row("3d-X", SS, X_3D, expect=ValueError, match="dim 3"),
     row("0-rows", SS, EMPTY, expect=ValueError, match="0 sample"),
     row("0-columns", SS, NO_COLUMNS, expect=ValueError, match="0 feature"),
@@ -612,13 +557,7 @@ CASES = [
     row("single-class", SS, SINGLE_CLASS, expect=ValueError,
         match="only one class"),
     row("class-smaller-than-n-folds", SS, ONE_MEMBER_CLASS, P(cv=3),
-        expect=ValueError, match="fold",
-        xfail="now: ValueError 'The training data has only one class "
-        "(np.int64(0)); a classifier needs at least two.', from "
-        "SubsetEstimator._validate_fit_data through _select_split (subsetml/"
-        "model_selection/_search.py), although y has two classes: the message "
-        "does not say that it is a CV training fold, nor which class is too "
-        "small (only scikit-learn's 'least populated class' warning does)"),
+        expect=ValueError, match="fold"),
     row("budget-below-n-classes", SS, P(subset_size=0.02), expect=UserWarning,
         match="fewer than the 3 classes; raised to 3"),
     row("subset_size-nan", SS, P(subset_size=NAN), expect=ValueError,
@@ -650,52 +589,25 @@ CASES = [
     row("sample_weight-length", SS, WEIGHTS_SHORT, expect=ValueError,
         match="sample_weight has 59 entries for 60 rows"),
     row("sample_weight-nan", SS, WEIGHTS_NAN, expect=ValueError,
-        match="sample_weight",
-        xfail="now: late; SubsetSearchCV.fit (subsetml/model_selection/"
-        "_search.py) checks only the length of *sample_weight fit params; on "
-        "the split whose training fold holds the NaN weight every trial's "
-        "_PresetSubsetEstimator._validate_fit_data raises 'Input sample_weight "
-        "contains NaN' (a failed fit, error_score=nan), the other split's "
-        "weighted scoring gives NaN, and after all trials fit raises "
-        "\"Every one of the 2 trials has a NaN score (...; 2 of 4 fits "
-        "failed ...)\" with a FitFailedWarning"),
+        match="sample_weight"),
     row("sample_weight-negative", SS, WEIGHTS_NEGATIVE, expect=ValueError,
-        match="negative",
-        xfail=_NEGATIVE_WEIGHTS.format(
-            extra=" (reached through each trial's _PresetSubsetEstimator); "
-            "SubsetSearchCV.fit checks only the length"
-        )),
+        match="(?i)negative"),
     row("y-None", SS, Y_NONE, expect=ValueError, match="requires y"),
     row("complex-X", SS, COMPLEX_X, expect=ValueError,
         match="Complex data not supported"),
     row("sparse-X-dense-only-estimator", SS, SPARSE_X,
         P(estimator=CountingGaussianNB(),
           search_spaces={"var_smoothing": (1e-9, 1e-6, "log-uniform")}),
-        expect=TypeError, match="Sparse data was passed",
-        xfail="now: late; SubsetSearchCV._check_data (subsetml/model_selection/"
-        "_search.py) accepts sparse X whatever the estimator's "
-        "input_tags.sparse, every trial's GaussianNB.fit fails and the search "
-        "raises ValueError 'All 4 fits of the search failed ...' from "
-        "_raise_or_warn_about_failures after all trials"),
+        expect=TypeError, match="Sparse data was passed"),
     row("frame-with-nan", SS, FRAME_NAN_X, expect=ValueError, match="NaN"),
     row("nan-y", SSR, NAN_Y, expect=ValueError, match="y contains NaN"),
     row("nan-y-full-data", SSR, NAN_Y, FULL_DATA, expect=ValueError,
-        match="y contains NaN",
-        xfail="now: late; SubsetSearchCV._check_data (subsetml/model_selection/"
-        "_search.py) checks a regressor's y only for its length, with "
-        "subset_size=1.0 no selection validates it: Ridge.fit fails ('Input y "
-        "contains NaN') on one split and scoring on the other, and after all "
-        "trials fit raises \"Every one of the 2 trials has a NaN score (...; 2 "
-        "of 4 fits failed ...)\" with a FitFailedWarning"),
+        match="y contains NaN"),
     row("inf-y", SSR, INF_Y, expect=ValueError, match="y contains infinity"),
     row("string-y", SSR, Y_STRINGS, expect=ValueError,
         match="dtype='numeric' is not compatible"),
     row("object-string-y", SSR, Y_OBJECT_STRINGS, expect=ValueError,
-        match="numeric",
-        xfail=_OBJECT_Y_REG.format(
-            extra=", reached through _select_split (subsetml/model_selection/"
-            "_search.py)"
-        )),
+        match="numeric"),
     # ------------------------------------------------------ SubsetSampler
     row("1d-X", SM, X_1D, expect=ValueError, match="Expected 2D array"),
     row("3d-X", SM, X_3D, expect=ValueError, match="dim 3"),
@@ -718,19 +630,12 @@ CASES = [
         expect=UserWarning, match="fewer than the 3 classes; raised to 3"),
     row("frame-with-nan", SM, FRAME_NAN_X, expect=ValueError, match="NaN"),
     row("frame-with-nan-y", SM, FRAME_NAN_Y, expect=ValueError,
-        match="y contains NaN",
-        xfail="now: ValueError 'Input contains NaN.', which does not say that "
-        "it is y: the DataFrame branch of SubsetSampler._fit "
-        "(subsetml/sampling/_sampler.py) calls check_array(y, ...) without "
-        "input_name='y'"),
+        match="y contains NaN"),
     row("selector-class-not-instance", SM, P(selector=CraigSelector),
-        expect=TypeError, match="instance", xfail=_SELECTOR_CLASS),
+        expect=TypeError, match="instance"),
     row("lastlayer-callable-wrong-rows", SM,
         P(lastlayer=_view_of_10_rows, subset_size=5), expect=ValueError,
-        match="rows",
-        xfail="now: silent; build_view (subsetml/selection/_views.py) returns "
-        "the callable's LastLayer without comparing its n_samples (10) with "
-        "the rows of X (60), so the 5 rows come from the first 10 only"),
+        match="rows"),
     row("lastlayer-estimator-without-predict_proba", SM,
         P(lastlayer="estimator", estimator=LinearSVC()), expect=ValueError,
         match="LinearSVC has no predict_proba"),
@@ -753,71 +658,41 @@ CASES = [
     row("unknown-param-set_params", "GradMatchSelector", SET(lambda_=1.0),
         expect=ValueError, match="Invalid parameter 'lambda_'"),
     # ----------------------------------------------------------- LastLayer
-    row("complex-features", LL, COMPLEX_X, expect=ValueError, match="[Cc]omplex",
-        xfail="now: silent apart from numpy's ComplexWarning (an error under "
-        "this suite's filterwarnings); _as_float (subsetml/lastlayer.py) casts "
-        "with astype(float64), dropping the imaginary part"),
-    row("0-features", LL, NO_COLUMNS, expect=ValueError, match="feature",
-        xfail="now: silent; LastLayer.__init__ (subsetml/lastlayer.py) checks "
-        "ndim and the row count but not n_features >= 1, and every selector "
-        "then 'selects' from the empty features"),
+    row("complex-features", LL, COMPLEX_X, expect=ValueError, match="[Cc]omplex"),
+    row("0-features", LL, NO_COLUMNS, expect=ValueError, match="feature"),
     row("regression-object-string-y", LL, Y_OBJECT_STRINGS,
-        FIT(task="regression"), expect=ValueError, match="numeric",
-        xfail="now: ValueError \"could not convert string to float: 'a'\" "
-        "from numpy in _as_float (subsetml/lastlayer.py): LastLayer.__init__'s "
-        "dtype check exempts object y for regression"),
+        FIT(task="regression"), expect=ValueError, match="numeric"),
     row("regression-string-y", LL, Y_STRINGS, FIT(task="regression"),
-        expect=ValueError, match="numeric",
-        xfail="now: ValueError 'y must hold integer class codes 0 .. "
-        "n_classes - 1 matching the columns of outputs ... LabelEncoder', "
-        "advice for classification given for a regression view, from "
-        "LastLayer.__init__ (subsetml/lastlayer.py)"),
+        expect=ValueError, match="numeric"),
     row("1d-X", FI, X_1D, expect=ValueError, match="Expected 2D array"),
     row("complex-X", FI, COMPLEX_X, expect=ValueError,
         match="Complex data not supported"),
     row("inf-X", FI, INF_X, expect=ValueError, match="infinity"),
     row("regression-string-y", FI, Y_STRINGS, FIT(task="regression"),
-        expect=ValueError, match="numeric",
-        xfail="now: ValueError \"could not convert string to float: "
-        "np.str_('a')\" from numpy in _as_float, called by "
-        "LastLayer.from_inputs (subsetml/lastlayer.py)"),
+        expect=ValueError, match="numeric"),
     row("continuous-y-classification", FI, Y_CONTINUOUS,
-        FIT(task="classification"), expect=ValueError, match="continuous",
-        xfail="now: silent; LastLayer.from_inputs (subsetml/lastlayer.py, "
-        "_check_targets and _class_codes) never calls "
-        "check_classification_targets, so 60 distinct floats become 60 classes"),
-    row("y-None", FI, Y_NONE, expect=ValueError, match="None",
-        xfail="now: IndexError 'tuple index out of range' from _check_targets "
-        "(subsetml/lastlayer.py), which reads y.shape[0] of a 0-d array"),
+        FIT(task="classification"), expect=ValueError, match="continuous"),
+    row("y-None", FI, Y_NONE, expect=ValueError, match="None"),
     row("max_components-0", FI, SPARSE_X, FIT(max_components=0),
-        expect=ValueError, match="max_components",
-        xfail="now: silent; LastLayer.from_inputs (subsetml/lastlayer.py) does "
-        "not validate max_components and densifies the sparse input instead"),
+        expect=ValueError, match="max_components"),
     row("sparse-X", FP, SPARSE_X, expect=TypeError, match="Sparse data was passed"),
     row("regularization-bool", FP, FIT(regularization=True), expect=ValueError,
-        match="regularization",
-        xfail="now: silent; LastLayer.from_proxy (subsetml/lastlayer.py) tests "
-        "isinstance(regularization, numbers.Real), which admits True (C=True), "
-        "where check_number (subsetml/_validation.py) refuses bools"),
+        match="regularization"),
     # ----------------------------------------------- AdaSelectionClassifier
     row("inf-X", ADA, INF_X, expect=ValueError,
         match="X contains NaN or infinity"),
     row("nan-y", ADA, NAN_Y, expect=ValueError, match="y contains NaN or infinity"),
     row("X-shorter-than-y", ADA, X_SHORT, expect=ValueError,
         match="inconsistent lengths"),
-    row("0-rows", ADA, EMPTY, expect=ValueError, match="0 rows|0 sample|empty",
-        xfail=f"now: silent; {_ADA_FIT} has no row-count check and skorch "
-        "'trains' two epochs of no batches"),
-    row("0-columns", ADA, NO_COLUMNS, expect=ValueError, match="column|feature",
-        xfail=_TORCH_SHAPES.format(where=_ADA_FIT)),
+    row("0-rows", ADA, EMPTY, expect=ValueError, match="0 rows|0 sample|empty"),
+    row("0-columns", ADA, NO_COLUMNS, expect=ValueError, match="column|feature"),
     row("float-y", ADA, Y_FLOAT_LABELS, expect=ValueError,
-        match="integer|label", xfail=_TORCH_FLOAT_Y.format(where=_ADA_FIT)),
+        match="integer|label"),
     row("continuous-y", ADA, Y_CONTINUOUS, expect=ValueError,
-        match="continuous", xfail=_TORCH_FLOAT_Y.format(where=_ADA_FIT)),
-    row("single-class", ADA, SINGLE_CLASS, expect=ValueError, match="one class",
-        xfail=f"now: silent; {_ADA_FIT} trains on y with a single class"),
+        match="continuous"),
+    row("single-class", ADA, SINGLE_CLASS, expect=ValueError, match="one class"),
     row("wrong-n-classes", ADA, P(module__n_out=2), expect=ValueError,
-        match="classes", xfail=_TORCH_N_CLASSES.format(where=_ADA_FIT)),
+        match="classes"),
     row("sampling_rate-bool", ADA, P(sampling_rate=True), expect=ValueError,
         match=r"sampling_rate must be a number in \(0, 1\], got True"),
     row("sampling_rate-count", ADA, P(sampling_rate=5), expect=ValueError,
@@ -829,20 +704,13 @@ CASES = [
     row("sample_weight-length", ADA, WEIGHTS_SHORT, expect=ValueError,
         match=r"sample_weight must have shape \(60,\), got \(59,\)"),
     row("y-None", ADA, Y_NONE, expect=ValueError, match=r"No y-values"),
-    row("complex-X", ADA, COMPLEX_X, expect=ValueError, match="[Cc]omplex",
-        xfail=_TORCH_COMPLEX.format(where=_ADA_FIT)),
+    row("complex-X", ADA, COMPLEX_X, expect=ValueError, match="[Cc]omplex"),
     row("frame-with-nan", ADA, FRAME_NAN_X, MODULE("Columns"),
-        expect=ValueError, match="NaN",
-        xfail="now: silent apart from numpy RuntimeWarnings ('invalid value "
-        "encountered in cast', allocate_rows in subsetml/minibatch/_mixing.py, "
-        "an error under this suite's filterwarnings); _check_finite "
-        f"(subsetml/skorch/_adaptive.py), called by {_ADA_FIT}, checks numpy "
-        "arrays and tensors only, so a DataFrame's NaN reaches the losses and "
-        "the method weights"),
+        expect=ValueError, match="NaN"),
     row("inf-X", ADAR, INF_X, expect=ValueError,
         match="X contains NaN or infinity"),
     row("object-string-y", ADAR, Y_OBJECT_STRINGS, expect=ValueError,
-        match="numeric", xfail=_TORCH_OBJECT_Y.format(where=_ADA_FIT)),
+        match="numeric"),
     row("y-None", ADAR, Y_NONE, expect=ValueError, match=r"No y-values"),
     # -------------------------------------------- SubsetNeuralNetClassifier
     row("inf-X", SNN, INF_X, expect=ValueError,
@@ -850,18 +718,12 @@ CASES = [
     row("y-shorter-than-X", SNN, Y_SHORT, expect=ValueError,
         match="inconsistent lengths"),
     row("0-rows", SNN, EMPTY, expect=ValueError, match="Cannot select from 0 rows"),
-    row("0-columns", SNN, NO_COLUMNS, expect=ValueError, match="column|feature",
-        xfail=_TORCH_SHAPES.format(where=_SNN_FIT)),
+    row("0-columns", SNN, NO_COLUMNS, expect=ValueError, match="column|feature"),
     row("float-y", SNN, Y_FLOAT_LABELS, expect=ValueError,
-        match="integer|label", xfail=_TORCH_FLOAT_Y.format(where=_SNN_FIT)),
-    row("single-class", SNN, SINGLE_CLASS, expect=ValueError, match="one class",
-        xfail="now: late and unclear; after the warm-up epoch the first "
-        "selection (SubsetTrainingMixin._select_subset -> lastlayer_from_net, "
-        "subsetml/skorch/_lastlayer.py) raises ValueError 'classes has 1 "
-        f"entries but outputs have 3 columns.' from LastLayer.__init__; {_SNN_FIT} "
-        "never looks at the classes"),
+        match="integer|label"),
+    row("single-class", SNN, SINGLE_CLASS, expect=ValueError, match="one class"),
     row("wrong-n-classes", SNN, P(module__n_out=2), expect=ValueError,
-        match="classes", xfail=_TORCH_N_CLASSES.format(where=_SNN_FIT)),
+        match="classes"),
     row("budget-below-n-classes", SNN, P(subset_size=2), expect=ValueError,
         match="cannot cover 3 classes"),
     row("subset_size-nan", SNN, P(subset_size=NAN), expect=ValueError,
@@ -873,33 +735,19 @@ CASES = [
     row("unknown-param-set_params", SNN, SET(select_evry=2), expect=ValueError,
         match="Invalid parameter 'select_evry'"),
     row("sample_weight-unsupported", SNN, FIT(sample_weight=np.ones(N)),
-        expect=(ValueError, TypeError), match="sample_weight",
-        xfail="now: TypeError \"Sequential.forward() got an unexpected keyword "
-        "argument 'sample_weight'\" from torch's Module._call_impl in the first "
-        f"training step (skorch hands fit params to forward); {_SNN_FIT} takes "
-        "**fit_params and does not say that per-row weights are unsupported"),
+        expect=(ValueError, TypeError), match="sample_weight"),
     row("y-None", SNN, Y_NONE, expect=ValueError, match=r"No y-values"),
-    row("complex-X", SNN, COMPLEX_X, expect=ValueError, match="[Cc]omplex",
-        xfail=_TORCH_COMPLEX.format(where=_SNN_FIT)),
+    row("complex-X", SNN, COMPLEX_X, expect=ValueError, match="[Cc]omplex"),
     row("no-linear-layer", SNN, MODULE("ConvOnly"), P(selector="gradmatch"),
         expect=ValueError, match="no torch.nn.Linear layer.*GradMatchSelector"),
     row("linear-then-another-layer", SNN, MODULE("PooledHead"),
-        expect=ValueError, match="last Linear layer",
-        xfail="now: late; the clear ValueError 'The output of PooledHead "
-        "(shape (60, 3)) does not match its last Linear layer's (shape (60, "
-        "6)) ...' comes from lastlayer_from_net (subsetml/skorch/_lastlayer.py) "
-        "at the first selection, after the warm-up epoch; "
-        "SubsetTrainingMixin.on_train_begin only checks that a Linear exists"),
+        expect=ValueError, match="last Linear layer"),
     row("frame-with-nan", SNN, FRAME_NAN_X, MODULE("Columns"),
-        expect=ValueError, match="NaN",
-        xfail="now: late; _check_finite (subsetml/skorch/_adaptive.py) skips "
-        "DataFrames, the warm-up epoch trains on NaN and the first selection "
-        "raises 'features contain 1 NaN or infinite value(s); a LastLayer "
-        "needs finite numbers.' from LastLayer.__init__"),
+        expect=ValueError, match="NaN"),
     row("nan-y", SNNR, NAN_Y, expect=ValueError,
         match="y contains NaN or infinity"),
     row("object-string-y", SNNR, Y_OBJECT_STRINGS, expect=ValueError,
-        match="numeric", xfail=_TORCH_OBJECT_Y.format(where=_SNN_FIT)),
+        match="numeric"),
     row("y-None", SNNR, Y_NONE, expect=ValueError, match=r"No y-values"),
 ]
 # fmt: on

@@ -23,10 +23,14 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+)
 
 from subsetml._subset import Subset, cover_classes, resolve_budget
-from subsetml._validation import check_number, external_stacklevel
+from subsetml._validation import check_number, check_numeric_y, external_stacklevel
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
     Tasks,
@@ -58,7 +62,7 @@ from subsetml.model_selection._workers import (
     retry_on_race,
 )
 from subsetml.selection._registry import make_selector
-from subsetml.selection._views import num_rows
+from subsetml.selection._views import is_text, num_rows
 
 __all__ = ["SubsetSearchCV"]
 
@@ -439,6 +443,11 @@ multimetric_
                     raise ValueError(
                         f"{key} has {num_rows(value)} entries for {n_rows} rows of X."
                     )
+                # NaN or negative weights would fail (or silently skew) every
+                # trial: refuse them before the first.
+                _check_sample_weight(
+                    value, np.empty((n_rows, 0)), ensure_non_negative=True
+                )
         fit_params = _check_method_params(X, params=fit_params)
         routed = self._get_routed_params_for_fit(fit_params)
 
@@ -454,6 +463,19 @@ multimetric_
         self.n_splits_ = len(splits)
         if self.n_splits_ == 0:
             raise ValueError("The cv splitter yielded no splits.")
+        whole = all(isinstance(s, float) and s == 1.0 for s in sizes)
+        if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
+            # Subsets need two classes in every training fold; on whole folds
+            # the estimator decides (some fit one class, as in GridSearchCV).
+            for i, (train, _) in enumerate([] if whole else splits):
+                classes = np.unique(_safe_indexing(y, train))
+                if classes.shape[0] < 2:
+                    raise ValueError(
+                        f"Training fold {i} of the {len(splits)} cv folds holds "
+                        f"only one class ({classes[0]!r}): the other classes "
+                        "have too few rows for this cv. Use fewer folds, a "
+                        "stratified splitter, or more rows of each class."
+                    )
         announced = cv.get_n_splits(X, y, **routed.splitter.split)
         if announced != self.n_splits_:
             raise ValueError(
@@ -783,16 +805,21 @@ multimetric_
         # Bad data fails here with scikit-learn's message, not as a failure of
         # every trial (which error_score would turn into a search of NaNs).
         tags = get_tags(self.estimator)
+        one_d = is_text(X) or tags.input_tags.one_d_array
         check_array(
             X,
-            accept_sparse=True,
+            # scikit-learn's own estimators say truly whether they take
+            # sparse input; others (and skorch nets) are left to try.
+            accept_sparse=not _dense_only(self.estimator),
             dtype=None,
             # A Pipeline may impute in any step (its tags are its first
             # step's); it raises its own error if nothing does.
             ensure_all_finite=not (
                 tags.input_tags.allow_nan or isinstance(self.estimator, Pipeline)
             ),
-            ensure_2d=False,
+            # 1-D input only for text (a text pipeline) or an estimator that
+            # says it takes it; n-d input goes through as in GridSearchCV.
+            ensure_2d=not one_d,
             allow_nd=True,
         )
         if y is None:
@@ -803,6 +830,8 @@ multimetric_
                 )
             return
         check_consistent_length(X, y)
+        if not is_classifier(self.estimator) and tags.target_tags.required:
+            check_numeric_y(y)  # NaN, inf or strings fail every trial otherwise
         if is_classifier(self.estimator) and np.ndim(y) <= 2:
             # An n-d y (n > 2) goes to the estimator untouched, as in
             # GridSearchCV: only the estimator knows what it means.
@@ -1666,6 +1695,24 @@ def _jsonable(out):
 
 def _shape(a):
     return None if a is None else getattr(a, "shape", (len(a),))
+
+
+def _dense_only(estimator):
+    """Whether a scikit-learn estimator (or a Pipeline's first step, or a
+    subclass of either) says it takes no sparse input. Other estimators'
+    default tags say nothing."""
+    first = estimator
+    while isinstance(first, Pipeline):
+        steps = [s for _, s in first.steps if s not in (None, "passthrough")]
+        if not steps:
+            return False
+        first = steps[0]
+    concrete = any(
+        (c.__module__ or "").startswith("sklearn.")
+        and not (c.__module__ or "").startswith(("sklearn.base", "sklearn.utils"))
+        for c in type(first).__mro__
+    )
+    return concrete and not get_tags(first).input_tags.sparse
 
 
 def _positions(rows):

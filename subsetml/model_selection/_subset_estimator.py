@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 
 from subsetml._adapters import adapter_for
 from subsetml._subset import cover_classes, resolve_budget
-from subsetml._validation import external_stacklevel
+from subsetml._validation import check_numeric_y, external_stacklevel
 from subsetml.model_selection._compat import (
     CallbackSupportMixin,
     Tasks,
@@ -239,12 +239,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 "y is None."
             )
         X = self._check_X(X, reset=True)
-        y = check_array(
-            y,
-            ensure_2d=False,
-            dtype=None if is_classifier(self.estimator) else "numeric",
-            input_name="y",
-        )
+        if is_classifier(self.estimator):
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        else:
+            y = check_numeric_y(y)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         if is_classifier(self.estimator):
@@ -257,7 +255,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 )
         n = num_rows(X)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, np.empty((n, 0)))
+            sample_weight = _check_sample_weight(
+                sample_weight, np.empty((n, 0)), ensure_non_negative=True
+            )
         k = resolve_budget(self.subset_size, n, name="subset_size")
         if is_classifier(self.estimator):
             k = cover_classes(k, y)

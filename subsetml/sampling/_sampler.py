@@ -272,7 +272,9 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             # Kept as they are (columns, dtypes, text): the selector reads
             # them through view_input, and the kept rows come back as given.
             validate_data(self, X, skip_check_array=True)
-            y = column_or_1d(check_array(y, ensure_2d=False, dtype=None), warn=True)
+            y = column_or_1d(
+                check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True
+            )
             check_consistent_length(X, y)
         else:
             X, y = validate_data(

@@ -53,6 +53,11 @@ def make_selector(selector, random_state=None):
                 f"{sorted(SELECTOR_NAMES)} or pass a selector instance."
             )
         selector = SELECTOR_NAMES[selector]()
+    elif isinstance(selector, type):
+        raise TypeError(
+            f"selector must be a name or a selector instance, got the class "
+            f"{selector.__name__}; pass an instance, {selector.__name__}()."
+        )
     elif not callable(getattr(selector, "select", None)):
         raise TypeError(
             "selector must be a name or an object with a select(view, budget) "

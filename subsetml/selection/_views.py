@@ -98,6 +98,12 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
                 "The lastlayer callable must return a subsetml.LastLayer, got "
                 f"{type(view).__name__}."
             )
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        if view.n_samples != n:
+            raise ValueError(
+                f"The lastlayer callable returned a LastLayer of {view.n_samples} "
+                f"rows for {n} rows of X; it must describe every row it is given."
+            )
         return view
     mode = lastlayer
     if mode in ("auto", "inputs"):

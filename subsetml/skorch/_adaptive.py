@@ -19,8 +19,9 @@ from collections import deque
 
 import numpy as np
 import torch
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.utils import to_numpy
 
@@ -69,16 +70,97 @@ class _SubsetBatchSampler(torch.utils.data.Sampler):
 
 
 def _check_finite(data, name):
-    """Refuse NaN/inf in array or tensor inputs: they would poison the
-    selection's gradients and the training loss without an error."""
-    if torch.is_tensor(data):
-        data = data.detach().cpu().numpy()
+    """Refuse NaN/inf in array, tensor or DataFrame inputs: they would poison
+    the selection's gradients and the training loss without an error."""
+    data = _as_array(data)
     if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
         if not np.isfinite(data).all():
             raise ValueError(
                 f"{name} contains NaN or infinity; training on subsets (of the "
                 "data or of each batch) needs finite inputs and targets."
             )
+
+
+def _as_array(data):
+    """numpy view of an array, tensor or pandas object; None for anything
+    else (dicts, datasets), which the module alone understands."""
+    if torch.is_tensor(data):
+        return data.detach().cpu().numpy()
+    if hasattr(data, "to_numpy") and hasattr(data, "dtypes"):
+        numeric = data.select_dtypes("number") if hasattr(data, "columns") else data
+        return numeric.to_numpy()
+    return data if isinstance(data, np.ndarray) else None
+
+
+def check_net_inputs(X, y, *, classifier):
+    """Refuse, before training, inputs a net would train on silently or fail
+    on deep inside torch (issue 16): no rows or columns, complex values,
+    NaN/inf, class labels that are not integers, a single class, and
+    non-numeric regression targets."""
+    _check_finite(X, "X")
+    Xa = _as_array(X)
+    if Xa is not None:
+        if Xa.ndim == 0 or Xa.shape[0] == 0:
+            raise ValueError("Cannot select from 0 rows: X has no rows to train on.")
+        if Xa.ndim >= 2 and Xa.shape[1] == 0 and not hasattr(X, "columns"):
+            raise ValueError("X has 0 feature columns: there is nothing to learn from.")
+        if Xa.dtype.kind == "c":
+            raise ValueError(
+                "Complex data not supported: X is complex; torch modules take "
+                "real tensors (split real and imaginary parts into columns)."
+            )
+    if y is None:
+        return  # skorch's own "No y-values are given" comes next
+    ya = _as_array(y)
+    if ya is None:
+        ya = np.asarray(y)
+    if classifier:
+        if ya.ndim != 1:
+            return  # soft labels (probabilities) and the like: the loss's call
+        check_classification_targets(ya)
+        if ya.dtype.kind not in "iub":
+            raise ValueError(
+                f"y holds {ya.dtype} class labels; a classifier net needs integer "
+                "labels 0..K-1 (y.astype('int64'), or LabelEncoder for strings)."
+            )
+        if np.unique(ya).size < 2:
+            raise ValueError(
+                f"y holds one class ({ya[0]!r}); a classifier needs at least two."
+            )
+        return
+    if ya.dtype.kind not in "iufb":
+        try:
+            ya.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"y must be numeric for a regressor net; it holds {ya.dtype} "
+                f"values such as {ya.ravel()[0]!r}."
+            ) from None
+        raise ValueError(
+            f"y must be numeric for a regressor net; it holds {ya.dtype} values "
+            "(convert them with y.astype('float32'))."
+        )
+
+
+def check_net_output(net, X, y, *, classifier, needs_linear):
+    """A forward on a few rows before training: the module must end in its
+    last Linear layer (``needs_linear``), and a classifier's output needs a
+    column per class of ``y``."""
+    from subsetml.skorch._lastlayer import probe_output
+
+    out = probe_output(net, X, needs_linear=needs_linear)
+    if out is None or not classifier or y is None:
+        return
+    ya = _as_array(y)
+    if ya is None or ya.ndim != 1 or ya.dtype.kind not in "iu" or not ya.size:
+        return
+    n_classes = int(ya.max()) + 1
+    if out.ndim == 2 and 1 < out.shape[1] < n_classes:
+        raise ValueError(
+            f"y has labels up to {n_classes - 1} ({n_classes} classes), but "
+            f"{type(net.module_).__name__} outputs {out.shape[1]} columns per "
+            "row: the module needs one output per class."
+        )
 
 
 def _targets_of(dataset):
@@ -221,15 +303,26 @@ class SubsetTrainingMixin:
         self
         """
         self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
-        _check_finite(X, "X")
-        _check_finite(y, "y")
+        self._subset_check_inputs(X, y, fit_params)
         return super().fit(X, y, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue fitting with a fresh schedule on ``X``; see :meth:`fit`."""
         if not hasattr(self, "_subset_selector_"):
             self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
+        self._subset_check_inputs(X, y, fit_params)
         return super().partial_fit(X, y, classes, **fit_params)
+
+    def _subset_check_inputs(self, X, y, fit_params):
+        if "sample_weight" in fit_params:
+            raise ValueError(
+                f"{type(self).__name__} does not take sample_weight: each row's "
+                "loss is weighted by its selection weight (skorch would pass "
+                "sample_weight to the module's forward). Weight the loss in a "
+                "criterion of your own, or train an AdaSelection net."
+            )
+        _check_finite(y, "y")
+        check_net_inputs(X, y, classifier=is_classifier(self))
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
@@ -250,6 +343,13 @@ class SubsetTrainingMixin:
                 "output of the module's final Linear layer; use a module that "
                 "ends in one, or selector='random'."
             )
+        check_net_output(
+            self,
+            X,
+            y,
+            classifier=is_classifier(self),
+            needs_linear=not isinstance(self._subset_selector_, RandomSelector),
+        )
 
     def get_iterator(self, dataset, training=False):
         if not training:

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import PrintLog
 from skorch.dataset import get_len, unpack_data
@@ -49,7 +50,7 @@ from subsetml.minibatch import (
     make_policy,
     policy_name,
 )
-from subsetml.skorch._adaptive import _check_finite
+from subsetml.skorch._adaptive import _check_finite, check_net_inputs, check_net_output
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -445,8 +446,8 @@ class AdaSelectionMixin:
         # NaN/inf would reach every policy's scores and the loss silently
         # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
         # policy): refuse them here, as the subset-training nets do.
-        _check_finite(X, "X")
         _check_finite(y, "y")
+        check_net_inputs(X, y, classifier=is_classifier(self))
         self._ada_plain_step_ = None
         self._ada_warned_cost_ = False
         with self._ada_weight_scope(X, sample_weight):
@@ -469,8 +470,8 @@ class AdaSelectionMixin:
         self
         """
         self._ada_validate_params()
-        _check_finite(X, "X")
         _check_finite(y, "y")
+        check_net_inputs(X, y, classifier=is_classifier(self))
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
 
@@ -682,6 +683,10 @@ class AdaSelectionMixin:
                 UserWarning,
                 stacklevel=2,
             )
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        check_net_output(self, X, y, classifier=is_classifier(self), needs_linear=False)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._ada_train_weight_ = None

@@ -75,6 +75,56 @@ def _raw_outputs(net, X, rows):
         yield net.evaluation_step((xb, None), training=False)
 
 
+def _check_ends_in_linear(module, out, z):
+    """Raise unless the module's output ``out`` is its last Linear's ``z``
+    (or an element-wise function of it)."""
+    if z.shape[0] != out.shape[0] or z.numel() != out.numel():
+        raise ValueError(
+            f"The output of {type(module).__name__} (shape "
+            f"{tuple(out.shape)}) does not match its last Linear layer's "
+            f"(shape {tuple(z.shape)}); the module must end in a "
+            "torch.nn.Linear layer, optionally followed by an "
+            "element-wise output function such as softmax."
+        )
+
+
+def probe_output(net, X, *, rows=8, needs_linear=True):
+    """The module's output on the first ``rows`` rows of ``X``, checked.
+
+    A forward in evaluation mode, before training, so that a module that
+    does not end in a Linear layer (``needs_linear``), or whose output does
+    not fit the targets, fails with a clear message rather than after an
+    epoch or deep inside torch. Returns the output as a tensor, or None when
+    ``X`` cannot be sliced by rows (a custom dataset).
+    """
+    from skorch.dataset import get_len
+    from skorch.utils import multi_indexing
+
+    try:
+        n = get_len(X)
+        head = multi_indexing(X, slice(0, min(rows, n)))
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    module = net.module_
+    linears, state, handles = _final_linear_calls(module)
+    try:
+        with torch.no_grad():
+            out = net.evaluation_step((head, None), training=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if needs_linear and linears:
+        if state["last"] is None:
+            raise ValueError(
+                f"{type(module).__name__} called none of its Linear layers "
+                "in forward; the module must end in a torch.nn.Linear layer."
+            )
+        _check_ends_in_linear(module, out, state["last"][2])
+    return out
+
+
 def lastlayer_from_net(net, X, y, *, task="auto"):
     """Penultimate features and outputs of a fitted skorch net, as a LastLayer.
 
@@ -163,14 +213,7 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
             _, h, z = last
             if isinstance(out, (tuple, list)):
                 out = out[0]
-            if z.shape[0] != out.shape[0] or z.numel() != out.numel():
-                raise ValueError(
-                    f"The output of {type(module).__name__} (shape "
-                    f"{tuple(out.shape)}) does not match its last Linear layer's "
-                    f"(shape {tuple(z.shape)}); the module must end in a "
-                    "torch.nn.Linear layer, optionally followed by an "
-                    "element-wise output function such as softmax."
-                )
+            _check_ends_in_linear(module, out, z)
             features.append(h.detach().reshape(h.shape[0], -1).float().cpu().numpy())
             logits.append(z.detach().reshape(z.shape[0], -1).float().cpu().numpy())
     finally:
