@@ -454,14 +454,36 @@ def test_sample_weight_with_validation_split_and_selection(clf_data):
 
 
 def test_train_callbacks_see_the_whole_batch(clf_data):
+    # Callbacks read a step's y_pred: for every row of the batch, not only
+    # the k rows that were back-propagated, so a train score covers all rows.
+    from skorch.callbacks import Callback
+
+    class Sizes(Callback):
+        def initialize(self):
+            self.rows = []
+            return self
+
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            if training:
+                self.rows.append(len(kwargs["y_pred"]))
+
     X, y = clf_data
     torch.manual_seed(0)
+    sizes = Sizes()
     net = make_clf(
-        callbacks=[EpochScoring("accuracy", on_train=True, name="train_acc")],
+        callbacks=[
+            EpochScoring("accuracy", on_train=True, name="train_acc"),
+            ("sizes", sizes),
+        ],
         warmup_epochs=0,
+        sampling_rate=0.25,
     )
     net.fit(X, y)
-    assert all(0 <= a <= 1 for a in net.history[:, "train_acc"])
+    assert sizes.rows == [20] * (3 * N // 20)  # whole batches, k = 5 kept
+    assert net.history[:, "rows_kept"] == [5 * N // 20] * 3
+    # The train accuracy is the whole batches' accuracy (not the kept rows').
+    last = net.history[-1, "train_acc"]
+    assert 0.5 < last <= 1
 
 
 def test_dict_inputs(clf_data):
