@@ -171,6 +171,14 @@ def _add_search_demo(sub):
         action="store_true",
         help="no progress bars or progress lines; print only the table",
     )
+    demo.add_argument(
+        "--carbon",
+        default=None,
+        metavar="COUNTRY",
+        help="measure each search's energy and CO2 with codecarbon (pip install "
+        "'subsetml[energy]'), for the electricity mix of this three-letter ISO "
+        "country code, e.g. FRA or USA (default: not measured)",
+    )
     return demo
 
 
@@ -323,6 +331,7 @@ def main(argv=None):
                 n_jobs=args.n_jobs,
                 output=args.output,
                 quiet=args.quiet,
+                carbon=args.carbon,
             )
         elif args.command == "select-demo":
             from subsetml._demo import run_selection_demo

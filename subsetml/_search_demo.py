@@ -114,6 +114,7 @@ def run_search_demo(
     output="subsetml-demo",
     quiet=False,
     file=None,
+    carbon=None,
 ):
     """Tune one model with a full-data search and with subset searches.
 
@@ -142,6 +143,9 @@ def run_search_demo(
         No progress bars or progress lines (the table is still printed).
     file : file-like, default=None
         Where to print; standard output when None.
+    carbon : str or None, default=None
+        Measure each search's energy and CO2 with codecarbon, for this ISO
+        country code's electricity mix (``SubsetSearchCV(carbon=...)``).
 
     Returns
     -------
@@ -165,6 +169,10 @@ def run_search_demo(
             )
     selectors = list(selectors)
     _check_settings(dataset, estimator, n_iter, selectors, cv, n_samples, n_jobs)
+    if carbon is not None:
+        from subsetml.model_selection._energy import check_carbon
+
+        check_carbon(carbon)
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise ValueError(f"output {str(output)!r} exists and is not a folder.")
@@ -215,6 +223,7 @@ def run_search_demo(
             n_jobs=n_jobs,
             seed=seed,
             quiet=quiet,
+            carbon=carbon,
             say=say,
         )
     full = records[0]["end_to_end_s"]
@@ -341,6 +350,7 @@ def _run_methods(
     cv,
     n_jobs,
     seed,
+    carbon=None,
     quiet,
     say,
 ):
@@ -370,6 +380,7 @@ def _run_methods(
             n_jobs=n_jobs,
             random_state=seed,
             verbose=0 if quiet else 1,
+            carbon=carbon,
         )
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -441,12 +452,25 @@ def _format_compute(records):
         f"{'method':<10} {'selection s':>11} {'trial fits s':>12} "
         f"{'trial scoring s':>15} {'refit s':>8}   (compute report)"
     )
+    energy = any(r["compute_report"].get("energy_kwh") is not None for r in records)
+    if energy:
+        header += f"  {'energy Wh':>9} {'CO2 g':>7}"
     lines = [header, "-" * len(header)]
     for r in records:
         c = r["compute_report"]
-        lines.append(
+        line = (
             f"{r['method']:<10} {c['selection_s']:>11.2f} {c['trial_fit_s']:>12.2f} "
             f"{c['trial_score_s']:>15.2f} {c['refit_s']:>8.2f}"
+        )
+        if energy:
+            kwh, kg = c.get("energy_kwh"), c.get("co2_kg")
+            line += "  " + (f"{kwh * 1e3:>9.3g}" if kwh is not None else f"{'-':>9}")
+            line += " " + (f"{kg * 1e3:>7.3g}" if kg is not None else f"{'-':>7}")
+        lines.append(line)
+    if energy:
+        lines.append(
+            "energy and CO2: codecarbon, from the start of each fit to the end "
+            "of its refit (an estimate from CPU and RAM power)"
         )
     return "\n".join(lines)
 

@@ -316,3 +316,24 @@ def test_bench_writes_into_its_results_folder_not_the_checkout(monkeypatch, tmp_
     assert main(["bench", "--results", str(fake / "results"), "selection"]) == 0
     assert (fake / "results" / "probe.json").exists()
     assert "SUBSETML_RESULTS" not in __import__("os").environ
+
+
+def test_demo_measures_energy_with_codecarbon(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("codecarbon")
+    monkeypatch.chdir(tmp_path)  # codecarbon must leave no files behind
+    out_dir = tmp_path / "out"
+    assert main(["demo", *TINY, "--output", str(out_dir), "--carbon", "FRA"]) == 0
+    out = capsys.readouterr().out
+    assert "energy Wh" in out and "CO2 g" in out and "codecarbon" in out
+    results = json.loads((out_dir / "results.json").read_text())
+    for record in results["methods"]:
+        assert record["compute_report"]["energy_kwh"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_demo_refuses_a_bad_country_code_before_searching(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", *TINY, "--output", str(tmp_path / "out"), "--carbon", "France"])
+    assert exit_.value.code == 2  # a usage error, not a traceback
+    assert "three-letter ISO country code" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # before any search

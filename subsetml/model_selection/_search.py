@@ -40,6 +40,7 @@ from subsetml.model_selection._compat import (
     fit_and_score_takes_callbacks,
     with_callbacks,
 )
+from subsetml.model_selection._energy import check_carbon, energy_report, tracking
 from subsetml.model_selection._fidelity import (
     check_pruner,
     check_rescore,
@@ -232,6 +233,14 @@ class SubsetSearchCV(BaseSearchCV):
         epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else
         0. Nothing is re-scored when the last rung is whole folds (its
         trials already are).
+    carbon : str, dict, callable or None, default=None
+        Measure the energy and CO2 of ``fit`` with codecarbon (optional:
+        ``pip install "subsetml[energy]"``): a three-letter ISO country
+        code (its electricity mix converts kWh to CO2) for codecarbon's
+        offline tracker, a dict of that tracker's arguments, or a callable
+        returning a tracker (``start()``, ``stop()``). ``compute_report_``
+        then holds ``energy_kwh``, ``co2_kg`` and the same scaled to the
+        estimated full-data search. None: nothing is measured.
     random_state : int, RandomState instance or None, default=None
         Seeds the selection and the optimiser. The same seed with ``n_jobs=1``
         proposes the same sequence of candidates.
@@ -280,7 +289,9 @@ multimetric_
         search ran (a full rung, re-scoring) or else from the refit scaled to
         a fold's rows (assumes cost linear in rows, so a lower bound for
         kernel SVMs), with ``full_search_estimate_basis`` and
-        ``speedup_estimate``.
+        ``speedup_estimate``. With ``carbon``: ``energy_kwh``, ``co2_kg``,
+        ``full_search_energy_estimate_kwh``, ``full_search_co2_estimate_kg``
+        and ``energy_basis``.
     search_time_ : float
         Seconds of the whole search before the refit (selection included).
     studies_ : list of optuna.Study
@@ -360,6 +371,7 @@ multimetric_
         pruner="auto",
         score_size=None,
         rescore="auto",
+        carbon=None,
     ):
         super().__init__(
             estimator,
@@ -390,6 +402,7 @@ multimetric_
         self.pruner = pruner
         self.score_size = score_size
         self.rescore = rescore
+        self.carbon = carbon
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fit
@@ -419,6 +432,13 @@ multimetric_
         -------
         self : SubsetSearchCV
         """
+        check_carbon(self.carbon)
+        with tracking(self.carbon) as measured:
+            self._fit(X, y, groups, callback, fit_params)
+        self.compute_report_.update(energy_report(measured, self.compute_report_))
+        return self
+
+    def _fit(self, X, y, groups, callback, fit_params):
         t_start = time.perf_counter()
         callbacks = self._check_params(callback)
         sizes = check_sizes(self.subset_size)
@@ -649,7 +669,6 @@ multimetric_
             self.search_time_, getattr(self, "refit_time_", None), self.selection_time_
         )
         tasks.end(self, X, y, metadata)
-        return self
 
     @property
     def total_iterations(self):
