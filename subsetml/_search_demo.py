@@ -476,15 +476,17 @@ def _format_compute(records):
 
 
 def _plot(records, path, title):
-    """Test accuracy against end-to-end time; False when matplotlib is missing."""
+    """Test accuracy against end-to-end time, and where each search's seconds
+    went (its compute report); False when matplotlib is missing."""
     try:
         from matplotlib.figure import Figure
         from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     except ImportError:
         return False
     # A Figure without pyplot: no backend or global state is touched.
-    fig = Figure(figsize=(7, 4.2), layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(12, 4.2), layout="constrained")
+    ax, bars = fig.subplots(1, 2, width_ratios=(7, 5))
+    _plot_compute(bars, records)
     full = records[0]
     ax.axhline(full["test_accuracy"], color="0.6", linestyle="--", linewidth=1)
     for r in records:
@@ -516,3 +518,33 @@ def _plot(records, path, title):
     ax.legend(fontsize=8, loc="best")
     fig.savefig(path, dpi=120)
     return True
+
+
+#: The compute report's parts, in the order of the stacked bars.
+_COMPUTE_PARTS = (
+    ("selection_s", "subset selection"),
+    ("trial_fit_s", "trial fits"),
+    ("trial_score_s", "trial scoring"),
+    ("rescore_s", "re-scoring"),
+    ("refit_s", "refit"),
+)
+
+
+def _plot_compute(ax, records):
+    """Stacked bars: each search's seconds by part of its compute report;
+    what the parts leave of search + refit is the optimiser and bookkeeping.
+    Fits run in parallel (n_jobs) add up their own seconds, so a bar can be
+    longer than the wall time."""
+    names = [r["method"] for r in records]
+    left = np.zeros(len(records))
+    for key, label in _COMPUTE_PARTS:
+        values = np.array([r["compute_report"].get(key) or 0.0 for r in records])
+        ax.barh(names, values, left=left, label=label)
+        left += values
+    wall = np.array([r["search_s"] + (r["refit_s"] or 0.0) for r in records])
+    ax.barh(names, np.clip(wall - left, 0, None), left=left, label="other", color="0.8")
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds (compute report; parallel fits add up)")
+    ax.set_title("where each search's time went", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(True, axis="x", alpha=0.3)
