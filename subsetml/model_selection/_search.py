@@ -958,7 +958,7 @@ class _PresetSubsetEstimator(SubsetEstimator):
         self.subset = subset
 
     def _select(self, X, y, k):
-        if self.subset.size and self.subset.indices.max() >= X.shape[0]:
+        if self.subset.size and self.subset.indices.max() >= num_rows(X):
             raise ValueError("The preset subset does not fit the training fold.")
         return self.subset
 
@@ -1069,6 +1069,13 @@ class _Run:
                         load_if_exists=True,
                     )
                 )
+                if not isinstance(s.optimizer, str) and study.get_trials(
+                    deepcopy=False
+                ):
+                    # A sampler instance (copied as given) on a study that
+                    # already has trials, from an earlier fit or another
+                    # worker, would replay their draws: reseed its copy.
+                    study.sampler.reseed_rng()
                 studies.append((study, space))
             self.total = sum(sp.n_iter for _, sp in studies)
             bar = _progress(s.verbose, self.total)
@@ -1173,7 +1180,9 @@ class _Run:
             free = space.n_iter - done - running
             if free <= 0:
                 # The rest is running in other workers: wait for them (or for
-                # their heartbeats to stop).
+                # their heartbeats to stop), within this fit's time budget.
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    break
                 time.sleep(_POLL_SECONDS)
                 continue
             n_ask = min(self.search.n_points, free)
@@ -1196,30 +1205,40 @@ class _Run:
             try:
                 with heart.beating(trials) if heart is not None else nullcontext():
                     results = self._climb(trials, candidates)
-            except BaseException:
-                # Interrupted (KeyboardInterrupt, an error raised by a fit):
-                # close this round's trials and queue their candidates first
-                # for the next fit of this study. Closed trials without
-                # results never count.
+            except BaseException as exc:
+                # Close this round's trials (closed trials without results
+                # never count). Interrupted (KeyboardInterrupt, SystemExit),
+                # their candidates go first in the next fit of this study; an
+                # error a fit raised (error_score="raise") is not queued
+                # again, or every later fit, and every worker, would raise it.
+                interrupted = not isinstance(exc, Exception)
                 for trial in trials:
                     try:
-                        study.tell(trial, state=TrialState.FAIL)
-                        study.enqueue_trial(trial.params, skip_if_exists=False)
+                        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                        if interrupted:
+                            study.enqueue_trial(trial.params, skip_if_exists=False)
                     except Exception:  # the first error wins
                         pass
                 raise
             for trial, (splits_out, rung, pruned) in zip(trials, results):
                 splits_out = [_jsonable(o) for o in splits_out]
+                value = self._value(splits_out)
+                if pruned:
+                    told = {"state": TrialState.PRUNED}
+                elif math.isfinite(value):
+                    told = {"values": value}
+                else:
+                    told = {"state": TrialState.FAIL}
                 try:
+                    if trial.number in self._lost(study, trials):
+                        raise UpdateFinishedTrialError
                     trial.set_user_attr(_OUT_KEY, splits_out)
                     trial.set_user_attr(_RUNG_KEY, [rung, pruned])
-                    value = self._value(splits_out)
-                    if pruned:
-                        study.tell(trial, state=TrialState.PRUNED)
-                    elif math.isfinite(value):
-                        study.tell(trial, value)
-                    else:
-                        study.tell(trial, state=TrialState.FAIL)
+                    # Already finished here means failed as stale in the
+                    # moment since the check above: the results then count
+                    # once more, as its queued copy will (a rare repeat, not
+                    # a crash).
+                    study.tell(trial, skip_if_finished=True, **told)
                 except UpdateFinishedTrialError:
                     # Failed as stale by another worker (this one's heartbeat
                     # stalled): its candidate was queued again there.
@@ -1239,6 +1258,18 @@ class _Run:
                 stacklevel=external_stacklevel(),
             )
         self._order_records(first)
+
+    @staticmethod
+    def _lost(study, trials):
+        """Numbers of ``trials`` another worker has failed (found stale)."""
+        from optuna.trial import TrialState
+
+        mine = {t.number for t in trials}
+        return {
+            t.number
+            for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            if t.number in mine
+        }
 
     def _order_records(self, first):
         """Records from ``first`` on in trial-number order (workers finish
@@ -1265,6 +1296,8 @@ class _Run:
         the last rung it ran (fit and score times summed over its rungs), that
         rung's index, and whether the pruner stopped it there.
         """
+        from optuna.exceptions import UpdateFinishedTrialError
+
         n_splits = len(self.splits)
         last = len(self.rungs) - 1
         results = [None] * len(candidates)
@@ -1293,8 +1326,14 @@ class _Run:
                 value = self._value(splits_out)
                 if not math.isfinite(value):
                     continue  # failed: it stops here, and is told so
-                trials[j].report(value, rung.step)
-                if trials[j].should_prune():
+                try:
+                    trials[j].report(value, rung.step)
+                    prune = trials[j].should_prune()
+                except UpdateFinishedTrialError:
+                    # Failed as stale by another worker meanwhile (this one's
+                    # heartbeat stalled): it stops here; its tell is skipped.
+                    continue
+                if prune:
                     results[j] = (splits_out, r, True)
                     continue
                 still.append(j)

@@ -175,6 +175,7 @@ class Heartbeat:
 
         Checks at most once per heartbeat interval unless ``force``.
         """
+        import optuna
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.storages import fail_stale_trials
         from optuna.trial import TrialState
@@ -184,7 +185,10 @@ class Heartbeat:
             return
         self._last_check = now
         if self.native:
-            fail_stale_trials(self.study)
+            with warnings.catch_warnings():
+                # fail_stale_trials is flagged experimental.
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                fail_stale_trials(self.study)
         grace = self._grace()
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             beat = t.system_attrs.get(_BEAT_KEY)

@@ -92,11 +92,12 @@ def _as_array(data):
     return data if isinstance(data, np.ndarray) else None
 
 
-def check_net_inputs(X, y, *, classifier):
+def check_net_inputs(X, y, *, classifier, partial=False):
     """Refuse, before training, inputs a net would train on silently or fail
     on deep inside torch (issue 16): no rows or columns, complex values,
     NaN/inf, class labels that are not integers, a single class, and
-    non-numeric regression targets."""
+    non-numeric regression targets. ``partial``: a ``partial_fit`` batch,
+    which may hold a single class."""
     _check_finite(X, "X")
     Xa = _as_array(X)
     if Xa is not None:
@@ -123,7 +124,7 @@ def check_net_inputs(X, y, *, classifier):
                 f"y holds {ya.dtype} class labels; a classifier net needs integer "
                 "labels 0..K-1 (y.astype('int64'), or LabelEncoder for strings)."
             )
-        if np.unique(ya).size < 2:
+        if not partial and np.unique(ya).size < 2:
             raise ValueError(
                 f"y holds one class ({ya[0]!r}); a classifier needs at least two."
             )
@@ -310,10 +311,10 @@ class SubsetTrainingMixin:
         """Continue fitting with a fresh schedule on ``X``; see :meth:`fit`."""
         if not hasattr(self, "_subset_selector_"):
             self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
-        self._subset_check_inputs(X, y, fit_params)
+        self._subset_check_inputs(X, y, fit_params, partial=True)
         return super().partial_fit(X, y, classes, **fit_params)
 
-    def _subset_check_inputs(self, X, y, fit_params):
+    def _subset_check_inputs(self, X, y, fit_params, partial=False):
         if "sample_weight" in fit_params:
             raise ValueError(
                 f"{type(self).__name__} does not take sample_weight: each row's "
@@ -322,7 +323,9 @@ class SubsetTrainingMixin:
                 "criterion of your own, or train an AdaSelection net."
             )
         _check_finite(y, "y")
-        check_net_inputs(X, y, classifier=is_classifier(self))
+        # partial_fit batches, and nets told their classes, may hold one.
+        partial = partial or getattr(self, "classes", None) is not None
+        check_net_inputs(X, y, classifier=is_classifier(self), partial=partial)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)

@@ -471,7 +471,7 @@ class AdaSelectionMixin:
         """
         self._ada_validate_params()
         _check_finite(y, "y")
-        check_net_inputs(X, y, classifier=is_classifier(self))
+        check_net_inputs(X, y, classifier=is_classifier(self), partial=True)
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
 

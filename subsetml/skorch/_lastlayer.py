@@ -100,6 +100,8 @@ def probe_output(net, X, *, rows=8, needs_linear=True):
     from skorch.dataset import get_len
     from skorch.utils import multi_indexing
 
+    if isinstance(X, torch.utils.data.Dataset):
+        return None  # its items are (X, y) pairs, possibly transformed
     try:
         n = get_len(X)
         head = multi_indexing(X, slice(0, min(rows, n)))

@@ -779,3 +779,50 @@ def test_precomputed_kernels_search_on_subsets():
     assert model.score(K, y) > 0.8
     expected = SVC(kernel="precomputed").fit(K[np.ix_(idx, idx)], y[idx])
     np.testing.assert_array_equal(model.predict(K), expected.predict(K[:, idx]))
+
+
+def test_an_error_a_fit_raises_is_not_queued_for_the_next_fit(data, tmp_path):
+    # Review of issue 16: with error_score="raise" the failing configuration
+    # was queued again, so every later fit of the study (and every worker)
+    # raised on it first.
+    X, y = data
+
+    class Fails(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            if self.C > 1.0:
+                raise RuntimeError(f"bad C={self.C}")
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    raised = []
+    for seed in range(3):
+        search = SubsetSearchCV(
+            Fails(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=6, cv=2,
+            subset_size=0.5, selector="random", random_state=seed,
+            storage=storage, study_name="s", error_score="raise",
+        )  # fmt: skip
+        with pytest.raises(RuntimeError, match="bad C=") as error:
+            search.fit(X, y)
+        raised.append(str(error.value))
+    assert len(set(raised)) == 3  # a new configuration each time
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert not study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+
+
+def test_a_sampler_instance_on_a_resumed_study_does_not_replay_its_draws(
+    data, tmp_path
+):
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def search(n_iter):
+        return SubsetSearchCV(
+            LogisticRegression(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=n_iter,
+            cv=2, subset_size=0.5, selector="random", random_state=0,
+            optimizer=optuna.samplers.RandomSampler(seed=1), storage=storage,
+            study_name="s",
+        )  # fmt: skip
+
+    search(3).fit(X, y)
+    values = [p["C"] for p in search(6).fit(X, y).cv_results_["params"]]
+    assert len(values) == 6 and len(set(values)) == 6

@@ -353,3 +353,65 @@ def test_claim_keeps_the_first_n_iter_trials_in_number_order(tmp_path):
     keep, surplus = claim(study, mine, 3, counted)
     assert [t.number for t in keep] == [2, 3]
     assert [t.number for t in surplus] == [4]
+
+
+class _FailsItsFirstTrialAsStale:
+    """On its first fit, does what another worker would on finding this
+    trial's heartbeat stale: fails it (and queues its configuration)."""
+
+    def __init__(self, path):
+        self.path, self.fits = path, 0
+
+    def __call__(self):
+        self.fits += 1
+        if self.fits == 1:
+            storage = resolve_storage(self.path)
+            study = optuna.load_study(study_name="s", storage=storage)
+            (trial,) = study.get_trials(states=(TrialState.RUNNING,))
+            study._storage.set_trial_system_attr(
+                trial._trial_id, _workers._BEAT_KEY, time.time() - 1000
+            )
+            Heartbeat(study).fail_stale(force=True)
+
+
+@pytest.mark.parametrize("sizes", [0.5, (0.25, 0.5)])
+def test_a_trial_failed_by_another_worker_mid_fit_is_dropped_not_fatal(tmp_path, sizes):
+    # Review of issue 16: with rungs, reporting to a trial another worker had
+    # failed crashed the whole fit.
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    path = str(tmp_path / "s.log")
+    hook = _FailsItsFirstTrialAsStale(path)
+
+    class Model(ClassifierMixin, BaseEstimator):
+        def __init__(self, C=1.0):
+            self.C = C
+
+        def fit(self, X, y, sample_weight=None):
+            hook()
+            self.clf_ = LogisticRegression(C=self.C).fit(X, y)
+            self.classes_ = self.clf_.classes_
+            return self
+
+        def predict(self, X):
+            return self.clf_.predict(X)
+
+    X, y = make_classification(n_samples=200, random_state=0)
+    search = SubsetSearchCV(
+        Model(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=4, cv=2,
+        selector="random", subset_size=sizes, random_state=0, storage=path,
+        study_name="s", refit=False,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="failed by another worker"):
+        search.fit(X, y)
+    params = [p["C"] for p in search.cv_results_["params"]]
+    assert len(params) == 4
+    study = optuna.load_study(study_name="s", storage=resolve_storage(path))
+    lost = study.trials[0]
+    assert lost.state == TrialState.FAIL and "subsetml:splits" not in lost.user_attrs
+    assert lost.params["C"] in params  # queued again and run by this worker
+    assert len(_counted(study)) == 4

@@ -655,3 +655,15 @@ def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_dat
         net._ada_warned_cost_ = False
         net._ada_check_step_cost(fast)  # cheaper than plain: no warning
     assert net.history[-1, "step_cost_ratio"] == pytest.approx(0.5)
+
+
+def test_datasets_and_one_class_partial_fit_batches_are_taken(clf_data):
+    # Review of issue 16: the pre-training checks refused a skorch Dataset
+    # as X, and a partial_fit batch of one class (both fine in skorch).
+    from skorch.dataset import Dataset
+
+    X, y = clf_data
+    make_clf(max_epochs=1).fit(Dataset(X, y), y=None)
+    net = make_clf(max_epochs=1, classes=[0, 1])
+    net.partial_fit(X[y == 1], y[y == 1])
+    assert len(net.history) == 1
