@@ -97,7 +97,12 @@ def check_net_inputs(X, y, *, classifier, partial=False):
     on deep inside torch (issue 16): no rows or columns, complex values,
     NaN/inf, class labels that are not integers, a single class, and
     non-numeric regression targets. ``partial``: a ``partial_fit`` batch,
-    which may hold a single class."""
+    which may hold a single class.
+
+    Returns ``y``, with integer class labels of another width (int32, bool,
+    ...) as int64: torch's classification losses take nothing else, and
+    their error ("expected scalar type Long") does not say so.
+    """
     _check_finite(X, "X")
     Xa = _as_array(X)
     if Xa is not None:
@@ -111,13 +116,13 @@ def check_net_inputs(X, y, *, classifier, partial=False):
                 "real tensors (split real and imaginary parts into columns)."
             )
     if y is None:
-        return  # skorch's own "No y-values are given" comes next
+        return y  # skorch's own "No y-values are given" comes next
     ya = _as_array(y)
     if ya is None:
         ya = np.asarray(y)
     if classifier:
         if ya.ndim != 1:
-            return  # soft labels (probabilities) and the like: the loss's call
+            return y  # soft labels (probabilities) and the like: the loss's call
         check_classification_targets(ya)
         if ya.dtype.kind not in "iub":
             raise ValueError(
@@ -128,7 +133,11 @@ def check_net_inputs(X, y, *, classifier, partial=False):
             raise ValueError(
                 f"y holds one class ({ya[0]!r}); a classifier needs at least two."
             )
-        return
+        if ya.dtype != np.int64 and isinstance(y, np.ndarray):
+            return y.astype(np.int64)
+        if ya.dtype != np.int64 and torch.is_tensor(y):
+            return y.long()
+        return y
     if ya.dtype.kind not in "iufb":
         try:
             ya.astype(np.float64)
@@ -141,6 +150,7 @@ def check_net_inputs(X, y, *, classifier, partial=False):
             f"y must be numeric for a regressor net; it holds {ya.dtype} values "
             "(convert them with y.astype('float32'))."
         )
+    return y
 
 
 def check_net_output(net, X, y, *, classifier, needs_linear):
@@ -304,14 +314,14 @@ class SubsetTrainingMixin:
         self
         """
         self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
-        self._subset_check_inputs(X, y, fit_params)
+        y = self._subset_check_inputs(X, y, fit_params)
         return super().fit(X, y, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue fitting with a fresh schedule on ``X``; see :meth:`fit`."""
         if not hasattr(self, "_subset_selector_"):
             self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
-        self._subset_check_inputs(X, y, fit_params, partial=True)
+        y = self._subset_check_inputs(X, y, fit_params, partial=True)
         return super().partial_fit(X, y, classes, **fit_params)
 
     def _subset_check_inputs(self, X, y, fit_params, partial=False):
@@ -325,7 +335,7 @@ class SubsetTrainingMixin:
         _check_finite(y, "y")
         # partial_fit batches, and nets told their classes, may hold one.
         partial = partial or getattr(self, "classes", None) is not None
-        check_net_inputs(X, y, classifier=is_classifier(self), partial=partial)
+        return check_net_inputs(X, y, classifier=is_classifier(self), partial=partial)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)

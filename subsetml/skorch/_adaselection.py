@@ -447,7 +447,9 @@ class AdaSelectionMixin:
         # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
         # policy): refuse them here, as the subset-training nets do.
         _check_finite(y, "y")
-        check_net_inputs(X, y, classifier=is_classifier(self))
+        # Nets told their classes may be fitted on one of them.
+        told = getattr(self, "classes", None) is not None
+        y = check_net_inputs(X, y, classifier=is_classifier(self), partial=told)
         self._ada_plain_step_ = None
         self._ada_warned_cost_ = False
         with self._ada_weight_scope(X, sample_weight):
@@ -471,7 +473,7 @@ class AdaSelectionMixin:
         """
         self._ada_validate_params()
         _check_finite(y, "y")
-        check_net_inputs(X, y, classifier=is_classifier(self), partial=True)
+        y = check_net_inputs(X, y, classifier=is_classifier(self), partial=True)
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
 

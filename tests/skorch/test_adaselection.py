@@ -667,3 +667,22 @@ def test_datasets_and_one_class_partial_fit_batches_are_taken(clf_data):
     net = make_clf(max_epochs=1, classes=[0, 1])
     net.partial_fit(X[y == 1], y[y == 1])
     assert len(net.history) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, bool])
+def test_integer_labels_of_any_width_train(clf_data, dtype):
+    # torch's classification losses take int64 labels only and failed with
+    # "expected scalar type Long"; the nets convert other integer labels.
+    from subsetml.skorch import SubsetNeuralNetClassifier
+
+    X, y = clf_data
+    labels = y.astype(dtype)
+    ada = make_clf(max_epochs=2).fit(X, labels)
+    assert set(ada.predict(X)) <= {0, 1}
+    subset = SubsetNeuralNetClassifier(
+        MLP, criterion=torch.nn.CrossEntropyLoss, max_epochs=2, batch_size=20,
+        train_split=False, verbose=0, selector="random", subset_size=0.5,
+        random_state=0,
+    ).fit(X, labels)  # fmt: skip
+    assert set(subset.predict(X)) <= {0, 1}
+    assert labels.dtype == dtype  # the caller's array is left as it was
