@@ -173,13 +173,15 @@ def test_chunked_pass_equals_the_batched_loop(data, monkeypatch):
         chunks.clear()
         view = lastlayer_from_net(net, given, y)
         assert chunks == [90]  # one chunk, not ceil(90 / batch_size)
-        np.testing.assert_allclose(view.features, loop.features, rtol=1e-6)
-        np.testing.assert_allclose(view.outputs, loop.outputs, rtol=1e-6)
+        # float32 products of other shapes round differently (4e-8 seen on a
+        # value near zero, beyond any rtol): an absolute tolerance as well.
+        np.testing.assert_allclose(view.features, loop.features, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(view.outputs, loop.outputs, rtol=1e-6, atol=1e-6)
     rows = np.array([5, 0, 17, 33, 2])
     view = lastlayer_from_net(
         net, torch.utils.data.Subset(Dataset(X, y), rows), y[rows]
     )
-    np.testing.assert_allclose(view.features, loop.features[rows], rtol=1e-6)
+    np.testing.assert_allclose(view.features, loop.features[rows], rtol=1e-6, atol=1e-6)
 
 
 def test_chunks_respect_the_memory_budget(data, monkeypatch):
@@ -220,7 +222,7 @@ def test_custom_datasets_and_collate_keep_the_loop(data):
     # A custom Dataset's transform is honoured.
     doubled = lastlayer_from_net(net, Doubled(X, y), y)
     plain = lastlayer_from_net(net, 2 * X, y)
-    np.testing.assert_allclose(doubled.features, plain.features, rtol=1e-6)
+    np.testing.assert_allclose(doubled.features, plain.features, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
