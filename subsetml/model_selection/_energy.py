@@ -10,6 +10,7 @@ network, only the country whose electricity mix converts kWh to CO2.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from contextlib import contextmanager
@@ -47,8 +48,6 @@ def _make_tracker(carbon):
     )
     # Write nothing (codecarbon's default is an emissions.csv in the current
     # folder): codecarbon 3 names outputs output_methods, 2 save_to_file.
-    import inspect
-
     from codecarbon.emissions_tracker import BaseEmissionsTracker
 
     if "output_methods" in inspect.signature(BaseEmissionsTracker).parameters:

@@ -1220,6 +1220,7 @@ class _Run:
                     except Exception:  # the first error wins
                         pass
                 raise
+            lost = self._lost(study, trials)  # failed as stale meanwhile
             for trial, (splits_out, rung, pruned) in zip(trials, results):
                 splits_out = [_jsonable(o) for o in splits_out]
                 value = self._value(splits_out)
@@ -1230,7 +1231,7 @@ class _Run:
                 else:
                     told = {"state": TrialState.FAIL}
                 try:
-                    if trial.number in self._lost(study, trials):
+                    if trial.number in lost:
                         raise UpdateFinishedTrialError
                     trial.set_user_attr(_OUT_KEY, splits_out)
                     trial.set_user_attr(_RUNG_KEY, [rung, pruned])

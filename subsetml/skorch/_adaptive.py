@@ -92,18 +92,22 @@ def _as_array(data):
     return data if isinstance(data, np.ndarray) else None
 
 
-def check_net_inputs(X, y, *, classifier, partial=False):
+def check_net_inputs(net, X, y, *, partial=False):
     """Refuse, before training, inputs a net would train on silently or fail
     on deep inside torch (issue 16): no rows or columns, complex values,
     NaN/inf, class labels that are not integers, a single class, and
     non-numeric regression targets. ``partial``: a ``partial_fit`` batch,
-    which may hold a single class.
+    which may hold a single class (as may the data of a net told its
+    ``classes``).
 
     Returns ``y``, with integer class labels of another width (int32, bool,
     ...) as int64: torch's classification losses take nothing else, and
     their error ("expected scalar type Long") does not say so.
     """
     _check_finite(X, "X")
+    _check_finite(y, "y")
+    classifier = is_classifier(net)
+    partial = partial or getattr(net, "classes", None) is not None
     Xa = _as_array(X)
     if Xa is not None:
         if Xa.ndim == 0 or Xa.shape[0] == 0:
@@ -153,14 +157,14 @@ def check_net_inputs(X, y, *, classifier, partial=False):
     return y
 
 
-def check_net_output(net, X, y, *, classifier, needs_linear):
+def check_net_output(net, X, y, *, needs_linear):
     """A forward on a few rows before training: the module must end in its
     last Linear layer (``needs_linear``), and a classifier's output needs a
     column per class of ``y``."""
     from subsetml.skorch._lastlayer import probe_output
 
     out = probe_output(net, X, needs_linear=needs_linear)
-    if out is None or not classifier or y is None:
+    if out is None or not is_classifier(net) or y is None:
         return
     ya = _as_array(y)
     if ya is None or ya.ndim != 1 or ya.dtype.kind not in "iu" or not ya.size:
@@ -332,10 +336,7 @@ class SubsetTrainingMixin:
                 "sample_weight to the module's forward). Weight the loss in a "
                 "criterion of your own, or train an AdaSelection net."
             )
-        _check_finite(y, "y")
-        # partial_fit batches, and nets told their classes, may hold one.
-        partial = partial or getattr(self, "classes", None) is not None
-        return check_net_inputs(X, y, classifier=is_classifier(self), partial=partial)
+        return check_net_inputs(self, X, y, partial=partial)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
@@ -360,7 +361,6 @@ class SubsetTrainingMixin:
             self,
             X,
             y,
-            classifier=is_classifier(self),
             needs_linear=not isinstance(self._subset_selector_, RandomSelector),
         )
 

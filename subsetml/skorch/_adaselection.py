@@ -34,7 +34,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from sklearn.base import is_classifier
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import PrintLog
 from skorch.dataset import get_len, unpack_data
@@ -50,7 +49,7 @@ from subsetml.minibatch import (
     make_policy,
     policy_name,
 )
-from subsetml.skorch._adaptive import _check_finite, check_net_inputs, check_net_output
+from subsetml.skorch._adaptive import check_net_inputs, check_net_output
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -446,10 +445,7 @@ class AdaSelectionMixin:
         # NaN/inf would reach every policy's scores and the loss silently
         # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
         # policy): refuse them here, as the subset-training nets do.
-        _check_finite(y, "y")
-        # Nets told their classes may be fitted on one of them.
-        told = getattr(self, "classes", None) is not None
-        y = check_net_inputs(X, y, classifier=is_classifier(self), partial=told)
+        y = check_net_inputs(self, X, y)
         self._ada_plain_step_ = None
         self._ada_warned_cost_ = False
         with self._ada_weight_scope(X, sample_weight):
@@ -472,8 +468,7 @@ class AdaSelectionMixin:
         self
         """
         self._ada_validate_params()
-        _check_finite(y, "y")
-        y = check_net_inputs(X, y, classifier=is_classifier(self), partial=True)
+        y = check_net_inputs(self, X, y, partial=True)
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
 
@@ -688,7 +683,7 @@ class AdaSelectionMixin:
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        check_net_output(self, X, y, classifier=is_classifier(self), needs_linear=False)
+        check_net_output(self, X, y, needs_linear=False)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._ada_train_weight_ = None
