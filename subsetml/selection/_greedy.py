@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 
+from subsetml._gradops import DenseGradients
 from subsetml.selection._base import allocate_budget
 
 __all__ = [
@@ -84,19 +85,30 @@ def similarity_kernel(gradients):
     sq = np.asarray(op.sq_norms(), dtype=np.float32)
     S = np.empty((n, n), dtype=np.float32)
     step = min(n, _rows_per_block(n))
-    everything = slice(None)  # a view, not a copy, of the operator's rows
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        block = S[start:stop]
-        np.multiply(op.gram(slice(start, stop), everything), -2.0, out=block)
-        block += sq[start:stop, None]
-        block += sq[None, :]
-        # Rounding can make near-duplicates slightly negative; a row is at
-        # distance exactly 0 from itself.
-        np.maximum(block, 0.0, out=block)
-        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
-    d_max = float(S.max()) if n else 0.0
-    np.subtract(np.float32(d_max), S, out=S)
+    if isinstance(op, DenseGradients):
+        # -||g_i - g_j||^2 = [g_i, |g_i|^2, 1] . [2 g_j, -1, -|g_j|^2]: one GEMM
+        # writes minus the distances, with no pass per term (a third of the
+        # memory traffic of adding the norms afterwards).
+        ones = np.ones((n, 1), dtype=np.float32)
+        left = np.hstack([op.matrix, sq[:, None], ones])
+        right = np.hstack([2.0 * op.matrix, -ones, -sq[:, None]])
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            np.matmul(left[start:stop], right.T, out=S[start:stop])
+    else:
+        everything = slice(None)  # a view, not a copy, of the operator's rows
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            block = S[start:stop]
+            np.multiply(op.gram(slice(start, stop), everything), 2.0, out=block)
+            block -= sq[start:stop, None]
+            block -= sq[None, :]
+    # A row is at distance exactly 0 from itself.
+    S[np.arange(n), np.arange(n)] = 0.0
+    d_max = -float(S.min()) if n else 0.0
+    S += np.float32(d_max)
+    # Rounding can put near-duplicates slightly below distance 0.
+    np.minimum(S, np.float32(d_max), out=S)
     return S, d_max
 
 

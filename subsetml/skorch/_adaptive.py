@@ -216,6 +216,17 @@ class SubsetTrainingMixin:
     warm_up : float, default=0.5
         Share kappa of the budget spent on all rows first. ``0``: no warm-up;
         the first subset is random (an untrained net has no useful gradients).
+    selection_unit : {"batch", "row"}, default="batch"
+        What a gradient selector chooses. ``"batch"``: shuffled mini-batches,
+        each represented by its mean gradient (CORDS' per-batch variants,
+        ``CRAIGPB`` and ``GradMatchPB``), of the net's training batch size
+        capped at ``k // 16`` rows so a subset holds at least 16 of them; the
+        selector's own ``batch_size`` wins when it is set. ``"row"``: single
+        rows. Per batch, a selection costs little more than the last-layer
+        pass; per row it costs 10-50 subset epochs on 32k MNIST-1D rows, and
+        per-row CRAIG and GLISTER trained worse nets than random subsets
+        there (``benchmarks/results/selection_cost.json``). Random selection
+        is per row either way.
     random_state : int, RandomState instance or None, default=None
         Seeds the selector, the first random subset and the subset shuffling.
 
@@ -265,6 +276,7 @@ class SubsetTrainingMixin:
         subset_size=0.1,
         select_every=5,
         warm_up=0.5,
+        selection_unit="batch",
         random_state=None,
         **kwargs,
     ):
@@ -272,6 +284,7 @@ class SubsetTrainingMixin:
         self.subset_size = subset_size
         self.select_every = select_every
         self.warm_up = warm_up
+        self.selection_unit = selection_unit
         self.random_state = random_state
         super().__init__(module, *args, **kwargs)
 
@@ -285,6 +298,10 @@ class SubsetTrainingMixin:
             description="an integer >= 1",
         )
         check_number(self.warm_up, "warm_up", low=0, high=1, include_high=False)
+        if self.selection_unit not in ("batch", "row"):
+            raise ValueError(
+                f"selection_unit must be 'batch' or 'row', got {self.selection_unit!r}."
+            )
         size = self.subset_size
         if isinstance(size, bool) or not isinstance(size, numbers.Real):
             raise ValueError(
@@ -451,6 +468,13 @@ class SubsetTrainingMixin:
                     random_state=self._subset_rng_.randint(np.iinfo(np.int32).max),
                 )
             return selector.select(view, k)
+        params = selector.get_params()
+        if (
+            self.selection_unit == "batch"
+            and "batch_size" in params
+            and params["batch_size"] is None
+        ):
+            selector.set_params(batch_size=self._selection_batch_size(k))
         view = lastlayer_from_net(self, dataset_train, y)
         validation = None
         if getattr(selector, "_uses_validation", False) and (dataset_valid is not None):
@@ -458,6 +482,13 @@ class SubsetTrainingMixin:
             if y_valid is not None:
                 validation = lastlayer_from_net(self, dataset_valid, y_valid)
         return selector.select(view, k, validation=validation)
+
+    def _selection_batch_size(self, k):
+        """Rows per selection unit: the training batch size, at most ``k // 16``."""
+        b = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+        if b is None or b < 1:  # -1: one batch of everything
+            b = k
+        return int(max(1, min(b, k // 16)))
 
     def train_step(self, batch, **fit_params):
         rows = self._pending_rows_.popleft() if self._pending_rows_ else None

@@ -209,12 +209,55 @@ def test_clone_and_pickle(data):
         ({"subset_size": 1.5}, "subset_size"),
         ({"subset_size": "half"}, "subset_size"),
         ({"selector": "kmeans"}, "kmeans"),
+        ({"selection_unit": "rows"}, "selection_unit"),
     ],
 )
 def test_bad_parameters(data, params, match):
     X, y = data
     with pytest.raises(ValueError, match=match):
         _net(max_epochs=2, **params).fit(X, y)
+
+
+def _record_selection_batch_sizes(monkeypatch):
+    from subsetml.selection import CraigSelector
+
+    seen = []
+    original = CraigSelector.select
+
+    def select(self, view, budget, **kwargs):
+        seen.append((self.batch_size, budget))
+        return original(self, view, budget, **kwargs)
+
+    monkeypatch.setattr(CraigSelector, "select", select)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        # Budget 40 rows: the training batch (32) is capped at 40 // 16 = 2.
+        ({}, 2),
+        ({"subset_size": 0.5, "batch_size": 4}, 4),  # 100 // 16 = 6 >= 4
+        ({"selection_unit": "row"}, None),
+        # The selector's own batch_size wins.
+        ({"selector": "craig-instance-3"}, 3),
+        ({"selector": "craig-instance-3", "selection_unit": "row"}, 3),
+    ],
+)
+def test_selection_unit(data, monkeypatch, params, expected):
+    from subsetml.selection import CraigSelector
+
+    seen = _record_selection_batch_sizes(monkeypatch)
+    X, y = data
+    if params.get("selector") == "craig-instance-3":
+        params = dict(params, selector=CraigSelector(batch_size=3))
+    net = _net(**params).fit(X, y)
+    assert net.n_selections_ >= 2
+    # The first selection after warm-up reads the net's last layer.
+    assert seen and all(b == expected for b, _ in seen)
+    if expected is not None:
+        # Whole units are chosen, then the last one is cut to the budget.
+        assert all(k == net.history[-1, "subset_rows"] for _, k in seen)
 
 
 def test_sampler_option_is_refused(data):

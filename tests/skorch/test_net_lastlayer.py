@@ -196,6 +196,13 @@ def test_chunks_respect_the_memory_budget(data, monkeypatch):
     assert sizes == [10] * 9
     monkeypatch.setattr(mod, "_CHUNK_BYTES", 24)  # never below batch_size
     assert [o.shape[0] for o in mod._raw_outputs(net, X, None)][:2] == [8, 8]
+    # On the CPU, chunks hold at most _CPU_CHUNK_ROWS rows (cache-sized
+    # activations), though never fewer than a batch.
+    monkeypatch.setattr(mod, "_CHUNK_BYTES", 2**20)
+    monkeypatch.setattr(mod, "_CPU_CHUNK_ROWS", 25)
+    assert [o.shape[0] for o in mod._raw_outputs(net, X, None)] == [25, 25, 25, 15]
+    monkeypatch.setattr(mod, "_CPU_CHUNK_ROWS", 4)
+    assert [o.shape[0] for o in mod._raw_outputs(net, X, None)][:2] == [8, 8]
 
 
 def test_custom_datasets_and_collate_keep_the_loop(data):

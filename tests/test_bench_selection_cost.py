@@ -1,0 +1,34 @@
+"""The selection-cost benchmark runs end to end on a tiny problem."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mnist1d")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def test_selection_cost_benchmark_writes_its_table(tmp_path):
+    import bench_selection_cost
+
+    out = tmp_path / "cost"
+    bench_selection_cost.main(
+        [
+            "--rows", "640", "--test-rows", "200", "--epochs", "12",
+            "--select-every", "2", "--fraction", "0.25", "--seeds", "0",
+            "--models", "mlp", "--selectors", "random", "gradmatch-pb",
+            "--output", str(out),
+        ]
+    )  # fmt: skip
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert [p["model"] for p in payload["passes"]] == ["mlp"]
+    rows = {r["selector"]: r for r in payload["summary"]}
+    assert set(rows) == {"random", "gradmatch-pb", "all rows"}
+    pb = rows["gradmatch-pb"]
+    # 12 epochs at 25 %: 6 subset epochs, re-selected every 2 from the net.
+    fits = [r for r in payload["records"] if r["selector"] == "gradmatch-pb"]
+    assert fits[0]["n_selections"] >= 2
+    assert pb["selection_s_median"] > 0
+    assert 0 < pb["selection_share_median"] < 1
