@@ -323,8 +323,15 @@ class LastLayer:
 
     def augmented_features(self, rows=None):
         """Features with a trailing column of ones (the bias input)."""
-        h = self.features if rows is None else self.features[rows]
-        return np.hstack([h, np.ones((h.shape[0], 1), dtype=h.dtype)])
+        n = self.n_samples if rows is None else len(rows)
+        out = np.empty((n, self.n_features + 1), dtype=self.features.dtype)
+        # One copy: the gather writes straight into the wider array.
+        if rows is None:
+            out[:, :-1] = self.features
+        else:
+            np.take(self.features, rows, axis=0, out=out[:, :-1])
+        out[:, -1] = 1.0
+        return out
 
     def gradient_dim(self, mode="bias"):
         """Width of one row's vector in the given gradient mode."""
