@@ -240,6 +240,81 @@ def print_table(summary):
         )
 
 
+def _load(name):
+    import json
+
+    from _common import RESULTS
+
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def report(name="selection_cost", before="selection_cost_before", fmt="md"):
+    """Table of a committed run, with the earlier run's ratios beside it.
+
+    Returns the text (markdown for the README, ``fmt="rst"`` for the docs).
+    """
+    now = _load(name)
+    if now is None:
+        return f"(no benchmarks/results/{name}.json yet)"
+    old = _load(before) or {"summary": [], "passes": []}
+    old_rows = {(r["model"], r["selector"]): r for r in old["summary"]}
+    header = [
+        "model",
+        "selector",
+        "test accuracy",
+        "selection (s)",
+        "selection / subset epoch",
+        "before",
+        "share of fit",
+    ]
+    rows = []
+    for r in now["summary"]:
+        acc = f"{r['test_accuracy_mean']:.3f}"
+        if r.get("test_accuracy_se") is not None:
+            acc += f" ± {r['test_accuracy_se']:.3f}"
+        if r["selector"] == "all rows":
+            rows.append([r["model"], "all rows", acc, "", "", "", ""])
+            continue
+        prev = old_rows.get((r["model"], r["selector"]))
+        rows.append(
+            [
+                r["model"],
+                r["selector"],
+                acc,
+                f"{r['selection_s_median']:.3f}",
+                f"{r['selection_in_epochs_median']:.1f}",
+                f"{prev['selection_in_epochs_median']:.1f}" if prev else "",
+                f"{r['selection_share_median']:.0%}",
+            ]
+        )
+    passes = []
+    for label, run in (("now", now), ("before", old)):
+        for model in now["config"]["models"]:
+            ps = [p for p in run["passes"] if p["model"] == model]
+            if ps:
+                passes.append(
+                    f"{model} ({label}): raw forward "
+                    f"{np.median([p['raw_forward_s'] for p in ps]):.3f} s, "
+                    "last-layer pass "
+                    f"{np.median([p['lastlayer_pass_s'] for p in ps]):.3f} s, "
+                    "subset epoch "
+                    f"{np.median([p['subset_epoch_s'] for p in ps]):.3f} s"
+                )
+    if fmt == "rst":
+        widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+        rule = "  ".join("=" * w for w in widths)
+
+        def line(cells):
+            return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+        table = [rule, line(header), rule] + [line(r) for r in rows] + [rule]
+        return "\n".join(table + [""] + [f"* {p}" for p in passes]) + "\n"
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(table + [""] + [f"- {p}" for p in passes]) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -254,7 +329,15 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-full", action="store_true", help="skip all-rows runs")
     parser.add_argument("--output", default=None)
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print the committed results as a markdown table and exit",
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(report())
+        return
 
     import torch
 

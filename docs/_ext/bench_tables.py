@@ -137,8 +137,21 @@ def _write_fidelity(app):
         target.write_text(text)
 
 
+def _write_selection_cost(app):
+    """``selection_cost.json`` (and the run before it) through
+    ``bench_selection_cost.report``."""
+    bsc = _bench_module("bench_selection_cost")
+    out = Path(app.srcdir) / "_generated"
+    out.mkdir(exist_ok=True)
+    text = bsc.report(fmt="rst")
+    target = out / "selection_cost_tables.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def setup(app):
     app.connect("builder-inited", _write_tables)
+    app.connect("builder-inited", _write_selection_cost)
     app.connect("builder-inited", _write_fidelity)
     app.connect("builder-inited", _write_adaselection)
     return {"version": "1.0", "parallel_read_safe": True}

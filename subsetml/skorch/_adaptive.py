@@ -223,10 +223,11 @@ class SubsetTrainingMixin:
         capped at ``k // 16`` rows so a subset holds at least 16 of them; the
         selector's own ``batch_size`` wins when it is set. ``"row"``: single
         rows. Per batch, a selection costs little more than the last-layer
-        pass; per row it costs 10-50 subset epochs on 32k MNIST-1D rows, and
-        per-row CRAIG and GLISTER trained worse nets than random subsets
-        there (``benchmarks/results/selection_cost.json``). Random selection
-        is per row either way.
+        pass (1.1-1.9 subset epochs on 32k MNIST-1D rows at 5 %); per row
+        it cost 4.5-38 subset epochs there, and per-row CRAIG and GLISTER
+        trained much worse nets than random subsets
+        (``benchmarks/results/selection_cost.json``). Random selection is
+        per row either way.
     random_state : int, RandomState instance or None, default=None
         Seeds the selector, the first random subset and the subset shuffling.
 
