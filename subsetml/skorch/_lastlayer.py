@@ -221,13 +221,19 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
             if isinstance(out, (tuple, list)):
                 out = out[0]
             _check_ends_in_linear(module, out, z)
+            # float64 on the CPU (some devices have no float64).
+            z = z.detach().reshape(z.shape[0], -1).float().cpu().double()
+            if task == "classification":
+                # Probabilities chunk by chunk, in torch: no numpy pass over
+                # all rows afterwards.
+                z = torch.sigmoid(z) if z.shape[1] == 1 else torch.softmax(z, dim=1)
             features.append(h.detach().reshape(h.shape[0], -1).float().cpu().numpy())
-            logits.append(z.detach().reshape(z.shape[0], -1).float().cpu().numpy())
+            logits.append(z.numpy())
     finally:
         for handle in handles:
             handle.remove()
     h = np.concatenate(features)
-    z = np.concatenate(logits).astype(np.float64)
+    z = np.concatenate(logits).astype(np.float64, copy=False)
     y = np.asarray(y)
     if task == "regression":
         return LastLayer(h, z if z.shape[1] > 1 else z[:, 0], y, task="regression")
@@ -244,10 +250,5 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
             )
     else:
         codes = y.astype(np.int64)
-    if z.shape[1] == 1:
-        p = 1.0 / (1.0 + np.exp(-z[:, 0]))
-    else:
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
+    p = z[:, 0] if z.shape[1] == 1 else z  # probabilities already
     return LastLayer(h, p, codes, classes=classes)
