@@ -234,6 +234,9 @@ def _softmax(z):
 
 
 def _check_temperature(temperature):
+    # Called at every step: a plain positive float takes the fast path.
+    if type(temperature) is float and 0.0 < temperature < np.inf:
+        return temperature
     check_number(
         temperature, "temperature", low=0, include_low=False, description="positive"
     )
