@@ -204,6 +204,11 @@ class BasePolicy(BaseEstimator):
         if not 1 <= k <= batch.size:
             raise ValueError(f"k must be in [1, {batch.size}], got {k}.")
         p = np.asarray(self._distribution(batch, k), dtype=np.float64)
+        if type(self) in _BUILT_IN:
+            # Ours return finite, non-negative, non-zero weights by
+            # construction; the checks below (three passes at every step)
+            # are for subclasses.
+            return p / p.sum()
         if p.shape != (batch.size,):
             raise ValueError(
                 f"{type(self).__name__}._distribution returned shape {p.shape}, "
@@ -529,6 +534,8 @@ POLICIES = {
     "loss_extremes": LossExtremesPolicy,
     "typical_loss": TypicalLossPolicy,
 }
+
+_BUILT_IN = frozenset(POLICIES.values())
 
 # The paper's names, accepted as aliases.
 _ALIASES = {"coreset_1": "loss_extremes", "coreset_2": "typical_loss"}

@@ -686,3 +686,55 @@ def test_integer_labels_of_any_width_train(clf_data, dtype):
     ).fit(X, labels)  # fmt: skip
     assert set(subset.predict(X)) <= {0, 1}
     assert labels.dtype == dtype  # the caller's array is left as it was
+
+
+class ModeRecorder(torch.nn.Module):
+    """Records (grad enabled, training flag of a submodule) at each forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(D, 8), torch.nn.ReLU())
+        self.head = torch.nn.Linear(8, 2)
+        self.calls = []
+
+    def forward(self, X):
+        self.calls.append((torch.is_grad_enabled(), self.body[0].training))
+        return self.head(self.body(X))
+
+
+class FrozenBody(ModeRecorder):
+    """Overrides train(): its body always stays in evaluation mode."""
+
+    train_calls = 0
+
+    def train(self, mode=True):
+        FrozenBody.train_calls += 1
+        super().train(mode)
+        self.body.train(False)
+        return self
+
+
+@pytest.mark.parametrize("module_class", [ModeRecorder, FrozenBody])
+def test_scoring_and_training_modes(clf_data, module_class):
+    X, y = clf_data
+    module = module_class()
+    net = make_clf(module=module, warmup_epochs=0, max_epochs=2)
+    FrozenBody.train_calls = 0
+    net.fit(X, y)
+    scoring = [mode for grad, mode in module.calls if not grad]
+    training = [mode for grad, mode in module.calls if grad]
+    assert scoring and training
+    # Scoring runs in evaluation mode; training in training mode, except where
+    # the module's own train() says otherwise (and then it is called).
+    assert not any(scoring)
+    if module_class is FrozenBody:
+        assert not any(training)
+        assert FrozenBody.train_calls > 0
+        assert net._ada_plain_mode_modules() is None
+    else:
+        assert all(training)
+        assert set(net._ada_plain_mode_modules()) >= set(module.modules())
+    # After fit, skorch's own switches still work.
+    net.module_.calls.clear()
+    net.predict(X[:4])
+    assert net.module_.calls == [(False, False)]

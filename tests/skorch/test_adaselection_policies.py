@@ -289,3 +289,32 @@ def test_allocate_rows_shares_slots_by_weight():
     # overlapping preferences still give exactly k rows
     kept = allocate_rows(np.stack([big, big]), np.array([0.5, 0.5]), 5, rng)
     assert set(kept.tolist()) == top(LOSSES, 5)
+
+
+@pytest.mark.parametrize(
+    "returned, match",
+    [
+        (np.array([0.5, -0.1, 0.6]), "invalid probabilities"),
+        (np.array([np.nan, 0.5, 0.5]), "invalid probabilities"),
+        (np.zeros(3), "invalid probabilities"),
+        (np.ones(2), "returned shape"),
+    ],
+)
+def test_a_policy_of_ones_own_is_checked(returned, match):
+    class Custom(BasePolicy):
+        def _distribution(self, batch, k):
+            return returned
+
+    batch = ScoredBatch(np.ones(3), np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match=match):
+        Custom().distribution(batch, k=1)
+
+
+def test_a_subclass_of_a_built_in_policy_is_checked_too():
+    class Negative(BigLossPolicy):
+        def _distribution(self, batch, k):
+            return -super()._distribution(batch, k)
+
+    batch = ScoredBatch(np.array([0.1, 3.0, 1.0]), np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="invalid probabilities"):
+        Negative().distribution(batch, k=1)
