@@ -1,4 +1,4 @@
-"""The selection-cost benchmark runs end to end on a tiny problem."""
+"""The selection-cost and AdaSelection step benchmarks run end to end, tiny."""
 
 import json
 import sys
@@ -32,3 +32,20 @@ def test_selection_cost_benchmark_writes_its_table(tmp_path):
     assert fits[0]["n_selections"] >= 2
     assert pb["selection_s_median"] > 0
     assert 0 < pb["selection_share_median"] < 1
+
+
+def test_ada_step_benchmark_writes_its_table(tmp_path):
+    import bench_ada_step
+
+    out = tmp_path / "step"
+    bench_ada_step.main(
+        ["--channels", "4", "--rounds", "1", "--steps", "12", "--output", str(out)]
+    )
+    payload = json.loads(out.with_suffix(".json").read_text())
+    rates = [s["rate"] for s in payload["summary"]]
+    assert rates == list(bench_ada_step.RATES)
+    for s in payload["summary"]:
+        assert s["cost_model"] == pytest.approx((1 + 3 * s["rate"]) / 3)
+        assert s["overhead_median"] == pytest.approx(
+            s["ratio_median"] / s["cost_model"]
+        )
