@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_info, write_results
-from bench_nn_search import _modules
+from bench_nn_search import make_net as make_nn_net
 
 #: name -> (selector, its parameters, the net's selection_unit)
 SELECTORS = {
@@ -62,23 +62,17 @@ def make_selector(name, seed):
     return make(kind, random_state=seed).set_params(**params)
 
 
-def make_net(model, name, *, seed, epochs, select_every, fraction, device):
-    import torch
+def plain_net(model, *, epochs, device):
+    """The nets benchmark's skorch net (SGD with momentum, batches of 64)."""
+    return make_nn_net(model, device).set_params(max_epochs=epochs)
 
+
+def make_net(model, name, *, seed, epochs, select_every, fraction, device):
     from subsetml.skorch import SubsetNeuralNetClassifier
 
+    base = plain_net(model, epochs=epochs, device=device)
     return SubsetNeuralNetClassifier(
-        _modules()[model],
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr=0.05,
-        optimizer__momentum=0.9,
-        batch_size=64,
-        max_epochs=epochs,
-        train_split=None,
-        iterator_train__shuffle=True,
-        device=device,
-        verbose=0,
+        **base.get_params(deep=False),
         selector=make_selector(name, seed),
         selection_unit=SELECTORS[name][2],
         subset_size=fraction,
@@ -167,23 +161,10 @@ def run_one(model, name, seed, data, args):
 def run_full(model, seed, data, args):
     """All rows for the same ``T = epochs``: the accuracy a subset trades away."""
     import torch
-    from skorch import NeuralNetClassifier
 
     X, y, X_test, y_test = data
     torch.manual_seed(seed)
-    net = NeuralNetClassifier(
-        _modules()[model],
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr=0.05,
-        optimizer__momentum=0.9,
-        batch_size=64,
-        max_epochs=args.epochs,
-        train_split=None,
-        iterator_train__shuffle=True,
-        device=args.device,
-        verbose=0,
-    )
+    net = plain_net(model, epochs=args.epochs, device=args.device)
     t0 = time.perf_counter()
     net.fit(X, y)
     return {

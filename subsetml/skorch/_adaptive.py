@@ -223,8 +223,8 @@ class SubsetTrainingMixin:
         capped at ``k // 16`` rows so a subset holds at least 16 of them; the
         selector's own ``batch_size`` wins when it is set. ``"row"``: single
         rows. Per batch, a selection costs little more than the last-layer
-        pass (1.1-1.9 subset epochs on 32k MNIST-1D rows at 5 %); per row
-        it cost 4.5-38 subset epochs there, and per-row CRAIG and GLISTER
+        pass (1.2-1.8 subset epochs on 32k MNIST-1D rows at 5 %); per row
+        it cost 5-45 subset epochs there, and per-row CRAIG and GLISTER
         trained much worse nets than random subsets
         (``benchmarks/results/selection_cost.json``). Random selection is
         per row either way.

@@ -221,19 +221,13 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
             if isinstance(out, (tuple, list)):
                 out = out[0]
             _check_ends_in_linear(module, out, z)
-            # float64 on the CPU (some devices have no float64).
-            z = z.detach().reshape(z.shape[0], -1).float().cpu().double()
-            if task == "classification":
-                # Probabilities chunk by chunk, in torch: no numpy pass over
-                # all rows afterwards.
-                z = torch.sigmoid(z) if z.shape[1] == 1 else torch.softmax(z, dim=1)
             features.append(h.detach().reshape(h.shape[0], -1).float().cpu().numpy())
-            logits.append(z.numpy())
+            logits.append(z.detach().reshape(z.shape[0], -1).float().cpu().numpy())
     finally:
         for handle in handles:
             handle.remove()
     h = np.concatenate(features)
-    z = np.concatenate(logits).astype(np.float64, copy=False)
+    z = np.concatenate(logits, dtype=np.float64)
     y = np.asarray(y)
     if task == "regression":
         return LastLayer(h, z if z.shape[1] > 1 else z[:, 0], y, task="regression")
@@ -250,5 +244,16 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
             )
     else:
         codes = y.astype(np.int64)
-    p = z[:, 0] if z.shape[1] == 1 else z  # probabilities already
+    # Probabilities in place: z is this function's own float64 copy.
+    if z.shape[1] == 1:
+        p = z[:, 0]
+        np.negative(p, out=p)
+        np.exp(p, out=p)
+        p += 1.0
+        np.reciprocal(p, out=p)
+    else:
+        p = z
+        p -= p.max(axis=1, keepdims=True)
+        np.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
     return LastLayer(h, p, codes, classes=classes)
