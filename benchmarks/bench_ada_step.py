@@ -64,8 +64,6 @@ def measure(channels, rate, X, y, *, steps, batch_size, seed):
     # Steps outside fit: no callbacks, but the state a fit's steps have.
     net.notify = lambda *args, **kwargs: None
     net.on_epoch_begin(net)
-    if hasattr(net, "_ada_plain_mode_modules"):
-        net._ada_mode_modules_ = net._ada_plain_mode_modules()
     rng = np.random.RandomState(seed)
     plain, ada = [], []
     for _ in range(steps):

@@ -327,13 +327,22 @@ class LastLayer:
 
     def augmented_features(self, rows=None):
         """Features with a trailing column of ones (the bias input)."""
-        n = self.n_samples if rows is None else len(rows)
-        out = np.empty((n, self.n_features + 1), dtype=self.features.dtype)
-        # One copy: the gather writes straight into the wider array.
         if rows is None:
-            out[:, :-1] = self.features
+            h = self.features
         else:
-            np.take(self.features, rows, axis=0, out=out[:, :-1])
+            idx = np.asarray(rows) if not isinstance(rows, slice) else None
+            if idx is None or idx.dtype.kind not in "iu":
+                # A mask or a slice: gather first (np.take reads integers).
+                h, rows = self.features[rows], None
+            else:
+                h = None
+        n = h.shape[0] if h is not None else idx.shape[0]
+        out = np.empty((n, self.n_features + 1), dtype=self.features.dtype)
+        if h is not None:
+            out[:, :-1] = h
+        else:
+            # One copy: the gather writes straight into the wider array.
+            np.take(self.features, idx, axis=0, out=out[:, :-1])
         out[:, -1] = 1.0
         return out
 

@@ -310,3 +310,23 @@ def test_from_inputs_wide_sparse_drops_the_shared_direction():
 def test_from_inputs_bad_input(X, y, match):
     with pytest.raises(ValueError, match=match):
         LastLayer.from_inputs(X, y)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        np.array([True, False, False, True, True, False]),
+        slice(1, 4),
+        [0, 3, 4],
+        np.array([4, 0], dtype=np.int32),
+    ],
+)
+def test_augmented_features_take_any_row_index(rows):
+    """Found in review: a boolean mask was read as 0/1 positions."""
+    rng = np.random.RandomState(0)
+    view = LastLayer(
+        rng.rand(6, 3), rng.dirichlet(np.ones(2), 6), rng.randint(2, size=6)
+    )
+    got = view.augmented_features(rows)
+    np.testing.assert_array_equal(got[:, :-1], view.features[rows])
+    assert np.all(got[:, -1] == 1.0)

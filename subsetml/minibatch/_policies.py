@@ -205,10 +205,12 @@ class BasePolicy(BaseEstimator):
             raise ValueError(f"k must be in [1, {batch.size}], got {k}.")
         p = np.asarray(self._distribution(batch, k), dtype=np.float64)
         if type(self) in _BUILT_IN:
-            # Ours return finite, non-negative, non-zero weights by
-            # construction; the checks below (three passes at every step)
-            # are for subclasses.
-            return p / p.sum()
+            # Ours return non-negative weights by construction: one sum
+            # (needed anyway) catches NaN, inf and all-zero; the full checks
+            # below are for subclasses.
+            total = p.sum()
+            if np.isfinite(total) and total > 0:
+                return p / total
         if p.shape != (batch.size,):
             raise ValueError(
                 f"{type(self).__name__}._distribution returned shape {p.shape}, "

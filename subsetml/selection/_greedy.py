@@ -64,9 +64,10 @@ def _rows_per_block(n_cols, itemsize=4, budget=_BLOCK_BYTES):
 def similarity_kernel(gradients):
     """Dense float32 facility-location similarities of a ground set.
 
-    Built block of rows by block of rows from the operator's ``sq_norms`` and
-    ``gram``, so "full" last-layer gradients given as factors are never
-    materialised.
+    Built block of rows by block of rows: for dense rows, one GEMM of the
+    rows augmented with their squared norms gives minus the distances; for
+    "full" last-layer gradients given as factors, the operator's ``gram`` and
+    ``sq_norms``, so those are never materialised.
 
     Parameters
     ----------

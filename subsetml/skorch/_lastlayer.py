@@ -67,12 +67,16 @@ def _plain_inputs(net, X):
 
 def _raw_outputs(net, X, rows):
     """The net's outputs on ``X[rows]`` through ``net.evaluation_step``, in
-    chunks as large as memory allows rather than batches of ``batch_size``:
-    one Python-level step (and one device transfer) per chunk."""
+    chunks of up to ``_CHUNK_BYTES`` of input rather than batches of
+    ``batch_size`` (at most ``_CPU_CHUNK_ROWS`` rows on the CPU, where larger
+    chunks spill the activations out of cache): one Python-level step (and
+    one device transfer) per chunk."""
     n = X.shape[0] if rows is None else rows.shape[0]
     row_bytes = max(1, int(np.prod(X.shape[1:], dtype=np.int64)) * X.itemsize)
     batch = net.batch_size if net.batch_size and net.batch_size > 0 else n
-    cap = _CPU_CHUNK_ROWS if torch.device(net.device).type == "cpu" else _CHUNK_ROWS
+    # device=None: skorch places nothing; the CPU's cap is the safe one.
+    on_cpu = net.device is None or torch.device(net.device).type == "cpu"
+    cap = _CPU_CHUNK_ROWS if on_cpu else _CHUNK_ROWS
     chunk = int(min(max(_CHUNK_BYTES // row_bytes, batch, 1), max(cap, batch)))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)

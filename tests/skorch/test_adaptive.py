@@ -494,3 +494,10 @@ def test_cuda_adaptive_training(data, selector):
     assert next(net.module_.parameters()).is_cuda
     assert net.n_selections_ >= 2 and net.subset_.size == 40
     assert net.predict(X).shape == (200,)
+
+
+def test_device_none_selects(data):
+    """Found in review: device=None (skorch places nothing) crashed the pass."""
+    X, y = data
+    net = _net(device=None, max_epochs=6).fit(X, y)
+    assert net.n_selections_ >= 1

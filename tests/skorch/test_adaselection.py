@@ -9,7 +9,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from skorch import NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import EpochScoring
+from skorch.callbacks import Callback, EpochScoring
 
 from subsetml.skorch import (
     AdaSelectionClassifier,
@@ -730,11 +730,61 @@ def test_scoring_and_training_modes(clf_data, module_class):
     if module_class is FrozenBody:
         assert not any(training)
         assert FrozenBody.train_calls > 0
-        assert net._ada_plain_mode_modules() is None
     else:
         assert all(training)
-        assert set(net._ada_plain_mode_modules()) >= set(module.modules())
     # After fit, skorch's own switches still work.
     net.module_.calls.clear()
     net.predict(X[:4])
     assert net.module_.calls == [(False, False)]
+
+
+class DropoutCheckpoint(torch.nn.Module):
+    """Dropout, and a class-wide record of (grad enabled, dropout's mode)."""
+
+    calls = []
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(D, 8), torch.nn.ReLU(), torch.nn.Dropout(0.5)
+        )
+        self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, X):
+        DropoutCheckpoint.calls.append((torch.is_grad_enabled(), self.body[2].training))
+        return self.head(self.body(X))
+
+
+class _SaveAndRecreate(Callback):
+    """Pickles the net after its second epoch, then re-creates its module."""
+
+    def __init__(self):
+        self.saved = []
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            self.saved.append(pickle.dumps(net))
+            net.initialize_module()
+            net.initialize_optimizer()
+
+
+def test_modes_after_unpickling_mid_fit_and_replacing_the_module(clf_data):
+    """Found in review: a cached module list went stale when the net was
+    pickled during a fit or its module re-created, and predictions kept
+    dropout on."""
+    X, y = clf_data
+    save = _SaveAndRecreate()
+    net = make_clf(
+        module=DropoutCheckpoint, warmup_epochs=0, max_epochs=3,
+        callbacks=[save], train_split=False,
+    )  # fmt: skip
+    DropoutCheckpoint.calls.clear()
+    net.fit(X, y)
+    # Scoring (no grad) in evaluation mode, training in training mode, also
+    # in the epoch after the module was re-created.
+    assert len(DropoutCheckpoint.calls) > 30
+    assert all(grad == mode for grad, mode in DropoutCheckpoint.calls)
+    loaded = pickle.loads(save.saved[0])
+    first = loaded.predict_proba(X)
+    assert not loaded.module_.training
+    np.testing.assert_array_equal(first, loaded.predict_proba(X))

@@ -318,3 +318,13 @@ def test_a_subclass_of_a_built_in_policy_is_checked_too():
     batch = ScoredBatch(np.array([0.1, 3.0, 1.0]), np.ones(3), np.zeros(3))
     with pytest.raises(ValueError, match="invalid probabilities"):
         Negative().distribution(batch, k=1)
+
+
+def test_a_built_in_policy_with_degenerate_weights_is_refused():
+    """Found in review: skipping the checks for built-in policies let NaN
+    distributions through to the row allocation."""
+    policy = AdaBoostPolicy().reset(4)
+    policy.weights_[:] = 0.0
+    batch = ScoredBatch(np.ones(4), np.ones(4), np.zeros(4), row_ids=np.arange(4))
+    with pytest.raises(ValueError, match="invalid probabilities"):
+        policy.distribution(batch, k=2)
