@@ -327,22 +327,19 @@ class LastLayer:
 
     def augmented_features(self, rows=None):
         """Features with a trailing column of ones (the bias input)."""
-        if rows is None:
-            h = self.features
-        else:
-            idx = np.asarray(rows) if not isinstance(rows, slice) else None
-            if idx is None or idx.dtype.kind not in "iu":
-                # A mask or a slice: gather first (np.take reads integers).
-                h, rows = self.features[rows], None
-            else:
-                h = None
-        n = h.shape[0] if h is not None else idx.shape[0]
-        out = np.empty((n, self.n_features + 1), dtype=self.features.dtype)
-        if h is not None:
-            out[:, :-1] = h
-        else:
-            # One copy: the gather writes straight into the wider array.
+        idx = None
+        if rows is not None and not isinstance(rows, slice):
+            idx = np.asarray(rows)
+        if idx is not None and idx.dtype.kind in "iu":
+            # Integer rows: one copy, the gather writing straight into the
+            # wider array.
+            out = np.empty((idx.shape[0], self.n_features + 1), self.features.dtype)
             np.take(self.features, idx, axis=0, out=out[:, :-1])
+        else:
+            # All rows, a mask or a slice (np.take reads integers only).
+            h = self.features if rows is None else self.features[rows]
+            out = np.empty((h.shape[0], self.n_features + 1), self.features.dtype)
+            out[:, :-1] = h
         out[:, -1] = 1.0
         return out
 

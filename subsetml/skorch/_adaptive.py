@@ -221,18 +221,18 @@ class SubsetTrainingMixin:
         each represented by its mean gradient (CORDS' per-batch variants,
         ``CRAIGPB`` and ``GradMatchPB``), of the net's training batch size
         capped at ``k // 16`` rows so a subset holds at least 16 of them; the
-        selector's own ``batch_size`` wins when it is set. Per-class budgets
-        (the classification default) split those units between the classes:
-        a class with a budget of ``k_c`` rows gets ``ceil(k_c / b)`` of them,
-        the last one cut, so with many classes and small budgets the choice
-        within a class is coarse (a selector with a smaller ``batch_size``,
-        or ``"row"``, is finer). ``"row"``: single
-        rows. Per batch, a selection costs little more than the last-layer
-        pass (1.2-1.8 subset epochs on 32k MNIST-1D rows at 5 %); per row
-        it cost 5-45 subset epochs there, and per-row CRAIG and GLISTER
-        trained much worse nets than random subsets
-        (``benchmarks/results/selection_cost.json``). Random selection is
-        per row either way.
+        selector's own ``batch_size`` wins when it is set. ``"row"``: single
+        rows. Random selection is per row either way.
+
+        Per-class budgets (the classification default) split the units
+        between the classes: a class with a budget of ``k_c`` rows gets
+        ``ceil(k_c / b)`` of them, the last one cut, so with many classes
+        and small budgets the choice within a class is coarse (a selector
+        with a smaller ``batch_size``, or ``"row"``, is finer). Per batch, a
+        selection costs little more than the last-layer pass (1.2-1.8 subset
+        epochs on 32k MNIST-1D rows at 5 %); per row it cost 5-45 subset
+        epochs there, and per-row CRAIG and GLISTER trained much worse nets
+        than random subsets (``benchmarks/results/selection_cost.json``).
     random_state : int, RandomState instance or None, default=None
         Seeds the selector, the first random subset and the subset shuffling.
 
