@@ -37,7 +37,9 @@ class MethodWeights:
         The curriculum kind of each policy.
     lr : float
         ``eta`` of the multiplicative step; 0 keeps the weights uniform.
-    reward : {"advantage", "drop"}
+    reward : {"advantage", "drop", "probe"}
+        ``"probe"`` ignores :meth:`update`: the weights move only through
+        :meth:`choose_probe` and :meth:`update_probe`.
     floor : float
         Floor of each weight as a fraction of the uniform weight ``1 / M``.
     smoothing : float
@@ -55,7 +57,15 @@ class MethodWeights:
     loss_ema : float or None
         Moving average of the mean batch loss.
     drop_ema : float
-        Moving average of the relative loss drop (``"advantage"`` only).
+        Moving average of the relative loss drop (``"advantage"`` and
+        ``"probe"``).
+    scale_ema : float or None
+        Moving average of the absolute advantage (``"probe"`` only), which
+        puts the advantages on a unit scale.
+    probe : tuple (int, float) or None
+        The policy drawn by the last :meth:`choose_probe` and its probability.
+    n_probes : int
+        Probe steps measured so far.
 
     Examples
     --------
@@ -98,6 +108,9 @@ class MethodWeights:
         self.votes = None
         self.loss_ema = None
         self.drop_ema = 0.0
+        self.scale_ema = None
+        self.probe = None
+        self.n_probes = 0
 
     def update(self, batch_loss, keep_fraction):
         """One multiplicative step from the mean loss of a freshly scored batch.
@@ -106,6 +119,8 @@ class MethodWeights:
         ones; ``keep_fraction`` (``k / B``) is the vote of a random choice,
         the baseline of the ``"advantage"`` reward.
         """
+        if self.reward == "probe":
+            return
         ema = self.loss_ema
         beta = self.smoothing
         if ema is not None and self.votes is not None:
@@ -143,12 +158,7 @@ class MethodWeights:
         -------
         kept : ndarray of int, sorted
         """
-        progress = curriculum_progress(epoch, max_epochs, self.curriculum_horizon)
-        mixing = mixing_weights(
-            self.weights,
-            curriculum_utilities(self.kinds, progress),
-            self.curriculum_strength,
-        )
+        mixing = self._mixing(epoch, max_epochs)
         if selection == "allocate":
             kept = allocate_rows(dists, mixing, k, rng)
         else:
@@ -156,3 +166,84 @@ class MethodWeights:
         self.votes = dists[:, kept].sum(axis=1)
         self.mixing = mixing
         return kept
+
+    def _mixing(self, epoch, max_epochs):
+        progress = curriculum_progress(epoch, max_epochs, self.curriculum_horizon)
+        return mixing_weights(
+            self.weights,
+            curriculum_utilities(self.kinds, progress),
+            self.curriculum_strength,
+        )
+
+    def choose_probe(self, dists, k, rng, *, epoch, max_epochs, selection="allocate"):
+        """Rows of a probe step, all chosen by one policy drawn at random.
+
+        The policy is drawn with probability ``q_m = 1 / (2 M) + mixing_m / 2``
+        (half uniform exploration, half the current mixing weights) and keeps
+        its ``k`` most probable rows (drawn in proportion under ``"sample"``).
+        :meth:`update_probe` then credits that policy alone.
+
+        Parameters
+        ----------
+        dists : ndarray of shape (n_policies, n_rows)
+            The policies' distributions over the rows eligible for selection.
+        k : int
+        rng : RandomState
+        epoch, max_epochs : int
+        selection : {"allocate", "top_k", "sample"}
+
+        Returns
+        -------
+        kept : ndarray of int, sorted
+        """
+        mixing = self._mixing(epoch, max_epochs)
+        n = len(self.weights)
+        q = 0.5 / n + 0.5 * mixing
+        m = int(rng.choice(n, p=q / q.sum()))
+        method = "sample" if selection == "sample" else "top_k"
+        kept = select_rows(dists[m], k, rng, method=method)
+        self.probe = (m, float(q[m]))
+        self.mixing = mixing
+        return kept
+
+    def update_probe(self, loss_before, loss_after):
+        """Credit the probe step's policy with the loss drop of held-out rows.
+
+        ``d = (loss_before - loss_after) / |loss_before|`` (clipped to
+        [-1, 1]) is the relative drop of the mean loss of rows that the step
+        did not train on, measured on the same rows before and after it. The
+        advantage ``a = (d - dbar) / s`` compares it with the moving average
+        ``dbar`` of earlier probe drops and divides by the moving average
+        ``s`` of ``|d - dbar|``; clipped to [-2, 2], it moves the drawn
+        policy's log-weight by ``0.1 * lr * a / (M * q_m)``, the importance
+        weight ``1 / (M q_m)`` (at most 2) keeping the update unbiased over
+        the draws.
+        """
+        if self.probe is None:
+            return
+        m, q = self.probe
+        self.probe = None
+        drop = (loss_before - loss_after) / max(abs(loss_before), 1e-12)
+        drop = float(np.clip(drop, -1.0, 1.0))
+        self.n_probes += 1
+        if self.n_probes == 1:
+            # First probe: the baseline starts here, nothing to credit yet.
+            self.drop_ema = drop
+            return
+        # Plain means over the first 1 / (1 - smoothing) probes, then moving
+        # averages, so the first advantages are not divided by a tiny scale.
+        alpha = max(1.0 - self.smoothing, 1.0 / (self.n_probes - 1))
+        deviation = drop - self.drop_ema
+        scale = abs(deviation) if self.scale_ema is None else self.scale_ema
+        scale += alpha * (abs(deviation) - scale)
+        advantage = float(np.clip(deviation / max(scale, 1e-12), -2.0, 2.0))
+        self.drop_ema += max(1.0 - self.smoothing, 1.0 / self.n_probes) * deviation
+        self.scale_ema = scale
+        if self.lr:
+            n = len(self.weights)
+            reward = np.zeros(n)
+            reward[m] = 0.1 * advantage / (n * q)
+            floor = self.floor / n
+            self.weights = update_method_weights(
+                self.weights, reward, lr=self.lr, floor=floor
+            )

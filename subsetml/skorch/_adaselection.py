@@ -323,6 +323,7 @@ class AdaSelectionMixin:
         warmup_epochs=1,
         scoring_mode="eval",
         stale_epochs=0,
+        probe_every=4,
         selection="allocate",
         random_state=None,
         **kwargs,
@@ -338,6 +339,7 @@ class AdaSelectionMixin:
         self.warmup_epochs = warmup_epochs
         self.scoring_mode = scoring_mode
         self.stale_epochs = stale_epochs
+        self.probe_every = probe_every
         self.selection = selection
         self.random_state = random_state
         super().__init__(module, *args, **kwargs)
@@ -362,9 +364,10 @@ class AdaSelectionMixin:
             raise ValueError(
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
             )
-        if self.method_reward not in ("advantage", "drop"):
+        _check_number("probe_every", self.probe_every, low=1, integer=True)
+        if self.method_reward not in ("advantage", "drop", "probe"):
             raise ValueError(
-                "method_reward must be 'advantage' or 'drop', got "
+                "method_reward must be 'advantage', 'drop' or 'probe', got "
                 f"{self.method_reward!r}."
             )
         if self.selection not in ("allocate", "top_k", "sample"):
@@ -446,6 +449,7 @@ class AdaSelectionMixin:
             self._ada_rng_ = np.random.RandomState(self.random_state)
         self._ada_cache_ = ScoreCache(n_rows)
         self._ada_n_classes_ = None
+        self._ada_probe_count_ = 0
 
     @property
     def _default_callbacks(self):
@@ -803,8 +807,19 @@ class AdaSelectionMixin:
             for policy in self.policies_:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
-        dists = np.stack([p.distribution(full, k) for p in self.policies_])
-        kept = self.weighting_.choose(
+        probe = self._ada_probe_rows(n, k, need)
+        choose = self.weighting_.choose if probe is None else None
+        eligible = None
+        if probe is not None:
+            # A probe step: a quarter of the batch is held out of selection,
+            # and one policy drawn at random picks the kept rows from the rest.
+            eligible = np.ones(n, dtype=bool)
+            eligible[probe] = False
+            eligible = np.flatnonzero(eligible)
+            choose = self.weighting_.choose_probe
+        part = full if eligible is None else full.take(eligible)
+        dists = np.stack([p.distribution(part, k) for p in self.policies_])
+        kept = choose(
             dists,
             k,
             self._ada_rng_,
@@ -812,15 +827,53 @@ class AdaSelectionMixin:
             max_epochs=self.max_epochs,
             selection=self.selection,
         )
+        if eligible is not None:
+            kept = eligible[kept]
         stats["scoring_time"] += time.perf_counter() - start
 
         # 3. The ordinary training step on the kept rows.
         sub_batch = (_take_rows(Xi, kept), _take_rows(yi, kept))
         sub_ids = None if row_ids is None else row_ids[kept]
         step = self._ada_train_on(sub_batch, sub_ids, epoch, fit_params)
+        if probe is not None:
+            self._ada_measure_probe(Xi, yi, row_ids, probe, full, fit_params)
         if y_pred_all is not None:
             step = dict(step, y_pred=y_pred_all)
         return step
+
+    def _ada_probe_rows(self, n, k, fresh):
+        """Positions held out of this step for the probe reward, or None."""
+        if self.method_reward != "probe":
+            return None
+        self._ada_probe_count_ += 1
+        if self._ada_probe_count_ % self.probe_every:
+            return None
+        # Only freshly scored rows: their loss before the step is exact.
+        candidates = np.flatnonzero(fresh)
+        size = min(n - k, max(1, n // 4), candidates.size)
+        if size < 1:
+            return None
+        return np.sort(self._ada_rng_.choice(candidates, size, replace=False))
+
+    def _ada_measure_probe(self, Xi, yi, row_ids, probe, scored, fit_params):
+        """Re-score the held-out rows after the step; reward the drawn policy."""
+        stats = self._ada_stats_
+        start = time.perf_counter()
+        Xp, yp = _take_rows(Xi, probe), _take_rows(yi, probe)
+        self._set_training(self.scoring_mode == "train")
+        try:
+            with torch.no_grad():
+                y_pred = self.infer(Xp, **fit_params)
+            ids = None if row_ids is None else row_ids[probe]
+            after = self._ada_score(y_pred, yp, Xp, ids)[0]
+        finally:
+            self._set_training(True)
+        self.weighting_.update_probe(
+            float(scored.losses[probe].mean()), float(after.mean())
+        )
+        self._ada_sync()
+        stats["rows_scored"] += probe.size
+        stats["scoring_time"] += time.perf_counter() - start
 
     def _ada_update_weights(self, batch_loss, keep_fraction):
         """Multiplicative method-weight step (:meth:`MethodWeights.update`)."""
