@@ -21,6 +21,9 @@ Selectors: ``random``; ``craig`` (lazy greedy), ``craig-stochastic``;
 and the per-batch variants (``*-pb``, the nets' default
 ``selection_unit="batch"``: the ground set is the mean gradients of shuffled
 mini-batches of the net's batch size, as CORDS' ``CRAIGPB``/``GradMatchPB``).
+Experiments, run only when named: ``*-pb10`` (units of 10 rows) and
+``*-pb-pool50`` / ``*-pb-pool25`` (``selection_pool=0.5`` / ``0.25``: each
+selection chooses from a fresh stratified random half / quarter of the rows).
 
 Usage::
 
@@ -58,8 +61,18 @@ SELECTORS = {
     "gradmatch-pb10": ("gradmatch", {"batch_size": 10}, "batch"),
     "glister-pb10": ("glister", {"batch_size": 10}, "batch"),
 }
-#: What a run without --selectors measures (the -pb10 units are an experiment).
-DEFAULT_SELECTORS = [name for name in SELECTORS if not name.endswith("-pb10")]
+#: Candidate pools: per batch, choosing from a random share of the rows
+#: (``selection_pool``), so the last-layer pass covers only that share.
+POOLS = {}
+for _name in ("craig-pb", "gradmatch-pb", "glister-pb"):
+    for _share in (50, 25):
+        SELECTORS[f"{_name}-pool{_share}"] = SELECTORS[_name]
+        POOLS[f"{_name}-pool{_share}"] = _share / 100
+#: What a run without --selectors measures (units of 10 and pools are
+#: experiments).
+DEFAULT_SELECTORS = [
+    name for name in SELECTORS if not name.endswith("-pb10") and name not in POOLS
+]
 
 
 def make_selector(name, seed):
@@ -82,6 +95,7 @@ def make_net(model, name, *, seed, epochs, select_every, fraction, device):
         **base.get_params(deep=False),
         selector=make_selector(name, seed),
         selection_unit=SELECTORS[name][2],
+        selection_pool=POOLS.get(name),
         subset_size=fraction,
         select_every=select_every,
         warm_up=0.5,

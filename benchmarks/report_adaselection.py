@@ -29,6 +29,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 _ms = report_search._ms  # mean ± sd over seeds, the search report's format
 
+MIX_STYLES = {
+    "adaselection": {"lw": 2.5, "color": "k"},
+    "adaselection_probe": {"lw": 2.5, "color": "k", "ls": ":"},
+}
+
 
 def _runs(records, method, rate=None):
     return [
@@ -57,8 +62,24 @@ def metric_table(summary, records, rates):
     return header, rows
 
 
-def step_table(records, rates):
-    """AdaSelection's time per step against the cost model, per rate."""
+def mix_table(summary):
+    """Each mix's average rank against the seven single policies alone."""
+    header = ["mix", "rank (of 8)", "best single policy", "its rank", "gap"]
+    rows = [
+        [
+            mix,
+            f"{m['rank']:.2f}",
+            m["best_single"],
+            f"{m['best_single_rank']:.2f}",
+            f"{m['gap']:+.2f}",
+        ]
+        for mix, m in summary.get("mix_rank_against_singles", {}).items()
+    ]
+    return header, rows
+
+
+def step_table(records, rates, method="adaselection"):
+    """A mix's time per step against the cost model, per rate."""
     full = [r["time_per_step"] for r in _runs(records, "full")]
     full_step = float(np.mean(full)) if full else float("nan")
     header = [
@@ -72,7 +93,7 @@ def step_table(records, rates):
     rows = [["1 (full)", f"{1e3 * full_step:.2f}", "0", f"{1e3 * full_step:.2f}"]]
     rows[0] += ["1.00", "1.00"]
     for rate in rates:
-        runs = _runs(records, "adaselection", rate)
+        runs = _runs(records, method, rate)
         if not runs:
             continue
         step = float(np.mean([r["time_per_step"] for r in runs]))
@@ -109,17 +130,35 @@ def task_caption(name, summary):
     )
 
 
+def _values(d, fmt):
+    return ", ".join(f"{k} {fmt.format(v)}" for k, v in d.items())
+
+
 def target_lines(targets):
+    """One line per mix and target: held or not, with the figures."""
     lines = []
-    for name, target in targets.items():
-        detail = ", ".join(
-            f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}"
-            for k, v in target.items()
-            if k != "held"
-        )
-        lines.append(
-            f"{name}: {'held' if target.get('held') else 'not held'} ({detail})"
-        )
+    for mix, t in targets.items():
+        if "rank_gap_to_best_single" in t:
+            ok = t["rank_within_0.5_on_every_task"]
+            lines.append(
+                f"{mix}: average rank within 0.5 of the best single policy on "
+                f"every task: {'held' if ok else 'not held'} (gap: "
+                f"{_values(t['rank_gap_to_best_single'], '{:+.2f}')})"
+            )
+        if "accuracy_gap_pp@0.3" in t:
+            ok = t["accuracy_within_1pp"]
+            lines.append(
+                f"{mix}: accuracy at r = 0.3 at most 1 point below full training: "
+                f"{'held' if ok else 'not held'} (points: "
+                f"{_values(t['accuracy_gap_pp@0.3'], '{:+.2f}')})"
+            )
+        if "cnn_step_over_full@0.2" in t:
+            ok = t["cnn_step_at_most_0.6_of_full"]
+            lines.append(
+                f"{mix}: CNN step at r = 0.2 at most 0.6 of a full step: "
+                f"{'held' if ok else 'not held'} "
+                f"({t['cnn_step_over_full@0.2']:.2f})"
+            )
     return lines
 
 
@@ -140,7 +179,7 @@ def plot_metrics(data, path):
                 np.mean([r["metric"] for r in _runs(records, method, rate)])
                 for rate in rates
             ]
-            style = {"lw": 2.5, "color": "k"} if method == "adaselection" else {}
+            style = MIX_STYLES.get(method, {})
             ax.plot(rates, means, marker="o", ms=3, label=method, **style)
         full = np.mean([r["metric"] for r in _runs(records, "full")])
         ax.axhline(full, color="grey", ls="--", lw=1, label="full")
@@ -153,7 +192,7 @@ def plot_metrics(data, path):
     plt.close(fig)
 
 
-def plot_weights(data, path, rate=0.3, seed=0):
+def plot_weights(data, path, rate=0.3, seed=0, method="adaselection"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,9 +202,7 @@ def plot_weights(data, path, rate=0.3, seed=0):
     fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.4))
     axes = np.atleast_1d(axes)
     for ax, (name, body) in zip(axes, tasks.items()):
-        runs = [
-            r for r in _runs(body["records"], "adaselection", rate) if r["seed"] == seed
-        ]
+        runs = [r for r in _runs(body["records"], method, rate) if r["seed"] == seed]
         if not runs or not runs[0].get("method_weights"):
             ax.set_title(f"{name}: no weights recorded")
             continue
@@ -174,7 +211,7 @@ def plot_weights(data, path, rate=0.3, seed=0):
         weights = [w for w in history if isinstance(w, dict)]
         for policy in weights[0]:
             ax.plot(epochs, [w[policy] for w in weights], label=policy)
-        ax.set_title(f"{name} (r = {rate:g}, seed {seed})")
+        ax.set_title(f"{name}: {method} (r = {rate:g}, seed {seed})", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("method weight")
     axes[-1].legend(fontsize=7)
@@ -187,8 +224,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--stem", default=None, help="results file stem")
     args = parser.parse_args(argv)
-    stem = "adaselection_quick" if args.quick else "adaselection"
+    stem = args.stem or ("adaselection_quick" if args.quick else "adaselection")
     data = json.loads((RESULTS / f"{stem}.json").read_text())
     machine = data["machine"]
     print(
@@ -197,16 +235,22 @@ def main(argv=None):
     )
     for name, body in data["tasks"].items():
         summary, records = body["summary"], body["records"]
+        rates = sorted({r["sampling_rate"] for r in records} - {1.0})
         print(f"\n### {task_caption(name, summary)}\n")
-        print(markdown(*metric_table(summary, records, data["sampling_rates"])))
+        print(markdown(*metric_table(summary, records, rates)))
         print()
-        print(markdown(*step_table(records, data["sampling_rates"])))
+        print(markdown(*mix_table(summary)))
+        for mix in MIX_STYLES:
+            if _runs(records, mix):
+                print(f"\n{mix}, time per step:\n")
+                print(markdown(*step_table(records, rates, mix)))
     print("\n### Targets\n")
     print("\n".join(f"- {line}" for line in target_lines(data["targets"])))
     if not args.no_plot:
-        suffix = "_quick" if args.quick else ""
-        plot_metrics(data, RESULTS / f"adaselection{suffix}.png")
-        plot_weights(data, RESULTS / f"adaselection_weights{suffix}.png")
+        plot_metrics(data, RESULTS / f"{stem}.png")
+        for mix in MIX_STYLES:
+            suffix = "" if mix == "adaselection" else mix[len("adaselection") :]
+            plot_weights(data, RESULTS / f"{stem}_weights{suffix}.png", method=mix)
 
 
 if __name__ == "__main__":

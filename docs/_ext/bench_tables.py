@@ -83,17 +83,26 @@ def _adaselection_tables(path):
         f"From ``benchmarks/results/{path.name}`` ({data.get('mode', '?')} mode, "
         f"{data.get('seeds', '?')} seed(s), sampling rates {rates}; "
         f"{data['machine']['cpu_count']} cores). Test metric per method and "
-        "sampling rate (mean ± sd over seeds) and the average rank among the "
-        "eight subsampling methods (1 is best); then AdaSelection's time per "
-        "step after the warm-up, next to the cost model.",
+        "sampling rate (mean ± sd over seeds) and the average rank among all "
+        "the subsampling methods (1 is best); then each mix ranked against "
+        "the seven single policies alone, and each mix's time per step after "
+        "the warm-up, next to the cost model.",
         "",
     ]
     for task, body in data["tasks"].items():
-        caption = ra.task_caption(task, body["summary"])
-        header, rows = ra.metric_table(body["summary"], body["records"], rates)
+        summary, records = body["summary"], body["records"]
+        caption = ra.task_caption(task, summary)
+        header, rows = ra.metric_table(summary, records, rates)
         lines.append(ra.rst(header, rows, caption))
-        header, rows = ra.step_table(body["records"], rates)
-        lines.append(ra.rst(header, rows, f"{task}: time per step"))
+        header, rows = ra.mix_table(summary)
+        if rows:
+            lines.append(
+                ra.rst(header, rows, f"{task}: the mixes against the single policies")
+            )
+        for mix in ra.MIX_STYLES:
+            if any(r["method"] == mix for r in records):
+                header, rows = ra.step_table(records, rates, mix)
+                lines.append(ra.rst(header, rows, f"{task}: {mix}, time per step"))
     lines += ["The issue's targets, as the script evaluated them:", ""]
     lines += [f"* {line}" for line in ra.target_lines(data.get("targets", {}))]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ multiplied by its selection weight, normalised per batch.
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 from collections import deque
@@ -25,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.utils import to_numpy
 
-from subsetml._subset import resolve_budget
+from subsetml._subset import Subset, resolve_budget
 from subsetml._validation import check_number
 from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._views import label_view
@@ -178,6 +179,19 @@ def check_net_output(net, X, y, *, needs_linear):
         )
 
 
+def _take_dataset_rows(dataset, rows):
+    """``dataset`` restricted to ``rows``, one ``torch.utils.data.Subset`` deep.
+
+    skorch's train split is already a ``Subset``; composing the indices keeps
+    the fast last-layer pass over plain arrays (see ``_plain_inputs``).
+    """
+    if isinstance(dataset, torch.utils.data.Subset):
+        return torch.utils.data.Subset(
+            dataset.dataset, np.asarray(dataset.indices)[rows]
+        )
+    return torch.utils.data.Subset(dataset, rows)
+
+
 def _targets_of(dataset):
     """The targets of a skorch dataset (or a Subset of one), as numpy."""
     if isinstance(dataset, torch.utils.data.Subset):
@@ -233,8 +247,14 @@ class SubsetTrainingMixin:
         epochs on 32k MNIST-1D rows at 5 %); per row it cost 5-45 subset
         epochs there, and per-row CRAIG and GLISTER trained much worse nets
         than random subsets (``benchmarks/results/selection_cost.json``).
+    selection_pool : float in (0, 1] or None, default=None
+        Let a gradient selector choose from a fresh class-stratified random
+        share of the training rows (at least ``2 k`` of them) instead of all
+        of them, so the last-layer pass and the selection cover only that
+        pool. ``None`` (or 1.0): every row. Random selection ignores it.
     random_state : int, RandomState instance or None, default=None
-        Seeds the selector, the first random subset and the subset shuffling.
+        Seeds the selector, the first random subset, the pools and the subset
+        shuffling.
 
     Attributes
     ----------
@@ -283,6 +303,7 @@ class SubsetTrainingMixin:
         select_every=5,
         warm_up=0.5,
         selection_unit="batch",
+        selection_pool=None,
         random_state=None,
         **kwargs,
     ):
@@ -291,6 +312,7 @@ class SubsetTrainingMixin:
         self.select_every = select_every
         self.warm_up = warm_up
         self.selection_unit = selection_unit
+        self.selection_pool = selection_pool
         self.random_state = random_state
         super().__init__(module, *args, **kwargs)
 
@@ -307,6 +329,15 @@ class SubsetTrainingMixin:
         if self.selection_unit not in ("batch", "row"):
             raise ValueError(
                 f"selection_unit must be 'batch' or 'row', got {self.selection_unit!r}."
+            )
+        if self.selection_pool is not None:
+            check_number(
+                self.selection_pool,
+                "selection_pool",
+                low=0,
+                high=1,
+                include_low=False,
+                description="None or a fraction in (0, 1]",
             )
         size = self.subset_size
         if isinstance(size, bool) or not isinstance(size, numbers.Real):
@@ -481,13 +512,36 @@ class SubsetTrainingMixin:
             and params["batch_size"] is None
         ):
             selector.set_params(batch_size=self._selection_batch_size(k))
+        pool = self._selection_pool_rows(y, k, classification)
+        if pool is not None:
+            dataset_train, y = _take_dataset_rows(dataset_train, pool), y[pool]
         view = lastlayer_from_net(self, dataset_train, y)
         validation = None
         if getattr(selector, "_uses_validation", False) and (dataset_valid is not None):
             y_valid = _targets_of(dataset_valid)
             if y_valid is not None:
                 validation = lastlayer_from_net(self, dataset_valid, y_valid)
-        return selector.select(view, k, validation=validation)
+        subset = selector.select(view, k, validation=validation)
+        if pool is None:
+            return subset
+        return Subset(pool[subset.indices], subset.weights)
+
+    def _selection_pool_rows(self, y, k, classification):
+        """Sorted rows of a stratified random pool, or None for every row."""
+        n = len(y)
+        share = self.selection_pool
+        if share is None or share >= 1:
+            return None
+        size = min(n, max(math.ceil(share * n), 2 * k))
+        if size >= n:
+            return None
+        codes = np.unique(y, return_inverse=True)[1] if classification else None
+        view = label_view(
+            np.zeros((n, 1)), codes if classification else y, classification
+        )
+        seed = self._subset_rng_.randint(np.iinfo(np.int32).max)
+        draw = RandomSelector(per_class=classification, random_state=seed)
+        return np.sort(draw.select(view, size).indices)
 
     def _selection_batch_size(self, k):
         """Rows per selection unit: the training batch size, at most ``k // 16``."""

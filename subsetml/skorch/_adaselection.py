@@ -179,7 +179,7 @@ class AdaSelectionMixin:
     method_lr : float, default=1.0
         Learning rate ``eta`` of the multiplicative method-weight update
         ``w_m <- w_m * exp(eta * rho_m)``; 0 keeps the weights uniform.
-    method_reward : {"advantage", "drop"}, default="advantage"
+    method_reward : {"advantage", "drop", "probe"}, default="advantage"
         The reward ``rho_m`` (reconstruction). Both start from the relative
         drop ``d`` of the mean batch loss against its moving average (clipped
         to [-1, 1]) and the vote ``v_m``: the probability mass policy ``m``
@@ -191,6 +191,20 @@ class AdaSelectionMixin:
         B)`` with ``dbar`` a moving average of ``d`` and ``k / B`` the vote of
         a random choice, so a policy gains only when the steps it shaped
         lowered the loss more than usual.
+
+        Both compare losses of different batches, whose spread dwarfs what
+        one step changes. ``"probe"`` measures the step itself: on every
+        ``probe_every``-th step, a random quarter of the batch (at most
+        ``B - k`` rows) is held out of selection, one policy drawn at random
+        (probability ``1 / (2M)`` plus half its mixing weight) picks all
+        ``k`` rows from the rest, and after the step the held-out rows are
+        scored again. The relative drop of their mean loss, against its
+        moving average and divided by the moving average of its deviation,
+        moves that policy's log-weight by ``0.1 * method_lr`` times this
+        advantage (clipped to [-2, 2]) over ``M q_m``, so that rarely drawn
+        policies are not under-credited. It costs one no-grad forward of
+        ``B / 4`` rows per ``probe_every`` steps. See
+        :meth:`~subsetml.minibatch.MethodWeights.update_probe`.
     method_floor : float in [0, 1), default=0.01
         Floor on each method weight, as a fraction of the uniform weight
         ``1 / M`` (reconstruction: "≈ 0.01 / M"), so no policy dies.
@@ -216,6 +230,11 @@ class AdaSelectionMixin:
         re-scoring it; only the rows with older (or no) scores go through the
         scoring forward. Rows kept for training refresh their scores from the
         training forward for free. 0 scores every batch afresh.
+    probe_every : int, default=4
+        With ``method_reward="probe"``, every how many selecting steps one is
+        a probe step; ignored otherwise. A probe step needs freshly scored
+        rows, so with ``stale_epochs`` only rows re-scored in that step are
+        held out (none once every row has cached scores).
     selection : {"allocate", "top_k", "sample"}, default="allocate"
         How the policies' distributions become the kept rows
         (reconstruction). ``"top_k"`` keeps the ``k`` largest mixed scores

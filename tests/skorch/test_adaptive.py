@@ -210,6 +210,9 @@ def test_clone_and_pickle(data):
         ({"subset_size": "half"}, "subset_size"),
         ({"selector": "kmeans"}, "kmeans"),
         ({"selection_unit": "rows"}, "selection_unit"),
+        ({"selection_pool": 0}, "selection_pool"),
+        ({"selection_pool": 1.5}, "selection_pool"),
+        ({"selection_pool": "half"}, "selection_pool"),
     ],
 )
 def test_bad_parameters(data, params, match):
@@ -501,3 +504,74 @@ def test_device_none_selects(data):
     X, y = data
     net = _net(device=None, max_epochs=6).fit(X, y)
     assert net.n_selections_ >= 1
+
+
+@pytest.mark.parametrize("split", [None, 0.25])
+def test_selection_pool_passes_only_the_pool(data, monkeypatch, split):
+    from skorch.dataset import ValidSplit
+
+    import subsetml.skorch._adaptive as adaptive
+
+    passes = []
+    original = adaptive.lastlayer_from_net
+
+    def spy(net, X, y, **kw):
+        view = original(net, X, y, **kw)
+        passes.append((X, np.asarray(y), view))
+        return view
+
+    monkeypatch.setattr(adaptive, "lastlayer_from_net", spy)
+    X, y = data
+    train_split = None if split is None else ValidSplit(4, stratified=True)
+    net = _net(selection_pool=0.3, train_split=train_split).fit(X, y)
+    n = 200 if split is None else 150
+    k = net.history[-1, "subset_rows"]
+    assert net.n_selections_ >= 2 and passes
+    for dataset, y_pool, view in passes:
+        # A stratified pool of max(0.3 n, 2 k) rows, one Subset deep over the
+        # data, so the fast pass over plain arrays still applies.
+        rows = np.asarray(dataset.indices)
+        assert len(rows) == len(y_pool) == view.features.shape[0]
+        assert len(rows) == max(int(np.ceil(0.3 * n)), 2 * k)
+        assert not isinstance(dataset.dataset, torch.utils.data.Subset)
+        assert np.array_equal(y[rows], y_pool)
+        assert np.abs(np.bincount(y_pool) - len(rows) / 3).max() <= 1
+    # the pools differ between selections, and the subset lies in the last one
+    pools = [set(np.asarray(d.indices).tolist()) for d, _, _ in passes]
+    assert len({frozenset(p) for p in pools}) == len(pools)
+    chosen = net.subset_.indices
+    if split is None:
+        assert set(chosen.tolist()) <= pools[-1]
+    assert len(chosen) == k
+
+
+def test_selection_pool_of_one_or_too_small_for_the_budget(data, monkeypatch):
+    import subsetml.skorch._adaptive as adaptive
+
+    sizes = []
+    original = adaptive.lastlayer_from_net
+
+    def spy(net, X, y, **kw):
+        sizes.append(len(y))
+        return original(net, X, y, **kw)
+
+    monkeypatch.setattr(adaptive, "lastlayer_from_net", spy)
+    X, y = data
+    _net(selection_pool=1.0).fit(X, y)
+    # a pool of 0.05 n is raised to 2 k = 80 rows; 0.5 n of a half budget
+    # would be all rows: no pool then
+    _net(selection_pool=0.05).fit(X, y)
+    _net(selection_pool=0.5, subset_size=0.5).fit(X, y)
+    assert set(sizes) == {200, 80}
+    assert sizes.count(80) == sizes.count(200) // 2
+
+
+def test_selection_pool_is_reproducible_and_clone_safe(data):
+    X, y = data
+    torch.manual_seed(0)
+    a = _net(selection_pool=0.4).fit(X, y)
+    torch.manual_seed(0)
+    b = clone(a).fit(X, y)
+    assert b.get_params()["selection_pool"] == 0.4
+    assert np.array_equal(a.subset_.indices, b.subset_.indices)
+    assert np.array_equal(a.subset_.weights, b.subset_.weights)

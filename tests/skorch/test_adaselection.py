@@ -319,6 +319,8 @@ def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
         ({"scoring_mode": "test"}, "scoring_mode"),
         ({"selection": "best"}, "selection"),
         ({"method_reward": "gain"}, "method_reward"),
+        ({"probe_every": 0}, "probe_every"),
+        ({"probe_every": 2.5}, "probe_every"),
     ],
 )
 def test_bad_parameters_fail_before_training(clf_data, params, match):
@@ -788,3 +790,68 @@ def test_modes_after_unpickling_mid_fit_and_replacing_the_module(clf_data):
     first = loaded.predict_proba(X)
     assert not loaded.module_.training
     np.testing.assert_array_equal(first, loaded.predict_proba(X))
+
+
+class SizeSpy(BasePolicy):
+    """Uniform, recording the size of every batch it is asked about."""
+
+    curriculum = "neutral"
+
+    def _distribution(self, batch, k):
+        sizes.append(len(batch.losses))
+        return np.ones(len(batch.losses))
+
+
+sizes = []
+
+
+def test_probe_reward_holds_out_a_quarter_and_rescores_it(clf_data):
+    X, y = clf_data
+    sizes.clear()
+    torch.manual_seed(0)
+    net = make_clf(
+        module__dropout=0.5,
+        policies=[SizeSpy(), "big_loss"],
+        method_reward="probe",
+        probe_every=2,
+        sampling_rate=0.2,
+        warmup_epochs=0,
+        max_epochs=2,
+    ).fit(X, y)
+    # 6 batches of 20 per epoch, k = 4; every second step holds 5 rows out
+    # and selects from the other 15, then re-scores the 5.
+    assert sizes == [20, 15] * 6
+    assert net.history[:, "rows_kept"] == [24, 24]
+    assert net.history[:, "rows_scored"] == [120 + 3 * 5] * 2
+    assert net.weighting_.n_probes == 6
+    assert not np.allclose(net.method_weights_, 0.5)
+    # the re-scoring leaves the module in training mode, as skorch's step does
+    assert net.module_.training
+    assert np.array_equal(net.predict_proba(X), net.predict_proba(X))
+
+
+def test_probe_reward_probes_only_freshly_scored_rows(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(
+        method_reward="probe",
+        probe_every=1,
+        stale_epochs=5,
+        warmup_epochs=0,
+        max_epochs=3,
+    ).fit(X, y)
+    # After the first epoch every row has cached scores: nothing to probe.
+    assert net.weighting_.n_probes == 6
+    assert net.history[:, "rows_scored"] == [120 + 6 * 5, 0, 0]
+
+
+def test_probe_reward_with_sample_weights_and_pickling(clf_data):
+    X, y = clf_data
+    weight = np.linspace(0.5, 2.0, len(y))
+    torch.manual_seed(0)
+    net = make_clf(method_reward="probe", probe_every=1, warmup_epochs=0)
+    net.fit(X, y, sample_weight=weight)
+    clone(net).set_params(max_epochs=1).fit(X, y)
+    again = pickle.loads(pickle.dumps(net))
+    assert again.weighting_.n_probes == net.weighting_.n_probes == 18
+    assert np.allclose(again.predict_proba(X), net.predict_proba(X))

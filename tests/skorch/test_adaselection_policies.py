@@ -328,3 +328,48 @@ def test_a_built_in_policy_with_degenerate_weights_is_refused():
     batch = ScoredBatch(np.ones(4), np.ones(4), np.zeros(4), row_ids=np.arange(4))
     with pytest.raises(ValueError, match="invalid probabilities"):
         policy.distribution(batch, k=2)
+
+
+def test_probe_reward_credits_only_the_drawn_policy():
+    from subsetml.minibatch import MethodWeights
+
+    mw = MethodWeights(["hard", "easy", "neutral"], lr=1.0, reward="probe", floor=0.01)
+    dists = np.array([[0.7, 0.3, 0.0, 0.0], [0.0, 0.0, 0.4, 0.6], [0.25] * 4])
+    rng = np.random.RandomState(0)
+    mw.update(1.0, 0.5)  # the batch-loss reward is off under "probe"
+    assert mw.loss_ema is None and mw.votes is None
+    mw.update_probe(1.0, 0.5)  # no probe step drawn: nothing to credit
+    assert mw.n_probes == 0
+    drops = {0: 0.3, 1: -0.1, 2: 0.1}
+    counts = np.zeros(3, dtype=int)
+    for _ in range(300):
+        kept = mw.choose_probe(dists, 2, rng, epoch=0, max_epochs=1)
+        m, q = mw.probe
+        counts[m] += 1
+        # the drawn policy alone picks the rows, and is drawn with
+        # probability 1 / (2 M) + mixing / 2
+        assert dists[m][kept].min() >= np.sort(dists[m])[-2]
+        assert q == pytest.approx(1 / 6 + mw.mixing[m] / 2)
+        before = 2.0
+        mw.update_probe(before, before * (1 - drops[m] + rng.normal(0, 0.02)))
+    assert mw.n_probes == 300
+    # every policy is explored, the best drop wins, the worst sits lowest
+    assert counts.min() > 30
+    assert np.argmax(mw.weights) == 0 and np.argmin(mw.weights) == 1
+    assert mw.weights.sum() == pytest.approx(1.0)
+    assert mw.weights.min() >= 0.01 / 3 - 1e-12
+
+
+def test_probe_reward_first_probe_only_sets_the_baseline():
+    from subsetml.minibatch import MethodWeights
+
+    mw = MethodWeights(["hard", "easy"], lr=1.0, reward="probe", floor=0.0)
+    rng = np.random.RandomState(0)
+    dists = np.array([[1.0, 0.0], [0.0, 1.0]])
+    mw.choose_probe(dists, 1, rng, epoch=0, max_epochs=1)
+    mw.update_probe(1.0, 0.0)
+    assert np.allclose(mw.weights, 0.5) and mw.drop_ema == 1.0
+    mw.choose_probe(dists, 1, rng, epoch=0, max_epochs=1, selection="sample")
+    drawn = mw.probe[0]
+    mw.update_probe(1.0, 1.0)  # a drop of 0 against a baseline of 1
+    assert mw.weights[drawn] < 0.5
