@@ -65,8 +65,13 @@ POLICIES = [
     "loss_extremes",
     "typical_loss",
 ]
-# The mixes: AdaSelection with each reward for the method weights.
-MIXES = {"adaselection": "advantage", "adaselection_probe": "probe"}
+# The mixes: AdaSelection's seven policies with each reward for the method
+# weights, and with scores cached for an epoch (``stale_epochs=1``).
+MIXES = {
+    "adaselection": {"method_reward": "advantage"},
+    "adaselection_probe": {"method_reward": "probe"},
+    "adaselection_probe_stale": {"method_reward": "probe", "stale_epochs": 1},
+}
 SUBSAMPLING = [*MIXES, *POLICIES]
 
 GRIDS = {
@@ -237,7 +242,7 @@ def run(task, method, rate, seed):
     else:
         selection = {"sampling_rate": rate}
         if method in MIXES:
-            selection.update(policies="all", method_reward=MIXES[method])
+            selection.update(policies="all", **MIXES[method])
         else:
             selection["policies"] = method
     torch.manual_seed(seed)
@@ -499,6 +504,13 @@ def main(argv=None):
         help="run nothing: join the tasks of these results files (run apart, "
         "e.g. in parallel) into --output",
     )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="add the records of --methods to the same tasks of an existing "
+        "results file (same grid and settings; runs are deterministic per "
+        "seed, so the other methods' records stand)",
+    )
     args = parser.parse_args(argv)
 
     size = "quick" if args.quick else "full"
@@ -515,7 +527,15 @@ def main(argv=None):
     command = sys.argv[1:] if argv is None else list(argv)
     results, summaries = {}, {}
     previous = RESULTS / f"{stem}.json"
-    if args.append and previous.exists():
+    old_tasks = {}
+    if args.extend:
+        old = json.loads(previous.read_text())
+        if old["sampling_rates"] != rates or old["seeds"] != n_seeds:
+            parser.error(f"{previous.name} was run with another grid")
+        old_tasks = old["tasks"]
+        results = dict(old_tasks)
+        summaries = {name: body["summary"] for name, body in old_tasks.items()}
+    elif args.append and previous.exists():
         # A long grid can be run task by task; the targets are recomputed
         # over every task the file then holds.
         old = json.loads(previous.read_text())
@@ -536,7 +556,18 @@ def main(argv=None):
         # An untimed run first: one-off costs (allocator, kernel selection)
         # would otherwise land on whichever method runs first.
         run({**task, "epochs": 2}, "adaselection", rates[0], 0)
-        records = []
+        records, commands = [], [command]
+        if name in old_tasks:
+            body = old_tasks[name]
+            if (body["summary"]["epochs"], body["summary"]["n_train"]) != (
+                task["epochs"],
+                len(task["data"][0]),
+            ):
+                parser.error(f"{name} in {previous.name} was run with other settings")
+            records = [r for r in body["records"] if r["method"] not in methods]
+            old_argv = body["argv"]
+            nested = bool(old_argv) and isinstance(old_argv[0], list)
+            commands = (old_argv if nested else [old_argv]) + [command]
         for seed in range(n_seeds):
             configs = [("full", 1.0)] if "full" in methods else []
             configs += [(m, r) for r in rates for m in SUBSAMPLING if m in methods]
@@ -555,8 +586,9 @@ def main(argv=None):
         results[name] = {
             "summary": summaries[name],
             "records": records,
-            # which command made this task's rows (a file can be appended to)
-            "argv": command,
+            # which commands made this task's rows (a file can be appended to
+            # and extended)
+            "argv": commands[0] if len(commands) == 1 else commands,
             "date": machine["date"],
         }
         # Saved after every task, so a long run that is cut short keeps what
