@@ -71,6 +71,9 @@ MIXES = {
     "adaselection": {"method_reward": "advantage"},
     "adaselection_probe": {"method_reward": "probe"},
     "adaselection_probe_stale": {"method_reward": "probe", "stale_epochs": 1},
+    # method_lr=3 did better than 1 on rates 0.2-0.4 in a sweep over the same
+    # tasks (1, 3, 10), so it is a tuned variant: read its ranks as such.
+    "adaselection_probe_lr3": {"method_reward": "probe", "method_lr": 3.0},
 }
 SUBSAMPLING = [*MIXES, *POLICIES]
 

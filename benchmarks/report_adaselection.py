@@ -4,15 +4,17 @@ Usage::
 
     python benchmarks/report_adaselection.py                # adaselection.json
     python benchmarks/report_adaselection.py --quick        # adaselection_quick.json
+    python benchmarks/report_adaselection.py --stem adaselection_cnn6
     python benchmarks/report_adaselection.py --no-plot      # tables only
 
 Prints, per task, the test metric of every method at every sampling rate (mean
-and standard deviation over seeds, full training as the reference), the time
-per step split into scoring and training next to the cost model
-``(1 + 3r) / 3`` of a full step, the average ranks, and the issue's targets.
-Writes ``adaselection[_quick].png`` (metric against sampling rate, one panel
-per task; the paper's Figures 2-5) and ``adaselection_weights[_quick].png``
-(AdaSelection's method weights over the epochs, seed 0; Figures 6-9).
+and standard deviation over seeds, full training as the reference), the
+average ranks, each mix's rank against the seven single policies alone, each
+mix's time per step split into scoring and training next to the cost model
+``(1 + 3r) / 3`` of a full step, and the issue's targets. Writes
+``STEM.png`` (metric against sampling rate, one panel per task; the paper's
+Figures 2-5) and ``STEM_weights[_MIX].png`` (a mix's method weights over the
+epochs, seed 0; Figures 6-9).
 """
 
 from __future__ import annotations

@@ -292,10 +292,13 @@ class AdaSelectionMixin:
     ``partial_fit`` calls on the same rows and is reset by ``fit`` and by a
     change of the number of rows.
 
-    The reward is measured on the next batch, whose mean loss varies from
-    batch to batch far more than one step changes it: the method weights
-    drift slowly and noisily (``benchmarks/bench_adaselection.py`` records
-    them per epoch). Larger ``method_lr`` mostly amplifies the noise.
+    The ``"advantage"`` and ``"drop"`` rewards are measured on the next
+    batch, whose mean loss varies from batch to batch far more than one step
+    changes it: the method weights drift slowly and noisily
+    (``benchmarks/bench_adaselection.py`` records them per epoch), and a
+    larger ``method_lr`` mostly amplifies the noise. ``"probe"`` compares the
+    same rows before and after a step, and credits the one policy that chose
+    that step's rows.
 
     References
     ----------
