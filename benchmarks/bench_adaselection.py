@@ -71,6 +71,7 @@ MIXES = {
     "adaselection": {"method_reward": "advantage"},
     "adaselection_probe": {"method_reward": "probe"},
     "adaselection_probe_stale": {"method_reward": "probe", "stale_epochs": 1},
+    "adaselection_stale": {"stale_epochs": 1},
     # method_lr=3 did better than 1 on rates 0.2-0.4 in a sweep over the same
     # tasks (1, 3, 10), so it is a tuned variant: read its ranks as such.
     "adaselection_probe_lr3": {"method_reward": "probe", "method_lr": 3.0},
@@ -358,6 +359,8 @@ def summarise(name, task, records, rates):
         if mix not in own:
             continue
         singles = {m: v for m, v in own.items() if m != mix}
+        if not singles:
+            continue
         best = min(singles, key=singles.get)
         mixes[mix] = {
             "rank": own[mix],
@@ -420,12 +423,12 @@ def targets(summaries):
             for name, s in summaries.items()
             if mix in s.get("mix_rank_against_singles", {})
         }
-        if not gaps:
-            continue
-        target = {
-            "rank_gap_to_best_single": gaps,
-            "rank_within_0.5_on_every_task": all(g <= 0.5 for g in gaps.values()),
-        }
+        target = {}
+        if gaps:
+            target["rank_gap_to_best_single"] = gaps
+            target["rank_within_0.5_on_every_task"] = all(
+                g <= 0.5 for g in gaps.values()
+            )
         accuracy = {
             name: 100 * s["checks"][f"{mix}:metric_gap_to_full@0.3"]
             for name, s in summaries.items()
@@ -439,7 +442,8 @@ def targets(summaries):
         if ratio:
             target["cnn_step_over_full@0.2"] = ratio["measured"]
             target["cnn_step_at_most_0.6_of_full"] = ratio["measured"] <= 0.6
-        out[mix] = target
+        if target:
+            out[mix] = target
     return out
 
 

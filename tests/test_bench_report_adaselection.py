@@ -174,3 +174,24 @@ def test_bench_ranks_each_mix_against_the_singles_and_merges(tmp_path, monkeypat
     assert joined["targets"]["adaselection_probe"]["rank_within_0.5_on_every_task"]
     with pytest.raises(SystemExit, match="repeats tasks"):
         ba.merge(["a", "a"], "again")
+
+
+def test_bench_summary_without_single_policies():
+    # A timing run of mixes alone has nothing to rank them against.
+    import bench_adaselection as ba
+
+    records = [dict(_record("full", 1.0, 0, 0.9, step=3e-3), wall_time=2.0)]
+    for mix in ("adaselection", "adaselection_stale"):
+        records.append(dict(_record(mix, 0.2, 0, 0.85, step=1.5e-3), wall_time=1.0))
+    task = {
+        "metric": "test accuracy",
+        "higher_is_better": True,
+        "epochs": 2,
+        "data": ([0] * 10, None, None, None),
+        "net": {"batch_size": 4},
+    }
+    summary = ba.summarise("mnist1d", task, records, [0.2])
+    assert summary["mix_rank_against_singles"] == {}
+    target = ba.targets({"mnist1d": summary})["adaselection_stale"]
+    assert "rank_gap_to_best_single" not in target
+    assert target["cnn_step_over_full@0.2"] == pytest.approx(0.5)
