@@ -536,7 +536,15 @@ def main(argv=None):
     previous = RESULTS / f"{stem}.json"
     old_tasks = {}
     if args.extend:
+        if not previous.exists():
+            parser.error(f"--extend: {previous.name} does not exist")
         old = json.loads(previous.read_text())
+        missing = sorted(set(args.tasks) - set(old["tasks"]))
+        if missing:
+            parser.error(
+                f"--extend: {previous.name} has no task {missing}; run it "
+                "without --extend first"
+            )
         if old["sampling_rates"] != rates or old["seeds"] != n_seeds:
             parser.error(f"{previous.name} was run with another grid")
         old_tasks = old["tasks"]

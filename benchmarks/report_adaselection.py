@@ -34,7 +34,12 @@ _ms = report_search._ms  # mean ± sd over seeds, the search report's format
 MIX_STYLES = {
     "adaselection": {"lw": 2.5, "color": "k"},
     "adaselection_probe": {"lw": 2.5, "color": "k", "ls": ":"},
+    "adaselection_probe_lr3": {"lw": 1.5, "color": "k", "ls": "-."},
+    "adaselection_stale": {"lw": 1.5, "color": "grey"},
+    "adaselection_probe_stale": {"lw": 1.5, "color": "grey", "ls": ":"},
 }
+#: The mixes whose method weights are plotted (one figure each).
+WEIGHT_PLOTS = ("adaselection", "adaselection_probe")
 
 
 def _runs(records, method, rate=None):
@@ -250,7 +255,7 @@ def main(argv=None):
     print("\n".join(f"- {line}" for line in target_lines(data["targets"])))
     if not args.no_plot:
         plot_metrics(data, RESULTS / f"{stem}.png")
-        for mix in MIX_STYLES:
+        for mix in WEIGHT_PLOTS:
             suffix = "" if mix == "adaselection" else mix[len("adaselection") :]
             plot_weights(data, RESULTS / f"{stem}_weights{suffix}.png", method=mix)
 

@@ -60,8 +60,9 @@ class MethodWeights:
         Moving average of the relative loss drop (``"advantage"`` and
         ``"probe"``).
     scale_ema : float or None
-        Moving average of the absolute advantage (``"probe"`` only), which
-        puts the advantages on a unit scale.
+        Moving average of ``|d - dbar|``, the probe drop's distance from its
+        moving average (``"probe"`` only); dividing by it puts the
+        advantages on a unit scale.
     probe : tuple (int, float) or None
         The policy drawn by the last :meth:`choose_probe` and its probability.
     n_probes : int

@@ -248,10 +248,11 @@ class SubsetTrainingMixin:
         epochs there, and per-row CRAIG and GLISTER trained much worse nets
         than random subsets (``benchmarks/results/selection_cost.json``).
     selection_pool : float in (0, 1] or None, default=None
-        Let a gradient selector choose from a fresh class-stratified random
-        share of the training rows (at least ``2 k`` of them) instead of all
-        of them, so the last-layer pass and the selection cover only that
-        pool. ``None`` (or 1.0): every row. Random selection ignores it.
+        Let a gradient selector choose from a fresh random share of the
+        training rows (class-stratified for classifiers; at least ``2 k``
+        rows) instead of all of them, so the last-layer pass and the
+        selection cover only that pool. ``None`` (or 1.0): every row. Random
+        selection ignores it.
     random_state : int, RandomState instance or None, default=None
         Seeds the selector, the first random subset, the pools and the subset
         shuffling.
@@ -345,7 +346,12 @@ class SubsetTrainingMixin:
                 f"subset_size must be a fraction in (0, 1] or a row count, got "
                 f"{size!r}."
             )
-        rng = check_random_state(self.random_state)
+        # A fresh generator for None, never numpy's global one.
+        rng = (
+            np.random.RandomState()
+            if self.random_state is None
+            else check_random_state(self.random_state)
+        )
         seed = rng.randint(np.iinfo(np.int32).max)
         return make_selector(self.selector, random_state=seed), rng
 
@@ -532,7 +538,8 @@ class SubsetTrainingMixin:
         share = self.selection_pool
         if share is None or share >= 1:
             return None
-        size = min(n, max(math.ceil(share * n), 2 * k))
+        # Less a hair, so that e.g. 0.07 * 100 gives 7, not 8.
+        size = min(n, max(math.ceil(share * n - 1e-9), 2 * k))
         if size >= n:
             return None
         codes = np.unique(y, return_inverse=True)[1] if classification else None

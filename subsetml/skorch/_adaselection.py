@@ -232,9 +232,13 @@ class AdaSelectionMixin:
         training forward for free. 0 scores every batch afresh.
     probe_every : int, default=4
         With ``method_reward="probe"``, every how many selecting steps one is
-        a probe step; ignored otherwise. A probe step needs freshly scored
-        rows, so with ``stale_epochs`` only rows re-scored in that step are
-        held out (none once every row has cached scores).
+        a probe step; ignored otherwise, and when ``method_lr=0``. A probe
+        step is skipped when fewer than ``k + 2`` rows of the batch would
+        leave a choice. The held-out rows need a fresh loss, so with
+        ``stale_epochs`` they are drawn only from the rows the step
+        re-scored: rows whose cached scores had expired, which are mostly
+        rows not kept lately (kept rows refresh their scores for free), a
+        biased sample; when every row's scores are cached, no probe.
     selection : {"allocate", "top_k", "sample"}, default="allocate"
         How the policies' distributions become the kept rows
         (reconstruction). ``"top_k"`` keeps the ``k`` largest mixed scores
@@ -391,6 +395,13 @@ class AdaSelectionMixin:
             raise ValueError(
                 "method_reward must be 'advantage', 'drop' or 'probe', got "
                 f"{self.method_reward!r}."
+            )
+        if self.method_reward == "probe" and self.scoring_mode == "train":
+            raise ValueError(
+                "method_reward='probe' needs scoring_mode='eval': in training "
+                "mode, BatchNorm normalises the whole batch before the step and "
+                "the held-out quarter alone after it, so the two losses do not "
+                "compare (and dropout adds noise to both)."
             )
         if self.selection not in ("allocate", "top_k", "sample"):
             raise ValueError(
@@ -865,14 +876,19 @@ class AdaSelectionMixin:
 
     def _ada_probe_rows(self, n, k, fresh):
         """Positions held out of this step for the probe reward, or None."""
-        if self.method_reward != "probe":
+        weighting = self.weighting_
+        # The fit's MethodWeights decides (set_params between partial_fit
+        # calls does not half-switch the reward); with lr 0 nothing can move.
+        if weighting.reward != "probe" or not weighting.lr:
             return None
         self._ada_probe_count_ += 1
         if self._ada_probe_count_ % self.probe_every:
             return None
-        # Only freshly scored rows: their loss before the step is exact.
+        # Only freshly scored rows: their loss before the step is exact. At
+        # least k + 1 rows stay eligible, or every policy would keep the same
+        # rows and the probe would credit a choice nobody made.
         candidates = np.flatnonzero(fresh)
-        size = min(n - k, max(1, n // 4), candidates.size)
+        size = min(n - k - 1, max(1, n // 4), candidates.size)
         if size < 1:
             return None
         return np.sort(self._ada_rng_.choice(candidates, size, replace=False))

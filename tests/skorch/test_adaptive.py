@@ -575,3 +575,14 @@ def test_selection_pool_is_reproducible_and_clone_safe(data):
     assert b.get_params()["selection_pool"] == 0.4
     assert np.array_equal(a.subset_.indices, b.subset_.indices)
     assert np.array_equal(a.subset_.weights, b.subset_.weights)
+
+
+def test_selection_pool_size_is_not_rounded_up_by_float_error():
+    net = _net(selection_pool=0.07)
+    net._subset_rng_ = np.random.RandomState(0)
+    y = np.arange(100) % 2
+    rows = net._selection_pool_rows(y, 1, True)
+    assert len(rows) == 7 and len(np.unique(rows)) == 7
+    assert np.array_equal(rows, np.sort(rows))
+    # regression targets: a plain random draw of the same size
+    assert len(net._selection_pool_rows(np.linspace(0, 1, 100), 1, False)) == 7

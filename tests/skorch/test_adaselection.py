@@ -320,6 +320,7 @@ def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
         ({"selection": "best"}, "selection"),
         ({"method_reward": "gain"}, "method_reward"),
         ({"probe_every": 0}, "probe_every"),
+        ({"method_reward": "probe", "scoring_mode": "train"}, "scoring_mode='eval'"),
         ({"probe_every": 2.5}, "probe_every"),
     ],
 )
@@ -845,13 +846,98 @@ def test_probe_reward_probes_only_freshly_scored_rows(clf_data):
     assert net.history[:, "rows_scored"] == [120 + 6 * 5, 0, 0]
 
 
+def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
+    X, y = clf_data
+    weight = np.linspace(0.5, 2.0, len(y))
+    seen = []
+
+    class Spy(AdaSelectionClassifier):
+        def _ada_measure_probe(self, Xi, yi, row_ids, probe, scored, fit_params):
+            ids = row_ids[probe]
+            update = self.weighting_.update_probe
+
+            def check(before, after):
+                # the module as the step left it, on the held-out rows
+                module = self.module_.eval()
+                with torch.no_grad():
+                    logits = module(torch.as_tensor(X[ids]))
+                module.train()
+                losses = torch.nn.functional.cross_entropy(
+                    logits, torch.as_tensor(y[ids]), reduction="none"
+                ).numpy()
+                seen.append((before, after, float(np.mean(losses * weight[ids]))))
+                return update(before, after)
+
+            self.weighting_.update_probe = check
+            try:
+                return super()._ada_measure_probe(
+                    Xi, yi, row_ids, probe, scored, fit_params
+                )
+            finally:
+                del self.weighting_.update_probe
+
+    torch.manual_seed(0)
+    net = Spy(
+        module=MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        method_reward="probe",
+        probe_every=1,
+        warmup_epochs=0,
+        max_epochs=2,
+        batch_size=20,
+        lr=0.5,
+        train_split=False,
+        verbose=0,
+        random_state=0,
+    )
+    net.fit(X, y, sample_weight=weight)
+    assert len(seen) == net.weighting_.n_probes == 12
+    before, after, expected = map(np.array, zip(*seen))
+    assert np.allclose(after, expected, rtol=1e-5)
+    # a step of lr 0.5 changes the held-out losses
+    assert np.abs(before - after).min() > 1e-6
+
+
+def test_probe_is_skipped_without_a_choice_or_a_learning_rate(clf_data):
+    X, y = clf_data
+    # k = 19 of 20: holding out a row would leave no choice
+    net = make_clf(method_reward="probe", probe_every=1, sampling_rate=0.95)
+    net.set_params(warmup_epochs=0).fit(X, y)
+    assert net.weighting_.n_probes == 0
+    assert net.history[-1, "rows_scored"] == N
+    assert np.allclose(net.method_weights_, 1 / 7)
+    net = make_clf(method_reward="probe", probe_every=1, method_lr=0.0)
+    net.set_params(warmup_epochs=0).fit(X, y)
+    assert net.weighting_.n_probes == 0
+    # k = 15: 4 rows held out (not 5), 16 left to choose from
+    net = make_clf(method_reward="probe", probe_every=1, sampling_rate=0.75)
+    net.set_params(warmup_epochs=0, max_epochs=1).fit(X, y)
+    assert net.history[-1, "rows_scored"] == N + 6 * 4
+
+
+def test_the_reward_is_fixed_for_the_fit(clf_data):
+    X, y = clf_data
+    net = make_clf(warmup_epochs=0, max_epochs=1).fit(X, y)
+    net.set_params(method_reward="probe", probe_every=1).partial_fit(X, y)
+    # partial_fit keeps the fit's method weights, with their reward
+    assert net.weighting_.reward == "advantage"
+    assert net.weighting_.n_probes == 0
+    net.fit(X, y)
+    assert net.weighting_.reward == "probe" and net.weighting_.n_probes == 6
+
+
 def test_probe_reward_with_sample_weights_and_pickling(clf_data):
     X, y = clf_data
     weight = np.linspace(0.5, 2.0, len(y))
     torch.manual_seed(0)
     net = make_clf(method_reward="probe", probe_every=1, warmup_epochs=0)
     net.fit(X, y, sample_weight=weight)
-    clone(net).set_params(max_epochs=1).fit(X, y)
+    assert net.weighting_.n_probes == 18
+    assert not np.allclose(net.method_weights_, 1 / 7)
     again = pickle.loads(pickle.dumps(net))
-    assert again.weighting_.n_probes == net.weighting_.n_probes == 18
+    assert again.weighting_.n_probes == 18
+    assert np.array_equal(again.method_weights_, net.method_weights_)
     assert np.allclose(again.predict_proba(X), net.predict_proba(X))
+    # the probe state is per fit: a clone starts afresh
+    fresh = clone(net).set_params(max_epochs=1).fit(X, y)
+    assert fresh.weighting_.n_probes == 6

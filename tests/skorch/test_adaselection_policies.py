@@ -373,3 +373,18 @@ def test_probe_reward_first_probe_only_sets_the_baseline():
     drawn = mw.probe[0]
     mw.update_probe(1.0, 1.0)  # a drop of 0 against a baseline of 1
     assert mw.weights[drawn] < 0.5
+
+
+def test_probe_update_is_importance_weighted():
+    from subsetml.minibatch import MethodWeights
+
+    mw = MethodWeights(["neutral", "neutral"], lr=1.0, reward="probe", floor=0.0)
+    mw.probe = (0, 0.25)
+    mw.update_probe(1.0, 0.5)  # the baseline: a drop of 0.5
+    mw.probe = (1, 0.25)
+    mw.update_probe(1.0, 0.0)  # a drop of 1.0: advantage (1 - 0.5) / 0.5 = 1
+    # log w_1 moves by 0.1 * lr * 1 / (M q) = 0.1 / 0.5
+    expected = np.exp(0.2) / (1 + np.exp(0.2))
+    assert mw.weights[1] == pytest.approx(expected)
+    # the baseline is the plain mean of the first drops
+    assert mw.drop_ema == pytest.approx(0.75) and mw.scale_ema == 0.5
