@@ -28,6 +28,16 @@ def _record(method, rate, seed, metric, step=1e-3, scoring=4e-4):
     return rec
 
 
+# What bench_adaselection.summarise reads of a task.
+_TOY_TASK = {
+    "metric": "test accuracy",
+    "higher_is_better": True,
+    "epochs": 2,
+    "data": ([0] * 10, None, None, None),
+    "net": {"batch_size": 4},
+}
+
+
 @pytest.fixture
 def payload():
     records = []
@@ -135,13 +145,7 @@ def test_bench_ranks_each_mix_against_the_singles_and_merges(tmp_path, monkeypat
             for method, metric in metrics.items():
                 rec = _record(method, rate, seed, metric, step=1.5e-3)
                 records.append(dict(rec, wall_time=1.0))
-    task = {
-        "metric": "test accuracy",
-        "higher_is_better": True,
-        "epochs": 2,
-        "data": ([0] * 10, None, None, None),
-        "net": {"batch_size": 4},
-    }
+    task = _TOY_TASK
     summary = ba.summarise("mnist1d", task, records, [0.2, 0.3])
     mixes = summary["mix_rank_against_singles"]
     # each mix among the seven singles: big_loss is the best single (rank 1
@@ -183,13 +187,7 @@ def test_bench_summary_without_single_policies():
     records = [dict(_record("full", 1.0, 0, 0.9, step=3e-3), wall_time=2.0)]
     for mix in ("adaselection", "adaselection_stale"):
         records.append(dict(_record(mix, 0.2, 0, 0.85, step=1.5e-3), wall_time=1.0))
-    task = {
-        "metric": "test accuracy",
-        "higher_is_better": True,
-        "epochs": 2,
-        "data": ([0] * 10, None, None, None),
-        "net": {"batch_size": 4},
-    }
+    task = _TOY_TASK
     summary = ba.summarise("mnist1d", task, records, [0.2])
     assert summary["mix_rank_against_singles"] == {}
     target = ba.targets({"mnist1d": summary})["adaselection_stale"]
