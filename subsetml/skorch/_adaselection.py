@@ -195,7 +195,7 @@ class AdaSelectionMixin:
         Both compare losses of different batches, whose spread dwarfs what
         one step changes. ``"probe"`` measures the step itself: on every
         ``probe_every``-th step, a random quarter of the batch (at most
-        ``B - k`` rows) is held out of selection, one policy drawn at random
+        ``B - k - 1`` rows) is held out of selection, one policy drawn at random
         (probability ``1 / (2M)`` plus half its mixing weight) picks all
         ``k`` rows from the rest, and after the step the held-out rows are
         scored again. The relative drop of their mean loss, against its
