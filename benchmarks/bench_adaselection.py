@@ -72,6 +72,11 @@ MIXES = {
     "adaselection_probe": {"method_reward": "probe"},
     "adaselection_probe_stale": {"method_reward": "probe", "stale_epochs": 1},
     "adaselection_stale": {"stale_epochs": 1},
+    # The hard-first policies and uniform, without the easy-first ones; the
+    # set was read off this grid's ranks, so it is a tuned variant too.
+    "adaselection_hard": {
+        "policies": ["uniform", "big_loss", "gradient_norm", "adaboost"]
+    },
     # method_lr=3 did better than 1 on rates 0.2-0.4 in a sweep over the same
     # tasks (1, 3, 10), so it is a tuned variant: read its ranks as such.
     "adaselection_probe_lr3": {"method_reward": "probe", "method_lr": 3.0},
@@ -246,7 +251,7 @@ def run(task, method, rate, seed):
     else:
         selection = {"sampling_rate": rate}
         if method in MIXES:
-            selection.update(policies="all", **MIXES[method])
+            selection.update({"policies": "all", **MIXES[method]})
         else:
             selection["policies"] = method
     torch.manual_seed(seed)
