@@ -542,10 +542,8 @@ class SubsetTrainingMixin:
         size = min(n, max(math.ceil(share * n - 1e-9), 2 * k))
         if size >= n:
             return None
-        codes = np.unique(y, return_inverse=True)[1] if classification else None
-        view = label_view(
-            np.zeros((n, 1)), codes if classification else y, classification
-        )
+        labels = np.unique(y, return_inverse=True)[1] if classification else y
+        view = label_view(np.zeros((n, 1)), labels, classification)
         seed = self._subset_rng_.randint(np.iinfo(np.int32).max)
         draw = RandomSelector(per_class=classification, random_state=seed)
         return np.sort(draw.select(view, size).indices)

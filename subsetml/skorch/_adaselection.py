@@ -678,6 +678,14 @@ class AdaSelectionMixin:
             losses = losses * weight[row_ids]
         return losses, grads, errors
 
+    def _ada_forward_scores(self, X, y, row_ids, fit_params):
+        """``(y_pred, (losses, grad_norms, errors))`` of a no-grad forward in
+        the scoring mode; the module is left in that mode."""
+        self._set_training(self.scoring_mode == "train")
+        with torch.no_grad():
+            y_pred = self.infer(X, **fit_params)
+        return y_pred, self._ada_score(y_pred, y, X, row_ids)
+
     def _ada_sync(self):
         # Honest timings on CUDA; a sync happens right after the step anyway
         # (skorch reads the loss with .item()).
@@ -820,10 +828,7 @@ class AdaSelectionMixin:
             Xs = Xi if idx is None else _take_rows(Xi, idx)
             ys = yi if idx is None else _take_rows(yi, idx)
             ids = None if row_ids is None else row_ids[need]
-            self._set_training(self.scoring_mode == "train")
-            with torch.no_grad():
-                y_pred = self.infer(Xs, **fit_params)
-            scored = self._ada_score(y_pred, ys, Xs, ids)
+            y_pred, scored = self._ada_forward_scores(Xs, ys, ids, fit_params)
             if idx is None:
                 y_pred_all = y_pred
             if ids is not None and self.stale_epochs > 0:
@@ -845,14 +850,12 @@ class AdaSelectionMixin:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
         probe = self._ada_probe_rows(n, k, need)
-        choose = self.weighting_.choose if probe is None else None
-        eligible = None
-        if probe is not None:
+        if probe is None:
+            eligible, choose = None, self.weighting_.choose
+        else:
             # A probe step: a quarter of the batch is held out of selection,
             # and one policy drawn at random picks the kept rows from the rest.
-            eligible = np.ones(n, dtype=bool)
-            eligible[probe] = False
-            eligible = np.flatnonzero(eligible)
+            eligible = np.setdiff1d(np.arange(n), probe, assume_unique=True)
             choose = self.weighting_.choose_probe
         part = full if eligible is None else full.take(eligible)
         dists = np.stack([p.distribution(part, k) for p in self.policies_])
@@ -902,13 +905,11 @@ class AdaSelectionMixin:
         stats = self._ada_stats_
         start = time.perf_counter()
         Xp, yp = _take_rows(Xi, probe), _take_rows(yi, probe)
-        self._set_training(self.scoring_mode == "train")
+        ids = None if row_ids is None else row_ids[probe]
         try:
-            with torch.no_grad():
-                y_pred = self.infer(Xp, **fit_params)
-            ids = None if row_ids is None else row_ids[probe]
-            after = self._ada_score(y_pred, yp, Xp, ids)[0]
+            after = self._ada_forward_scores(Xp, yp, ids, fit_params)[1][0]
         finally:
+            # The step's own switch has already run: restore training mode.
             self._set_training(True)
         self.weighting_.update_probe(
             float(scored.losses[probe].mean()), float(after.mean())
