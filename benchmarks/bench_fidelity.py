@@ -15,6 +15,19 @@ CV folds and the same held-out test rows (issue 14):
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
 
+For the skorch net task (``mnist1d-mlp-net``) epochs are a resource too:
+
+* ``full epochs rungs`` -- ``resource="max_epochs"``, rungs ``(3, 9, 27)``
+  on all rows, successive halving;
+* ``random@0.05 epochs rungs`` -- the same rungs on adaptive 5 % subsets,
+  the 3 best re-scored on full folds at 27 epochs (``rescore="auto"``);
+* anchors: ``OptunaSearchCV`` pruning on epochs (``enable_pruning=True``,
+  one ``partial_fit`` epoch per step up to 27, ``SuccessiveHalvingPruner``
+  with the same first rung and factor, ``refit=False`` and the best net
+  refitted for 27 epochs here, as its own refit would train one epoch) and
+  ``HalvingRandomSearchCV(resource="max_epochs")`` (3 to 27 epochs, factor
+  3, ``n_iter`` candidates), beside the anchors above at 27 epochs.
+
 Tasks: ``mnist1d-svc`` (scaled RBF SVC, C and gamma, 16,000 MNIST-1D rows,
 generated locally), ``synth-hgb`` (HistGradientBoostingClassifier, 5
 parameters, 48,000 rows of ``make_classification``) and ``digits-svc``. Each
@@ -51,6 +64,8 @@ from _search_harness import (
     make_anchor,
     make_splitter,
     quiet,
+    space_for_optuna,
+    space_for_scipy,
     space_for_subsetml,
 )
 
@@ -115,6 +130,54 @@ TASKS = {
     "digits-svc": (_svc_task(_digits), 1797),
 }
 
+# The skorch net task: an MNIST-1D MLP trained with SGD for a fixed
+# EPOCHS[-1] epochs (epochs are the resource of the rungs, not searched).
+EPOCHS = (3, 9, 27)
+NET_TASKS = {"mnist1d-mlp-net": 12_000}
+
+
+def _mlp_net(n_rows):
+    import torch
+    from skorch import NeuralNetClassifier
+
+    class MLP(torch.nn.Module):
+        def __init__(self, hidden=128, n_in=40, n_out=10):
+            super().__init__()
+            self.body = torch.nn.Sequential(
+                torch.nn.Linear(n_in, hidden),
+                torch.nn.ReLU(),
+                torch.nn.Linear(hidden, hidden),
+                torch.nn.ReLU(),
+            )
+            self.head = torch.nn.Linear(hidden, n_out)
+
+        def forward(self, X):
+            return self.head(self.body(X))
+
+    X, y = _mnist1d(n_rows)
+    net = NeuralNetClassifier(
+        MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr=0.05,
+        optimizer__momentum=0.9,
+        batch_size=64,
+        max_epochs=EPOCHS[-1],
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    space = {
+        "lr": ("log", 1e-3, 0.3),
+        "optimizer__momentum": ("float", 0.5, 0.99),
+        "batch_size": ("cat", [32, 64, 128, 256]),
+        "module__hidden": ("int-log", 32, 256),
+    }
+    return X.astype("float32"), y.astype("int64"), net, space
+
+
+TASKS["mnist1d-mlp-net"] = (_mlp_net, NET_TASKS["mnist1d-mlp-net"])
+
 STRATEGIES = (
     "full (tpe)",
     "random@0.05",
@@ -130,6 +193,73 @@ STRATEGIES = (
     "HalvingRandomSearchCV",
     "BayesSearchCV",
 )
+
+NET_STRATEGIES = (
+    "full (tpe)",
+    "full epochs rungs",
+    "random@0.05",
+    "random@0.05 epochs rungs",
+    "random rungs",
+    "OptunaSearchCV@0.05",
+    "OptunaSearchCV epochs",
+    "HalvingRandomSearchCV",
+    "HalvingRandomSearchCV epochs",
+    "BayesSearchCV",
+)
+ALL_STRATEGIES = tuple(dict.fromkeys(STRATEGIES + NET_STRATEGIES))
+
+
+class _OptunaEpochs:
+    """``OptunaSearchCV`` pruning on epochs, then the best net refitted.
+
+    Each trial trains a net of one epoch per ``partial_fit`` for up to
+    ``EPOCHS[-1]`` steps, scored on every fold after each; Optuna's
+    successive halving (first rung ``EPOCHS[0]``, the same factor as ours)
+    stops trials between them. OptunaSearchCV's refit would call ``fit`` on
+    a one-epoch net, so the search runs with ``refit=False`` and the best
+    configuration is refitted here for ``EPOCHS[-1]`` epochs (timed with it).
+    """
+
+    def __init__(self, estimator, space, n_iter, cv, seed):
+        self.estimator, self.space = estimator, space
+        self.n_iter, self.cv, self.seed = n_iter, cv, seed
+
+    def fit(self, X, y):
+        import optuna
+        from optuna_integration import OptunaSearchCV
+        from sklearn.base import clone
+
+        pruner = optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=EPOCHS[0], reduction_factor=EPOCHS[1] // EPOCHS[0]
+        )
+        self.search_ = OptunaSearchCV(
+            clone(self.estimator).set_params(max_epochs=1),
+            space_for_optuna(self.space),
+            n_trials=self.n_iter,
+            cv=self.cv,
+            enable_pruning=True,
+            max_iter=EPOCHS[-1],
+            refit=False,
+            random_state=self.seed,
+            study=optuna.create_study(
+                direction="maximize",
+                sampler=optuna.samplers.TPESampler(seed=self.seed),
+                pruner=pruner,
+            ),
+            verbose=0,
+        )
+        self.search_.fit(X, y)
+        self.best_params_ = self.search_.best_params_
+        self.best_score_ = self.search_.best_score_
+        self.trials_ = self.search_.trials_
+        t0 = time.perf_counter()
+        self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
+        self.best_estimator_.fit(X, y)
+        self.refit_time_ = time.perf_counter() - t0
+        return self
+
+    def score(self, X, y):
+        return self.best_estimator_.score(X, y)
 
 
 def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y):
@@ -147,6 +277,28 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
 
     if strategy == "full (tpe)":
         return subset(selector="random", subset_size=1.0)
+    epochs = {"resource": "max_epochs", "resource_rungs": EPOCHS}
+    if strategy == "full epochs rungs":
+        return subset(selector="random", subset_size=1.0, **epochs)
+    if strategy == "random@0.05 epochs rungs":
+        return subset(selector="random", subset_size=0.05, **epochs)
+    if strategy == "OptunaSearchCV epochs":
+        return _OptunaEpochs(estimator, space, n_iter, splitter, seed)
+    if strategy == "HalvingRandomSearchCV epochs":
+        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+        from sklearn.model_selection import HalvingRandomSearchCV
+
+        return HalvingRandomSearchCV(
+            estimator,
+            space_for_scipy(space),
+            n_candidates=n_iter,
+            resource="max_epochs",
+            min_resources=EPOCHS[0],
+            max_resources=EPOCHS[-1],
+            factor=EPOCHS[1] // EPOCHS[0],
+            cv=splitter,
+            random_state=seed,
+        )
     sel = strategy.split("@")[0].split(" ")[0]
     if strategy.endswith("@0.05") and sel in ("random", "craig"):
         return subset(selector=sel, subset_size=0.05)
@@ -214,9 +366,17 @@ def run_one(strategy, task, seed, n_iter, n_rows):
         "n_candidates": int(
             len(results["params"]) if "params" in results else len(search.trials_)
         ),
+        "n_collapsed": _collapsed(search, X_te, y_te),
         "n_pruned": None if "pruned" not in results else int(sum(results["pruned"])),
         "compute_report": report,
     }
+
+
+def _collapsed(search, X_te, y_te):
+    """1 when the refitted model is at chance level on the test rows (a net
+    whose refit diverged), else 0."""
+    n_classes = len(np.unique(y_te))
+    return int(search.score(X_te, y_te) <= 1.5 / n_classes)
 
 
 def _load(path):
@@ -225,8 +385,13 @@ def _load(path):
     return []
 
 
-ANCHORS = ("OptunaSearchCV@0.05", "HalvingRandomSearchCV")
-OURS_PREFIX = ("random", "craig")
+ANCHORS = (
+    "OptunaSearchCV@0.05",
+    "HalvingRandomSearchCV",
+    "OptunaSearchCV epochs",
+    "HalvingRandomSearchCV epochs",
+)
+OURS_PREFIX = ("random", "craig", "full epochs")
 
 
 def summary(records):
@@ -262,6 +427,7 @@ def summary(records):
                     else None,
                     "seconds": float(np.mean([r["end_to_end_s"] for r in mine])),
                     "speedup": float(np.mean(speed)) if speed else None,
+                    "collapsed": int(sum(r.get("n_collapsed", 0) for r in mine)),
                 }
             )
         out[task] = table
@@ -378,11 +544,17 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds to run")
     parser.add_argument("--n-iter", type=int, default=None)
-    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES)
+    parser.add_argument("--strategies", nargs="+", choices=ALL_STRATEGIES)
     parser.add_argument("--output", default=None, help="results file name")
     parser.add_argument("--table", action="store_true", help="print, run nothing")
     parser.add_argument(
         "--plot", action="store_true", help="draw the plot, run nothing"
+    )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="NAME",
+        help="join these results files (runs of other seeds) into --output",
     )
     args = parser.parse_args(argv)
     import optuna
@@ -390,28 +562,46 @@ def main(argv=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = args.output or ("fidelity_quick" if args.quick else "fidelity")
     path = RESULTS / f"{name}.json"
+    if args.merge:
+        parts = [json.loads((RESULTS / f"{m}.json").read_text()) for m in args.merge]
+        records = [r for part in parts for r in part["records"]]
+        keys = [(r["task"], r["seed"], r["strategy"]) for r in records]
+        if len(set(keys)) != len(keys):
+            raise SystemExit("the files to merge share (task, seed, strategy) records")
+        merged = {**parts[0], "merged_from": list(args.merge), "records": records}
+        write_results(name, merged)
+        table(path)
+        return
     if args.table or args.plot:
         if args.table:
             table(path)
         if args.plot:
             print(plot(path, path.with_suffix(".png")))
         return
-    tasks = args.tasks or (["digits-svc"] if args.quick else list(TASKS))
+    tasks = args.tasks or (
+        ["digits-svc"] if args.quick else [t for t in TASKS if t not in NET_TASKS]
+    )
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     n_iter = args.n_iter or (12 if args.quick else 30)
-    strategies = args.strategies or STRATEGIES
     records = _load(path)
     header = {
         "benchmark": "fidelity",
         "description": __doc__,
         "machine": machine_info(),
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS",)},
-        "config": {"argv": sys.argv[1:], "rungs": list(RUNGS)},
+        "config": {
+            "argv": sys.argv[1:],
+            "rungs": list(RUNGS),
+            "epoch_rungs": list(EPOCHS),
+        },
     }
     for task in tasks:
         n_rows = TASKS[task][1]
+        task_strategies = args.strategies or (
+            NET_STRATEGIES if task in NET_TASKS else STRATEGIES
+        )
         for seed in seeds:
-            for strategy in strategies:
+            for strategy in task_strategies:
                 rec = run_one(strategy, task, seed, n_iter, n_rows)
                 records = [
                     r

@@ -22,6 +22,7 @@ from subsetml._validation import check_number, external_stacklevel
 
 __all__ = [
     "check_pruner",
+    "check_resource",
     "check_rescore",
     "check_score_size",
     "check_sizes",
@@ -73,11 +74,69 @@ def check_sizes(subset_size):
     return tuple(s.item() if isinstance(s, np.generic) else s for s in sizes)
 
 
-def make_pruner(pruner, steps):
+def check_resource(resource, resource_rungs, sizes):
+    """The values of ``resource`` at each rung, or None for subset-size rungs.
+
+    ``resource="n_samples"`` (the default) makes rungs of the subset sizes and
+    takes no ``resource_rungs``. Any other string names an estimator
+    parameter; ``resource_rungs`` then gives its growing positive integer
+    values and ``subset_size`` must be a single size (every rung trains on
+    the same rows).
+    """
+    if not isinstance(resource, str) or not resource:
+        raise TypeError(
+            "resource must be 'n_samples' or the name of an estimator parameter "
+            f"(such as 'max_epochs'), got {resource!r}."
+        )
+    if resource == "n_samples":
+        if resource_rungs is not None:
+            raise ValueError(
+                "resource_rungs goes with a resource other than 'n_samples' "
+                "(for instance resource='max_epochs'); rungs of rows are given "
+                f"by subset_size. Got resource_rungs={resource_rungs!r}."
+            )
+        return None
+    if resource_rungs is None:
+        raise ValueError(
+            f"resource={resource!r} needs resource_rungs, the values it takes at "
+            "each rung, growing: for instance resource_rungs=(2, 6, 18)."
+        )
+    if isinstance(resource_rungs, (str, bytes)) or not isinstance(
+        resource_rungs, (list, tuple, np.ndarray)
+    ):
+        values = (resource_rungs,)
+    else:
+        values = tuple(resource_rungs)
+    if not values:
+        raise ValueError("resource_rungs is an empty sequence; give one value or more.")
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(
+                "resource_rungs must hold integers (epochs, iterations, "
+                f"estimators), got {resource_rungs!r}."
+            )
+        if v < 1:
+            raise ValueError(f"resource_rungs must be >= 1, got {resource_rungs!r}.")
+    values = tuple(int(v) for v in values)
+    for a, b in zip(values, values[1:]):
+        if not a < b:
+            raise ValueError(
+                f"resource_rungs must grow, got {resource_rungs!r} ({a} then {b})."
+            )
+    if len(sizes) > 1:
+        raise ValueError(
+            f"resource={resource!r} makes the rungs, so subset_size must be one "
+            f"size (every rung trains on the same rows), got {sizes!r}."
+        )
+    return values
+
+
+def make_pruner(pruner, steps, *, what="subset_size rungs", unit="rows"):
     """The Optuna pruner for rungs whose trials report at ``steps``.
 
     ``steps`` are the rows a trial trains on at each rung (mean over splits),
-    increasing. ``"halving"`` is Optuna's asynchronous successive halving
+    or the values of another resource (``what`` and ``unit`` name them in
+    messages), increasing. ``"halving"`` is Optuna's asynchronous successive halving
     with its first rung at ``steps[0]`` and the reduction factor the ratio of
     the first two rungs, so geometric sizes put one promotion check at each
     rung; ``"hyperband"`` runs several such brackets. ``None`` (or one rung)
@@ -93,7 +152,8 @@ def make_pruner(pruner, steps):
     if len(steps) < 2:
         raise ValueError(
             f"pruner={pruner!r} needs rungs to stop trials at: give subset_size "
-            "several growing sizes, e.g. subset_size=(0.05, 0.15, 0.45, 1.0)."
+            "several growing sizes, e.g. subset_size=(0.05, 0.15, 0.45, 1.0), "
+            "or resource_rungs several growing values."
         )
     if not isinstance(pruner, str):
         return pruner
@@ -105,11 +165,12 @@ def make_pruner(pruner, steps):
     ]
     if unchecked:
         warnings.warn(
-            f"With subset_size rungs of {list(steps)} rows, pruner={pruner!r} "
+            f"With {what} of {list(steps)} {unit}, pruner={pruner!r} "
             f"(reduction factor {factor}, from the first two rungs) never stops "
             f"a trial at rung(s) {unchecked}: its promotion checks fall at "
-            f"{[steps[0] * factor**i for i in range(len(steps) - 1)]} rows. "
-            "Geometric sizes, such as (0.05, 0.15, 0.45, 1.0), check every rung.",
+            f"{[steps[0] * factor**i for i in range(len(steps) - 1)]} {unit}. "
+            "Geometric rungs, such as (0.05, 0.15, 0.45, 1.0) or (2, 6, 18), "
+            "check every rung.",
             UserWarning,
             stacklevel=external_stacklevel(),
         )

@@ -11,7 +11,7 @@ import re
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -44,12 +44,17 @@ from subsetml.model_selection._energy import check_carbon, energy_report, tracki
 from subsetml.model_selection._fidelity import (
     check_pruner,
     check_rescore,
+    check_resource,
     check_score_size,
     check_sizes,
     make_pruner,
     score_rows,
 )
-from subsetml.model_selection._spaces import check_search_spaces, check_space_names
+from subsetml.model_selection._spaces import (
+    check_resource_name,
+    check_search_spaces,
+    check_space_names,
+)
 from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
     _adaptive_net,
@@ -233,6 +238,25 @@ class SubsetSearchCV(BaseSearchCV):
         epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else
         0. Nothing is re-scored when the last rung is whole folds (its
         trials already are).
+    resource : str, default="n_samples"
+        What grows from rung to rung. ``"n_samples"``: the rows, given by
+        ``subset_size``. Any other string names an estimator parameter
+        that is not searched, such as ``"max_epochs"`` for a skorch net
+        (``"net__max_epochs"`` in a Pipeline), ``"max_iter"`` or
+        ``"n_estimators"``, as the ``resource`` of scikit-learn's
+        ``HalvingRandomSearchCV``. ``resource_rungs`` gives its values:
+        every rung trains on the same rows (one ``subset_size``), with the
+        parameter set to the rung's value, and each rung's fit starts
+        afresh. ``params`` and ``param_<resource>`` of ``cv_results_`` hold
+        the value of the last rung a trial ran, so ``best_params_`` refits
+        with the value the best trial was scored at.
+    resource_rungs : sequence of int or None, default=None
+        The growing values of ``resource`` at each rung, such as
+        ``(2, 6, 18)`` epochs; required with a ``resource`` other than
+        ``"n_samples"``, refused otherwise. ``pruner`` reports at these
+        values (``"halving"``: first rung at the first value, reduction
+        factor the ratio of the first two). Re-scoring (``rescore``, with a
+        ``subset_size`` below 1) trains on whole folds at the last value.
     carbon : str, dict, callable or None, default=None
         Measure the energy and CO2 of ``fit`` with codecarbon (optional:
         ``pip install "subsetml[energy]"``): a three-letter ISO country
@@ -276,7 +300,8 @@ multimetric_
         with the selector's weights); empty for a full-data search.
     rung_subsets_ : list of list of Subset
         The subsets of each rung (``subsets_`` is the first); empty lists for
-        rungs on all rows.
+        rungs on all rows. With ``resource`` rungs every rung holds the same
+        subsets.
     selection_time_ : float
         Seconds spent selecting subsets, for all rungs and splits together
         (for skorch nets: for all trials and splits together).
@@ -371,6 +396,8 @@ multimetric_
         pruner="auto",
         score_size=None,
         rescore="auto",
+        resource="n_samples",
+        resource_rungs=None,
         carbon=None,
     ):
         super().__init__(
@@ -402,6 +429,8 @@ multimetric_
         self.pruner = pruner
         self.score_size = score_size
         self.rescore = rescore
+        self.resource = resource
+        self.resource_rungs = resource_rungs
         self.carbon = carbon
         self.random_state = random_state
 
@@ -442,8 +471,11 @@ multimetric_
         t_start = time.perf_counter()
         callbacks = self._check_params(callback)
         sizes = check_sizes(self.subset_size)
+        values = check_resource(self.resource, self.resource_rungs, sizes)
         spaces = check_search_spaces(self.search_spaces, self.n_iter)
         check_space_names(spaces, self.estimator)
+        if values is not None:
+            check_resource_name(self.resource, spaces, self.estimator)
         scorers, refit_metric = self._get_scorers()
         objective_metric = _objective_metric(self.scoring, self.refit, refit_metric)
 
@@ -523,6 +555,8 @@ multimetric_
             adaptive, weighted, rungs = self._select_subsets(
                 parallel, X, y, splits, selection_seed, sizes
             )
+            if values is not None:
+                rungs = _resource_rungs(rungs[0], self.resource, values)
             selecting.end(self)
             classifier = is_classifier(self.estimator)
             for rung in rungs:
@@ -545,9 +579,16 @@ multimetric_
                 for rung in rungs
             ]
             self.subsets_ = self.rung_subsets_[0]
-            self.selection_time_ = float(sum(np.nansum(r.times) for r in rungs))
+            self.selection_time_ = float(
+                sum(np.nansum(r.times) for r in rungs if not r.repeat)
+            )
             steps = [rung.step for rung in rungs]
-            pruner = make_pruner(self.pruner, steps)
+            if values is None:
+                pruner = make_pruner(self.pruner, steps)
+            else:
+                pruner = make_pruner(
+                    self.pruner, steps, what=f"{self.resource} rungs", unit="steps"
+                )
             full = _Rung(
                 size=1.0,
                 budgets=[len(train) for train, _ in splits],
@@ -555,6 +596,7 @@ multimetric_
                 subsets=[None] * len(splits),
                 times=[0.0] * len(splits),
                 tests=[test for _, test in splits],
+                params={} if values is None else {self.resource: values[-1]},
             )
             run = _Run(
                 search=self,
@@ -741,10 +783,11 @@ multimetric_
         if not isinstance(self.verbose, numbers.Integral):
             raise TypeError(f"verbose must be an integer, got {self.verbose!r}.")
         make_selector(self.selector)  # unknown names fail here, before any work
-        check_sizes(self.subset_size)
         check_pruner(self.pruner)
         check_score_size(self.score_size)
         check_rescore(self.rescore)
+        sizes = check_sizes(self.subset_size)
+        check_resource(self.resource, self.resource_rungs, sizes)
         # The prototype validates use_weights and lastlayer.
         SubsetEstimator(
             self.estimator, use_weights=self.use_weights, lastlayer=self.lastlayer
@@ -814,6 +857,13 @@ multimetric_
                     self.score_size,
                     self.lastlayer,
                     self.use_weights,
+                )
+                # Resource rungs change what a rung's score means; the
+                # default leaves digests of earlier studies as they were.
+                + (
+                    ()
+                    if self.resource == "n_samples"
+                    else (self.resource, self.resource_rungs)
                 )
             ),
             "scoring": digest(self.scoring),
@@ -983,11 +1033,34 @@ class _Rung:
     subsets: list = None  # a Subset per split, or None (all rows / adaptive)
     times: list = None  # selection seconds per split
     tests: list = None  # test rows that score a trial at this rung, per split
+    # Resource rungs (resource="max_epochs", ...): the estimator parameters a
+    # trial gets at this rung; empty for rungs of rows.
+    params: dict = field(default_factory=dict)
+    value: int | None = None  # the resource's value at this rung
+    repeat: bool = False  # the same subsets (and selection) as the rung before
+    top: bool = True  # the resource at its highest value (or no resource)
 
     @property
     def step(self):
-        """The rows a trial trains on (mean over splits): its Optuna step."""
+        """The Optuna step a trial reports at: the rows it trains on (mean
+        over splits), or the resource's value."""
+        if self.value is not None:
+            return self.value
         return int(round(float(np.mean(self.budgets))))
+
+
+def _resource_rungs(base, name, values):
+    """One rung per value of the resource ``name``, all on ``base``'s rows."""
+    return [
+        replace(
+            base,
+            params={name: value},
+            value=value,
+            repeat=i > 0,
+            top=i == len(values) - 1,
+        )
+        for i, value in enumerate(values)
+    ]
 
 
 @dataclass(eq=False)
@@ -1400,6 +1473,7 @@ class _Run:
             splits_out, _add_times(_add_times(None, old), splits_out)
         )
         self.objective[i] = self._value(splits_out)
+        self.params[i] = {**self.params[i], **self.full_rung.params}
         self.more["rung"][i] = len(self.rungs)
         self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
 
@@ -1415,6 +1489,8 @@ class _Run:
         for ci, params in enumerate(candidates):
             for si, (train, _) in enumerate(self.splits):
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
+                if rung.params:
+                    est.set_params(**rung.params)
                 if self.adaptive and not rung.full:
                     est = SubsetEstimator(
                         est,
@@ -1482,7 +1558,7 @@ class _Run:
                 )
                 for o, t in zip(outs, jobs)
             ]
-        if rung.full:
+        if rung.full and rung.top:
             self.seconds.setdefault("full_fits", []).extend(
                 o["fit_time"] + o["score_time"] for o in outs
             )
@@ -1528,10 +1604,11 @@ class _Run:
 
     def _record(self, params, splits_out, rung, pruned, ref):
         """Append one trial; return the score the optimiser maximises."""
-        self.params.append(params)
+        level = self.rungs[min(rung, len(self.rungs) - 1)]
+        # A resource rung's value is part of what the trial's score means.
+        self.params.append({**params, **level.params})
         self.out.extend(splits_out)
         self.refs.append(ref)
-        level = self.rungs[min(rung, len(self.rungs) - 1)]
         extra = {
             "subset_size": float(np.mean(level.budgets)),
             "selection_time": float(np.mean(level.times)),

@@ -248,6 +248,24 @@ def _accepts(estimator, params, name):
     return False
 
 
+def check_resource_name(resource, spaces, estimator):
+    """Raise unless ``resource`` is a parameter of ``estimator`` that no space
+    searches (the rungs set it)."""
+    if not _accepts(estimator, estimator.get_params(deep=True), resource):
+        raise ValueError(
+            f"resource={resource!r} is not a parameter of "
+            f"{type(estimator).__name__}; name one it takes, such as "
+            "'max_epochs' for a skorch net ('net__max_epochs' in a Pipeline)."
+        )
+    for space in spaces:
+        if resource in space.names:
+            raise ValueError(
+                f"resource={resource!r} is also a search space dimension: the "
+                "rungs set it (resource_rungs), so it cannot be searched too. "
+                "Remove it from search_spaces."
+            )
+
+
 def check_space_names(spaces, estimator):
     """Raise when a dimension is not a parameter of ``estimator``.
 

@@ -586,3 +586,29 @@ def test_selection_pool_size_is_not_rounded_up_by_float_error():
     assert np.array_equal(rows, np.sort(rows))
     # regression targets: a plain random draw of the same size
     assert len(net._selection_pool_rows(np.linspace(0, 1, 100), 1, False)) == 7
+
+
+@pytest.mark.parametrize("subset_size", [1.0, 0.25])
+def test_subset_search_uses_epochs_as_the_resource(data, subset_size):
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+    search = SubsetSearchCV(
+        _plain_net(),
+        {"lr": (0.01, 0.5, "log-uniform")},
+        n_iter=6,
+        selector="random",
+        subset_size=subset_size,
+        cv=2,
+        random_state=0,
+        resource="max_epochs",
+        resource_rungs=(1, 3),
+        rescore=0,
+    ).fit(X, y)
+    res = search.cv_results_
+    rung = np.asarray(res["rung"])
+    np.testing.assert_array_equal(res["param_max_epochs"], np.array([1, 3])[rung])
+    assert rung[search.best_index_] == 1
+    # The refit trains for the epochs the best trial was scored at.
+    assert search.best_params_["max_epochs"] == 3
+    assert len(search.best_estimator_.history) == 3

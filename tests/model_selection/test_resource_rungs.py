@@ -1,0 +1,178 @@
+"""SubsetSearchCV rungs of an estimator parameter (``resource="max_iter"``,
+``"max_epochs"``, ...) instead of rows (issue 14, item 1)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from subsetml.model_selection import SubsetSearchCV
+from subsetml.model_selection._fidelity import check_resource
+
+optuna = pytest.importorskip("optuna")
+
+SPACE = {"alpha": (1e-6, 1e-1, "log-uniform")}
+VALUES = (1, 3, 9)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=400, n_features=10, n_informative=6, n_classes=3, random_state=0
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+def _sgd():
+    # tol=None: every fit runs exactly max_iter epochs (no early stop).
+    return SGDClassifier(tol=None, random_state=0)
+
+
+def _search(space=SPACE, **kwargs):
+    params = dict(
+        n_iter=10,
+        subset_size=1.0,
+        cv=2,
+        random_state=0,
+        resource="max_iter",
+        resource_rungs=VALUES,
+    )
+    params.update(kwargs)
+    return SubsetSearchCV(_sgd(), space, **params)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_each_rung_sets_the_resource_and_scores_like_a_plain_fit(data):
+    X, y = data
+    search = _search(pruner=None, n_iter=4).fit(X, y)
+    res = search.cv_results_
+    # Without a pruner every trial climbs to the last rung.
+    assert list(res["rung"]) == [2] * 4
+    assert list(res["param_max_iter"]) == [9] * 4
+    for params, score in zip(res["params"], res["mean_test_score"]):
+        assert params["max_iter"] == 9
+        # The score is the trial's configuration fitted with max_iter=9 on
+        # the same folds, from scratch.
+        plain = clone(_sgd()).set_params(**params)
+        expected = cross_val_score(plain, X, y, cv=StratifiedKFold(2)).mean()
+        assert score == pytest.approx(expected)
+    # Optuna saw the lower rungs at steps equal to the resource's values.
+    trial = search.studies_[0].get_trials()[0]
+    assert set(trial.intermediate_values) == {1, 3}
+    # The refit uses the value the best trial was scored at.
+    assert search.best_params_["max_iter"] == 9
+    assert search.best_estimator_.max_iter == 9
+    assert search.best_estimator_.n_iter_ == 9
+    assert search.compute_report_["fits"] == 4 * 3 * 2
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pruned_trials_report_the_value_of_their_last_rung(data):
+    X, y = data
+    search = _search(n_iter=12).fit(X, y)
+    res = search.cv_results_
+    rung = np.asarray(res["rung"])
+    pruned = np.asarray(res["pruned"])
+    assert pruned.any()
+    values = np.asarray(res["param_max_iter"], dtype=int)
+    np.testing.assert_array_equal(values, np.asarray(VALUES)[rung])
+    # Trials of the highest rung rank first; the best is one of them.
+    assert rung[search.best_index_] == rung.max()
+    assert res["rank_test_score"][search.best_index_] == 1
+    # Every rung trains on all rows of the folds.
+    assert set(np.asarray(res["subset_size"])) == {200}
+    # Only the last rung's fits are full-data fits for the cost estimate:
+    # lower rungs run fewer iterations.
+    report = search.compute_report_
+    assert report["full_search_estimate_basis"].startswith("mean")
+    assert report["n_pruned"] == pruned.sum()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_resource_rungs_share_one_subset_and_rescore_at_the_top_value(data):
+    X, y = data
+    search = _search(
+        subset_size=0.25, selector="random", rescore=2, pruner=None, n_iter=4
+    ).fit(X, y)
+    res = search.cv_results_
+    # All rungs train on the same rows, selected once per split.
+    first = search.rung_subsets_[0]
+    assert len(search.rung_subsets_) == 3
+    for rung in search.rung_subsets_[1:]:
+        for a, b in zip(first, rung):
+            np.testing.assert_array_equal(a.indices, b.indices)
+    # Selection is counted once, not once per rung.
+    sel = np.asarray(res["selection_time"], dtype=float)
+    assert search.selection_time_ == pytest.approx(sel[0] * 2)
+    # The two best are re-scored on whole folds, at the last value.
+    rescored = np.flatnonzero(np.asarray(res["rung"]) == 3)
+    assert len(rescored) == 2
+    assert set(np.asarray(res["subset_size"])[rescored]) == {200}
+    assert all(res["params"][i]["max_iter"] == 9 for i in rescored)
+    assert search.best_index_ in rescored
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_pipeline_step_parameter_as_resource(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), _sgd())
+    search = SubsetSearchCV(
+        pipe,
+        {"sgdclassifier__alpha": (1e-6, 1e-1, "log-uniform")},
+        n_iter=6,
+        subset_size=1.0,
+        cv=2,
+        random_state=0,
+        resource="sgdclassifier__max_iter",
+        resource_rungs=(2, 6),
+    ).fit(X, y)
+    assert search.best_params_["sgdclassifier__max_iter"] == 6
+    assert search.best_estimator_[-1].n_iter_ == 6
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"resource": "epochs"}, ValueError, "not a parameter of SGDClassifier"),
+        ({"resource": 3}, TypeError, "name of an estimator parameter"),
+        ({"resource": ""}, TypeError, "name of an estimator parameter"),
+        ({"resource_rungs": None}, ValueError, "needs resource_rungs"),
+        ({"resource": "n_samples"}, ValueError, "rungs of rows are given by"),
+        ({"resource_rungs": ()}, ValueError, "empty"),
+        ({"resource_rungs": (3, 3)}, ValueError, "must grow"),
+        ({"resource_rungs": (9, 3)}, ValueError, "must grow"),
+        ({"resource_rungs": (0, 3)}, ValueError, ">= 1"),
+        ({"resource_rungs": (1.5, 3)}, TypeError, "integers"),
+        ({"resource_rungs": (True, 3)}, TypeError, "integers"),
+        ({"resource_rungs": "1,3"}, TypeError, "integers"),
+        ({"subset_size": (0.2, 1.0)}, ValueError, "must be one size"),
+        ({"resource_rungs": 9, "pruner": "halving"}, ValueError, "needs rungs"),
+    ],
+)
+def test_bad_resource_options_fail_before_any_trial(data, kwargs, error, match):
+    X, y = data
+    search = _search(**kwargs)
+    with pytest.raises(error, match=match):
+        search.fit(X, y)
+    assert not hasattr(search, "cv_results_")
+
+
+def test_a_searched_resource_is_refused(data):
+    X, y = data
+    search = _search({**SPACE, "max_iter": [5, 10]})
+    with pytest.raises(ValueError, match="also a search space dimension"):
+        search.fit(X, y)
+
+
+def test_check_resource_and_the_pruner_warning():
+    assert check_resource("n_samples", None, (0.05,)) is None
+    assert check_resource("max_epochs", [2, np.int64(6)], (1.0,)) == (2, 6)
+    assert check_resource("max_epochs", 4, (1.0,)) == (4,)
+    from subsetml.model_selection._fidelity import make_pruner
+
+    with pytest.warns(UserWarning, match=r"max_epochs rungs of \[2, 6, 10, 54\] steps"):
+        make_pruner("halving", [2, 6, 10, 54], what="max_epochs rungs", unit="steps")
