@@ -45,6 +45,13 @@ class EstimatorAdapter(Protocol):
     def training_losses(self, estimator) -> list | None:
         """Per-epoch training losses of a fitted ``estimator``, or None."""
 
+    def epochs_param(self, estimator) -> str | None:
+        """The parameter that counts ``estimator``'s training epochs, if
+        :meth:`train_more` can extend a fit by some more of them."""
+
+    def train_more(self, estimator, X, y, epochs, **fit_params):
+        """Train fitted ``estimator`` for ``epochs`` more epochs, in place."""
+
 
 _ADAPTERS: list[EstimatorAdapter] = []
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.stats import rankdata
-from sklearn.base import clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
     check_consistent_length,
 )
 
+from subsetml._adapters import adapter_for
 from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml._validation import check_number, check_numeric_y, external_stacklevel
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
@@ -246,10 +247,14 @@ class SubsetSearchCV(BaseSearchCV):
         ``"n_estimators"``, as the ``resource`` of scikit-learn's
         ``HalvingRandomSearchCV``. ``resource_rungs`` gives its values:
         every rung trains on the same rows (one ``subset_size``), with the
-        parameter set to the rung's value, and each rung's fit starts
-        afresh. ``params`` and ``param_<resource>`` of ``cv_results_`` hold
-        the value of the last rung a trial ran, so ``best_params_`` refits
-        with the value the best trial was scored at.
+        parameter set to the rung's value. A skorch net's ``max_epochs`` on
+        whole folds goes on from the rung below: the nets fitted there train
+        the difference in epochs (``partial_fit``: weights, optimiser state
+        and history kept), as Optuna's pruning on epochs does; any other
+        resource, and subset-training nets, fit afresh at every rung.
+        ``params`` and ``param_<resource>`` of ``cv_results_`` hold the value
+        of the last rung a trial ran, so ``best_params_`` refits (from the
+        start) with the value the best trial was scored at.
     resource_rungs : sequence of int or None, default=None
         The growing values of ``resource`` at each rung, such as
         ``(2, 6, 18)`` epochs; required with a ``resource`` other than
@@ -610,6 +615,11 @@ multimetric_
                 n_rescore=self._n_rescore(rungs, adaptive),
                 weighted=weighted,
                 adaptive=adaptive,
+                warm=(
+                    values is not None
+                    and all(rung.full for rung in rungs)
+                    and _continues(self.estimator, self.resource)
+                ),
                 adaptive_seed=selection_seed,
                 scorers=scorers,
                 refit_metric=objective_metric,
@@ -1023,6 +1033,68 @@ class _PresetSubsetEstimator(SubsetEstimator):
         return self
 
 
+class _TrainMore(MetaEstimatorMixin, BaseEstimator):
+    """A trial at a higher epoch rung: the net fitted at the rung below,
+    trained ``epochs`` more epochs on the same rows (a Pipeline's earlier
+    steps stay as fitted)."""
+
+    def __init__(self, fitted, *, params, epochs):
+        self.fitted = fitted
+        self.params = params
+        self.epochs = epochs
+
+    def fit(self, X, y=None, **fit_params):
+        est = self.fitted
+        est.set_params(**self.params)
+        net = final_step(est)
+        if net is not est:
+            X = est[:-1].transform(X)
+            # Pipeline-routed parameters of the last step (name__param).
+            prefix = est.steps[-1][0] + "__"
+            fit_params = {
+                k[len(prefix) :]: v for k, v in fit_params.items() if k.startswith(prefix)
+            }
+        adapter_for(net).train_more(net, X, y, self.epochs, **fit_params)
+        self.estimator_ = est
+        return self
+
+    @property
+    def classes_(self):
+        return self.estimator_.classes_
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def decision_function(self, X):
+        return self.estimator_.decision_function(X)
+
+    def score(self, X, y, sample_weight=None):
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self.estimator_.score(X, y, **kwargs)
+
+    def __sklearn_tags__(self):
+        return get_tags(self.fitted)
+
+
+def _continues(estimator, resource):
+    """Whether trials of ``estimator`` go up ``resource`` rungs by training
+    more epochs of the fit below (a skorch net's ``max_epochs``, the net alone
+    or a Pipeline's last step) rather than starting again."""
+    net = final_step(estimator)
+    if net is not estimator and estimator.steps[-1][1] is not net:
+        return False  # a Pipeline inside a Pipeline: start again
+    adapter = adapter_for(net)
+    param = None if adapter is None else adapter.epochs_param(net)
+    if param is None:
+        return False
+    if net is not estimator:
+        param = f"{estimator.steps[-1][0]}__{param}"
+    return resource == param
+
+
 @dataclass(eq=False)
 class _Rung:
     """One subset size of the search: a subset per split and its test rows."""
@@ -1078,6 +1150,7 @@ class _Run:
     n_rescore: int  # best configurations re-scored on full folds at the end
     weighted: bool  # whether the subsets' weights reach the estimator
     adaptive: bool  # skorch nets: every trial selects while it trains
+    warm: bool  # epoch rungs continue the nets fitted at the rung below
     adaptive_seed: int
     scorers: object
     refit_metric: object
@@ -1376,6 +1449,7 @@ class _Run:
         last = len(self.rungs) - 1
         results = [None] * len(candidates)
         spent = [None] * len(candidates)
+        fitted = [None] * len(candidates)  # per split, with warm rungs
         alive = list(range(len(candidates)))
         start = time.monotonic()
         for r, rung in enumerate(self.rungs):
@@ -1387,12 +1461,20 @@ class _Run:
                 for j in alive:
                     results[j] = (results[j][0], r - 1, True)
                 break
+            more = None
+            if self.warm and r:
+                more = (
+                    [fitted[j] for j in alive],
+                    rung.value - self.rungs[r - 1].value,
+                )
             outs = self._evaluate(
-                [candidates[j] for j in alive], rung, *self._limit(start)
+                [candidates[j] for j in alive], rung, *self._limit(start), more=more
             )
             still = []
             for i, j in enumerate(alive):
                 splits_out = outs[i * n_splits : (i + 1) * n_splits]
+                if self.warm:
+                    fitted[j] = [o.pop("estimator", None) for o in splits_out]
                 spent[j] = _add_times(spent[j], splits_out)
                 results[j] = (splits_out, r, False)
                 if r == last:
@@ -1477,12 +1559,17 @@ class _Run:
         self.more["rung"][i] = len(self.rungs)
         self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
 
-    def _evaluate(self, candidates, rung, limit=None, reason="trial_timeout"):
+    def _evaluate(
+        self, candidates, rung, limit=None, reason="trial_timeout", more=None
+    ):
         """Fit and score candidates on every split of a rung.
 
         With a ``runner`` (``trial_timeout`` or ``timeout`` set) the fits run
         in worker processes, and those not done within ``limit`` seconds are
-        stopped and count as failed fits.
+        stopped and count as failed fits. ``more`` is ``(fitted, epochs)``
+        for warm epoch rungs: each candidate's nets fitted at the rung below
+        (per split; None where that fit failed), trained ``epochs`` more.
+        With ``warm``, every out keeps its fitted estimator (``"estimator"``).
         """
         s = self.search
         jobs = []
@@ -1491,7 +1578,10 @@ class _Run:
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
                 if rung.params:
                     est.set_params(**rung.params)
-                if self.adaptive and not rung.full:
+                below = None if more is None else more[0][ci]
+                if below is not None and below[si] is not None:
+                    est = _TrainMore(below[si], params=rung.params, epochs=more[1])
+                elif self.adaptive and not rung.full:
                     est = SubsetEstimator(
                         est,
                         selector=s.selector,
@@ -1514,7 +1604,7 @@ class _Run:
                     return_train_score=s.return_train_score,
                     return_n_test_samples=True,
                     return_times=True,
-                    return_estimator=self.adaptive,
+                    return_estimator=self.adaptive or self.warm,
                     split_progress=(si, len(self.splits)),
                     candidate_progress=(len(self.params) + ci, self.total),
                     error_score=s.error_score,
@@ -1558,11 +1648,20 @@ class _Run:
                 )
                 for o, t in zip(outs, jobs)
             ]
-        if rung.full and rung.top:
+        if rung.full and rung.top and not self.warm:
+            # (Warm rungs' last fits are the last epochs only.)
             self.seconds.setdefault("full_fits", []).extend(
                 o["fit_time"] + o["score_time"] for o in outs
             )
         for o in outs:
+            if self.warm:
+                # Kept for the next rung: the net itself, not the wrapper.
+                est = o.get("estimator")
+                if isinstance(est, _TrainMore):
+                    o["estimator"] = getattr(est, "estimator_", None)
+                if o.get("fit_error") is not None:
+                    o["estimator"] = None
+                continue
             # An adaptive trial selected while it trained: keep its selection
             # time, not the fitted net.
             est = o.pop("estimator", None)

@@ -75,5 +75,17 @@ class SkorchAdapter:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def epochs_param(self, estimator):
+        """``"max_epochs"``, for a plain net: ``partial_fit`` continues it
+        (module, optimiser state and history kept). Subset-training nets
+        plan a schedule per fit, so they have none."""
+        if isinstance(estimator, SubsetTrainingMixin):
+            return None
+        return "max_epochs"
+
+    def train_more(self, estimator, X, y, epochs, **fit_params):
+        """``epochs`` more epochs of fitted ``estimator`` on ``(X, y)``."""
+        return estimator.partial_fit(X, y, epochs=epochs, **fit_params)
+
 
 SKORCH_ADAPTER = register_adapter(SkorchAdapter())

@@ -612,3 +612,60 @@ def test_subset_search_uses_epochs_as_the_resource(data, subset_size):
     # The refit trains for the epochs the best trial was scored at.
     assert search.best_params_["max_epochs"] == 3
     assert len(search.best_estimator_.history) == 3
+
+
+def test_epoch_rungs_train_the_nets_of_the_rung_below_further(data, monkeypatch):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from subsetml.model_selection import SubsetSearchCV
+    from subsetml.skorch._adapter import SkorchAdapter
+
+    calls = []
+    original = SkorchAdapter.train_more
+
+    def spy(self, net, X, y, epochs, **fit_params):
+        calls.append((len(net.history), epochs, len(X)))
+        return original(self, net, X, y, epochs, **fit_params)
+
+    monkeypatch.setattr(SkorchAdapter, "train_more", spy)
+    X, y = data
+    search = SubsetSearchCV(
+        _plain_net(),
+        {"lr": (0.01, 0.5, "log-uniform")},
+        n_iter=4,
+        cv=2,
+        subset_size=1.0,
+        random_state=0,
+        resource="max_epochs",
+        resource_rungs=(1, 3, 7),
+        pruner=None,
+    ).fit(X, y)
+    # Every trial and split: 1 epoch, then 2 more, then 4 more, on the fold.
+    assert sorted(calls) == [(1, 2, 100)] * 8 + [(3, 4, 100)] * 8
+    res = search.cv_results_
+    assert list(res["param_max_epochs"]) == [7] * 4
+    # The trial's time is that of all its rungs.
+    report = search.compute_report_
+    assert report["trial_fit_s"] == pytest.approx(2 * np.sum(res["mean_fit_time"]))
+    # Warm last rungs are not full fits: the estimate comes from the refit.
+    assert report["full_search_estimate_basis"].startswith("refit time")
+    assert len(search.best_estimator_.history) == 7
+
+    # A net at the end of a Pipeline goes on too (earlier steps as fitted).
+    calls.clear()
+    pipe = make_pipeline(
+        FunctionTransformer(lambda a: np.asarray(a, dtype=np.float32)), _plain_net()
+    )
+    SubsetSearchCV(
+        pipe,
+        {"neuralnetclassifier__lr": (0.01, 0.5, "log-uniform")},
+        n_iter=2,
+        cv=2,
+        subset_size=1.0,
+        random_state=0,
+        resource="neuralnetclassifier__max_epochs",
+        resource_rungs=(1, 2),
+        pruner=None,
+    ).fit(X, y)
+    assert sorted(calls) == [(1, 1, 100)] * 4
