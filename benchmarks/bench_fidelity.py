@@ -473,10 +473,19 @@ def _fmt(row):
         gap,
         f"{row['seconds']:.1f}",
         speed,
+        str(row.get("collapsed", 0)),
     ]
 
 
-HEADER = ["strategy", "seeds", "test acc", "vs full (pp)", "seconds", "speed-up"]
+HEADER = [
+    "strategy",
+    "seeds",
+    "test acc",
+    "vs full (pp)",
+    "seconds",
+    "speed-up",
+    "collapsed",
+]
 
 
 def table(path):

@@ -137,7 +137,8 @@ def _write_adaselection(app):
 
 
 def _write_fidelity(app):
-    """``benchmarks/results/fidelity.json`` through ``bench_fidelity.rst``."""
+    """``benchmarks/results/fidelity.json`` and ``fidelity_nets.json``
+    through ``bench_fidelity.rst``."""
     bf = _bench_module("bench_fidelity")
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
@@ -148,6 +149,15 @@ def _write_fidelity(app):
         else "No multi-fidelity results are committed yet.\n"
     )
     target = out / "fidelity_tables.rst"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    nets = ROOT / "benchmarks" / "results" / "fidelity_nets.json"
+    text = (
+        bf.rst(nets)
+        if nets.exists()
+        else "No epoch-rung results for nets are committed yet.\n"
+    )
+    target = out / "fidelity_nets_tables.rst"
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
 

@@ -1052,7 +1052,9 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
             # Pipeline-routed parameters of the last step (name__param).
             prefix = est.steps[-1][0] + "__"
             fit_params = {
-                k[len(prefix) :]: v for k, v in fit_params.items() if k.startswith(prefix)
+                k[len(prefix) :]: v
+                for k, v in fit_params.items()
+                if k.startswith(prefix)
             }
         adapter_for(net).train_more(net, X, y, self.epochs, **fit_params)
         self.estimator_ = est

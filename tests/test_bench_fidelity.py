@@ -1,0 +1,77 @@
+"""The multi-fidelity benchmark's net strategies run, tiny; its summary counts
+collapsed refits and its merge refuses overlapping files."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mnist1d")
+pytest.importorskip("skorch")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    ["full epochs rungs", "OptunaSearchCV epochs", "HalvingRandomSearchCV epochs"],
+)
+def test_net_epoch_strategies_run_and_refit_at_the_last_rung(strategy):
+    pytest.importorskip("optuna_integration")
+    import bench_fidelity as bf
+
+    rec = bf.run_one(strategy, "mnist1d-mlp-net", 0, 3, 600)
+    assert 0 <= rec["test_accuracy"] <= 1
+    assert rec["n_collapsed"] in (0, 1)
+    if strategy != "HalvingRandomSearchCV epochs":
+        # (scikit-learn's halving counts a candidate once per iteration.)
+        assert rec["n_candidates"] == 3
+        assert rec["best_params"].get("max_epochs", bf.EPOCHS[-1]) == bf.EPOCHS[-1]
+
+
+def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
+    tmp_path, monkeypatch
+):
+    import bench_fidelity as bf
+
+    def rec(strategy, seed, acc, seconds, collapsed=0):
+        return {
+            "task": "t",
+            "seed": seed,
+            "strategy": strategy,
+            "test_accuracy": acc,
+            "end_to_end_s": seconds,
+            "n_collapsed": collapsed,
+        }
+
+    records = [
+        rec("full (tpe)", 0, 0.8, 100.0),
+        rec("full (tpe)", 1, 0.7, 100.0),
+        rec("full epochs rungs", 0, 0.1, 50.0, collapsed=1),
+        rec("full epochs rungs", 1, 0.75, 25.0),
+    ]
+    rows = {r["strategy"]: r for r in bf.summary(records)["t"]}
+    ours = rows["full epochs rungs"]
+    assert ours["collapsed"] == 1 and rows["full (tpe)"]["collapsed"] == 0
+    assert ours["gap_pp"] == pytest.approx(((0.1 - 0.8) + (0.75 - 0.7)) * 50)
+    assert ours["speedup"] == pytest.approx((2 + 4) / 2)
+    assert bf._fmt(ours)[-1] == "1"
+
+    monkeypatch.setattr(bf, "RESULTS", tmp_path)
+    for name, part in (("a", records[:2]), ("b", records[2:]), ("c", records[3:])):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"records": part}))
+    monkeypatch.setattr(bf, "write_results", _write(tmp_path))
+    bf.main(["--merge", "a", "b", "--output", "joined"])
+    joined = json.loads((tmp_path / "joined.json").read_text())
+    assert len(joined["records"]) == 4 and joined["merged_from"] == ["a", "b"]
+    with pytest.raises(SystemExit, match="share"):
+        bf.main(["--merge", "b", "c", "--output", "joined2"])
+
+
+def _write(root):
+    def write(name, payload):
+        path = root / f"{name}.json"
+        path.write_text(json.dumps(payload))
+        return path
+
+    return write
