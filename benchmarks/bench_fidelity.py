@@ -15,7 +15,9 @@ CV folds and the same held-out test rows (issue 14):
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
 
-For the skorch net task (``mnist1d-mlp-net``) epochs are a resource too:
+For the skorch net tasks (``mnist1d-mlp-net``, ``mnist1d-cnn-net``: 12,000
+MNIST-1D rows, ``bench_nn_search``'s MLP and 1-D CNN, SGD for 27 epochs over
+learning rate, momentum, batch size and width) epochs are a resource too:
 
 * ``full epochs rungs`` -- ``resource="max_epochs"``, rungs ``(3, 9, 27)``
   on all rows, successive halving;
@@ -133,50 +135,44 @@ TASKS = {
 # The skorch net task: an MNIST-1D MLP trained with SGD for a fixed
 # EPOCHS[-1] epochs (epochs are the resource of the rungs, not searched).
 EPOCHS = (3, 9, 27)
-NET_TASKS = {"mnist1d-mlp-net": 12_000}
+NET_TASKS = {"mnist1d-mlp-net": 12_000, "mnist1d-cnn-net": 12_000}
 
 
-def _mlp_net(n_rows):
-    import torch
-    from skorch import NeuralNetClassifier
+def _net_task(model):
+    """An MNIST-1D skorch net (``bench_nn_search``'s MLP or 1-D CNN) trained
+    with SGD for ``EPOCHS[-1]`` epochs, and its space."""
 
-    class MLP(torch.nn.Module):
-        def __init__(self, hidden=128, n_in=40, n_out=10):
-            super().__init__()
-            self.body = torch.nn.Sequential(
-                torch.nn.Linear(n_in, hidden),
-                torch.nn.ReLU(),
-                torch.nn.Linear(hidden, hidden),
-                torch.nn.ReLU(),
-            )
-            self.head = torch.nn.Linear(hidden, n_out)
+    def make(n_rows):
+        import torch
+        from bench_nn_search import _modules
+        from skorch import NeuralNetClassifier
 
-        def forward(self, X):
-            return self.head(self.body(X))
+        X, y = _mnist1d(n_rows)
+        net = NeuralNetClassifier(
+            _modules()[model],
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.SGD,
+            lr=0.05,
+            optimizer__momentum=0.9,
+            batch_size=64,
+            max_epochs=EPOCHS[-1],
+            train_split=None,
+            iterator_train__shuffle=True,
+            verbose=0,
+        )
+        space = {
+            "lr": ("log", 1e-3, 0.3),
+            "optimizer__momentum": ("float", 0.5, 0.99),
+            "batch_size": ("cat", [32, 64, 128, 256]),
+            "module__hidden": ("int-log", 32, 256),
+        }
+        return X.astype("float32"), y.astype("int64"), net, space
 
-    X, y = _mnist1d(n_rows)
-    net = NeuralNetClassifier(
-        MLP,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.SGD,
-        lr=0.05,
-        optimizer__momentum=0.9,
-        batch_size=64,
-        max_epochs=EPOCHS[-1],
-        train_split=None,
-        iterator_train__shuffle=True,
-        verbose=0,
-    )
-    space = {
-        "lr": ("log", 1e-3, 0.3),
-        "optimizer__momentum": ("float", 0.5, 0.99),
-        "batch_size": ("cat", [32, 64, 128, 256]),
-        "module__hidden": ("int-log", 32, 256),
-    }
-    return X.astype("float32"), y.astype("int64"), net, space
+    return make
 
 
-TASKS["mnist1d-mlp-net"] = (_mlp_net, NET_TASKS["mnist1d-mlp-net"])
+TASKS["mnist1d-mlp-net"] = (_net_task("mlp"), NET_TASKS["mnist1d-mlp-net"])
+TASKS["mnist1d-cnn-net"] = (_net_task("cnn"), NET_TASKS["mnist1d-cnn-net"])
 
 STRATEGIES = (
     "full (tpe)",
