@@ -7,8 +7,10 @@ at hand. It writes ``gpu.json`` into the results folder
 * ``tests``: the outcome of the tests that need CUDA (``pytest -k cuda``);
 * ``lastlayer_pass``: :func:`~subsetml.skorch.lastlayer_from_net` on
   MNIST-1D rows against a raw forward of the same module, on the device;
-* ``selection``: each selector on that view (the kernels are numpy, on the
-  CPU, whatever the device -- torch kernels are issue 17's next step);
+* ``selection``: each selector on that view, per class (3,200 rows a class
+  at full size): ``seconds`` with the view on the device (CRAIG and
+  GRAD-MATCH run their kernels there, :mod:`subsetml.skorch._kernels`) and
+  ``host_seconds`` with the same view on the host (numpy kernels);
 * ``adaptive_fit``: a :class:`~subsetml.skorch.SubsetNeuralNetClassifier`
   fit (5 % subsets), its selection share and epoch times;
 * ``adaselection_step``: an AdaSelection epoch at r = 0.2 against a plain
@@ -26,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import copy
 import subprocess
 import sys
 import time
@@ -122,11 +125,16 @@ def timings(device, rows, epochs):
 
     view = lastlayer_from_net(net, X, y)
     k = max(10, int(0.05 * rows))
+    host = copy.copy(view)
+    host.device = None  # the same rows, selected with the numpy kernels
     out["selection"] = {}
     for name in ("random", "craig", "gradmatch", "glister"):
         sel = make_selector(name, random_state=0)
-        out["selection"][name] = {"budget": k, "seconds": _best(
-            lambda sel=sel: sel.select(view, k), repeat=1)}  # fmt: skip
+        out["selection"][name] = {
+            "budget": k,
+            "seconds": _best(lambda sel=sel: sel.select(view, k), repeat=1),
+            "host_seconds": _best(lambda sel=sel: sel.select(host, k), repeat=1),
+        }
 
     torch.manual_seed(0)
     t0 = time.perf_counter()

@@ -17,20 +17,63 @@ batch means, which are no longer rank one.
 
 These classes are private: kernels in :mod:`subsetml.selection` take an
 operator, so the same greedy / OMP code serves every gradient mode.
+
+An operator may name the ``device`` its rows came from (a CUDA net's
+last-layer pass). This layer knows no devices: a layer that does (the torch
+kernels of :mod:`subsetml.skorch`) registers a factory with
+:func:`register_accelerator`, and the selection kernels ask :func:`accelerator`
+for it, so a ground set from a GPU is selected on that GPU.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DenseGradients", "FactoredGradients"]
+__all__ = [
+    "DenseGradients",
+    "FactoredGradients",
+    "accelerator",
+    "register_accelerator",
+]
+
+#: Ground sets of fewer rows stay on the host: there a device's launch and
+#: copy latency costs more than the numpy kernels (per-batch ground sets of a
+#: few hundred mini-batch means, for instance).
+MIN_ACCELERATED_ROWS = 1024
+
+_ACCELERATORS = []
+
+
+def register_accelerator(factory):
+    """Add ``factory(device) -> kernels or None``; returns it.
+
+    The kernels object offers ``facility_location(op, k, *, optimizer,
+    epsilon, rng) -> (picks, owner)`` and ``operator(op)`` (an operator whose
+    ``dot`` and ``sq_norms`` run on the device), both returning numpy arrays.
+    """
+    if factory not in _ACCELERATORS:
+        _ACCELERATORS.append(factory)
+    return factory
+
+
+def accelerator(op):
+    """Device kernels for ``op``'s rows, or None to use the numpy kernels."""
+    device = getattr(op, "device", None)
+    if device is None or op.n < MIN_ACCELERATED_ROWS:
+        return None
+    for factory in _ACCELERATORS:
+        kernels = factory(device)
+        if kernels is not None:
+            return kernels
+    return None
 
 
 class DenseGradients:
-    """Rows of an explicit (n, d) matrix."""
+    """Rows of an explicit (n, d) matrix (from ``device``, when a net's)."""
 
-    def __init__(self, matrix):
+    def __init__(self, matrix, device=None):
         self.matrix = np.ascontiguousarray(matrix)
+        self.device = device
 
     @property
     def n(self):
@@ -45,11 +88,11 @@ class DenseGradients:
         return self.matrix.dtype
 
     def take(self, rows):
-        return DenseGradients(self.matrix[rows])
+        return DenseGradients(self.matrix[rows], self.device)
 
     def astype(self, dtype):
         """The same rows in ``dtype`` (no copy when already so)."""
-        return DenseGradients(self.matrix.astype(dtype, copy=False))
+        return DenseGradients(self.matrix.astype(dtype, copy=False), self.device)
 
     def dense(self):
         return self.matrix
@@ -86,15 +129,18 @@ class DenseGradients:
             sums[present] = np.add.reduceat(
                 self.matrix[order].astype(np.float64), starts, axis=0
             )
-        return DenseGradients((sums / counts[:, None]).astype(self.matrix.dtype))
+        return DenseGradients(
+            (sums / counts[:, None]).astype(self.matrix.dtype), self.device
+        )
 
 
 class FactoredGradients:
     """Rows ``vec(r_i (x) h_i)`` kept as the two factors ``R`` (n, C), ``H`` (n, E)."""
 
-    def __init__(self, residuals, features):
+    def __init__(self, residuals, features, device=None):
         self.residuals = np.ascontiguousarray(residuals)
         self.features = np.ascontiguousarray(features)
+        self.device = device
 
     @property
     def n(self):
@@ -109,13 +155,14 @@ class FactoredGradients:
         return np.result_type(self.residuals.dtype, self.features.dtype)
 
     def take(self, rows):
-        return FactoredGradients(self.residuals[rows], self.features[rows])
+        return FactoredGradients(self.residuals[rows], self.features[rows], self.device)
 
     def astype(self, dtype):
         """The same rows with both factors in ``dtype`` (no copy when already so)."""
         return FactoredGradients(
             self.residuals.astype(dtype, copy=False),
             self.features.astype(dtype, copy=False),
+            self.device,
         )
 
     def dense(self):
@@ -172,4 +219,4 @@ class FactoredGradients:
                 rows = order[bounds[g] : bounds[g + 1]]
                 sums[g] = self.weighted_sum(rows=rows)
         means = sums / counts.astype(np.float64)[:, None]
-        return DenseGradients(means.astype(self.dtype))
+        return DenseGradients(means.astype(self.dtype), self.device)

@@ -87,6 +87,12 @@ class LastLayer:
         outputs do not depend on the row (see :meth:`from_inputs`). Then the
         "bias" gradients are equal within a class and carry no information,
         and selectors whose ``gradients="auto"`` read the features instead.
+    device : str or None, default=None
+        The device the rows were computed on (a skorch net's ``device``,
+        such as ``"cuda:0"``). Selectors run their heavy kernels there when
+        a kernel backend is registered for it (:mod:`subsetml.skorch`
+        registers torch's for CUDA devices) and the ground set has at least
+        1,024 rows; ``None`` or ``"cpu"``: numpy on the host.
 
     Attributes
     ----------
@@ -96,6 +102,7 @@ class LastLayer:
     task : str
     classes : ndarray or None
     untrained : bool
+    device : str or None
 
     Notes
     -----
@@ -132,6 +139,7 @@ class LastLayer:
         task="classification",
         classes=None,
         untrained=False,
+        device=None,
     ):
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
@@ -234,6 +242,7 @@ class LastLayer:
         self.y = y
         self.classes = None if classes is None else np.asarray(classes)
         self.untrained = bool(untrained)
+        self.device = None if device is None else str(device)
         if self.classes is not None and self.classes.shape[0] != outputs.shape[1]:
             raise ValueError(
                 f"classes has {self.classes.shape[0]} entries but outputs have "
@@ -382,7 +391,7 @@ class LastLayer:
         """The gradient rows as an operator (see :mod:`subsetml._gradops`)."""
         _check_mode(mode)
         if mode == "bias":
-            return DenseGradients(self.residuals(rows))
+            return DenseGradients(self.residuals(rows), self.device)
         if mode == "features":
             h = self.features if rows is None else self.features[rows]
             if self.untrained and self.task == "regression":
@@ -393,8 +402,10 @@ class LastLayer:
                 z = (y - y.mean()) / (spread if spread > 0 else 1.0)
                 z = z if rows is None else z[rows]
                 h = np.column_stack([h, z * math.sqrt(h.shape[1])])
-            return DenseGradients(h)
-        return FactoredGradients(self.residuals(rows), self.augmented_features(rows))
+            return DenseGradients(h, self.device)
+        return FactoredGradients(
+            self.residuals(rows), self.augmented_features(rows), self.device
+        )
 
     def take(self, rows):
         """A LastLayer holding only ``rows`` (e.g. a held-out validation part)."""
@@ -407,6 +418,7 @@ class LastLayer:
             task=self.task,
             classes=self.classes,
             untrained=self.untrained,
+            device=self.device,
         )
 
     # -------------------------------------------------------------- builders

@@ -309,7 +309,7 @@ class GradMatchSelector(GradientSelector):
         def operator(rows, other=None):
             v = view if other is None else other
             res = _probe_residuals(v, rows, shifts).astype(v.features.dtype)
-            return FactoredGradients(res, v.augmented_features(rows))
+            return FactoredGradients(res, v.augmented_features(rows), v.device)
 
         return operator
 

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from subsetml._gradops import DenseGradients
+from subsetml._gradops import DenseGradients, accelerator
 from subsetml.selection._base import allocate_budget
 
 __all__ = [
@@ -323,6 +323,21 @@ def assign_to_nearest(gradients, picks, *, block_bytes=_BLOCK_BYTES):
     return out
 
 
+def _facility_location(gradients, k, optimizer, epsilon, rng):
+    """Greedy picks and owners on one kernel: on the rows' device when it has
+    kernels (:func:`subsetml._gradops.accelerator`), else in numpy."""
+    kernels = accelerator(gradients)
+    if kernels is not None:
+        return kernels.facility_location(
+            gradients, k, optimizer=optimizer, epsilon=epsilon, rng=rng
+        )
+    S, _ = similarity_kernel(gradients)
+    picks, owner, _ = greedy_facility_location(
+        S, k, optimizer=optimizer, epsilon=epsilon, rng=rng
+    )
+    return picks, owner
+
+
 def craig_ground(
     gradients,
     k,
@@ -378,11 +393,7 @@ def craig_ground(
     if k == n:
         return np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float64)
     if 4 * n * n <= max_kernel_bytes:
-        S, _ = similarity_kernel(gradients)
-        picks, owner, _ = greedy_facility_location(
-            S, k, optimizer=optimizer, epsilon=epsilon, rng=rng
-        )
-        del S
+        picks, owner = _facility_location(gradients, k, optimizer, epsilon, rng)
         weights = np.bincount(owner, minlength=k).astype(np.float64)
         return picks, weights
 
@@ -402,11 +413,9 @@ def craig_ground(
         if k_c == rows.shape[0]:
             picks.append(rows)
             continue
-        S, _ = similarity_kernel(gradients.take(rows))
-        local, _, _ = greedy_facility_location(
-            S, int(k_c), optimizer=optimizer, epsilon=epsilon, rng=rng
+        local, _ = _facility_location(
+            gradients.take(rows), int(k_c), optimizer, epsilon, rng
         )
-        del S
         picks.append(rows[local])
     picks = np.concatenate(picks)
     owner = assign_to_nearest(

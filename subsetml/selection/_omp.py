@@ -30,7 +30,7 @@ import math
 import numpy as np
 from scipy.linalg import blas
 
-from subsetml._gradops import DenseGradients, FactoredGradients
+from subsetml._gradops import DenseGradients, FactoredGradients, accelerator
 
 __all__ = ["nonneg_omp"]
 
@@ -115,6 +115,10 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     # The pass over all rows runs in float32 (half the memory traffic, twice
     # the BLAS speed); it only ranks candidates, the fit itself is float64.
     fast = op.astype(np.float32)
+    kernels = accelerator(fast)
+    if kernels is not None:
+        # The rows' device (a CUDA net's) computes every step's correlations.
+        fast = kernels.operator(fast)
     unit = _NOISE_UNITS * np.finfo(np.float32).eps * math.sqrt(op.dim)
     noise = unit * np.sqrt(np.maximum(fast.sq_norms().astype(np.float64), 0.0))
 

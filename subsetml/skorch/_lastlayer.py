@@ -7,6 +7,7 @@ import torch
 from sklearn.base import is_classifier
 
 from subsetml.lastlayer import LastLayer
+from subsetml.skorch._kernels import TorchKernels  # noqa: F401 (registers them)
 
 __all__ = ["lastlayer_from_net"]
 
@@ -234,7 +235,13 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
     z = np.concatenate(logits, dtype=np.float64)
     y = np.asarray(y)
     if task == "regression":
-        return LastLayer(h, z if z.shape[1] > 1 else z[:, 0], y, task="regression")
+        return LastLayer(
+            h,
+            z if z.shape[1] > 1 else z[:, 0],
+            y,
+            task="regression",
+            device=str(net.device),
+        )
 
     classes = getattr(net, "classes_", None)
     if classes is not None:
@@ -260,4 +267,4 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
         p -= p.max(axis=1, keepdims=True)
         np.exp(p, out=p)
         p /= p.sum(axis=1, keepdims=True)
-    return LastLayer(h, p, codes, classes=classes)
+    return LastLayer(h, p, codes, classes=classes, device=str(net.device))
