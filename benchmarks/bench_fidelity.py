@@ -25,8 +25,10 @@ learning rate, momentum, batch size and width) epochs are a resource too:
   the 3 best re-scored on full folds at 27 epochs (``rescore="auto"``);
 * anchors: ``OptunaSearchCV`` pruning on epochs (``enable_pruning=True``,
   one ``partial_fit`` epoch per step up to 27, ``SuccessiveHalvingPruner``
-  with the same first rung and factor, ``refit=False`` and the best net
-  refitted for 27 epochs here, as its own refit would train one epoch) and
+  with ``min_resource=3`` and factor 3 -- its steps count from 0, so its
+  checks fall after 4 and 10 epochs where ours fall after 3 and 9 --
+  ``refit=False`` and the best net refitted for 27 epochs here, as its own
+  refit would train one epoch) and
   ``HalvingRandomSearchCV(resource="max_epochs")`` (3 to 27 epochs, factor
   3, ``n_iter`` candidates), beside the anchors above at 27 epochs.
 
@@ -363,9 +365,22 @@ def run_one(strategy, task, seed, n_iter, n_rows):
             len(results["params"]) if "params" in results else len(search.trials_)
         ),
         "n_collapsed": _collapsed(search, X_te, y_te),
-        "n_pruned": None if "pruned" not in results else int(sum(results["pruned"])),
+        "refit_max_epochs": getattr(
+            getattr(search, "best_estimator_", None), "max_epochs", None
+        ),
+        "n_pruned": _n_pruned(search, results),
         "compute_report": report,
     }
+
+
+def _n_pruned(search, results):
+    """Trials stopped by a pruner (ours, or OptunaSearchCV's), else None."""
+    if "pruned" in results:
+        return int(sum(results["pruned"]))
+    trials = getattr(search, "trials_", None)
+    if trials and hasattr(trials[0], "state"):
+        return int(sum(t.state.name == "PRUNED" for t in trials))
+    return None
 
 
 def _collapsed(search, X_te, y_te):
@@ -568,6 +583,8 @@ def main(argv=None):
     name = args.output or ("fidelity_quick" if args.quick else "fidelity")
     path = RESULTS / f"{name}.json"
     if args.merge:
+        if args.output is None:
+            raise SystemExit("--merge needs --output (the file it writes)")
         parts = [json.loads((RESULTS / f"{m}.json").read_text()) for m in args.merge]
         records = [r for part in parts for r in part["records"]]
         keys = [(r["task"], r["seed"], r["strategy"]) for r in records]

@@ -48,7 +48,8 @@ def register_accelerator(factory):
     """Add ``factory(device) -> kernels or None``; returns it.
 
     The kernels object offers ``facility_location(op, k, *, optimizer,
-    epsilon, rng) -> (picks, owner)`` and ``operator(op)`` (an operator whose
+    epsilon, rng) -> (picks, owner)`` (or None when the device cannot hold
+    the kernel: the numpy kernels then run) and ``operator(op)`` (an operator whose
     ``dot`` and ``sq_norms`` run on the device), both returning numpy arrays.
     """
     if factory not in _ACCELERATORS:

@@ -26,7 +26,9 @@ def test_net_epoch_strategies_run_and_refit_at_the_last_rung(strategy):
     if strategy != "HalvingRandomSearchCV epochs":
         # (scikit-learn's halving counts a candidate once per iteration.)
         assert rec["n_candidates"] == 3
-        assert rec["best_params"].get("max_epochs", bf.EPOCHS[-1]) == bf.EPOCHS[-1]
+        assert rec["refit_max_epochs"] == bf.EPOCHS[-1]
+    if strategy == "OptunaSearchCV epochs":
+        assert rec["n_pruned"] is not None
 
 
 def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
@@ -66,6 +68,8 @@ def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
     assert len(joined["records"]) == 4 and joined["merged_from"] == ["a", "b"]
     with pytest.raises(SystemExit, match="share"):
         bf.main(["--merge", "b", "c", "--output", "joined2"])
+    with pytest.raises(SystemExit, match="needs --output"):
+        bf.main(["--merge", "a", "b"])
 
 
 def _write(root):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 from sklearn.utils import _safe_indexing, check_random_state
@@ -102,11 +103,11 @@ def check_resource(resource, resource_rungs, sizes):
             "each rung, growing: for instance resource_rungs=(2, 6, 18)."
         )
     if isinstance(resource_rungs, (str, bytes)) or not isinstance(
-        resource_rungs, (list, tuple, np.ndarray)
+        resource_rungs, Iterable
     ):
         values = (resource_rungs,)
     else:
-        values = tuple(resource_rungs)
+        values = tuple(resource_rungs)  # a list, tuple, array or range
     if not values:
         raise ValueError("resource_rungs is an empty sequence; give one value or more.")
     for v in values:

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.stats import rankdata
+from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
+from sklearn.utils.metadata_routing import process_routing
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -305,8 +308,8 @@ multimetric_
         with the selector's weights); empty for a full-data search.
     rung_subsets_ : list of list of Subset
         The subsets of each rung (``subsets_`` is the first); empty lists for
-        rungs on all rows. With ``resource`` rungs every rung holds the same
-        subsets.
+        rungs on all rows and for skorch nets (which select while they
+        train). With ``resource`` rungs every rung holds the same subsets.
     selection_time_ : float
         Seconds spent selecting subsets, for all rungs and splits together
         (for skorch nets: for all trials and splits together).
@@ -873,7 +876,14 @@ multimetric_
                 + (
                     ()
                     if self.resource == "n_samples"
-                    else (self.resource, self.resource_rungs)
+                    else (
+                        self.resource,
+                        check_resource(
+                            self.resource,
+                            self.resource_rungs,
+                            check_sizes(self.subset_size),
+                        ),
+                    )
                 )
             ),
             "scoring": digest(self.scoring),
@@ -1033,6 +1043,13 @@ class _PresetSubsetEstimator(SubsetEstimator):
         return self
 
 
+def _fitted_has(attr):
+    def check(self):
+        return hasattr(self.fitted, attr)
+
+    return check
+
+
 class _TrainMore(MetaEstimatorMixin, BaseEstimator):
     """A trial at a higher epoch rung: the net fitted at the rung below,
     trained ``epochs`` more epochs on the same rows (a Pipeline's earlier
@@ -1048,28 +1065,38 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
         est.set_params(**self.params)
         net = final_step(est)
         if net is not est:
+            # The earlier steps stay as fitted at the first rung (their
+            # transform, as at predict time).
+            name = est.steps[-1][0]
+            if fit_params and get_config()["enable_metadata_routing"]:
+                fit_params = process_routing(est, "fit", **fit_params)[name].fit
+            else:
+                prefix = name + "__"
+                fit_params = {
+                    k[len(prefix) :]: v
+                    for k, v in fit_params.items()
+                    if k.startswith(prefix)
+                }
             X = est[:-1].transform(X)
-            # Pipeline-routed parameters of the last step (name__param).
-            prefix = est.steps[-1][0] + "__"
-            fit_params = {
-                k[len(prefix) :]: v
-                for k, v in fit_params.items()
-                if k.startswith(prefix)
-            }
         adapter_for(net).train_more(net, X, y, self.epochs, **fit_params)
         self.estimator_ = est
         return self
 
+    # Only the methods the net has: scorers pick their response method by
+    # hasattr (binary roc_auc tries decision_function first).
     @property
     def classes_(self):
         return self.estimator_.classes_
 
+    @available_if(_fitted_has("predict"))
     def predict(self, X):
         return self.estimator_.predict(X)
 
+    @available_if(_fitted_has("predict_proba"))
     def predict_proba(self, X):
         return self.estimator_.predict_proba(X)
 
+    @available_if(_fitted_has("decision_function"))
     def decision_function(self, X):
         return self.estimator_.decision_function(X)
 
@@ -1259,8 +1286,9 @@ class _Run:
                         f"The Optuna study {study.study_name!r} in this storage "
                         f"was run with other {', '.join(changed)} (what changed "
                         "since its trials: data = the rows' shape and contents, "
-                        "selector = selector, subset_size, score_size, lastlayer or "
-                        "use_weights, folds = cv). Its results would not be "
+                        "selector = selector, subset_size, score_size, lastlayer, "
+                        "use_weights, resource or resource_rungs, folds = cv). "
+                        "Its results would not be "
                         "this search's: use another study_name or storage, or "
                         "delete the study."
                     )
@@ -1498,6 +1526,14 @@ class _Run:
             alive = still
         for j, (splits_out, r, pruned) in enumerate(results):
             results[j] = (_with_times(splits_out, spent[j]), r, pruned)
+            if self.warm and r == last and not pruned:
+                # Its rungs together are one fit at the last value: what a
+                # full-data search's fit costs (the compute report's basis).
+                self.seconds.setdefault("full_fits", []).extend(
+                    o["fit_time"] + o["score_time"]
+                    for o in results[j][0]
+                    if o.get("fit_error") is None
+                )
         return results
 
     def rescore(self):
@@ -1651,7 +1687,8 @@ class _Run:
                 for o, t in zip(outs, jobs)
             ]
         if rung.full and rung.top and not self.warm:
-            # (Warm rungs' last fits are the last epochs only.)
+            # (Warm rungs' last fits are the last epochs only: _climb records
+            # the sums of their rungs.)
             self.seconds.setdefault("full_fits", []).extend(
                 o["fit_time"] + o["score_time"] for o in outs
             )

@@ -328,9 +328,11 @@ def _facility_location(gradients, k, optimizer, epsilon, rng):
     kernels (:func:`subsetml._gradops.accelerator`), else in numpy."""
     kernels = accelerator(gradients)
     if kernels is not None:
-        return kernels.facility_location(
+        out = kernels.facility_location(
             gradients, k, optimizer=optimizer, epsilon=epsilon, rng=rng
         )
+        if out is not None:  # None: the device had no room for the kernel
+            return out
     S, _ = similarity_kernel(gradients)
     picks, owner, _ = greedy_facility_location(
         S, k, optimizer=optimizer, epsilon=epsilon, rng=rng

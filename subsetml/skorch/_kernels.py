@@ -56,7 +56,23 @@ class TorchKernels:
 
     def similarity(self, op):
         """``S = d_max - ||g_i - g_j||^2`` on the device, as
-        :func:`subsetml.selection._greedy.similarity_kernel` builds it."""
+        :func:`subsetml.selection._greedy.similarity_kernel` builds it.
+
+        The products run in full float32 whatever
+        ``torch.set_float32_matmul_precision`` says: TF32's 10-bit mantissa
+        would swamp the small distances of near neighbours, which the
+        expansion ``|a|^2 + |b|^2 - 2 a.b`` computes by cancellation. The
+        only ``n x n`` array is the result (the factors' grams are built a
+        block of rows at a time).
+        """
+        previous = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("highest")
+        try:
+            return self._similarity(op)
+        finally:
+            torch.set_float32_matmul_precision(previous)
+
+    def _similarity(self, op):
         if isinstance(op, DenseGradients):
             m = self._tensor(op.matrix)
             sq = torch.einsum("ij,ij->i", m, m)
@@ -64,7 +80,13 @@ class TorchKernels:
         else:
             r, h = self._tensor(op.residuals), self._tensor(op.features)
             sq = torch.einsum("ij,ij->i", r, r) * torch.einsum("ij,ij->i", h, h)
-            gram = (r @ r.T).mul_(h @ h.T)
+            n = r.shape[0]
+            gram = torch.empty((n, n), dtype=r.dtype, device=self.device)
+            step = max(1, _BLOCK_BYTES // (4 * max(n, 1)))
+            for start in range(0, n, step):
+                stop = min(start + step, n)
+                torch.mm(r[start:stop], r.T, out=gram[start:stop])
+                gram[start:stop].mul_(h[start:stop] @ h.T)
         # gram becomes the squared distances in place: 2 g_i.g_j - |g_i|^2 -
         # |g_j|^2 negated, floored at 0 (rounding), 0 on the diagonal.
         dist = gram.mul_(-2.0).add_(sq[:, None]).add_(sq[None, :]).clamp_(min=0.0)
@@ -77,15 +99,21 @@ class TorchKernels:
 
         Returns ``picks`` (pick order) and ``owner`` (each row's most similar
         pick, the earliest on ties) as numpy int64 arrays, as
-        :func:`~subsetml.selection._greedy.greedy_facility_location` does.
+        :func:`~subsetml.selection._greedy.greedy_facility_location` does,
+        or None when the device is out of memory for the ``n x n`` matrix.
         ``"lazy"`` and ``"naive"`` score every candidate at every step (the
         same picks, up to ties); ``"stochastic"`` draws each step's sample
         from ``rng`` as the host solver does, so both score the same rows.
         """
-        S, _ = self.similarity(op)
-        n = S.shape[0]
+        n = op.n
         if not 1 <= k <= n:
             raise ValueError(f"k must lie in [1, {n}], got {k}.")
+        try:
+            S, _ = self.similarity(op)
+        except torch.OutOfMemoryError:
+            # The net training on this GPU leaves too little room for the
+            # n x n matrix: the caller falls back to the host kernels.
+            return None
         cur = torch.zeros(n, dtype=S.dtype, device=self.device)
         owner = torch.zeros(n, dtype=torch.int64, device=self.device)
         chosen = np.zeros(n, dtype=bool)
@@ -174,9 +202,14 @@ def _torch_kernels(device):
         device = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
         return None
-    if device.type == "cpu" and not ON_CPU:
+    if device.type == "cpu":
+        return TorchKernels(device) if ON_CPU else None
+    # CUDA only: other backends (MPS, XPU) are untested, and a view pickled
+    # on a GPU machine may be loaded where its device does not exist.
+    if device.type != "cuda" or not torch.cuda.is_available():
         return None
-    if device.type == "cuda" and not torch.cuda.is_available():
+    index = 0 if device.index is None else device.index
+    if index >= torch.cuda.device_count():
         return None
     return TorchKernels(device)
 

@@ -172,7 +172,20 @@ def test_check_resource_and_the_pruner_warning():
     assert check_resource("n_samples", None, (0.05,)) is None
     assert check_resource("max_epochs", [2, np.int64(6)], (1.0,)) == (2, 6)
     assert check_resource("max_epochs", 4, (1.0,)) == (4,)
+    assert check_resource("max_epochs", range(1, 4), (1.0,)) == (1, 2, 3)
+    assert check_resource("max_epochs", np.array([3, 9]), (1.0,)) == (3, 9)
     from subsetml.model_selection._fidelity import make_pruner
 
     with pytest.warns(UserWarning, match=r"max_epochs rungs of \[2, 6, 10, 54\] steps"):
         make_pruner("halving", [2, 6, 10, 54], what="max_epochs rungs", unit="steps")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_resumed_study_accepts_the_same_rungs_in_any_sequence(data, tmp_path):
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    _search(n_iter=3, storage=storage).fit(X, y)
+    again = _search(n_iter=5, storage=storage, resource_rungs=list(VALUES)).fit(X, y)
+    assert len(again.cv_results_["params"]) == 5
+    with pytest.raises(ValueError, match="resource or resource_rungs"):
+        _search(n_iter=6, storage=storage, resource_rungs=(1, 3, 27)).fit(X, y)

@@ -645,11 +645,13 @@ def test_epoch_rungs_train_the_nets_of_the_rung_below_further(data, monkeypatch)
     assert sorted(calls) == [(1, 2, 100)] * 8 + [(3, 4, 100)] * 8
     res = search.cv_results_
     assert list(res["param_max_epochs"]) == [7] * 4
-    # The trial's time is that of all its rungs.
+    # The trial's time is that of all its rungs, and so is a full fit's cost
+    # in the compute report (a trial's rungs together are one 7-epoch fit).
     report = search.compute_report_
     assert report["trial_fit_s"] == pytest.approx(2 * np.sum(res["mean_fit_time"]))
-    # Warm last rungs are not full fits: the estimate comes from the refit.
-    assert report["full_search_estimate_basis"].startswith("refit time")
+    assert report["full_search_estimate_basis"].startswith("mean")
+    per_fit = np.mean(np.asarray(res["mean_fit_time"]) + res["mean_score_time"])
+    assert report["full_search_estimate_s"] == pytest.approx(per_fit * 4 * 2)
     assert len(search.best_estimator_.history) == 7
 
     # A net at the end of a Pipeline goes on too (earlier steps as fitted).
@@ -669,3 +671,26 @@ def test_epoch_rungs_train_the_nets_of_the_rung_below_further(data, monkeypatch)
         pruner=None,
     ).fit(X, y)
     assert sorted(calls) == [(1, 1, 100)] * 4
+
+
+def test_epoch_rungs_score_with_a_decision_function_first_scorer(data):
+    # Binary roc_auc asks for decision_function first; a skorch net has only
+    # predict_proba, and so must the net continued at a higher rung.
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+    y = (y > 0).astype(np.int64)
+    search = SubsetSearchCV(
+        _plain_net(module__n_out=2),
+        {"lr": (0.01, 0.5, "log-uniform")},
+        n_iter=3,
+        cv=2,
+        subset_size=1.0,
+        random_state=0,
+        scoring="roc_auc",
+        resource="max_epochs",
+        resource_rungs=(1, 2),
+        pruner=None,
+    ).fit(X, y)
+    scores = np.asarray(search.cv_results_["mean_test_score"])
+    assert np.isfinite(scores).all() and list(search.cv_results_["rung"]) == [1] * 3

@@ -30,7 +30,9 @@ OPERATORS = [_dense, _factored]
 @pytest.mark.parametrize("make", OPERATORS)
 def test_similarity_matches_the_numpy_kernel(make):
     op = make()
+    previous = torch.get_float32_matmul_precision()
     S, d_max = TorchKernels("cpu").similarity(op)
+    assert torch.get_float32_matmul_precision() == previous
     S_np, d_max_np = similarity_kernel(op)
     assert d_max == pytest.approx(d_max_np, rel=1e-5)
     np.testing.assert_allclose(S.numpy(), S_np, atol=1e-4 * d_max_np)
@@ -72,6 +74,9 @@ def test_accelerator_is_used_for_device_views_of_enough_rows(monkeypatch):
     assert accelerator(big) is None  # numpy is as fast on a CPU
     assert accelerator(DenseGradients(np.zeros((5000, 2)))) is None  # no device
     assert accelerator(DenseGradients(np.zeros((5000, 2)), "no-such-device")) is None
+    for device in ("mps", "xpu", "meta", "cuda:99"):
+        # Not CUDA, or no such GPU here: the numpy kernels.
+        assert accelerator(DenseGradients(np.zeros((5000, 2)), device)) is None
     if not torch.cuda.is_available():
         assert accelerator(DenseGradients(np.zeros((5000, 2)), "cuda:0")) is None
     monkeypatch.setattr(_kernels, "ON_CPU", True)
@@ -160,8 +165,42 @@ def test_cuda_kernels_match_the_host():
     got = float(S[picks].max(axis=0).sum())
     want = float(S[expected].max(axis=0).sum())
     assert got >= want - 1e-5 * ref
-    # 2,000 rows per class: above MIN_ACCELERATED_ROWS, so on the GPU.
-    view = _view("cuda", n=6000)
-    subset = CraigSelector(random_state=0).select(view, 0.05)
+    # 2,000 rows per class: above MIN_ACCELERATED_ROWS, so on the GPU, with
+    # full float32 products even where TF32 is allowed.
+    used = []
+    original = TorchKernels.facility_location
+
+    def spy(self, *args, **kwargs):
+        used.append(self.device.type)
+        return original(self, *args, **kwargs)
+
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")
+    try:
+        TorchKernels.facility_location = spy
+        subset = CraigSelector(random_state=0).select(_view("cuda", n=6000), 0.05)
+    finally:
+        TorchKernels.facility_location = original
+        torch.set_float32_matmul_precision(previous)
+    assert used == ["cuda"] * 3  # one ground set per class
+    assert torch.get_float32_matmul_precision() == previous
     host = CraigSelector(random_state=0).select(_view(None, n=6000), 0.05)
-    assert subset.size == host.size == 300
+    overlap = np.intersect1d(subset.indices, host.indices).size / host.size
+    assert overlap >= 0.95  # the same picks up to near-ties
+
+
+def test_facility_location_falls_back_to_numpy_without_device_memory(monkeypatch):
+    from subsetml.selection._greedy import craig_ground
+
+    def no_room(self, op):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(_kernels, "ON_CPU", True)
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_ROWS", 1)
+    monkeypatch.setattr(TorchKernels, "similarity", no_room)
+    op = _dense()
+    op.device = "cpu"
+    picks, weights = craig_ground(op, 20, rng=np.random.RandomState(0))
+    expected, _ = craig_ground(_dense(), 20, rng=np.random.RandomState(0))
+    np.testing.assert_array_equal(picks, expected)
+    assert weights.sum() == op.n
