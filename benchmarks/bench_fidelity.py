@@ -145,29 +145,12 @@ def _net_task(model):
     with SGD for ``EPOCHS[-1]`` epochs, and its space."""
 
     def make(n_rows):
-        import torch
-        from bench_nn_search import _modules
-        from skorch import NeuralNetClassifier
+        from bench_nn_search import SPACE, make_net
 
         X, y = _mnist1d(n_rows)
-        net = NeuralNetClassifier(
-            _modules()[model],
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.SGD,
-            lr=0.05,
-            optimizer__momentum=0.9,
-            batch_size=64,
-            max_epochs=EPOCHS[-1],
-            train_split=None,
-            iterator_train__shuffle=True,
-            verbose=0,
-        )
-        space = {
-            "lr": ("log", 1e-3, 0.3),
-            "optimizer__momentum": ("float", 0.5, 0.99),
-            "batch_size": ("cat", [32, 64, 128, 256]),
-            "module__hidden": ("int-log", 32, 256),
-        }
+        net = make_net(model, "cpu").set_params(max_epochs=EPOCHS[-1])
+        # Epochs are the rungs' resource, not a dimension.
+        space = {k: v for k, v in SPACE.items() if k != "max_epochs"}
         return X.astype("float32"), y.astype("int64"), net, space
 
     return make

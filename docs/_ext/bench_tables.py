@@ -142,24 +142,12 @@ def _write_fidelity(app):
     bf = _bench_module("bench_fidelity")
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
-    path = ROOT / "benchmarks" / "results" / "fidelity.json"
-    text = (
-        bf.rst(path)
-        if path.exists()
-        else "No multi-fidelity results are committed yet.\n"
-    )
-    target = out / "fidelity_tables.rst"
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
-    nets = ROOT / "benchmarks" / "results" / "fidelity_nets.json"
-    text = (
-        bf.rst(nets)
-        if nets.exists()
-        else "No epoch-rung results for nets are committed yet.\n"
-    )
-    target = out / "fidelity_nets_tables.rst"
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    for name in ("fidelity", "fidelity_nets"):
+        path = ROOT / "benchmarks" / "results" / f"{name}.json"
+        text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
+        target = out / f"{name}_tables.rst"
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
 
 
 def _write_selection_cost(app):
