@@ -523,6 +523,7 @@ def rst(path):
 def plot(path, out):
     """Test accuracy against end-to-end seconds, one panel per task."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     summ = summary(_load(path))
     fig = Figure(figsize=(5 * len(summ), 4), layout="constrained")
@@ -534,6 +535,7 @@ def plot(path, out):
             ax.scatter(row["seconds"], row["test_accuracy"], marker=marker)
             ax.annotate(name, (row["seconds"], row["test_accuracy"]), fontsize=7)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # no crowded minor labels
         ax.set_xlabel("end-to-end seconds (log)")
         ax.set_ylabel("test accuracy")
         ax.set_title(task)
