@@ -125,10 +125,8 @@ class TorchKernels:
             sample_size = min(n, math.ceil((n / k) * math.log(1.0 / epsilon)))
         step = max(1, _BLOCK_BYTES // (4 * n))
         for t in range(k):
-            if sample_size is None:
-                cand = np.flatnonzero(~chosen)
-            else:
-                cand = np.flatnonzero(~chosen)
+            cand = np.flatnonzero(~chosen)
+            if sample_size is not None:
                 if sample_size < cand.shape[0]:
                     cand = rng.choice(cand, size=sample_size, replace=False)
                 # Sorted, so that equal gains go to the lowest row (the host
