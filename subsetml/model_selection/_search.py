@@ -54,6 +54,11 @@ from subsetml.model_selection._fidelity import (
     make_pruner,
     score_rows,
 )
+from subsetml.model_selection._refit import (
+    check_refit_check,
+    collapse_verdict,
+    fallback_order,
+)
 from subsetml.model_selection._spaces import (
     check_resource_name,
     check_search_spaces,
@@ -242,6 +247,22 @@ class SubsetSearchCV(BaseSearchCV):
         epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else
         0. Nothing is re-scored when the last rung is whole folds (its
         trials already are).
+    refit_check : {"auto", True, False}, default="auto"
+        Check that the refit on all rows did not collapse, and if it did,
+        refit the next best configuration instead (at most two more, of the
+        best's ``rung``: with re-scoring, the re-scored ones). A refit has
+        collapsed when, scored with the search's metric on up to 2,000 of its
+        training rows (stratified for a classifier), it keeps less than half
+        of the gain over a constant prediction (``DummyClassifier(strategy=
+        "prior")``, ``DummyRegressor()``) that its cross-validated score
+        promised: a net whose learning rate is stable on folds can still
+        diverge to a constant on all rows. ``best_*`` then describe the
+        configuration kept, ``collapsed_refits_`` the others, and a warning
+        says so; when every refit collapses the best configuration's is kept.
+        The check costs a prediction on those rows (no fit when nothing
+        collapses); it is skipped with a callable ``refit`` or a score no
+        better than the constant's. ``"auto"``: on for a skorch net (or a
+        Pipeline ending in one), off otherwise.
     resource : str, default="n_samples"
         What grows from rung to rung. ``"n_samples"``: the rows, given by
         ``subset_size``. Any other string names an estimator parameter
@@ -303,6 +324,12 @@ class SubsetSearchCV(BaseSearchCV):
     best_score_, best_params_, best_index_, scorer_, n_splits_, refit_time_, \
 multimetric_
         As in :class:`~sklearn.model_selection.GridSearchCV`.
+    collapsed_refits_ : list of dict
+        The refits that ``refit_check`` found collapsed, in the order they
+        ran: ``index`` (row of ``cv_results_``), ``params``,
+        ``train_score``, ``chance_score`` (a constant prediction's),
+        ``cv_score``, ``n_rows`` (training rows scored) and ``collapsed``.
+        Empty when the first refit was kept as it is.
     subsets_ : list of Subset
         The subset of each CV split (positions in the ``X`` given to ``fit``,
         with the selector's weights); empty for a full-data search.
@@ -315,7 +342,8 @@ multimetric_
         (for skorch nets: for all trials and splits together).
     compute_report_ : dict
         Where the time went: ``search_s``, ``selection_s``, ``trial_fit_s``,
-        ``trial_score_s``, ``rescore_s``, ``refit_s``; ``n_trials``,
+        ``trial_score_s``, ``rescore_s``, ``refit_s`` (with the refits that
+        collapsed, counted by ``n_collapsed_refits``); ``n_trials``,
         ``n_pruned``, ``fits`` (model fits of the search, rungs and splits
         counted); and ``full_search_estimate_s``, the cost of the same number
         of trials on whole folds, estimated from the whole-fold fits the
@@ -404,6 +432,7 @@ multimetric_
         pruner="auto",
         score_size=None,
         rescore="auto",
+        refit_check="auto",
         resource="n_samples",
         resource_rungs=None,
         carbon=None,
@@ -437,6 +466,7 @@ multimetric_
         self.pruner = pruner
         self.score_size = score_size
         self.rescore = rescore
+        self.refit_check = refit_check
         self.resource = resource
         self.resource_rungs = resource_rungs
         self.carbon = carbon
@@ -553,8 +583,16 @@ multimetric_
         # candidate on a split) and the refit.
         weights = routed.estimator.fit.get("sample_weight")
         metadata = None if weights is None else {"sample_weight": weights}
+        # A checked refit may refit the next configurations too: the number
+        # of refit tasks is not known in advance then.
         tasks = Tasks.root(
-            self, max_subtasks=2 + bool(self.refit), X=X, y=y, metadata=metadata
+            self,
+            max_subtasks=(
+                None if self.refit and self._refit_check_on() else 2 + bool(self.refit)
+            ),
+            X=X,
+            y=y,
+            metadata=metadata,
         )
 
         parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
@@ -696,19 +734,20 @@ multimetric_
                     results[f"mean_test_{refit_metric}"][self.best_index_]
                 )
             self.best_params_ = results["params"][self.best_index_]
+        refit_fit_s = None
         if self.refit:
-            # The bare estimator, not a subset wrapper, on all rows.
-            self.best_estimator_ = clone(self.estimator).set_params(
-                **clone(self.best_params_, safe=False)
-            )
             t0 = time.perf_counter()
-            with tasks.fitting(
-                self, "refit-with-best-params", self.best_estimator_, X, y, metadata
-            ):
-                if y is not None:
-                    self.best_estimator_.fit(X, y, **routed.estimator.fit)
-                else:
-                    self.best_estimator_.fit(X, **routed.estimator.fit)
+            refit_fit_s = self._refit_best(
+                X,
+                y,
+                scorers,
+                refit_metric,
+                results,
+                routed,
+                tasks,
+                metadata,
+                selection_seed,
+            )
             self.refit_time_ = time.perf_counter() - t0
             if not rungs[-1].full:
                 # A search whose last rung trains on full folds shows it in
@@ -721,9 +760,88 @@ multimetric_
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
         self.compute_report_ = run.compute_report(
-            self.search_time_, getattr(self, "refit_time_", None), self.selection_time_
+            self.search_time_,
+            getattr(self, "refit_time_", None),
+            self.selection_time_,
+            refit_fit_s,
+            len(getattr(self, "collapsed_refits_", ())),
         )
         tasks.end(self, X, y, metadata)
+
+    def _refit_best(
+        self, X, y, scorers, metric, results, routed, tasks, metadata, seed
+    ):
+        """Fit ``best_params_`` on all rows; with ``refit_check``, a refit
+        that collapsed gives way to the next best configurations.
+
+        Returns the seconds of the last fit (the one kept).
+        """
+        check = self._refit_check_on()
+        scorer = None
+        if check and not callable(self.refit):
+            inner = getattr(scorers, "_scorers", None)
+            scorer = scorers if inner is None else inner.get(metric)
+        order = [self.best_index_]
+        if scorer is not None:
+            order += fallback_order(results, metric, self.best_index_)
+        self.collapsed_refits_ = []
+        first = None
+        for attempt, index in enumerate(order):
+            params = results["params"][index]
+            # The bare estimator, not a subset wrapper, on all rows.
+            estimator = clone(self.estimator).set_params(**clone(params, safe=False))
+            t0 = time.perf_counter()
+            name = "refit-with-best-params" if attempt == 0 else "refit-next-best"
+            with tasks.fitting(self, name, estimator, X, y, metadata):
+                if y is not None:
+                    estimator.fit(X, y, **routed.estimator.fit)
+                else:
+                    estimator.fit(X, **routed.estimator.fit)
+            fit_s = time.perf_counter() - t0
+            verdict = (
+                None
+                if scorer is None
+                else collapse_verdict(
+                    estimator,
+                    scorer,
+                    X,
+                    y,
+                    float(results[f"mean_test_{metric}"][index]),
+                    is_classifier(self.estimator),
+                    seed,
+                )
+            )
+            if verdict is None or not verdict["collapsed"]:
+                self._keep_refit(index, estimator, metric)
+                break
+            self.collapsed_refits_.append({"index": index, "params": params, **verdict})
+            if first is None:
+                first = (index, estimator, fit_s)
+        else:
+            # Every candidate collapsed: keep the best one, and say so.
+            index, estimator, fit_s = first
+            self._keep_refit(index, estimator, metric)
+        if self.collapsed_refits_:
+            _warn_collapsed(
+                self.collapsed_refits_,
+                None
+                if len(self.collapsed_refits_) == len(order)
+                else self.best_params_,
+            )
+        return fit_s
+
+    def _keep_refit(self, index, estimator, metric):
+        self.best_index_ = int(index)
+        self.best_params_ = self.cv_results_["params"][index]
+        if not callable(self.refit):
+            self.best_score_ = float(self.cv_results_[f"mean_test_{metric}"][index])
+        self.best_estimator_ = estimator
+
+    def _refit_check_on(self):
+        """Whether the refit is checked (``refit_check``; "auto": nets)."""
+        if isinstance(self.refit_check, str):
+            return adapter_for(final_step(self.estimator)) is not None
+        return bool(self.refit_check)
 
     @property
     def total_iterations(self):
@@ -799,6 +917,7 @@ multimetric_
         check_pruner(self.pruner)
         check_score_size(self.score_size)
         check_rescore(self.rescore)
+        check_refit_check(self.refit_check)
         sizes = check_sizes(self.subset_size)
         check_resource(self.resource, self.resource_rungs, sizes)
         # The prototype validates use_weights and lastlayer.
@@ -1763,8 +1882,14 @@ class _Run:
         self.objective.append(value)
         return value
 
-    def compute_report(self, search_time, refit_time, selection_time):
-        """Where the search's seconds went, and the full-data search's cost."""
+    def compute_report(
+        self, search_time, refit_time, selection_time, refit_fit_s=None, n_collapsed=0
+    ):
+        """Where the search's seconds went, and the full-data search's cost.
+
+        ``refit_fit_s`` is the kept refit's own fit (``refit_time`` also
+        counts refits that collapsed, ``n_collapsed`` of them).
+        """
         out = self.out
         fit = float(np.nansum([o.get("fit_time", np.nan) for o in out]))
         score = float(np.nansum([o.get("score_time", np.nan) for o in out]))
@@ -1777,6 +1902,7 @@ class _Run:
             "trial_score_s": score,
             "rescore_s": float(self.seconds.get("rescore", 0.0)),
             "refit_s": None if refit_time is None else float(refit_time),
+            "n_collapsed_refits": int(n_collapsed),
             "n_trials": n_trials,
             "n_pruned": int(sum(self.more.get("pruned", []))),
             "fits": int(sum(r + 1 for r in self.more.get("rung", []))) * n_splits,
@@ -1792,7 +1918,8 @@ class _Run:
         elif refit_time is not None:
             n = num_rows(self.X)
             frac = float(np.mean([len(t) for t, _ in self.splits])) / n
-            per_fit = float(refit_time) * frac
+            one_fit = refit_time if refit_fit_s is None else refit_fit_s
+            per_fit = float(one_fit) * frac
             basis = (
                 "refit time x training-fold share of the rows (assumes cost "
                 "linear in rows; an underestimate for superlinear models)"
@@ -1916,6 +2043,36 @@ class SearchResult(dict):
         out.x = None if best is None else out.x_iters[best]
         out.fun = None if best is None else float(out.func_vals[best])
         return out
+
+
+def _warn_collapsed(collapsed, kept):
+    """Say which refits collapsed, and what ``best_estimator_`` holds."""
+    first = collapsed[0]
+    lines = [
+        f"The refit of the best configuration ({first['params']}) collapsed on "
+        f"all rows: on {first['n_rows']} of its training rows it scored "
+        f"{first['train_score']:.4g}, a constant prediction "
+        f"{first['chance_score']:.4g}, against {first['cv_score']:.4g} in "
+        "cross-validation."
+    ]
+    if len(collapsed) > 1:
+        lines.append(
+            f"So did the next {len(collapsed) - 1} "
+            f"({', '.join(str(c['params']) for c in collapsed[1:])})."
+        )
+    if kept is None:
+        lines.append(
+            "best_estimator_ is the collapsed refit of the best configuration; "
+            "narrow the ranges of learning rates and momenta, or refit by hand."
+        )
+    else:
+        lines.append(
+            f"best_estimator_, best_params_, best_index_ and best_score_ are "
+            f"those of the next configuration whose refit did not collapse "
+            f"({kept}). collapsed_refits_ lists the others (refit_check=False "
+            "keeps the best configuration whatever its refit does)."
+        )
+    warnings.warn(" ".join(lines), UserWarning, stacklevel=external_stacklevel())
 
 
 def _warn_if_refit_net_diverged(estimator, params):

@@ -694,3 +694,31 @@ def test_epoch_rungs_score_with_a_decision_function_first_scorer(data):
     ).fit(X, y)
     scores = np.asarray(search.cv_results_["mean_test_score"])
     assert np.isfinite(scores).all() and list(search.cv_results_["rung"]) == [1] * 3
+
+
+def test_a_net_search_checks_its_refit_by_default(data, monkeypatch):
+    # refit_check="auto" is on for nets: the refit is scored on training rows
+    # beside a constant prediction (and kept, as it did not collapse).
+    from subsetml.model_selection import SubsetSearchCV, _search
+
+    verdicts = []
+    real = _search.collapse_verdict
+
+    def spy(*args, **kwargs):
+        verdicts.append(real(*args, **kwargs))
+        return verdicts[-1]
+
+    monkeypatch.setattr(_search, "collapse_verdict", spy)
+    X, y = data
+    search = SubsetSearchCV(
+        _plain_net(max_epochs=4),
+        {"lr": (0.01, 0.3, "log-uniform")},
+        n_iter=2,
+        cv=2,
+        subset_size=0.5,
+        rescore=0,
+        random_state=0,
+    ).fit(X, y)
+    (verdict,) = verdicts
+    assert verdict is None or not verdict["collapsed"]
+    assert search.collapsed_refits_ == []

@@ -1,0 +1,316 @@
+"""``refit_check``: a refit that collapses on all rows gives way to the next
+best configuration (issue 14's "0 collapsed refits")."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import get_scorer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from subsetml.model_selection import SubsetSearchCV
+from subsetml.model_selection._refit import (
+    CHECK_ROWS,
+    check_refit_check,
+    collapse_verdict,
+    fallback_order,
+)
+
+# Two-value lists are searched as choices, which is what these tests want.
+pytestmark = pytest.mark.filterwarnings("ignore:search_spaces.*two choices")
+
+
+class FragileClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression that predicts one class when ``C >= 1`` and it is
+    fitted on more than ``limit`` rows: fine on every CV fold, collapsed on
+    all rows, as a net at the edge of stability can be."""
+
+    def __init__(self, C=1.0, limit=None):
+        self.C = C
+        self.limit = limit
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(C=self.C, max_iter=300).fit(X, y)
+        self.classes_ = self.model_.classes_
+        self.collapsed_ = self.limit is not None and self.C >= 1 and len(X) > self.limit
+        return self
+
+    def predict(self, X):
+        if self.collapsed_:
+            return np.full(len(X), self.classes_[0])
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        if self.collapsed_:
+            return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+        return self.model_.predict_proba(X)
+
+
+class FragileRegressor(RegressorMixin, BaseEstimator):
+    """Ridge that predicts zeros when ``alpha < 1`` on more than ``limit`` rows."""
+
+    def __init__(self, alpha=1.0, limit=None):
+        self.alpha = alpha
+        self.limit = limit
+
+    def fit(self, X, y):
+        self.model_ = Ridge(alpha=self.alpha).fit(X, y)
+        self.collapsed_ = (
+            self.limit is not None and self.alpha < 1 and len(X) > self.limit
+        )
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X)) if self.collapsed_ else self.model_.predict(X)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _search(estimator, space, **kwargs):
+    options = dict(n_iter=6, cv=3, subset_size=1.0, optimizer="random", random_state=0)
+    return SubsetSearchCV(estimator, space, **{**options, **kwargs})
+
+
+def test_a_collapsed_refit_gives_way_to_the_next_configuration(digits):
+    X, y = digits
+    space = {"C": [1.0, 0.001]}  # C=1 wins on folds, collapses on all rows
+    search = _search(FragileClassifier(limit=1500), space, refit_check=True)
+    with pytest.warns(UserWarning, match="collapsed on all rows") as record:
+        search.fit(X, y)
+    (message,) = [str(w.message) for w in record if "collapsed" in str(w.message)]
+    assert "next configuration whose refit did not collapse" in message
+    assert search.best_params_ == {"C": 0.001}
+    assert not search.best_estimator_.collapsed_
+    assert search.best_index_ == search.cv_results_["params"].index({"C": 0.001})
+    assert search.best_score_ == pytest.approx(
+        search.cv_results_["mean_test_score"][search.best_index_]
+    )
+    # The collapsed one is reported, with what the check measured.
+    (bad,) = search.collapsed_refits_
+    assert bad["params"] == {"C": 1.0}
+    assert search.cv_results_["params"][bad["index"]] == {"C": 1.0}
+    assert bad["n_rows"] == min(CHECK_ROWS, len(y))
+    assert bad["collapsed"]
+    assert bad["chance_score"] == pytest.approx(np.bincount(y).max() / len(y), abs=0.01)
+    assert bad["train_score"] < bad["chance_score"] + 0.5 * (
+        bad["cv_score"] - bad["chance_score"]
+    )
+    assert bad["cv_score"] > 0.9
+    assert search.compute_report_["n_collapsed_refits"] == 1
+    # Without the check, the best configuration is kept as it is.
+    plain = clone(search).set_params(refit_check=False).fit(X, y)
+    assert plain.best_params_ == {"C": 1.0}
+    assert plain.best_estimator_.collapsed_
+    assert plain.collapsed_refits_ == []
+    assert plain.compute_report_["n_collapsed_refits"] == 0
+
+
+def test_the_test_estimator_collapses_only_on_all_rows(digits):
+    # The premise of the test above: on the folds C=1 is the better one.
+    X, y = digits
+    search = _search(FragileClassifier(limit=1500), {"C": [1.0, 0.001]})
+    search.set_params(refit=False).fit(X, y)
+    scores = dict(
+        zip(
+            [p["C"] for p in search.cv_results_["params"]],
+            search.cv_results_["mean_test_score"],
+        )
+    )
+    assert scores[1.0] > scores[0.001] + 0.05
+
+
+def test_when_every_refit_collapses_the_best_is_kept_and_the_warning_says_so(digits):
+    X, y = digits
+    space = {"C": [1.0, 3.0, 10.0, 0.001]}
+    search = _search(FragileClassifier(limit=1500), space, n_iter=12, refit_check=True)
+    with pytest.warns(UserWarning, match="collapsed refit of the best"):
+        search.fit(X, y)
+    # The best and at most two next ones were refit; none of them held.
+    assert len(search.collapsed_refits_) == 3
+    assert [c["index"] for c in search.collapsed_refits_][0] == search.best_index_
+    assert search.best_params_["C"] >= 1
+    assert search.best_estimator_.collapsed_
+    assert search.compute_report_["n_collapsed_refits"] == 3
+    assert search.refit_time_ >= 0
+
+
+def test_regression_and_a_multimetric_refit_are_checked_with_their_metric():
+    X, y = make_regression(n_samples=600, n_features=8, noise=5.0, random_state=0)
+    space = {"alpha": [0.01, 100.0]}  # the small alpha wins, then collapses
+    search = _search(
+        FragileRegressor(limit=450),
+        space,
+        scoring={"r2": "r2", "mae": "neg_mean_absolute_error"},
+        refit="mae",
+        refit_check=True,
+    )
+    with pytest.warns(UserWarning, match="collapsed on all rows"):
+        search.fit(X, y)
+    assert search.best_params_ == {"alpha": 100.0}
+    (bad,) = search.collapsed_refits_
+    assert bad["params"] == {"alpha": 0.01}
+    # Scored with the refit metric: the mean absolute error of zeros.
+    assert bad["train_score"] == pytest.approx(-np.mean(np.abs(y)), rel=0.1)
+
+
+def test_auto_checks_nets_only(digits):
+    X, y = digits
+    space = {"C": [1.0, 0.001]}
+    search = _search(FragileClassifier(limit=1500), space)
+    assert search.refit_check == "auto"
+    search.fit(X, y)  # no warning: "auto" leaves a plain estimator alone
+    assert search.best_estimator_.collapsed_
+    assert search.collapsed_refits_ == []
+    skorch = pytest.importorskip("skorch")
+    torch = pytest.importorskip("torch")
+    net = skorch.NeuralNetClassifier(torch.nn.Linear(4, 2), max_epochs=1)
+    assert SubsetSearchCV(net, {"lr": [0.1]})._refit_check_on()
+    pipe = make_pipeline(StandardScaler(), net)
+    assert SubsetSearchCV(pipe, {"neuralnetclassifier__lr": [0.1]})._refit_check_on()
+    assert not SubsetSearchCV(LogisticRegression(), {"C": [1.0]})._refit_check_on()
+
+
+def test_a_callable_refit_is_not_checked(digits):
+    X, y = digits
+    space = {"C": [1.0, 0.001]}
+
+    def best_c(results):
+        return results["params"].index({"C": 1.0})
+
+    search = _search(
+        FragileClassifier(limit=1500), space, refit=best_c, refit_check=True
+    ).fit(X, y)
+    assert search.best_params_ == {"C": 1.0}
+    assert search.collapsed_refits_ == []
+
+
+def test_a_healthy_refit_is_fitted_once(digits):
+    X, y = digits
+    calls = []
+
+    class Counting(FragileClassifier):
+        def fit(self, X, y):
+            calls.append(len(X))
+            return super().fit(X, y)
+
+    search = _search(Counting(), {"C": [1.0, 0.001]}, refit_check=True).fit(X, y)
+    assert search.collapsed_refits_ == []
+    assert calls.count(len(y)) == 1  # the refit, not repeated
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0, None, "Auto"])
+def test_bad_refit_check_values_are_refused(digits, value):
+    X, y = digits
+    search = _search(LogisticRegression(), {"C": [1.0]}, refit_check=value)
+    with pytest.raises(ValueError, match="refit_check must be 'auto', True or False"):
+        search.fit(X, y)
+
+
+def test_check_refit_check_accepts_numpy_bools():
+    assert check_refit_check(np.bool_(True)) is True
+    assert check_refit_check("auto") == "auto"
+
+
+# ------------------------------------------------------------ the verdict
+def _fitted(X, y, C=1.0, limit=None):
+    return FragileClassifier(C=C, limit=limit).fit(X, y)
+
+
+def test_verdict_of_a_healthy_and_a_collapsed_fit(digits):
+    X, y = digits
+    acc = get_scorer("accuracy")
+    good = collapse_verdict(_fitted(X, y), acc, X, y, 0.95, True, 0)
+    assert not good["collapsed"] and good["train_score"] > 0.95
+    bad = collapse_verdict(_fitted(X, y, limit=10), acc, X, y, 0.95, True, 0)
+    assert bad["collapsed"] and bad["train_score"] < 0.2
+
+
+def test_verdict_reads_dataframes_and_probabilities(digits):
+    X, y = digits
+    frame = pd.DataFrame(X).add_prefix("px")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
+    model.fit(frame, y)
+    verdict = collapse_verdict(
+        model, get_scorer("neg_log_loss"), frame, y, -0.2, True, 0
+    )
+    assert verdict is not None and not verdict["collapsed"]
+    assert verdict["chance_score"] == pytest.approx(-math.log(10), abs=0.01)
+
+
+def test_verdict_skips_what_it_cannot_judge(digits):
+    X, y = digits
+    acc = get_scorer("accuracy")
+    model = _fitted(X, y)
+    # No target, no gain over a constant, a NaN score, a failing scorer.
+    assert collapse_verdict(model, acc, X, None, 0.95, True, 0) is None
+    assert collapse_verdict(model, acc, X, y, 0.05, True, 0) is None
+    assert collapse_verdict(model, acc, X, y, float("nan"), True, 0) is None
+
+    def broken(estimator, X, y):
+        raise RuntimeError("no")
+
+    assert collapse_verdict(model, broken, X, y, 0.95, True, 0) is None
+
+    def several(estimator, X, y):
+        return {"a": 1.0}
+
+    assert collapse_verdict(model, several, X, y, 0.95, True, 0) is None
+
+
+def test_verdict_counts_a_non_finite_score_as_collapsed(digits):
+    X, y = digits
+
+    def nan_for_the_model(estimator, X, y):
+        return 0.1 if hasattr(estimator, "strategy") else float("nan")
+
+    verdict = collapse_verdict(_fitted(X, y), nan_for_the_model, X, y, 0.9, True, 0)
+    assert verdict["collapsed"]
+
+
+def test_verdict_samples_rows_stratified(digits):
+    X, y = digits
+    X2, y2 = np.vstack([X, X]), np.concatenate([y, y])  # 3,594 rows
+    seen = []
+
+    def spy(estimator, Xs, ys):
+        seen.append(np.bincount(ys, minlength=10))
+        return 0.5
+
+    collapse_verdict(_fitted(X, y), spy, X2, y2, 0.9, True, 0)
+    counts = seen[0]
+    assert counts.sum() == CHECK_ROWS
+    share = np.bincount(y2) / len(y2) * CHECK_ROWS
+    assert np.all(np.abs(counts - share) <= 1)
+
+
+# ------------------------------------------------------------ fallbacks
+def test_fallback_order_skips_duplicates_nan_and_other_rungs():
+    results = {
+        "params": [{"a": 1}, {"a": 2}, {"a": 1}, {"a": 3}, {"a": 4}, {"a": 5}],
+        "mean_test_score": np.array([0.9, 0.8, 0.85, np.nan, 0.7, 0.95]),
+        "rank_test_score": np.array([1, 3, 2, 6, 4, 5]),
+        "rung": np.array([2, 2, 2, 2, 2, 1]),
+    }
+    # After the best (0): not its duplicate (2), not NaN (3), not rung 1 (5).
+    assert fallback_order(results, "score", 0) == [1, 4]
+    del results["rung"]
+    assert fallback_order(results, "score", 0) == [1, 4]
+
+
+def test_fallback_order_keeps_at_most_two():
+    results = {
+        "params": [{"a": i} for i in range(6)],
+        "mean_test_score": np.linspace(0.9, 0.4, 6),
+        "rank_test_score": np.arange(1, 7),
+    }
+    assert fallback_order(results, "score", 0) == [1, 2]
+    assert fallback_order(results, "score", 3) == [0, 1]
