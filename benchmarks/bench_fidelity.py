@@ -318,6 +318,12 @@ def run_one(strategy, task, seed, n_iter, n_rows):
 
     make, _ = TASKS[task]
     X, y, estimator, space = make(n_rows)
+    if task in NET_TASKS:
+        import torch
+
+        # The nets' initial weights come from torch's global generator: seed
+        # it, so that a run of one (task, seed, strategy) repeats.
+        torch.manual_seed(seed)
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=seed
     )
