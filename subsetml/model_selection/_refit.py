@@ -22,22 +22,26 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _check_method_params
 
 from subsetml.model_selection._fidelity import score_rows
 
 __all__ = [
     "CHECK_ROWS",
     "MAX_REFITS",
+    "RefitCheck",
     "check_refit_check",
-    "collapse_verdict",
     "fallback_order",
 ]
 
-CHECK_ROWS = 2000  # training rows the check scores (stratified for classifiers)
+# Training rows the check scores: stratified for a classifier, at least one of
+# each class, so a target with many rare classes can take a few more.
+CHECK_ROWS = 2000
 MAX_REFITS = 3  # the best configuration and at most two next ones
 
 
@@ -50,42 +54,97 @@ def check_refit_check(value):
     raise ValueError(f"refit_check must be 'auto', True or False, got {value!r}.")
 
 
-def collapse_verdict(estimator, scorer, X, y, cv_score, classifier, seed):
-    """Score a refit estimator on a sample of its training rows.
+class RefitCheck:
+    """Judges refits on a fixed sample of the training rows.
 
-    Returns None when there is nothing to judge (no target, a scorer that
-    does not give one number, a cross-validated score no better than a
-    constant prediction, or a failure of the check itself, which must never
-    cost the user a refit), else a dict with ``train_score``,
-    ``chance_score``, ``cv_score``, ``n_rows`` and ``collapsed``.
+    The sample and the constant prediction's score are computed once, at
+    construction; ``chance`` is None when that failed or cannot be judged
+    (no target, a scorer that does not give one number), and then every
+    verdict is None. Per-row score parameters (a routed ``sample_weight``)
+    are taken at the sampled rows, for the scorer and the dummy alike, so the
+    check weighs rows as the cross-validated score did.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``scorer(estimator, X, y, **score_params)``, greater is better.
+    X, y : indexable
+        The rows the refit trained on.
+    classifier : bool
+        Stratify the sample by class, and use ``DummyClassifier``.
+    seed : int
+        Seeds the sample.
+    score_params : dict, default=None
+        Routed scoring parameters; arrays of ``len(y)`` are indexed.
     """
-    if y is None or scorer is None or not math.isfinite(cv_score):
-        return None
-    n = len(y)
-    rows = score_rows(np.arange(n), y, min(CHECK_ROWS, n), classifier, seed)
-    Xs, ys = _safe_indexing(X, rows), _safe_indexing(y, rows)
-    try:
-        # Dummies take any X (text, DataFrames, sparse): they read its length.
-        dummy = (
-            DummyClassifier(strategy="prior") if classifier else DummyRegressor()
-        ).fit(Xs, ys)
-        chance = scorer(dummy, Xs, ys)
-        train = scorer(estimator, Xs, ys)
-    except Exception:  # a check, not a fit: never let it fail the search
-        return None
-    if not all(isinstance(v, numbers.Real) for v in (chance, train)):
-        return None
-    chance, train = float(chance), float(train)
-    if not math.isfinite(chance) or cv_score <= chance:
-        return None  # no gain to lose
-    collapsed = not math.isfinite(train) or train < chance + 0.5 * (cv_score - chance)
-    return {
-        "train_score": train,
-        "chance_score": chance,
-        "cv_score": float(cv_score),
-        "n_rows": len(rows),
-        "collapsed": bool(collapsed),
-    }
+
+    def __init__(self, scorer, X, y, classifier, seed, score_params=None):
+        self.scorer = scorer
+        self.chance = None
+        self.n_rows = 0
+        if y is None or scorer is None:
+            return
+        try:
+            n = len(y)
+            # Multilabel and multi-output targets: a plain random sample.
+            stratify = classifier and np.ndim(y) == 1
+            rows = score_rows(np.arange(n), y, min(CHECK_ROWS, n), stratify, seed)
+            self.X = _safe_indexing(X, rows)
+            self.y = _safe_indexing(y, rows)
+            self.params = _check_method_params(X, score_params or {}, indices=rows)
+            weight = self.params.get("sample_weight")
+            # Dummies take any X (text, DataFrames, sparse): they read its length.
+            dummy = (
+                DummyClassifier(strategy="prior") if classifier else DummyRegressor()
+            )
+            dummy.fit(self.X, self.y, sample_weight=weight)
+            chance = self._score(dummy)
+        except Exception:  # a check, not a fit: never let it fail the search
+            return
+        if chance is not None and math.isfinite(chance):
+            self.chance = chance
+            self.n_rows = len(rows)
+
+    def _score(self, estimator):
+        with warnings.catch_warnings():
+            # A constant prediction makes precision and the like warn.
+            warnings.simplefilter("ignore")
+            value = self.scorer(estimator, self.X, self.y, **self.params)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            return None
+        return float(value)
+
+    def judges(self, cv_score):
+        """Whether a configuration with this CV score can be judged: a
+        finite score above the constant prediction's (a gain to lose)."""
+        return (
+            self.chance is not None
+            and math.isfinite(cv_score)
+            and cv_score > self.chance
+        )
+
+    def verdict(self, estimator, cv_score):
+        """None when there is nothing to judge (see ``judges``) or the
+        scoring failed; else a dict with ``train_score``, ``chance_score``,
+        ``cv_score``, ``n_rows`` and ``collapsed``: whether the refit kept
+        less than half of its cross-validated gain over the constant."""
+        if not self.judges(cv_score):
+            return None
+        try:
+            train = self._score(estimator)
+        except Exception:  # a check, not a fit: never let it fail the search
+            return None
+        if train is None:
+            return None
+        gain = cv_score - self.chance
+        collapsed = not math.isfinite(train) or train < self.chance + 0.5 * gain
+        return {
+            "train_score": train,
+            "chance_score": self.chance,
+            "cv_score": float(cv_score),
+            "n_rows": self.n_rows,
+            "collapsed": bool(collapsed),
+        }
 
 
 def fallback_order(results, metric, best_index):

@@ -55,8 +55,8 @@ from subsetml.model_selection._fidelity import (
     score_rows,
 )
 from subsetml.model_selection._refit import (
+    RefitCheck,
     check_refit_check,
-    collapse_verdict,
     fallback_order,
 )
 from subsetml.model_selection._spaces import (
@@ -251,18 +251,22 @@ class SubsetSearchCV(BaseSearchCV):
         Check that the refit on all rows did not collapse, and if it did,
         refit the next best configuration instead (at most two more, of the
         best's ``rung``: with re-scoring, the re-scored ones). A refit has
-        collapsed when, scored with the search's metric on up to 2,000 of its
-        training rows (stratified for a classifier), it keeps less than half
-        of the gain over a constant prediction (``DummyClassifier(strategy=
-        "prior")``, ``DummyRegressor()``) that its cross-validated score
-        promised: a net whose learning rate is stable on folds can still
-        diverge to a constant on all rows. ``best_*`` then describe the
-        configuration kept, ``collapsed_refits_`` the others, and a warning
-        says so; when every refit collapses the best configuration's is kept.
-        The check costs a prediction on those rows (no fit when nothing
-        collapses); it is skipped with a callable ``refit`` or a score no
-        better than the constant's. ``"auto"``: on for a skorch net (or a
-        Pipeline ending in one), off otherwise.
+        collapsed when, scored with the search's metric on about 2,000 of
+        its training rows (stratified for a classifier, at least one row per
+        class; with routed score parameters such as ``sample_weight``), it
+        keeps less than half of the gain over a constant prediction
+        (``DummyClassifier(strategy="prior")``, ``DummyRegressor()``) that its
+        cross-validated score promised: a net whose learning rate is stable
+        on folds can still diverge to a constant on all rows. ``best_*`` then
+        describe the configuration kept, ``collapsed_refits_`` the others, and
+        a warning says so; when no refit passes, the best configuration's is
+        kept. The check costs a prediction on those rows (no fit when nothing
+        collapses). It judges nothing, and the first refit is kept as it is,
+        with a callable ``refit``, without ``y``, when the scorer does not
+        return one number or fails, and for a configuration whose score is no
+        better than the constant's (such a configuration never replaces the
+        best either). ``"auto"``: on for a skorch net (or a Pipeline ending in
+        one), off otherwise.
     resource : str, default="n_samples"
         What grows from rung to rung. ``"n_samples"``: the rows, given by
         ``subset_size``. Any other string names an estimator parameter
@@ -329,7 +333,7 @@ multimetric_
         ran: ``index`` (row of ``cv_results_``), ``params``,
         ``train_score``, ``chance_score`` (a constant prediction's),
         ``cv_score``, ``n_rows`` (training rows scored) and ``collapsed``.
-        Empty when the first refit was kept as it is.
+        Empty when the first refit was kept as it is, and without a refit.
     subsets_ : list of Subset
         The subset of each CV split (positions in the ``X`` given to ``fit``,
         with the selector's weights); empty for a full-data search.
@@ -735,6 +739,7 @@ multimetric_
                 )
             self.best_params_ = results["params"][self.best_index_]
         refit_fit_s = None
+        self.collapsed_refits_ = []
         if self.refit:
             t0 = time.perf_counter()
             refit_fit_s = self._refit_best(
@@ -776,15 +781,26 @@ multimetric_
 
         Returns the seconds of the last fit (the one kept).
         """
-        check = self._refit_check_on()
-        scorer = None
-        if check and not callable(self.refit):
+        check = None
+        if self._refit_check_on() and not callable(self.refit):
             inner = getattr(scorers, "_scorers", None)
-            scorer = scorers if inner is None else inner.get(metric)
+            check = RefitCheck(
+                scorers if inner is None else inner.get(metric),
+                X,
+                y,
+                is_classifier(self.estimator),
+                seed,
+                routed.scorer.score,
+            )
+        scores = results[f"mean_test_{metric}"] if check is not None else None
         order = [self.best_index_]
-        if scorer is not None:
-            order += fallback_order(results, metric, self.best_index_)
-        self.collapsed_refits_ = []
+        if check is not None and check.judges(float(scores[self.best_index_])):
+            # Only configurations the check can judge may replace the best.
+            order += [
+                i
+                for i in fallback_order(results, metric, self.best_index_)
+                if check.judges(float(scores[i]))
+            ]
         first = None
         for attempt, index in enumerate(order):
             params = results["params"][index]
@@ -800,33 +816,28 @@ multimetric_
             fit_s = time.perf_counter() - t0
             verdict = (
                 None
-                if scorer is None
-                else collapse_verdict(
-                    estimator,
-                    scorer,
-                    X,
-                    y,
-                    float(results[f"mean_test_{metric}"][index]),
-                    is_classifier(self.estimator),
-                    seed,
-                )
+                if check is None
+                else check.verdict(estimator, float(scores[index]))
             )
-            if verdict is None or not verdict["collapsed"]:
-                self._keep_refit(index, estimator, metric)
+            if attempt == 0 and verdict is None:
+                break  # nothing to judge: kept as it is
+            if verdict is not None and not verdict["collapsed"]:
                 break
-            self.collapsed_refits_.append({"index": index, "params": params, **verdict})
+            if verdict is not None:
+                self.collapsed_refits_.append(
+                    {"index": index, "params": params, **verdict}
+                )
             if first is None:
                 first = (index, estimator, fit_s)
         else:
-            # Every candidate collapsed: keep the best one, and say so.
+            # No refit passed: keep the best configuration's, and say so.
             index, estimator, fit_s = first
-            self._keep_refit(index, estimator, metric)
+        self._keep_refit(index, estimator, metric)
         if self.collapsed_refits_:
             _warn_collapsed(
                 self.collapsed_refits_,
-                None
-                if len(self.collapsed_refits_) == len(order)
-                else self.best_params_,
+                None if index == order[0] else self.best_params_,
+                net=adapter_for(final_step(self.estimator)) is not None,
             )
         return fit_s
 
@@ -2045,7 +2056,7 @@ class SearchResult(dict):
         return out
 
 
-def _warn_collapsed(collapsed, kept):
+def _warn_collapsed(collapsed, kept, net):
     """Say which refits collapsed, and what ``best_estimator_`` holds."""
     first = collapsed[0]
     lines = [
@@ -2062,8 +2073,14 @@ def _warn_collapsed(collapsed, kept):
         )
     if kept is None:
         lines.append(
-            "best_estimator_ is the collapsed refit of the best configuration; "
-            "narrow the ranges of learning rates and momenta, or refit by hand."
+            "best_estimator_ is the collapsed refit of the best configuration "
+            "(no other configuration's refit passed the check); "
+            + (
+                "narrow the ranges of learning rates and momenta, "
+                if net
+                else "check the search space, "
+            )
+            + "or refit by hand."
         )
     else:
         lines.append(

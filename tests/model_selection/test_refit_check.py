@@ -2,24 +2,36 @@
 best configuration (issue 14's "0 collapsed refits")."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
-from sklearn.datasets import load_digits, make_regression
+from sklearn.datasets import (
+    load_digits,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import get_scorer
+from sklearn.metrics import accuracy_score, get_scorer, make_scorer
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from subsetml.model_selection import SubsetSearchCV
 from subsetml.model_selection._refit import (
     CHECK_ROWS,
+    RefitCheck,
     check_refit_check,
-    collapse_verdict,
     fallback_order,
 )
+
+
+def collapse_verdict(estimator, scorer, X, y, cv_score, classifier, seed):
+    return RefitCheck(scorer, X, y, classifier, seed).verdict(estimator, cv_score)
+
 
 # Two-value lists are searched as choices, which is what these tests want.
 pytestmark = pytest.mark.filterwarnings("ignore:search_spaces.*two choices")
@@ -205,6 +217,100 @@ def test_a_healthy_refit_is_fitted_once(digits):
     search = _search(Counting(), {"C": [1.0, 0.001]}, refit_check=True).fit(X, y)
     assert search.collapsed_refits_ == []
     assert calls.count(len(y)) == 1  # the refit, not repeated
+
+
+class HalfBroken(ClassifierMixin, BaseEstimator):
+    """``mode="good"``: logistic regression that loses most of its accuracy
+    on more than 1,500 rows; ``mode="const"``: one class, always."""
+
+    def __init__(self, mode="good"):
+        self.mode = mode
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(max_iter=300).fit(X, y)
+        self.classes_ = self.model_.classes_
+        self.degraded_ = len(X) > 1500
+        return self
+
+    def predict(self, X):
+        if self.mode == "const":
+            return np.full(len(X), self.classes_[0])
+        pred = self.model_.predict(X)
+        if self.degraded_:
+            pred = pred.copy()
+            pred[: int(0.55 * len(X))] = self.classes_[0]
+        return pred
+
+
+def test_a_configuration_no_better_than_chance_never_replaces_the_best(digits):
+    # The best collapses; the only other one predicts a constant, which the
+    # check cannot judge: it is not refit, and the best's refit is kept.
+    X, y = digits
+    fits = []
+
+    class Counting(HalfBroken):
+        def fit(self, X, y):
+            fits.append((self.mode, len(X)))
+            return super().fit(X, y)
+
+    search = _search(Counting(), {"mode": ["good", "const"]}, refit_check=True)
+    with pytest.warns(UserWarning, match="no other configuration's refit passed"):
+        search.fit(X, y)
+    assert search.best_params_ == {"mode": "good"}
+    assert ("const", len(y)) not in fits
+    assert [c["params"] for c in search.collapsed_refits_] == [{"mode": "good"}]
+
+
+def test_multilabel_targets_are_checked_without_stratifying():
+    X, Y = make_multilabel_classification(n_samples=2500, n_classes=3, random_state=0)
+    search = _search(
+        KNeighborsClassifier(), {"n_neighbors": [3, 15]}, refit_check=True
+    ).fit(X, Y)
+    assert search.collapsed_refits_ == []
+    check = RefitCheck(get_scorer("accuracy"), X, Y, True, 0)
+    assert check.n_rows == CHECK_ROWS and check.chance is not None
+
+
+def test_routed_sample_weights_weigh_the_check_as_they_weighed_the_scores():
+    # 80 % of the rows have coin-flip labels and weight 1; the clean rows
+    # weigh 100. Unweighted, the healthy refit would look collapsed.
+    rng = np.random.RandomState(0)
+    n = 3000
+    X = rng.randn(n, 2)
+    y = (X[:, 0] > 0).astype(int)
+    noisy = rng.rand(n) < 0.8
+    y[noisy] = rng.randint(0, 2, noisy.sum())
+    weight = np.where(noisy, 1.0, 100.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = LogisticRegression().set_fit_request(sample_weight=True)
+        acc = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+        search = _search(
+            est, {"C": [1.0, 0.1, 1e-3]}, scoring=acc, refit_check=True, n_iter=4
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            search.fit(X, y, sample_weight=weight)
+        assert search.collapsed_refits_ == []
+        check = RefitCheck(acc, X, y, True, 0, {"sample_weight": weight})
+        verdict = check.verdict(search.best_estimator_, search.best_score_)
+        assert verdict["train_score"] > 0.9 and not verdict["collapsed"]
+        unweighted = RefitCheck(acc, X, y, True, 0).verdict(
+            search.best_estimator_, search.best_score_
+        )
+        assert unweighted["collapsed"]  # what the weights are needed for
+
+
+def test_the_report_is_reset_by_a_fit_without_refit(digits):
+    X, y = digits
+    search = _search(
+        FragileClassifier(limit=1500), {"C": [1.0, 0.001]}, refit_check=True
+    )
+    with pytest.warns(UserWarning, match="collapsed"):
+        search.fit(X, y)
+    assert search.compute_report_["n_collapsed_refits"] == 1
+    search.set_params(refit=False).fit(X, y)
+    assert search.collapsed_refits_ == []
+    assert search.compute_report_["n_collapsed_refits"] == 0
 
 
 @pytest.mark.parametrize("value", ["yes", 1, 0, None, "Auto"])

@@ -696,23 +696,28 @@ def test_epoch_rungs_score_with_a_decision_function_first_scorer(data):
     assert np.isfinite(scores).all() and list(search.cv_results_["rung"]) == [1] * 3
 
 
-def test_a_net_search_checks_its_refit_by_default(data, monkeypatch):
+def test_a_net_search_checks_its_refit_by_default(monkeypatch):
     # refit_check="auto" is on for nets: the refit is scored on training rows
     # beside a constant prediction (and kept, as it did not collapse).
-    from subsetml.model_selection import SubsetSearchCV, _search
+    from sklearn.datasets import make_classification
+
+    from subsetml.model_selection import SubsetSearchCV, _refit
 
     verdicts = []
-    real = _search.collapse_verdict
+    real = _refit.RefitCheck.verdict
 
-    def spy(*args, **kwargs):
-        verdicts.append(real(*args, **kwargs))
+    def spy(self, estimator, cv_score):
+        verdicts.append(real(self, estimator, cv_score))
         return verdicts[-1]
 
-    monkeypatch.setattr(_search, "collapse_verdict", spy)
-    X, y = data
+    monkeypatch.setattr(_refit.RefitCheck, "verdict", spy)
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    X = np.column_stack([np.arange(len(y)), X]).astype(np.float32)
     search = SubsetSearchCV(
-        _plain_net(max_epochs=4),
-        {"lr": (0.01, 0.3, "log-uniform")},
+        _plain_net(max_epochs=15, module__n_in=6),
+        {"lr": (0.05, 0.2, "log-uniform")},
         n_iter=2,
         cv=2,
         subset_size=0.5,
@@ -720,5 +725,7 @@ def test_a_net_search_checks_its_refit_by_default(data, monkeypatch):
         random_state=0,
     ).fit(X, y)
     (verdict,) = verdicts
-    assert verdict is None or not verdict["collapsed"]
+    assert verdict is not None, "the net learned nothing: nothing was judged"
+    assert not verdict["collapsed"]
+    assert verdict["train_score"] > verdict["chance_score"]
     assert search.collapsed_refits_ == []
