@@ -23,6 +23,10 @@ learning rate, momentum, batch size and width) epochs are a resource too:
   on all rows, successive halving;
 * ``random@0.05 epochs rungs`` -- the same rungs on adaptive 5 % subsets,
   the 3 best re-scored on full folds at 27 epochs (``rescore="auto"``);
+* ``random@0.05 rescore0`` and ``random@0.05 rescore0 nocheck`` -- 5 %
+  subsets without re-scoring, with and without ``refit_check`` (on for nets
+  by default): with torch seeded per run the two searches are the same and
+  only the refit differs, an A/B of the check (not in the default set);
 * anchors: ``OptunaSearchCV`` pruning on epochs (``enable_pruning=True``,
   one ``partial_fit`` epoch per step up to 27, ``SuccessiveHalvingPruner``
   with ``min_resource=3`` and factor 3 -- its steps count from 0, so its
@@ -187,7 +191,9 @@ NET_STRATEGIES = (
     "HalvingRandomSearchCV epochs",
     "BayesSearchCV",
 )
-ALL_STRATEGIES = tuple(dict.fromkeys(STRATEGIES + NET_STRATEGIES))
+# The refit check's A/B, run on request (--strategies).
+CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
+ALL_STRATEGIES = tuple(dict.fromkeys(STRATEGIES + NET_STRATEGIES + CHECK_STRATEGIES))
 
 
 class _OptunaEpochs:
@@ -280,6 +286,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             cv=splitter,
             random_state=seed,
         )
+    if strategy == "random@0.05 rescore0":
+        return subset(selector="random", subset_size=0.05, rescore=0)
+    if strategy == "random@0.05 rescore0 nocheck":
+        return subset(selector="random", subset_size=0.05, rescore=0, refit_check=False)
     sel = strategy.split("@")[0].split(" ")[0]
     if strategy.endswith("@0.05") and sel in ("random", "craig"):
         return subset(selector=sel, subset_size=0.05)
@@ -358,6 +368,13 @@ def run_one(strategy, task, seed, n_iter, n_rows):
             getattr(search, "best_estimator_", None), "max_epochs", None
         ),
         "n_pruned": _n_pruned(search, results),
+        "collapsed_refits": [
+            {
+                "params": _plain(c["params"]),
+                **{k: c[k] for k in ("train_score", "chance_score", "cv_score")},
+            }
+            for c in getattr(search, "collapsed_refits_", [])
+        ],
         "compute_report": report,
     }
 
