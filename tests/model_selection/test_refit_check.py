@@ -420,3 +420,34 @@ def test_fallback_order_keeps_at_most_two():
     }
     assert fallback_order(results, "score", 0) == [1, 2]
     assert fallback_order(results, "score", 3) == [0, 1]
+
+
+def test_each_refit_is_a_task_for_scikit_learns_callbacks(digits):
+    pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9")
+
+    class Tasks:
+        def __init__(self):
+            self.begun, self.ended = [], []
+
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            self.begun.append(context.task_name)
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            self.ended.append(context.task_name)
+
+        def teardown(self, estimator, context):
+            pass
+
+    X, y = digits
+    record = Tasks()
+    search = _search(
+        FragileClassifier(limit=1500), {"C": [1.0, 0.001]}, refit_check=True
+    )
+    with pytest.warns(UserWarning, match="collapsed"):
+        search.set_callbacks(record).fit(X, y)
+    for log in (record.begun, record.ended):
+        assert log.count("refit-with-best-params") == 1
+        assert log.count("refit-next-best") == 1
