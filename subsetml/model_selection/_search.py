@@ -258,8 +258,9 @@ class SubsetSearchCV(BaseSearchCV):
         (``DummyClassifier(strategy="prior")``, ``DummyRegressor()``) that its
         cross-validated score promised: a net whose learning rate is stable
         on folds can still diverge to a constant on all rows. ``best_*`` then
-        describe the configuration kept, ``collapsed_refits_`` the others, and
-        a warning says so; when no refit passes, the best configuration's is
+        describe the configuration kept (``cv_results_`` keeps its ranks, so
+        its ``rank_test_*`` is then above 1), ``collapsed_refits_`` the
+        others, and a warning says so; when no refit passes, the best configuration's is
         kept. The check costs a prediction on those rows (no fit when nothing
         collapses). It judges nothing, and the first refit is kept as it is,
         with a callable ``refit``, without ``y``, when the scorer does not
