@@ -334,6 +334,8 @@ multimetric_
         ran: ``index`` (row of ``cv_results_``), ``params``,
         ``train_score``, ``chance_score`` (a constant prediction's),
         ``cv_score``, ``n_rows`` (training rows scored) and ``collapsed``.
+        A next configuration whose refit raised, or that the check could not
+        score, is listed too, with ``collapsed=None`` and an ``error``.
         Empty when the first refit was kept as it is, and without a refit.
     subsets_ : list of Subset
         The subset of each CV split (positions in the ``X`` given to ``fit``,
@@ -770,7 +772,7 @@ multimetric_
             getattr(self, "refit_time_", None),
             self.selection_time_,
             refit_fit_s,
-            len(getattr(self, "collapsed_refits_", ())),
+            sum(bool(c["collapsed"]) for c in self.collapsed_refits_),
         )
         tasks.end(self, X, y, metadata)
 
@@ -809,11 +811,26 @@ multimetric_
             estimator = clone(self.estimator).set_params(**clone(params, safe=False))
             t0 = time.perf_counter()
             name = "refit-with-best-params" if attempt == 0 else "refit-next-best"
-            with tasks.fitting(self, name, estimator, X, y, metadata):
-                if y is not None:
-                    estimator.fit(X, y, **routed.estimator.fit)
-                else:
-                    estimator.fit(X, **routed.estimator.fit)
+            try:
+                with tasks.fitting(self, name, estimator, X, y, metadata):
+                    if y is not None:
+                        estimator.fit(X, y, **routed.estimator.fit)
+                    else:
+                        estimator.fit(X, **routed.estimator.fit)
+            except Exception as exc:
+                if attempt == 0:
+                    raise  # the refit of the best fails as in GridSearchCV
+                # A replacement that fits on folds can still fail on all rows
+                # (memory): it is set aside, not the search's end.
+                self.collapsed_refits_.append(
+                    {
+                        "index": index,
+                        "params": params,
+                        "collapsed": None,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+                continue
             fit_s = time.perf_counter() - t0
             verdict = (
                 None
@@ -822,12 +839,21 @@ multimetric_
             )
             if attempt == 0 and verdict is None:
                 break  # nothing to judge: kept as it is
-            if verdict is not None and not verdict["collapsed"]:
-                break
-            if verdict is not None:
+            if verdict is None:
+                # Judged before (its score beats the constant's), but its
+                # scoring failed on all rows: not a replacement either.
                 self.collapsed_refits_.append(
-                    {"index": index, "params": params, **verdict}
+                    {
+                        "index": index,
+                        "params": params,
+                        "collapsed": None,
+                        "error": "the check could not score its refit",
+                    }
                 )
+                continue
+            if not verdict["collapsed"]:
+                break
+            self.collapsed_refits_.append({"index": index, "params": params, **verdict})
             if first is None:
                 first = (index, estimator, fit_s)
         else:
@@ -838,7 +864,7 @@ multimetric_
             _warn_collapsed(
                 self.collapsed_refits_,
                 None if index == order[0] else self.best_params_,
-                net=adapter_for(final_step(self.estimator)) is not None,
+                net=self._is_net(),
             )
         return fit_s
 
@@ -852,8 +878,12 @@ multimetric_
     def _refit_check_on(self):
         """Whether the refit is checked (``refit_check``; "auto": nets)."""
         if isinstance(self.refit_check, str):
-            return adapter_for(final_step(self.estimator)) is not None
+            return self._is_net()
         return bool(self.refit_check)
+
+    def _is_net(self):
+        """Whether ``estimator`` is a skorch net or a Pipeline ending in one."""
+        return adapter_for(final_step(self.estimator)) is not None
 
     @property
     def total_iterations(self):
@@ -2057,8 +2087,11 @@ class SearchResult(dict):
         return out
 
 
-def _warn_collapsed(collapsed, kept, net):
-    """Say which refits collapsed, and what ``best_estimator_`` holds."""
+def _warn_collapsed(set_aside, kept, net):
+    """Say which refits collapsed (or failed), and what ``best_estimator_``
+    holds."""
+    collapsed = [c for c in set_aside if c["collapsed"]]
+    failed = [c for c in set_aside if c["collapsed"] is None]
     first = collapsed[0]
     lines = [
         f"The refit of the best configuration ({first['params']}) collapsed on "
@@ -2072,6 +2105,8 @@ def _warn_collapsed(collapsed, kept, net):
             f"So did the next {len(collapsed) - 1} "
             f"({', '.join(str(c['params']) for c in collapsed[1:])})."
         )
+    for c in failed:
+        lines.append(f"The refit of {c['params']} was set aside: {c['error']}.")
     if kept is None:
         lines.append(
             "best_estimator_ is the collapsed refit of the best configuration "
@@ -2087,7 +2122,8 @@ def _warn_collapsed(collapsed, kept, net):
         lines.append(
             f"best_estimator_, best_params_, best_index_ and best_score_ are "
             f"those of the next configuration whose refit did not collapse "
-            f"({kept}). collapsed_refits_ lists the others (refit_check=False "
+            f"({kept}); cv_results_ keeps its ranks, so its rank_test_* is "
+            "above 1. collapsed_refits_ lists the others (refit_check=False "
             "keeps the best configuration whatever its refit does)."
         )
     warnings.warn(" ".join(lines), UserWarning, stacklevel=external_stacklevel())
