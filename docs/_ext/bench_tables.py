@@ -14,6 +14,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _write(target, text):
+    """Write a generated file (only when it changed, so Sphinx does not
+    rebuild every page), with "@" escaped outside ``literals``: docutils
+    reads strategy names such as "random@0.05" as e-mail addresses."""
+    parts = text.split("``")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("@", "\\@")
+    text = "``".join(parts)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def _write_tables(app):
     for prefix in ("search", "nn_search"):
         _write_family(app, prefix)
@@ -66,9 +78,7 @@ def _write_family(app, prefix):
     if not (ranking or e2e):
         parts.append("No search results are committed yet.")
     text = "\n".join(parts) + "\n"
-    path = out / f"{prefix}_tables.rst"
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    _write(out / f"{prefix}_tables.rst", text)
 
 
 def _adaselection_tables(path):
@@ -131,9 +141,7 @@ def _write_adaselection(app):
             "\nThe issue's short-training case, 6 epochs on 8,000 MNIST-1D "
             "training rows at r = 0.3:\n\n" + _adaselection_tables(cnn6)
         )
-    target = out / "adaselection_tables.rst"
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write(out / "adaselection_tables.rst", text)
 
 
 def _write_fidelity(app):
@@ -145,9 +153,7 @@ def _write_fidelity(app):
     for name in ("fidelity", "fidelity_nets"):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
-        target = out / f"{name}_tables.rst"
-        if not target.exists() or target.read_text() != text:
-            target.write_text(text)
+        _write(out / f"{name}_tables.rst", text)
 
 
 def _write_selection_cost(app):
@@ -157,9 +163,7 @@ def _write_selection_cost(app):
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     text = bsc.report(fmt="rst")
-    target = out / "selection_cost_tables.rst"
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write(out / "selection_cost_tables.rst", text)
 
 
 def setup(app):
