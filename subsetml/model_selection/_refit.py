@@ -36,6 +36,7 @@ __all__ = [
     "MAX_REFITS",
     "RefitCheck",
     "check_refit_check",
+    "config_key",
     "fallback_order",
 ]
 
@@ -147,6 +148,13 @@ class RefitCheck:
         }
 
 
+def config_key(params):
+    """A hashable key of one configuration: a categorical space can propose
+    the same one twice, and re-scoring or refitting both copies would leave
+    no alternative to compare."""
+    return repr(sorted(params.items()))
+
+
 def fallback_order(results, metric, best_index):
     """Rows of ``cv_results_`` to refit after ``best_index``, best first.
 
@@ -159,11 +167,11 @@ def fallback_order(results, metric, best_index):
     scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
     rungs = results.get("rung")
     params = results["params"]
-    seen = {repr(sorted(params[best_index].items()))}
+    seen = {config_key(params[best_index])}
     out = []
     for i in np.lexsort((np.arange(len(ranks)), ranks)):
         i = int(i)
-        key = repr(sorted(params[i].items()))
+        key = config_key(params[i])
         if i == best_index or key in seen or not math.isfinite(scores[i]):
             continue
         if rungs is not None and rungs[i] != rungs[best_index]:

@@ -57,6 +57,7 @@ from subsetml.model_selection._fidelity import (
 from subsetml.model_selection._refit import (
     RefitCheck,
     check_refit_check,
+    config_key,
     fallback_order,
 )
 from subsetml.model_selection._spaces import (
@@ -811,6 +812,7 @@ multimetric_
             estimator = clone(self.estimator).set_params(**clone(params, safe=False))
             t0 = time.perf_counter()
             name = "refit-with-best-params" if attempt == 0 else "refit-next-best"
+            verdict, error = None, None
             try:
                 with tasks.fitting(self, name, estimator, X, y, metadata):
                     if y is not None:
@@ -822,38 +824,25 @@ multimetric_
                     raise  # the refit of the best fails as in GridSearchCV
                 # A replacement that fits on folds can still fail on all rows
                 # (memory): it is set aside, not the search's end.
-                self.collapsed_refits_.append(
-                    {
-                        "index": index,
-                        "params": params,
-                        "collapsed": None,
-                        "error": f"{type(exc).__name__}: {exc}",
-                    }
-                )
-                continue
-            fit_s = time.perf_counter() - t0
-            verdict = (
-                None
-                if check is None
-                else check.verdict(estimator, float(scores[index]))
-            )
-            if attempt == 0 and verdict is None:
-                break  # nothing to judge: kept as it is
-            if verdict is None:
-                # Judged before (its score beats the constant's), but its
-                # scoring failed on all rows: not a replacement either.
-                self.collapsed_refits_.append(
-                    {
-                        "index": index,
-                        "params": params,
-                        "collapsed": None,
-                        "error": "the check could not score its refit",
-                    }
-                )
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                fit_s = time.perf_counter() - t0
+                if check is not None:
+                    verdict = check.verdict(estimator, float(scores[index]))
+                if attempt == 0 and verdict is None:
+                    break  # nothing to judge: kept as it is
+                if verdict is None:
+                    # Judged before (its score beats the constant's), but its
+                    # scoring failed on all rows: not a replacement either.
+                    error = "the check could not score its refit"
+            entry = {"index": index, "params": params}
+            if error is not None:
+                entry.update(collapsed=None, error=error)
+                self.collapsed_refits_.append(entry)
                 continue
             if not verdict["collapsed"]:
                 break
-            self.collapsed_refits_.append({"index": index, "params": params, **verdict})
+            self.collapsed_refits_.append({**entry, **verdict})
             if first is None:
                 first = (index, estimator, fit_s)
         else:
@@ -1709,11 +1698,10 @@ class _Run:
         n = min(self.n_rescore, len(self.params))
         if n == 0:
             return
-        # The best distinct configurations: a categorical space can propose
-        # one twice, and two copies would leave no alternative to compare.
+        # The best distinct configurations (see config_key).
         top, seen = [], set()
         for i in _order_by_rung(self.objective, self.more["rung"]):
-            key = repr(sorted(self.params[i].items()))
+            key = config_key(self.params[i])
             if self.more["pruned"][i] or not math.isfinite(self.objective[i]):
                 continue
             if key not in seen:
