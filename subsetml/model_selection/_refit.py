@@ -159,13 +159,16 @@ def fallback_order(results, metric, best_index):
     """Rows of ``cv_results_`` to refit after ``best_index``, best first.
 
     The next ones in ``rank_test_<metric>`` order (ties by trial order) that
-    have a finite score, the same ``rung`` as the best (scores of other rungs
-    do not compare, and with re-scoring these are the re-scored ones) and
-    parameters distinct from those already listed; at most ``MAX_REFITS - 1``.
+    have a finite score and parameters distinct from those already listed;
+    at most ``MAX_REFITS - 1``. With rungs the ranks order trials by rung
+    first, so the best's own rung comes first (with re-scoring, the
+    re-scored configurations), then the best of the rungs below: when
+    epochs are the resource, often a single trial reaches the last rung,
+    and the next best configuration is one stopped earlier, refit with the
+    epochs it was scored at.
     """
     ranks = np.asarray(results[f"rank_test_{metric}"])
     scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
-    rungs = results.get("rung")
     params = results["params"]
     seen = {config_key(params[best_index])}
     out = []
@@ -173,8 +176,6 @@ def fallback_order(results, metric, best_index):
         i = int(i)
         key = config_key(params[i])
         if i == best_index or key in seen or not math.isfinite(scores[i]):
-            continue
-        if rungs is not None and rungs[i] != rungs[best_index]:
             continue
         seen.add(key)
         out.append(i)

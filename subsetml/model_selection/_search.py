@@ -250,8 +250,9 @@ class SubsetSearchCV(BaseSearchCV):
         trials already are).
     refit_check : {"auto", True, False}, default="auto"
         Check that the refit on all rows did not collapse, and if it did,
-        refit the next best configuration instead (at most two more, of the
-        best's ``rung``: with re-scoring, the re-scored ones). A refit has
+        refit the next best configuration instead (at most two more, by
+        ``rank_test_*``: the best's ``rung`` first, with re-scoring the
+        re-scored ones, then the rungs below, refit as scored). A refit has
         collapsed when, scored with the search's metric on about 2,000 of
         its training rows (stratified for a classifier, at least one row per
         class; with routed score parameters such as ``sample_weight``), it

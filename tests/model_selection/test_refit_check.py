@@ -424,17 +424,52 @@ def test_verdict_samples_rows_stratified(digits):
 
 
 # ------------------------------------------------------------ fallbacks
-def test_fallback_order_skips_duplicates_nan_and_other_rungs():
+def test_fallback_order_skips_duplicates_and_nan():
     results = {
         "params": [{"a": 1}, {"a": 2}, {"a": 1}, {"a": 3}, {"a": 4}, {"a": 5}],
         "mean_test_score": np.array([0.9, 0.8, 0.85, np.nan, 0.7, 0.95]),
         "rank_test_score": np.array([1, 3, 2, 6, 4, 5]),
-        "rung": np.array([2, 2, 2, 2, 2, 1]),
     }
-    # After the best (0): not its duplicate (2), not NaN (3), not rung 1 (5).
+    # After the best (0): not its duplicate (2), not NaN (3).
     assert fallback_order(results, "score", 0) == [1, 4]
-    del results["rung"]
-    assert fallback_order(results, "score", 0) == [1, 4]
+
+
+def test_fallback_order_goes_down_the_rungs_when_the_best_is_alone():
+    # Epochs as the resource: one trial reached the last rung (2); the next
+    # ones come from rung 1 by rank (which orders rungs first), not by their
+    # raw scores, and 0.95 on rung 0 does not jump the queue.
+    results = {
+        "params": [{"a": i} for i in range(5)],
+        "mean_test_score": np.array([0.9, 0.6, 0.7, 0.95, 0.5]),
+        "rank_test_score": np.array([1, 3, 2, 4, 5]),
+        "rung": np.array([2, 1, 1, 0, 0]),
+    }
+    assert fallback_order(results, "score", 0) == [2, 1]
+
+
+def test_a_lone_collapsed_top_rung_gives_way_to_a_lower_rung(digits):
+    # Halving over subset rungs: one trial (C >= 1) reaches the last rung and
+    # collapses on all rows; the next configurations come from the rungs
+    # below, as they were scored there.
+    X, y = digits
+    search = _search(
+        FragileClassifier(limit=1500),
+        {"C": (0.001, 10.0, "log-uniform")},
+        refit_check=True,
+        subset_size=(0.1, 0.3, 1.0),
+        pruner="halving",
+        random_state=3,
+    )
+    with pytest.warns(UserWarning, match="collapsed on all rows"):
+        search.fit(X, y)
+    rungs = np.asarray(search.cv_results_["rung"])
+    assert (rungs == rungs.max()).sum() == 1
+    assert search.collapsed_refits_
+    assert all(bad["params"]["C"] >= 1 for bad in search.collapsed_refits_)
+    assert search.collapsed_refits_[0]["index"] == int(np.argmax(rungs))
+    assert rungs[search.best_index_] < rungs.max()
+    assert search.best_params_["C"] < 1
+    assert not search.best_estimator_.collapsed_
 
 
 def test_fallback_order_keeps_at_most_two():
