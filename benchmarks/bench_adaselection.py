@@ -80,6 +80,9 @@ MIXES = {
     # method_lr=3 did better than 1 on rates 0.2-0.4 in a sweep over the same
     # tasks (1, 3, 10), so it is a tuned variant: read its ranks as such.
     "adaselection_probe_lr3": {"method_reward": "probe", "method_lr": 3.0},
+    # Issue 18: every (non-dormant) policy's step tried from the same state on
+    # the same batch, so the reward carries no batch-to-batch noise.
+    "adaselection_paired": {"method_reward": "paired"},
 }
 SUBSAMPLING = [*MIXES, *POLICIES]
 

@@ -37,9 +37,10 @@ MIX_STYLES = {
     "adaselection_probe_lr3": {"lw": 1.5, "color": "k", "ls": "-."},
     "adaselection_stale": {"lw": 1.5, "color": "grey"},
     "adaselection_probe_stale": {"lw": 1.5, "color": "grey", "ls": ":"},
+    "adaselection_paired": {"lw": 2.5, "color": "tab:red"},
 }
 #: The mixes whose method weights are plotted (one figure each).
-WEIGHT_PLOTS = ("adaselection", "adaselection_probe")
+WEIGHT_PLOTS = ("adaselection", "adaselection_probe", "adaselection_paired")
 
 
 def _runs(records, method, rate=None):

@@ -37,9 +37,11 @@ class MethodWeights:
         The curriculum kind of each policy.
     lr : float
         ``eta`` of the multiplicative step; 0 keeps the weights uniform.
-    reward : {"advantage", "drop", "probe"}
+    reward : {"advantage", "drop", "probe", "paired"}
         ``"probe"`` ignores :meth:`update`: the weights move only through
-        :meth:`choose_probe` and :meth:`update_probe`.
+        :meth:`choose_probe` and :meth:`update_probe`. ``"paired"`` ignores it
+        too: they move through :meth:`choose_paired` and
+        :meth:`update_paired`.
     floor : float
         Floor of each weight as a fraction of the uniform weight ``1 / M``.
     smoothing : float
@@ -120,7 +122,7 @@ class MethodWeights:
         ones; ``keep_fraction`` (``k / B``) is the vote of a random choice,
         the baseline of the ``"advantage"`` reward.
         """
-        if self.reward == "probe":
+        if self.reward in ("probe", "paired"):
             return
         ema = self.loss_ema
         beta = self.smoothing
@@ -248,3 +250,82 @@ class MethodWeights:
             self.weights = update_method_weights(
                 self.weights, reward, lr=self.lr, floor=floor
             )
+
+    def choose_paired(self, dists, k, rng, *, epoch, max_epochs, selection="allocate"):
+        """Each policy's own ``k`` rows, which policies to try, and which to keep.
+
+        A paired probe step tries policies' choices from the same state on
+        the same batch; :meth:`update_paired` then credits all the tried ones
+        at once. A policy whose mixing weight would not give it half a row of
+        the ``k`` (``mixing_m * k < 1/2``) is dormant: it is not tried, except
+        one dormant policy drawn at random per probe, so that a policy can
+        come back. The step that training keeps is that of a policy drawn
+        with probability equal to its mixing weight, among the tried ones.
+
+        Parameters
+        ----------
+        dists : ndarray of shape (n_policies, n_rows)
+        k : int
+        rng : RandomState
+        epoch, max_epochs : int
+        selection : {"allocate", "top_k", "sample"}
+            ``"sample"`` draws each policy's rows in proportion to its
+            distribution; otherwise each keeps its ``k`` most probable rows.
+
+        Returns
+        -------
+        kept : list of (ndarray of int or None)
+            The sorted positions each tried policy keeps; None for the others.
+        chosen : int
+            The policy whose step training keeps.
+        """
+        mixing = self._mixing(epoch, max_epochs)
+        tried = mixing * k >= 0.5
+        dormant = np.flatnonzero(~tried)
+        if dormant.size:
+            tried[rng.choice(dormant)] = True
+        p = np.where(tried, mixing, 0.0)
+        chosen = int(rng.choice(len(mixing), p=p / p.sum()))
+        method = "sample" if selection == "sample" else "top_k"
+        kept = [
+            select_rows(d, k, rng, method=method) if t else None
+            for d, t in zip(dists, tried)
+        ]
+        self.mixing = mixing
+        return kept, chosen
+
+    def update_paired(self, loss_before, losses_after):
+        """Credit the tried policies with their own step's drop of the held-out loss.
+
+        ``losses_after[m]`` is the held-out rows' loss after the step of
+        policy ``m`` (NaN for a policy not tried), all steps taken from the
+        same state on the same batch, so the differences between policies
+        carry no batch-to-batch noise. The relative drops ``d_m =
+        (loss_before - losses_after[m]) / |loss_before|`` (clipped to [-1,
+        1]) are centred on their mean over the tried policies and divided by
+        the moving average ``s`` of their mean absolute deviation; the
+        advantages, clipped to [-2, 2], move each tried policy's log-weight
+        by ``0.1 * lr`` times its advantage. Untried policies keep theirs
+        (up to the renormalisation).
+        """
+        after = np.asarray(losses_after, dtype=np.float64)
+        tried = np.isfinite(after)
+        if tried.sum() < 2:
+            return
+        drops = (loss_before - after[tried]) / max(abs(loss_before), 1e-12)
+        drops = np.clip(drops, -1.0, 1.0)
+        deviation = drops - drops.mean()
+        spread = float(np.abs(deviation).mean())
+        self.n_probes += 1
+        alpha = max(1.0 - self.smoothing, 1.0 / self.n_probes)
+        scale = spread if self.scale_ema is None else self.scale_ema
+        scale += alpha * (spread - scale)
+        self.scale_ema = scale
+        if scale <= 1e-12 or not self.lr:
+            return
+        reward = np.zeros(len(self.weights))
+        reward[tried] = 0.1 * np.clip(deviation / scale, -2.0, 2.0)
+        floor = self.floor / len(self.weights)
+        self.weights = update_method_weights(
+            self.weights, reward, lr=self.lr, floor=floor
+        )

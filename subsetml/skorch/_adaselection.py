@@ -26,6 +26,7 @@ Per training step, after ``warmup_epochs`` ordinary epochs:
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -179,7 +180,7 @@ class AdaSelectionMixin:
     method_lr : float, default=1.0
         Learning rate ``eta`` of the multiplicative method-weight update
         ``w_m <- w_m * exp(eta * rho_m)``; 0 keeps the weights uniform.
-    method_reward : {"advantage", "drop", "probe"}, default="advantage"
+    method_reward : {"advantage", "drop", "probe", "paired"}, default="advantage"
         The reward ``rho_m`` (reconstruction). Both start from the relative
         drop ``d`` of the mean batch loss against its moving average (clipped
         to [-1, 1]) and the vote ``v_m``: the probability mass policy ``m``
@@ -205,6 +206,23 @@ class AdaSelectionMixin:
         policies are not under-credited. It costs one no-grad forward of
         ``B / 4`` rows per ``probe_every`` steps. See
         :meth:`~subsetml.minibatch.MethodWeights.update_probe`.
+
+        ``"paired"`` compares the policies on the same step instead of on
+        different ones: on a probe step (the same held-out quarter), the
+        ``k`` rows of each policy are trained on in turn from the same state
+        (weights, optimiser state, BatchNorm statistics: put back after each
+        try), and each try's drop of the held-out rows' mean loss is measured.
+        Batch and state are common to all tries, so the differences between
+        policies carry none of the batch-to-batch noise; every tried policy's
+        log-weight moves by ``0.1 * method_lr`` times its drop's deviation
+        from the tries' mean, over the moving average of that deviation
+        (clipped to [-2, 2]). Training keeps the try of a policy drawn by its
+        mixing weight. Policies whose weight would not earn half a row of the
+        ``k`` are dormant and skipped, except one drawn at random per probe;
+        policies that keep the same rows share a try. It costs, per probe
+        step, one step on ``k`` rows and one no-grad forward of ``B / 4``
+        rows per distinct try, and a copy of the module's and optimiser's
+        state. See :meth:`~subsetml.minibatch.MethodWeights.update_paired`.
     method_floor : float in [0, 1), default=0.01
         Floor on each method weight, as a fraction of the uniform weight
         ``1 / M`` (reconstruction: "≈ 0.01 / M"), so no policy dies.
@@ -235,7 +253,8 @@ class AdaSelectionMixin:
         cost accuracy (``benchmarks/results/adaselection_stale_timing.json``
         and ``adaselection.json``).
     probe_every : int, default=4
-        With ``method_reward="probe"``, every how many selecting steps one is
+        With ``method_reward="probe"`` or ``"paired"``, every how many
+        selecting steps one is
         a probe step; ignored otherwise, and when ``method_lr=0``. A probe
         step is skipped when fewer than ``k + 2`` rows of the batch would
         leave a choice. The held-out rows need a fresh loss, so with
@@ -395,17 +414,17 @@ class AdaSelectionMixin:
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
             )
         _check_number("probe_every", self.probe_every, low=1, integer=True)
-        if self.method_reward not in ("advantage", "drop", "probe"):
+        if self.method_reward not in ("advantage", "drop", "probe", "paired"):
             raise ValueError(
-                "method_reward must be 'advantage', 'drop' or 'probe', got "
+                "method_reward must be 'advantage', 'drop', 'probe' or 'paired', got "
                 f"{self.method_reward!r}."
             )
-        if self.method_reward == "probe" and self.scoring_mode == "train":
+        if self.method_reward in ("probe", "paired") and self.scoring_mode == "train":
             raise ValueError(
-                "method_reward='probe' needs scoring_mode='eval': in training "
-                "mode, BatchNorm normalises the whole batch before the step and "
-                "the held-out quarter alone after it, so the two losses do not "
-                "compare (and dropout adds noise to both)."
+                f"method_reward={self.method_reward!r} needs scoring_mode='eval': "
+                "in training mode, BatchNorm normalises the whole batch before "
+                "the step and the held-out quarter alone after it, so the two "
+                "losses do not compare (and dropout adds noise to both)."
             )
         if self.selection not in ("allocate", "top_k", "sample"):
             raise ValueError(
@@ -850,6 +869,10 @@ class AdaSelectionMixin:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
         probe = self._ada_probe_rows(n, k, need)
+        if probe is not None and self.weighting_.reward == "paired":
+            return self._ada_paired_step(
+                Xi, yi, row_ids, probe, full, k, epoch, start, y_pred_all, fit_params
+            )
         if probe is None:
             eligible, choose = None, self.weighting_.choose
         else:
@@ -886,7 +909,7 @@ class AdaSelectionMixin:
         weighting = self.weighting_
         # The fit's MethodWeights decides (set_params between partial_fit
         # calls does not half-switch the reward); with lr 0 nothing can move.
-        if weighting.reward != "probe" or not weighting.lr:
+        if weighting.reward not in ("probe", "paired") or not weighting.lr:
             return None
         self._ada_probe_count_ += 1
         if self._ada_probe_count_ % self.probe_every:
@@ -918,23 +941,116 @@ class AdaSelectionMixin:
         stats["rows_scored"] += probe.size
         stats["scoring_time"] += time.perf_counter() - start
 
+    def _ada_paired_step(
+        self, Xi, yi, row_ids, probe, full, k, epoch, start, y_pred_all, fit_params
+    ):
+        """A paired probe step: every policy's step tried from the same state.
+
+        Each distinct kept set (policies that keep the same rows share one
+        try) is trained on from the state before the step, the held-out rows
+        are scored after it, and the state is put back; the step of the
+        policy :meth:`~subsetml.minibatch.MethodWeights.choose_paired` drew
+        is tried last and kept. The other tries count as scoring time.
+        """
+        stats = self._ada_stats_
+        eligible = np.setdiff1d(np.arange(get_len(Xi)), probe, assume_unique=True)
+        part = full.take(eligible)
+        dists = np.stack([p.distribution(part, k) for p in self.policies_])
+        kept_sets, chosen = self.weighting_.choose_paired(
+            dists,
+            k,
+            self._ada_rng_,
+            epoch=epoch,
+            max_epochs=self.max_epochs,
+            selection=self.selection,
+        )
+        groups = {}
+        for m, kept in enumerate(kept_sets):
+            if kept is not None:
+                groups.setdefault(tuple(eligible[kept]), []).append(m)
+        chosen_key = tuple(eligible[kept_sets[chosen]])
+        order = [key for key in groups if key != chosen_key] + [chosen_key]
+        Xp, yp = _take_rows(Xi, probe), _take_rows(yi, probe)
+        probe_ids = None if row_ids is None else row_ids[probe]
+        before = float(full.losses[probe].mean())
+        after = np.full(len(kept_sets), np.nan)
+        snapshot = self._ada_snapshot()
+        stats["scoring_time"] += time.perf_counter() - start
+        step = None
+        for i, key in enumerate(order):
+            kept = np.asarray(key, dtype=np.int64)
+            sub_batch = (_take_rows(Xi, kept), _take_rows(yi, kept))
+            sub_ids = None if row_ids is None else row_ids[kept]
+            if key == chosen_key:
+                step = self._ada_train_on(sub_batch, sub_ids, epoch, fit_params)
+                tick = time.perf_counter()
+            else:
+                tick = time.perf_counter()
+                self._ada_try_step(sub_batch, sub_ids, fit_params)
+            try:
+                losses = self._ada_forward_scores(Xp, yp, probe_ids, fit_params)[1][0]
+            finally:
+                self._set_training(True)
+            after[groups[key]] = float(losses.mean())
+            stats["rows_scored"] += probe.size
+            if i < len(order) - 1:
+                self._ada_restore(snapshot)
+            self._ada_sync()
+            stats["scoring_time"] += time.perf_counter() - tick
+        self.weighting_.update_paired(before, after)
+        if y_pred_all is not None:
+            step = dict(step, y_pred=y_pred_all)
+        return step
+
+    def _ada_try_step(self, batch, row_ids, fit_params):
+        """The parent's step on ``batch``, outside the fit's bookkeeping."""
+        with self._ada_row_weights(row_ids):
+            super().train_step(batch, **fit_params)
+
+    @contextmanager
+    def _ada_row_weights(self, row_ids):
+        """The sample weights of ``row_ids`` for the loss, during a step."""
+        weight = getattr(self, "_ada_train_weight_", None)
+        self._ada_step_weight_ = (
+            None if weight is None or row_ids is None else weight[row_ids]
+        )
+        try:
+            yield
+        finally:
+            self._ada_step_weight_ = None
+
+    def _ada_stateful(self):
+        """The modules, criteria and optimisers a step can change."""
+        for name in self._modules + self._criteria + self._optimizers:
+            obj = getattr(self, name + "_", None)
+            if obj is not None and hasattr(obj, "state_dict"):
+                yield name, obj
+
+    def _ada_snapshot(self):
+        return {
+            name: copy.deepcopy(obj.state_dict()) for name, obj in self._ada_stateful()
+        }
+
+    def _ada_restore(self, snapshot):
+        for name, obj in self._ada_stateful():
+            # An optimiser's load_state_dict may keep the given tensors as
+            # its state: hand it a copy so the snapshot stays intact.
+            state = snapshot[name]
+            if isinstance(obj, torch.optim.Optimizer):
+                state = copy.deepcopy(state)
+            obj.load_state_dict(state)
+
     def _ada_update_weights(self, batch_loss, keep_fraction):
         """Multiplicative method-weight step (:meth:`MethodWeights.update`)."""
         self.weighting_.update(batch_loss, keep_fraction)
 
     def _ada_train_on(self, batch, row_ids, epoch, fit_params):
         stats = self._ada_stats_
-        weight = getattr(self, "_ada_train_weight_", None)
-        self._ada_step_weight_ = (
-            None if weight is None or row_ids is None else weight[row_ids]
-        )
         capture = self.stale_epochs > 0 and row_ids is not None
         self._ada_capture_ = [] if capture else None
         start = time.perf_counter()
-        try:
+        with self._ada_row_weights(row_ids):
             step = super().train_step(batch, **fit_params)
-        finally:
-            self._ada_step_weight_ = None
         if capture and self._ada_capture_:
             # The kept rows' pre-step losses come with the training forward:
             # refresh their cached scores at no extra forward.

@@ -941,3 +941,101 @@ def test_probe_reward_with_sample_weights_and_pickling(clf_data):
     # the probe state is per fit: a clone starts afresh
     fresh = clone(net).set_params(max_epochs=1).fit(X, y)
     assert fresh.weighting_.n_probes == 6
+
+
+class BatchNormMLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(D, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU()
+        )
+        self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, X):
+        return self.head(self.body(X))
+
+
+def _net_state(net):
+    state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+    for i, s in enumerate(net.optimizer_.state.values()):
+        for key, value in s.items():
+            state[f"opt{i}.{key}"] = torch.as_tensor(value).clone()
+    return state
+
+
+def test_paired_reward_tries_every_policy_from_the_same_state(clf_data):
+    X, y = clf_data
+    events = []
+
+    class Spy(AdaSelectionClassifier):
+        def _ada_try_step(self, batch, row_ids, fit_params):
+            events.append(("try", _net_state(self), row_ids.copy()))
+            return super()._ada_try_step(batch, row_ids, fit_params)
+
+        def _ada_train_on(self, batch, row_ids, epoch, fit_params):
+            events.append(("keep", _net_state(self), row_ids.copy()))
+            return super()._ada_train_on(batch, row_ids, epoch, fit_params)
+
+    torch.manual_seed(0)
+    net = Spy(
+        module=BatchNormMLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        policies=["big_loss", "small_loss", "uniform"],
+        method_reward="paired",
+        probe_every=2,
+        sampling_rate=0.2,
+        warmup_epochs=0,
+        max_epochs=2,
+        batch_size=20,
+        lr=0.01,
+        train_split=False,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    # 12 steps, every second one paired; 3 policies keep 3 distinct sets.
+    assert net.weighting_.n_probes == 6
+    assert sum(kind == "try" for kind, _, _ in events) >= 6
+    groups, current = [], []
+    for event in events:
+        current.append(event)
+        if event[0] == "keep":
+            groups.append(current)
+            current = []
+    assert len(groups) == 12
+    paired = [g for g in groups if len(g) > 1]
+    assert len(paired) == 6
+    for group in paired:
+        first = group[0][1]
+        for _, state, _ in group[1:]:
+            assert state.keys() == first.keys()
+            assert all(torch.equal(state[k], first[k]) for k in first)
+        # the tries choose other rows than the kept step
+        kept_rows = set(group[-1][2])
+        assert all(set(rows) != kept_rows for _, _, rows in group[:-1])
+    # Only the kept steps count: Adam's steps and BatchNorm's batches.
+    adam = next(iter(net.optimizer_.state.values()))
+    assert int(adam["step"]) == 12
+    assert int(net.module_.body[1].num_batches_tracked) == 12
+    assert net.history[:, "rows_kept"] == [24, 24]
+    # each try and the kept step re-score the 5 held-out rows
+    n_tries = sum(len(g) for g in paired)
+    assert sum(net.history[:, "rows_scored"]) == 2 * N + 5 * n_tries
+    assert net.module_.training
+    assert not np.allclose(net.method_weights_, 1 / 3)
+
+
+def test_paired_reward_needs_eval_scoring_and_pickles(clf_data):
+    X, y = clf_data
+    with pytest.raises(ValueError, match="method_reward='paired' needs scoring_mode"):
+        make_clf(method_reward="paired", scoring_mode="train").fit(X, y)
+    with pytest.raises(ValueError, match="'probe' or 'paired'"):
+        make_clf(method_reward="pairs").fit(X, y)
+    torch.manual_seed(0)
+    weight = np.linspace(0.5, 2.0, len(y))
+    net = make_clf(method_reward="paired", probe_every=1, warmup_epochs=0)
+    net.fit(X, y, sample_weight=weight)
+    assert net.weighting_.n_probes == 18
+    again = pickle.loads(pickle.dumps(net))
+    assert np.array_equal(again.method_weights_, net.method_weights_)
+    assert np.allclose(again.predict_proba(X), net.predict_proba(X))

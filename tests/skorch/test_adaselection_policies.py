@@ -388,3 +388,65 @@ def test_probe_update_is_importance_weighted():
     assert mw.weights[1] == pytest.approx(expected)
     # the baseline is the plain mean of the first drops
     assert mw.drop_ema == pytest.approx(0.75) and mw.scale_ema == 0.5
+
+
+def test_paired_reward_credits_every_tried_policy_at_once():
+    from subsetml.minibatch import MethodWeights
+
+    mw = MethodWeights(["hard", "easy", "neutral"], lr=1.0, reward="paired", floor=0.0)
+    mw.update(1.0, 0.5)  # the batch-loss reward is off under "paired"
+    assert mw.loss_ema is None
+    # drops of 0.3, 0.1 and 0.2: deviations +0.1, -0.1, 0, spread 0.2 / 3
+    mw.update_paired(1.0, [0.7, 0.9, 0.8])
+    advantage = np.clip(np.array([0.1, -0.1, 0.0]) / (0.2 / 3), -2, 2)
+    expected = np.exp(0.1 * advantage) / np.exp(0.1 * advantage).sum()
+    assert np.allclose(mw.weights, expected)
+    assert mw.n_probes == 1 and mw.scale_ema == pytest.approx(0.2 / 3)
+    # an untried policy (NaN) keeps its log-weight; with one try, no update
+    before = mw.weights.copy()
+    mw.update_paired(1.0, [0.5, np.nan, 0.9])
+    ratio = mw.weights / before
+    assert ratio[0] > ratio[1] > ratio[2]
+    assert mw.n_probes == 2
+    mw.update_paired(1.0, [0.5, np.nan, np.nan])
+    assert mw.n_probes == 2
+
+
+def test_paired_reward_finds_the_best_policy_through_noise():
+    from subsetml.minibatch import MethodWeights
+
+    rng = np.random.RandomState(0)
+    mw = MethodWeights(["neutral"] * 4, lr=1.0, reward="paired", floor=0.01)
+    means = np.array([0.10, 0.12, 0.11, 0.15])
+    for _ in range(200):
+        # A common shift (the batch) far larger than the policies' differences
+        shift = rng.normal(0, 0.2)
+        mw.update_paired(1.0, 1.0 - means - shift - rng.normal(0, 0.01, 4))
+    assert np.argmax(mw.weights) == 3
+    assert mw.weights[3] > 0.9
+
+
+def test_choose_paired_skips_dormant_policies_but_one():
+    from subsetml.minibatch import MethodWeights
+
+    mw = MethodWeights(["neutral"] * 4, lr=1.0, reward="paired", floor=0.0)
+    mw.weights = np.array([0.97, 0.01, 0.01, 0.01])
+    dists = np.array(
+        [[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4], [0.25] * 4, [0.0, 0.0, 0.5, 0.5]]
+    )
+    rng = np.random.RandomState(0)
+    woken = set()
+    for _ in range(40):
+        kept, chosen = mw.choose_paired(dists, 2, rng, epoch=0, max_epochs=1)
+        tried = [m for m, rows in enumerate(kept) if rows is not None]
+        # 0.01 * 2 rows is below half a row: dormant, one of them tried
+        assert len(tried) == 2 and tried[0] == 0
+        woken.add(tried[1])
+        assert chosen in tried
+        assert list(kept[0]) == [0, 1]
+    assert woken == {1, 2, 3}
+    # nobody dormant: every policy tried, the kept step drawn by weight
+    mw.weights = np.full(4, 0.25)
+    kept, chosen = mw.choose_paired(dists, 2, rng, epoch=0, max_epochs=1)
+    assert all(rows is not None for rows in kept)
+    assert list(kept[3]) == [2, 3]
