@@ -11,7 +11,11 @@ state. Data loading is left out: it is the same for both.
 
 Reported per model and rate: the median milliseconds of each, their ratio,
 the cost model and the ratio over the model ("overhead": 1.0 means no cost
-beyond the two passes).
+beyond the two passes). ``--reward probe`` or ``paired`` makes every
+``probe_every``-th step a probe step, which the median skips: the mean
+ratio (``ratio_mean``) counts them. ``--fit-epochs`` trains longer before
+timing, so that the method weights have settled as they do late in a fit
+(the paired reward tries fewer policies then).
 
 Usage::
 
@@ -37,7 +41,9 @@ from bench_adaselection import CNN1D
 RATES = (0.1, 0.2, 0.3, 0.5)
 
 
-def measure(channels, rate, X, y, *, steps, batch_size, seed):
+def measure(
+    channels, rate, X, y, *, steps, batch_size, seed, reward="advantage", epochs=2
+):
     import torch
     from skorch import NeuralNetClassifier
 
@@ -54,7 +60,8 @@ def measure(channels, rate, X, y, *, steps, batch_size, seed):
         train_split=None,
         verbose=0,
         sampling_rate=rate,
-        max_epochs=2,
+        method_reward=reward,
+        max_epochs=epochs,
         warmup_epochs=1,
         random_state=seed,
     )
@@ -77,7 +84,13 @@ def measure(channels, rate, X, y, *, steps, batch_size, seed):
         net.train_step(batch)
         ada.append(time.perf_counter() - t0)
     skip = steps // 10  # the first steps warm caches and allocators
-    return float(np.median(plain[skip:])), float(np.median(ada[skip:]))
+    plain, ada = np.array(plain[skip:]), np.array(ada[skip:])
+    return (
+        float(np.median(plain)),
+        float(np.median(ada)),
+        float(plain.mean()),
+        float(ada.mean()),
+    )
 
 
 def main(argv=None):
@@ -89,6 +102,12 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", default=None)
+    parser.add_argument(
+        "--reward", default="advantage", choices=["advantage", "probe", "paired"]
+    )
+    parser.add_argument(
+        "--fit-epochs", type=int, default=2, help="epochs fitted before timing"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -106,8 +125,16 @@ def main(argv=None):
     for ch in channels:
         for rate in RATES:
             for r in range(rounds):
-                plain, ada = measure(
-                    ch, rate, X, y, steps=steps, batch_size=args.batch_size, seed=r
+                plain, ada, plain_mean, ada_mean = measure(
+                    ch,
+                    rate,
+                    X,
+                    y,
+                    steps=steps,
+                    batch_size=args.batch_size,
+                    seed=r,
+                    reward=args.reward,
+                    epochs=args.fit_epochs,
                 )
                 model = (1 + 3 * rate) / 3
                 rec = {
@@ -117,6 +144,9 @@ def main(argv=None):
                     "plain_ms": plain * 1e3,
                     "ada_ms": ada * 1e3,
                     "ratio": ada / plain,
+                    "plain_ms_mean": plain_mean * 1e3,
+                    "ada_ms_mean": ada_mean * 1e3,
+                    "ratio_mean": ada_mean / plain_mean,
                     "cost_model": model,
                     "overhead": ada / plain / model,
                 }
@@ -135,17 +165,19 @@ def main(argv=None):
                     "channels": ch,
                     "rate": rate,
                     "ratio_median": float(np.median([r["ratio"] for r in rs])),
+                    "ratio_mean": float(np.median([r["ratio_mean"] for r in rs])),
                     "cost_model": (1 + 3 * rate) / 3,
                     "overhead_median": float(np.median([r["overhead"] for r in rs])),
                     "ada_ms_median": float(np.median([r["ada_ms"] for r in rs])),
                     "plain_ms_median": float(np.median([r["plain_ms"] for r in rs])),
                 }
             )
-    print("channels rate  ratio  model  overhead")
+    print("channels rate  ratio  (mean)  model  overhead")
     for s in summary:
         print(
             f"{s['channels']:8d} {s['rate']:4} {s['ratio_median']:6.2f} "
-            f"{s['cost_model']:6.2f} {s['overhead_median']:9.2f}"
+            f"{s['ratio_mean']:7.2f} {s['cost_model']:6.2f} "
+            f"{s['overhead_median']:9.2f}"
         )
     payload = {
         "benchmark": "ada_step",
@@ -159,6 +191,8 @@ def main(argv=None):
             "steps": steps,
             "batch_size": args.batch_size,
             "threads": args.threads,
+            "reward": args.reward,
+            "fit_epochs": args.fit_epochs,
             "rows": 4000,
         },
         "summary": summary,

@@ -49,3 +49,18 @@ def test_ada_step_benchmark_writes_its_table(tmp_path):
         assert s["overhead_median"] == pytest.approx(
             s["ratio_median"] / s["cost_model"]
         )
+        assert s["ratio_mean"] > 0
+
+
+def test_ada_step_benchmark_times_the_paired_reward(tmp_path):
+    import bench_ada_step
+
+    out = tmp_path / "paired"
+    bench_ada_step.main(
+        ["--channels", "4", "--rounds", "1", "--steps", "12", "--output", str(out)]
+        + ["--reward", "paired", "--fit-epochs", "3"]
+    )
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert payload["config"]["reward"] == "paired"
+    assert payload["config"]["fit_epochs"] == 3
+    assert all(r["ratio_mean"] > 0 for r in payload["records"])
