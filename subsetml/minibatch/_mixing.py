@@ -64,7 +64,8 @@ def curriculum_utilities(kinds, progress):
 
 def mixing_weights(weights, utilities, strength):
     """Curriculum-adjusted weights ``w * exp(strength * u)``, normalised."""
-    logw = np.log(weights) + strength * np.asarray(utilities, dtype=np.float64)
+    with np.errstate(divide="ignore"):  # a weight of 0 stays 0
+        logw = np.log(weights) + strength * np.asarray(utilities, dtype=np.float64)
     w = np.exp(logw - logw.max())
     return w / w.sum()
 

@@ -63,8 +63,9 @@ class MethodWeights:
         ``"probe"``).
     scale_ema : float or None
         Moving average of ``|d - dbar|``, the probe drop's distance from its
-        moving average (``"probe"`` only); dividing by it puts the
-        advantages on a unit scale.
+        moving average (``"probe"``), or of the tried policies' mean absolute
+        deviation from their mean drop (``"paired"``); dividing by it puts
+        the advantages on a unit scale.
     probe : tuple (int, float) or None
         The policy drawn by the last :meth:`choose_probe` and its probability.
     n_probes : int
@@ -258,9 +259,11 @@ class MethodWeights:
         the same batch; :meth:`update_paired` then credits all the tried ones
         at once. A policy whose mixing weight would not give it half a row of
         the ``k`` (``mixing_m * k < 1/2``) is dormant: it is not tried, except
-        one dormant policy drawn at random per probe, so that a policy can
-        come back. The step that training keeps is that of a policy drawn
-        with probability equal to its mixing weight, among the tried ones.
+        the two heaviest policies always (so a small ``k`` still compares
+        two) and one other dormant policy drawn at random per probe, so that
+        a policy can come back. The step that training keeps is that of a
+        policy drawn with probability equal to its mixing weight, among the
+        tried ones.
 
         Parameters
         ----------
@@ -281,7 +284,11 @@ class MethodWeights:
         """
         mixing = self._mixing(epoch, max_epochs)
         tried = mixing * k >= 0.5
-        dormant = np.flatnonzero(~tried)
+        # At least the two heaviest policies, so that a small k (every policy
+        # dormant) still compares two; ties broken at random.
+        heaviest = np.lexsort((rng.random_sample(len(mixing)), -mixing))[:2]
+        tried[heaviest] = True
+        dormant = np.flatnonzero(~tried & (mixing > 0))
         if dormant.size:
             tried[rng.choice(dormant)] = True
         p = np.where(tried, mixing, 0.0)
@@ -302,8 +309,9 @@ class MethodWeights:
         same state on the same batch, so the differences between policies
         carry no batch-to-batch noise. The relative drops ``d_m =
         (loss_before - losses_after[m]) / |loss_before|`` (clipped to [-1,
-        1]) are centred on their mean over the tried policies and divided by
-        the moving average ``s`` of their mean absolute deviation; the
+        1]) are centred on their mean over the tried policies (policies that
+        kept the same rows count once each) and divided by the moving average
+        ``s`` of their mean absolute deviation; the
         advantages, clipped to [-2, 2], move each tried policy's log-weight
         by ``0.1 * lr`` times its advantage. Untried policies keep theirs
         (up to the renormalisation).
@@ -316,12 +324,14 @@ class MethodWeights:
         drops = np.clip(drops, -1.0, 1.0)
         deviation = drops - drops.mean()
         spread = float(np.abs(deviation).mean())
+        if spread == 0:
+            return  # the tries did not differ: nothing to learn
         self.n_probes += 1
         alpha = max(1.0 - self.smoothing, 1.0 / self.n_probes)
         scale = spread if self.scale_ema is None else self.scale_ema
         scale += alpha * (spread - scale)
         self.scale_ema = scale
-        if scale <= 1e-12 or not self.lr:
+        if not self.lr:
             return
         reward = np.zeros(len(self.weights))
         reward[tried] = 0.1 * np.clip(deviation / scale, -2.0, 2.0)

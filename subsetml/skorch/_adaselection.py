@@ -773,12 +773,18 @@ class AdaSelectionMixin:
             warnings.warn(
                 f"AdaSelection steps at sampling_rate={self.sampling_rate} took "
                 f"{per_step * 1e3:.3g} ms, against {plain * 1e3:.3g} ms for a "
-                "plain full-batch step of this model (the warm-up epoch): the "
-                "model is too small for selecting rows to save time, as the "
-                "scoring pass and the per-step overhead cost more than the "
-                "back-propagation they save. Train the plain net, or use larger "
-                "batches or a larger model. history[:, 'step_cost_ratio'] has "
-                "the ratio per epoch.",
+                "plain full-batch step of this model (the warm-up epoch): "
+                + (
+                    "with method_reward='paired', every probe step trains once "
+                    "per policy it tries; raise probe_every, or use another "
+                    "reward. "
+                    if self.weighting_.reward == "paired"
+                    else "the model is too small for selecting rows to save "
+                    "time, as the scoring pass and the per-step overhead cost "
+                    "more than the back-propagation they save. Train the plain "
+                    "net, or use larger batches or a larger model. "
+                )
+                + "history[:, 'step_cost_ratio'] has the ratio per epoch.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -1032,13 +1038,10 @@ class AdaSelectionMixin:
         }
 
     def _ada_restore(self, snapshot):
+        # load_state_dict may keep the given tensors as the live state (an
+        # optimiser's does): hand it a copy so the snapshot stays intact.
         for name, obj in self._ada_stateful():
-            # An optimiser's load_state_dict may keep the given tensors as
-            # its state: hand it a copy so the snapshot stays intact.
-            state = snapshot[name]
-            if isinstance(obj, torch.optim.Optimizer):
-                state = copy.deepcopy(state)
-            obj.load_state_dict(state)
+            obj.load_state_dict(copy.deepcopy(snapshot[name]))
 
     def _ada_update_weights(self, batch_loss, keep_fraction):
         """Multiplicative method-weight step (:meth:`MethodWeights.update`)."""

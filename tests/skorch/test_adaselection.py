@@ -658,6 +658,14 @@ def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_dat
         net._ada_warned_cost_ = False
         net._ada_check_step_cost(fast)  # cheaper than plain: no warning
     assert net.history[-1, "step_cost_ratio"] == pytest.approx(0.5)
+    # With the paired reward, the advice is about its probe steps.
+    with pytest.warns(UserWarning) as record:
+        net.set_params(warmup_epochs=0, max_epochs=1)
+        net.set_params(method_reward="paired").fit(X, y)
+        net._ada_plain_step_, net._ada_warned_cost_ = 0.001, False
+        net._ada_check_step_cost(slow)
+    (message,) = [str(w.message) for w in record if "took 2 ms" in str(w.message)]
+    assert "raise probe_every" in message and "too small" not in message
 
 
 def test_datasets_and_one_class_partial_fit_batches_are_taken(clf_data):
@@ -1039,3 +1047,40 @@ def test_paired_reward_needs_eval_scoring_and_pickles(clf_data):
     again = pickle.loads(pickle.dumps(net))
     assert np.array_equal(again.method_weights_, net.method_weights_)
     assert np.allclose(again.predict_proba(X), net.predict_proba(X))
+
+
+class RowSetPolicy(BasePolicy):
+    """Mass on the rows whose training-set position is in ``rows``."""
+
+    curriculum = "neutral"
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def _distribution(self, batch, k):
+        mine = np.isin(batch.row_ids, self.rows).astype(float)
+        return mine + 1e-6
+
+
+def test_paired_reward_credits_each_try_to_its_own_policy(reg_data):
+    """Found in review: the tests passed with the tries' losses credited to
+    the wrong policies. Here one policy trains on the quarter of the rows
+    whose targets are flipped: its tries raise the held-out loss, and only
+    the right mapping moves its weight down."""
+    X, y = reg_data
+    y = y.copy()
+    poisoned = np.arange(0, N, 4)
+    y[poisoned] = -3 * y[poisoned]
+    clean = np.setdiff1d(np.arange(N), poisoned)
+    torch.manual_seed(0)
+    net = make_reg(
+        policies=[RowSetPolicy(clean), RowSetPolicy(poisoned)],
+        method_reward="paired",
+        probe_every=1,
+        warmup_epochs=0,
+        curriculum_strength=0.0,
+        sampling_rate=0.25,
+        max_epochs=4,
+    ).fit(X, y)
+    assert net.weighting_.n_probes > 10
+    assert net.method_weights_[0] > 0.8

@@ -429,10 +429,16 @@ def test_paired_reward_finds_the_best_policy_through_noise():
 def test_choose_paired_skips_dormant_policies_but_one():
     from subsetml.minibatch import MethodWeights
 
-    mw = MethodWeights(["neutral"] * 4, lr=1.0, reward="paired", floor=0.0)
-    mw.weights = np.array([0.97, 0.01, 0.01, 0.01])
+    mw = MethodWeights(["neutral"] * 5, lr=1.0, reward="paired", floor=0.0)
+    mw.weights = np.array([0.6, 0.37, 0.01, 0.01, 0.01])
     dists = np.array(
-        [[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4], [0.25] * 4, [0.0, 0.0, 0.5, 0.5]]
+        [
+            [0.4, 0.3, 0.2, 0.1],
+            [0.1, 0.2, 0.3, 0.4],
+            [0.25] * 4,
+            [0.0, 0.0, 0.5, 0.5],
+            [0.5, 0.0, 0.5, 0.0],
+        ]
     )
     rng = np.random.RandomState(0)
     woken = set()
@@ -440,13 +446,39 @@ def test_choose_paired_skips_dormant_policies_but_one():
         kept, chosen = mw.choose_paired(dists, 2, rng, epoch=0, max_epochs=1)
         tried = [m for m, rows in enumerate(kept) if rows is not None]
         # 0.01 * 2 rows is below half a row: dormant, one of them tried
-        assert len(tried) == 2 and tried[0] == 0
-        woken.add(tried[1])
+        assert len(tried) == 3 and tried[:2] == [0, 1]
+        woken.add(tried[2])
         assert chosen in tried
-        assert list(kept[0]) == [0, 1]
-    assert woken == {1, 2, 3}
+        assert list(kept[0]) == [0, 1] and list(kept[1]) == [2, 3]
+    assert woken == {2, 3, 4}
     # nobody dormant: every policy tried, the kept step drawn by weight
-    mw.weights = np.full(4, 0.25)
-    kept, chosen = mw.choose_paired(dists, 2, rng, epoch=0, max_epochs=1)
+    mw.weights = np.full(5, 0.2)
+    kept, chosen = mw.choose_paired(dists, 5, rng, epoch=0, max_epochs=1)
     assert all(rows is not None for rows in kept)
-    assert list(kept[3]) == [2, 3]
+
+
+def test_choose_paired_compares_two_even_when_k_is_small():
+    """Found in review: with k = 2 and seven policies every one was dormant,
+    one was tried, and the weights never moved."""
+    from subsetml.minibatch import MethodWeights
+
+    rng = np.random.RandomState(0)
+    mw = MethodWeights(["neutral"] * 7, lr=1.0, reward="paired", floor=0.0)
+    dists = rng.dirichlet(np.ones(16), size=7)
+    kept, _ = mw.choose_paired(dists, 1, rng, epoch=0, max_epochs=1)
+    assert sum(rows is not None for rows in kept) == 3
+    # a weight that underflowed to 0 is never woken (nor drawn)
+    mw.weights = np.array([0.5, 0.5, 0, 0, 0, 0, 0])
+    for _ in range(20):
+        kept, chosen = mw.choose_paired(dists, 1, rng, epoch=0, max_epochs=1)
+        assert [m for m, rows in enumerate(kept) if rows is not None] == [0, 1]
+        assert chosen in (0, 1)
+
+
+def test_update_paired_learns_nothing_from_identical_tries():
+    from subsetml.minibatch import MethodWeights
+
+    mw = MethodWeights(["neutral"] * 3, lr=1.0, reward="paired", floor=0.0)
+    mw.update_paired(1.0, [0.8, 0.8, np.nan])
+    assert mw.n_probes == 0 and mw.scale_ema is None
+    assert np.allclose(mw.weights, 1 / 3)
