@@ -252,7 +252,8 @@ class SubsetSearchCV(BaseSearchCV):
         Check that the refit on all rows did not collapse, and if it did,
         refit the next best configuration instead (at most two more, by
         ``rank_test_*``: the best's ``rung`` first, with re-scoring the
-        re-scored ones, then the rungs below, refit as scored). A refit has
+        re-scored ones, then the rungs below, refit as scored; a replacement
+        must also score above the collapsed refits). A refit has
         collapsed when, scored with the search's metric on about 2,000 of
         its training rows (stratified for a classifier, at least one row per
         class; with routed score parameters such as ``sample_weight``), it
@@ -837,6 +838,19 @@ multimetric_
                     # scoring failed on all rows: not a replacement either.
                     error = "the check could not score its refit"
             entry = {"index": index, "params": params}
+            if error is None and attempt and not verdict["collapsed"]:
+                # A replacement from a lower rung promised less, so passes a
+                # lower bar: it must also beat the collapsed refits outright.
+                beaten = [
+                    c["train_score"] for c in self.collapsed_refits_ if c["collapsed"]
+                ]
+                if verdict["train_score"] <= max(beaten):
+                    entry.update(verdict)
+                    error = (
+                        f"its refit scored {verdict['train_score']:.4g} on the "
+                        f"check rows, no better than a collapsed refit's "
+                        f"{max(beaten):.4g}"
+                    )
             if error is not None:
                 entry.update(collapsed=None, error=error)
                 self.collapsed_refits_.append(entry)

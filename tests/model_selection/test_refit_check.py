@@ -472,6 +472,54 @@ def test_a_lone_collapsed_top_rung_gives_way_to_a_lower_rung(digits):
     assert not search.best_estimator_.collapsed_
 
 
+class DialClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose predictions are right on a ``level`` share
+    of the rows (a fixed hash of each row) and class 0 elsewhere: the share
+    is that of ``config`` on CV folds, a lower one on more than ``limit``
+    rows."""
+
+    LEVELS = {"a": (0.95, 0.3), "b": (0.4, 0.25)}
+
+    def __init__(self, config="a", limit=1500):
+        self.config = config
+        self.limit = limit
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(max_iter=300).fit(X, y)
+        self.classes_ = self.model_.classes_
+        folds, all_rows = self.LEVELS[self.config]
+        self.level_ = all_rows if len(X) > self.limit else folds
+        return self
+
+    def predict(self, X):
+        keep = np.abs(np.sin(X.sum(axis=1) * 1e3)) < self.level_
+        return np.where(keep, self.model_.predict(X), self.classes_[0])
+
+
+def test_a_replacement_must_beat_the_collapsed_refit_on_the_check_rows(digits):
+    """Found in review: a configuration that promised little (a lower rung,
+    or a poor one) passes a lower bar, and could replace a collapsed refit
+    that still scored better on the same rows."""
+    X, y = digits
+    search = _search(
+        DialClassifier(), {"config": ["a", "b"]}, refit_check=True, n_iter=4
+    )
+    with pytest.warns(UserWarning, match="collapsed on all rows") as record:
+        search.fit(X, y)
+    collapsed, aside = search.collapsed_refits_
+    assert collapsed["params"] == {"config": "a"} and collapsed["collapsed"]
+    # b kept more than half its own (small) promise, yet scored below a
+    assert aside["params"] == {"config": "b"} and aside["collapsed"] is None
+    assert aside["train_score"] > aside["chance_score"] + 0.5 * (
+        aside["cv_score"] - aside["chance_score"]
+    )
+    assert aside["train_score"] < collapsed["train_score"]
+    assert "no better than a collapsed refit" in aside["error"]
+    assert search.best_params_ == {"config": "a"}
+    (message,) = [str(w.message) for w in record if "collapsed" in str(w.message)]
+    assert "no better than a collapsed refit" in message
+
+
 def test_fallback_order_keeps_at_most_two():
     results = {
         "params": [{"a": i} for i in range(6)],
