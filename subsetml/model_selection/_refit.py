@@ -155,17 +155,19 @@ def config_key(params):
     return repr(sorted(params.items()))
 
 
-def fallback_order(results, metric, best_index):
+def fallback_order(results, metric, best_index, usable=None):
     """Rows of ``cv_results_`` to refit after ``best_index``, best first.
 
     The next ones in ``rank_test_<metric>`` order (ties by trial order) that
-    have a finite score and parameters distinct from those already listed;
-    at most ``MAX_REFITS - 1``. With rungs the ranks order trials by rung
-    first, so the best's own rung comes first (with re-scoring, the
-    re-scored configurations), then the best of the rungs below: when
-    epochs are the resource, often a single trial reaches the last rung,
-    and the next best configuration is one stopped earlier, refit with the
-    epochs it was scored at.
+    have a finite score, pass ``usable(score)`` when given (the check can
+    judge them), and have parameters distinct from those already listed; at
+    most ``MAX_REFITS - 1``, so that unusable rows do not use up the refits.
+    With rungs the ranks order trials by rung first, so the best's own rung
+    comes first (with re-scoring, the re-scored configurations), then the
+    best of the rungs below: when epochs are the resource, often a single
+    trial reaches the last rung (or the other re-scored ones are at chance
+    on whole folds), and the next best configuration is one stopped
+    earlier, refit as it was scored.
     """
     ranks = np.asarray(results[f"rank_test_{metric}"])
     scores = np.asarray(results[f"mean_test_{metric}"], dtype=float)
@@ -176,6 +178,8 @@ def fallback_order(results, metric, best_index):
         i = int(i)
         key = config_key(params[i])
         if i == best_index or key in seen or not math.isfinite(scores[i]):
+            continue
+        if usable is not None and not usable(float(scores[i])):
             continue
         seen.add(key)
         out.append(i)

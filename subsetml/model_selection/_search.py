@@ -802,11 +802,7 @@ multimetric_
         order = [self.best_index_]
         if check is not None and check.judges(float(scores[self.best_index_])):
             # Only configurations the check can judge may replace the best.
-            order += [
-                i
-                for i in fallback_order(results, metric, self.best_index_)
-                if check.judges(float(scores[i]))
-            ]
+            order += fallback_order(results, metric, self.best_index_, check.judges)
         first = None
         for attempt, index in enumerate(order):
             params = results["params"][index]

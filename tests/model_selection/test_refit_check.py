@@ -447,6 +447,20 @@ def test_fallback_order_goes_down_the_rungs_when_the_best_is_alone():
     assert fallback_order(results, "score", 0) == [2, 1]
 
 
+def test_fallback_order_skips_what_the_check_cannot_judge():
+    # Found in the nets benchmark: the two other re-scored configurations
+    # were at chance on whole folds; they used up both fallbacks, and the
+    # rung below, which held judgeable ones, was never reached.
+    results = {
+        "params": [{"a": i} for i in range(5)],
+        "mean_test_score": np.array([0.56, 0.1, 0.1, 0.32, 0.31]),
+        "rank_test_score": np.array([1, 2, 2, 4, 5]),
+        "rung": np.array([3, 3, 3, 2, 2]),
+    }
+    assert fallback_order(results, "score", 0) == [1, 2]
+    assert fallback_order(results, "score", 0, lambda s: s > 0.1) == [3, 4]
+
+
 def test_a_lone_collapsed_top_rung_gives_way_to_a_lower_rung(digits):
     # Halving over subset rungs: one trial (C >= 1) reaches the last rung and
     # collapses on all rows; the next configurations come from the rungs
