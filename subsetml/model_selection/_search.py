@@ -837,15 +837,14 @@ multimetric_
             if error is None and attempt and not verdict["collapsed"]:
                 # A replacement from a lower rung promised less, so passes a
                 # lower bar: it must also beat the collapsed refits outright.
-                beaten = [
+                bar = max(
                     c["train_score"] for c in self.collapsed_refits_ if c["collapsed"]
-                ]
-                if verdict["train_score"] <= max(beaten):
+                )
+                if verdict["train_score"] <= bar:
                     entry.update(verdict)
                     error = (
                         f"its refit scored {verdict['train_score']:.4g} on the "
-                        f"check rows, no better than a collapsed refit's "
-                        f"{max(beaten):.4g}"
+                        f"check rows, no better than a collapsed refit's {bar:.4g}"
                     )
             if error is not None:
                 entry.update(collapsed=None, error=error)

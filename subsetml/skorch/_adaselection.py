@@ -218,11 +218,12 @@ class AdaSelectionMixin:
         from the tries' mean, over the moving average of that deviation
         (clipped to [-2, 2]). Training keeps the try of a policy drawn by its
         mixing weight. Policies whose weight would not earn half a row of the
-        ``k`` are dormant and skipped, except one drawn at random per probe;
-        policies that keep the same rows share a try. It costs, per probe
-        step, one step on ``k`` rows and one no-grad forward of ``B / 4``
-        rows per distinct try, and a copy of the module's and optimiser's
-        state. See :meth:`~subsetml.minibatch.MethodWeights.update_paired`.
+        ``k`` are dormant and skipped, except the two heaviest and one drawn
+        at random per probe; policies that keep the same rows share a try.
+        It costs, per probe step, one step on ``k`` rows and one no-grad
+        forward of ``B / 4`` rows per distinct try, and a copy of the
+        module's and optimiser's state. See
+        :meth:`~subsetml.minibatch.MethodWeights.update_paired`.
     method_floor : float in [0, 1), default=0.01
         Floor on each method weight, as a fraction of the uniform weight
         ``1 / M`` (reconstruction: "≈ 0.01 / M"), so no policy dies.
@@ -875,10 +876,6 @@ class AdaSelectionMixin:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
         probe = self._ada_probe_rows(n, k, need)
-        if probe is not None and self.weighting_.reward == "paired":
-            return self._ada_paired_step(
-                Xi, yi, row_ids, probe, full, k, epoch, start, y_pred_all, fit_params
-            )
         if probe is None:
             eligible, choose = None, self.weighting_.choose
         else:
@@ -888,6 +885,18 @@ class AdaSelectionMixin:
             choose = self.weighting_.choose_probe
         part = full if eligible is None else full.take(eligible)
         dists = np.stack([p.distribution(part, k) for p in self.policies_])
+        if probe is not None and self.weighting_.reward == "paired":
+            return self._ada_paired_step(
+                (Xi, yi, row_ids, fit_params),
+                probe,
+                eligible,
+                dists,
+                full,
+                k,
+                epoch,
+                start,
+                y_pred_all,
+            )
         kept = choose(
             dists,
             k,
@@ -935,20 +944,23 @@ class AdaSelectionMixin:
         start = time.perf_counter()
         Xp, yp = _take_rows(Xi, probe), _take_rows(yi, probe)
         ids = None if row_ids is None else row_ids[probe]
+        after = self._ada_held_out_loss(Xp, yp, ids, fit_params)
+        self.weighting_.update_probe(float(scored.losses[probe].mean()), after)
+        self._ada_sync()
+        stats["scoring_time"] += time.perf_counter() - start
+
+    def _ada_held_out_loss(self, Xp, yp, ids, fit_params):
+        """Mean loss of the held-out rows as the step left the module."""
         try:
-            after = self._ada_forward_scores(Xp, yp, ids, fit_params)[1][0]
+            losses = self._ada_forward_scores(Xp, yp, ids, fit_params)[1][0]
         finally:
             # The step's own switch has already run: restore training mode.
             self._set_training(True)
-        self.weighting_.update_probe(
-            float(scored.losses[probe].mean()), float(after.mean())
-        )
-        self._ada_sync()
-        stats["rows_scored"] += probe.size
-        stats["scoring_time"] += time.perf_counter() - start
+        self._ada_stats_["rows_scored"] += get_len(Xp)
+        return float(losses.mean())
 
     def _ada_paired_step(
-        self, Xi, yi, row_ids, probe, full, k, epoch, start, y_pred_all, fit_params
+        self, batch, probe, eligible, dists, full, k, epoch, start, y_pred_all
     ):
         """A paired probe step: every policy's step tried from the same state.
 
@@ -959,9 +971,7 @@ class AdaSelectionMixin:
         is tried last and kept. The other tries count as scoring time.
         """
         stats = self._ada_stats_
-        eligible = np.setdiff1d(np.arange(get_len(Xi)), probe, assume_unique=True)
-        part = full.take(eligible)
-        dists = np.stack([p.distribution(part, k) for p in self.policies_])
+        Xi, yi, row_ids, fit_params = batch
         kept_sets, chosen = self.weighting_.choose_paired(
             dists,
             k,
@@ -993,12 +1003,7 @@ class AdaSelectionMixin:
             else:
                 tick = time.perf_counter()
                 self._ada_try_step(sub_batch, sub_ids, fit_params)
-            try:
-                losses = self._ada_forward_scores(Xp, yp, probe_ids, fit_params)[1][0]
-            finally:
-                self._set_training(True)
-            after[groups[key]] = float(losses.mean())
-            stats["rows_scored"] += probe.size
+            after[groups[key]] = self._ada_held_out_loss(Xp, yp, probe_ids, fit_params)
             if i < len(order) - 1:
                 self._ada_restore(snapshot)
             self._ada_sync()
