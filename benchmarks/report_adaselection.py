@@ -38,6 +38,8 @@ MIX_STYLES = {
     "adaselection_stale": {"lw": 1.5, "color": "grey"},
     "adaselection_probe_stale": {"lw": 1.5, "color": "grey", "ls": ":"},
     "adaselection_paired": {"lw": 2.5, "color": "tab:red"},
+    "adaselection_paired_reserve": {"lw": 2.5, "color": "tab:red", "ls": ":"},
+    "adaselection_probe_reserve": {"lw": 1.5, "color": "tab:blue", "ls": ":"},
 }
 #: The mixes whose method weights are plotted (one figure each).
 WEIGHT_PLOTS = ("adaselection", "adaselection_probe", "adaselection_paired")

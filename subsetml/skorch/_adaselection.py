@@ -60,6 +60,11 @@ _DICT_KEYS = ("method_weights", "mixing_weights")
 
 _BatchWithRowIds = namedtuple("_BatchWithRowIds", ["batch", "row_ids"])
 
+# The rows a probe step scores before and after the step: ``positions`` in
+# the batch (held out of selection) or None for rows from the reward pool;
+# ``ids`` index the training rows' sample weights, ``weight`` the pool's.
+_HeldOut = namedtuple("_HeldOut", ["positions", "X", "y", "ids", "weight", "before"])
+
 
 class _RowIndexedDataset(torch.utils.data.Dataset):
     """Yield ``(item, i)``: the wrapped dataset's item and its position."""
@@ -263,6 +268,21 @@ class AdaSelectionMixin:
         re-scored: rows whose cached scores had expired, which are mostly
         rows not kept lately (kept rows refresh their scores for free), a
         biased sample; when every row's scores are cached, no probe.
+    reward_rows : {"batch", "valid"} or float in (0, 0.5], default="batch"
+        Where the ``"probe"`` and ``"paired"`` rewards find the rows they
+        score before and after a step (ignored by the other rewards, with
+        ``method_lr=0`` and with a single policy). ``"batch"``: a random
+        quarter of the probe step's batch, held out of its selection. These
+        are training rows, which the net has fit in earlier epochs, so late
+        in training the reward favours the steps that disturb them least.
+        The other two score rows the net never trains on, ``B / 4`` of them
+        per probe step, taken in turn from a shuffled pool, with one more
+        no-grad forward before the step; every row of the batch stays
+        eligible. ``"valid"``: skorch's validation rows (``train_split``
+        must make some); they then inform training, so the validation
+        scores are no longer a clean estimate. A fraction: that share of the
+        training rows is set aside once per fit (by ``random_state``) and
+        not trained on.
     selection : {"allocate", "top_k", "sample"}, default="allocate"
         How the policies' distributions become the kept rows
         (reconstruction). ``"top_k"`` keeps the ``k`` largest mixed scores
@@ -374,6 +394,7 @@ class AdaSelectionMixin:
         scoring_mode="eval",
         stale_epochs=0,
         probe_every=4,
+        reward_rows="batch",
         selection="allocate",
         random_state=None,
         **kwargs,
@@ -390,6 +411,7 @@ class AdaSelectionMixin:
         self.scoring_mode = scoring_mode
         self.stale_epochs = stale_epochs
         self.probe_every = probe_every
+        self.reward_rows = reward_rows
         self.selection = selection
         self.random_state = random_state
         super().__init__(module, *args, **kwargs)
@@ -432,6 +454,16 @@ class AdaSelectionMixin:
                 "selection must be 'allocate', 'top_k' or 'sample', got "
                 f"{self.selection!r}."
             )
+        if isinstance(self.reward_rows, str):
+            if self.reward_rows not in ("batch", "valid"):
+                raise ValueError(
+                    "reward_rows must be 'batch', 'valid' or a fraction in "
+                    f"(0, 0.5], got {self.reward_rows!r}."
+                )
+        else:
+            _check_number(
+                "reward_rows", self.reward_rows, low=0, high=0.5, low_open=True
+            )
         return self._ada_build_policies()
 
     def _ada_build_policies(self):
@@ -471,6 +503,7 @@ class AdaSelectionMixin:
         self.policy_names_ = None
         self.weighting_ = None
         self._ada_n_rows_ = None
+        self._ada_reserve_ = None
 
     @property
     def method_weights_(self):
@@ -602,7 +635,87 @@ class AdaSelectionMixin:
                     "Cannot align sample_weight with the training rows produced by "
                     "train_split; use skorch's ValidSplit or train_split=False."
                 )
+        dataset_train = self._ada_set_reward_pool(dataset_train, dataset_valid, sw)
         return dataset_train, dataset_valid
+
+    def _ada_uses_reward_pool(self):
+        """Whether this fit scores its probe rewards on rows outside the batch."""
+        return (
+            not (isinstance(self.reward_rows, str) and self.reward_rows == "batch")
+            and self.method_reward in ("probe", "paired")
+            and self.method_lr > 0
+            and len(self._ada_build_policies()[0]) > 1
+        )
+
+    def _ada_set_reward_pool(self, dataset_train, dataset_valid, sw):
+        """Set the rows the probe rewards score; return the rows to train on.
+
+        ``reward_rows="valid"`` takes skorch's validation rows; a fraction
+        reserves that share of the training rows, drawn once and kept by
+        ``partial_fit`` calls on as many rows, and trains on the rest.
+        """
+        self._ada_reward_pool_ = None
+        self._ada_pool_weight_ = None
+        self._ada_pool_order_ = None
+        if not self._ada_uses_reward_pool():
+            return dataset_train
+        if isinstance(self.reward_rows, str):  # "valid"
+            if dataset_valid is None or not len(dataset_valid):
+                raise ValueError(
+                    "reward_rows='valid' scores the method-weight reward on the "
+                    "validation rows, but train_split made none: give a "
+                    "train_split (e.g. skorch.dataset.ValidSplit(5)), or reserve "
+                    "a fraction of the training rows, e.g. reward_rows=0.1."
+                )
+            self._ada_reward_pool_ = dataset_valid
+            if sw is not None and isinstance(dataset_valid, torch.utils.data.Subset):
+                if len(dataset_valid.dataset) == len(sw):
+                    self._ada_pool_weight_ = sw[np.asarray(dataset_valid.indices)]
+            return dataset_train
+        n = len(dataset_train)
+        size = int(round(self.reward_rows * n))
+        if size < 1 or n - size < 2:
+            raise ValueError(
+                f"reward_rows={self.reward_rows} reserves {size} of the {n} training "
+                "rows for the method-weight reward; it needs at least 1 reserved "
+                "and 2 left to train on. Use a larger fraction or more rows."
+            )
+        reserve = getattr(self, "_ada_reserve_", None)
+        if reserve is None or reserve[0] != n or len(reserve[1]) != size:
+            rs = self.random_state
+            rng = (
+                rs
+                if isinstance(rs, np.random.RandomState)
+                else np.random.RandomState(rs)
+            )
+            reserve = (n, np.sort(rng.permutation(n)[:size]))
+            self._ada_reserve_ = reserve
+        pool_pos = reserve[1]
+        train_pos = np.setdiff1d(np.arange(n), pool_pos, assume_unique=True)
+        self._ada_reward_pool_ = torch.utils.data.Subset(dataset_train, pool_pos)
+        weight = self._ada_train_weight_
+        if weight is not None:
+            self._ada_pool_weight_ = weight[pool_pos]
+            self._ada_train_weight_ = weight[train_pos]
+        return torch.utils.data.Subset(dataset_train, train_pos)
+
+    def _ada_pool_rows(self, size):
+        """The next ``size`` rows of the reward pool (cycling a shuffled order)."""
+        pool = self._ada_reward_pool_
+        size = min(size, len(pool))
+        order = self._ada_pool_order_
+        if order is None or order[1] + size > len(order[0]):
+            order = [self._ada_rng_.permutation(len(pool)), 0]
+        idx = order[0][order[1] : order[1] + size]
+        order[1] += size
+        self._ada_pool_order_ = order
+        prefix = "iterator_valid" if self.reward_rows == "valid" else "iterator_train"
+        collate = self.get_params_for(prefix).get(
+            "collate_fn", torch.utils.data.default_collate
+        )
+        Xp, yp = unpack_data(collate([pool[int(i)] for i in idx]))
+        weight = self._ada_pool_weight_
+        return Xp, yp, None if weight is None else weight[idx]
 
     def get_iterator(self, dataset, training=False):
         if not training:
@@ -797,6 +910,10 @@ class AdaSelectionMixin:
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._ada_train_weight_ = None
         self._ada_row_ids_ = None
+        # The pool is the fit's data: not kept in (or pickled with) the net.
+        self._ada_reward_pool_ = None
+        self._ada_pool_weight_ = None
+        self._ada_pool_order_ = None
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     def _set_training(self, training=True):
@@ -875,13 +992,18 @@ class AdaSelectionMixin:
             for policy in self.policies_:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
-        probe = self._ada_probe_rows(n, k, need)
+        probe = self._ada_probe_rows(Xi, yi, row_ids, full, k, need, fit_params)
         if probe is None:
             eligible, choose = None, self.weighting_.choose
         else:
-            # A probe step: a quarter of the batch is held out of selection,
-            # and one policy drawn at random picks the kept rows from the rest.
-            eligible = np.setdiff1d(np.arange(n), probe, assume_unique=True)
+            # A probe step: one policy drawn at random picks the kept rows,
+            # from the batch less its held-out quarter (or all of it when the
+            # reward is scored on the pool).
+            eligible = (
+                None
+                if probe.positions is None
+                else np.setdiff1d(np.arange(n), probe.positions, assume_unique=True)
+            )
             choose = self.weighting_.choose_probe
         part = full if eligible is None else full.take(eligible)
         dists = np.stack([p.distribution(part, k) for p in self.policies_])
@@ -891,7 +1013,6 @@ class AdaSelectionMixin:
                 probe,
                 eligible,
                 dists,
-                full,
                 k,
                 epoch,
                 start,
@@ -914,13 +1035,13 @@ class AdaSelectionMixin:
         sub_ids = None if row_ids is None else row_ids[kept]
         step = self._ada_train_on(sub_batch, sub_ids, epoch, fit_params)
         if probe is not None:
-            self._ada_measure_probe(Xi, yi, row_ids, probe, full, fit_params)
+            self._ada_measure_probe(probe, fit_params)
         if y_pred_all is not None:
             step = dict(step, y_pred=y_pred_all)
         return step
 
-    def _ada_probe_rows(self, n, k, fresh):
-        """Positions held out of this step for the probe reward, or None."""
+    def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, fit_params):
+        """The rows a probe step scores before and after it (``_HeldOut``), or None."""
         weighting = self.weighting_
         # The fit's MethodWeights decides (set_params between partial_fit
         # calls does not half-switch the reward); with lr 0 nothing can move.
@@ -929,6 +1050,13 @@ class AdaSelectionMixin:
         self._ada_probe_count_ += 1
         if self._ada_probe_count_ % self.probe_every:
             return None
+        n = fresh.size
+        if getattr(self, "_ada_reward_pool_", None) is not None:
+            # Rows the net never trains on: their loss before the step is one
+            # more no-grad forward.
+            Xp, yp, weight = self._ada_pool_rows(max(1, n // 4))
+            before = self._ada_held_out_loss(Xp, yp, None, fit_params, weight)
+            return _HeldOut(None, Xp, yp, None, weight, before)
         # Only freshly scored rows: their loss before the step is exact. At
         # least k + 1 rows stay eligible, or every policy would keep the same
         # rows and the probe would credit a choice nobody made.
@@ -936,31 +1064,45 @@ class AdaSelectionMixin:
         size = min(n - k - 1, max(1, n // 4), candidates.size)
         if size < 1:
             return None
-        return np.sort(self._ada_rng_.choice(candidates, size, replace=False))
+        probe = np.sort(self._ada_rng_.choice(candidates, size, replace=False))
+        return _HeldOut(
+            probe,
+            _take_rows(Xi, probe),
+            _take_rows(yi, probe),
+            None if row_ids is None else row_ids[probe],
+            None,
+            float(full.losses[probe].mean()),
+        )
 
-    def _ada_measure_probe(self, Xi, yi, row_ids, probe, scored, fit_params):
+    def _ada_measure_probe(self, probe, fit_params):
         """Re-score the held-out rows after the step; reward the drawn policy."""
         stats = self._ada_stats_
         start = time.perf_counter()
-        Xp, yp = _take_rows(Xi, probe), _take_rows(yi, probe)
-        ids = None if row_ids is None else row_ids[probe]
-        after = self._ada_held_out_loss(Xp, yp, ids, fit_params)
-        self.weighting_.update_probe(float(scored.losses[probe].mean()), after)
+        after = self._ada_held_out_loss(
+            probe.X, probe.y, probe.ids, fit_params, probe.weight
+        )
+        self.weighting_.update_probe(probe.before, after)
         self._ada_sync()
         stats["scoring_time"] += time.perf_counter() - start
 
-    def _ada_held_out_loss(self, Xp, yp, ids, fit_params):
-        """Mean loss of the held-out rows as the step left the module."""
+    def _ada_held_out_loss(self, Xp, yp, ids, fit_params, weight=None):
+        """Mean loss of the held-out rows as the module stands now.
+
+        ``ids`` weight the losses by the training rows' sample weights,
+        ``weight`` (the pool's) directly.
+        """
         try:
             losses = self._ada_forward_scores(Xp, yp, ids, fit_params)[1][0]
         finally:
             # The step's own switch has already run: restore training mode.
             self._set_training(True)
         self._ada_stats_["rows_scored"] += get_len(Xp)
+        if weight is not None:
+            losses = losses * weight
         return float(losses.mean())
 
     def _ada_paired_step(
-        self, batch, probe, eligible, dists, full, k, epoch, start, y_pred_all
+        self, batch, probe, eligible, dists, k, epoch, start, y_pred_all
     ):
         """A paired probe step: every policy's step tried from the same state.
 
@@ -983,12 +1125,11 @@ class AdaSelectionMixin:
         groups = {}
         for m, kept in enumerate(kept_sets):
             if kept is not None:
-                groups.setdefault(tuple(eligible[kept]), []).append(m)
-        chosen_key = tuple(eligible[kept_sets[chosen]])
+                pos = kept if eligible is None else eligible[kept]
+                groups.setdefault(tuple(pos), []).append(m)
+        chosen = kept_sets[chosen]
+        chosen_key = tuple(chosen if eligible is None else eligible[chosen])
         order = [key for key in groups if key != chosen_key] + [chosen_key]
-        Xp, yp = _take_rows(Xi, probe), _take_rows(yi, probe)
-        probe_ids = None if row_ids is None else row_ids[probe]
-        before = float(full.losses[probe].mean())
         after = np.full(len(kept_sets), np.nan)
         snapshot = self._ada_snapshot()
         stats["scoring_time"] += time.perf_counter() - start
@@ -1003,12 +1144,14 @@ class AdaSelectionMixin:
             else:
                 tick = time.perf_counter()
                 self._ada_try_step(sub_batch, sub_ids, fit_params)
-            after[groups[key]] = self._ada_held_out_loss(Xp, yp, probe_ids, fit_params)
+            after[groups[key]] = self._ada_held_out_loss(
+                probe.X, probe.y, probe.ids, fit_params, probe.weight
+            )
             if i < len(order) - 1:
                 self._ada_restore(snapshot)
             self._ada_sync()
             stats["scoring_time"] += time.perf_counter() - tick
-        self.weighting_.update_paired(before, after)
+        self.weighting_.update_paired(probe.before, after)
         if y_pred_all is not None:
             step = dict(step, y_pred=y_pred_all)
         return step

@@ -322,6 +322,10 @@ def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
         ({"probe_every": 0}, "probe_every"),
         ({"method_reward": "probe", "scoring_mode": "train"}, "scoring_mode='eval'"),
         ({"probe_every": 2.5}, "probe_every"),
+        ({"reward_rows": "validation"}, "reward_rows must be 'batch', 'valid'"),
+        ({"reward_rows": 0.0}, "reward_rows"),
+        ({"reward_rows": 0.6}, "reward_rows"),
+        ({"reward_rows": float("nan")}, "reward_rows"),
     ],
 )
 def test_bad_parameters_fail_before_training(clf_data, params, match):
@@ -860,8 +864,8 @@ def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
     seen = []
 
     class Spy(AdaSelectionClassifier):
-        def _ada_measure_probe(self, Xi, yi, row_ids, probe, scored, fit_params):
-            ids = row_ids[probe]
+        def _ada_measure_probe(self, probe, fit_params):
+            ids = probe.ids
             update = self.weighting_.update_probe
 
             def check(before, after):
@@ -878,9 +882,7 @@ def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
 
             self.weighting_.update_probe = check
             try:
-                return super()._ada_measure_probe(
-                    Xi, yi, row_ids, probe, scored, fit_params
-                )
+                return super()._ada_measure_probe(probe, fit_params)
             finally:
                 del self.weighting_.update_probe
 
@@ -1076,6 +1078,170 @@ def test_paired_reward_credits_each_try_to_its_own_policy(reg_data):
     net = make_reg(
         policies=[RowSetPolicy(clean), RowSetPolicy(poisoned)],
         method_reward="paired",
+        probe_every=1,
+        warmup_epochs=0,
+        curriculum_strength=0.0,
+        sampling_rate=0.25,
+        max_epochs=4,
+    ).fit(X, y)
+    assert net.weighting_.n_probes > 10
+    assert net.method_weights_[0] > 0.8
+
+
+class BatchRows(Callback):
+    """Record the first feature (a row id) of every training batch."""
+
+    def initialize(self):
+        self.rows = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.rows.extend(np.asarray(batch[0])[:, 0].round().astype(int))
+
+
+def test_reward_rows_fraction_reserves_rows_that_are_never_trained_on(clf_data):
+    X, y = clf_data
+    X = X.copy()
+    X[:, 0] = np.arange(N)
+    spy = BatchRows()
+    torch.manual_seed(0)
+    net = make_clf(
+        method_reward="paired",
+        reward_rows=0.25,
+        probe_every=1,
+        sampling_rate=0.2,
+        warmup_epochs=1,
+        callbacks=[spy],
+    ).fit(X, y)
+    n_pool = 30
+    reserved = net._ada_reserve_[1]
+    assert net._ada_reserve_[0] == N and len(reserved) == n_pool
+    trained = np.unique(spy.rows)
+    assert len(trained) == N - n_pool
+    assert not np.isin(reserved, trained).any()
+    assert net.history[:, "rows_seen"] == [N - n_pool] * 3
+    assert net._ada_n_rows_ == N - n_pool
+    # Every batch row stays eligible (no quarter held out). Batches of 20,
+    # 20, 20, 20 and 10 rows: each probe step scores B // 4 pool rows before
+    # the step and again after each distinct try (at least two).
+    assert 8 <= net.weighting_.n_probes <= 10
+    scored = net.history[-1, "rows_scored"]
+    assert scored >= N - n_pool + 3 * (4 * 5 + 2)
+    # the pool is the fit's data: not kept on the fitted net
+    assert net._ada_reward_pool_ is None
+    again = pickle.loads(pickle.dumps(net))
+    assert np.allclose(again.predict_proba(X), net.predict_proba(X))
+    # the same random_state reserves the same rows
+    other = make_clf(
+        method_reward="paired", reward_rows=0.25, probe_every=1, sampling_rate=0.2
+    ).fit(X, y)
+    assert np.array_equal(other._ada_reserve_[1], reserved)
+
+
+def test_reward_rows_reserve_is_kept_by_partial_fit(clf_data):
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(
+        method_reward="probe", reward_rows=0.2, random_state=None, max_epochs=1
+    )
+    net.fit(X, y)
+    reserved = net._ada_reserve_[1].copy()
+    net.partial_fit(X, y)
+    assert np.array_equal(net._ada_reserve_[1], reserved)
+    assert net._ada_n_rows_ == N - 24
+    # a new fit draws again (random_state=None)
+    draws = {tuple(clone(net).fit(X, y)._ada_reserve_[1]) for _ in range(3)}
+    assert len(draws) > 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"method_reward": "advantage"},
+        {"method_reward": "paired", "method_lr": 0.0},
+        {"method_reward": "probe", "policies": "big_loss"},
+    ],
+)
+def test_reward_rows_is_ignored_where_no_probe_reward_runs(clf_data, params):
+    X, y = clf_data
+    net = make_clf(reward_rows=0.25, max_epochs=2, **params).fit(X, y)
+    assert net.history[:, "rows_seen"] == [N, N]
+    assert net._ada_reserve_ is None
+
+
+def test_reward_rows_errors_name_the_fix(clf_data):
+    X, y = clf_data
+    with pytest.raises(ValueError, match="train_split made none"):
+        make_clf(method_reward="paired", reward_rows="valid").fit(X, y)
+    with pytest.raises(ValueError, match="reserves 0 of the 6 training rows"):
+        make_clf(method_reward="probe", reward_rows=0.05).fit(X[:6], y[:6])
+
+
+def test_reward_rows_valid_scores_the_validation_rows(clf_data):
+    from skorch.dataset import ValidSplit
+
+    X, y = clf_data
+    X = X.copy()
+    X[:, 0] = np.arange(N)
+    weight = np.linspace(0.5, 2.0, N)
+    pool_weights = []
+
+    class Spy(AdaSelectionClassifier):
+        def _ada_pool_rows(self, size):
+            Xp, yp, w = super()._ada_pool_rows(size)
+            ids = np.asarray(Xp)[:, 0].round().astype(int)
+            pool_weights.append(np.array_equal(w, weight[ids]))
+            pool_ids.extend(ids)
+            return Xp, yp, w
+
+    pool_ids = []
+    spy = BatchRows()
+    torch.manual_seed(0)
+    net = Spy(
+        **{
+            **make_clf().get_params(deep=False),
+            "method_reward": "probe",
+            "reward_rows": "valid",
+            "train_split": ValidSplit(4),
+            "probe_every": 1,
+            "callbacks": [spy],
+        }
+    ).fit(X, y, sample_weight=weight)
+    # ValidSplit keeps its 30 rows out of training; the pool reuses them,
+    # each with its own sample weight.
+    assert len(np.unique(spy.rows)) == 90
+    assert not np.isin(np.unique(spy.rows), pool_ids).any()
+    assert net.history[:, "rows_seen"] == [90] * 3
+    assert net.weighting_.n_probes == 10
+    assert len(pool_weights) == 10 and all(pool_weights)
+    assert "valid_loss" in net.history[-1]
+
+
+def test_paired_reward_on_clean_validation_rows_finds_the_clean_policy(reg_data):
+    """The reward pool decides: the training rows are a quarter poisoned and
+    the pool (separate validation data) clean, so trying the poisoned rows
+    raises the pool's loss and the clean policy takes the weight."""
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, y = reg_data
+    y = y.copy()
+    poisoned = np.arange(0, N, 4)
+    y[poisoned] = -3 * y[poisoned]
+    clean = np.setdiff1d(np.arange(N), poisoned)
+    rng = np.random.RandomState(5)
+    Xv = rng.randn(40, D).astype(np.float32)
+    # reg_data's coefficients: its generator's second draw
+    rng1 = np.random.RandomState(1)
+    rng1.randn(N, D)
+    yv = (Xv @ rng1.randn(D)).astype(np.float32)[:, None]
+    torch.manual_seed(0)
+    net = make_reg(
+        policies=[RowSetPolicy(clean), RowSetPolicy(poisoned)],
+        method_reward="paired",
+        reward_rows="valid",
+        train_split=predefined_split(Dataset(Xv, yv)),
         probe_every=1,
         warmup_epochs=0,
         curriculum_strength=0.0,
