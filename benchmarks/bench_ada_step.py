@@ -10,12 +10,17 @@ through its warm-up, then times, on the same random batches, skorch's plain
 state. Data loading is left out: it is the same for both.
 
 Reported per model and rate: the median milliseconds of each, their ratio,
-the cost model and the ratio over the model ("overhead": 1.0 means no cost
-beyond the two passes). ``--reward probe`` or ``paired`` makes every
-``probe_every``-th step a probe step, which the median skips: the mean
-ratio (``ratio_mean``) counts them. ``--fit-epochs`` trains longer before
-timing, so that the method weights have settled as they do late in a fit
-(the paired reward tries fewer policies then).
+the cost model and the ratio over the model ("overhead": 1.0 means the step
+costs what the model says). The model assumes a forward is a third of a
+plain step and a step on ``k`` rows costs ``k / B`` of one; the two passes
+are also timed alone, interleaved with the others (``passes_ratio``: their
+cost in plain steps), so ``over_passes`` (the selecting step over the two
+passes) is the cost of selection itself: scores, policies, bookkeeping.
+``--reward probe`` or ``paired`` makes every ``probe_every``-th step a
+probe step, which the median skips: the mean ratio (``ratio_mean``) counts
+them. ``--fit-epochs`` trains longer before timing, so that the method
+weights have settled as they do late in a fit (the paired reward tries
+fewer policies then).
 
 Usage::
 
@@ -72,7 +77,8 @@ def measure(
     net.notify = lambda *args, **kwargs: None
     net.on_epoch_begin(net)
     rng = np.random.RandomState(seed)
-    plain, ada = [], []
+    k = max(1, int(np.ceil(rate * batch_size - 1e-9)))
+    plain, ada, passes = [], [], []
     for _ in range(steps):
         rows = rng.choice(X.shape[0], batch_size, replace=False)
         batch = (torch.from_numpy(X[rows]), torch.from_numpy(y[rows]))
@@ -83,13 +89,25 @@ def measure(
         t0 = time.perf_counter()
         net.train_step(batch)
         ada.append(time.perf_counter() - t0)
+        # The two passes a selecting step cannot avoid, timed alone: the
+        # no-grad forward of the batch in evaluation mode and skorch's step
+        # on k of its rows.
+        t0 = time.perf_counter()
+        net._set_training(False)
+        with torch.no_grad():
+            net.infer(batch[0])
+        net._set_training(True)
+        NeuralNetClassifier.train_step(net, (batch[0][:k], batch[1][:k]))
+        passes.append(time.perf_counter() - t0)
     skip = steps // 10  # the first steps warm caches and allocators
     plain, ada = np.array(plain[skip:]), np.array(ada[skip:])
+    passes = np.array(passes[skip:])
     return (
         float(np.median(plain)),
         float(np.median(ada)),
         float(plain.mean()),
         float(ada.mean()),
+        float(np.median(passes)),
     )
 
 
@@ -125,7 +143,7 @@ def main(argv=None):
     for ch in channels:
         for rate in RATES:
             for r in range(rounds):
-                plain, ada, plain_mean, ada_mean = measure(
+                plain, ada, plain_mean, ada_mean, passes = measure(
                     ch,
                     rate,
                     X,
@@ -149,12 +167,17 @@ def main(argv=None):
                     "ratio_mean": ada_mean / plain_mean,
                     "cost_model": model,
                     "overhead": ada / plain / model,
+                    "passes_ms": passes * 1e3,
+                    "passes_ratio": passes / plain,
+                    "over_passes": ada / passes,
                 }
                 records.append(rec)
                 print(
                     f"{ch:4d} ch r={rate}: ada {rec['ada_ms']:.2f} ms, plain "
                     f"{rec['plain_ms']:.2f} ms, ratio {rec['ratio']:.2f} "
-                    f"(model {model:.2f}, overhead {rec['overhead']:.2f})"
+                    f"(model {model:.2f}, overhead {rec['overhead']:.2f}; the "
+                    f"two passes alone {rec['passes_ratio']:.2f}, step over "
+                    f"them {rec['over_passes']:.2f})"
                 )
     summary = []
     for ch in channels:
@@ -168,16 +191,23 @@ def main(argv=None):
                     "ratio_mean": float(np.median([r["ratio_mean"] for r in rs])),
                     "cost_model": (1 + 3 * rate) / 3,
                     "overhead_median": float(np.median([r["overhead"] for r in rs])),
+                    "passes_ratio_median": float(
+                        np.median([r["passes_ratio"] for r in rs])
+                    ),
+                    "over_passes_median": float(
+                        np.median([r["over_passes"] for r in rs])
+                    ),
                     "ada_ms_median": float(np.median([r["ada_ms"] for r in rs])),
                     "plain_ms_median": float(np.median([r["plain_ms"] for r in rs])),
                 }
             )
-    print("channels rate  ratio  (mean)  model  overhead")
+    print("channels rate  ratio  (mean)  model  overhead  passes  over passes")
     for s in summary:
         print(
             f"{s['channels']:8d} {s['rate']:4} {s['ratio_median']:6.2f} "
             f"{s['ratio_mean']:7.2f} {s['cost_model']:6.2f} "
-            f"{s['overhead_median']:9.2f}"
+            f"{s['overhead_median']:9.2f} {s['passes_ratio_median']:7.2f} "
+            f"{s['over_passes_median']:12.2f}"
         )
     payload = {
         "benchmark": "ada_step",
