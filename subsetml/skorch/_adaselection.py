@@ -58,6 +58,10 @@ __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor
 # PrintLog's table.
 _DICT_KEYS = ("method_weights", "mixing_weights")
 
+# stale_epochs="auto" turns cached scores on after a selecting epoch whose
+# steps cost less than this share of a plain step (a compute-bound model).
+_AUTO_STALE_BELOW = 0.9
+
 _BatchWithRowIds = namedtuple("_BatchWithRowIds", ["batch", "row_ids"])
 
 # The rows a probe step scores before and after the step: ``positions`` in
@@ -249,7 +253,7 @@ class AdaSelectionMixin:
     scoring_mode : {"eval", "train"}, default="eval"
         Module mode during the scoring pass. ``"eval"`` keeps BatchNorm
         running statistics from being updated twice and disables dropout.
-    stale_epochs : int, default=0
+    stale_epochs : int or "auto", default="auto"
         Reuse a row's scores from up to this many epochs ago instead of
         re-scoring it; only the rows with older (or no) scores go through the
         scoring forward. Rows kept for training refresh their scores from the
@@ -257,7 +261,13 @@ class AdaSelectionMixin:
         compute-bound 1-D CNN, 1 cut a step at r = 0.2 from 0.66 to 0.45 of
         a full step at the same accuracy; on small MLPs it saved nothing and
         cost accuracy (``benchmarks/results/adaselection_stale_timing.json``
-        and ``adaselection.json``).
+        and ``adaselection.json``). ``"auto"`` starts at 0 and switches to 1
+        for the rest of the fit after a selecting epoch whose steps cost
+        less than 0.9 plain steps (``step_cost_ratio``: the model is
+        compute-bound, so the skipped forwards are worth it); it stays 0
+        without a warm-up epoch to compare with, and with the ``"probe"``
+        and ``"paired"`` rewards, which need freshly scored rows.
+        ``history[:, "stale_epochs"]`` has the value each epoch used.
     probe_every : int, default=4
         With ``method_reward="probe"`` or ``"paired"``, every how many
         selecting steps one is
@@ -317,9 +327,11 @@ class AdaSelectionMixin:
         Besides skorch's entries, every epoch records ``rows_seen``,
         ``rows_kept`` (rows back-propagated), ``rows_scored`` (rows through
         the scoring forward), ``scoring_time`` and ``training_time``
-        (seconds), ``method_weights`` (``w``, a dict by policy name) and
-        ``mixing_weights`` (``w`` after the curriculum term, as used by the
-        epoch's last selection step; ``None`` before any selection).
+        (seconds), ``stale_epochs`` (the value in force), ``step_cost_ratio``
+        (after the warm-up), ``method_weights`` (``w``, a dict by policy
+        name) and ``mixing_weights`` (``w`` after the curriculum term, as
+        used by the epoch's last selection step; ``None`` before any
+        selection).
 
     Notes
     -----
@@ -392,7 +404,7 @@ class AdaSelectionMixin:
         curriculum_horizon=1.0,
         warmup_epochs=1,
         scoring_mode="eval",
-        stale_epochs=0,
+        stale_epochs="auto",
         probe_every=4,
         reward_rows="batch",
         selection="allocate",
@@ -431,7 +443,13 @@ class AdaSelectionMixin:
         _check_number("curriculum_strength", self.curriculum_strength, low=0)
         _check_number("curriculum_horizon", self.curriculum_horizon, low=0)
         _check_number("warmup_epochs", self.warmup_epochs, low=0, integer=True)
-        _check_number("stale_epochs", self.stale_epochs, low=0, integer=True)
+        if not (isinstance(self.stale_epochs, str) and self.stale_epochs == "auto"):
+            if isinstance(self.stale_epochs, str):
+                raise ValueError(
+                    "stale_epochs must be a non-negative integer or 'auto', got "
+                    f"{self.stale_epochs!r}."
+                )
+            _check_number("stale_epochs", self.stale_epochs, low=0, integer=True)
         if self.scoring_mode not in ("eval", "train"):
             raise ValueError(
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
@@ -538,6 +556,7 @@ class AdaSelectionMixin:
         else:
             self._ada_rng_ = np.random.RandomState(self.random_state)
         self._ada_cache_ = ScoreCache(n_rows)
+        self._ada_auto_stale_ = 0
         self._ada_n_classes_ = None
         self._ada_probe_count_ = 0
 
@@ -546,7 +565,7 @@ class AdaSelectionMixin:
         callbacks = []
         for name, cb in super()._default_callbacks:
             if name == "print_log" and isinstance(cb, PrintLog):
-                cb = PrintLog(keys_ignored=list(_DICT_KEYS))
+                cb = PrintLog(keys_ignored=[*_DICT_KEYS, "stale_epochs"])
             callbacks.append((name, cb))
         return callbacks
 
@@ -845,6 +864,7 @@ class AdaSelectionMixin:
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         stats = getattr(self, "_ada_stats_", None)
         if stats is not None and getattr(self, "policies_", None) is not None:
+            self.history.record("stale_epochs", self._ada_stale_epochs())
             self._ada_check_step_cost(stats)
             for key, value in stats.items():
                 self.history.record(key, value)
@@ -860,6 +880,12 @@ class AdaSelectionMixin:
         super().on_epoch_end(
             net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
         )
+
+    def _ada_stale_epochs(self):
+        """The ``stale_epochs`` in force: the parameter, or auto's choice."""
+        if isinstance(self.stale_epochs, str):  # "auto"
+            return getattr(self, "_ada_auto_stale_", 0)
+        return self.stale_epochs
 
     def _ada_check_step_cost(self, stats):
         """Compare selecting steps with the warm-up's plain steps.
@@ -882,6 +908,12 @@ class AdaSelectionMixin:
             return
         ratio = per_step / plain
         self.history.record("step_cost_ratio", ratio)
+        if (
+            isinstance(self.stale_epochs, str)
+            and ratio < _AUTO_STALE_BELOW
+            and self.weighting_.reward in ("advantage", "drop")
+        ):
+            self._ada_auto_stale_ = 1
         if ratio > 1 and not getattr(self, "_ada_warned_cost_", False):
             self._ada_warned_cost_ = True
             warnings.warn(
@@ -961,8 +993,9 @@ class AdaSelectionMixin:
 
         # 1. Score the batch (or the part of it whose cached scores are too old).
         start = time.perf_counter()
-        if self.stale_epochs > 0 and row_ids is not None:
-            need = self._ada_cache_.stale(row_ids, epoch, self.stale_epochs)
+        stale = self._ada_stale_epochs()
+        if stale > 0 and row_ids is not None:
+            need = self._ada_cache_.stale(row_ids, epoch, stale)
         else:
             need = np.ones(n, dtype=bool)
         y_pred_all = None
@@ -974,7 +1007,7 @@ class AdaSelectionMixin:
             y_pred, scored = self._ada_forward_scores(Xs, ys, ids, fit_params)
             if idx is None:
                 y_pred_all = y_pred
-            if ids is not None and self.stale_epochs > 0:
+            if ids is not None and stale > 0:
                 self._ada_cache_.store(ids, epoch, *scored)
             stats["rows_scored"] += int(need.sum())
         if need.all():
@@ -1197,7 +1230,7 @@ class AdaSelectionMixin:
 
     def _ada_train_on(self, batch, row_ids, epoch, fit_params):
         stats = self._ada_stats_
-        capture = self.stale_epochs > 0 and row_ids is not None
+        capture = self._ada_stale_epochs() > 0 and row_ids is not None
         self._ada_capture_ = [] if capture else None
         start = time.perf_counter()
         with self._ada_row_weights(row_ids):

@@ -1250,3 +1250,48 @@ def test_paired_reward_on_clean_validation_rows_finds_the_clean_policy(reg_data)
     ).fit(X, y)
     assert net.weighting_.n_probes > 10
     assert net.method_weights_[0] > 0.8
+
+
+@pytest.mark.parametrize(
+    "threshold, reward, expected",
+    [
+        (float("inf"), "advantage", [0, 0, 1, 1]),
+        (0.0, "advantage", [0, 0, 0, 0]),
+        (float("inf"), "paired", [0, 0, 0, 0]),
+    ],
+)
+def test_stale_epochs_auto_switches_on_after_a_cheap_selecting_epoch(
+    clf_data, monkeypatch, threshold, reward, expected
+):
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_BELOW", threshold)
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(max_epochs=4, method_reward=reward, sampling_rate=0.2)
+    assert net.stale_epochs == "auto"
+    net.fit(X, y)
+    assert net.history[:, "stale_epochs"] == expected
+    scored = net.history[:, "rows_scored"]
+    assert scored[0] == 0 and scored[1] >= N
+    if expected[-1]:
+        # Epoch 2, the first with stale scores, finds no cache and scores
+        # every row; epoch 3 reuses those.
+        assert scored[2] == N
+        assert scored[3] == 0
+    else:
+        assert all(s >= N for s in scored[1:])
+    # an explicit value is used as given
+    pinned = make_clf(max_epochs=3, stale_epochs=1).fit(X, y)
+    assert pinned.history[:, "stale_epochs"] == [1, 1, 1]
+
+
+def test_stale_epochs_auto_stays_off_without_a_warm_up(clf_data, monkeypatch):
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_BELOW", float("inf"))
+    X, y = clf_data
+    net = make_clf(max_epochs=3, warmup_epochs=0).fit(X, y)
+    assert net.history[:, "stale_epochs"] == [0, 0, 0]
+    with pytest.raises(ValueError, match="non-negative integer or 'auto'"):
+        make_clf(stale_epochs="always").fit(X, y)
