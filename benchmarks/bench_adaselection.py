@@ -304,6 +304,13 @@ def run(task, method, rate, seed):
         "rows_kept_per_epoch": history[-1, "rows_kept"],
         "train_loss_last": float(history[-1, "train_loss"]),
     }
+    if method != "full":
+        # scores cached (stale_epochs > 0) in how many epochs: "auto" turns
+        # them on for compute-bound models
+        record["stale_epochs_used"] = [
+            r.get("stale_epochs", 0) for r in history if "stale_epochs" in r
+        ]
+        record["rows_scored_per_epoch"] = [r.get("rows_scored", 0) for r in history]
     if method in MIXES:
         record["method_weights"] = history[:, "method_weights"]
         record["mixing_weights"] = history[:, "mixing_weights"]
