@@ -68,6 +68,10 @@ def measure(
         method_reward=reward,
         max_epochs=epochs,
         warmup_epochs=1,
+        # every step scores its whole batch (the cost model's step): with
+        # cached scores, steps timed outside the fit would find every row
+        # scored "this epoch" and skip the forward
+        stale_epochs=0,
         random_state=seed,
     )
     with warnings.catch_warnings():
