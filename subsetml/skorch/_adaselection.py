@@ -58,9 +58,14 @@ __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor
 # PrintLog's table.
 _DICT_KEYS = ("method_weights", "mixing_weights")
 
-# stale_epochs="auto" turns cached scores on after a selecting epoch whose
-# steps cost less than this share of a plain step (a compute-bound model).
-_AUTO_STALE_BELOW = 0.9
+# stale_epochs="auto" caches scores when the fit's first scoring forward
+# (a whole batch) costs at least this many floating-point operations on the
+# CPU. Measured on one CPU thread (benchmarks/results/ada_step.json): a 1-D
+# CNN at 3.0 MFLOP per row, 3.9e8 per batch of 128, was compute-bound (a
+# selecting step 0.53-0.89 of a plain one) and cached scores cut its step
+# further; at 32 channels (0.2 MFLOP per row) and on small MLPs the per-step
+# overhead dominated and caching only cost accuracy.
+_AUTO_STALE_FLOPS = 1e8
 
 _BatchWithRowIds = namedtuple("_BatchWithRowIds", ["batch", "row_ids"])
 
@@ -261,13 +266,16 @@ class AdaSelectionMixin:
         compute-bound 1-D CNN, 1 cut a step at r = 0.2 from 0.66 to 0.45 of
         a full step at the same accuracy; on small MLPs it saved nothing and
         cost accuracy (``benchmarks/results/adaselection_stale_timing.json``
-        and ``adaselection.json``). ``"auto"`` starts at 0 and switches to 1
-        for the rest of the fit after a selecting epoch whose steps cost
-        less than 0.9 plain steps (``step_cost_ratio``: the model is
-        compute-bound, so the skipped forwards are worth it); it stays 0
-        without a warm-up epoch to compare with, and with the ``"probe"``
-        and ``"paired"`` rewards, which need freshly scored rows.
-        ``history[:, "stale_epochs"]`` has the value each epoch used.
+        and ``adaselection.json``). ``"auto"`` counts the floating-point
+        operations of the fit's first scoring forward (a whole batch; torch's
+        ``FlopCounterMode``) and uses 1 from then on when they reach 1e8 on
+        the CPU, the size where that benchmark's models stopped being
+        dominated by per-step overhead, and 0 otherwise: on other devices
+        (not measured), and with the ``"probe"`` and ``"paired"`` rewards,
+        which need freshly scored rows. The count depends on the module and
+        the batch size only, so the choice is the same on every run.
+        ``history[:, "stale_epochs"]`` has the value in force at each
+        epoch's end.
     probe_every : int, default=4
         With ``method_reward="probe"`` or ``"paired"``, every how many
         selecting steps one is
@@ -556,7 +564,7 @@ class AdaSelectionMixin:
         else:
             self._ada_rng_ = np.random.RandomState(self.random_state)
         self._ada_cache_ = ScoreCache(n_rows)
-        self._ada_auto_stale_ = 0
+        self._ada_auto_stale_ = None  # "auto" decides at the first scoring
         self._ada_n_classes_ = None
         self._ada_probe_count_ = 0
 
@@ -864,7 +872,7 @@ class AdaSelectionMixin:
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         stats = getattr(self, "_ada_stats_", None)
         if stats is not None and getattr(self, "policies_", None) is not None:
-            self.history.record("stale_epochs", self._ada_stale_epochs())
+            self.history.record("stale_epochs", self._ada_stale_epochs() or 0)
             self._ada_check_step_cost(stats)
             for key, value in stats.items():
                 self.history.record(key, value)
@@ -882,10 +890,26 @@ class AdaSelectionMixin:
         )
 
     def _ada_stale_epochs(self):
-        """The ``stale_epochs`` in force: the parameter, or auto's choice."""
+        """The ``stale_epochs`` in force: the parameter, or auto's choice
+        (None until the first scoring forward has decided it)."""
         if isinstance(self.stale_epochs, str):  # "auto"
             return getattr(self, "_ada_auto_stale_", 0)
         return self.stale_epochs
+
+    def _ada_auto_stale_forward(self, X, y, row_ids, fit_params):
+        """The scoring forward, counting its operations to decide "auto"."""
+        device = str(self.device) if self.device is not None else "cpu"
+        if self.weighting_.reward not in ("advantage", "drop") or device != "cpu":
+            self._ada_auto_stale_ = 0
+            return self._ada_forward_scores(X, y, row_ids, fit_params)
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            out = self._ada_forward_scores(X, y, row_ids, fit_params)
+        flops = counter.get_total_flops()
+        self._ada_auto_stale_ = 1 if flops >= _AUTO_STALE_FLOPS else 0
+        return out
 
     def _ada_check_step_cost(self, stats):
         """Compare selecting steps with the warm-up's plain steps.
@@ -908,12 +932,6 @@ class AdaSelectionMixin:
             return
         ratio = per_step / plain
         self.history.record("step_cost_ratio", ratio)
-        if (
-            isinstance(self.stale_epochs, str)
-            and ratio < _AUTO_STALE_BELOW
-            and self.weighting_.reward in ("advantage", "drop")
-        ):
-            self._ada_auto_stale_ = 1
         if ratio > 1 and not getattr(self, "_ada_warned_cost_", False):
             self._ada_warned_cost_ = True
             warnings.warn(
@@ -993,7 +1011,7 @@ class AdaSelectionMixin:
 
         # 1. Score the batch (or the part of it whose cached scores are too old).
         start = time.perf_counter()
-        stale = self._ada_stale_epochs()
+        stale = self._ada_stale_epochs() or 0
         if stale > 0 and row_ids is not None:
             need = self._ada_cache_.stale(row_ids, epoch, stale)
         else:
@@ -1004,7 +1022,10 @@ class AdaSelectionMixin:
             Xs = Xi if idx is None else _take_rows(Xi, idx)
             ys = yi if idx is None else _take_rows(yi, idx)
             ids = None if row_ids is None else row_ids[need]
-            y_pred, scored = self._ada_forward_scores(Xs, ys, ids, fit_params)
+            if self._ada_stale_epochs() is None:
+                y_pred, scored = self._ada_auto_stale_forward(Xs, ys, ids, fit_params)
+            else:
+                y_pred, scored = self._ada_forward_scores(Xs, ys, ids, fit_params)
             if idx is None:
                 y_pred_all = y_pred
             if ids is not None and stale > 0:
@@ -1230,7 +1251,7 @@ class AdaSelectionMixin:
 
     def _ada_train_on(self, batch, row_ids, epoch, fit_params):
         stats = self._ada_stats_
-        capture = self._ada_stale_epochs() > 0 and row_ids is not None
+        capture = bool(self._ada_stale_epochs()) and row_ids is not None
         self._ada_capture_ = [] if capture else None
         start = time.perf_counter()
         with self._ada_row_weights(row_ids):
