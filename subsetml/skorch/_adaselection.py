@@ -36,7 +36,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import PrintLog
+from skorch.callbacks import BatchScoring, EpochScoring, PrintLog
 from skorch.dataset import get_len, unpack_data
 from skorch.utils import multi_indexing, to_tensor
 
@@ -156,9 +156,17 @@ def _switch_mode(module, training):
 _MODULE_TRAIN = torch.nn.Module.train
 
 
-def _check_number(name, value, *, low, high=None, low_open=False, integer=False):
+def _check_number(
+    name, value, *, low, high=None, low_open=False, integer=False, description=None
+):
     return check_number(
-        value, name, integer=integer, low=low, high=high, include_low=not low_open
+        value,
+        name,
+        integer=integer,
+        low=low,
+        high=high,
+        include_low=not low_open,
+        description=description,
     )
 
 
@@ -210,19 +218,21 @@ class AdaSelectionMixin:
         Both compare losses of different batches, whose spread dwarfs what
         one step changes. ``"probe"`` measures the step itself: on every
         ``probe_every``-th step, a random quarter of the batch (at most
-        ``B - k - 1`` rows) is held out of selection, one policy drawn at random
-        (probability ``1 / (2M)`` plus half its mixing weight) picks all
-        ``k`` rows from the rest, and after the step the held-out rows are
-        scored again. The relative drop of their mean loss, against its
+        ``B - k - 1`` rows) is held out of selection (or ``B / 4`` rows are
+        taken from outside the batch: ``reward_rows``), one policy drawn at
+        random (probability ``1 / (2M)`` plus half its mixing weight) picks
+        all ``k`` rows from the rest, and after the step the held-out rows
+        are scored again. The relative drop of their mean loss, against its
         moving average and divided by the moving average of its deviation,
         moves that policy's log-weight by ``0.1 * method_lr`` times this
         advantage (clipped to [-2, 2]) over ``M q_m``, so that rarely drawn
         policies are not under-credited. It costs one no-grad forward of
-        ``B / 4`` rows per ``probe_every`` steps. See
+        ``B / 4`` rows per ``probe_every`` steps (two with rows from outside
+        the batch, scored before the step too). See
         :meth:`~subsetml.minibatch.MethodWeights.update_probe`.
 
         ``"paired"`` compares the policies on the same step instead of on
-        different ones: on a probe step (the same held-out quarter), the
+        different ones: on a probe step (the same held-out rows), the
         ``k`` rows of each policy are trained on in turn from the same state
         (weights, optimiser state, BatchNorm statistics: put back after each
         try), and each try's drop of the held-out rows' mean loss is measured.
@@ -235,7 +245,8 @@ class AdaSelectionMixin:
         ``k`` are dormant and skipped, except the two heaviest and one drawn
         at random per probe; policies that keep the same rows share a try.
         It costs, per probe step, one step on ``k`` rows and one no-grad
-        forward of ``B / 4`` rows per distinct try, and a copy of the
+        forward of ``B / 4`` rows per distinct try (and one before the
+        tries with rows from outside the batch), and a copy of the
         module's and optimiser's state. See
         :meth:`~subsetml.minibatch.MethodWeights.update_paired`.
     method_floor : float in [0, 1), default=0.01
@@ -278,10 +289,10 @@ class AdaSelectionMixin:
         epoch's end.
     probe_every : int, default=4
         With ``method_reward="probe"`` or ``"paired"``, every how many
-        selecting steps one is
-        a probe step; ignored otherwise, and when ``method_lr=0``. A probe
-        step is skipped when fewer than ``k + 2`` rows of the batch would
-        leave a choice. The held-out rows need a fresh loss, so with
+        selecting steps one is a probe step; ignored otherwise, and when
+        ``method_lr=0``. With ``reward_rows="batch"``, a probe step is
+        skipped when fewer than ``k + 2`` rows of the batch would leave a
+        choice, and the held-out rows need a fresh loss, so with
         ``stale_epochs`` they are drawn only from the rows the step
         re-scored: rows whose cached scores had expired, which are mostly
         rows not kept lately (kept rows refresh their scores for free), a
@@ -356,9 +367,9 @@ class AdaSelectionMixin:
     kept rows); the validation loss stays unweighted.
 
     Row ids are positions in the training set (after skorch's validation
-    split); per-row state (AdaBoost weights, cached scores) carries over
-    ``partial_fit`` calls on the same rows and is reset by ``fit`` and by a
-    change of the number of rows.
+    split and the rows ``reward_rows`` sets aside); per-row state (AdaBoost
+    weights, cached scores) carries over ``partial_fit`` calls on the same
+    rows and is reset by ``fit`` and by a change of the number of rows.
 
     The ``"advantage"`` and ``"drop"`` rewards are measured on the next
     batch, whose mean loss varies from batch to batch far more than one step
@@ -452,12 +463,13 @@ class AdaSelectionMixin:
         _check_number("curriculum_horizon", self.curriculum_horizon, low=0)
         _check_number("warmup_epochs", self.warmup_epochs, low=0, integer=True)
         if not (isinstance(self.stale_epochs, str) and self.stale_epochs == "auto"):
-            if isinstance(self.stale_epochs, str):
-                raise ValueError(
-                    "stale_epochs must be a non-negative integer or 'auto', got "
-                    f"{self.stale_epochs!r}."
-                )
-            _check_number("stale_epochs", self.stale_epochs, low=0, integer=True)
+            _check_number(
+                "stale_epochs",
+                self.stale_epochs,
+                low=0,
+                integer=True,
+                description="a non-negative integer or 'auto'",
+            )
         if self.scoring_mode not in ("eval", "train"):
             raise ValueError(
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
@@ -488,7 +500,12 @@ class AdaSelectionMixin:
                 )
         else:
             _check_number(
-                "reward_rows", self.reward_rows, low=0, high=0.5, low_open=True
+                "reward_rows",
+                self.reward_rows,
+                low=0,
+                high=0.5,
+                low_open=True,
+                description="'batch', 'valid' or a fraction in (0, 0.5]",
             )
         return self._ada_build_policies()
 
@@ -539,7 +556,12 @@ class AdaSelectionMixin:
 
     def _ada_start(self, n_rows):
         """Set up per-fit state for ``n_rows`` training rows (kept when unchanged)."""
-        if getattr(self, "policies_", None) is not None and self._ada_n_rows_ == n_rows:
+        pool = getattr(self, "_ada_pool_in_use_", False)
+        if (
+            getattr(self, "policies_", None) is not None
+            and self._ada_n_rows_ == n_rows
+            and getattr(self, "_ada_state_pool_", False) == pool
+        ):
             return
         policies, names = self._ada_validate_params()
         for policy in policies:
@@ -556,6 +578,10 @@ class AdaSelectionMixin:
             curriculum_horizon=self.curriculum_horizon,
         )
         self._ada_n_rows_ = n_rows
+        # set_params(method_reward=...) between partial_fit calls that turns
+        # the reward pool on or off starts a new state, so that a reserve is
+        # never held out for a reward that does not use it.
+        self._ada_state_pool_ = pool
         if self.random_state is None:
             # A fresh generator, never numpy's global one.
             self._ada_rng_ = np.random.RandomState()
@@ -684,7 +710,9 @@ class AdaSelectionMixin:
         self._ada_reward_pool_ = None
         self._ada_pool_weight_ = None
         self._ada_pool_order_ = None
-        if not self._ada_uses_reward_pool():
+        self._ada_pool_collate_ = None
+        self._ada_pool_in_use_ = self._ada_uses_reward_pool()
+        if not self._ada_pool_in_use_:
             return dataset_train
         if isinstance(self.reward_rows, str):  # "valid"
             if dataset_valid is None or not len(dataset_valid):
@@ -726,6 +754,16 @@ class AdaSelectionMixin:
             self._ada_train_weight_ = weight[train_pos]
         return torch.utils.data.Subset(dataset_train, train_pos)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The reward pool is the fit's data (a net pickled by a checkpoint
+        # mid-fit would carry it, or fail on a dataset that cannot be
+        # pickled); the next fit or partial_fit sets it again.
+        for key in ("_ada_reward_pool_", "_ada_pool_weight_", "_ada_pool_order_"):
+            state.pop(key, None)
+        state.pop("_ada_pool_collate_", None)
+        return state
+
     def _ada_pool_rows(self, size):
         """The next ``size`` rows of the reward pool (cycling a shuffled order)."""
         pool = self._ada_reward_pool_
@@ -736,10 +774,15 @@ class AdaSelectionMixin:
         idx = order[0][order[1] : order[1] + size]
         order[1] += size
         self._ada_pool_order_ = order
-        prefix = "iterator_valid" if self.reward_rows == "valid" else "iterator_train"
-        collate = self.get_params_for(prefix).get(
-            "collate_fn", torch.utils.data.default_collate
-        )
+        collate = getattr(self, "_ada_pool_collate_", None)
+        if collate is None:
+            # The collate function of the loader the pool's rows would come
+            # from (training or validation), as its class and parameters set
+            # it; building the loader reads no data.
+            loader = super().get_iterator(pool, training=self.reward_rows != "valid")
+            collate = getattr(loader, "collate_fn", None)
+            collate = collate or torch.utils.data.default_collate
+            self._ada_pool_collate_ = collate
         Xp, yp = unpack_data(collate([pool[int(i)] for i in idx]))
         weight = self._ada_pool_weight_
         return Xp, yp, None if weight is None else weight[idx]
@@ -899,7 +942,11 @@ class AdaSelectionMixin:
     def _ada_auto_stale_forward(self, X, y, row_ids, fit_params):
         """The scoring forward, counting its operations to decide "auto"."""
         device = str(self.device) if self.device is not None else "cpu"
-        if self.weighting_.reward not in ("advantage", "drop") or device != "cpu":
+        if (
+            self.weighting_.reward not in ("advantage", "drop")
+            or device != "cpu"
+            or getattr(self, "_ada_full_predictions_", False)
+        ):
             self._ada_auto_stale_ = 0
             return self._ada_forward_scores(X, y, row_ids, fit_params)
         from torch.utils.flop_counter import FlopCounterMode
@@ -956,6 +1003,25 @@ class AdaSelectionMixin:
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         check_net_output(self, X, y, needs_linear=False)
+        # Cached scores skip the forward of some rows, so a step's y_pred
+        # then covers the kept rows only: a scoring callback that caches the
+        # training predictions would compare them with every row's target.
+        scorers = [
+            name
+            for name, cb in getattr(self, "callbacks_", [])
+            if isinstance(cb, (EpochScoring, BatchScoring))
+            and cb.on_train
+            and cb.use_caching
+        ]
+        self._ada_full_predictions_ = bool(scorers)
+        if scorers and not isinstance(self.stale_epochs, str) and self.stale_epochs:
+            raise ValueError(
+                f"stale_epochs={self.stale_epochs} skips the scoring forward of "
+                "rows whose scores are cached, so the training predictions "
+                f"that the callback(s) {scorers} (on_train=True) cache do not "
+                "cover every row. Give them use_caching=False, or set "
+                "stale_epochs=0."
+            )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._ada_train_weight_ = None
@@ -964,6 +1030,7 @@ class AdaSelectionMixin:
         self._ada_reward_pool_ = None
         self._ada_pool_weight_ = None
         self._ada_pool_order_ = None
+        self._ada_pool_collate_ = None
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     def _set_training(self, training=True):

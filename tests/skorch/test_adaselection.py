@@ -1218,29 +1218,30 @@ def test_reward_rows_valid_scores_the_validation_rows(clf_data):
     assert "valid_loss" in net.history[-1]
 
 
-def test_paired_reward_on_clean_validation_rows_finds_the_clean_policy(reg_data):
-    """The reward pool decides: the training rows are a quarter poisoned and
-    the pool (separate validation data) clean, so trying the poisoned rows
-    raises the pool's loss and the clean policy takes the weight."""
+@pytest.mark.parametrize("reward_rows", ["valid", "batch"])
+def test_paired_reward_follows_the_rows_it_is_scored_on(reg_data, reward_rows):
+    """Half the training rows follow ``y = Xw``, half ``y = -Xw``; one policy
+    keeps each half. Scored on rows of the batch (half of each), the reward
+    settles on the first policy; scored on validation rows that all follow
+    ``y = -Xw``, on the second."""
     from skorch.dataset import Dataset
     from skorch.helper import predefined_split
 
     X, y = reg_data
     y = y.copy()
-    poisoned = np.arange(0, N, 4)
-    y[poisoned] = -3 * y[poisoned]
-    clean = np.setdiff1d(np.arange(N), poisoned)
-    rng = np.random.RandomState(5)
-    Xv = rng.randn(40, D).astype(np.float32)
-    # reg_data's coefficients: its generator's second draw
-    rng1 = np.random.RandomState(1)
+    flipped = np.arange(0, N, 2)
+    y[flipped] = -y[flipped]
+    straight = np.setdiff1d(np.arange(N), flipped)
+    rng1 = np.random.RandomState(1)  # reg_data's coefficients: its second draw
     rng1.randn(N, D)
-    yv = (Xv @ rng1.randn(D)).astype(np.float32)[:, None]
+    w = rng1.randn(D)
+    Xv = np.random.RandomState(5).randn(40, D).astype(np.float32)
+    yv = (-Xv @ w).astype(np.float32)[:, None]
     torch.manual_seed(0)
     net = make_reg(
-        policies=[RowSetPolicy(clean), RowSetPolicy(poisoned)],
+        policies=[RowSetPolicy(straight), RowSetPolicy(flipped)],
         method_reward="paired",
-        reward_rows="valid",
+        reward_rows=reward_rows,
         train_split=predefined_split(Dataset(Xv, yv)),
         probe_every=1,
         warmup_epochs=0,
@@ -1249,7 +1250,8 @@ def test_paired_reward_on_clean_validation_rows_finds_the_clean_policy(reg_data)
         max_epochs=4,
     ).fit(X, y)
     assert net.weighting_.n_probes > 10
-    assert net.method_weights_[0] > 0.8
+    winner = 1 if reward_rows == "valid" else 0
+    assert net.method_weights_[winner] > 0.8
 
 
 # The test MLP's forward on a batch of 20: 2 * 20 * (6 * 8 + 8 * 2) FLOPs.
@@ -1297,3 +1299,129 @@ def test_stale_epochs_auto_leaves_small_models_alone(clf_data):
     assert net.history[:, "rows_scored"] == [0, N, N]
     with pytest.raises(ValueError, match="non-negative integer or 'auto'"):
         make_clf(stale_epochs="always").fit(X, y)
+
+
+def test_reward_rows_fraction_weights_and_probe_rows_come_from_the_reserve(clf_data):
+    """Found in review: no test failed with the sample weights of the reserve
+    or of the training rows left unsliced, or with the pool never used."""
+    X, y = clf_data
+    X = X.copy()
+    X[:, 0] = np.arange(N)
+    weight = np.linspace(0.5, 2.0, N)
+    pool_ok, train_ok, pool_ids = [], [], []
+
+    class Spy(AdaSelectionClassifier):
+        def _ada_pool_rows(self, size):
+            Xp, yp, w = super()._ada_pool_rows(size)
+            ids = np.asarray(Xp)[:, 0].round().astype(int)
+            pool_ok.append(np.array_equal(w, weight[ids]))
+            pool_ids.extend(ids)
+            return Xp, yp, w
+
+    class TrainWeights(Callback):
+        def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+            if training and net._ada_row_ids_ is not None:
+                ids = np.asarray(batch[0])[:, 0].round().astype(int)
+                got = net._ada_train_weight_[net._ada_row_ids_]
+                train_ok.append(np.array_equal(got, weight[ids]))
+
+    torch.manual_seed(0)
+    net = Spy(
+        **{
+            **make_clf().get_params(deep=False),
+            "method_reward": "probe",
+            "reward_rows": 0.25,
+            "probe_every": 1,
+            "callbacks": [TrainWeights()],
+        }
+    ).fit(X, y, sample_weight=weight)
+    assert len(train_ok) == 15 and all(train_ok)
+    assert len(pool_ok) == 10 and all(pool_ok)
+    assert set(pool_ids) <= set(net._ada_reserve_[1])
+
+
+class _EpochPickle(Callback):
+    def initialize(self):
+        self.sizes = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.sizes.append(pickle.loads(pickle.dumps(net)).__dict__)
+
+
+def test_a_net_pickled_mid_fit_leaves_the_reward_pool_behind(clf_data):
+    X, y = clf_data
+    spy = _EpochPickle()
+    net = make_clf(
+        method_reward="paired", reward_rows=0.25, probe_every=1, callbacks=[spy]
+    ).fit(X, y)
+    assert len(spy.sizes) == 3
+    for state in spy.sizes:
+        assert "_ada_reward_pool_" not in state
+        assert "_ada_pool_weight_" not in state
+    assert net.weighting_.n_probes > 0
+
+
+def test_reward_pool_rows_go_through_the_loaders_own_collate(clf_data):
+    """Found in review: a DataLoader class with its own collate_fn collated
+    the training batches but not the pool's rows."""
+    calls = []
+
+    def counting_collate(items):
+        calls.append(len(items))
+        return torch.utils.data.default_collate(items)
+
+    class CountingLoader(torch.utils.data.DataLoader):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("collate_fn", counting_collate)
+            super().__init__(*args, **kwargs)
+
+    X, y = clf_data
+    net = make_clf(
+        method_reward="probe",
+        reward_rows=0.25,
+        probe_every=1,
+        max_epochs=2,
+        iterator_train=CountingLoader,
+    ).fit(X, y)
+    # 2 epochs of 5 training batches, and 5 pool draws of B // 4 rows
+    assert len(calls) == 10 + 5
+    assert net.weighting_.n_probes == 5
+
+
+def test_partial_fit_after_switching_to_a_pooled_reward_starts_afresh(clf_data):
+    """Found in review: a partial_fit that turned the pool on kept the old
+    (advantage) state, and so held rows out for a reward nobody used."""
+    X, y = clf_data
+    net = make_clf(method_reward="advantage", reward_rows=0.2, max_epochs=2)
+    net.fit(X[:96], y[:96])
+    assert net.weighting_.reward == "advantage"
+    net.set_params(method_reward="paired", probe_every=1)
+    net.partial_fit(X, y)
+    assert net.history[-1, "rows_seen"] == 96
+    assert net.weighting_.reward == "paired"
+    assert net.weighting_.n_probes > 0
+
+
+def test_cached_scores_refuse_a_caching_train_scorer(clf_data, monkeypatch):
+    """Found in review: with cached scores, a step's y_pred covers the kept
+    rows only, and EpochScoring(on_train=True) failed deep in scikit-learn."""
+    from skorch.callbacks import BatchScoring
+
+    from subsetml.skorch import _adaselection
+
+    X, y = clf_data
+    scorer = EpochScoring("accuracy", on_train=True, name="train_acc")
+    with pytest.raises(ValueError, match="use_caching=False"):
+        make_clf(stale_epochs=1, callbacks=[scorer]).fit(X, y)
+    batch_scorer = BatchScoring("accuracy", on_train=True, name="batch_acc")
+    with pytest.raises(ValueError, match="BatchScoring"):
+        make_clf(stale_epochs=1, callbacks=[batch_scorer]).fit(X, y)
+    # "auto" keeps scoring every row instead
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    net = make_clf(max_epochs=3, callbacks=[scorer]).fit(X, y)
+    assert net.history[:, "stale_epochs"] == [0, 0, 0]
+    # without caching the scorer predicts afresh, and cached scores are fine
+    fresh = EpochScoring("accuracy", on_train=True, name="acc", use_caching=False)
+    net = make_clf(max_epochs=3, stale_epochs=1, callbacks=[fresh]).fit(X, y)
+    assert net.history[-1, "acc"] == pytest.approx(net.score(X, y))
