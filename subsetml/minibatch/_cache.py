@@ -45,6 +45,10 @@ class ScoreCache:
         self.error[row_ids] = errors
         self.epoch[row_ids] = epoch
 
+    def forget(self, row_ids):
+        """Mark the scores of ``row_ids`` as out of date (never scored)."""
+        self.epoch[row_ids] = -(10**9)
+
     def scores(self, row_ids):
         """Copies of the cached ``(losses, grads, errors)`` of ``row_ids``."""
         return (

@@ -272,12 +272,13 @@ class AdaSelectionMixin:
     stale_epochs : int or "auto", default="auto"
         Reuse a row's scores from up to this many epochs ago instead of
         re-scoring it; only the rows with older (or no) scores go through the
-        scoring forward. Rows kept for training refresh their scores from the
-        training forward for free. 0 scores every batch afresh. On a
-        compute-bound 1-D CNN, 1 cut a step at r = 0.2 from 0.66 to 0.45 of
-        a full step at the same accuracy; on small MLPs it saved nothing and
-        cost accuracy (``benchmarks/results/adaselection_stale_timing.json``
-        and ``adaselection.json``). ``"auto"`` counts the floating-point
+        scoring forward. Rows kept for training are scored afresh the next
+        time they come: the step on them made their scores out of date (kept
+        as they were, big-loss policies picked the same rows again). 0
+        scores every batch afresh. On the compute-bound 1-D CNN of
+        ``benchmarks/bench_adaselection.py``, 1 makes steps cheaper at about
+        the same accuracy; on small MLPs it saved nothing and cost accuracy
+        (``benchmarks/results/adaselection.json``). ``"auto"`` counts the floating-point
         operations of the fit's first scoring forward (a whole batch; torch's
         ``FlopCounterMode``) and uses 1 from then on when they reach 1e8 on
         the CPU, the size where that benchmark's models stopped being
@@ -294,9 +295,9 @@ class AdaSelectionMixin:
         skipped when fewer than ``k + 2`` rows of the batch would leave a
         choice, and the held-out rows need a fresh loss, so with
         ``stale_epochs`` they are drawn only from the rows the step
-        re-scored: rows whose cached scores had expired, which are mostly
-        rows not kept lately (kept rows refresh their scores for free), a
-        biased sample; when every row's scores are cached, no probe.
+        re-scored: rows whose cached scores had expired or were dropped
+        after a step on them, a biased sample; when every row's scores are
+        cached, no probe.
     reward_rows : {"batch", "valid"} or float in (0, 0.5], default="batch"
         Where the ``"probe"`` and ``"paired"`` rewards find the rows they
         score before and after a step (ignored by the other rewards, with
@@ -849,11 +850,6 @@ class AdaSelectionMixin:
             losses = self.get_sample_losses(y_pred, y_true, X=X)
             weight = torch.as_tensor(weight, dtype=losses.dtype, device=losses.device)
             loss = (losses * weight).mean()
-        capture = getattr(self, "_ada_capture_", None) if training else None
-        if capture is not None and not capture:
-            # First evaluation of the step (an LBFGS closure calls it again).
-            out = y_pred.detach() if torch.is_tensor(y_pred) else y_pred
-            capture.append((out, y_true, X))
         return loss
 
     def _gradient_proxy(self, y_pred, y_true):
@@ -1318,18 +1314,15 @@ class AdaSelectionMixin:
 
     def _ada_train_on(self, batch, row_ids, epoch, fit_params):
         stats = self._ada_stats_
-        capture = bool(self._ada_stale_epochs()) and row_ids is not None
-        self._ada_capture_ = [] if capture else None
         start = time.perf_counter()
         with self._ada_row_weights(row_ids):
             step = super().train_step(batch, **fit_params)
-        if capture and self._ada_capture_:
-            # The kept rows' pre-step losses come with the training forward:
-            # refresh their cached scores at no extra forward.
-            y_pred, y_true, X = self._ada_capture_[0]
-            scores = self._ada_score(y_pred, y_true, X, row_ids)
-            self._ada_cache_.store(row_ids, epoch, *scores)
-        self._ada_capture_ = None
+        if row_ids is not None and self._ada_stale_epochs():
+            # The step on these rows made their cached scores out of date
+            # (kept as they were, big-loss policies picked the same rows
+            # again: -2.3 points at r = 0.1 on the MNIST-1D CNN): score them
+            # afresh next time.
+            self._ada_cache_.forget(row_ids)
         self._ada_sync()
         stats["training_time"] += time.perf_counter() - start
         stats["rows_kept"] += get_len(unpack_data(batch)[0])

@@ -287,13 +287,13 @@ def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
     )
     net.fit(X, y)
     scored = net.history[:, "rows_scored"]
-    # epoch 0 (warm-up) caches every row's score from the training forward;
-    # epochs 1 and 2 reuse them: no scoring forward at all
-    assert scored[:3] == [0, 0, 0]
-    # epoch 3: only rows not kept (and so not refreshed) since epoch 0
-    kept_since = net.history[1, "rows_kept"] + net.history[2, "rows_kept"]
-    assert 0 < scored[3] <= N
-    assert scored[3] >= N - kept_since
+    kept = net.history[:, "rows_kept"]
+    # epoch 1, the first to select, scores every row; a step drops the
+    # cached scores of the rows it trained on, so epochs 2 and 3 re-score
+    # only the rows kept in the epoch before
+    assert scored[:4] == [0, N, kept[1], kept[2]]
+    # epoch 4: also the rows last scored in epoch 1, now 3 epochs old
+    assert kept[3] < scored[4] <= N
     assert sum(counter.scoring_rows) == sum(scored)
     # without stale scoring every selection epoch scores everything
     torch.manual_seed(0)
@@ -629,7 +629,8 @@ def test_loader_workers_and_custom_collate_see_plain_items(clf_data):
     )
     net.fit(X, y)
     assert set(seen) == {2}
-    assert net.history[:, "rows_scored"] == [0, 0, N - 6 * (N // 20)]
+    # epoch 2 re-scores only the 6 * 6 rows kept in epoch 1
+    assert net.history[:, "rows_scored"] == [0, N, 6 * 6]
     torch.manual_seed(0)
     workers = make_clf(iterator_train__num_workers=2, policies="adaboost")
     workers.fit(X, y)
@@ -845,17 +846,31 @@ def test_probe_reward_holds_out_a_quarter_and_rescores_it(clf_data):
 
 def test_probe_reward_probes_only_freshly_scored_rows(clf_data):
     X, y = clf_data
+    probes = []
+
+    class Spy(AdaSelectionClassifier):
+        def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, fit_params):
+            probe = super()._ada_probe_rows(Xi, yi, row_ids, full, k, fresh, fit_params)
+            if probe is not None:
+                probes.append(fresh[probe.positions].all())
+            return probe
+
     torch.manual_seed(0)
-    net = make_clf(
-        method_reward="probe",
-        probe_every=1,
-        stale_epochs=5,
-        warmup_epochs=0,
-        max_epochs=3,
+    net = Spy(
+        **{
+            **make_clf().get_params(deep=False),
+            "method_reward": "probe",
+            "probe_every": 1,
+            "stale_epochs": 5,
+            "warmup_epochs": 0,
+            "max_epochs": 3,
+        }
     ).fit(X, y)
-    # After the first epoch every row has cached scores: nothing to probe.
-    assert net.weighting_.n_probes == 6
-    assert net.history[:, "rows_scored"] == [120 + 6 * 5, 0, 0]
+    # After the first epoch only the rows kept in the epoch before (6 of
+    # each batch of 20) are scored afresh, and the probes hold out 5 of them.
+    assert net.weighting_.n_probes == 18
+    assert len(probes) == 18 and all(probes)
+    assert net.history[:, "rows_scored"] == [120 + 6 * 5] + [36 + 6 * 5] * 2
 
 
 def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
