@@ -1091,6 +1091,9 @@ class AdaSelectionMixin:
                 y_pred, scored = self._ada_forward_scores(Xs, ys, ids, fit_params)
             if idx is None:
                 y_pred_all = y_pred
+                # "auto" has decided now: its first batch is cached too, so
+                # that "auto" resolved to 1 runs exactly as stale_epochs=1.
+                stale = self._ada_stale_epochs() or 0
             if ids is not None and stale > 0:
                 self._ada_cache_.store(ids, epoch, *scored)
             stats["rows_scored"] += int(need.sum())

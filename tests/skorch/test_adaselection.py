@@ -1296,10 +1296,14 @@ def test_stale_epochs_auto_caches_scores_for_costly_forwards(
     scored = net.history[:, "rows_scored"]
     assert scored[0] == 0 and scored[1] >= N
     if expected[-1]:
-        # The first selecting epoch decides at its first batch, whose scores
-        # are not cached; the other rows' are, and epoch 2 scores that batch
-        # only (the kept rows' scores are refreshed by training).
+        # Once decided, "auto" runs exactly as the explicit setting would,
+        # the batch that decided it included.
+        torch.manual_seed(0)
+        one = make_clf(max_epochs=4, method_reward=reward, sampling_rate=0.2)
+        one.set_params(stale_epochs=1).fit(X, y)
+        assert scored[1:] == one.history[1:, "rows_scored"]
         assert scored[2] < N and scored[3] < N
+        assert net.history[:, "method_weights"] == one.history[:, "method_weights"]
     else:
         assert all(s >= N for s in scored[1:])
     # an explicit value is used as given
