@@ -83,6 +83,10 @@ MIXES = {
     # Issue 18: every (non-dormant) policy's step tried from the same state on
     # the same batch, so the reward carries no batch-to-batch noise.
     "adaselection_paired": {"method_reward": "paired"},
+    # The paired reward paying for its tries early only: probes in the first
+    # quarter of the epochs, then the weights stay (horizon set before any
+    # run, not tuned).
+    "adaselection_paired_early": {"method_reward": "paired", "probe_horizon": 0.25},
     # The same two rewards scored on rows the net never trains on: 10 % of
     # the training rows set aside (these runs train on the other 90 %).
     "adaselection_paired_reserve": {"method_reward": "paired", "reward_rows": 0.1},

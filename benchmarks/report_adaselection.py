@@ -38,6 +38,7 @@ MIX_STYLES = {
     "adaselection_stale": {"lw": 1.5, "color": "grey"},
     "adaselection_probe_stale": {"lw": 1.5, "color": "grey", "ls": ":"},
     "adaselection_paired": {"lw": 2.5, "color": "tab:red"},
+    "adaselection_paired_early": {"lw": 1.5, "color": "tab:red", "ls": "--"},
     "adaselection_paired_reserve": {"lw": 2.5, "color": "tab:red", "ls": ":"},
     "adaselection_probe_reserve": {"lw": 1.5, "color": "tab:blue", "ls": ":"},
 }

@@ -298,6 +298,12 @@ class AdaSelectionMixin:
         re-scored: rows whose cached scores had expired or were dropped
         after a step on them, a biased sample; when every row's scores are
         cached, no probe.
+    probe_horizon : float in (0, 1], default=1.0
+        With ``method_reward="probe"`` or ``"paired"``, probe steps happen
+        only in the epochs before ``probe_horizon * max_epochs`` (counted
+        from 0, warm-up included); after them the method weights stay as the
+        probes left them and every step is an ordinary selecting step, so a
+        paired mix pays for its tries early only. 1 probes throughout.
     reward_rows : {"batch", "valid"} or float in (0, 0.5], default="batch"
         Where the ``"probe"`` and ``"paired"`` rewards find the rows they
         score before and after a step (ignored by the other rewards, with
@@ -426,6 +432,7 @@ class AdaSelectionMixin:
         scoring_mode="eval",
         stale_epochs="auto",
         probe_every=4,
+        probe_horizon=1.0,
         reward_rows="batch",
         selection="allocate",
         random_state=None,
@@ -443,6 +450,7 @@ class AdaSelectionMixin:
         self.scoring_mode = scoring_mode
         self.stale_epochs = stale_epochs
         self.probe_every = probe_every
+        self.probe_horizon = probe_horizon
         self.reward_rows = reward_rows
         self.selection = selection
         self.random_state = random_state
@@ -476,6 +484,9 @@ class AdaSelectionMixin:
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
             )
         _check_number("probe_every", self.probe_every, low=1, integer=True)
+        _check_number(
+            "probe_horizon", self.probe_horizon, low=0, high=1, low_open=True
+        )
         if self.method_reward not in ("advantage", "drop", "probe", "paired"):
             raise ValueError(
                 "method_reward must be 'advantage', 'drop', 'probe' or 'paired', got "
@@ -1112,7 +1123,9 @@ class AdaSelectionMixin:
             for policy in self.policies_:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
-        probe = self._ada_probe_rows(Xi, yi, row_ids, full, k, need, fit_params)
+        probe = self._ada_probe_rows(
+            Xi, yi, row_ids, full, k, need, epoch, fit_params
+        )
         if probe is None:
             eligible, choose = None, self.weighting_.choose
         else:
@@ -1160,12 +1173,15 @@ class AdaSelectionMixin:
             step = dict(step, y_pred=y_pred_all)
         return step
 
-    def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, fit_params):
+    def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, epoch, fit_params):
         """The rows a probe step scores before and after it (``_HeldOut``), or None."""
         weighting = self.weighting_
         # The fit's MethodWeights decides (set_params between partial_fit
         # calls does not half-switch the reward); with lr 0 nothing can move.
         if weighting.reward not in ("probe", "paired") or not weighting.lr:
+            return None
+        if epoch >= self.probe_horizon * self.max_epochs:
+            # Past the horizon the weights stay as the probes left them.
             return None
         self._ada_probe_count_ += 1
         if self._ada_probe_count_ % self.probe_every:

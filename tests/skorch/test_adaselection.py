@@ -1444,3 +1444,28 @@ def test_cached_scores_refuse_a_caching_train_scorer(clf_data, monkeypatch):
     fresh = EpochScoring("accuracy", on_train=True, name="acc", use_caching=False)
     net = make_clf(max_epochs=3, stale_epochs=1, callbacks=[fresh]).fit(X, y)
     assert net.history[-1, "acc"] == pytest.approx(net.score(X, y))
+
+
+@pytest.mark.parametrize("reward", ["probe", "paired"])
+def test_probe_horizon_stops_the_probes_and_keeps_the_weights(clf_data, reward):
+    X, y = clf_data
+    torch.manual_seed(0)
+    early = make_clf(
+        max_epochs=5, method_reward=reward, probe_every=1, probe_horizon=0.4
+    ).fit(X, y)
+    weights = early.history[:, "method_weights"]
+    # epochs 0 (warm-up) and 1 are before 0.4 * 5: the probes of epoch 1
+    # moved the weights, which then stay
+    assert weights[1] != weights[0]
+    assert weights[2] == weights[1] == weights[3] == weights[4]
+    # past the horizon a step scores the batch and trains on k rows only:
+    # as many rows scored as in a run without probes
+    plain = make_clf(max_epochs=5, method_lr=0.0).fit(X, y)
+    assert early.history[2:, "rows_scored"] == plain.history[2:, "rows_scored"]
+    torch.manual_seed(0)
+    full = make_clf(
+        max_epochs=5, method_reward=reward, probe_every=1, probe_horizon=1.0
+    ).fit(X, y)
+    assert full.history[3, "method_weights"] != full.history[2, "method_weights"]
+    with pytest.raises(ValueError, match="probe_horizon"):
+        make_clf(probe_horizon=0).fit(X, y)
