@@ -484,9 +484,7 @@ class AdaSelectionMixin:
                 f"scoring_mode must be 'eval' or 'train', got {self.scoring_mode!r}."
             )
         _check_number("probe_every", self.probe_every, low=1, integer=True)
-        _check_number(
-            "probe_horizon", self.probe_horizon, low=0, high=1, low_open=True
-        )
+        _check_number("probe_horizon", self.probe_horizon, low=0, high=1, low_open=True)
         if self.method_reward not in ("advantage", "drop", "probe", "paired"):
             raise ValueError(
                 "method_reward must be 'advantage', 'drop', 'probe' or 'paired', got "
@@ -1123,9 +1121,7 @@ class AdaSelectionMixin:
             for policy in self.policies_:
                 policy.observe(fresh)
             self._ada_update_weights(float(fresh.losses.mean()), k / n)
-        probe = self._ada_probe_rows(
-            Xi, yi, row_ids, full, k, need, epoch, fit_params
-        )
+        probe = self._ada_probe_rows(Xi, yi, row_ids, full, k, need, epoch, fit_params)
         if probe is None:
             eligible, choose = None, self.weighting_.choose
         else:
