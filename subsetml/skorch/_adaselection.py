@@ -304,7 +304,11 @@ class AdaSelectionMixin:
         only in the epochs before ``probe_horizon * max_epochs`` (counted
         from 0, warm-up included); after them the method weights stay as the
         probes left them and every step is an ordinary selecting step, so a
-        paired mix pays for its tries early only. 1 probes throughout.
+        paired mix pays for its tries early only. 1 probes throughout. On
+        ``benchmarks/bench_adaselection.py``, 0.25 made the paired mix's CNN
+        step at rate 0.2 cost 0.69 plain steps, but the mix ranked lower than
+        with probes throughout on three of four tasks
+        (``benchmarks/results/adaselection.json``).
     reward_rows : {"batch", "valid"} or float in (0, 0.5], default="batch"
         Where the ``"probe"`` and ``"paired"`` rewards find the rows they
         score before and after a step (ignored by the other rewards, with
