@@ -21,9 +21,12 @@ Selectors: ``random``; ``craig`` (lazy greedy), ``craig-stochastic``;
 and the per-batch variants (``*-pb``, the nets' default
 ``selection_unit="batch"``: the ground set is the mean gradients of shuffled
 mini-batches of the net's batch size, as CORDS' ``CRAIGPB``/``GradMatchPB``).
-Experiments, run only when named: ``*-pb10`` (units of 10 rows) and
-``*-pb-pool50`` / ``*-pb-pool25`` (``selection_pool=0.5`` / ``0.25``: each
-selection chooses from a fresh stratified random half / quarter of the rows).
+Every gradient selector runs with the net's default candidate pool
+(``selection_pool="auto"``: a fresh stratified random draw of ten budgets'
+worth of rows, half the rows at 5 %). Experiments, run only when named:
+``*-pb10`` (units of 10 rows), ``*-pb-pool50`` / ``*-pb-pool25``
+(``selection_pool=0.5`` / ``0.25``) and ``*-pb-all`` (``selection_pool=None``:
+every row, the default before ``"auto"``).
 
 Usage::
 
@@ -62,12 +65,16 @@ SELECTORS = {
     "glister-pb10": ("glister", {"batch_size": 10}, "batch"),
 }
 #: Candidate pools: per batch, choosing from a random share of the rows
-#: (``selection_pool``), so the last-layer pass covers only that share.
+#: (``selection_pool``), so the last-layer pass covers only that share. The
+#: default selectors run with the net's default (``"auto"``: ten budgets'
+#: worth of rows, half of them at 5 %); ``-all`` chooses from every row.
 POOLS = {}
 for _name in ("craig-pb", "gradmatch-pb", "glister-pb"):
     for _share in (50, 25):
         SELECTORS[f"{_name}-pool{_share}"] = SELECTORS[_name]
         POOLS[f"{_name}-pool{_share}"] = _share / 100
+    SELECTORS[f"{_name}-all"] = SELECTORS[_name]
+    POOLS[f"{_name}-all"] = None
 #: What a run without --selectors measures (units of 10 and pools are
 #: experiments).
 DEFAULT_SELECTORS = [
@@ -95,7 +102,7 @@ def make_net(model, name, *, seed, epochs, select_every, fraction, device):
         **base.get_params(deep=False),
         selector=make_selector(name, seed),
         selection_unit=SELECTORS[name][2],
-        selection_pool=POOLS.get(name),
+        selection_pool=POOLS.get(name, "auto"),
         subset_size=fraction,
         select_every=select_every,
         warm_up=0.5,

@@ -588,6 +588,30 @@ def test_selection_pool_size_is_not_rounded_up_by_float_error():
     assert len(net._selection_pool_rows(np.linspace(0, 1, 100), 1, False)) == 7
 
 
+def test_selection_pool_auto_is_ten_budgets(data, monkeypatch):
+    import subsetml.skorch._adaptive as adaptive
+
+    sizes = []
+    original = adaptive.lastlayer_from_net
+
+    def spy(net, X, y, **kw):
+        sizes.append(len(y))
+        return original(net, X, y, **kw)
+
+    monkeypatch.setattr(adaptive, "lastlayer_from_net", spy)
+    X, y = data
+    # the default: 5 % of 200 rows is k = 10, so pools of 100 rows; from a
+    # tenth of the rows on, every row
+    net = _net(subset_size=0.05)
+    assert net.selection_pool == "auto"
+    net.fit(X, y)
+    assert sizes and set(sizes) == {100}
+    sizes.clear()
+    _net(subset_size=0.1).fit(X, y)
+    _net(subset_size=0.05, selection_pool=None).fit(X, y)
+    assert sizes and set(sizes) == {200}
+
+
 @pytest.mark.parametrize("subset_size", [1.0, 0.25])
 def test_subset_search_uses_epochs_as_the_resource(data, subset_size):
     from subsetml.model_selection import SubsetSearchCV
