@@ -243,10 +243,11 @@ class SubsetTrainingMixin:
         ``ceil(k_c / b)`` of them, the last one cut, so with many classes
         and small budgets the choice within a class is coarse (a selector
         with a smaller ``batch_size``, or ``"row"``, is finer). Per batch, a
-        selection costs little more than the last-layer pass (1.2-1.8 subset
-        epochs on 32k MNIST-1D rows at 5 %); per row it cost 5-45 subset
-        epochs there, and per-row CRAIG and GLISTER trained much worse nets
-        than random subsets (``benchmarks/results/selection_cost.json``).
+        selection costs little more than the last-layer pass (0.9-1.2 subset
+        epochs on 32k MNIST-1D rows at 5 %, with the default pool); per row
+        it cost 3-12 subset epochs there, and per-row CRAIG and GLISTER
+        trained worse nets than random subsets
+        (``benchmarks/results/selection_cost.json``).
     selection_pool : "auto", float in (0, 1] or None, default="auto"
         Let a gradient selector choose from a fresh random share of the
         training rows (class-stratified for classifiers; at least ``2 k``
@@ -254,10 +255,11 @@ class SubsetTrainingMixin:
         selection cover only that pool. ``"auto"``: a pool of ``10 k`` rows,
         so every row once the subset is a tenth of them or more. ``None``
         (or 1.0): every row. Random selection ignores it. On 32k MNIST-1D
-        rows at 5 % (``benchmarks/results/selection_cost_pool.json``), a
-        pool of half the rows cut a per-batch selection on the CNN from
-        1.2-1.4 subset epochs to 0.7-0.9 at the same accuracy within noise
-        (on the MLP too); a quarter cost the MLP up to a point.
+        rows at 5 % (``benchmarks/results/selection_cost.json``), the
+        default pool (half the rows) cut a per-batch selection on the CNN
+        from 1.3 subset epochs to 0.9-1.1, at the same accuracy within the
+        seeds' spread (on the MLP too); a quarter of the rows cost the MLP
+        up to a point (``selection_cost_pool.json``).
     random_state : int, RandomState instance or None, default=None
         Seeds the selector, the first random subset, the pools and the subset
         shuffling.
