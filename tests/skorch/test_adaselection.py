@@ -849,8 +849,8 @@ def test_probe_reward_probes_only_freshly_scored_rows(clf_data):
     probes = []
 
     class Spy(AdaSelectionClassifier):
-        def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, fit_params):
-            probe = super()._ada_probe_rows(Xi, yi, row_ids, full, k, fresh, fit_params)
+        def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, *args):
+            probe = super()._ada_probe_rows(Xi, yi, row_ids, full, k, fresh, *args)
             if probe is not None:
                 probes.append(fresh[probe.positions].all())
             return probe
