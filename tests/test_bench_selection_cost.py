@@ -51,9 +51,6 @@ def test_ada_step_benchmark_writes_its_table(tmp_path):
         )
         assert s["ratio_mean"] > 0
         assert 0 < s["passes_ratio_median"] and 0 < s["over_passes_median"]
-    for r in payload["records"]:
-        assert r["over_passes"] == pytest.approx(r["ada_ms"] / r["passes_ms"])
-        assert r["passes_ratio"] == pytest.approx(r["passes_ms"] / r["plain_ms"])
 
 
 def test_ada_step_benchmark_times_the_paired_reward(tmp_path):

@@ -302,9 +302,12 @@ class AdaSelectionMixin:
     probe_horizon : float in (0, 1], default=1.0
         With ``method_reward="probe"`` or ``"paired"``, probe steps happen
         only in the epochs before ``probe_horizon * max_epochs`` (counted
-        from 0, warm-up included); after them the method weights stay as the
-        probes left them and every step is an ordinary selecting step, so a
-        paired mix pays for its tries early only. 1 probes throughout. On
+        from 0 over the whole history, warm-up included, as the curriculum's
+        progress: ``partial_fit`` and ``warm_start`` continue the count);
+        after them the method weights stay as the probes left them and every
+        step is an ordinary selecting step, so a paired mix pays for its
+        tries early only. 1 probes throughout, however long the history. A
+        horizon that ends within the warm-up is an error. On
         ``benchmarks/bench_adaselection.py``, 0.25 made the paired mix's CNN
         step at rate 0.2 cost 0.69 plain steps, but the mix ranked lower than
         with probes throughout on three of four tasks
@@ -490,6 +493,19 @@ class AdaSelectionMixin:
             )
         _check_number("probe_every", self.probe_every, low=1, integer=True)
         _check_number("probe_horizon", self.probe_horizon, low=0, high=1, low_open=True)
+        if (
+            self.method_reward in ("probe", "paired")
+            and self.method_lr
+            and self.probe_horizon < 1
+            and self.probe_horizon * self.max_epochs <= self.warmup_epochs
+        ):
+            raise ValueError(
+                f"probe_horizon={self.probe_horizon} ends the probes before "
+                f"epoch {self.probe_horizon * self.max_epochs:g} of "
+                f"max_epochs={self.max_epochs}, within the {self.warmup_epochs} "
+                "warm-up epoch(s): no probe would run and the method weights "
+                "would never move. Raise probe_horizon, or lower warmup_epochs."
+            )
         if self.method_reward not in ("advantage", "drop", "probe", "paired"):
             raise ValueError(
                 "method_reward must be 'advantage', 'drop', 'probe' or 'paired', got "
@@ -951,7 +967,13 @@ class AdaSelectionMixin:
 
     def _ada_auto_stale_forward(self, X, y, row_ids, fit_params):
         """The scoring forward, counting its operations to decide "auto"."""
-        device = str(self.device) if self.device is not None else "cpu"
+        # Where the module's parameters are: with device=None skorch leaves
+        # the module where it was, which may be a GPU.
+        param = next(self.module_.parameters(), None)
+        if param is not None:
+            device = param.device.type
+        else:
+            device = torch.device(self.device or "cpu").type
         if (
             self.weighting_.reward not in ("advantage", "drop")
             or device != "cpu"
@@ -1024,6 +1046,10 @@ class AdaSelectionMixin:
             and cb.use_caching
         ]
         self._ada_full_predictions_ = bool(scorers)
+        if scorers and isinstance(self.stale_epochs, str):
+            # "auto" scores every row beside such a callback, also when an
+            # earlier fit that partial_fit continues had decided on 1.
+            self._ada_auto_stale_ = 0
         if scorers and not isinstance(self.stale_epochs, str) and self.stale_epochs:
             raise ValueError(
                 f"stale_epochs={self.stale_epochs} skips the scoring forward of "
@@ -1181,7 +1207,7 @@ class AdaSelectionMixin:
         # calls does not half-switch the reward); with lr 0 nothing can move.
         if weighting.reward not in ("probe", "paired") or not weighting.lr:
             return None
-        if epoch >= self.probe_horizon * self.max_epochs:
+        if self.probe_horizon < 1 and epoch >= self.probe_horizon * self.max_epochs:
             # Past the horizon the weights stay as the probes left them.
             return None
         self._ada_probe_count_ += 1

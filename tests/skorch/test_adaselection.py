@@ -1469,3 +1469,60 @@ def test_probe_horizon_stops_the_probes_and_keeps_the_weights(clf_data, reward):
     assert full.history[3, "method_weights"] != full.history[2, "method_weights"]
     with pytest.raises(ValueError, match="probe_horizon"):
         make_clf(probe_horizon=0).fit(X, y)
+
+
+def test_default_probe_horizon_keeps_probing_across_partial_fit(clf_data):
+    """Found in review: the horizon compared the whole history with one
+    call's max_epochs, so the default stopped probing after the first fit."""
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(max_epochs=3, method_reward="probe", probe_every=1).fit(X, y)
+    net.partial_fit(X, y)
+    weights = net.history[:, "method_weights"]
+    assert len(weights) == 6
+    assert weights[5] != weights[4] != weights[3]
+
+
+def test_probe_horizon_within_the_warm_up_is_an_error(clf_data):
+    X, y = clf_data
+    with pytest.raises(ValueError, match="within the 1 warm-up"):
+        make_clf(max_epochs=5, method_reward="paired", probe_horizon=0.2).fit(X, y)
+    # the advantage reward makes no probes: nothing to refuse
+    make_clf(max_epochs=5, probe_horizon=0.2).fit(X, y)
+
+
+def test_stale_auto_reads_the_device_of_the_module(clf_data, monkeypatch):
+    """Found in review: with device=None skorch leaves the module where it
+    is (maybe a GPU), and "auto" took that for the CPU."""
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    X, y = clf_data
+    net = make_clf(device=None, max_epochs=3).fit(X, y)
+    assert net.history[-1, "stale_epochs"] == 1
+    monkeypatch.setattr(net, "_ada_forward_scores", lambda *args: ("scores",))
+    net.module_.to("meta")
+    net._ada_auto_stale_ = None
+    assert net._ada_auto_stale_forward(None, None, None, {}) == ("scores",)
+    assert net._ada_auto_stale_ == 0
+
+
+def test_stale_auto_scores_every_row_when_a_caching_scorer_joins(clf_data, monkeypatch):
+    """Found in review: an earlier 'auto' choice of 1, kept by partial_fit,
+    met a caching training scorer and failed inside scikit-learn."""
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    X, y = clf_data
+    net = make_clf(max_epochs=3).fit(X, y)
+    assert net.history[:, "stale_epochs"] == [0, 1, 1]
+    net.set_params(
+        callbacks=[
+            ("train_acc", EpochScoring("accuracy", on_train=True, name="train_acc"))
+        ]
+    )
+    net.initialize_callbacks()
+    net.partial_fit(X, y)
+    assert net.history[3:, "stale_epochs"] == [0, 0, 0]
+    assert all(s >= N for s in net.history[3:, "rows_scored"])
+    assert np.isfinite(net.history[-1, "train_acc"])
