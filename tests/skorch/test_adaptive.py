@@ -545,7 +545,9 @@ def test_selection_pool_passes_only_the_pool(data, monkeypatch, split):
     assert len(chosen) == k
 
 
-def test_selection_pool_of_one_or_too_small_for_the_budget(data, monkeypatch):
+@pytest.fixture
+def pass_sizes(monkeypatch):
+    """The number of rows of every last-layer pass a selection makes."""
     import subsetml.skorch._adaptive as adaptive
 
     sizes = []
@@ -556,6 +558,11 @@ def test_selection_pool_of_one_or_too_small_for_the_budget(data, monkeypatch):
         return original(net, X, y, **kw)
 
     monkeypatch.setattr(adaptive, "lastlayer_from_net", spy)
+    return sizes
+
+
+def test_selection_pool_of_one_or_too_small_for_the_budget(data, pass_sizes):
+    sizes = pass_sizes
     X, y = data
     _net(selection_pool=1.0).fit(X, y)
     # a pool of 0.05 n is raised to 2 k = 80 rows; 0.5 n of a half budget
@@ -588,17 +595,8 @@ def test_selection_pool_size_is_not_rounded_up_by_float_error():
     assert len(net._selection_pool_rows(np.linspace(0, 1, 100), 1, False)) == 7
 
 
-def test_selection_pool_auto_is_ten_budgets(data, monkeypatch):
-    import subsetml.skorch._adaptive as adaptive
-
-    sizes = []
-    original = adaptive.lastlayer_from_net
-
-    def spy(net, X, y, **kw):
-        sizes.append(len(y))
-        return original(net, X, y, **kw)
-
-    monkeypatch.setattr(adaptive, "lastlayer_from_net", spy)
+def test_selection_pool_auto_is_ten_budgets(data, pass_sizes):
+    sizes = pass_sizes
     X, y = data
     # the default: 5 % of 200 rows is k = 10, so pools of 100 rows; from a
     # tenth of the rows on, every row
