@@ -284,8 +284,10 @@ class AdaSelectionMixin:
         ``FlopCounterMode``) and uses 1 from then on when they reach 1e8 on
         the CPU, the size where that benchmark's models stopped being
         dominated by per-step overhead, and 0 otherwise: on other devices
-        (not measured), and with the ``"probe"`` and ``"paired"`` rewards,
-        which need freshly scored rows. The count depends on the module and
+        (not measured), and while the ``"probe"`` and ``"paired"`` rewards
+        make probe steps, which need freshly scored rows (with
+        ``probe_horizon < 1`` caching can start after the horizon). The
+        count depends on the module and
         the batch size only, so the choice is the same on every run.
         ``history[:, "stale_epochs"]`` has the value in force at each
         epoch's end.
@@ -962,8 +964,21 @@ class AdaSelectionMixin:
         """The ``stale_epochs`` in force: the parameter, or auto's choice
         (None until the first scoring forward has decided it)."""
         if isinstance(self.stale_epochs, str):  # "auto"
-            return getattr(self, "_ada_auto_stale_", 0)
+            decided = getattr(self, "_ada_auto_stale_", 0)
+            if decided and self._ada_probing(len(self.history) - 1):
+                # probes need freshly scored rows: no cache before the horizon
+                return 0
+            return decided
         return self.stale_epochs
+
+    def _ada_probing(self, epoch):
+        """Whether the fit's reward makes probe steps at this epoch."""
+        weighting = getattr(self, "weighting_", None)
+        if weighting is None or weighting.reward not in ("probe", "paired"):
+            return False
+        if not weighting.lr:
+            return False
+        return self.probe_horizon >= 1 or epoch < self.probe_horizon * self.max_epochs
 
     def _ada_auto_stale_forward(self, X, y, row_ids, fit_params):
         """The scoring forward, counting its operations to decide "auto"."""
@@ -974,8 +989,13 @@ class AdaSelectionMixin:
             device = param.device.type
         else:
             device = torch.device(self.device or "cpu").type
+        probes_throughout = (
+            self.weighting_.reward in ("probe", "paired")
+            and self.weighting_.lr
+            and self.probe_horizon >= 1
+        )
         if (
-            self.weighting_.reward not in ("advantage", "drop")
+            probes_throughout
             or device != "cpu"
             or getattr(self, "_ada_full_predictions_", False)
         ):
@@ -1207,7 +1227,7 @@ class AdaSelectionMixin:
         # calls does not half-switch the reward); with lr 0 nothing can move.
         if weighting.reward not in ("probe", "paired") or not weighting.lr:
             return None
-        if self.probe_horizon < 1 and epoch >= self.probe_horizon * self.max_epochs:
+        if not self._ada_probing(epoch):
             # Past the horizon the weights stay as the probes left them.
             return None
         self._ada_probe_count_ += 1

@@ -1526,3 +1526,25 @@ def test_stale_auto_scores_every_row_when_a_caching_scorer_joins(clf_data, monke
     assert net.history[3:, "stale_epochs"] == [0, 0, 0]
     assert all(s >= N for s in net.history[3:, "rows_scored"])
     assert np.isfinite(net.history[-1, "train_acc"])
+
+
+def test_stale_auto_caches_after_the_probe_horizon(clf_data, monkeypatch):
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    X, y = clf_data
+    torch.manual_seed(0)
+    net = make_clf(
+        max_epochs=6, method_reward="paired", probe_every=1, probe_horizon=0.5
+    ).fit(X, y)
+    # probes in epochs 1 and 2 (before 0.5 * 6) score every row afresh;
+    # from epoch 3 on the scores are cached, and the weights stay
+    assert net.history[:, "stale_epochs"] == [0, 0, 0, 1, 1, 1]
+    scored = net.history[:, "rows_scored"]
+    assert scored[3] >= N and scored[4] < N and scored[5] < N
+    weights = net.history[:, "method_weights"]
+    assert weights[2] != weights[1] and weights[5] == weights[2]
+    # probing throughout, "auto" never caches
+    torch.manual_seed(0)
+    always = make_clf(max_epochs=4, method_reward="paired", probe_every=1).fit(X, y)
+    assert always.history[:, "stale_epochs"] == [0, 0, 0, 0]
