@@ -313,8 +313,9 @@ class AdaSelectionMixin:
         ``benchmarks/bench_adaselection.py``, 0.25 made the paired mix's CNN
         step at rate 0.2 cost 0.72 plain steps instead of 0.97 (scores cached
         after the horizon), but the mix ranked lower than with probes
-        throughout on three of four tasks (``benchmarks/results/``
-        ``adaselection.json``, ``adaselection_step_timing.json``).
+        throughout on three of four tasks
+        (``benchmarks/results/adaselection.json`` and
+        ``adaselection_step_timing.json``).
     reward_rows : {"batch", "valid"} or float in (0, 0.5], default="batch"
         Where the ``"probe"`` and ``"paired"`` rewards find the rows they
         score before and after a step (ignored by the other rewards, with
