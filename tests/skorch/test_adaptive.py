@@ -213,6 +213,8 @@ def test_clone_and_pickle(data):
         ({"selection_pool": 0}, "selection_pool"),
         ({"selection_pool": 1.5}, "selection_pool"),
         ({"selection_pool": "half"}, "selection_pool"),
+        ({"selection_pool": "AUTO"}, "selection_pool"),
+        ({"selection_pool": float("nan")}, "selection_pool"),
     ],
 )
 def test_bad_parameters(data, params, match):

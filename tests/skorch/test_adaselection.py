@@ -326,6 +326,11 @@ def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
         ({"reward_rows": 0.0}, "reward_rows"),
         ({"reward_rows": 0.6}, "reward_rows"),
         ({"reward_rows": float("nan")}, "reward_rows"),
+        ({"probe_horizon": 0}, "probe_horizon"),
+        ({"probe_horizon": 1.5}, "probe_horizon"),
+        ({"probe_horizon": float("nan")}, "probe_horizon"),
+        ({"probe_horizon": "early"}, "probe_horizon"),
+        ({"stale_epochs": "AUTO"}, "non-negative integer or 'auto'"),
     ],
 )
 def test_bad_parameters_fail_before_training(clf_data, params, match):
