@@ -72,6 +72,9 @@ MIXES = {
     "adaselection_probe": {"method_reward": "probe"},
     "adaselection_probe_stale": {"method_reward": "probe", "stale_epochs": 1},
     "adaselection_stale": {"stale_epochs": 1},
+    # The default mix scoring every batch afresh, as before stale_epochs="auto"
+    # (which caches on the MNIST-1D CNN): the side-by-side check of caching.
+    "adaselection_fresh": {"stale_epochs": 0},
     # The hard-first policies and uniform, without the easy-first ones; the
     # set was read off this grid's ranks, so it is a tuned variant too.
     "adaselection_hard": {

@@ -36,6 +36,7 @@ MIX_STYLES = {
     "adaselection_probe": {"lw": 2.5, "color": "k", "ls": ":"},
     "adaselection_probe_lr3": {"lw": 1.5, "color": "k", "ls": "-."},
     "adaselection_stale": {"lw": 1.5, "color": "grey"},
+    "adaselection_fresh": {"lw": 1.5, "color": "k", "ls": "--"},
     "adaselection_probe_stale": {"lw": 1.5, "color": "grey", "ls": ":"},
     "adaselection_paired": {"lw": 2.5, "color": "tab:red"},
     "adaselection_paired_early": {"lw": 1.5, "color": "tab:red", "ls": "--"},

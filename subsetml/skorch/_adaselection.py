@@ -66,6 +66,10 @@ _DICT_KEYS = ("method_weights", "mixing_weights")
 # further; at 32 channels (0.2 MFLOP per row) and on small MLPs the per-step
 # overhead dominated and caching only cost accuracy.
 _AUTO_STALE_FLOPS = 1e8
+# ... and for fits of at least this many epochs: a cached score is an epoch
+# old, a large share of a short fit (on the benchmark's 6-epoch CNN case the
+# default mix lost 1.3 points with it, on the 20-epoch grid none).
+_AUTO_STALE_MIN_EPOCHS = 10
 
 _BatchWithRowIds = namedtuple("_BatchWithRowIds", ["batch", "row_ids"])
 
@@ -283,8 +287,12 @@ class AdaSelectionMixin:
         operations of the fit's first scoring forward (a whole batch; torch's
         ``FlopCounterMode``) and uses 1 from then on when they reach 1e8 on
         the CPU, the size where that benchmark's models stopped being
-        dominated by per-step overhead, and 0 otherwise: on other devices
-        (not measured), and while the ``"probe"`` and ``"paired"`` rewards
+        dominated by per-step overhead, and 0 otherwise: in fits of fewer
+        than 10 epochs (``max_epochs``), where a score an epoch old is a
+        large share of the fit out of date (on that benchmark's 6-epoch CNN
+        case caching cost the default mix 1.3 points of accuracy,
+        ``adaselection_cnn6.json``; on its 20-epoch grid nothing); on other
+        devices (not measured); and while the ``"probe"`` and ``"paired"`` rewards
         make probe steps, which need freshly scored rows (with
         ``probe_horizon < 1`` caching can start after the horizon). The
         count depends on the module and
@@ -999,6 +1007,7 @@ class AdaSelectionMixin:
         if (
             probes_throughout
             or device != "cpu"
+            or self.max_epochs < _AUTO_STALE_MIN_EPOCHS
             or getattr(self, "_ada_full_predictions_", False)
         ):
             self._ada_auto_stale_ = 0

@@ -1292,6 +1292,8 @@ def test_stale_epochs_auto_caches_scores_for_costly_forwards(
     from subsetml.skorch import _adaselection
 
     monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", threshold)
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
     X, y = clf_data
     torch.manual_seed(0)
     net = make_clf(max_epochs=4, method_reward=reward, sampling_rate=0.2)
@@ -1443,6 +1445,7 @@ def test_cached_scores_refuse_a_caching_train_scorer(clf_data, monkeypatch):
         make_clf(stale_epochs=1, callbacks=[batch_scorer]).fit(X, y)
     # "auto" keeps scoring every row instead
     monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
     net = make_clf(max_epochs=3, callbacks=[scorer]).fit(X, y)
     assert net.history[:, "stale_epochs"] == [0, 0, 0]
     # without caching the scorer predicts afresh, and cached scores are fine
@@ -1502,6 +1505,8 @@ def test_stale_auto_reads_the_device_of_the_module(clf_data, monkeypatch):
     from subsetml.skorch import _adaselection
 
     monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
     X, y = clf_data
     net = make_clf(device=None, max_epochs=3).fit(X, y)
     assert net.history[-1, "stale_epochs"] == 1
@@ -1518,6 +1523,8 @@ def test_stale_auto_scores_every_row_when_a_caching_scorer_joins(clf_data, monke
     from subsetml.skorch import _adaselection
 
     monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
     X, y = clf_data
     net = make_clf(max_epochs=3).fit(X, y)
     assert net.history[:, "stale_epochs"] == [0, 1, 1]
@@ -1537,6 +1544,8 @@ def test_stale_auto_caches_after_the_probe_horizon(clf_data, monkeypatch):
     from subsetml.skorch import _adaselection
 
     monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
     X, y = clf_data
     torch.manual_seed(0)
     net = make_clf(
@@ -1553,3 +1562,15 @@ def test_stale_auto_caches_after_the_probe_horizon(clf_data, monkeypatch):
     torch.manual_seed(0)
     always = make_clf(max_epochs=4, method_reward="paired", probe_every=1).fit(X, y)
     assert always.history[:, "stale_epochs"] == [0, 0, 0, 0]
+
+
+def test_stale_auto_leaves_short_fits_alone(clf_data, monkeypatch):
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 5)
+    X, y = clf_data
+    short = make_clf(max_epochs=4).fit(X, y)
+    assert short.history[:, "stale_epochs"] == [0, 0, 0, 0]
+    long = make_clf(max_epochs=5).fit(X, y)
+    assert long.history[:, "stale_epochs"] == [0, 1, 1, 1, 1]
