@@ -561,10 +561,13 @@ def main(argv=None):
     results, summaries = {}, {}
     previous = RESULTS / f"{stem}.json"
     old_tasks = {}
+    # How the file's rows came to be: kept when the file is extended.
+    note = None
     if args.extend:
         if not previous.exists():
             parser.error(f"--extend: {previous.name} does not exist")
         old = json.loads(previous.read_text())
+        note = old.get("note")
         missing = sorted(set(args.tasks) - set(old["tasks"]))
         if missing:
             parser.error(
@@ -580,6 +583,7 @@ def main(argv=None):
         # A long grid can be run task by task; the targets are recomputed
         # over every task the file then holds.
         old = json.loads(previous.read_text())
+        note = old.get("note")
         if old["sampling_rates"] != rates or old["seeds"] != n_seeds:
             parser.error(f"{previous.name} was run with another grid")
         for name, body in old["tasks"].items():
@@ -645,6 +649,7 @@ def main(argv=None):
                 "seeds": n_seeds,
                 "targets": targets(summaries),
                 "tasks": results,
+                **({"note": note} if note else {}),
             },
         )
         print(f"wrote {path}", flush=True)

@@ -193,3 +193,25 @@ def test_bench_summary_without_single_policies():
     target = ba.targets({"mnist1d": summary})["adaselection_stale"]
     assert "rank_gap_to_best_single" not in target
     assert target["cnn_step_over_full@0.2"] == pytest.approx(0.5)
+
+
+def test_bench_extend_keeps_the_files_note(tmp_path, monkeypatch):
+    """--extend rewrote the file without its note (how its rows came to be)."""
+    import json
+
+    import _common
+    import bench_adaselection as ba
+
+    monkeypatch.setattr(ba, "RESULTS", tmp_path)
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    argv = ["--tasks", "digits", "--epochs", "2", "--seeds", "1", "--rates", "0.3"]
+    ba.main([*argv, "--methods", "full", "big_loss", "--output", "t"])
+    path = tmp_path / "t.json"
+    payload = json.loads(path.read_text())
+    payload["note"] = "how the rows came to be"
+    path.write_text(json.dumps(payload))
+    ba.main([*argv, "--methods", "uniform", "--extend", "--output", "t"])
+    extended = json.loads(path.read_text())
+    assert extended["note"] == "how the rows came to be"
+    methods = {r["method"] for r in extended["tasks"]["digits"]["records"]}
+    assert methods == {"full", "big_loss", "uniform"}
