@@ -617,6 +617,20 @@ def test_cuda(clf_data):
     assert np.allclose(restored.predict_proba(X), net.predict_proba(X))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_stale_auto_stays_off(clf_data, monkeypatch):
+    # "auto" was measured on the CPU only: on a GPU it keeps scoring afresh
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
+    X, y = clf_data
+    net = make_clf(device="cuda", max_epochs=3).fit(X, y)
+    assert net.history[:, "stale_epochs"] == [0, 0, 0]
+    cpu = make_clf(max_epochs=3).fit(X, y)
+    assert cpu.history[:, "stale_epochs"] == [0, 1, 1]
+
+
 def test_loader_workers_and_custom_collate_see_plain_items(clf_data):
     X, y = clf_data
     seen = []
