@@ -287,16 +287,20 @@ class AdaSelectionMixin:
         operations of the fit's first scoring forward (a whole batch; torch's
         ``FlopCounterMode``) and uses 1 from then on when they reach 1e8 on
         the CPU, the size where that benchmark's models stopped being
-        dominated by per-step overhead, and 0 otherwise: in fits of fewer
-        than 10 epochs (``max_epochs``), where a score an epoch old is a
-        large share of the fit out of date (on that benchmark's 6-epoch CNN
-        case caching cost the default mix 1.3 points of accuracy,
-        ``adaselection_cnn6.json``; on its 20-epoch grid nothing); on other
-        devices (not measured); and while the ``"probe"`` and ``"paired"`` rewards
-        make probe steps, which need freshly scored rows (with
-        ``probe_horizon < 1`` caching can start after the horizon). The
-        count depends on the module and
-        the batch size only, so the choice is the same on every run.
+        dominated by per-step overhead, and 0 otherwise. Even then it uses
+        0 while fewer than 10 epochs are planned or trained (the larger of
+        ``max_epochs`` and the history's length), where a score an epoch old
+        is a large share of the fit out of date (on that benchmark's 6-epoch
+        CNN case caching cost the default mix 1.3 points of accuracy,
+        ``adaselection_cnn6.json``; on its 20-epoch grid nothing); while the
+        ``"probe"`` and ``"paired"`` rewards make probe steps, which need
+        freshly scored rows (with ``probe_horizon < 1`` caching can start
+        after the horizon); and beside a scoring callback that caches the
+        training predictions. On other devices it uses 0 (not measured).
+        The count depends on the module and the batch size only, so the
+        choice is the same on every run; the other conditions are read at
+        every epoch, so they follow ``set_params`` between ``partial_fit``
+        calls.
         ``history[:, "stale_epochs"]`` has the value in force at each
         epoch's end.
     probe_every : int, default=4
@@ -509,7 +513,7 @@ class AdaSelectionMixin:
             self.method_reward in ("probe", "paired")
             and self.method_lr
             and self.probe_horizon < 1
-            and self.probe_horizon * self.max_epochs <= self.warmup_epochs
+            and self.probe_horizon * self.max_epochs - 1e-9 <= self.warmup_epochs
         ):
             raise ValueError(
                 f"probe_horizon={self.probe_horizon} ends the probes before "
@@ -972,14 +976,26 @@ class AdaSelectionMixin:
 
     def _ada_stale_epochs(self):
         """The ``stale_epochs`` in force: the parameter, or auto's choice
-        (None until the first scoring forward has decided it)."""
-        if isinstance(self.stale_epochs, str):  # "auto"
-            decided = getattr(self, "_ada_auto_stale_", 0)
-            if decided and self._ada_probing(len(self.history) - 1):
-                # probes need freshly scored rows: no cache before the horizon
-                return 0
-            return decided
-        return self.stale_epochs
+        (None until the first scoring forward has counted the model).
+
+        The count is kept; the other conditions are read at every call, so
+        they follow ``set_params`` between ``partial_fit`` calls.
+        """
+        if not isinstance(self.stale_epochs, str):
+            return self.stale_epochs
+        costly = getattr(self, "_ada_auto_stale_", 0)  # "auto"
+        if not costly:
+            return costly
+        if (
+            # probes need freshly scored rows: no cache before the horizon
+            self._ada_probing(len(self.history) - 1)
+            # an epoch-old score is a large share of a short fit out of date
+            or max(self.max_epochs, len(self.history)) < _AUTO_STALE_MIN_EPOCHS
+            # a caching training scorer needs every row's predictions
+            or getattr(self, "_ada_full_predictions_", False)
+        ):
+            return 0
+        return costly
 
     def _ada_probing(self, epoch):
         """Whether the fit's reward makes probe steps at this epoch."""
@@ -988,7 +1004,9 @@ class AdaSelectionMixin:
             return False
         if not weighting.lr:
             return False
-        return self.probe_horizon >= 1 or epoch < self.probe_horizon * self.max_epochs
+        # less a hair, so that e.g. 0.28 * 25 gives 7, not 7.000...1
+        end = self.probe_horizon * self.max_epochs - 1e-9
+        return self.probe_horizon >= 1 or epoch < end
 
     def _ada_auto_stale_forward(self, X, y, row_ids, fit_params):
         """The scoring forward, counting its operations to decide "auto"."""
@@ -999,17 +1017,7 @@ class AdaSelectionMixin:
             device = param.device.type
         else:
             device = torch.device(self.device or "cpu").type
-        probes_throughout = (
-            self.weighting_.reward in ("probe", "paired")
-            and self.weighting_.lr
-            and self.probe_horizon >= 1
-        )
-        if (
-            probes_throughout
-            or device != "cpu"
-            or self.max_epochs < _AUTO_STALE_MIN_EPOCHS
-            or getattr(self, "_ada_full_predictions_", False)
-        ):
+        if device != "cpu":
             self._ada_auto_stale_ = 0
             return self._ada_forward_scores(X, y, row_ids, fit_params)
         from torch.utils.flop_counter import FlopCounterMode
@@ -1077,10 +1085,6 @@ class AdaSelectionMixin:
             and cb.use_caching
         ]
         self._ada_full_predictions_ = bool(scorers)
-        if scorers and isinstance(self.stale_epochs, str):
-            # "auto" scores every row beside such a callback, also when an
-            # earlier fit that partial_fit continues had decided on 1.
-            self._ada_auto_stale_ = 0
         if scorers and not isinstance(self.stale_epochs, str) and self.stale_epochs:
             raise ValueError(
                 f"stale_epochs={self.stale_epochs} skips the scoring forward of "

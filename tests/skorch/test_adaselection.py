@@ -1588,3 +1588,34 @@ def test_stale_auto_leaves_short_fits_alone(clf_data, monkeypatch):
     assert short.history[:, "stale_epochs"] == [0, 0, 0, 0]
     long = make_clf(max_epochs=5).fit(X, y)
     assert long.history[:, "stale_epochs"] == [0, 1, 1, 1, 1]
+
+
+def test_stale_auto_conditions_follow_the_history_and_set_params(clf_data, monkeypatch):
+    """Found in review: the epoch floor and the probe reward were checked
+    once, at the first scoring forward, and the choice then held for every
+    later partial_fit."""
+    from subsetml.skorch import _adaselection
+
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_FLOPS", 0)
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 3)
+    X, y = clf_data
+    # one epoch per call: the floor is reached by the epochs trained
+    net = make_clf(max_epochs=1)
+    for _ in range(4):
+        net.partial_fit(X, y)
+    assert net.history[:, "stale_epochs"] == [0, 0, 1, 1]
+    # probing throughout, then a horizon set between calls
+    monkeypatch.setattr(_adaselection, "_AUTO_STALE_MIN_EPOCHS", 0)
+    torch.manual_seed(0)
+    paired = make_clf(max_epochs=4, method_reward="paired").fit(X, y)
+    assert paired.history[:, "stale_epochs"] == [0, 0, 0, 0]
+    paired.set_params(probe_horizon=0.5).partial_fit(X, y)
+    assert paired.history[4:, "stale_epochs"] == [1, 1, 1, 1]
+
+
+def test_probe_horizon_is_not_stretched_by_float_error(clf_data):
+    X, y = clf_data
+    net = make_clf(max_epochs=2, method_reward="paired").fit(X, y)
+    net.set_params(max_epochs=25, probe_horizon=0.28)
+    assert 0.28 * 25 > 7  # probes in epochs 0-6, not 7
+    assert net._ada_probing(6) and not net._ada_probing(7)
