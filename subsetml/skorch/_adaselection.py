@@ -513,7 +513,7 @@ class AdaSelectionMixin:
             self.method_reward in ("probe", "paired")
             and self.method_lr
             and self.probe_horizon < 1
-            and self.probe_horizon * self.max_epochs - 1e-9 <= self.warmup_epochs
+            and self._ada_probe_end() <= self.warmup_epochs
         ):
             raise ValueError(
                 f"probe_horizon={self.probe_horizon} ends the probes before "
@@ -997,6 +997,11 @@ class AdaSelectionMixin:
             return 0
         return costly
 
+    def _ada_probe_end(self):
+        """The epoch before which ``probe_horizon`` lets probes run (less a
+        hair, so that e.g. 0.28 * 25 gives 7, not 7.000...1)."""
+        return self.probe_horizon * self.max_epochs - 1e-9
+
     def _ada_probing(self, epoch):
         """Whether the fit's reward makes probe steps at this epoch."""
         weighting = getattr(self, "weighting_", None)
@@ -1004,9 +1009,7 @@ class AdaSelectionMixin:
             return False
         if not weighting.lr:
             return False
-        # less a hair, so that e.g. 0.28 * 25 gives 7, not 7.000...1
-        end = self.probe_horizon * self.max_epochs - 1e-9
-        return self.probe_horizon >= 1 or epoch < end
+        return self.probe_horizon >= 1 or epoch < self._ada_probe_end()
 
     def _ada_auto_stale_forward(self, X, y, row_ids, fit_params):
         """The scoring forward, counting its operations to decide "auto"."""
@@ -1149,7 +1152,8 @@ class AdaSelectionMixin:
 
         # 1. Score the batch (or the part of it whose cached scores are too old).
         start = time.perf_counter()
-        stale = self._ada_stale_epochs() or 0
+        in_force = self._ada_stale_epochs()  # None: "auto" not decided yet
+        stale = in_force or 0
         if stale > 0 and row_ids is not None:
             need = self._ada_cache_.stale(row_ids, epoch, stale)
         else:
@@ -1160,15 +1164,15 @@ class AdaSelectionMixin:
             Xs = Xi if idx is None else _take_rows(Xi, idx)
             ys = yi if idx is None else _take_rows(yi, idx)
             ids = None if row_ids is None else row_ids[need]
-            if self._ada_stale_epochs() is None:
+            if in_force is None:
                 y_pred, scored = self._ada_auto_stale_forward(Xs, ys, ids, fit_params)
+                # "auto" has decided now: its first batch is cached too, so
+                # that "auto" resolved to 1 runs exactly as stale_epochs=1.
+                stale = self._ada_stale_epochs() or 0
             else:
                 y_pred, scored = self._ada_forward_scores(Xs, ys, ids, fit_params)
             if idx is None:
                 y_pred_all = y_pred
-                # "auto" has decided now: its first batch is cached too, so
-                # that "auto" resolved to 1 runs exactly as stale_epochs=1.
-                stale = self._ada_stale_epochs() or 0
             if ids is not None and stale > 0:
                 self._ada_cache_.store(ids, epoch, *scored)
             stats["rows_scored"] += int(need.sum())
@@ -1237,13 +1241,10 @@ class AdaSelectionMixin:
 
     def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, epoch, fit_params):
         """The rows a probe step scores before and after it (``_HeldOut``), or None."""
-        weighting = self.weighting_
         # The fit's MethodWeights decides (set_params between partial_fit
-        # calls does not half-switch the reward); with lr 0 nothing can move.
-        if weighting.reward not in ("probe", "paired") or not weighting.lr:
-            return None
+        # calls does not half-switch the reward); with lr 0 nothing can move,
+        # and past the horizon the weights stay as the probes left them.
         if not self._ada_probing(epoch):
-            # Past the horizon the weights stay as the probes left them.
             return None
         self._ada_probe_count_ += 1
         if self._ada_probe_count_ % self.probe_every:
