@@ -11,6 +11,9 @@ CV folds and the same held-out test rows (issue 14):
   configurations re-scored on full folds (``rescore=3``);
 * ``... +score`` -- the same with subset rungs scored on 2,000 rows of each
   test fold (``score_size=2000``), for ``rungs<1``, ``@0.05`` and ``rungs``;
+* ``... +prop`` -- the same with each subset rung scored on its own share of
+  each test fold (``score_size="proportional"``, at least 500 rows), as the
+  two subsampling anchors score; not in the default set (``--strategies``);
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -191,9 +194,18 @@ NET_STRATEGIES = (
     "HalvingRandomSearchCV epochs",
     "BayesSearchCV",
 )
+# Proportional scoring (score_size="proportional"), run on request.
+PROP_STRATEGIES = (
+    "random@0.05 +prop",
+    "random rungs +prop",
+    "random rungs<1 +prop",
+    "craig rungs +prop",
+)
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
-ALL_STRATEGIES = tuple(dict.fromkeys(STRATEGIES + NET_STRATEGIES + CHECK_STRATEGIES))
+ALL_STRATEGIES = tuple(
+    dict.fromkeys(STRATEGIES + NET_STRATEGIES + PROP_STRATEGIES + CHECK_STRATEGIES)
+)
 
 
 class _OptunaEpochs:
@@ -303,6 +315,13 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return subset(selector=sel, subset_size=0.05, score_size=2000)
     if strategy.endswith(" rungs +score"):
         return subset(selector=sel, subset_size=RUNGS, score_size=2000)
+    prop = {"score_size": "proportional"}
+    if strategy.endswith("@0.05 +prop"):
+        return subset(selector=sel, subset_size=0.05, **prop)
+    if strategy.endswith(" rungs +prop"):
+        return subset(selector=sel, subset_size=RUNGS, pruner="halving", **prop)
+    if strategy.endswith(" rungs<1 +prop"):
+        return subset(selector=sel, subset_size=RUNGS[:-1], rescore=3, **prop)
     anchors = {
         "OptunaSearchCV@0.05": "optuna",
         "HalvingRandomSearchCV": "halving",

@@ -232,13 +232,17 @@ class SubsetSearchCV(BaseSearchCV):
         rungs. Any Optuna pruner is used as given (copied); ``None`` runs
         every trial up all rungs. ``"auto"``: ``"halving"`` with several
         sizes, nothing with one. A pruner with a single size is an error.
-    score_size : int, float or None, default=None
+    score_size : int, float, "proportional" or None, default=None
         Rows of each test fold that score a trial trained on a subset: a
         count or a fraction, drawn once per split (stratified by class for a
         classifier) and shared by all trials. Scoring a cheap model on a
-        whole large fold can cost more than fitting it. A rung that trains
-        on whole training folds, and re-scoring, use whole test folds.
-        ``None``: whole test folds everywhere.
+        whole large fold can cost more than fitting it. ``"proportional"``:
+        each rung scores on the same share of the test fold as it trains on
+        of the training fold (at least 500 rows, or the whole fold when
+        smaller), as ``HalvingRandomSearchCV`` and
+        ``OptunaSearchCV(subsample=...)`` do by subsampling before the
+        split. A rung that trains on whole training folds, and re-scoring,
+        use whole test folds. ``None``: whole test folds everywhere.
     rescore : int or "auto", default="auto"
         After the search, train the best ``rescore`` distinct configurations
         of the highest rung again on whole training folds and score them on
@@ -622,9 +626,16 @@ multimetric_
                     test
                     if rung.full
                     else score_rows(
-                        test, y, self.score_size, classifier, selection_seed + si
+                        test,
+                        y,
+                        self.score_size,
+                        classifier,
+                        selection_seed + si,
+                        share=budget / max(len(train), 1),
                     )
-                    for si, (_, test) in enumerate(splits)
+                    for si, ((train, test), budget) in enumerate(
+                        zip(splits, rung.budgets)
+                    )
                 ]
             self.rung_subsets_ = [
                 [

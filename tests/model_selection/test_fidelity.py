@@ -199,6 +199,39 @@ def test_score_size_scores_subset_rungs_on_part_of_each_test_fold(data):
     assert set(seen) == {40, 300} and seen.count(40) == 12
 
 
+def test_proportional_score_size_scores_each_rung_on_its_share_of_the_fold():
+    X, y = make_classification(
+        n_samples=4000, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    seen = []
+
+    def scorer(est, X_test, y_test):
+        seen.append(len(X_test))
+        return float(np.mean(est.predict(X_test) == y_test))
+
+    _search(
+        subset_size=(0.05, 0.5, 1.0),
+        score_size="proportional",
+        scoring=scorer,
+        n_iter=6,
+        pruner=None,
+    ).fit(X, y)
+    # 2,000-row folds: the 5 % rung scores on the 500-row floor (not 100),
+    # the half rung on half the test fold, the full rung on all of it.
+    assert sorted(set(seen)) == [500, 1000, 2000]
+    assert seen.count(500) == seen.count(1000) == seen.count(2000) == 12
+
+
+def test_score_rows_proportional_takes_the_share_with_a_floor():
+    test = np.arange(10_000)
+    y = np.arange(10_000) % 4
+    rows = score_rows(test, y, "proportional", True, 0, share=0.15)
+    assert len(rows) == 1500 and set(rows) <= set(test)
+    assert np.bincount(y[rows]).tolist() == [375] * 4
+    assert len(score_rows(test, y, "proportional", True, 0, share=0.01)) == 500
+    assert len(score_rows(test[:300], y, "proportional", False, 0, share=0.1)) == 300
+
+
 def test_score_rows_is_stratified_fixed_and_within_the_fold():
     y = np.array([0] * 90 + [1] * 9 + [2] * 1)
     test = np.arange(100, 200)
@@ -251,7 +284,8 @@ def test_compute_report_accounts_for_the_search(data):
         ({"pruner": 3}, ValueError, "Unknown pruner"),
         ({"score_size": 0}, ValueError, "at least 1 row"),
         ({"score_size": 1.5}, ValueError, r"\(0, 1\]"),
-        ({"score_size": "half"}, TypeError, "score_size"),
+        ({"score_size": "half"}, ValueError, "proportional"),
+        ({"score_size": b"half"}, TypeError, "score_size"),
         ({"rescore": -1}, ValueError, "rescore"),
         ({"rescore": True}, ValueError, "rescore"),
         ({"rescore": "all"}, ValueError, "rescore"),
