@@ -14,6 +14,8 @@ CV folds and the same held-out test rows (issue 14):
 * ``... +prop`` -- the same with each subset rung scored on its own share of
   each test fold (``score_size="proportional"``, at least 500 rows), as the
   two subsampling anchors score; not in the default set (``--strategies``);
+  ``random rungs<1 r0 +prop`` drops the re-scoring too (``rescore=0``), so
+  that, like ``HalvingRandomSearchCV`` here, no trial trains on whole folds;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -199,6 +201,7 @@ PROP_STRATEGIES = (
     "random@0.05 +prop",
     "random rungs +prop",
     "random rungs<1 +prop",
+    "random rungs<1 r0 +prop",
     "craig rungs +prop",
 )
 # The refit check's A/B, run on request (--strategies).
@@ -320,6 +323,8 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return subset(selector=sel, subset_size=0.05, **prop)
     if strategy.endswith(" rungs +prop"):
         return subset(selector=sel, subset_size=RUNGS, pruner="halving", **prop)
+    if strategy.endswith(" rungs<1 r0 +prop"):
+        return subset(selector=sel, subset_size=RUNGS[:-1], rescore=0, **prop)
     if strategy.endswith(" rungs<1 +prop"):
         return subset(selector=sel, subset_size=RUNGS[:-1], rescore=3, **prop)
     anchors = {
