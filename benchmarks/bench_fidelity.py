@@ -16,6 +16,10 @@ CV folds and the same held-out test rows (issue 14):
   two subsampling anchors score; not in the default set (``--strategies``);
   ``random rungs<1 r0 +prop`` drops the re-scoring too (``rescore=0``), so
   that, like ``HalvingRandomSearchCV`` here, no trial trains on whole folds;
+* ``full max_iter rungs`` -- boosting rounds as the resource on all rows
+  (``resource="max_iter"``, rungs ``(22, 66, 198)``, successive halving),
+  beside ``HalvingRandomSearchCV max_iter`` (22 to 198 rounds, factor 3,
+  ``n_iter`` candidates); for ``synth-hgb``, on request;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -204,10 +208,20 @@ PROP_STRATEGIES = (
     "random rungs<1 r0 +prop",
     "craig rungs +prop",
 )
+# Boosting rounds as the resource (synth-hgb's max_iter=200), on request.
+# 22 * 3**2: HalvingRandomSearchCV's last round, so both refit with 198.
+ITERS = (22, 66, 198)
+ITER_STRATEGIES = ("full max_iter rungs", "HalvingRandomSearchCV max_iter")
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
 ALL_STRATEGIES = tuple(
-    dict.fromkeys(STRATEGIES + NET_STRATEGIES + PROP_STRATEGIES + CHECK_STRATEGIES)
+    dict.fromkeys(
+        STRATEGIES
+        + NET_STRATEGIES
+        + PROP_STRATEGIES
+        + ITER_STRATEGIES
+        + CHECK_STRATEGIES
+    )
 )
 
 
@@ -264,6 +278,14 @@ class _OptunaEpochs:
         return self.best_estimator_.score(X, y)
 
 
+def _halving_search_cv():
+    """scikit-learn's ``HalvingRandomSearchCV`` (still experimental)."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    return HalvingRandomSearchCV
+
+
 def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y):
     from subsetml.model_selection import SubsetSearchCV
 
@@ -287,9 +309,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     if strategy == "OptunaSearchCV epochs":
         return _OptunaEpochs(estimator, space, n_iter, splitter, seed)
     if strategy == "HalvingRandomSearchCV epochs":
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-        from sklearn.model_selection import HalvingRandomSearchCV
-
+        HalvingRandomSearchCV = _halving_search_cv()
         return HalvingRandomSearchCV(
             estimator,
             space_for_scipy(space),
@@ -298,6 +318,26 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             min_resources=EPOCHS[0],
             max_resources=EPOCHS[-1],
             factor=EPOCHS[1] // EPOCHS[0],
+            cv=splitter,
+            random_state=seed,
+        )
+    if strategy == "full max_iter rungs":
+        return subset(
+            selector="random",
+            subset_size=1.0,
+            resource="max_iter",
+            resource_rungs=ITERS,
+        )
+    if strategy == "HalvingRandomSearchCV max_iter":
+        HalvingRandomSearchCV = _halving_search_cv()
+        return HalvingRandomSearchCV(
+            estimator,
+            space_for_scipy(space),
+            n_candidates=n_iter,
+            resource="max_iter",
+            min_resources=ITERS[0],
+            max_resources=ITERS[-1],
+            factor=3,
             cv=splitter,
             random_state=seed,
         )

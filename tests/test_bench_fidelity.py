@@ -31,6 +31,30 @@ def test_net_epoch_strategies_run_and_refit_at_the_last_rung(strategy):
         assert rec["n_pruned"] is not None
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "strategy", ["full max_iter rungs", "HalvingRandomSearchCV max_iter"]
+)
+def test_boosting_round_strategies_refit_with_all_rounds(strategy):
+    import bench_fidelity as bf
+
+    rec = bf.run_one(strategy, "synth-hgb", 0, 3, 800)
+    # Ours refits the winner with the last rung's rounds; scikit-learn's
+    # with its last round's (66 with 3 candidates), and the searched
+    # parameters keep their names.
+    if strategy == "full max_iter rungs":
+        assert rec["best_params"]["max_iter"] == bf.ITERS[-1]
+    else:
+        assert rec["best_params"]["max_iter"] in bf.ITERS
+    assert set(rec["best_params"]) - {"max_iter"} == {
+        "learning_rate",
+        "max_leaf_nodes",
+        "min_samples_leaf",
+        "l2_regularization",
+        "max_features",
+    }
+
+
 def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
     tmp_path, monkeypatch
 ):
