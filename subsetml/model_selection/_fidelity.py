@@ -194,20 +194,20 @@ MIN_PROPORTIONAL_ROWS = 500
 
 
 def check_score_size(score_size):
-    """``None``, ``"proportional"`` or a budget (int count or float fraction
-    in (0, 1])."""
+    """``None``, ``"auto"``, ``"proportional"`` or a budget (int count or
+    float fraction in (0, 1])."""
     if score_size is None:
         return None
     if isinstance(score_size, str):
-        if score_size == "proportional":
+        if score_size in ("auto", "proportional"):
             return score_size
         raise ValueError(
-            "score_size must be None, 'proportional', an int (rows) or a float "
-            f"in (0, 1], got {score_size!r}."
+            "score_size must be None, 'auto', 'proportional', an int (rows) or "
+            f"a float in (0, 1], got {score_size!r}."
         )
     if isinstance(score_size, bool) or not isinstance(score_size, numbers.Real):
         raise TypeError(
-            "score_size must be None, 'proportional', an int (rows) or a float "
+            "score_size must be None, 'auto', 'proportional', an int (rows) or a float "
             f"in (0, 1] (a fraction of each test fold), got {score_size!r}."
         )
     if isinstance(score_size, numbers.Integral):

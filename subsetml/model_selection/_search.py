@@ -232,7 +232,7 @@ class SubsetSearchCV(BaseSearchCV):
         rungs. Any Optuna pruner is used as given (copied); ``None`` runs
         every trial up all rungs. ``"auto"``: ``"halving"`` with several
         sizes, nothing with one. A pruner with a single size is an error.
-    score_size : int, float, "proportional" or None, default=None
+    score_size : int, float, "proportional", "auto" or None, default="auto"
         Rows of each test fold that score a trial trained on a subset: a
         count or a fraction, drawn once per split (stratified by class for a
         classifier) and shared by all trials. Scoring a cheap model on a
@@ -243,6 +243,8 @@ class SubsetSearchCV(BaseSearchCV):
         ``OptunaSearchCV(subsample=...)`` do by subsampling before the
         split. A rung that trains on whole training folds, and re-scoring,
         use whole test folds. ``None``: whole test folds everywhere.
+        ``"auto"``: ``"proportional"``, but ``None`` for a skorch net that
+        selects while it trains (its trials cost their training).
     rescore : int or "auto", default="auto"
         After the search, train the best ``rescore`` distinct configurations
         of the highest rung again on whole training folds and score them on
@@ -444,7 +446,7 @@ multimetric_
         use_weights="auto",
         lastlayer="auto",
         pruner="auto",
-        score_size=None,
+        score_size="auto",
         rescore="auto",
         refit_check="auto",
         resource="n_samples",
@@ -619,6 +621,7 @@ multimetric_
                 rungs = _resource_rungs(rungs[0], self.resource, values)
             selecting.end(self)
             classifier = is_classifier(self.estimator)
+            score_size = self._score_size(adaptive)
             for rung in rungs:
                 # Subset rungs may score on a fixed part of each test fold; a
                 # rung on all training rows is scored on all test rows.
@@ -628,7 +631,7 @@ multimetric_
                     else score_rows(
                         test,
                         y,
-                        self.score_size,
+                        score_size,
                         classifier,
                         selection_seed + si,
                         share=budget / max(len(train), 1),
@@ -985,6 +988,16 @@ multimetric_
             if not callable(cb):
                 raise TypeError(f"callback must be callable, got {cb!r}.")
         return callbacks
+
+    def _score_size(self, adaptive):
+        """The ``score_size`` in force: ``"auto"`` scores proportionally,
+        except for skorch nets that select while they train (whole folds)."""
+        if isinstance(self.score_size, str) and self.score_size == "auto":
+            # A net's trials cost their training, not their scoring; the
+            # proportional default was measured on scikit-learn estimators
+            # only (benchmarks/results/fidelity_proportional*.json).
+            return None if adaptive else "proportional"
+        return self.score_size
 
     def _n_rescore(self, rungs, adaptive):
         """Configurations re-scored on full folds after the search."""

@@ -222,6 +222,54 @@ def test_proportional_score_size_scores_each_rung_on_its_share_of_the_fold():
     assert seen.count(500) == seen.count(1000) == seen.count(2000) == 12
 
 
+def test_auto_score_size_is_proportional_but_whole_folds_for_nets():
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    X, y = make_classification(
+        n_samples=1400, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    X = X.astype(np.float32)
+
+    def counting(seen):
+        def scorer(est, X_test, y_test):
+            seen.append(len(X_test))
+            return float(np.mean(est.predict(X_test) == y_test))
+
+        return scorer
+
+    # A scikit-learn estimator: the default scores a 10 % trial on the
+    # 500-row floor of each 700-row test fold.
+    seen = []
+    _search(subset_size=0.1, scoring=counting(seen), n_iter=2).fit(X, y)
+    assert set(seen) == {500}
+
+    torch.manual_seed(0)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(8, 3)),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    )
+    space = {"lr": (0.01, 0.1, "log-uniform")}
+    for score_size, rows in (("auto", 700), ("proportional", 500)):
+        seen = []
+        SubsetSearchCV(
+            net,
+            space,
+            n_iter=2,
+            subset_size=0.1,
+            selector="random",
+            cv=2,
+            scoring=counting(seen),
+            score_size=score_size,
+            rescore=0,
+            refit=False,
+            random_state=0,
+        ).fit(X, y)
+        assert set(seen) == {rows}
+
+
 def test_score_rows_proportional_takes_the_share_with_a_floor():
     test = np.arange(10_000)
     y = np.arange(10_000) % 4
