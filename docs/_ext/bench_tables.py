@@ -145,12 +145,13 @@ def _write_adaselection(app):
 
 
 def _write_fidelity(app):
-    """``benchmarks/results/fidelity.json``, ``fidelity_proportional.json``
+    """``benchmarks/results/fidelity.json``, ``fidelity_proportional*.json``
     and ``fidelity_nets.json`` through ``bench_fidelity.rst``."""
     bf = _bench_module("bench_fidelity")
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
-    for name in ("fidelity", "fidelity_proportional", "fidelity_nets"):
+    names = ("fidelity", "fidelity_proportional", "fidelity_proportional_hgb")
+    for name in names + ("fidelity_nets",):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
         _write(out / f"{name}_tables.rst", text)
