@@ -290,6 +290,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     from subsetml.model_selection import SubsetSearchCV
 
     def subset(**kw):
+        # Whole test folds unless a strategy says otherwise ("+score",
+        # "+prop"), as before score_size="auto" became the default, so
+        # that strategy names keep their meaning across results files.
+        kw.setdefault("score_size", None)
         return SubsetSearchCV(
             estimator,
             space_for_subsetml(space),

@@ -31,6 +31,23 @@ def test_net_epoch_strategies_run_and_refit_at_the_last_rung(strategy):
         assert rec["n_pruned"] is not None
 
 
+def test_strategy_names_keep_their_scoring_rows():
+    import bench_fidelity as bf
+
+    _, y, est, space = bf._hgb(200)
+    expect = {
+        "random@0.05": None,
+        "random rungs": None,
+        "random rungs<1": None,
+        "random@0.05 +score": 2000,
+        "random@0.05 +prop": "proportional",
+        "random rungs<1 r0 +prop": "proportional",
+    }
+    for strategy, score_size in expect.items():
+        search = bf.make_search(strategy, est, space, 3, 2, 0, 100, y)
+        assert search.score_size == score_size, strategy
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "strategy", ["full max_iter rungs", "HalvingRandomSearchCV max_iter"]

@@ -98,9 +98,10 @@ class SubsetSearchCV(BaseSearchCV):
     A drop-in for scikit-optimize's ``BayesSearchCV``, driven by Optuna's TPE:
     each trial fits the estimator on a small, well-chosen subset of every
     training fold (random, CRAIG, GLISTER or GRAD-MATCH) and is scored on the
-    whole, untouched test fold; the best configuration is then refit on all
-    rows. Training on 5 % of the rows makes a trial of a model whose cost grows
-    with the data many times cheaper, at the price of noisier scores.
+    untouched test fold (on the same share of it, see ``score_size``); the
+    best configuration is then refit on all rows. Training on 5 % of the rows
+    makes a trial of a model whose cost grows with the data many times
+    cheaper, at the price of noisier scores.
 
     The subset of each training fold does not depend on the trial's
     hyper-parameters, so it is selected once per split for the whole search
@@ -243,8 +244,8 @@ class SubsetSearchCV(BaseSearchCV):
         ``OptunaSearchCV(subsample=...)`` do by subsampling before the
         split. A rung that trains on whole training folds, and re-scoring,
         use whole test folds. ``None``: whole test folds everywhere.
-        ``"auto"``: ``"proportional"``, but ``None`` for a skorch net that
-        selects while it trains (its trials cost their training).
+        ``"auto"``: ``"proportional"``, but ``None`` for a skorch net or a
+        Pipeline ending in one (its trials cost their training).
     rescore : int or "auto", default="auto"
         After the search, train the best ``rescore`` distinct configurations
         of the highest rung again on whole training folds and score them on
@@ -695,7 +696,18 @@ multimetric_
                     None if self.timeout is None else time.monotonic() + self.timeout
                 ),
                 fingerprint=(
-                    {} if self.storage is None else self._fingerprint(X, y, splits)
+                    {}
+                    if self.storage is None
+                    else self._fingerprint(
+                        X,
+                        y,
+                        splits,
+                        # The scoring rows in force: None when every rung
+                        # scores on whole folds, so that studies stored
+                        # before score_size="auto" resume where it changes
+                        # nothing.
+                        score_size=(None if all(r.full for r in rungs) else score_size),
+                    )
                 ),
                 runner=(
                     None
@@ -996,7 +1008,7 @@ multimetric_
             # A net's trials cost their training, not their scoring; the
             # proportional default was measured on scikit-learn estimators
             # only (benchmarks/results/fidelity_proportional*.json).
-            return None if adaptive else "proportional"
+            return None if adaptive or self._is_net() else "proportional"
         return self.score_size
 
     def _n_rescore(self, rungs, adaptive):
@@ -1012,7 +1024,7 @@ multimetric_
         # searches in benchmarks/results/nn_search_cpu*.json.
         return 3 if adaptive else 0
 
-    def _fingerprint(self, X, y, splits):
+    def _fingerprint(self, X, y, splits, score_size=None):
         """Hashes of what a stored study's trials depend on, by component.
 
         Checked when a study is resumed: results computed on other data, with
@@ -1051,7 +1063,7 @@ multimetric_
                 (
                     self.selector,
                     self.subset_size,
-                    self.score_size,
+                    score_size,
                     self.lastlayer,
                     self.use_weights,
                 )

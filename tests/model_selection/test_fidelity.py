@@ -6,6 +6,9 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from subsetml.model_selection import SubsetSearchCV
 from subsetml.model_selection._fidelity import (
@@ -252,10 +255,29 @@ def test_auto_score_size_is_proportional_but_whole_folds_for_nets():
         verbose=0,
     )
     space = {"lr": (0.01, 0.1, "log-uniform")}
-    for score_size, rows in (("auto", 700), ("proportional", 500)):
+    # A net, bare or at the end of a Pipeline (nested too), scores on whole
+    # 700-row folds under "auto".
+    lr = (0.01, 0.1, "log-uniform")
+    cases = [
+        (net, {"lr": lr}, "auto", 700),
+        (net, {"lr": lr}, "proportional", 500),
+        (
+            make_pipeline(StandardScaler(), net),
+            {"neuralnetclassifier__lr": lr},
+            "auto",
+            700,
+        ),
+        (
+            make_pipeline(make_pipeline(StandardScaler(), net)),
+            {"pipeline__neuralnetclassifier__lr": lr},
+            "auto",
+            700,
+        ),
+    ]
+    for estimator, space, score_size, rows in cases:
         seen = []
         SubsetSearchCV(
-            net,
+            estimator,
             space,
             n_iter=2,
             subset_size=0.1,
@@ -268,6 +290,64 @@ def test_auto_score_size_is_proportional_but_whole_folds_for_nets():
             random_state=0,
         ).fit(X, y)
         assert set(seen) == {rows}
+
+
+def test_proportional_share_follows_each_splits_own_budget():
+    # Integer sizes on uneven folds: the share is each split's rows over its
+    # own training fold, not the size as a fraction.
+    X, y = make_regression(n_samples=4500, n_features=5, random_state=0)
+    seen = []
+
+    def scorer(est, X_test, y_test):
+        seen.append(len(X_test))
+        return -float(np.mean((est.predict(X_test) - y_test) ** 2))
+
+    SubsetSearchCV(
+        Ridge(),
+        {"alpha": (1e-3, 1e3, "log-uniform")},
+        n_iter=2,
+        subset_size=(400, 1500, 1.0),
+        selector="random",
+        cv=KFold(2),
+        scoring=scorer,
+        pruner=None,
+        random_state=0,
+    ).fit(X[:4001], y[:4001])
+    # Folds of 2,000 / 2,001 training and 2,001 / 2,000 test rows: 400 rows
+    # is a fifth of a training fold (under the floor); 1,500 rows are 75.0 %
+    # of one (1,501 of 2,001 test rows) and 74.96 % of the other (1,500 of
+    # 2,000); whole folds score on whole folds.
+    assert sorted(set(seen)) == [500, 1500, 1501, 2000, 2001]
+    assert seen.count(500) == 4
+
+
+def test_auto_score_size_keeps_stored_studies_that_it_does_not_change(tmp_path):
+    X, y = make_classification(n_samples=1400, n_features=8, random_state=0)
+    storage = f"sqlite:///{tmp_path / 'auto.db'}"
+    space = {"C": (1e-2, 1e2, "log-uniform")}
+
+    def search(score_size, n_iter, **kwargs):
+        return SubsetSearchCV(
+            LogisticRegression(max_iter=200),
+            space,
+            n_iter=n_iter,
+            cv=2,
+            storage=storage,
+            score_size=score_size,
+            random_state=0,
+            **kwargs,
+        )
+
+    # Rungs on whole folds: score_size changes nothing, so a study stored
+    # with None (the former default) goes on under "auto".
+    rungs = {"subset_size": 1.0, "resource": "max_iter", "resource_rungs": (20, 60)}
+    search(None, 2, study_name="full", **rungs).fit(X, y)
+    again = search("auto", 3, study_name="full", **rungs).fit(X, y)
+    assert len(again.cv_results_["params"]) == 3
+    # Subset rungs: "auto" scores on fewer rows, so the study is refused.
+    search(None, 2, study_name="sub", subset_size=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="selector"):
+        search("auto", 3, study_name="sub", subset_size=0.1).fit(X, y)
 
 
 def test_score_rows_proportional_takes_the_share_with_a_floor():
