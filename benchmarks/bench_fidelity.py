@@ -312,19 +312,24 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return subset(selector="random", subset_size=0.05, **epochs)
     if strategy == "OptunaSearchCV epochs":
         return _OptunaEpochs(estimator, space, n_iter, splitter, seed)
-    if strategy == "HalvingRandomSearchCV epochs":
-        HalvingRandomSearchCV = _halving_search_cv()
-        return HalvingRandomSearchCV(
+
+    def halving_on(resource, rungs):
+        # scikit-learn's halving over an estimator parameter, n_iter
+        # candidates, the factor of the first two rungs.
+        return _halving_search_cv()(
             estimator,
             space_for_scipy(space),
             n_candidates=n_iter,
-            resource="max_epochs",
-            min_resources=EPOCHS[0],
-            max_resources=EPOCHS[-1],
-            factor=EPOCHS[1] // EPOCHS[0],
+            resource=resource,
+            min_resources=rungs[0],
+            max_resources=rungs[-1],
+            factor=rungs[1] // rungs[0],
             cv=splitter,
             random_state=seed,
         )
+
+    if strategy == "HalvingRandomSearchCV epochs":
+        return halving_on("max_epochs", EPOCHS)
     if strategy == "full max_iter rungs":
         return subset(
             selector="random",
@@ -333,18 +338,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             resource_rungs=ITERS,
         )
     if strategy == "HalvingRandomSearchCV max_iter":
-        HalvingRandomSearchCV = _halving_search_cv()
-        return HalvingRandomSearchCV(
-            estimator,
-            space_for_scipy(space),
-            n_candidates=n_iter,
-            resource="max_iter",
-            min_resources=ITERS[0],
-            max_resources=ITERS[-1],
-            factor=3,
-            cv=splitter,
-            random_state=seed,
-        )
+        return halving_on("max_iter", ITERS)
     if strategy == "random@0.05 rescore0":
         return subset(selector="random", subset_size=0.05, rescore=0)
     if strategy == "random@0.05 rescore0 nocheck":
