@@ -468,6 +468,14 @@ def halving_min_resources(fold_rows, n_classes):
     return max(int(round(0.05 * fold_rows)), 2 * n_classes)
 
 
+def halving_random_search_cv():
+    """scikit-learn's ``HalvingRandomSearchCV`` (still experimental)."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    return HalvingRandomSearchCV
+
+
 def make_anchor(
     kind, estimator, space, *, n_iter, cv, seed, fold_rows, n_classes, size=0.05
 ):
@@ -482,10 +490,7 @@ def make_anchor(
             estimator, space_for_skopt(space), n_iter=n_iter, cv=cv, random_state=seed
         )
     if kind == "halving":
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-        from sklearn.model_selection import HalvingRandomSearchCV
-
-        return HalvingRandomSearchCV(
+        return halving_random_search_cv()(
             estimator,
             space_for_scipy(space),
             n_candidates="exhaust",

@@ -78,6 +78,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_info, write_results
 from _search_harness import (
     _plain,
+    halving_random_search_cv,
     make_anchor,
     make_splitter,
     quiet,
@@ -278,14 +279,6 @@ class _OptunaEpochs:
         return self.best_estimator_.score(X, y)
 
 
-def _halving_search_cv():
-    """scikit-learn's ``HalvingRandomSearchCV`` (still experimental)."""
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingRandomSearchCV
-
-    return HalvingRandomSearchCV
-
-
 def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y):
     from subsetml.model_selection import SubsetSearchCV
 
@@ -316,7 +309,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     def halving_on(resource, rungs):
         # scikit-learn's halving over an estimator parameter, n_iter
         # candidates, the factor of the first two rungs.
-        return _halving_search_cv()(
+        return halving_random_search_cv()(
             estimator,
             space_for_scipy(space),
             n_candidates=n_iter,

@@ -150,8 +150,12 @@ def _write_fidelity(app):
     bf = _bench_module("bench_fidelity")
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
-    names = ("fidelity", "fidelity_proportional", "fidelity_proportional_hgb")
-    for name in names + ("fidelity_nets",):
+    for name in (
+        "fidelity",
+        "fidelity_proportional",
+        "fidelity_proportional_hgb",
+        "fidelity_nets",
+    ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
         _write(out / f"{name}_tables.rst", text)

@@ -622,7 +622,7 @@ multimetric_
                 rungs = _resource_rungs(rungs[0], self.resource, values)
             selecting.end(self)
             classifier = is_classifier(self.estimator)
-            score_size = self._score_size(adaptive)
+            score_size = self._score_size()
             for rung in rungs:
                 # Subset rungs may score on a fixed part of each test fold; a
                 # rung on all training rows is scored on all test rows.
@@ -635,7 +635,7 @@ multimetric_
                         score_size,
                         classifier,
                         selection_seed + si,
-                        share=budget / max(len(train), 1),
+                        share=budget / len(train),
                     )
                     for si, ((train, test), budget) in enumerate(
                         zip(splits, rung.budgets)
@@ -1001,14 +1001,14 @@ multimetric_
                 raise TypeError(f"callback must be callable, got {cb!r}.")
         return callbacks
 
-    def _score_size(self, adaptive):
+    def _score_size(self):
         """The ``score_size`` in force: ``"auto"`` scores proportionally,
-        except for skorch nets that select while they train (whole folds)."""
+        except for skorch nets and Pipelines ending in one (whole folds)."""
         if isinstance(self.score_size, str) and self.score_size == "auto":
             # A net's trials cost their training, not their scoring; the
             # proportional default was measured on scikit-learn estimators
             # only (benchmarks/results/fidelity_proportional*.json).
-            return None if adaptive or self._is_net() else "proportional"
+            return None if self._is_net() else "proportional"
         return self.score_size
 
     def _n_rescore(self, rungs, adaptive):
@@ -1024,7 +1024,7 @@ multimetric_
         # searches in benchmarks/results/nn_search_cpu*.json.
         return 3 if adaptive else 0
 
-    def _fingerprint(self, X, y, splits, score_size=None):
+    def _fingerprint(self, X, y, splits, score_size):
         """Hashes of what a stored study's trials depend on, by component.
 
         Checked when a study is resumed: results computed on other data, with
