@@ -14,7 +14,14 @@ at hand. It writes ``gpu.json`` into the results folder
 * ``adaptive_fit``: a :class:`~subsetml.skorch.SubsetNeuralNetClassifier`
   fit (5 % subsets), its selection share and epoch times;
 * ``adaselection_step``: an AdaSelection epoch at r = 0.2 against a plain
-  skorch epoch of the same CNN, next to the cost model (1 + 3r) / 3.
+  skorch epoch of the same CNN, next to the cost model (1 + 3r) / 3;
+* ``adaselection_rates``: the same ratio for the 1-D CNN of
+  ``bench_adaselection.py`` at 32 and 128 channels and r = 0.1-0.5 (issue
+  18: on small models a selecting step should not cost more than a plain
+  one).
+
+Each section is saved as soon as it ends, and a section that fails records
+its error rather than ending the run.
 
 Without CUDA it runs on the CPU (``--device cpu``), which is how its plumbing
 is tested; ``--quick`` shrinks everything to seconds.
@@ -79,22 +86,10 @@ def run_tests(device):
             "seconds": time.perf_counter() - t0}  # fmt: skip
 
 
-def timings(device, rows, epochs):
+def _net_kwargs(device):
     import torch
-    from skorch import NeuralNetClassifier
 
-    from subsetml.datasets import make_mnist1d
-    from subsetml.selection import make_selector
-    from subsetml.skorch import (
-        AdaSelectionClassifier,
-        SubsetNeuralNetClassifier,
-        lastlayer_from_net,
-    )
-
-    X, y = make_mnist1d(rows, random_state=0, return_X_y=True)
-    X, y = X.astype(np.float32), y.astype(np.int64)
-    mods = _modules()
-    kw = dict(
+    return dict(
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -103,8 +98,25 @@ def timings(device, rows, epochs):
         verbose=0,
         device=device,
     )
-    out = {}
 
+
+def _epoch(net):
+    """Median epoch time, the first (warm-up, compilation) left out."""
+    durs = list(net.history[:, "dur"])
+    return float(np.median(durs[1:] or durs))
+
+
+def selection_timings(device, X, y):
+    import torch
+    from skorch import NeuralNetClassifier
+
+    from subsetml.selection import make_selector
+    from subsetml.skorch import lastlayer_from_net
+
+    rows = len(X)
+    mods = _modules()
+    kw = _net_kwargs(device)
+    out = {}
     torch.manual_seed(0)
     net = NeuralNetClassifier(mods["mlp"], max_epochs=1, **kw).fit(X, y)
     pass_s = _best(lambda: lastlayer_from_net(net, X, y))
@@ -135,7 +147,16 @@ def timings(device, rows, epochs):
             "seconds": _best(lambda sel=sel: sel.select(view, k), repeat=1),
             "host_seconds": _best(lambda sel=sel: sel.select(host, k), repeat=1),
         }
+    return out
 
+
+def adaptive_fit(device, X, y, epochs):
+    import torch
+
+    from subsetml.skorch import SubsetNeuralNetClassifier
+
+    mods = _modules()
+    kw = _net_kwargs(device)
     torch.manual_seed(0)
     t0 = time.perf_counter()
     ada = SubsetNeuralNetClassifier(
@@ -145,28 +166,69 @@ def timings(device, rows, epochs):
     _sync()
     total = time.perf_counter() - t0
     sub = [e["dur"] for e in ada.history if e["subset_phase"] == "subset"]
-    out["adaptive_fit"] = {
+    return {
         "seconds": total, "selection_seconds": ada.selection_time_,
         "selection_share": ada.selection_time_ / total,
         "n_selections": ada.n_selections_,
         "subset_epoch_seconds": float(np.median(sub)) if sub else None,
     }  # fmt: skip
 
-    r = 0.2
+
+def _ada_epochs(module, X, y, rates, epochs, device, **module_kw):
+    import torch
+    from skorch import NeuralNetClassifier
+
+    from subsetml.skorch import AdaSelectionClassifier
+
+    kw = _net_kwargs(device)
     torch.manual_seed(0)
-    plain = NeuralNetClassifier(mods["cnn"], max_epochs=epochs, **kw).fit(X, y)
-    torch.manual_seed(0)
-    adasel = AdaSelectionClassifier(
-        mods["cnn"], sampling_rate=r, max_epochs=epochs, warmup_epochs=0, **kw
-    ).fit(X, y)
-    full_epoch = float(np.median(plain.history[1:, "dur"] or plain.history[:, "dur"]))
-    ada_epoch = float(np.median(adasel.history[1:, "dur"] or adasel.history[:, "dur"]))
-    out["adaselection_step"] = {
-        "sampling_rate": r, "plain_epoch_seconds": full_epoch,
-        "adaselection_epoch_seconds": ada_epoch, "ratio": ada_epoch / full_epoch,
-        "cost_model": (1 + 3 * r) / 3,
-    }  # fmt: skip
-    return out
+    plain = NeuralNetClassifier(module, max_epochs=epochs, **module_kw, **kw)
+    full_epoch = _epoch(plain.fit(X, y))
+    rows = []
+    for r in rates:
+        torch.manual_seed(0)
+        ada = AdaSelectionClassifier(
+            module, sampling_rate=r, max_epochs=epochs, warmup_epochs=0,
+            **module_kw, **kw,
+        ).fit(X, y)  # fmt: skip
+        ada_epoch = _epoch(ada)
+        rows.append({
+            "sampling_rate": r, "plain_epoch_seconds": full_epoch,
+            "adaselection_epoch_seconds": ada_epoch,
+            "ratio": ada_epoch / full_epoch, "cost_model": (1 + 3 * r) / 3,
+        })  # fmt: skip
+    return rows
+
+
+def adaselection_step(device, X, y, epochs):
+    return _ada_epochs(_modules()["cnn"], X, y, (0.2,), epochs, device)[0]
+
+
+def adaselection_rates(device, X, y, epochs, channels=(32, 128)):
+    from bench_adaselection import CNN1D
+
+    return {
+        str(c): _ada_epochs(
+            CNN1D, X, y, (0.1, 0.2, 0.3, 0.5), epochs, device, module__channels=c
+        )
+        for c in channels
+    }
+
+
+def _section(record, key, f, *args, save, merge=False):
+    """Run one part of the check; ``merge`` spreads its dict into the record."""
+    t0 = time.perf_counter()
+    print(f"{key} ...", flush=True)
+    try:
+        value = f(*args)
+    except Exception as exc:  # one broken section must not lose the others
+        value = {"error": f"{type(exc).__name__}: {exc}"}
+    if merge and "error" not in value:
+        record.update(value)
+    else:
+        record[key] = value
+    print(f"{key}: {time.perf_counter() - t0:.1f} s", flush=True)
+    save()
 
 
 def main(argv=None):
@@ -187,14 +249,33 @@ def main(argv=None):
         "device": device,
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "torch": torch.__version__,
-        "tests": run_tests(device),
     }
-    record.update(timings(device, rows, epochs))
-    record["seconds"] = time.perf_counter() - t0
     name = "gpu_quick" if args.quick else "gpu"
     if device != "cuda":
         name += "_cpu"
-    path = write_results(name, record)
+
+    def save():
+        record["seconds"] = time.perf_counter() - t0
+        return write_results(name, record)
+
+    from subsetml.datasets import make_mnist1d
+
+    X, y = make_mnist1d(rows, random_state=0, return_X_y=True)
+    X, y = X.astype(np.float32), y.astype(np.int64)
+    _section(record, "tests", run_tests, device, save=save)
+    _section(
+        record, "selection", selection_timings, device, X, y, save=save, merge=True
+    )
+    _section(record, "adaptive_fit", adaptive_fit, device, X, y, epochs, save=save)
+    _section(
+        record, "adaselection_step", adaselection_step, device, X, y, epochs, save=save
+    )
+    rate_epochs = 2 if args.quick else 3
+    _section(
+        record, "adaselection_rates", adaselection_rates, device, X, y, rate_epochs,
+        save=save,
+    )  # fmt: skip
+    path = save()
     print(f"wrote {path} ({record['seconds']:.0f} s on {device})")
     return record
 

@@ -32,4 +32,11 @@ def test_gpu_check_runs_and_writes_its_record(tmp_path):
     assert set(record["selection"]) == {"random", "craig", "gradmatch", "glister"}
     assert record["adaptive_fit"]["n_selections"] >= 1
     assert record["adaselection_step"]["cost_model"] == pytest.approx(1.6 / 3)
+    rates = record["adaselection_rates"]
+    assert set(rates) == {"32", "128"}
+    assert [row["sampling_rate"] for row in rates["32"]] == [0.1, 0.2, 0.3, 0.5]
+    assert all(row["ratio"] > 0 for rows in rates.values() for row in rows)
+    assert not any(
+        "error" in value for value in record.values() if isinstance(value, dict)
+    )
     assert not (ROOT / "benchmarks" / "results" / "gpu_quick_cpu.json").exists()
