@@ -11,14 +11,17 @@ at hand. It writes ``gpu.json`` into the results folder
   at full size): ``seconds`` with the view on the device (CRAIG and
   GRAD-MATCH run their kernels there, :mod:`subsetml.skorch._kernels`) and
   ``host_seconds`` with the same view on the host (numpy kernels);
-* ``adaptive_fit``: a :class:`~subsetml.skorch.SubsetNeuralNetClassifier`
-  fit (5 % subsets), its selection share and epoch times;
+* ``adaptive_fit`` (MLP) and ``adaptive_fit_cnn``: a
+  :class:`~subsetml.skorch.SubsetNeuralNetClassifier` fit (5 % subsets),
+  its selection share and epoch times;
 * ``adaselection_step``: an AdaSelection epoch at r = 0.2 against a plain
   skorch epoch of the same CNN, next to the cost model (1 + 3r) / 3;
 * ``adaselection_rates``: the same ratio for the 1-D CNN of
   ``bench_adaselection.py`` at 32 and 128 channels and r = 0.1-0.5 (issue
   18: on small models a selecting step should not cost more than a plain
-  one).
+  one), with batches of 128 rows and (``adaselection_rates_b1024``) 1,024;
+* ``selection_by_rows``: CRAIG and GRAD-MATCH with the view on the device
+  against the host, for ground sets of 2,000 rows up to all of them.
 
 Each section is saved as soon as it ends, and a section that fails records
 its error rather than ending the run.
@@ -127,12 +130,18 @@ def selection_timings(device, X, y):
             net.module_.eval()
             net.module_(Xt)
 
+    def raw_with_transfer():  # rows from the host, outputs back to it
+        with torch.no_grad():
+            net.module_.eval()
+            net.module_(torch.as_tensor(X).to(device)).cpu().numpy()
+
     raw_s = _best(raw)
     out["lastlayer_pass"] = {
         "rows": rows,
         "seconds": pass_s,
         "raw_forward_seconds": raw_s,
         "ratio": pass_s / raw_s,
+        "raw_forward_with_transfer_seconds": _best(raw_with_transfer),
     }
 
     view = lastlayer_from_net(net, X, y)
@@ -140,17 +149,40 @@ def selection_timings(device, X, y):
     host = copy.copy(view)
     host.device = None  # the same rows, selected with the numpy kernels
     out["selection"] = {}
+    # The best of two calls: the first on a device pays one-off library
+    # start-up (cuBLAS, cuSOLVER handles) that a fit pays once.
     for name in ("random", "craig", "gradmatch", "glister"):
         sel = make_selector(name, random_state=0)
         out["selection"][name] = {
             "budget": k,
-            "seconds": _best(lambda sel=sel: sel.select(view, k), repeat=1),
-            "host_seconds": _best(lambda sel=sel: sel.select(host, k), repeat=1),
+            "seconds": _best(lambda sel=sel: sel.select(view, k), repeat=2),
+            "host_seconds": _best(lambda sel=sel: sel.select(host, k), repeat=2),
+        }
+    # Device against host kernels by ground-set size (rows over 10 classes),
+    # to place MIN_ACCELERATED_ROWS.
+    out["selection_by_rows"] = {}
+    for n in sorted({min(rows, m) for m in (2000, 4000, 8000, 16000, rows)}):
+        part = view.take(np.arange(n))
+        part_host = copy.copy(part)
+        part_host.device = None
+        out["selection_by_rows"][str(n)] = {
+            name: _device_and_host(name, part, part_host, max(10, int(0.05 * n)))
+            for name in ("craig", "gradmatch")
         }
     return out
 
 
-def adaptive_fit(device, X, y, epochs):
+def _device_and_host(name, view, host, k):
+    from subsetml.selection import make_selector
+
+    sel = make_selector(name, random_state=0)
+    return {
+        "seconds": _best(lambda: sel.select(view, k), repeat=2),
+        "host_seconds": _best(lambda: sel.select(host, k), repeat=2),
+    }
+
+
+def adaptive_fit(device, X, y, epochs, model="mlp"):
     import torch
 
     from subsetml.skorch import SubsetNeuralNetClassifier
@@ -160,7 +192,7 @@ def adaptive_fit(device, X, y, epochs):
     torch.manual_seed(0)
     t0 = time.perf_counter()
     ada = SubsetNeuralNetClassifier(
-        mods["mlp"], max_epochs=epochs, selector="gradmatch", subset_size=0.05,
+        mods[model], max_epochs=epochs, selector="gradmatch", subset_size=0.05,
         select_every=1, warm_up=0.2, random_state=0, **kw,
     ).fit(X, y)  # fmt: skip
     _sync()
@@ -180,16 +212,15 @@ def _ada_epochs(module, X, y, rates, epochs, device, **module_kw):
 
     from subsetml.skorch import AdaSelectionClassifier
 
-    kw = _net_kwargs(device)
+    kw = {**_net_kwargs(device), **module_kw}
     torch.manual_seed(0)
-    plain = NeuralNetClassifier(module, max_epochs=epochs, **module_kw, **kw)
+    plain = NeuralNetClassifier(module, max_epochs=epochs, **kw)
     full_epoch = _epoch(plain.fit(X, y))
     rows = []
     for r in rates:
         torch.manual_seed(0)
         ada = AdaSelectionClassifier(
-            module, sampling_rate=r, max_epochs=epochs, warmup_epochs=0,
-            **module_kw, **kw,
+            module, sampling_rate=r, max_epochs=epochs, warmup_epochs=0, **kw,
         ).fit(X, y)  # fmt: skip
         ada_epoch = _epoch(ada)
         rows.append({
@@ -204,13 +235,20 @@ def adaselection_step(device, X, y, epochs):
     return _ada_epochs(_modules()["cnn"], X, y, (0.2,), epochs, device)[0]
 
 
-def adaselection_rates(device, X, y, epochs, channels=(32, 128)):
+def adaselection_rates(device, X, y, epochs, channels=(32, 128), batch_size=128):
     from bench_adaselection import CNN1D
 
     return {
         str(c): _ada_epochs(
-            CNN1D, X, y, (0.1, 0.2, 0.3, 0.5), epochs, device, module__channels=c
-        )
+            CNN1D,
+            X,
+            y,
+            (0.1, 0.2, 0.3, 0.5),
+            epochs,
+            device,
+            module__channels=c,
+            batch_size=batch_size,
+        )  # fmt: skip
         for c in channels
     }
 
@@ -268,12 +306,22 @@ def main(argv=None):
     )
     _section(record, "adaptive_fit", adaptive_fit, device, X, y, epochs, save=save)
     _section(
+        record, "adaptive_fit_cnn", adaptive_fit, device, X, y, epochs, "cnn",
+        save=save,
+    )  # fmt: skip
+    _section(
         record, "adaselection_step", adaselection_step, device, X, y, epochs, save=save
     )
     rate_epochs = 2 if args.quick else 3
     _section(
         record, "adaselection_rates", adaselection_rates, device, X, y, rate_epochs,
         save=save,
+    )  # fmt: skip
+    # Larger batches: fewer, bigger steps, where a GPU's launch latency
+    # weighs less against the back-propagation AdaSelection saves.
+    _section(
+        record, "adaselection_rates_b1024", adaselection_rates, device, X, y,
+        rate_epochs + 2, (32, 128), 1024, save=save,
     )  # fmt: skip
     path = save()
     print(f"wrote {path} ({record['seconds']:.0f} s on {device})")
