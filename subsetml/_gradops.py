@@ -41,6 +41,17 @@ __all__ = [
 #: few hundred mini-batch means, for instance).
 MIN_ACCELERATED_ROWS = 1024
 
+#: Matrix-vector kernels (GRAD-MATCH's matching pursuit: one product with
+#: the residual per step, then a round trip to the host for the small
+#: least-squares fit) use a device only for ground sets of at least this
+#: many entries (rows x gradient width). On an H200 the device path was
+#: slower than numpy at every size ``benchmarks/gpu_check.py`` measured, up
+#: to 3,200 rows x 1,290 = 4.1M entries (``benchmarks/results/gpu.json``,
+#: ``selection_by_rows``); larger ground sets (dense "full" gradients of
+#: wide layers) are unmeasured, and this bound, 16x the largest measured,
+#: is a guess.
+MIN_ACCELERATED_MATVEC_ENTRIES = 2**26
+
 _ACCELERATORS = []
 
 
@@ -57,10 +68,17 @@ def register_accelerator(factory):
     return factory
 
 
-def accelerator(op):
-    """Device kernels for ``op``'s rows, or None to use the numpy kernels."""
+def accelerator(op, *, matvec=False):
+    """Device kernels for ``op``'s rows, or None to use the numpy kernels.
+
+    ``matvec=True`` asks for kernels whose work per device call is one
+    matrix-vector product, which need :data:`MIN_ACCELERATED_MATVEC_ENTRIES`
+    entries to pay for the call.
+    """
     device = getattr(op, "device", None)
     if device is None or op.n < MIN_ACCELERATED_ROWS:
+        return None
+    if matvec and op.n * op.dim < MIN_ACCELERATED_MATVEC_ENTRIES:
         return None
     for factory in _ACCELERATORS:
         kernels = factory(device)

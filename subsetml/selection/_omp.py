@@ -115,9 +115,10 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     # The pass over all rows runs in float32 (half the memory traffic, twice
     # the BLAS speed); it only ranks candidates, the fit itself is float64.
     fast = op.astype(np.float32)
-    kernels = accelerator(fast)
+    kernels = accelerator(fast, matvec=True)
     if kernels is not None:
-        # The rows' device (a CUDA net's) computes every step's correlations.
+        # The rows' device (a CUDA net's) computes every step's correlations
+        # (large ground sets only: below that the host is faster).
         fast = kernels.operator(fast)
     unit = _NOISE_UNITS * np.finfo(np.float32).eps * math.sqrt(op.dim)
     noise = unit * np.sqrt(np.maximum(fast.sq_norms().astype(np.float64), 0.0))

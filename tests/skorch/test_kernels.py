@@ -89,6 +89,36 @@ def test_accelerator_is_used_for_device_views_of_enough_rows(monkeypatch):
     assert big.group_means(groups, 3).device == "cpu"
 
 
+def test_matvec_kernels_need_a_large_ground_set(monkeypatch):
+    # GRAD-MATCH's matching pursuit goes to the device only above
+    # MIN_ACCELERATED_MATVEC_ENTRIES (rows x width); below it, where an H200
+    # was slower than numpy, the host runs it, even for a device view.
+    monkeypatch.setattr(_kernels, "ON_CPU", True)
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_ROWS", 1)
+    op = DenseGradients(np.zeros((2000, 4)), "cpu")
+    assert isinstance(accelerator(op), TorchKernels)  # greedy kernels: yes
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_MATVEC_ENTRIES", 8001)
+    assert accelerator(op, matvec=True) is None
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_MATVEC_ENTRIES", 8000)
+    assert isinstance(accelerator(op, matvec=True), TorchKernels)
+
+    used = []
+    original = TorchKernels.operator
+
+    def spy(self, *args, **kwargs):
+        used.append(True)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TorchKernels, "operator", spy)
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_MATVEC_ENTRIES", 10**9)
+    on_host = GradMatchSelector(random_state=0).select(_view("cpu"), 0.1)
+    assert not used
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_MATVEC_ENTRIES", 1)
+    on_device = GradMatchSelector(random_state=0).select(_view("cpu"), 0.1)
+    assert used
+    np.testing.assert_array_equal(on_device.indices, on_host.indices)
+
+
 def _view(device, n=600, seed=0):
     rng = np.random.RandomState(seed)
     p = rng.dirichlet(np.ones(3), size=n)
@@ -110,6 +140,7 @@ def test_selectors_give_the_same_subset_on_the_device(selector, monkeypatch):
     host = selector.select(_view(None), 0.1)
     monkeypatch.setattr(_kernels, "ON_CPU", True)
     monkeypatch.setattr(gradops, "MIN_ACCELERATED_ROWS", 1)
+    monkeypatch.setattr(gradops, "MIN_ACCELERATED_MATVEC_ENTRIES", 1)
     used = []
     for name in ("facility_location", "operator"):
         original = getattr(TorchKernels, name)
