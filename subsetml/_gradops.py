@@ -46,7 +46,8 @@ MIN_ACCELERATED_ROWS = 1024
 #: least-squares fit) use a device only for ground sets of at least this
 #: many entries (rows x gradient width). On an H200 the device path was
 #: slower than numpy at every size ``benchmarks/gpu_check.py`` measured, up
-#: to 3,200 rows x 1,290 = 4.1M entries (``benchmarks/results/gpu.json``,
+#: to 3,200 rows x 1,290 = 4.1M entries
+#: (``benchmarks/results/gpu_omp_on_device.json``,
 #: ``selection_by_rows``); larger ground sets (dense "full" gradients of
 #: wide layers) are unmeasured, and this bound, 16x the largest measured,
 #: is a guess.
