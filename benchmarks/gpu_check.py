@@ -253,8 +253,11 @@ def adaselection_rates(device, X, y, epochs, channels=(32, 128), batch_size=128)
     }
 
 
-def _section(record, key, f, *args, save, merge=False):
-    """Run one part of the check; ``merge`` spreads its dict into the record."""
+def _section(record, key, f, *args, save, merge=False, wanted=()):
+    """Run one part of the check; ``merge`` spreads its dict into the record.
+    With ``wanted`` non-empty, only the sections it names run."""
+    if wanted and key not in wanted:
+        return
     t0 = time.perf_counter()
     print(f"{key} ...", flush=True)
     try:
@@ -269,11 +272,110 @@ def _section(record, key, f, *args, save, merge=False):
     save()
 
 
+def _table(header, rows, fmt):
+    """A Markdown or reStructuredText (``list-table``) table."""
+    if fmt == "md":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append("   * - " + row[0])
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def report(path, fmt="md"):
+    """Tables of one ``gpu_check`` record: selection on the device against
+    the host, each selection against a subset epoch, AdaSelection's epoch
+    against a plain one."""
+    import json
+
+    r = json.loads(Path(path).read_text())
+    m = r["machine"]
+    out = [
+        f"``{Path(path).name}``: {r.get('gpu') or r['device']}, torch {r['torch']}, "
+        f"Python {m['python']}, {m['cpu_count']} cores, run {m['date'][:10]}. "
+        f"CUDA tests: {r.get('tests', {}).get('summary', 'not run')}.",
+        "",
+    ]
+    ll = r.get("lastlayer_pass")
+    if ll:
+        with_transfer = ll.get("raw_forward_with_transfer_seconds", float("nan"))
+        out += [
+            f"Last-layer pass over {ll['rows']:,} rows: {ll['seconds'] * 1e3:.1f} "
+            f"ms; a raw forward of the module on rows already on the device "
+            f"{ll['raw_forward_seconds'] * 1e3:.2f} ms, with the rows sent and "
+            f"the outputs fetched {with_transfer * 1e3:.2f} ms.",
+            "",
+        ]
+    by_rows = r.get("selection_by_rows", {})
+    header = ["rows (10 classes)", "CRAIG device", "CRAIG host", "GRAD-MATCH device",
+              "GRAD-MATCH host"]  # fmt: skip
+    rows = [
+        [f"{int(n):,}"]
+        + [
+            f"{d[name][key]:.3f} s"
+            for name in ("craig", "gradmatch")
+            for key in ("seconds", "host_seconds")
+        ]
+        for n, d in by_rows.items()
+    ]
+    out += ["Selection at 5 %, best of two calls:", "", _table(header, rows, fmt)]
+    header = ["model", "selections", "seconds each", "subset epoch",
+              "selection / subset epoch", "share of fit"]  # fmt: skip
+    rows = []
+    for key, model in (("adaptive_fit", "MLP"), ("adaptive_fit_cnn", "CNN")):
+        fit = r.get(key)
+        if not fit or "error" in fit or not fit.get("subset_epoch_seconds"):
+            continue
+        each = fit["selection_seconds"] / fit["n_selections"]
+        rows.append([
+            model, str(fit["n_selections"]), f"{each:.3f}",
+            f"{fit['subset_epoch_seconds']:.3f}",
+            f"{each / fit['subset_epoch_seconds']:.2f}",
+            f"{fit['selection_share']:.0%}",
+        ])  # fmt: skip
+    out += ["GRAD-MATCH inside a fit (5 % subsets, re-selected every epoch):", "",
+            _table(header, rows, fmt)]  # fmt: skip
+    header = ["batch", "channels", "r", "plain epoch", "ratio", "cost model"]
+    rows = []
+    for key, batch in (("adaselection_rates", 128), ("adaselection_rates_b1024", 1024)):
+        for channels, sweep in (r.get(key) or {}).items():
+            if isinstance(sweep, dict):  # an error
+                continue
+            rows += [
+                [
+                    str(batch),
+                    channels,
+                    f"{x['sampling_rate']:g}",
+                    f"{x['plain_epoch_seconds']:.3f} s",
+                    f"{x['ratio']:.2f}",
+                    f"{x['cost_model']:.2f}",
+                ]  # fmt: skip
+                for x in sweep
+            ]
+    out += ["AdaSelection's epoch over a plain skorch epoch (1-D CNN):", "",
+            _table(header, rows, fmt)]  # fmt: skip
+    return "\n".join(out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     parser.add_argument("--quick", action="store_true", help="seconds, not minutes")
+    parser.add_argument(
+        "--report", metavar="JSON", help="print the tables of a record and stop"
+    )
+    parser.add_argument(
+        "--sections", nargs="+", metavar="NAME",
+        help="run only these sections (tests, selection, adaptive_fit, ...)",
+    )  # fmt: skip
+    parser.add_argument("--output", help="results name (default: gpu)")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.report))
+        return None
     import torch
 
     device = args.device
@@ -288,9 +390,10 @@ def main(argv=None):
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "torch": torch.__version__,
     }
-    name = "gpu_quick" if args.quick else "gpu"
+    name = args.output or ("gpu_quick" if args.quick else "gpu")
     if device != "cuda":
         name += "_cpu"
+    wanted = set(args.sections or ())
 
     def save():
         record["seconds"] = time.perf_counter() - t0
@@ -300,28 +403,54 @@ def main(argv=None):
 
     X, y = make_mnist1d(rows, random_state=0, return_X_y=True)
     X, y = X.astype(np.float32), y.astype(np.int64)
-    _section(record, "tests", run_tests, device, save=save)
+    _section(record, "tests", run_tests, device, save=save, wanted=wanted)
     _section(
-        record, "selection", selection_timings, device, X, y, save=save, merge=True
+        record,
+        "selection",
+        selection_timings,
+        device,
+        X,
+        y,
+        save=save,
+        wanted=wanted,
+        merge=True,
     )
-    _section(record, "adaptive_fit", adaptive_fit, device, X, y, epochs, save=save)
+    _section(
+        record,
+        "adaptive_fit",
+        adaptive_fit,
+        device,
+        X,
+        y,
+        epochs,
+        save=save,
+        wanted=wanted,
+    )
     _section(
         record, "adaptive_fit_cnn", adaptive_fit, device, X, y, epochs, "cnn",
-        save=save,
+        save=save, wanted=wanted,
     )  # fmt: skip
     _section(
-        record, "adaselection_step", adaselection_step, device, X, y, epochs, save=save
+        record,
+        "adaselection_step",
+        adaselection_step,
+        device,
+        X,
+        y,
+        epochs,
+        save=save,
+        wanted=wanted,
     )
     rate_epochs = 2 if args.quick else 3
     _section(
         record, "adaselection_rates", adaselection_rates, device, X, y, rate_epochs,
-        save=save,
+        save=save, wanted=wanted,
     )  # fmt: skip
     # Larger batches: fewer, bigger steps, where a GPU's launch latency
     # weighs less against the back-propagation AdaSelection saves.
     _section(
         record, "adaselection_rates_b1024", adaselection_rates, device, X, y,
-        rate_epochs + 2, (32, 128), 1024, save=save,
+        rate_epochs + 2, (32, 128), 1024, save=save, wanted=wanted,
     )  # fmt: skip
     path = save()
     print(f"wrote {path} ({record['seconds']:.0f} s on {device})")

@@ -126,6 +126,82 @@ class _RowIdIterator:
         self.net._ada_row_ids_ = None
 
 
+class _ArrayBatches:
+    """Batches of a plain array dataset by fancy indexing, one call a batch.
+
+    skorch's loader fetches a batch row by row (``Dataset.__getitem__`` and
+    the collate function: several microseconds a row). Where that loop adds
+    nothing (see :func:`_array_batches`) this iterator draws the same batches
+    from the loader's own batch sampler, so shuffling and ``drop_last`` are
+    the loader's, and takes each as ``X[rows], y[rows]``. On a GPU, where a
+    small net's step costs less than loading its rows one by one, this is
+    most of an epoch (``benchmarks/results/gpu.json``).
+    """
+
+    def __init__(self, loader, X, y, positions, net):
+        self.loader = loader
+        self.X, self.y = X, y
+        self.positions = positions
+        self.net = net
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        loader = self.loader
+        # The draw DataLoader.__iter__ makes for its workers' base seed, so
+        # that the torch random stream after an epoch is the loader's.
+        torch.empty((), dtype=torch.int64).random_(generator=loader.generator)
+        for rows in loader.batch_sampler:
+            rows = np.asarray(rows, dtype=np.int64)
+            self.net._ada_row_ids_ = rows
+            data = rows if self.positions is None else self.positions[rows]
+            yield [_as_batch(self.X, data), _as_batch(self.y, data)]
+        self.net._ada_row_ids_ = None
+
+
+def _as_batch(data, rows):
+    """``data[rows]`` as the default collate function would give it."""
+    if isinstance(data, torch.Tensor):
+        return data[torch.as_tensor(rows)]
+    return torch.as_tensor(data[rows])
+
+
+def _array_batches(loader, dataset, net):
+    """An :class:`_ArrayBatches` over ``loader`` where fancy indexing gives
+    exactly the batches of its per-row loop; None otherwise.
+
+    That holds when the rows come from skorch's own ``Dataset`` of a numpy
+    array or tensor ``X`` and ``y`` (possibly inside the ``Subset`` of a
+    train split), loaded in the main process by the default collate
+    function, without pinned memory, by a loader with a batch sampler.
+    """
+    from skorch.dataset import Dataset
+
+    if not isinstance(loader, torch.utils.data.DataLoader):
+        return None
+    if (
+        loader.batch_sampler is None
+        or loader.num_workers != 0
+        or loader.pin_memory
+        or loader.collate_fn is not torch.utils.data.default_collate
+    ):
+        return None
+    positions = None
+    if type(dataset) is torch.utils.data.Subset:
+        positions = np.asarray(dataset.indices, dtype=np.int64)
+        dataset = dataset.dataset
+    if type(dataset) is not Dataset:
+        return None
+    arrays = (np.ndarray, torch.Tensor)
+    X, y = dataset.X, dataset.y
+    if not (isinstance(X, arrays) and isinstance(y, arrays)):
+        return None
+    if X.ndim < 1 or y.ndim < 1 or isinstance(X, np.ndarray) and X.dtype == object:
+        return None
+    return _ArrayBatches(loader, X, y, positions, net)
+
+
 def _take_rows(data, idx):
     """``data[idx]`` for the rows ``idx`` (int array) of a batch.
 
@@ -838,6 +914,10 @@ class AdaSelectionMixin:
         if not training:
             return super().get_iterator(dataset, training=training)
         self._ada_start(len(dataset))
+        loader = super().get_iterator(dataset, training=True)
+        fast = _array_batches(loader, dataset, self)
+        if fast is not None:
+            return fast
         loader = super().get_iterator(_RowIndexedDataset(dataset), training=True)
         collate_fn = getattr(loader, "collate_fn", None)
         if collate_fn is not None:

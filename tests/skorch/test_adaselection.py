@@ -1619,3 +1619,81 @@ def test_probe_horizon_is_not_stretched_by_float_error(clf_data):
     net.set_params(max_epochs=25, probe_horizon=0.28)
     assert 0.28 * 25 > 7  # probes in epochs 0-6, not 7
     assert net._ada_probing(6) and not net._ada_probing(7)
+
+
+def _batches(net, dataset):
+    torch.manual_seed(3)
+    out = []
+    for Xb, yb in net.get_iterator(dataset, training=True):
+        out.append((net._ada_row_ids_.copy(), Xb, yb))
+    return out, torch.get_rng_state()
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["all-rows", "train-split"])
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["numpy", "tensor"])
+def test_array_batches_are_the_loaders_batches(clf_data, monkeypatch, split, as_tensor):
+    # Plain arrays are batched by fancy indexing, not row by row; the batches,
+    # their row ids and the torch random stream after them are the loader's.
+    from skorch.dataset import Dataset
+
+    from subsetml.skorch import _adaselection
+
+    X, y = clf_data
+    if as_tensor:
+        X, y = torch.as_tensor(X), torch.as_tensor(y)
+    net = make_clf(iterator_train__drop_last=True).initialize()
+    dataset = Dataset(X, y)
+    if split:
+        dataset = torch.utils.data.Subset(dataset, np.arange(5, N, 2))
+    fast, fast_state = _batches(net, dataset)
+    assert isinstance(
+        net.get_iterator(dataset, training=True), _adaselection._ArrayBatches
+    )
+    monkeypatch.setattr(_adaselection, "_array_batches", lambda *args: None)
+    slow, slow_state = _batches(net, dataset)
+    assert len(fast) == len(slow) == len(dataset) // 20
+    for (ids_f, X_f, y_f), (ids_s, X_s, y_s) in zip(fast, slow):
+        np.testing.assert_array_equal(ids_f, ids_s)
+        assert X_f.dtype == X_s.dtype and y_f.dtype == y_s.dtype
+        assert torch.equal(X_f, X_s) and torch.equal(y_f, y_s)
+    assert torch.equal(fast_state, slow_state)
+
+
+@pytest.mark.filterwarnings("ignore:AdaSelection steps")
+def test_array_batches_fit_what_the_row_loop_fits(clf_data, monkeypatch):
+    from subsetml.skorch import _adaselection
+
+    X, y = clf_data
+    torch.manual_seed(0)
+    fast = make_clf(policies="all", warmup_epochs=1).fit(X, y)
+    monkeypatch.setattr(_adaselection, "_array_batches", lambda *args: None)
+    torch.manual_seed(0)
+    slow = make_clf(policies="all", warmup_epochs=1).fit(X, y)
+    for a, b in zip(fast.module_.parameters(), slow.module_.parameters()):
+        torch.testing.assert_close(a, b)
+    assert fast.history[:, "rows_kept"] == slow.history[:, "rows_kept"]
+
+
+def test_array_batches_only_where_they_mean_the_same(clf_data):
+    from skorch.dataset import Dataset
+
+    from subsetml.skorch._adaselection import _ArrayBatches
+
+    X, y = clf_data
+
+    def kind(**kwargs):
+        net = make_clf(**kwargs).initialize()
+        return type(net.get_iterator(Dataset(X, y), training=True)).__name__
+
+    assert kind() == _ArrayBatches.__name__
+    slow = "_RowIdIterator"
+    assert kind(iterator_train__num_workers=1) == slow
+    assert kind(iterator_train__collate_fn=torch.utils.data.default_collate) == (
+        _ArrayBatches.__name__  # the default function, named: still the same
+    )
+    assert kind(iterator_train__collate_fn=lambda items: items) == slow
+    assert kind(iterator_train__pin_memory=True) == slow
+    net = make_clf().initialize()
+    as_dict = Dataset({"x": X}, y)  # a dict of inputs: the row loop
+    assert type(net.get_iterator(as_dict, training=True)).__name__ == slow
+    assert type(net.get_iterator(Dataset(X, None), training=True)).__name__ == slow
