@@ -321,7 +321,8 @@ def report(path, fmt="md"):
         ]
         for n, d in by_rows.items()
     ]
-    out += ["Selection at 5 %, best of two calls:", "", _table(header, rows, fmt)]
+    if rows:
+        out += ["Selection at 5 %, best of two calls:", "", _table(header, rows, fmt)]
     header = ["model", "selections", "seconds each", "subset epoch",
               "selection / subset epoch", "share of fit"]  # fmt: skip
     rows = []
@@ -336,8 +337,9 @@ def report(path, fmt="md"):
             f"{each / fit['subset_epoch_seconds']:.2f}",
             f"{fit['selection_share']:.0%}",
         ])  # fmt: skip
-    out += ["GRAD-MATCH inside a fit (5 % subsets, re-selected every epoch):", "",
-            _table(header, rows, fmt)]  # fmt: skip
+    if rows:
+        out += ["GRAD-MATCH inside a fit (5 % subsets, re-selected every epoch):",
+                "", _table(header, rows, fmt)]  # fmt: skip
     header = ["batch", "channels", "r", "plain epoch", "ratio", "cost model"]
     rows = []
     for key, batch in (("adaselection_rates", 128), ("adaselection_rates_b1024", 1024)):
@@ -355,8 +357,9 @@ def report(path, fmt="md"):
                 ]  # fmt: skip
                 for x in sweep
             ]
-    out += ["AdaSelection's epoch over a plain skorch epoch (1-D CNN):", "",
-            _table(header, rows, fmt)]  # fmt: skip
+    if rows:
+        out += ["AdaSelection's epoch over a plain skorch epoch (1-D CNN):", "",
+                _table(header, rows, fmt)]  # fmt: skip
     return "\n".join(out)
 
 

@@ -3,7 +3,8 @@
 ``benchmarks/results/search*.json`` become ``_generated/search_tables.rst``
 (included by ``benchmarks.rst``) through the same table code as
 ``benchmarks/report_search.py``, so the docs and the README quote one source;
-``fidelity.json`` goes through ``benchmarks/bench_fidelity.py``'s ``rst``.
+``fidelity.json`` goes through ``benchmarks/bench_fidelity.py``'s ``rst``,
+``gpu*.json`` through ``benchmarks/gpu_check.py``'s ``report``.
 """
 
 from __future__ import annotations
@@ -171,9 +172,23 @@ def _write_selection_cost(app):
     _write(out / "selection_cost_tables.rst", text)
 
 
+def _write_gpu(app):
+    """``gpu.json`` and ``gpu_adaselection.json`` through ``gpu_check.report``."""
+    gc = _bench_module("gpu_check")
+    out = Path(app.srcdir) / "_generated"
+    out.mkdir(exist_ok=True)
+    parts = []
+    for name in ("gpu", "gpu_adaselection"):
+        path = ROOT / "benchmarks" / "results" / f"{name}.json"
+        if path.exists():
+            parts.append(gc.report(path, fmt="rst"))
+    _write(out / "gpu_tables.rst", "\n".join(parts) or "No GPU run is committed.\n")
+
+
 def setup(app):
     app.connect("builder-inited", _write_tables)
     app.connect("builder-inited", _write_selection_cost)
     app.connect("builder-inited", _write_fidelity)
     app.connect("builder-inited", _write_adaselection)
+    app.connect("builder-inited", _write_gpu)
     return {"version": "1.0", "parallel_read_safe": True}
