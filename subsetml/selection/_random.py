@@ -57,10 +57,18 @@ class RandomSelector(BaseSelector):
         )
         if not stratify:
             return Subset(rng.choice(view.n_samples, size=k, replace=False))
-        classes, codes = np.unique(view.y, return_inverse=True)
-        budgets = allocate_budget(np.bincount(codes), k)
-        chosen = [
-            rng.choice(np.flatnonzero(codes == c), size=int(k_c), replace=False)
-            for c, k_c in enumerate(budgets)
-        ]
-        return Subset(np.concatenate(chosen))
+        return Subset(stratified_choice(view.y, k, rng))
+
+
+def stratified_choice(y, k, rng):
+    """``k`` row positions drawn without replacement, each class of ``y``
+    given its share of ``k`` (:func:`~subsetml.allocate_budget`): what
+    ``RandomSelector(per_class=True)`` draws with ``rng``, without building a
+    view (a net draws its selection pool this way at every selection)."""
+    classes, codes = np.unique(y, return_inverse=True)
+    budgets = allocate_budget(np.bincount(codes), k)
+    chosen = [
+        rng.choice(np.flatnonzero(codes == c), size=int(k_c), replace=False)
+        for c, k_c in enumerate(budgets)
+    ]
+    return np.concatenate(chosen)

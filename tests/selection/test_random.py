@@ -62,3 +62,20 @@ def test_allocate_budget_properties():
 def test_allocate_budget_too_small_for_classes():
     with pytest.raises(ValueError, match="cannot cover 3 classes"):
         allocate_budget([5, 5, 5], 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_stratified_choice_draws_what_the_selector_draws(seed):
+    # A net draws its selection pool with stratified_choice (no view): the
+    # same rows, in the same order, as RandomSelector(per_class=True).
+    from subsetml.selection._random import stratified_choice
+    from subsetml.selection._views import label_view
+
+    rng = np.random.RandomState(seed)
+    y = np.array(["b", "a", "c"])[rng.randint(3, size=500)]
+    y[:3] = ["a", "b", "c"]
+    view = label_view(np.zeros((500, 1)), y, True)
+    for k in (3, 50, 333):
+        want = RandomSelector(per_class=True, random_state=seed).select(view, k)
+        got = stratified_choice(y, k, np.random.RandomState(seed))
+        np.testing.assert_array_equal(got, want.indices)
