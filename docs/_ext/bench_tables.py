@@ -170,6 +170,10 @@ def _write_selection_cost(app):
     out.mkdir(exist_ok=True)
     text = bsc.report(fmt="rst")
     _write(out / "selection_cost_tables.rst", text)
+    # The default selectors again once the pool draw skipped its label view;
+    # "before" is then the run above.
+    text = bsc.report("selection_cost_pool_draw", before="selection_cost", fmt="rst")
+    _write(out / "selection_cost_pool_draw_tables.rst", text)
 
 
 def _write_gpu(app):
