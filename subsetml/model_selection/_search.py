@@ -70,6 +70,7 @@ from subsetml.model_selection._subset_estimator import (
     _adaptive_net,
     final_step,
 )
+from subsetml.model_selection._warm import fit_more, warm_param
 from subsetml.model_selection._workers import (
     _SURPLUS_KEY,
     Heartbeat,
@@ -289,8 +290,11 @@ class SubsetSearchCV(BaseSearchCV):
         parameter set to the rung's value. A skorch net's ``max_epochs`` on
         whole folds goes on from the rung below: the nets fitted there train
         the difference in epochs (``partial_fit``: weights, optimiser state
-        and history kept), as Optuna's pruning on epochs does; any other
-        resource, and subset-training nets, fit afresh at every rung.
+        and history kept), as Optuna's pruning on epochs does. So do
+        boosting rounds and ensemble members on whole folds, through
+        ``warm_start``: ``max_iter`` of ``HistGradientBoosting*``,
+        ``n_estimators`` of ``GradientBoosting*``, forests and bagging. Any
+        other resource, and subset-training nets, fit afresh at every rung.
         ``params`` and ``param_<resource>`` of ``cv_results_`` hold the value
         of the last rung a trial ran, so ``best_params_`` refits (from the
         start) with the value the best trial was scored at.
@@ -1247,9 +1251,10 @@ def _fitted_has(attr):
 
 
 class _TrainMore(MetaEstimatorMixin, BaseEstimator):
-    """A trial at a higher epoch rung: the net fitted at the rung below,
-    trained ``epochs`` more epochs on the same rows (a Pipeline's earlier
-    steps stay as fitted)."""
+    """A trial at a higher resource rung: the net fitted at the rung below,
+    trained ``epochs`` more epochs on the same rows, or the scikit-learn
+    ensemble fitted there, grown to the rung's value with ``warm_start`` (a
+    Pipeline's earlier steps stay as fitted)."""
 
     def __init__(self, fitted, *, params, epochs):
         self.fitted = fitted
@@ -1274,7 +1279,11 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
                     if k.startswith(prefix)
                 }
             X = est[:-1].transform(X)
-        adapter_for(net).train_more(net, X, y, self.epochs, **fit_params)
+        adapter = adapter_for(net)
+        if adapter is not None:
+            adapter.train_more(net, X, y, self.epochs, **fit_params)
+        else:  # a scikit-learn ensemble: warm_start adds rounds or members
+            fit_more(net, X, y, **fit_params)
         self.estimator_ = est
         return self
 
@@ -1305,14 +1314,16 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
 
 
 def _continues(estimator, resource):
-    """Whether trials of ``estimator`` go up ``resource`` rungs by training
-    more epochs of the fit below (a skorch net's ``max_epochs``, the net alone
-    or a Pipeline's last step) rather than starting again."""
+    """Whether trials of ``estimator`` go up ``resource`` rungs by going on
+    from the fit below rather than starting again: a skorch net's
+    ``max_epochs`` (more epochs), or the rounds or members a scikit-learn
+    ensemble's ``warm_start`` adds (:func:`warm_param`), of the estimator
+    alone or a Pipeline's last step."""
     net = final_step(estimator)
     if net is not estimator and estimator.steps[-1][1] is not net:
         return False  # a Pipeline inside a Pipeline: start again
     adapter = adapter_for(net)
-    param = None if adapter is None else adapter.epochs_param(net)
+    param = warm_param(net) if adapter is None else adapter.epochs_param(net)
     if param is None:
         return False
     if net is not estimator:

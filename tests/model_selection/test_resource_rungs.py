@@ -189,3 +189,116 @@ def test_a_resumed_study_accepts_the_same_rungs_in_any_sequence(data, tmp_path):
     assert len(again.cv_results_["params"]) == 5
     with pytest.raises(ValueError, match="resource or resource_rungs"):
         _search(n_iter=6, storage=storage, resource_rungs=(1, 3, 27)).fit(X, y)
+
+
+# --- scikit-learn ensembles go on from the rung below (warm_start) ---------
+
+
+def _hgb(**kwargs):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    # No early stopping: every fit runs exactly max_iter rounds.
+    return HistGradientBoostingClassifier(
+        early_stopping=False, max_leaf_nodes=8, random_state=0, **kwargs
+    )
+
+
+HGB_SPACE = {"learning_rate": (0.01, 0.5, "log-uniform")}
+
+
+@pytest.fixture
+def fit_more_calls(monkeypatch):
+    """Every call of the warm-start continuation, as (estimator, n_rows)."""
+    from subsetml.model_selection import _search
+
+    calls = []
+    original = _search.fit_more
+
+    def spy(estimator, X, y, **kwargs):
+        calls.append((type(estimator).__name__, estimator.get_params(), len(y)))
+        return original(estimator, X, y, **kwargs)
+
+    monkeypatch.setattr(_search, "fit_more", spy)
+    return calls
+
+
+def test_boosting_rounds_go_on_from_the_rung_below(data, fit_more_calls):
+    X, y = data
+    search = SubsetSearchCV(
+        _hgb(), HGB_SPACE, n_iter=3, subset_size=1.0, cv=2, random_state=0,
+        resource="max_iter", resource_rungs=(5, 15), pruner=None,
+    ).fit(X, y)  # fmt: skip
+    res = search.cv_results_
+    # Every trial climbs (no pruner): one continuation per trial and split,
+    # on the fold's rows, to the top value with warm_start on for that fit.
+    assert len(fit_more_calls) == 3 * 2
+    for name, params, rows in fit_more_calls:
+        assert name == "HistGradientBoostingClassifier"
+        assert params["max_iter"] == 15 and params["warm_start"] is False
+        assert rows == 200
+    # 5 + 10 rounds score what 15 rounds from the start score.
+    for params, score in zip(res["params"], res["mean_test_score"]):
+        plain = _hgb().set_params(**params)
+        expected = cross_val_score(plain, X, y, cv=StratifiedKFold(2)).mean()
+        assert score == pytest.approx(expected)
+    assert search.best_estimator_.n_iter_ == 15
+    assert search.best_estimator_.warm_start is False
+
+
+def test_ensemble_members_in_a_pipeline_go_on_from_the_rung_below(data, fit_more_calls):
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = data
+    pipe = make_pipeline(
+        StandardScaler(), RandomForestClassifier(max_depth=4, random_state=0)
+    )
+    search = SubsetSearchCV(
+        pipe, {"randomforestclassifier__min_samples_leaf": (1, 20)}, n_iter=2,
+        subset_size=1.0, cv=2, random_state=0, pruner=None,
+        resource="randomforestclassifier__n_estimators", resource_rungs=(4, 12),
+    ).fit(X, y)  # fmt: skip
+    assert [name for name, _, _ in fit_more_calls] == ["RandomForestClassifier"] * 4
+    assert {params["n_estimators"] for _, params, _ in fit_more_calls} == {12}
+    assert len(search.best_estimator_[-1].estimators_) == 12
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_other_resources_and_subset_rungs_fit_afresh(data, fit_more_calls):
+    X, y = data
+    # SGD's warm_start only initialises the next fit: no continuation.
+    _search(n_iter=3, pruner=None).fit(X, y)
+    # A parameter warm_start does not grow.
+    SubsetSearchCV(
+        _hgb(max_iter=10), {"learning_rate": (0.01, 0.5, "log-uniform")},
+        n_iter=2, subset_size=1.0, cv=2, random_state=0, pruner=None,
+        resource="max_leaf_nodes", resource_rungs=(4, 8),
+    ).fit(X, y)  # fmt: skip
+    # Rungs on a subset of rows.
+    SubsetSearchCV(
+        _hgb(), HGB_SPACE, n_iter=2, subset_size=0.5, selector="random", cv=2,
+        random_state=0, pruner=None, rescore=0, resource="max_iter",
+        resource_rungs=(5, 15),
+    ).fit(X, y)  # fmt: skip
+    assert fit_more_calls == []
+
+
+def test_warm_param_and_fit_more():
+    from sklearn.ensemble import (
+        ExtraTreesRegressor,
+        GradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
+    from sklearn.neural_network import MLPClassifier
+
+    from subsetml.model_selection._warm import fit_more, warm_param
+
+    assert warm_param(_hgb()) == "max_iter"
+    assert warm_param(HistGradientBoostingRegressor()) == "max_iter"
+    assert warm_param(GradientBoostingClassifier()) == "n_estimators"
+    assert warm_param(ExtraTreesRegressor()) == "n_estimators"
+    assert warm_param(MLPClassifier()) is None
+    assert warm_param(_sgd()) is None
+    X, y = make_classification(n_samples=120, random_state=0)
+    est = GradientBoostingClassifier(n_estimators=3, random_state=0).fit(X, y)
+    fit_more(est.set_params(n_estimators=7), X, y)
+    assert est.n_estimators_ == 7 and est.warm_start is False
