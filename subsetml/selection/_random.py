@@ -65,7 +65,7 @@ def stratified_choice(y, k, rng):
     given its share of ``k`` (:func:`~subsetml.allocate_budget`): what
     ``RandomSelector(per_class=True)`` draws with ``rng``, without building a
     view (a net draws its selection pool this way at every selection)."""
-    classes, codes = np.unique(y, return_inverse=True)
+    _, codes = np.unique(y, return_inverse=True)
     budgets = allocate_budget(np.bincount(codes), k)
     chosen = [
         rng.choice(np.flatnonzero(codes == c), size=int(k_c), replace=False)

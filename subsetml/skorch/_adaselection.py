@@ -133,9 +133,9 @@ class _ArrayBatches:
     the collate function: several microseconds a row). Where that loop adds
     nothing (see :func:`_array_batches`) this iterator draws the same batches
     from the loader's own batch sampler, so shuffling and ``drop_last`` are
-    the loader's, and takes each as ``X[rows], y[rows]``. On a GPU, where a
-    small net's step costs less than loading its rows one by one, this is
-    most of an epoch (``benchmarks/results/gpu.json``).
+    the loader's, and takes each as ``X[rows], y[rows]``. On a GPU a small
+    net's plain epoch is mostly that row-by-row loading
+    (``benchmarks/results/gpu.json`` against ``gpu_adaselection.json``).
     """
 
     def __init__(self, loader, X, y, positions, net):
