@@ -343,9 +343,10 @@ def report(path, fmt="md"):
     header = ["batch", "channels", "r", "plain epoch", "ratio", "cost model"]
     rows = []
     for key, batch in (("adaselection_rates", 128), ("adaselection_rates_b1024", 1024)):
-        for channels, sweep in (r.get(key) or {}).items():
-            if isinstance(sweep, dict):  # an error
-                continue
+        section = r.get(key) or {}
+        if "error" in section:  # the section failed: its message only
+            continue
+        for channels, sweep in section.items():
             rows += [
                 [
                     str(batch),
@@ -393,7 +394,9 @@ def main(argv=None):
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "torch": torch.__version__,
     }
-    name = args.output or ("gpu_quick" if args.quick else "gpu")
+    # A run of some sections only never overwrites the whole check's record.
+    default = "gpu_sections" if args.sections else "gpu"
+    name = args.output or ("gpu_quick" if args.quick else default)
     if device != "cuda":
         name += "_cpu"
     wanted = set(args.sections or ())

@@ -56,3 +56,21 @@ def test_gpu_check_report_renders_the_committed_records():
     assert full.count(".. list-table::") == 3
     ada = gpu_check.report(results / "gpu_adaselection.json")
     assert "CRAIG" not in ada and "| 1024 | 128 | 0.3 |" in ada
+
+
+def test_gpu_check_report_skips_failed_sections(tmp_path):
+    import json
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import gpu_check
+    finally:
+        sys.path.pop(0)
+    record = json.loads((ROOT / "benchmarks" / "results" / "gpu.json").read_text())
+    record["adaselection_rates"] = {"error": "RuntimeError: CUDA out of memory"}
+    record["adaptive_fit_cnn"] = {"error": "RuntimeError: CUDA out of memory"}
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps(record))
+    text = gpu_check.report(path)
+    assert "| 128 | 32 |" not in text and "| 1024 | 32 | 0.1 |" in text
+    assert "| CNN |" not in text and "| MLP |" in text

@@ -70,7 +70,7 @@ from subsetml.model_selection._subset_estimator import (
     _adaptive_net,
     final_step,
 )
-from subsetml.model_selection._warm import fit_more, warm_param
+from subsetml.model_selection._warm import fit_more, stopped_early, warm_param
 from subsetml.model_selection._workers import (
     _SURPLUS_KEY,
     Heartbeat,
@@ -1263,6 +1263,9 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
 
     def fit(self, X, y=None, **fit_params):
         est = self.fitted
+        # Checked before the rung's value is set: a boosting fit that
+        # stopped early has nothing to add (a fresh fit stops there too).
+        done = stopped_early(final_step(est))
         est.set_params(**self.params)
         net = final_step(est)
         if net is not est:
@@ -1282,7 +1285,7 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
         adapter = adapter_for(net)
         if adapter is not None:
             adapter.train_more(net, X, y, self.epochs, **fit_params)
-        else:  # a scikit-learn ensemble: warm_start adds rounds or members
+        elif not done:  # a scikit-learn ensemble: warm_start adds to it
             fit_more(net, X, y, **fit_params)
         self.estimator_ = est
         return self
@@ -1730,6 +1733,11 @@ class _Run:
                     results[j] = (splits_out, r, True)
                     continue
                 still.append(j)
+            if self.warm:
+                # Only trials going on up need their fitted models (a
+                # forest's can be large).
+                for j in set(alive) - set(still):
+                    fitted[j] = None
             alive = still
         for j, (splits_out, r, pruned) in enumerate(results):
             results[j] = (_with_times(splits_out, spent[j]), r, pruned)

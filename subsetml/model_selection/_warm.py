@@ -9,53 +9,85 @@ resource of :class:`~subsetml.model_selection.SubsetSearchCV`, a trial at a
 higher rung adds the difference to the model it fitted at the rung below, so
 reaching the top costs one fit at the top value, not the sum of the rungs.
 
-Estimators whose ``warm_start`` only initialises the next fit (linear models,
-``MLPClassifier``: ``max_iter`` more iterations from the last solution) are
-left out: their rungs still fit afresh.
+Left out, so that their rungs fit afresh:
+
+* estimators whose ``warm_start`` only initialises the next fit (linear
+  models, ``MLPClassifier``: ``max_iter`` more iterations from the last
+  solution);
+* ``GradientBoosting*`` with early stopping (``n_iter_no_change``): a
+  continued fit starts its validation history again, so it would not stop
+  where a fresh fit stops;
+* bagging with ``oob_score=True``, which scikit-learn refuses to warm-start.
 """
 
 from __future__ import annotations
 
-from sklearn.ensemble import (
-    BaggingClassifier,
-    BaggingRegressor,
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
+import warnings
 
-# Estimator families whose warm_start extends the fit to this parameter's
-# new (larger) value, counted from the start.
-_GROWS = (
-    ((HistGradientBoostingClassifier, HistGradientBoostingRegressor), "max_iter"),
-    (
-        (
-            GradientBoostingClassifier,
-            GradientBoostingRegressor,
-            RandomForestClassifier,
-            RandomForestRegressor,
-            ExtraTreesClassifier,
-            ExtraTreesRegressor,
-            BaggingClassifier,
-            BaggingRegressor,
-        ),
-        "n_estimators",
-    ),
-)
+
+def _families():
+    """(estimator classes, the parameter their warm_start grows) pairs."""
+    from sklearn import ensemble as ens
+
+    return (
+        ((ens.HistGradientBoostingClassifier, ens.HistGradientBoostingRegressor),
+         "max_iter"),
+        ((ens.GradientBoostingClassifier, ens.GradientBoostingRegressor,
+          ens.RandomForestClassifier, ens.RandomForestRegressor,
+          ens.ExtraTreesClassifier, ens.ExtraTreesRegressor,
+          ens.BaggingClassifier, ens.BaggingRegressor),
+         "n_estimators"),
+    )  # fmt: skip
 
 
 def warm_param(estimator):
     """The parameter ``estimator``'s ``warm_start`` grows a fit along (e.g.
-    ``"max_iter"`` for a ``HistGradientBoostingClassifier``), or None."""
-    for families, param in _GROWS:
+    ``"max_iter"`` for a ``HistGradientBoostingClassifier``), or None where
+    a continued fit would not be the fit from the start."""
+    from sklearn.ensemble import (
+        BaggingClassifier,
+        BaggingRegressor,
+        GradientBoostingClassifier,
+        GradientBoostingRegressor,
+    )
+
+    bagging = (BaggingClassifier, BaggingRegressor)
+    gradient_boosting = (GradientBoostingClassifier, GradientBoostingRegressor)
+    if isinstance(estimator, bagging) and estimator.oob_score:
+        return None
+    if isinstance(estimator, gradient_boosting) and estimator.n_iter_no_change:
+        return None
+    for families, param in _families():
         if isinstance(estimator, families):
             return param
     return None
+
+
+def stopped_early(estimator):
+    """Whether a fit from the start to a larger value would stop where
+    fitted ``estimator`` stands (histogram gradient boosting with early
+    stopping), so that there is nothing to add.
+
+    That is when it stopped before its ``max_iter``, or when its last scores
+    already meet the stopping rule: its own fit ended at ``max_iter`` before
+    checking it, and a continued fit checks it only after one more round.
+    The rule is scikit-learn's: none of the last ``n_iter_no_change`` scores
+    beats the one before them by more than ``tol``.
+    """
+    if warm_param(estimator) != "max_iter" or not hasattr(estimator, "n_iter_"):
+        return False
+    if estimator.n_iter_ < estimator.max_iter:
+        return True
+    if not getattr(estimator, "do_early_stopping_", False):
+        return False
+    scores = estimator.validation_score_
+    if len(scores) == 0:  # scored on the training rows
+        scores = estimator.train_score_
+    n = estimator.n_iter_no_change
+    if len(scores) < n + 1:
+        return False
+    reference = scores[-n - 1] + estimator.tol
+    return not any(score > reference for score in scores[-n:])
 
 
 def fit_more(estimator, X, y, **fit_params):
@@ -64,7 +96,13 @@ def fit_more(estimator, X, y, **fit_params):
     previous = estimator.get_params()["warm_start"]
     estimator.set_params(warm_start=True)
     try:
-        estimator.fit(X, y, **fit_params)
+        with warnings.catch_warnings():
+            # Forests warn that "balanced" class weights suit warm starts on
+            # other rows badly; these are the same rows.
+            warnings.filterwarnings(
+                "ignore", message="class_weight presets", category=UserWarning
+            )
+            estimator.fit(X, y, **fit_params)
     finally:
         estimator.set_params(warm_start=previous)
     return estimator

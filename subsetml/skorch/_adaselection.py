@@ -161,10 +161,11 @@ class _ArrayBatches:
 
 
 def _as_batch(data, rows):
-    """``data[rows]`` as the default collate function would give it."""
+    """``data[rows]`` as the default collate function would give it (which
+    stacks rows into a new, contiguous tensor)."""
     if isinstance(data, torch.Tensor):
-        return data[torch.as_tensor(rows)]
-    return torch.as_tensor(data[rows])
+        return data[torch.as_tensor(rows, device=data.device)].contiguous()
+    return torch.as_tensor(np.ascontiguousarray(data[rows]))
 
 
 def _array_batches(loader, dataset, net):
@@ -176,10 +177,8 @@ def _array_batches(loader, dataset, net):
     train split), loaded in the main process by the default collate
     function, without pinned memory, by a loader with a batch sampler.
     """
-    from skorch.dataset import Dataset
-
-    if not isinstance(loader, torch.utils.data.DataLoader):
-        return None
+    if type(loader) is not torch.utils.data.DataLoader:
+        return None  # a subclass may do more in __iter__
     if (
         loader.batch_sampler is None
         or loader.num_workers != 0
@@ -187,6 +186,16 @@ def _array_batches(loader, dataset, net):
         or loader.collate_fn is not torch.utils.data.default_collate
     ):
         return None
+    data = _array_data(dataset)
+    return None if data is None else _ArrayBatches(loader, *data, net)
+
+
+def _array_data(dataset):
+    """``(X, y, positions)`` of skorch's own ``Dataset`` of a numpy array or
+    tensor ``X`` and ``y`` (``positions``: the rows of the ``Subset`` of a
+    train split, or None), else None."""
+    from skorch.dataset import Dataset
+
     positions = None
     if type(dataset) is torch.utils.data.Subset:
         positions = np.asarray(dataset.indices, dtype=np.int64)
@@ -199,7 +208,7 @@ def _array_batches(loader, dataset, net):
         return None
     if X.ndim < 1 or y.ndim < 1 or isinstance(X, np.ndarray) and X.dtype == object:
         return None
-    return _ArrayBatches(loader, X, y, positions, net)
+    return X, y, positions
 
 
 def _take_rows(data, idx):
@@ -914,10 +923,11 @@ class AdaSelectionMixin:
         if not training:
             return super().get_iterator(dataset, training=training)
         self._ada_start(len(dataset))
-        loader = super().get_iterator(dataset, training=True)
-        fast = _array_batches(loader, dataset, self)
-        if fast is not None:
-            return fast
+        if _array_data(dataset) is not None:
+            loader = super().get_iterator(dataset, training=True)
+            fast = _array_batches(loader, dataset, self)
+            if fast is not None:
+                return fast
         loader = super().get_iterator(_RowIndexedDataset(dataset), training=True)
         collate_fn = getattr(loader, "collate_fn", None)
         if collate_fn is not None:

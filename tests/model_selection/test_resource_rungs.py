@@ -284,6 +284,7 @@ def test_other_resources_and_subset_rungs_fit_afresh(data, fit_more_calls):
 
 def test_warm_param_and_fit_more():
     from sklearn.ensemble import (
+        BaggingClassifier,
         ExtraTreesRegressor,
         GradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -298,7 +299,36 @@ def test_warm_param_and_fit_more():
     assert warm_param(ExtraTreesRegressor()) == "n_estimators"
     assert warm_param(MLPClassifier()) is None
     assert warm_param(_sgd()) is None
+    # Continued fits that would not be fits from the start: fit afresh.
+    assert warm_param(GradientBoostingClassifier(n_iter_no_change=3)) is None
+    assert warm_param(BaggingClassifier(oob_score=True)) is None
+    assert warm_param(BaggingClassifier()) == "n_estimators"
     X, y = make_classification(n_samples=120, random_state=0)
     est = GradientBoostingClassifier(n_estimators=3, random_state=0).fit(X, y)
     fit_more(est.set_params(n_estimators=7), X, y)
     assert est.n_estimators_ == 7 and est.warm_start is False
+
+
+@pytest.mark.parametrize("stops_at_first_rung", [True, False])
+def test_early_stopped_boosting_scores_what_a_fit_from_the_start_scores(
+    data, fit_more_calls, stops_at_first_rung
+):
+    # With early stopping a continued fit keeps the validation history, and
+    # a fit that stopped at the rung below adds nothing: the top rung scores
+    # what a fresh fit at the top value scores either way.
+    X, y = data
+    hgb = _hgb().set_params(
+        early_stopping=True, n_iter_no_change=2, validation_fraction=0.25
+    )
+    rungs = (40, 120) if stops_at_first_rung else (3, 120)
+    search = SubsetSearchCV(
+        hgb, {"learning_rate": (0.3, 0.9, "log-uniform")}, n_iter=3,
+        subset_size=1.0, cv=2, random_state=0, pruner=None, resource="max_iter",
+        resource_rungs=rungs,
+    ).fit(X, y)  # fmt: skip
+    res = search.cv_results_
+    for params, score in zip(res["params"], res["mean_test_score"]):
+        plain = clone(hgb).set_params(**params)
+        expected = cross_val_score(plain, X, y, cv=StratifiedKFold(2)).mean()
+        assert score == pytest.approx(expected)
+    assert (len(fit_more_calls) == 0) == stops_at_first_rung

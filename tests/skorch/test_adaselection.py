@@ -1630,17 +1630,22 @@ def _batches(net, dataset):
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["all-rows", "train-split"])
-@pytest.mark.parametrize("as_tensor", [False, True], ids=["numpy", "tensor"])
-def test_array_batches_are_the_loaders_batches(clf_data, monkeypatch, split, as_tensor):
+@pytest.mark.parametrize("kind", ["numpy", "tensor", "fortran", "transposed"])
+def test_array_batches_are_the_loaders_batches(clf_data, monkeypatch, split, kind):
     # Plain arrays are batched by fancy indexing, not row by row; the batches,
-    # their row ids and the torch random stream after them are the loader's.
+    # their row ids and the torch random stream after them are the loader's,
+    # contiguous as collated ones are (a module's .view needs that).
     from skorch.dataset import Dataset
 
     from subsetml.skorch import _adaselection
 
     X, y = clf_data
-    if as_tensor:
+    if kind == "tensor":
         X, y = torch.as_tensor(X), torch.as_tensor(y)
+    elif kind == "fortran":
+        X = np.asfortranarray(X)
+    elif kind == "transposed":  # rows of (3, 2) images stored channel-last
+        X = torch.as_tensor(X).reshape(N, 2, 3).transpose(1, 2)
     net = make_clf(iterator_train__drop_last=True).initialize()
     dataset = Dataset(X, y)
     if split:
@@ -1656,6 +1661,7 @@ def test_array_batches_are_the_loaders_batches(clf_data, monkeypatch, split, as_
         np.testing.assert_array_equal(ids_f, ids_s)
         assert X_f.dtype == X_s.dtype and y_f.dtype == y_s.dtype
         assert torch.equal(X_f, X_s) and torch.equal(y_f, y_s)
+        assert X_f.is_contiguous() and X_s.is_contiguous()
     assert torch.equal(fast_state, slow_state)
 
 
@@ -1693,6 +1699,11 @@ def test_array_batches_only_where_they_mean_the_same(clf_data):
     )
     assert kind(iterator_train__collate_fn=lambda items: items) == slow
     assert kind(iterator_train__pin_memory=True) == slow
+
+    class Loader(torch.utils.data.DataLoader):
+        pass  # a subclass may change what __iter__ yields
+
+    assert kind(iterator_train=Loader) == slow
     net = make_clf().initialize()
     as_dict = Dataset({"x": X}, y)  # a dict of inputs: the row loop
     assert type(net.get_iterator(as_dict, training=True)).__name__ == slow
