@@ -155,6 +155,7 @@ def _write_fidelity(app):
         "fidelity",
         "fidelity_proportional",
         "fidelity_proportional_hgb",
+        "fidelity_warm_hgb",
         "fidelity_nets",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
