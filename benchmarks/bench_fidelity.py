@@ -601,7 +601,7 @@ def rst(path):
 def plot(path, out):
     """Test accuracy against end-to-end seconds, one panel per task."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     summ = summary(_load(path))
     fig = Figure(figsize=(5 * len(summ), 4), layout="constrained")
@@ -613,7 +613,14 @@ def plot(path, out):
             ax.scatter(row["seconds"], row["test_accuracy"], marker=marker)
             ax.annotate(name, (row["seconds"], row["test_accuracy"]), fontsize=7)
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # no crowded minor labels
+        low, high = ax.get_xlim()
+        if high / low < 10:
+            # Within one decade a log axis has no labelled (major) tick:
+            # label 1, 2, 3 and 5 times the powers of ten instead.
+            ax.xaxis.set_minor_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        else:
+            ax.xaxis.set_minor_formatter(NullFormatter())  # not crowded
         ax.set_xlabel("end-to-end seconds (log)")
         ax.set_ylabel("test accuracy")
         ax.set_title(task)
