@@ -364,6 +364,18 @@ def report(path, fmt="md"):
     return "\n".join(out)
 
 
+#: The parts of the check, in the order they run (``--sections``).
+SECTIONS = (
+    "tests",
+    "selection",
+    "adaptive_fit",
+    "adaptive_fit_cnn",
+    "adaselection_step",
+    "adaselection_rates",
+    "adaselection_rates_b1024",
+)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
@@ -372,8 +384,8 @@ def main(argv=None):
         "--report", metavar="JSON", help="print the tables of a record and stop"
     )
     parser.add_argument(
-        "--sections", nargs="+", metavar="NAME",
-        help="run only these sections (tests, selection, adaptive_fit, ...)",
+        "--sections", nargs="+", choices=SECTIONS, metavar="NAME",
+        help="run only these sections: " + ", ".join(SECTIONS),
     )  # fmt: skip
     parser.add_argument("--output", help="results name (default: gpu)")
     args = parser.parse_args(argv)

@@ -74,3 +74,14 @@ def test_gpu_check_report_skips_failed_sections(tmp_path):
     text = gpu_check.report(path)
     assert "| 128 | 32 |" not in text and "| 1024 | 32 | 0.1 |" in text
     assert "| CNN |" not in text and "| MLP |" in text
+
+
+def test_gpu_check_refuses_an_unknown_section():
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/gpu_check.py", "--sections", "selektion"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "invalid choice: 'selektion'" in proc.stderr
