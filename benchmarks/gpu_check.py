@@ -113,7 +113,6 @@ def selection_timings(device, X, y):
     import torch
     from skorch import NeuralNetClassifier
 
-    from subsetml.selection import make_selector
     from subsetml.skorch import lastlayer_from_net
 
     rows = len(X)
@@ -152,14 +151,9 @@ def selection_timings(device, X, y):
     # The best of two calls: the first on a device pays one-off library
     # start-up (cuBLAS, cuSOLVER handles) that a fit pays once.
     for name in ("random", "craig", "gradmatch", "glister"):
-        sel = make_selector(name, random_state=0)
-        out["selection"][name] = {
-            "budget": k,
-            "seconds": _best(lambda sel=sel: sel.select(view, k), repeat=2),
-            "host_seconds": _best(lambda sel=sel: sel.select(host, k), repeat=2),
-        }
+        out["selection"][name] = {"budget": k, **_device_and_host(name, view, host, k)}
     # Device against host kernels by ground-set size (rows over 10 classes),
-    # to place MIN_ACCELERATED_ROWS.
+    # to place MIN_ACCELERATED_ROWS and MIN_ACCELERATED_MATVEC_ENTRIES.
     out["selection_by_rows"] = {}
     for n in sorted({min(rows, m) for m in (2000, 4000, 8000, 16000, rows)}):
         part = view.take(np.arange(n))

@@ -42,14 +42,20 @@ def test_gpu_check_runs_and_writes_its_record(tmp_path):
     assert not (ROOT / "benchmarks" / "results" / "gpu_quick_cpu.json").exists()
 
 
-def test_gpu_check_report_renders_the_committed_records():
-    # The docs build renders these; a record from an older gpu_check (fewer
-    # sections) must still render.
+def _gpu_check():
+    """benchmarks/gpu_check.py as a module (benchmarks/ is no package)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import gpu_check
     finally:
         sys.path.pop(0)
+    return gpu_check
+
+
+def test_gpu_check_report_renders_the_committed_records():
+    # The docs build renders these; a record from an older gpu_check (fewer
+    # sections) must still render.
+    gpu_check = _gpu_check()
     results = ROOT / "benchmarks" / "results"
     full = gpu_check.report(results / "gpu.json", fmt="rst")
     assert "CRAIG device" in full and "GRAD-MATCH inside a fit" in full
@@ -61,11 +67,7 @@ def test_gpu_check_report_renders_the_committed_records():
 def test_gpu_check_report_skips_failed_sections(tmp_path):
     import json
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import gpu_check
-    finally:
-        sys.path.pop(0)
+    gpu_check = _gpu_check()
     record = json.loads((ROOT / "benchmarks" / "results" / "gpu.json").read_text())
     record["adaselection_rates"] = {"error": "RuntimeError: CUDA out of memory"}
     record["adaptive_fit_cnn"] = {"error": "RuntimeError: CUDA out of memory"}
@@ -76,12 +78,8 @@ def test_gpu_check_report_skips_failed_sections(tmp_path):
     assert "| CNN |" not in text and "| MLP |" in text
 
 
-def test_gpu_check_refuses_an_unknown_section():
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/gpu_check.py", "--sections", "selektion"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 2 and "invalid choice: 'selektion'" in proc.stderr
+def test_gpu_check_refuses_an_unknown_section(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _gpu_check().main(["--sections", "selektion"])
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "invalid choice: 'selektion'" in stderr

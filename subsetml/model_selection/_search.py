@@ -1263,11 +1263,11 @@ class _TrainMore(MetaEstimatorMixin, BaseEstimator):
 
     def fit(self, X, y=None, **fit_params):
         est = self.fitted
+        net = final_step(est)
         # Checked before the rung's value is set: a boosting fit that
         # stopped early has nothing to add (a fresh fit stops there too).
-        done = stopped_early(final_step(est))
+        done = stopped_early(net)
         est.set_params(**self.params)
-        net = final_step(est)
         if net is not est:
             # The earlier steps stay as fitted at the first rung (their
             # transform, as at predict time).

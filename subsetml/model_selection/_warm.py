@@ -25,41 +25,33 @@ from __future__ import annotations
 import warnings
 
 
-def _families():
-    """(estimator classes, the parameter their warm_start grows) pairs."""
-    from sklearn import ensemble as ens
-
-    return (
-        ((ens.HistGradientBoostingClassifier, ens.HistGradientBoostingRegressor),
-         "max_iter"),
-        ((ens.GradientBoostingClassifier, ens.GradientBoostingRegressor,
-          ens.RandomForestClassifier, ens.RandomForestRegressor,
-          ens.ExtraTreesClassifier, ens.ExtraTreesRegressor,
-          ens.BaggingClassifier, ens.BaggingRegressor),
-         "n_estimators"),
-    )  # fmt: skip
-
-
 def warm_param(estimator):
     """The parameter ``estimator``'s ``warm_start`` grows a fit along (e.g.
     ``"max_iter"`` for a ``HistGradientBoostingClassifier``), or None where
     a continued fit would not be the fit from the start."""
-    from sklearn.ensemble import (
-        BaggingClassifier,
-        BaggingRegressor,
-        GradientBoostingClassifier,
-        GradientBoostingRegressor,
-    )
+    from sklearn import ensemble as ens
 
-    bagging = (BaggingClassifier, BaggingRegressor)
-    gradient_boosting = (GradientBoostingClassifier, GradientBoostingRegressor)
-    if isinstance(estimator, bagging) and estimator.oob_score:
-        return None
-    if isinstance(estimator, gradient_boosting) and estimator.n_iter_no_change:
-        return None
-    for families, param in _families():
-        if isinstance(estimator, families):
-            return param
+    if isinstance(
+        estimator,
+        (ens.HistGradientBoostingClassifier, ens.HistGradientBoostingRegressor),
+    ):
+        return "max_iter"
+    if isinstance(estimator, (ens.BaggingClassifier, ens.BaggingRegressor)):
+        return None if estimator.oob_score else "n_estimators"
+    if isinstance(
+        estimator, (ens.GradientBoostingClassifier, ens.GradientBoostingRegressor)
+    ):
+        return None if estimator.n_iter_no_change else "n_estimators"
+    if isinstance(
+        estimator,
+        (
+            ens.RandomForestClassifier,
+            ens.RandomForestRegressor,
+            ens.ExtraTreesClassifier,
+            ens.ExtraTreesRegressor,
+        ),
+    ):
+        return "n_estimators"
     return None
 
 

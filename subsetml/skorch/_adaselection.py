@@ -131,10 +131,10 @@ class _ArrayBatches:
 
     skorch's loader fetches a batch row by row (``Dataset.__getitem__`` and
     the collate function: several microseconds a row). Where that loop adds
-    nothing (see :func:`_array_batches`) this iterator draws the same batches
-    from the loader's own batch sampler, so shuffling and ``drop_last`` are
-    the loader's, and takes each as ``X[rows], y[rows]``. On a GPU a small
-    net's plain epoch is mostly that row-by-row loading
+    nothing (:func:`_array_data`, :func:`_plain_loader`) this iterator draws
+    the same batches from the loader's own batch sampler, so shuffling and
+    ``drop_last`` are the loader's, and takes each as ``X[rows], y[rows]``.
+    On a GPU a small net's plain epoch is mostly that row-by-row loading
     (``benchmarks/results/gpu.json`` against ``gpu_adaselection.json``).
     """
 
@@ -168,26 +168,19 @@ def _as_batch(data, rows):
     return torch.as_tensor(np.ascontiguousarray(data[rows]))
 
 
-def _array_batches(loader, dataset, net):
-    """An :class:`_ArrayBatches` over ``loader`` where fancy indexing gives
-    exactly the batches of its per-row loop; None otherwise.
-
-    That holds when the rows come from skorch's own ``Dataset`` of a numpy
-    array or tensor ``X`` and ``y`` (possibly inside the ``Subset`` of a
-    train split), loaded in the main process by the default collate
-    function, without pinned memory, by a loader with a batch sampler.
-    """
-    if type(loader) is not torch.utils.data.DataLoader:
-        return None  # a subclass may do more in __iter__
-    if (
-        loader.batch_sampler is None
-        or loader.num_workers != 0
-        or loader.pin_memory
-        or loader.collate_fn is not torch.utils.data.default_collate
-    ):
-        return None
-    data = _array_data(dataset)
-    return None if data is None else _ArrayBatches(loader, *data, net)
+def _plain_loader(loader):
+    """Whether fancy indexing over ``loader``'s batch sampler gives exactly
+    the batches of its per-row loop (for :func:`_array_data`'s datasets):
+    a ``DataLoader`` itself (a subclass may do more in ``__iter__``) that
+    loads in the main process with the default collate function, without
+    pinned memory."""
+    return (
+        type(loader) is torch.utils.data.DataLoader
+        and loader.batch_sampler is not None
+        and loader.num_workers == 0
+        and not loader.pin_memory
+        and loader.collate_fn is torch.utils.data.default_collate
+    )
 
 
 def _array_data(dataset):
@@ -923,11 +916,11 @@ class AdaSelectionMixin:
         if not training:
             return super().get_iterator(dataset, training=training)
         self._ada_start(len(dataset))
-        if _array_data(dataset) is not None:
+        data = _array_data(dataset)
+        if data is not None:
             loader = super().get_iterator(dataset, training=True)
-            fast = _array_batches(loader, dataset, self)
-            if fast is not None:
-                return fast
+            if _plain_loader(loader):
+                return _ArrayBatches(loader, *data, self)
         loader = super().get_iterator(_RowIndexedDataset(dataset), training=True)
         collate_fn = getattr(loader, "collate_fn", None)
         if collate_fn is not None:

@@ -1654,7 +1654,7 @@ def test_array_batches_are_the_loaders_batches(clf_data, monkeypatch, split, kin
     assert isinstance(
         net.get_iterator(dataset, training=True), _adaselection._ArrayBatches
     )
-    monkeypatch.setattr(_adaselection, "_array_batches", lambda *args: None)
+    monkeypatch.setattr(_adaselection, "_array_data", lambda *args: None)
     slow, slow_state = _batches(net, dataset)
     assert len(fast) == len(slow) == len(dataset) // 20
     for (ids_f, X_f, y_f), (ids_s, X_s, y_s) in zip(fast, slow):
@@ -1672,7 +1672,7 @@ def test_array_batches_fit_what_the_row_loop_fits(clf_data, monkeypatch):
     X, y = clf_data
     torch.manual_seed(0)
     fast = make_clf(policies="all", warmup_epochs=1).fit(X, y)
-    monkeypatch.setattr(_adaselection, "_array_batches", lambda *args: None)
+    monkeypatch.setattr(_adaselection, "_array_data", lambda *args: None)
     torch.manual_seed(0)
     slow = make_clf(policies="all", warmup_epochs=1).fit(X, y)
     for a, b in zip(fast.module_.parameters(), slow.module_.parameters()):
