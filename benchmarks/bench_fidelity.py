@@ -213,6 +213,12 @@ PROP_STRATEGIES = (
 # 22 * 3**2: HalvingRandomSearchCV's last round, so both refit with 198.
 ITERS = (22, 66, 198)
 ITER_STRATEGIES = ("full max_iter rungs", "HalvingRandomSearchCV max_iter")
+# Rounds of trials judged together (n_points="auto"), run on request.
+ROUND_STRATEGIES = (
+    "full max_iter rungs rounds",
+    "random rungs +prop rounds",
+    "random rungs rounds",
+)
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
 ALL_STRATEGIES = tuple(
@@ -221,6 +227,7 @@ ALL_STRATEGIES = tuple(
         + NET_STRATEGIES
         + PROP_STRATEGIES
         + ITER_STRATEGIES
+        + ROUND_STRATEGIES
         + CHECK_STRATEGIES
     )
 )
@@ -287,6 +294,9 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         # "+prop"), as before score_size="auto" became the default, so
         # that strategy names keep their meaning across results files.
         kw.setdefault("score_size", None)
+        # One trial per round, as before n_points="auto" became the default;
+        # the " rounds" strategies take the default.
+        kw.setdefault("n_points", 1)
         return SubsetSearchCV(
             estimator,
             space_for_subsetml(space),
@@ -296,6 +306,18 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             **kw,
         )
 
+    if strategy.endswith(" rounds"):
+        search = make_search(
+            strategy[: -len(" rounds")],
+            estimator,
+            space,
+            n_iter,
+            splitter,
+            seed,
+            fold_rows,
+            y,
+        )
+        return search.set_params(n_points="auto")
     if strategy == "full (tpe)":
         return subset(selector="random", subset_size=1.0)
     epochs = {"resource": "max_epochs", "resource_rungs": EPOCHS}

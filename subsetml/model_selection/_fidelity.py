@@ -28,6 +28,8 @@ __all__ = [
     "check_score_size",
     "check_sizes",
     "make_pruner",
+    "reduction_factor",
+    "round_size",
     "score_rows",
 ]
 
@@ -158,7 +160,7 @@ def make_pruner(pruner, steps, *, what="subset_size rungs", unit="rows"):
         )
     if not isinstance(pruner, str):
         return pruner
-    factor = max(2, int(round(steps[1] / steps[0])))
+    factor = reduction_factor(steps)
     unchecked = [
         i
         for i in range(1, len(steps) - 1)
@@ -184,6 +186,38 @@ def make_pruner(pruner, steps, *, what="subset_size rungs", unit="rows"):
         max_resource=int(steps[-1]),
         reduction_factor=factor,
     )
+
+
+def reduction_factor(steps):
+    """The halving factor of rungs at ``steps``: the ratio of the first two
+    (at least 2)."""
+    return max(2, int(round(steps[1] / steps[0])))
+
+
+def round_size(n_points, n_iter, steps, pruner, *, timed=False):
+    """Trials asked, fitted and judged together in a round of a search.
+
+    An integer ``n_points`` is used as given. ``"auto"``: one trial per
+    round when nothing is pruned, so that each proposal uses every result
+    before it (as ``BayesSearchCV`` with ``n_points=1``), and under a time
+    limit (``timed``), which counts per round. With rungs and a pruner,
+    rounds as large as the optimiser's random start (a third of ``n_iter``,
+    2 to 10), at most ``factor ** (rungs - 1)``, whose trials all report at
+    a rung before the pruner judges them (best first): asynchronous
+    successive halving, judging trials one by one as they come, promoted
+    about half of 30 trials to the top rung in
+    ``benchmarks/results/fidelity_warm_hgb.json``.
+    """
+    import optuna
+
+    from subsetml.model_selection._samplers import startup_trials
+
+    if not isinstance(n_points, str):
+        return int(n_points)
+    if timed or len(steps) < 2 or isinstance(pruner, optuna.pruners.NopPruner):
+        return 1
+    cap = reduction_factor(steps) ** (len(steps) - 1)
+    return int(min(startup_trials(n_iter), cap))
 
 
 # Fewest test rows a rung scores on with ``score_size="proportional"``

@@ -52,6 +52,7 @@ from subsetml.model_selection._fidelity import (
     check_score_size,
     check_sizes,
     make_pruner,
+    round_size,
     score_rows,
 )
 from subsetml.model_selection._refit import (
@@ -165,8 +166,17 @@ class SubsetSearchCV(BaseSearchCV):
         scikit-optimize's Gaussian-process optimiser, with the same random
         start. ``"random"``: random search. Any
         ``optuna.samplers.BaseSampler`` instance is used as given (copied).
-    n_points : int, default=1
-        Candidates proposed per round and evaluated in parallel.
+    n_points : int or "auto", default="auto"
+        Candidates proposed per round and evaluated together (in parallel
+        with ``n_jobs``); with rungs, a round's trials all report at a rung
+        before the pruner judges them, best first. ``"auto"``: 1 (each
+        proposal sees every result before it, as ``BayesSearchCV``'s
+        default) unless there are rungs and a pruner and no ``timeout`` or
+        ``trial_timeout``: then rounds as large as the random start (a
+        third of ``n_iter``, 2 to 10), at most ``factor ** (rungs - 1)``.
+        Asynchronous halving that judges trials one at a time promotes a
+        weak trial that comes early; judged in rounds, fewer trials reach
+        the costly last rungs (see the user guide's rungs section).
 
     The first 16 parameters take ``BayesSearchCV``'s positional order
     (``estimator, search_spaces, optimizer_kwargs, n_iter, scoring,
@@ -249,8 +259,9 @@ class SubsetSearchCV(BaseSearchCV):
         Pipeline ending in one (its trials cost their training).
     rescore : int or "auto", default="auto"
         After the search, train the best ``rescore`` distinct configurations
-        of the highest rung again on whole training folds and score them on
-        whole test folds; ``best_index_`` is the best of them. Scores on
+        of the highest rung (then, if it holds fewer, the best of the rungs
+        below) again on whole training folds and score them on whole test
+        folds; ``best_index_`` is the best of them. Scores on
         subsets can favour configurations that fail on all rows (a learning
         rate that diverges with ``1 / subset_size`` times more steps per
         epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else
@@ -431,7 +442,7 @@ multimetric_
         scoring=None,
         fit_params=None,
         n_jobs=None,
-        n_points=1,
+        n_points="auto",
         iid="deprecated",
         refit=True,
         cv=None,
@@ -929,13 +940,14 @@ multimetric_
             raise TypeError(f"n_iter must be an integer, got {self.n_iter!r}.")
         if self.n_iter < 1:
             raise ValueError(f"n_iter must be >= 1, got {self.n_iter}.")
-        check_number(
-            self.n_points,
-            "n_points",
-            integer=True,
-            low=1,
-            description="an integer >= 1",
-        )
+        if not (isinstance(self.n_points, str) and self.n_points == "auto"):
+            check_number(
+                self.n_points,
+                "n_points",
+                integer=True,
+                low=1,
+                description="'auto' or an integer >= 1",
+            )
         if self.timeout is not None:
             check_number(
                 self.timeout,
@@ -1522,6 +1534,13 @@ class _Run:
         def counted(t):
             return t.state in finished and _OUT_KEY in t.user_attrs
 
+        per_round = round_size(
+            self.search.n_points,
+            space.n_iter,
+            [rung.step for rung in self.rungs],
+            self.pruner,
+            timed=self.runner is not None,
+        )
         first = len(self.params)
         seen = set()  # trial numbers recorded (or left out as extra)
         done = extra = 0
@@ -1571,7 +1590,7 @@ class _Run:
                     break
                 time.sleep(_POLL_SECONDS)
                 continue
-            n_ask = min(self.search.n_points, free)
+            n_ask = min(per_round, free)
             with warnings.catch_warnings():
                 # Optuna expects heartbeats with Study.optimize only; this
                 # loop records them itself (Heartbeat.beating).
@@ -1710,7 +1729,7 @@ class _Run:
             outs = self._evaluate(
                 [candidates[j] for j in alive], rung, *self._limit(start), more=more
             )
-            still = []
+            reported = []
             for i, j in enumerate(alive):
                 splits_out = outs[i * n_splits : (i + 1) * n_splits]
                 if self.warm:
@@ -1724,13 +1743,24 @@ class _Run:
                     continue  # failed: it stops here, and is told so
                 try:
                     trials[j].report(value, rung.step)
-                    prune = trials[j].should_prune()
                 except UpdateFinishedTrialError:
                     # Failed as stale by another worker meanwhile (this one's
                     # heartbeat stalled): it stops here; its tell is skipped.
                     continue
+                reported.append(j)
+            # The round's trials all report, then the pruner judges them best
+            # first: asynchronous successive halving promotes a trial in the
+            # top 1 / factor of those judged before it at its rung, so a
+            # round judged in the order its trials were asked would promote
+            # a weak trial that happens to come first.
+            still = []
+            for j in sorted(reported, key=lambda j: -self._value(results[j][0])):
+                try:
+                    prune = trials[j].should_prune()
+                except UpdateFinishedTrialError:
+                    continue
                 if prune:
-                    results[j] = (splits_out, r, True)
+                    results[j] = (results[j][0], r, True)
                     continue
                 still.append(j)
             if self.warm:
@@ -1738,7 +1768,7 @@ class _Run:
                 # forest's can be large).
                 for j in set(alive) - set(still):
                     fitted[j] = None
-            alive = still
+            alive = sorted(still)
         for j, (splits_out, r, pruned) in enumerate(results):
             results[j] = (_with_times(splits_out, spent[j]), r, pruned)
             if self.warm and r == last and not pruned:
@@ -1763,11 +1793,13 @@ class _Run:
         n = min(self.n_rescore, len(self.params))
         if n == 0:
             return
-        # The best distinct configurations (see config_key).
+        # The best distinct configurations (see config_key): those of the
+        # highest rung, then, when it holds fewer, the best of the rungs
+        # below (pruned there), so that k configurations compete on all rows.
         top, seen = [], set()
         for i in _order_by_rung(self.objective, self.more["rung"]):
             key = config_key(self.params[i])
-            if self.more["pruned"][i] or not math.isfinite(self.objective[i]):
+            if not math.isfinite(self.objective[i]):
                 continue
             if key not in seen:
                 seen.add(key)

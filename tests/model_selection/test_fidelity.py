@@ -14,6 +14,7 @@ from subsetml.model_selection import SubsetSearchCV
 from subsetml.model_selection._fidelity import (
     check_sizes,
     make_pruner,
+    round_size,
     score_rows,
 )
 
@@ -129,6 +130,67 @@ def test_rungs_for_a_regressor_and_a_count():
     assert set(np.asarray(search.cv_results_["subset_size"])) <= {20, 60, 200}
 
 
+# ------------------------------------------------------------------ rounds
+def test_round_size():
+    halving = make_pruner("halving", [30, 90, 270])
+    nop = make_pruner(None, [30, 90, 270])
+    # An integer is used as given.
+    assert round_size(5, 30, [30, 90, 270], halving) == 5
+    # "auto": the random start (a third of n_iter, 2 to 10), at most
+    # factor ** (rungs - 1).
+    assert round_size("auto", 12, [30, 90, 270], halving) == 4
+    assert round_size("auto", 30, [30, 90, 270], halving) == 9
+    assert round_size("auto", 60, [1, 3, 9, 27], halving) == 10
+    assert round_size("auto", 3, [30, 90, 270], halving) == 2
+    # One trial at a time without pruning, with one rung, or under a time
+    # limit.
+    assert round_size("auto", 30, [30, 90, 270], nop) == 1
+    assert round_size("auto", 30, [270], nop) == 1
+    assert round_size("auto", 30, [30, 90, 270], halving, timed=True) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, rounds",
+    [
+        ({}, 3),  # rounds of 4 with rungs and a pruner
+        ({"n_points": 1}, 12),
+        ({"pruner": None}, 12),
+        ({"subset_size": 0.3}, 12),
+        ({"trial_timeout": 60}, 12),
+    ],
+)
+def test_auto_n_points_runs_rung_searches_in_rounds(data, kwargs, rounds):
+    X, y = data
+    calls = []
+    search = _search(**kwargs)
+    search.fit(X, y, callback=lambda res: calls.append(len(res.x_iters)))
+    assert len(calls) == rounds
+    assert calls[-1] == 12
+    assert len(search.cv_results_["params"]) == 12
+
+
+def test_a_round_is_judged_best_first(data, tmp_path):
+    # One round of 9 trials and no earlier ones: Optuna's successive halving
+    # (factor 3) judges each against those judged before it. Judged best
+    # first, only the round's best at the first rung goes on; judged in the
+    # order they were asked, the first trial would always go on.
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'round.db'}"
+    search = _search(n_iter=9, n_points=9, storage=storage, study_name="r")
+    search.fit(X, y)
+    study = optuna.load_study(study_name="r", storage=storage)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    step = min(min(t.intermediate_values) for t in trials)
+    first = [t.intermediate_values[step] for t in trials]
+    went_on = [i for i, t in enumerate(trials) if len(t.intermediate_values) > 1]
+    assert went_on == [int(np.argmax(first))]
+    # The data and seed make this a real check: the first trial asked is not
+    # the round's best.
+    assert went_on != [0]
+    rung = np.asarray(search.cv_results_["rung"])
+    assert (rung >= 1).sum() == 1
+
+
 # ---------------------------------------------------------------- rescore
 def test_rescore_puts_the_best_configurations_on_full_folds(data, tmp_path):
     X, y = data
@@ -152,6 +214,19 @@ def test_rescore_puts_the_best_configurations_on_full_folds(data, tmp_path):
         again.cv_results_["mean_test_score"], res["mean_test_score"]
     )
     assert again.best_params_ == search.best_params_
+
+
+def test_rescore_fills_up_from_the_rungs_below(data):
+    # One round of 9 judged best first: one trial reaches the last rung, so
+    # the next two re-scored configurations are the best of the first rung.
+    X, y = data
+    search = _search(n_iter=9, n_points=9, rescore=3).fit(X, y)
+    res = search.cv_results_
+    rescored = np.flatnonzero(np.asarray(res["rung"]) == 3)
+    assert len(rescored) == 3
+    assert len({repr(res["params"][i]) for i in rescored}) == 3
+    assert set(np.asarray(res["subset_size"])[rescored]) == {300}
+    assert search.best_index_ in rescored
 
 
 def test_a_configuration_that_fails_on_full_folds_cannot_win():

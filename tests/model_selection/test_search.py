@@ -271,6 +271,7 @@ def test_bad_search_spaces_fail_clearly(data, space, match):
         ({"n_iter": 0}, "n_iter must be >= 1"),
         ({"n_iter": 2.5}, "n_iter must be an integer"),
         ({"n_points": 0}, "n_points"),
+        ({"n_points": "many"}, "n_points must be 'auto' or an integer"),
         ({"timeout": -1}, "timeout"),
         ({"optimizer": "bayes"}, "Unknown optimizer"),
         ({"selector": "kmeans"}, "Unknown selector"),
