@@ -20,6 +20,12 @@ CV folds and the same held-out test rows (issue 14):
   (``resource="max_iter"``, rungs ``(22, 66, 198)``, successive halving),
   beside ``HalvingRandomSearchCV max_iter`` (22 to 198 rounds, factor 3,
   ``n_iter`` candidates); for ``synth-hgb``, on request;
+* ``... rounds`` -- a rungs strategy with trials asked in rounds, each
+  rung's trials judged together, best first: ``n_points`` as ``"auto"``
+  sizes rounds for rungs of rows (a third of ``n_iter``, 2 to 10, at most
+  ``3 ** (rungs - 1)``), for every resource; every other strategy of ours
+  runs with ``n_points=1`` (one trial at a time, as before), so that
+  strategy names keep their meaning across results files; on request;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -218,6 +224,7 @@ ROUND_STRATEGIES = (
     "full max_iter rungs rounds",
     "random rungs +prop rounds",
     "random rungs rounds",
+    "full epochs rungs rounds",
 )
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
@@ -317,7 +324,19 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             fold_rows,
             y,
         )
-        return search.set_params(n_points="auto")
+        # Rounds as n_points="auto" sizes them for rungs of rows, given
+        # explicitly so that rungs of epochs and boosting rounds (one at a
+        # time under "auto") run in rounds too.
+        from subsetml.model_selection._samplers import startup_trials
+
+        n_rungs = len(
+            search.resource_rungs
+            if search.resource_rungs is not None
+            else search.subset_size
+        )
+        return search.set_params(
+            n_points=min(startup_trials(n_iter), 3 ** (n_rungs - 1))
+        )
     if strategy == "full (tpe)":
         return subset(selector="random", subset_size=1.0)
     epochs = {"resource": "max_epochs", "resource_rungs": EPOCHS}
@@ -484,8 +503,9 @@ ANCHORS = (
     "HalvingRandomSearchCV",
     "OptunaSearchCV epochs",
     "HalvingRandomSearchCV epochs",
+    "HalvingRandomSearchCV max_iter",
 )
-OURS_PREFIX = ("random", "craig", "full epochs")
+OURS_PREFIX = ("random", "craig", "full epochs", "full max_iter")
 
 
 def summary(records):
@@ -522,6 +542,13 @@ def summary(records):
                     "seconds": float(np.mean([r["end_to_end_s"] for r in mine])),
                     "speedup": float(np.mean(speed)) if speed else None,
                     "collapsed": int(sum(r.get("n_collapsed", 0) for r in mine)),
+                    # Trials that reached the last rung (not pruned), per
+                    # seed: what a rungs search's time goes to.
+                    "last_rung": [
+                        r["n_candidates"] - r["n_pruned"]
+                        for r in mine
+                        if r.get("n_pruned") is not None
+                    ],
                 }
             )
         out[task] = table
@@ -568,7 +595,16 @@ def _fmt(row):
         f"{row['seconds']:.1f}",
         speed,
         str(row.get("collapsed", 0)),
+        _span(row.get("last_rung")),
     ]
+
+
+def _span(values):
+    """``"a-b"`` over seeds (``"a"`` when they agree), ``"-"`` for none."""
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
 HEADER = [
@@ -579,6 +615,7 @@ HEADER = [
     "seconds",
     "speed-up",
     "collapsed",
+    "last rung",
 ]
 
 
@@ -586,10 +623,10 @@ def table(path):
     summ = summary(_load(path))
     for task, rows in summ.items():
         print(f"\n{task}")
-        print(f"{HEADER[0]:<24}" + "".join(f"{h:>15}" for h in HEADER[1:]))
+        print(f"{HEADER[0]:<32}" + "".join(f"{h:>15}" for h in HEADER[1:]))
         for row in rows:
             cells = _fmt(row)
-            print(f"{cells[0]:<24}" + "".join(f"{c:>15}" for c in cells[1:]))
+            print(f"{cells[0]:<32}" + "".join(f"{c:>15}" for c in cells[1:]))
     print()
     for line in targets(summ):
         print(line)
@@ -605,7 +642,7 @@ def rst(path):
         "the refit model on held-out rows, mean over seeds; its paired "
         "difference to the full-data TPE search (points, ± standard error); "
         "end-to-end seconds (search and refit) and speed-up over the full "
-        "search.",
+        "search; trials that reached the last rung (range over seeds).",
         "",
     ]
     summ = summary(data["records"])

@@ -77,7 +77,7 @@ def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
 ):
     import bench_fidelity as bf
 
-    def rec(strategy, seed, acc, seconds, collapsed=0):
+    def rec(strategy, seed, acc, seconds, collapsed=0, pruned=None):
         return {
             "task": "t",
             "seed": seed,
@@ -85,20 +85,27 @@ def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
             "test_accuracy": acc,
             "end_to_end_s": seconds,
             "n_collapsed": collapsed,
+            "n_candidates": 20,
+            "n_pruned": pruned,
         }
 
     records = [
-        rec("full (tpe)", 0, 0.8, 100.0),
-        rec("full (tpe)", 1, 0.7, 100.0),
-        rec("full epochs rungs", 0, 0.1, 50.0, collapsed=1),
-        rec("full epochs rungs", 1, 0.75, 25.0),
+        rec("full (tpe)", 0, 0.8, 100.0, pruned=0),
+        rec("full (tpe)", 1, 0.7, 100.0, pruned=0),
+        rec("full epochs rungs", 0, 0.1, 50.0, collapsed=1, pruned=17),
+        rec("full epochs rungs", 1, 0.75, 25.0, pruned=12),
+        rec("HalvingRandomSearchCV", 0, 0.7, 10.0),
     ]
     rows = {r["strategy"]: r for r in bf.summary(records)["t"]}
     ours = rows["full epochs rungs"]
     assert ours["collapsed"] == 1 and rows["full (tpe)"]["collapsed"] == 0
     assert ours["gap_pp"] == pytest.approx(((0.1 - 0.8) + (0.75 - 0.7)) * 50)
     assert ours["speedup"] == pytest.approx((2 + 4) / 2)
-    assert bf._fmt(ours)[-1] == "1"
+    # Collapsed refits, then trials that reached the last rung over seeds.
+    assert bf._fmt(ours)[-2:] == ["1", "3-8"]
+    assert bf._fmt(rows["full (tpe)"])[-1] == "20"
+    assert bf._fmt(rows["HalvingRandomSearchCV"])[-1] == "-"
+    records = records[:4]
 
     monkeypatch.setattr(bf, "RESULTS", tmp_path)
     for name, part in (("a", records[:2]), ("b", records[2:]), ("c", records[3:])):

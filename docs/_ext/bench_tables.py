@@ -156,6 +156,8 @@ def _write_fidelity(app):
         "fidelity_proportional",
         "fidelity_proportional_hgb",
         "fidelity_warm_hgb",
+        "fidelity_rounds",
+        "fidelity_rounds_nets",
         "fidelity_nets",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"

@@ -194,19 +194,20 @@ def reduction_factor(steps):
     return max(2, int(round(steps[1] / steps[0])))
 
 
-def round_size(n_points, n_iter, steps, pruner, *, timed=False):
+def round_size(n_points, n_iter, steps, pruner, *, rows=True, timed=False):
     """Trials asked, fitted and judged together in a round of a search.
 
-    An integer ``n_points`` is used as given. ``"auto"``: one trial per
-    round when nothing is pruned, so that each proposal uses every result
-    before it (as ``BayesSearchCV`` with ``n_points=1``), and under a time
-    limit (``timed``), which counts per round. With rungs and a pruner,
-    rounds as large as the optimiser's random start (a third of ``n_iter``,
-    2 to 10), at most ``factor ** (rungs - 1)``, whose trials all report at
-    a rung before the pruner judges them (best first): asynchronous
-    successive halving, judging trials one by one as they come, promoted
-    about half of 30 trials to the top rung in
-    ``benchmarks/results/fidelity_warm_hgb.json``.
+    An integer ``n_points`` is used as given. ``"auto"``: rounds for rungs
+    of rows (``rows``) under a pruner, as large as the optimiser's random
+    start (a third of ``n_iter``, 2 to 10) and at most
+    ``factor ** (rungs - 1)``; a round's trials all report at a rung before
+    the pruner judges them, best first. Otherwise one trial per round, so
+    that each proposal uses every result before it (``BayesSearchCV``'s
+    ``n_points=1``): without pruning, under a time limit (``timed``, which
+    counts per round), and for rungs of another resource (epochs, boosting
+    rounds), where short fits favour fast learners and judging one trial at
+    a time, which promotes more of them, was the more accurate
+    (``benchmarks/results/fidelity_rounds*.json``).
     """
     import optuna
 
@@ -214,7 +215,12 @@ def round_size(n_points, n_iter, steps, pruner, *, timed=False):
 
     if not isinstance(n_points, str):
         return int(n_points)
-    if timed or len(steps) < 2 or isinstance(pruner, optuna.pruners.NopPruner):
+    if (
+        timed
+        or not rows
+        or len(steps) < 2
+        or isinstance(pruner, optuna.pruners.NopPruner)
+    ):
         return 1
     cap = reduction_factor(steps) ** (len(steps) - 1)
     return int(min(startup_trials(n_iter), cap))

@@ -169,14 +169,16 @@ class SubsetSearchCV(BaseSearchCV):
     n_points : int or "auto", default="auto"
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
-        before the pruner judges them, best first. ``"auto"``: 1 (each
-        proposal sees every result before it, as ``BayesSearchCV``'s
-        default) unless there are rungs and a pruner and no ``timeout`` or
-        ``trial_timeout``: then rounds as large as the random start (a
-        third of ``n_iter``, 2 to 10), at most ``factor ** (rungs - 1)``.
-        Asynchronous halving that judges trials one at a time promotes a
-        weak trial that comes early; judged in rounds, fewer trials reach
-        the costly last rungs (see the user guide's rungs section).
+        before the pruner judges them, best first. ``"auto"``: rounds for
+        rungs of ``subset_size`` under a pruner, as large as the random
+        start (a third of ``n_iter``, 2 to 10) and at most
+        ``factor ** (rungs - 1)``; otherwise 1 (each proposal sees every
+        result before it, as ``BayesSearchCV``'s default): without rungs,
+        for rungs of another ``resource`` (epochs, boosting rounds), and
+        with ``timeout`` or ``trial_timeout``. Asynchronous halving that
+        judges trials one at a time promotes the trials that come early;
+        judged in rounds, fewer reach the costly last rungs (see the user
+        guide's rungs section for when that costs accuracy).
 
     The first 16 parameters take ``BayesSearchCV``'s positional order
     (``estimator, search_spaces, optimizer_kwargs, n_iter, scoring,
@@ -1539,6 +1541,7 @@ class _Run:
             space.n_iter,
             [rung.step for rung in self.rungs],
             self.pruner,
+            rows=self.search.resource == "n_samples",
             timed=self.runner is not None,
         )
         first = len(self.params)

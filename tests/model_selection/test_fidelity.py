@@ -147,6 +147,9 @@ def test_round_size():
     assert round_size("auto", 30, [30, 90, 270], nop) == 1
     assert round_size("auto", 30, [270], nop) == 1
     assert round_size("auto", 30, [30, 90, 270], halving, timed=True) == 1
+    # Rungs of epochs or boosting rounds: one at a time.
+    assert round_size("auto", 30, [3, 9, 27], halving, rows=False) == 1
+    assert round_size(4, 30, [3, 9, 27], halving, rows=False) == 4
 
 
 @pytest.mark.parametrize(
@@ -157,8 +160,13 @@ def test_round_size():
         ({"pruner": None}, 12),
         ({"subset_size": 0.3}, 12),
         ({"trial_timeout": 60}, 12),
+        (
+            {"subset_size": 1.0, "resource": "max_iter", "resource_rungs": (5, 15, 45)},
+            12,
+        ),
     ],
 )
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_auto_n_points_runs_rung_searches_in_rounds(data, kwargs, rounds):
     X, y = data
     calls = []
