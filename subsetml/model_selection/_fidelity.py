@@ -194,20 +194,21 @@ def reduction_factor(steps):
     return max(2, int(round(steps[1] / steps[0])))
 
 
-def round_size(n_points, n_iter, steps, pruner, *, rows=True, timed=False):
+def round_size(n_points, n_iter, steps, pruner, *, rows=True, net=False, timed=False):
     """Trials asked, fitted and judged together in a round of a search.
 
     An integer ``n_points`` is used as given. ``"auto"``: rounds for rungs
-    of rows (``rows``) under a pruner, as large as the optimiser's random
-    start (a third of ``n_iter``, 2 to 10) and at most
-    ``factor ** (rungs - 1)``; a round's trials all report at a rung before
-    the pruner judges them, best first. Otherwise one trial per round, so
-    that each proposal uses every result before it (``BayesSearchCV``'s
-    ``n_points=1``): without pruning, under a time limit (``timed``, which
-    counts per round), and for rungs of another resource (epochs, boosting
-    rounds), where short fits favour fast learners and judging one trial at
-    a time, which promotes more of them, was the more accurate
-    (``benchmarks/results/fidelity_rounds*.json``).
+    of rows (``rows``) of a scikit-learn estimator (not a skorch ``net``)
+    under a pruner, as large as the optimiser's random start (a third of
+    ``n_iter``, 2 to 10) and at most ``factor ** (rungs - 1)``; a round's
+    trials all report at a rung before the pruner judges them, best first.
+    Otherwise one trial per round, so that each proposal uses every result
+    before it (``BayesSearchCV``'s ``n_points=1``): without pruning, under a
+    time limit (``timed``, which counts per round), for rungs of another
+    resource (boosting rounds, epochs) and for nets, where in
+    ``benchmarks/results/fidelity_rounds*.json`` rounds lost accuracy or
+    did not gain it beyond the seeds' spread (judged one at a time, more
+    trials reach the last rung).
     """
     import optuna
 
@@ -217,6 +218,7 @@ def round_size(n_points, n_iter, steps, pruner, *, rows=True, timed=False):
         return int(n_points)
     if (
         timed
+        or net
         or not rows
         or len(steps) < 2
         or isinstance(pruner, optuna.pruners.NopPruner)

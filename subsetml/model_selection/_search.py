@@ -174,11 +174,12 @@ class SubsetSearchCV(BaseSearchCV):
         start (a third of ``n_iter``, 2 to 10) and at most
         ``factor ** (rungs - 1)``; otherwise 1 (each proposal sees every
         result before it, as ``BayesSearchCV``'s default): without rungs,
-        for rungs of another ``resource`` (epochs, boosting rounds), and
-        with ``timeout`` or ``trial_timeout``. Asynchronous halving that
-        judges trials one at a time promotes the trials that come early;
-        judged in rounds, fewer reach the costly last rungs (see the user
-        guide's rungs section for when that costs accuracy).
+        for rungs of another ``resource`` (epochs, boosting rounds), for
+        skorch nets, and with ``timeout`` or ``trial_timeout``.
+        Asynchronous halving that judges trials one at a time promotes the
+        trials that come early; judged in rounds, fewer reach the costly
+        last rungs (see the user guide's rungs section for when that costs
+        accuracy).
 
     The first 16 parameters take ``BayesSearchCV``'s positional order
     (``estimator, search_spaces, optimizer_kwargs, n_iter, scoring,
@@ -1542,6 +1543,7 @@ class _Run:
             [rung.step for rung in self.rungs],
             self.pruner,
             rows=self.search.resource == "n_samples",
+            net=self.search._is_net(),
             timed=self.runner is not None,
         )
         first = len(self.params)

@@ -150,6 +150,8 @@ def test_round_size():
     # Rungs of epochs or boosting rounds: one at a time.
     assert round_size("auto", 30, [3, 9, 27], halving, rows=False) == 1
     assert round_size(4, 30, [3, 9, 27], halving, rows=False) == 4
+    # skorch nets: one at a time.
+    assert round_size("auto", 30, [30, 90, 270], halving, net=True) == 1
 
 
 @pytest.mark.parametrize(
@@ -175,6 +177,36 @@ def test_auto_n_points_runs_rung_searches_in_rounds(data, kwargs, rounds):
     assert len(calls) == rounds
     assert calls[-1] == 12
     assert len(search.cv_results_["params"]) == 12
+
+
+def test_auto_n_points_judges_a_nets_rungs_one_at_a_time():
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    X, y = make_classification(
+        n_samples=400, n_features=8, n_informative=5, n_classes=3, random_state=0
+    )
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(8, 3)),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
+    calls = []
+    SubsetSearchCV(
+        make_pipeline(StandardScaler(), net),
+        {"neuralnetclassifier__lr": (0.01, 0.1, "log-uniform")},
+        n_iter=6,
+        subset_size=(0.1, 0.3, 0.9),
+        selector="random",
+        cv=2,
+        rescore=0,
+        refit=False,
+        random_state=0,
+    ).fit(X, y, callback=lambda res: calls.append(len(res.x_iters)))
+    assert calls == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_round_is_judged_best_first(data, tmp_path):
