@@ -367,7 +367,11 @@ class _FailsItsFirstTrialAsStale:
         if self.fits == 1:
             storage = resolve_storage(self.path)
             study = optuna.load_study(study_name="s", storage=storage)
-            (trial,) = study.get_trials(states=(TrialState.RUNNING,))
+            # The first trial of the round (rungs run trials in rounds).
+            trial = min(
+                study.get_trials(states=(TrialState.RUNNING,)),
+                key=lambda t: t.number,
+            )
             study._storage.set_trial_system_attr(
                 trial._trial_id, _workers._BEAT_KEY, time.time() - 1000
             )
