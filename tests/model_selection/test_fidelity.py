@@ -179,21 +179,30 @@ def test_auto_n_points_runs_rung_searches_in_rounds(data, kwargs, rounds):
     assert len(search.cv_results_["params"]) == 12
 
 
-def test_auto_n_points_judges_a_nets_rungs_one_at_a_time():
+def _net_data(n_samples):
+    """Three classes in 8 float32 features, and a seeded linear skorch net."""
     torch = pytest.importorskip("torch")
     skorch = pytest.importorskip("skorch")
     X, y = make_classification(
-        n_samples=400, n_features=8, n_informative=5, n_classes=3, random_state=0
+        n_samples=n_samples,
+        n_features=8,
+        n_informative=5,
+        n_classes=3,
+        random_state=0,
     )
-    X = X.astype(np.float32)
     torch.manual_seed(0)
     net = skorch.NeuralNetClassifier(
         torch.nn.Sequential(torch.nn.Linear(8, 3)),
         criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=1,
+        max_epochs=2,
         train_split=None,
         verbose=0,
     )
+    return X.astype(np.float32), y, net
+
+
+def test_auto_n_points_judges_a_nets_rungs_one_at_a_time():
+    X, y, net = _net_data(400)
     calls = []
     SubsetSearchCV(
         make_pipeline(StandardScaler(), net),
@@ -341,12 +350,7 @@ def test_proportional_score_size_scores_each_rung_on_its_share_of_the_fold():
 
 
 def test_auto_score_size_is_proportional_but_whole_folds_for_nets():
-    torch = pytest.importorskip("torch")
-    skorch = pytest.importorskip("skorch")
-    X, y = make_classification(
-        n_samples=1400, n_features=8, n_informative=5, n_classes=3, random_state=0
-    )
-    X = X.astype(np.float32)
+    X, y, net = _net_data(1400)
 
     def counting(seen):
         def scorer(est, X_test, y_test):
@@ -361,15 +365,6 @@ def test_auto_score_size_is_proportional_but_whole_folds_for_nets():
     _search(subset_size=0.1, scoring=counting(seen), n_iter=2).fit(X, y)
     assert set(seen) == {500}
 
-    torch.manual_seed(0)
-    net = skorch.NeuralNetClassifier(
-        torch.nn.Sequential(torch.nn.Linear(8, 3)),
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=2,
-        train_split=None,
-        verbose=0,
-    )
-    space = {"lr": (0.01, 0.1, "log-uniform")}
     # A net, bare or at the end of a Pipeline (nested too), scores on whole
     # 700-row folds under "auto".
     lr = (0.01, 0.1, "log-uniform")
