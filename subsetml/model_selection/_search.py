@@ -263,8 +263,9 @@ class SubsetSearchCV(BaseSearchCV):
     rescore : int or "auto", default="auto"
         After the search, train the best ``rescore`` distinct configurations
         of the highest rung (then, if it holds fewer, the best of the rungs
-        below) again on whole training folds and score them on whole test
-        folds; ``best_index_`` is the best of them. Scores on
+        below, which keep ``pruned=True`` in ``cv_results_``) again on whole
+        training folds and score them on whole test folds; ``best_index_``
+        is the best of them. Scores on
         subsets can favour configurations that fail on all rows (a learning
         rate that diverges with ``1 / subset_size`` times more steps per
         epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else

@@ -276,6 +276,8 @@ def test_rescore_fills_up_from_the_rungs_below(data):
     assert len({repr(res["params"][i]) for i in rescored}) == 3
     assert set(np.asarray(res["subset_size"])[rescored]) == {300}
     assert search.best_index_ in rescored
+    # Two of them were pruned at the first rung, and say so.
+    assert np.asarray(res["pruned"])[rescored].sum() == 2
 
 
 def test_a_configuration_that_fails_on_full_folds_cannot_win():
