@@ -170,16 +170,19 @@ class SubsetSearchCV(BaseSearchCV):
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
         before the pruner judges them, best first. ``"auto"``: rounds for
-        rungs of ``subset_size`` under a pruner, as large as the random
-        start (a third of ``n_iter``, 2 to 10) and at most
+        rungs of ``subset_size`` under a pruner, of a third of ``n_iter``
+        (2 to 10, the default random start of ``"tpe"`` and ``"gp"``,
+        whatever ``optimizer`` and ``optimizer_kwargs`` say) and at most
         ``factor ** (rungs - 1)``; otherwise 1 (each proposal sees every
         result before it, as ``BayesSearchCV``'s default): without rungs,
-        for rungs of another ``resource`` (epochs, boosting rounds), for
-        skorch nets, and with ``timeout`` or ``trial_timeout``.
-        Asynchronous halving that judges trials one at a time promotes the
-        trials that come early; judged in rounds, fewer reach the costly
-        last rungs (see the user guide's rungs section for when that costs
-        accuracy).
+        with ``pruner=None``, for rungs of another ``resource`` (epochs,
+        boosting rounds), for skorch nets, and with ``timeout`` or
+        ``trial_timeout``. Asynchronous halving that judges trials one at a
+        time promotes the trials that come early; judged in rounds, fewer
+        reach the costly last rungs (measured on two SVM tasks; see the
+        user guide's rungs section for when that costs accuracy). Callbacks run
+        after each round, so one that stops the search (skopt's
+        ``DeadlineStopper``) stops it at the end of a round.
 
     The first 16 parameters take ``BayesSearchCV``'s positional order
     (``estimator, search_spaces, optimizer_kwargs, n_iter, scoring,
@@ -263,9 +266,10 @@ class SubsetSearchCV(BaseSearchCV):
     rescore : int or "auto", default="auto"
         After the search, train the best ``rescore`` distinct configurations
         of the highest rung (then, if it holds fewer, the best of the rungs
-        below, which keep ``pruned=True`` in ``cv_results_``) again on whole
-        training folds and score them on whole test folds; ``best_index_``
-        is the best of them. Scores on
+        below, which keep ``pruned=True`` in ``cv_results_``; with
+        ``timeout``, trials the budget stopped count as pruned) again on
+        whole training folds and score them on whole test folds, after the
+        search's time budget; ``best_index_`` is the best of them. Scores on
         subsets can favour configurations that fail on all rows (a learning
         rate that diverges with ``1 / subset_size`` times more steps per
         epoch): those then cannot win. ``"auto"``: 3 for a skorch net, else
@@ -1427,6 +1431,8 @@ class _Run:
     total: int = field(default=0, init=False)
     seconds: dict = field(default_factory=dict, init=False)  # compute report
     n_fits: int = field(default=0, init=False)  # callback task ids
+    # Re-scored trials: the rung each had reached in the search.
+    reached: dict = field(default_factory=dict, init=False)
 
     @property
     def multi_fidelity(self):
@@ -1846,6 +1852,7 @@ class _Run:
         )
         self.objective[i] = self._value(splits_out)
         self.params[i] = {**self.params[i], **self.full_rung.params}
+        self.reached[i] = self.more["rung"][i]
         self.more["rung"][i] = len(self.rungs)
         self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
 
@@ -2038,7 +2045,15 @@ class _Run:
             "n_collapsed_refits": int(n_collapsed),
             "n_trials": n_trials,
             "n_pruned": int(sum(self.more.get("pruned", []))),
-            "fits": int(sum(r + 1 for r in self.more.get("rung", []))) * n_splits,
+            # Per split, a trial fitted once per rung it ran, and once more
+            # when re-scored (from whichever rung it had reached).
+            "fits": int(
+                sum(
+                    self.reached[i] + 2 if i in self.reached else r + 1
+                    for i, r in enumerate(self.more.get("rung", []))
+                )
+            )
+            * n_splits,
         }
         # What one full-fold fit and score costs, from the fits that ran on
         # full folds if any (a full rung or re-scoring), else from the refit

@@ -218,6 +218,21 @@ def test_auto_n_points_judges_a_nets_rungs_one_at_a_time():
     assert calls == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize(
+    "pruner",
+    ["hyperband", optuna.pruners.MedianPruner(n_startup_trials=1)],
+    ids=["hyperband", "median"],
+)
+def test_other_pruners_judge_rounds_too(data, pruner):
+    X, y = data
+    calls = []
+    search = _search(pruner=pruner)
+    search.fit(X, y, callback=lambda res: calls.append(len(res.x_iters)))
+    assert calls == [4, 8, 12]
+    pruned = np.asarray(search.cv_results_["pruned"])
+    assert pruned.any() and not pruned.all()
+
+
 def test_a_round_is_judged_best_first(data, tmp_path):
     # One round of 9 trials and no earlier ones: Optuna's successive halving
     # (factor 3) judges each against those judged before it. Judged best
@@ -278,6 +293,8 @@ def test_rescore_fills_up_from_the_rungs_below(data):
     assert search.best_index_ in rescored
     # Two of them were pruned at the first rung, and say so.
     assert np.asarray(res["pruned"])[rescored].sum() == 2
+    # Fits per split: 9 at the first rung, 1 at each higher one, 3 re-scored.
+    assert search.compute_report_["fits"] == (9 + 1 + 1 + 3) * 2
 
 
 def test_a_configuration_that_fails_on_full_folds_cannot_win():
