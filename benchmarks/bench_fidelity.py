@@ -219,7 +219,7 @@ PROP_STRATEGIES = (
 # 22 * 3**2: HalvingRandomSearchCV's last round, so both refit with 198.
 ITERS = (22, 66, 198)
 ITER_STRATEGIES = ("full max_iter rungs", "HalvingRandomSearchCV max_iter")
-# Rounds of trials judged together (n_points="auto"), run on request.
+# Rounds of trials judged together (explicit n_points), run on request.
 ROUND_STRATEGIES = (
     "full max_iter rungs rounds",
     "random rungs +prop rounds",
@@ -302,7 +302,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         # that strategy names keep their meaning across results files.
         kw.setdefault("score_size", None)
         # One trial per round, as before n_points="auto" became the default;
-        # the " rounds" strategies take the default.
+        # the " rounds" strategies set their rounds below.
         kw.setdefault("n_points", 1)
         return SubsetSearchCV(
             estimator,
