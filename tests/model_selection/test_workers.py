@@ -419,3 +419,39 @@ def test_a_trial_failed_by_another_worker_mid_fit_is_dropped_not_fatal(tmp_path,
     assert lost.state == TrialState.FAIL and "subsetml:splits" not in lost.user_attrs
     assert lost.params["C"] in params  # queued again and run by this worker
     assert len(_counted(study)) == 4
+
+
+def test_a_trial_failed_by_another_worker_before_it_is_judged_is_dropped(
+    tmp_path, monkeypatch
+):
+    # A round's trials all report before the pruner judges them; a trial that
+    # another worker fails as stale in between must not crash the fit either.
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    path = str(tmp_path / "s.log")
+    hook = _FailsItsFirstTrialAsStale(path)
+    judge = optuna.trial.Trial.should_prune
+    judged = []
+
+    def should_prune(trial):
+        judged.append(trial.number)
+        hook()  # the first judgement: the round's first trial fails first
+        return judge(trial)
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", should_prune)
+    X, y = make_classification(n_samples=200, random_state=0)
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=4,
+        cv=2, selector="random", subset_size=(0.25, 0.5), random_state=0,
+        storage=path, study_name="s", refit=False,
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="failed by another worker"):
+        search.fit(X, y)
+    assert judged  # the hook ran between report and judgement
+    assert len(search.cv_results_["params"]) == 4
+    study = optuna.load_study(study_name="s", storage=resolve_storage(path))
+    assert study.trials[0].state == TrialState.FAIL
+    assert len(_counted(study)) == 4
