@@ -1759,14 +1759,14 @@ class _Run:
                     # Failed as stale by another worker meanwhile (this one's
                     # heartbeat stalled): it stops here; its tell is skipped.
                     continue
-                reported.append(j)
+                reported.append((value, j))
             # The round's trials all report, then the pruner judges them best
             # first: asynchronous successive halving promotes a trial in the
             # top 1 / factor of those judged before it at its rung, so a
             # round judged in the order its trials were asked would promote
             # a weak trial that happens to come first.
             still = []
-            for j in sorted(reported, key=lambda j: -self._value(results[j][0])):
+            for _, j in sorted(reported, key=lambda vj: -vj[0]):
                 try:
                     prune = trials[j].should_prune()
                 except UpdateFinishedTrialError:
