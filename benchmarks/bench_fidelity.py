@@ -693,6 +693,13 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds to run")
     parser.add_argument("--n-iter", type=int, default=None)
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help="rows of every task (75 %% to search and refit on, 25 %% to test); "
+        "default: each task's own",
+    )
     parser.add_argument("--strategies", nargs="+", choices=ALL_STRATEGIES)
     parser.add_argument("--output", default=None, help="results file name")
     parser.add_argument("--table", action="store_true", help="print, run nothing")
@@ -747,7 +754,7 @@ def main(argv=None):
         },
     }
     for task in tasks:
-        n_rows = TASKS[task][1]
+        n_rows = args.rows or TASKS[task][1]
         task_strategies = args.strategies or (
             NET_STRATEGIES if task in NET_TASKS else STRATEGIES
         )
