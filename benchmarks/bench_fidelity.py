@@ -464,6 +464,7 @@ def run_one(strategy, task, seed, n_iter, n_rows):
             getattr(search, "best_estimator_", None), "max_epochs", None
         ),
         "n_pruned": _n_pruned(search, results),
+        "n_last_rung": _n_last_rung(search, results),
         "collapsed_refits": [
             {
                 "params": _plain(c["params"]),
@@ -483,6 +484,24 @@ def _n_pruned(search, results):
     if trials and hasattr(trials[0], "state"):
         return int(sum(t.state.name == "PRUNED" for t in trials))
     return None
+
+
+def _n_last_rung(search, results):
+    """Our trials that reached the last rung without being pruned, else None.
+
+    Re-scored trials sit one rung higher (whole folds) for resource rungs on
+    subsets. ``n_candidates - n_pruned`` also counts a trial that failed
+    below the last rung; for the other tools it is the only count there is.
+    """
+    rungs = getattr(search, "resource_rungs", None)
+    if rungs is None:
+        rungs = getattr(search, "subset_size", None)
+    if "rung" not in results or not isinstance(rungs, (list, tuple)):
+        return None
+    top = len(rungs) - 1
+    return int(
+        sum(r >= top and not p for r, p in zip(results["rung"], results["pruned"]))
+    )
 
 
 def _collapsed(search, X_te, y_te):
@@ -543,9 +562,12 @@ def summary(records):
                     "speedup": float(np.mean(speed)) if speed else None,
                     "collapsed": int(sum(r.get("n_collapsed", 0) for r in mine)),
                     # Trials that reached the last rung (not pruned), per
-                    # seed: what a rungs search's time goes to.
+                    # seed: what a rungs search's time goes to. Records
+                    # older than n_last_rung: trials less those pruned.
                     "last_rung": [
-                        r["n_candidates"] - r["n_pruned"]
+                        r["n_last_rung"]
+                        if r.get("n_last_rung") is not None
+                        else r["n_candidates"] - r["n_pruned"]
                         for r in mine
                         if r.get("n_pruned") is not None
                     ],

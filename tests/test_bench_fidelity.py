@@ -120,6 +120,46 @@ def test_summary_counts_collapsed_refits_and_merge_refuses_overlaps(
         bf.main(["--merge", "a", "b"])
 
 
+def test_last_rung_counts_trials_that_reached_it_not_failures_below():
+    """A trial that failed below the last rung is neither pruned nor at the
+    last rung: ``n_candidates - n_pruned`` counted it, ``n_last_rung`` does
+    not. Re-scored trials (one rung up, for resource rungs on subsets) count
+    unless they were pruned below first."""
+    from types import SimpleNamespace
+
+    import bench_fidelity as bf
+
+    rows = SimpleNamespace(resource_rungs=None, subset_size=(0.05, 0.15, 1.0))
+    results = {
+        "rung": [2, 0, 1, 2, 0],
+        "pruned": [False, True, True, False, False],  # the last one failed
+    }
+    assert bf._n_last_rung(rows, results) == 2
+    epochs = SimpleNamespace(resource_rungs=(3, 9, 27), subset_size=0.05)
+    results = {"rung": [3, 3, 0, 2], "pruned": [False, True, True, False]}
+    assert bf._n_last_rung(epochs, results) == 2
+    # No rungs (one subset size), or another tool's results: no count.
+    single = SimpleNamespace(resource_rungs=None, subset_size=0.05)
+    assert bf._n_last_rung(single, {"rung": [0], "pruned": [False]}) is None
+    assert bf._n_last_rung(object(), {"params": []}) is None
+
+    def rec(seed, last):
+        return {
+            "task": "t",
+            "seed": seed,
+            "strategy": "random rungs",
+            "test_accuracy": 0.8,
+            "end_to_end_s": 10.0,
+            "n_candidates": 20,
+            "n_pruned": 15,
+            "n_last_rung": last,
+        }
+
+    # Older records without n_last_rung fall back to trials less pruned.
+    (row,) = bf.summary([rec(0, 4), rec(1, None)])["t"]
+    assert row["last_rung"] == [4, 5]
+
+
 def _write(root):
     def write(name, payload):
         path = root / f"{name}.json"
