@@ -194,13 +194,16 @@ def reduction_factor(steps):
     return max(2, int(round(steps[1] / steps[0])))
 
 
-def round_size(n_points, n_iter, steps, pruner, *, rows=True, net=False, timed=False):
+def round_size(
+    n_points, n_iter, steps, pruner, *, rows=True, net=False, timed=False, start=None
+):
     """Trials asked, fitted and judged together in a round of a search.
 
     An integer ``n_points`` is used as given. ``"auto"``: rounds for rungs
     of rows (``rows``) of a scikit-learn estimator (not a skorch ``net``)
-    under a pruner, as large as the optimiser's random start (a third of
-    ``n_iter``, 2 to 10) and at most ``factor ** (rungs - 1)``; a round's
+    under a pruner, as large as the optimiser's random start (``start``;
+    by default a third of ``n_iter``, 2 to 10), at least 1 and at most
+    ``factor ** (rungs - 1)``; a round's
     trials all report at a rung before the pruner judges them, best first.
     Otherwise one trial per round, so that each proposal uses every result
     before it (``BayesSearchCV``'s ``n_points=1``): without pruning, under a
@@ -225,7 +228,9 @@ def round_size(n_points, n_iter, steps, pruner, *, rows=True, net=False, timed=F
     ):
         return 1
     cap = reduction_factor(steps) ** (len(steps) - 1)
-    return int(min(startup_trials(n_iter), cap))
+    if start is None:
+        start = startup_trials(n_iter)
+    return int(max(1, min(start, cap)))
 
 
 # Fewest test rows a rung scores on with ``score_size="proportional"``

@@ -9,6 +9,7 @@ proposes the candidates. This module imports Optuna (and scikit-optimize for
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 
 import numpy as np
@@ -36,6 +37,23 @@ def startup_trials(n_iter):
     or fewer never left its random start (issue 14).
     """
     return int(min(10, max(2, n_iter // 3)))
+
+
+def random_start(optimizer, kwargs, n_iter):
+    """Trials of the random start that ``make_sampler`` gives the optimiser.
+
+    The start ``optimizer_kwargs`` sets (``n_initial_points``, or TPE's own
+    ``n_startup_trials``) for ``"tpe"`` and ``"gp"``, else
+    :func:`startup_trials` of ``n_iter`` (also for ``"random"`` and sampler
+    instances, whose start is their own).
+    """
+    kwargs = kwargs or {}
+    if isinstance(optimizer, str) and optimizer in ("tpe", "gp"):
+        for key in ("n_initial_points", "n_startup_trials"):
+            value = kwargs.get(key)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                return int(value)
+    return startup_trials(n_iter)
 
 
 def make_sampler(optimizer, seed, kwargs=None, n_iter=None):

@@ -170,10 +170,11 @@ class SubsetSearchCV(BaseSearchCV):
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
         before the pruner judges them, best first. ``"auto"``: rounds for
-        rungs of ``subset_size`` under a pruner, of a third of ``n_iter``
-        (2 to 10, the default random start of ``"tpe"`` and ``"gp"``,
-        whatever ``optimizer`` and ``optimizer_kwargs`` say) and at most
-        ``factor ** (rungs - 1)``; otherwise 1 (each proposal sees every
+        rungs of ``subset_size`` under a pruner, as large as the random
+        start of ``"tpe"`` and ``"gp"`` (a third of ``n_iter``, 2 to 10,
+        unless ``optimizer_kwargs`` sets ``n_initial_points``; the default
+        start for other optimisers) and at most ``factor ** (rungs - 1)``;
+        otherwise 1 (each proposal sees every
         result before it, as ``BayesSearchCV``'s default): without rungs,
         with ``pruner=None``, for rungs of another ``resource`` (epochs,
         boosting rounds), for skorch nets, and with ``timeout`` or
@@ -1537,6 +1538,8 @@ class _Run:
         from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState
 
+        from subsetml.model_selection._samplers import random_start
+
         dists = self._check_study(study, space)
         heart = Heartbeat(study) if shared else None
         finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
@@ -1552,6 +1555,9 @@ class _Run:
             rows=self.search.resource == "n_samples",
             net=self.search._is_net(),
             timed=self.runner is not None,
+            start=random_start(
+                self.search.optimizer, self.search.optimizer_kwargs, space.n_iter
+            ),
         )
         first = len(self.params)
         seen = set()  # trial numbers recorded (or left out as extra)

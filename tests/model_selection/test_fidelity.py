@@ -152,6 +152,23 @@ def test_round_size():
     assert round_size(4, 30, [3, 9, 27], halving, rows=False) == 4
     # skorch nets: one at a time.
     assert round_size("auto", 30, [30, 90, 270], halving, net=True) == 1
+    # A random start the user set, still at most factor ** (rungs - 1) and
+    # at least 1.
+    assert round_size("auto", 30, [30, 90, 270], halving, start=4) == 4
+    assert round_size("auto", 30, [30, 90, 270], halving, start=20) == 9
+    assert round_size("auto", 30, [30, 90, 270], halving, start=0) == 1
+
+
+def test_random_start_reads_the_users_start():
+    from subsetml.model_selection._samplers import random_start
+
+    assert random_start("tpe", None, 30) == 10
+    assert random_start("tpe", {"n_initial_points": 4}, 30) == 4
+    assert random_start("tpe", {"n_startup_trials": 6}, 30) == 6
+    assert random_start("gp", {"n_initial_points": 3}, 12) == 3
+    # Random search and sampler instances: the default start.
+    assert random_start("random", {"n_initial_points": 3}, 12) == 4
+    assert random_start(optuna.samplers.TPESampler(), None, 12) == 4
 
 
 @pytest.mark.parametrize(
@@ -161,6 +178,8 @@ def test_round_size():
         ({"n_points": 1}, 12),
         ({"pruner": None}, 12),
         ({"subset_size": 0.3}, 12),
+        # Rounds as large as the random start the user set (2 trials).
+        ({"optimizer_kwargs": {"n_initial_points": 2}}, 6),
         ({"trial_timeout": 60}, 12),
         (
             {"subset_size": 1.0, "resource": "max_iter", "resource_rungs": (5, 15, 45)},
