@@ -171,10 +171,9 @@ class SubsetSearchCV(BaseSearchCV):
         with ``n_jobs``); with rungs, a round's trials all report at a rung
         before the pruner judges them, best first. ``"auto"``: rounds for
         rungs of ``subset_size`` under a pruner, as large as the random
-        start of ``"tpe"`` and ``"gp"`` (a third of ``n_iter``, 2 to 10,
-        unless ``optimizer_kwargs`` sets ``n_initial_points``; the default
-        start for other optimisers) and at most ``factor ** (rungs - 1)``;
-        otherwise 1 (each proposal sees every
+        start (a third of ``n_iter``, 2 to 10, or the ``n_initial_points``
+        that ``optimizer_kwargs`` gives ``"tpe"`` or ``"gp"``) and at most
+        ``factor ** (rungs - 1)``; otherwise 1 (each proposal sees every
         result before it, as ``BayesSearchCV``'s default): without rungs,
         with ``pruner=None``, for rungs of another ``resource`` (epochs,
         boosting rounds), for skorch nets, and with ``timeout`` or
