@@ -155,13 +155,13 @@ def config_key(params):
     return repr(sorted(params.items()))
 
 
-def fallback_order(results, metric, best_index, usable=None):
+def fallback_order(results, metric, best_index, usable=None, limit=MAX_REFITS - 1):
     """Rows of ``cv_results_`` to refit after ``best_index``, best first.
 
     The next ones in ``rank_test_<metric>`` order (ties by trial order) that
     have a finite score, pass ``usable(score)`` when given (the check can
     judge them), and have parameters distinct from those already listed; at
-    most ``MAX_REFITS - 1``, so that unusable rows do not use up the refits.
+    most ``limit``, so that unusable rows do not use up the refits.
     With rungs the ranks order trials by rung first, so the best's own rung
     comes first (with re-scoring, the re-scored configurations), then the
     best of the rungs below: when epochs are the resource, often a single
@@ -183,6 +183,6 @@ def fallback_order(results, metric, best_index, usable=None):
             continue
         seen.add(key)
         out.append(i)
-        if len(out) == MAX_REFITS - 1:
+        if len(out) == limit:
             break
     return out

@@ -56,6 +56,7 @@ from subsetml.model_selection._fidelity import (
     score_rows,
 )
 from subsetml.model_selection._refit import (
+    MAX_REFITS,
     RefitCheck,
     check_refit_check,
     config_key,
@@ -296,8 +297,12 @@ class SubsetSearchCV(BaseSearchCV):
         with a callable ``refit``, without ``y``, when the scorer does not
         return one number or fails, and for a configuration whose score is no
         better than the constant's (such a configuration never replaces the
-        best either). ``"auto"``: on for a skorch net (or a Pipeline ending in
-        one), off otherwise.
+        best either). When the best configuration itself scored no better
+        than the constant (with rungs, a re-scored net at chance on whole
+        folds outranks every trial of the rungs below), the refit is that of
+        the next configurations that beat it (at most three, checked as
+        above), and a warning says so. ``"auto"``: on for a skorch net (or
+        a Pipeline ending in one), off otherwise.
     resource : str, default="n_samples"
         What grows from rung to rung. ``"n_samples"``: the rows, given by
         ``subset_size``. Any other string names an estimator parameter
@@ -852,6 +857,22 @@ multimetric_
         if check is not None and check.judges(float(scores[self.best_index_])):
             # Only configurations the check can judge may replace the best.
             order += fallback_order(results, metric, self.best_index_, check.judges)
+        elif check is not None and check.chance is not None:
+            # The best scored no better than a constant: with rungs, a
+            # re-scored configuration at chance on whole folds still ranks
+            # above every trial of the rungs below. Those that beat the
+            # constant are refit (and checked) instead; the best's refit
+            # would be at chance.
+            beaten = fallback_order(
+                results, metric, self.best_index_, check.judges, limit=MAX_REFITS
+            )
+            if beaten:
+                _warn_passed_over(
+                    results["params"][self.best_index_],
+                    float(scores[self.best_index_]),
+                    check.chance,
+                )
+                order = beaten
         first = None
         for attempt, index in enumerate(order):
             params = results["params"][index]
@@ -2196,6 +2217,21 @@ class SearchResult(dict):
         out.x = None if best is None else out.x_iters[best]
         out.fun = None if best is None else float(out.func_vals[best])
         return out
+
+
+def _warn_passed_over(params, cv_score, chance):
+    """Say that the best-ranked configuration was passed over for the refit."""
+    warnings.warn(
+        f"The best-ranked configuration ({params}) scored {cv_score:.4g} in "
+        f"cross-validation, no better than a constant prediction "
+        f"({chance:.4g} on the check rows): a net that diverged on whole "
+        "folds, say, after promising more on its subsets. The refit is that "
+        "of the next configurations that beat the constant, checked as "
+        "refit_check says; best_index_, best_params_ and best_score_ are "
+        "those of the configuration kept, and cv_results_ keeps its ranks.",
+        UserWarning,
+        stacklevel=external_stacklevel(),
+    )
 
 
 def _warn_collapsed(set_aside, kept, net):

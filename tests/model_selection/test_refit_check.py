@@ -603,3 +603,58 @@ def test_a_replacement_that_fails_is_set_aside(digits, how, error):
     assert search.compute_report_["n_collapsed_refits"] == 1
     (message,) = [str(w.message) for w in record if "set aside" in str(w.message)]
     assert "rank_test_* is above 1" in message
+
+
+class ConstantOnFolds(ClassifierMixin, BaseEstimator):
+    """``mode="fast"``: logistic regression, but one class always when fitted
+    on more than 500 rows (a net that diverges on whole folds after doing
+    well on its subsets); ``mode="slow"``: a weaker logistic regression,
+    healthy on any rows."""
+
+    def __init__(self, mode="fast"):
+        self.mode = mode
+
+    def fit(self, X, y):
+        C = 1.0 if self.mode == "fast" else 0.01
+        self.model_ = LogisticRegression(C=C, max_iter=300).fit(X, y)
+        self.classes_ = self.model_.classes_
+        self.constant_ = self.mode == "fast" and len(X) > 500
+        return self
+
+    def predict(self, X):
+        if self.constant_:
+            return np.full(len(X), self.classes_[0])
+        return self.model_.predict(X)
+
+
+@pytest.mark.filterwarnings("ignore:ConstantOnFolds.fit does not take sample_weight")
+def test_a_best_at_chance_on_whole_folds_gives_way_to_the_rungs_below(digits):
+    # Rungs (0.2, 1.0), the four trials in one round: only the best on 20 %
+    # subsets, "fast", goes on. On whole folds it predicts one class, yet it
+    # ranks first (ranks order the last rung first). Its refit could not be
+    # judged and was kept at chance; now the best configuration that beat
+    # the constant is refit instead.
+    X, y = digits
+    space = {"mode": ["fast", "slow"]}
+    search = _search(
+        ConstantOnFolds(),
+        space,
+        subset_size=(0.2, 1.0),
+        refit_check=True,
+        n_iter=4,
+        n_points=4,
+    )
+    with pytest.warns(UserWarning, match="no better than a constant prediction"):
+        search.fit(X, y)
+    res = search.cv_results_
+    top = int(np.argmin(res["rank_test_score"]))
+    assert res["params"][top] == {"mode": "fast"} and res["rung"][top] == 1
+    assert res["mean_test_score"][top] < 0.15
+    assert search.best_params_ == {"mode": "slow"}
+    assert not search.best_estimator_.constant_
+    assert search.score(X, y) > 0.8
+    assert search.collapsed_refits_ == []
+    # Without the check, the best-ranked configuration is refit as it is.
+    plain = clone(search).set_params(refit_check=False).fit(X, y)
+    assert plain.best_params_ == {"mode": "fast"}
+    assert plain.best_estimator_.constant_
