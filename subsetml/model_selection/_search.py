@@ -297,11 +297,11 @@ class SubsetSearchCV(BaseSearchCV):
         with a callable ``refit``, without ``y``, when the scorer does not
         return one number or fails, and for a configuration whose score is no
         better than the constant's (such a configuration never replaces the
-        best either). When the best configuration itself scored no better
-        than the constant (with rungs, a re-scored net at chance on whole
-        folds outranks every trial of the rungs below), the refit is that of
-        the next configurations that beat it (at most three, checked as
-        above), and a warning says so. ``"auto"``: on for a skorch net (or
+        best either). But when the best configuration itself scored no
+        better than the constant and others beat it (with rungs, a
+        re-scored net at chance on whole folds outranks every trial of the
+        rungs below), the refit is that of the next configurations that beat
+        it (at most three, checked as above), and a warning says so. ``"auto"``: on for a skorch net (or
         a Pipeline ending in one), off otherwise.
     resource : str, default="n_samples"
         What grows from rung to rung. ``"n_samples"``: the rows, given by
