@@ -301,8 +301,9 @@ class SubsetSearchCV(BaseSearchCV):
         better than the constant and others beat it (with rungs, a
         re-scored net at chance on whole folds outranks every trial of the
         rungs below), the refit is that of the next configurations that beat
-        it (at most three, checked as above), and a warning says so. ``"auto"``: on for a skorch net (or
-        a Pipeline ending in one), off otherwise.
+        it (at most three, checked as above), and a warning says so.
+        ``"auto"``: on for a skorch net (or a Pipeline ending in one), off
+        otherwise.
     resource : str, default="n_samples"
         What grows from rung to rung. ``"n_samples"``: the rows, given by
         ``subset_size``. Any other string names an estimator parameter
