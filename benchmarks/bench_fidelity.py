@@ -329,11 +329,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         # time under "auto") run in rounds too.
         from subsetml.model_selection._samplers import startup_trials
 
-        n_rungs = len(
-            search.resource_rungs
-            if search.resource_rungs is not None
-            else search.subset_size
-        )
+        n_rungs = len(_rungs(search))
         return search.set_params(
             n_points=min(startup_trials(n_iter), 3 ** (n_rungs - 1))
         )
@@ -486,6 +482,13 @@ def _n_pruned(search, results):
     return None
 
 
+def _rungs(search):
+    """Our search's rungs: its ``resource_rungs``, else its ``subset_size``
+    (a float for one size); None for the other tools."""
+    rungs = getattr(search, "resource_rungs", None)
+    return getattr(search, "subset_size", None) if rungs is None else rungs
+
+
 def _n_last_rung(search, results):
     """Our trials that reached the last rung without being pruned, else None.
 
@@ -493,9 +496,7 @@ def _n_last_rung(search, results):
     subsets. ``n_candidates - n_pruned`` also counts a trial that failed
     below the last rung; for the other tools it is the only count there is.
     """
-    rungs = getattr(search, "resource_rungs", None)
-    if rungs is None:
-        rungs = getattr(search, "subset_size", None)
+    rungs = _rungs(search)
     if "rung" not in results or not isinstance(rungs, (list, tuple)):
         return None
     top = len(rungs) - 1

@@ -858,12 +858,13 @@ multimetric_
         if check is not None and check.judges(float(scores[self.best_index_])):
             # Only configurations the check can judge may replace the best.
             order += fallback_order(results, metric, self.best_index_, check.judges)
-        elif check is not None and check.chance is not None:
+        elif check is not None:
             # The best scored no better than a constant: with rungs, a
             # re-scored configuration at chance on whole folds still ranks
             # above every trial of the rungs below. Those that beat the
             # constant are refit (and checked) instead; the best's refit
-            # would be at chance.
+            # would be at chance. (Without a constant's score the check
+            # judges nothing, and none is listed.)
             beaten = fallback_order(
                 results, metric, self.best_index_, check.judges, limit=MAX_REFITS
             )
