@@ -224,6 +224,7 @@ ROUND_STRATEGIES = (
     "full max_iter rungs rounds",
     "random rungs +prop rounds",
     "random rungs rounds",
+    "random rungs<1 rounds",
     "full epochs rungs rounds",
 )
 # The refit check's A/B, run on request (--strategies).
