@@ -855,9 +855,11 @@ multimetric_
             )
         scores = results[f"mean_test_{metric}"] if check is not None else None
         order = [self.best_index_]
+        # Only configurations the check can judge, and that held on every
+        # fold, may replace the best.
+        steady = check and functools.partial(check.steady, results, metric)
         if check is not None and check.judges(float(scores[self.best_index_])):
-            # Only configurations the check can judge may replace the best.
-            order += fallback_order(results, metric, self.best_index_, check.judges)
+            order += fallback_order(results, metric, self.best_index_, steady)
         elif check is not None:
             # The best scored no better than a constant: with rungs, a
             # re-scored configuration at chance on whole folds still ranks
@@ -866,7 +868,7 @@ multimetric_
             # would be at chance. (Without a constant's score the check
             # judges nothing, and none is listed.)
             beaten = fallback_order(
-                results, metric, self.best_index_, check.judges, limit=MAX_REFITS
+                results, metric, self.best_index_, steady, limit=MAX_REFITS
             )
             if beaten:
                 _warn_passed_over(
@@ -1584,7 +1586,7 @@ class _Run:
         first = len(self.params)
         seen = set()  # trial numbers recorded (or left out as extra)
         done = extra = 0
-        after_round = False
+        after_round = spent = False
         while True:
             if heart is not None:
                 heart.fail_stale()
@@ -1613,7 +1615,7 @@ class _Run:
             if after_round:
                 self._run_callbacks()
                 after_round = False
-            if done >= space.n_iter or self.stopped:
+            if done >= space.n_iter or self.stopped or spent:
                 break
             if (
                 self.deadline is not None
@@ -1643,7 +1645,7 @@ class _Run:
                 for trial in surplus:
                     # Another worker took the last places meanwhile.
                     trial.set_user_attr(_SURPLUS_KEY, True)
-                    study.tell(trial, state=TrialState.FAIL)
+                    _tell(study, trial, state=TrialState.FAIL)
                 if not trials:
                     continue
             candidates = [space.decode(t.params) for t in trials]
@@ -1684,7 +1686,7 @@ class _Run:
                     # moment since the check above: the results then count
                     # once more, as its queued copy will (a rare repeat, not
                     # a crash).
-                    study.tell(trial, skip_if_finished=True, **told)
+                    spent |= _tell(study, trial, skip_if_finished=True, **told)
                 except UpdateFinishedTrialError:
                     # Failed as stale by another worker (this one's heartbeat
                     # stalled): its candidate was queued again there.
@@ -2142,6 +2144,23 @@ class _Run:
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
+
+
+def _tell(study, trial, **kwargs):
+    """``study.tell``, and whether the sampler asked the study to stop.
+
+    ``GridSampler`` and ``BruteForceSampler`` stop a study once their grid
+    is spent; outside ``Study.optimize``, as here, Optuna raises that as a
+    ``RuntimeError`` after the trial is recorded. The search then ends with
+    the trials it has, as ``Study.optimize`` would.
+    """
+    try:
+        study.tell(trial, **kwargs)
+    except RuntimeError as exc:
+        if "Study.stop" not in str(exc):
+            raise
+        return True
+    return False
 
 
 def _add_times(total, splits_out):

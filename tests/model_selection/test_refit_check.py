@@ -5,6 +5,7 @@ import math
 import warnings
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import sklearn
@@ -458,7 +459,44 @@ def test_fallback_order_skips_what_the_check_cannot_judge():
         "rung": np.array([3, 3, 3, 2, 2]),
     }
     assert fallback_order(results, "score", 0) == [1, 2]
-    assert fallback_order(results, "score", 0, lambda s: s > 0.1) == [3, 4]
+    scores = results["mean_test_score"]
+    assert fallback_order(results, "score", 0, lambda i: scores[i] > 0.1) == [3, 4]
+
+
+def _check_with_chance(chance):
+    check = RefitCheck(None, None, None, True, 0)
+    check.chance = chance
+    return check
+
+
+def test_steady_asks_every_fold_to_keep_half_the_gain_of_the_best_fold():
+    # Chance 0.1. Row 0: folds 0.9 and 0.8, steady. Row 1: 0.95 and 0.3
+    # (mean 0.625 beats the constant, but one fold kept 0.2 of a 0.85
+    # gain). Row 2: 0.5 and 0.35 (a gain of 0.25, over half of 0.4).
+    # Row 3: at chance on average. Row 4: a NaN fold.
+    results = {
+        "mean_test_score": np.array([0.85, 0.625, 0.425, 0.1, np.nan]),
+        "split0_test_score": np.array([0.9, 0.95, 0.5, 0.1, 0.9]),
+        "split1_test_score": np.array([0.8, 0.3, 0.35, 0.1, np.nan]),
+    }
+    check = _check_with_chance(0.1)
+    assert [check.steady(results, "score", i) for i in range(5)] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    # Without per-fold scores, the mean decides (as judges does).
+    means = {"mean_test_score": results["mean_test_score"]}
+    assert [check.steady(means, "score", i) for i in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    # Without a constant's score nothing is steady.
+    assert not _check_with_chance(None).steady(results, "score", 0)
 
 
 def test_a_lone_collapsed_top_rung_gives_way_to_a_lower_rung(digits):
@@ -658,3 +696,64 @@ def test_a_best_at_chance_on_whole_folds_gives_way_to_the_rungs_below(digits):
     plain = clone(search).set_params(refit_check=False).fit(X, y)
     assert plain.best_params_ == {"mode": "fast"}
     assert plain.best_estimator_.constant_
+
+
+class ShakyOnAFold(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose ``kind`` sets how it fails: "best" predicts
+    one class on more than ``limit`` rows (all rows, not a fold); "shaky"
+    does too, and on the training fold of 1,100 rows; "weak" answers class
+    0 for every other row, everywhere."""
+
+    def __init__(self, kind="best", limit=1300):
+        self.kind = kind
+        self.limit = limit
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression(max_iter=300).fit(X, y)
+        self.classes_ = self.model_.classes_
+        n = len(X)
+        self.constant_ = self.kind != "weak" and (
+            n > self.limit or (self.kind.startswith("shaky") and n == 1100)
+        )
+        return self
+
+    def predict(self, X):
+        if self.constant_:
+            return np.full(len(X), self.classes_[0])
+        pred = self.model_.predict(X)
+        if self.kind == "weak":
+            pred[::2] = self.classes_[0]
+        return pred
+
+
+@pytest.mark.filterwarnings("ignore:BruteForceSampler is experimental")
+def test_a_configuration_that_fell_on_a_fold_does_not_replace_a_collapsed_refit(
+    digits,
+):
+    # As in the 5 % CNN search at 50,000 rows: the best collapses on all
+    # rows, and so do the next two by rank, which had fallen to a constant
+    # on one fold each (mean 0.66 against 0.55 for "weak"). They used up the
+    # refits and the collapsed best was kept; now they are passed over.
+    X, y = digits
+    rows = np.arange(len(y))
+    # Three folds whose training parts have 1,000, 1,100 and 1,200 rows.
+    cv = [(rows[:n], rows[n:]) for n in (1000, 1100, 1200)]
+    space = {"kind": ["best", "shaky", "shaky too", "weak"]}
+    search = _search(
+        ShakyOnAFold(),
+        space,
+        cv=cv,
+        n_iter=4,
+        optimizer=optuna.samplers.BruteForceSampler(seed=0),  # each kind once
+        refit_check=True,
+    )
+    with pytest.warns(UserWarning, match="collapsed on all rows"):
+        search.fit(X, y)
+    res = search.cv_results_
+    mean = {p["kind"]: s for p, s in zip(res["params"], res["mean_test_score"])}
+    assert set(mean) == set(space["kind"])
+    assert mean["best"] > mean["shaky"] > mean["weak"] > 0.3
+    assert mean["shaky too"] > mean["weak"]
+    assert search.best_params_ == {"kind": "weak"}
+    assert not search.best_estimator_.constant_
+    assert [c["params"] for c in search.collapsed_refits_] == [{"kind": "best"}]

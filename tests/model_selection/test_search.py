@@ -315,6 +315,37 @@ def test_optuna_sampler_instance_is_copied(data):
     assert a == b  # the instance itself was not consumed by the first fit
 
 
+@pytest.mark.filterwarnings("ignore:BruteForceSampler is experimental")
+@pytest.mark.parametrize("sampler", ["grid", "brute force"])
+@pytest.mark.parametrize("n_points", [1, 2])
+def test_a_sampler_whose_grid_is_spent_ends_the_search(data, sampler, n_points):
+    # Both stop the study once every point was tried; outside
+    # Study.optimize Optuna raises that from study.tell.
+    X, y = data
+    choices = [0.01, 1.0, 10.0]
+    sampler = (
+        optuna.samplers.GridSampler({"C": choices}, seed=0)
+        if sampler == "grid"
+        else optuna.samplers.BruteForceSampler(seed=0)
+    )
+    search = SubsetSearchCV(
+        LogisticRegression(max_iter=500),
+        {"C": choices},
+        n_iter=10,
+        n_points=n_points,
+        optimizer=sampler,
+        subset_size=0.2,
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    tried = [p["C"] for p in search.cv_results_["params"]]
+    assert set(tried) == set(choices)
+    # One at a time the grid is tried once; in rounds of two the last round
+    # repeats a point while the grid's last one is running.
+    assert len(tried) == (3 if n_points == 1 else 4)
+    assert search.best_params_["C"] in choices
+
+
 def test_random_sampler_gives_paired_candidates_across_strategies(data):
     # The benchmark harness relies on this: a seeded random sampler proposes
     # the same candidates whatever the scores, so strategies can be paired.
