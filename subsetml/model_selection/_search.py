@@ -166,7 +166,9 @@ class SubsetSearchCV(BaseSearchCV):
         k}`` sets it), so that short searches use the model too. ``"gp"``:
         scikit-optimize's Gaussian-process optimiser, with the same random
         start. ``"random"``: random search. Any
-        ``optuna.samplers.BaseSampler`` instance is used as given (copied).
+        ``optuna.samplers.BaseSampler`` instance is used as given (copied);
+        ``GridSampler`` and ``BruteForceSampler`` end the search when their
+        grid is spent, as in ``Study.optimize``.
     n_points : int or "auto", default="auto"
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
@@ -281,7 +283,9 @@ class SubsetSearchCV(BaseSearchCV):
         refit the next best configuration instead (at most two more, by
         ``rank_test_*``: the best's ``rung`` first, with re-scoring the
         re-scored ones, then the rungs below, refit as scored; a replacement
-        must also score above the collapsed refits). A refit has
+        must have held on every fold -- none below half the gain over the
+        constant of its best fold -- and score above the collapsed refits).
+        A refit has
         collapsed when, scored with the search's metric on about 2,000 of
         its training rows (stratified for a classifier, at least one row per
         class; with routed score parameters such as ``sample_weight``), it
@@ -855,6 +859,7 @@ multimetric_
             )
         scores = results[f"mean_test_{metric}"] if check is not None else None
         order = [self.best_index_]
+        passed_over = False
         # Only configurations the check can judge, and that held on every
         # fold, may replace the best.
         steady = check and functools.partial(check.steady, results, metric)
@@ -871,6 +876,7 @@ multimetric_
                 results, metric, self.best_index_, steady, limit=MAX_REFITS
             )
             if beaten:
+                passed_over = True
                 _warn_passed_over(
                     results["params"][self.best_index_],
                     float(scores[self.best_index_]),
@@ -938,6 +944,7 @@ multimetric_
                 self.collapsed_refits_,
                 None if index == order[0] else self.best_params_,
                 net=self._is_net(),
+                passed_over=passed_over,
             )
         return fit_s
 
@@ -2255,14 +2262,21 @@ def _warn_passed_over(params, cv_score, chance):
     )
 
 
-def _warn_collapsed(set_aside, kept, net):
+def _warn_collapsed(set_aside, kept, net, passed_over=False):
     """Say which refits collapsed (or failed), and what ``best_estimator_``
-    holds."""
+    holds; ``passed_over``: the best-ranked configuration was not refit
+    (``_warn_passed_over``), the first refit is the best of those that beat
+    the constant."""
     collapsed = [c for c in set_aside if c["collapsed"]]
     failed = [c for c in set_aside if c["collapsed"] is None]
     first = collapsed[0]
+    best = (
+        "the best configuration that beat the constant"
+        if passed_over
+        else "the best configuration"
+    )
     lines = [
-        f"The refit of the best configuration ({first['params']}) collapsed on "
+        f"The refit of {best} ({first['params']}) collapsed on "
         f"all rows: on {first['n_rows']} of its training rows it scored "
         f"{first['train_score']:.4g}, a constant prediction "
         f"{first['chance_score']:.4g}, against {first['cv_score']:.4g} in "
@@ -2277,7 +2291,7 @@ def _warn_collapsed(set_aside, kept, net):
         lines.append(f"The refit of {c['params']} was set aside: {c['error']}.")
     if kept is None:
         lines.append(
-            "best_estimator_ is the collapsed refit of the best configuration "
+            f"best_estimator_ is the collapsed refit of {best} "
             "(no other configuration's refit passed the check); "
             + (
                 "narrow the ranges of learning rates and momenta, "

@@ -757,3 +757,24 @@ def test_a_configuration_that_fell_on_a_fold_does_not_replace_a_collapsed_refit(
     assert search.best_params_ == {"kind": "weak"}
     assert not search.best_estimator_.constant_
     assert [c["params"] for c in search.collapsed_refits_] == [{"kind": "best"}]
+
+
+@pytest.mark.parametrize("passed_over", [False, True])
+def test_the_collapse_warning_names_the_first_refit_as_it_was_chosen(passed_over):
+    from subsetml.model_selection._search import _warn_collapsed
+
+    entry = {
+        "params": {"C": 1.0},
+        "n_rows": 100,
+        "train_score": 0.1,
+        "chance_score": 0.1,
+        "cv_score": 0.9,
+        "collapsed": True,
+    }
+    with pytest.warns(UserWarning) as record:
+        _warn_collapsed([entry], None, net=True, passed_over=passed_over)
+    (message,) = [str(w.message) for w in record]
+    named = "the best configuration that beat the constant ({'C': 1.0})"
+    assert (named in message) is passed_over
+    assert message.startswith("The refit of the best configuration")
+    assert "collapsed refit of the best configuration" in message
