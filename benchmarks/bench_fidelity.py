@@ -26,6 +26,8 @@ CV folds and the same held-out test rows (issue 14):
   ``3 ** (rungs - 1)``), for every resource; every other strategy of ours
   runs with ``n_points=1`` (one trial at a time, as before), so that
   strategy names keep their meaning across results files; on request;
+* ``... +rs`` -- the same search with ``optimizer="random"`` (Optuna's
+  random sampler) instead of TPE, on request;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -227,6 +229,8 @@ ROUND_STRATEGIES = (
     "random rungs<1 rounds",
     "full epochs rungs rounds",
 )
+# Optuna's random sampler instead of TPE (" +rs"), run on request.
+RANDOM_SAMPLER_STRATEGIES = ("random rungs<1 rounds +rs", "random@0.05 +rs")
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
 ALL_STRATEGIES = tuple(
@@ -236,6 +240,7 @@ ALL_STRATEGIES = tuple(
         + PROP_STRATEGIES
         + ITER_STRATEGIES
         + ROUND_STRATEGIES
+        + RANDOM_SAMPLER_STRATEGIES
         + CHECK_STRATEGIES
     )
 )
@@ -314,6 +319,19 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             **kw,
         )
 
+    if strategy.endswith(" +rs"):
+        # The same search with Optuna's random sampler instead of TPE: does
+        # the optimiser or the fidelity lose to HalvingRandomSearchCV?
+        return make_search(
+            strategy[: -len(" +rs")],
+            estimator,
+            space,
+            n_iter,
+            splitter,
+            seed,
+            fold_rows,
+            y,
+        ).set_params(optimizer="random")
     if strategy.endswith(" rounds"):
         search = make_search(
             strategy[: -len(" rounds")],
