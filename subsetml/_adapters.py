@@ -52,6 +52,10 @@ class EstimatorAdapter(Protocol):
     def train_more(self, estimator, X, y, epochs, **fit_params):
         """Train fitted ``estimator`` for ``epochs`` more epochs, in place."""
 
+    def keep_lowest_loss(self, estimator):
+        """An unfitted copy of ``estimator`` that ends its fits with the
+        weights of its epoch of lowest training loss, or None if it cannot."""
+
 
 _ADAPTERS: list[EstimatorAdapter] = []
 

@@ -859,7 +859,7 @@ multimetric_
             )
         scores = results[f"mean_test_{metric}"] if check is not None else None
         order = [self.best_index_]
-        passed_over = False
+        passed_over = restored = False
         # Only configurations the check can judge, and that held on every
         # fold, may replace the best.
         steady = check and functools.partial(check.steady, results, metric)
@@ -936,8 +936,16 @@ multimetric_
             if first is None:
                 first = (index, estimator, fit_s)
         else:
-            # No refit passed: keep the best configuration's, and say so.
+            # No refit passed: keep the best configuration's, and say so --
+            # unless a net, refit once more, ends well at the weights of its
+            # epoch of lowest training loss.
             index, estimator, fit_s = first
+            kept = self._refit_lowest_loss(
+                index, X, y, check, float(scores[index]), routed, tasks, metadata
+            )
+            if kept is not None:
+                estimator, fit_s = kept
+                restored = True
         self._keep_refit(index, estimator, metric)
         if self.collapsed_refits_:
             _warn_collapsed(
@@ -945,8 +953,43 @@ multimetric_
                 None if index == order[0] else self.best_params_,
                 net=self._is_net(),
                 passed_over=passed_over,
+                restored=restored,
             )
         return fit_s
+
+    def _refit_lowest_loss(self, index, X, y, check, cv_score, routed, tasks, metadata):
+        """When every refit of a skorch net collapsed: configuration
+        ``index`` refit once more, ending with the weights of its epoch of
+        lowest training loss (the adapter's ``keep_lowest_loss``).
+
+        A net at the edge of stability can train well for some epochs and
+        then diverge; its refit on all rows takes more steps than a fold's.
+        Returns ``(estimator, fit seconds)`` when that refit passes the check
+        and beats the collapsed refits on its rows, else None.
+        """
+        estimator = clone(self.estimator).set_params(
+            **clone(self.cv_results_["params"][index], safe=False)
+        )
+        estimator = _keep_lowest_loss(estimator)
+        if estimator is None:
+            return None
+        t0 = time.perf_counter()
+        try:
+            with tasks.fitting(self, "refit-lowest-loss", estimator, X, y, metadata):
+                if y is not None:
+                    estimator.fit(X, y, **routed.estimator.fit)
+                else:
+                    estimator.fit(X, **routed.estimator.fit)
+        except Exception:  # a last try, not the refit: the collapsed one stays
+            return None
+        fit_s = time.perf_counter() - t0
+        verdict = check.verdict(estimator, cv_score)
+        if verdict is None or verdict["collapsed"]:
+            return None
+        bar = max(c["train_score"] for c in self.collapsed_refits_ if c["collapsed"])
+        if verdict["train_score"] <= bar:
+            return None
+        return estimator, fit_s
 
     def _keep_refit(self, index, estimator, metric):
         self.best_index_ = int(index)
@@ -2247,6 +2290,23 @@ class SearchResult(dict):
         return out
 
 
+def _keep_lowest_loss(estimator):
+    """``estimator`` (a skorch net, or a Pipeline ending in one) whose net
+    ends its fits at the weights of its epoch of lowest training loss; None
+    when its adapter cannot do that."""
+    net = final_step(estimator)
+    adapter = adapter_for(net)
+    if adapter is None:
+        return None
+    new = adapter.keep_lowest_loss(net)
+    if new is None or net is estimator:
+        return new
+    name, last = estimator.steps[-1]
+    if last is not net:
+        return None  # a Pipeline inside a Pipeline
+    return estimator.set_params(**{name: new})
+
+
 def _warn_passed_over(params, cv_score, chance):
     """Say that the best-ranked configuration was passed over for the refit."""
     warnings.warn(
@@ -2262,11 +2322,13 @@ def _warn_passed_over(params, cv_score, chance):
     )
 
 
-def _warn_collapsed(set_aside, kept, net, passed_over=False):
+def _warn_collapsed(set_aside, kept, net, passed_over=False, restored=False):
     """Say which refits collapsed (or failed), and what ``best_estimator_``
     holds; ``passed_over``: the best-ranked configuration was not refit
     (``_warn_passed_over``), the first refit is the best of those that beat
-    the constant."""
+    the constant; ``restored``: no refit passed, and ``best_estimator_`` is
+    the first configuration's net refit once more, ending at its epoch of
+    lowest training loss."""
     collapsed = [c for c in set_aside if c["collapsed"]]
     failed = [c for c in set_aside if c["collapsed"] is None]
     first = collapsed[0]
@@ -2289,7 +2351,16 @@ def _warn_collapsed(set_aside, kept, net, passed_over=False):
         )
     for c in failed:
         lines.append(f"The refit of {c['params']} was set aside: {c['error']}.")
-    if kept is None:
+    if kept is None and restored:
+        lines.append(
+            f"No other configuration's refit passed the check, so {best} was "
+            "refit once more, keeping the weights of its epoch with the "
+            "lowest training loss (the callback 'keep_lowest_train_loss'; "
+            "its history shows the epochs after it): that refit passed, and "
+            "best_estimator_ is it. Narrow the ranges of learning rates and "
+            "momenta, or train for fewer epochs, to refit without it."
+        )
+    elif kept is None:
         lines.append(
             f"best_estimator_ is the collapsed refit of {best} "
             "(no other configuration's refit passed the check); "

@@ -18,9 +18,12 @@ from subsetml.skorch._adaptive import (
     SubsetNeuralNetRegressor,
     SubsetTrainingMixin,
 )
+from subsetml.skorch._callbacks import KeepLowestTrainLoss
 from subsetml.skorch._lastlayer import lastlayer_from_net
 
 __all__ = ["SkorchAdapter"]
+
+KEEP_LOWEST = "keep_lowest_train_loss"  # the callback's name in a net
 
 
 class SkorchAdapter:
@@ -86,6 +89,17 @@ class SkorchAdapter:
     def train_more(self, estimator, X, y, epochs, **fit_params):
         """``epochs`` more epochs of fitted ``estimator`` on ``(X, y)``."""
         return estimator.partial_fit(X, y, epochs=epochs, **fit_params)
+
+    def keep_lowest_loss(self, estimator):
+        """An unfitted copy of ``estimator`` that ends its fits with the
+        weights of its epoch of lowest training loss
+        (:class:`~subsetml.skorch._callbacks.KeepLowestTrainLoss`), or None
+        when its callbacks are disabled."""
+        callbacks = estimator.callbacks
+        if isinstance(callbacks, str):  # "disable"
+            return None
+        extra = [(KEEP_LOWEST, KeepLowestTrainLoss())]
+        return clone(estimator).set_params(callbacks=list(callbacks or []) + extra)
 
 
 SKORCH_ADAPTER = register_adapter(SkorchAdapter())

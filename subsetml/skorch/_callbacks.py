@@ -1,0 +1,69 @@
+"""A skorch callback the refit check of :class:`SubsetSearchCV` adds to a net
+whose refits all collapsed."""
+
+from __future__ import annotations
+
+import math
+
+from skorch.callbacks import Callback
+
+__all__ = ["KeepLowestTrainLoss"]
+
+
+class KeepLowestTrainLoss(Callback):
+    """Ends a fit with the weights of its epoch of lowest training loss.
+
+    After each epoch whose ``train_loss`` is finite and the lowest so far,
+    the state of every module of the net (``module_`` and any others it
+    declares) is copied, on its device; when training ends, those states
+    are loaded back. The optimiser's state and the history are left as they
+    are, so ``history`` still shows the epochs after the lowest loss.
+
+    A net at the edge of stability can train well for a few epochs and then
+    diverge to a constant prediction: on 37,500 MNIST-1D rows a 1-D CNN with
+    learning rate 0.2 reached a training loss of 0.11 after 8 epochs and
+    ended at 2.3 (chance) after 27, for every torch seed tried. This keeps
+    the net of its eighth epoch.
+
+    Attributes
+    ----------
+    best_loss_ : float
+        The lowest training loss seen (``inf`` before the first epoch).
+    best_epoch_ : int or None
+        Its epoch, counted from 1 in the net's history.
+    """
+
+    def initialize(self):
+        self.best_loss_ = math.inf
+        self.best_epoch_ = None
+        self._states = None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        loss = row.get("train_loss") if hasattr(row, "get") else None
+        if loss is None or not math.isfinite(float(loss)):
+            return
+        if float(loss) < self.best_loss_:
+            self.best_loss_ = float(loss)
+            self.best_epoch_ = len(net.history)
+            self._states = {
+                name: {
+                    key: value.detach().clone()
+                    for key, value in getattr(net, name + "_").state_dict().items()
+                }
+                for name in _module_names(net)
+            }
+
+    def on_train_end(self, net, **kwargs):
+        if self._states is None:
+            return
+        for name, state in self._states.items():
+            getattr(net, name + "_").load_state_dict(state)
+        self._states = None  # the net holds them now; no second copy to pickle
+
+
+def _module_names(net):
+    """``"module"`` and any other modules the net declares (``_modules``)."""
+    names = list(getattr(net, "_modules", None) or ["module"])
+    return [n for n in names if hasattr(getattr(net, n + "_", None), "state_dict")]
