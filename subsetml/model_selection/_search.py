@@ -279,35 +279,36 @@ class SubsetSearchCV(BaseSearchCV):
         0. Nothing is re-scored when the last rung is whole folds (its
         trials already are).
     refit_check : {"auto", True, False}, default="auto"
-        Check that the refit on all rows did not collapse, and if it did,
-        refit the next best configuration instead (at most two more, by
+        Check that the refit on all rows did not collapse, and if it did, refit
+        the next best configuration instead (at most two more, by
         ``rank_test_*``: the best's ``rung`` first, with re-scoring the
         re-scored ones, then the rungs below, refit as scored; a replacement
         must have held on every fold -- none below half the gain over the
-        constant of its best fold -- and score above the collapsed refits).
-        A refit has
-        collapsed when, scored with the search's metric on about 2,000 of
-        its training rows (stratified for a classifier, at least one row per
-        class; with routed score parameters such as ``sample_weight``), it
-        keeps less than half of the gain over a constant prediction
+        constant of its best fold -- and score above the collapsed refits). A
+        refit has collapsed when, scored with the search's metric on about 2,000
+        of its training rows (stratified for a classifier, at least one row per
+        class; with routed score parameters such as ``sample_weight``), it keeps
+        less than half of the gain over a constant prediction
         (``DummyClassifier(strategy="prior")``, ``DummyRegressor()``) that its
-        cross-validated score promised: a net whose learning rate is stable
-        on folds can still diverge to a constant on all rows. ``best_*`` then
-        describe the configuration kept (``cv_results_`` keeps its ranks, so
-        its ``rank_test_*`` is then above 1), ``collapsed_refits_`` the
-        others, and a warning says so; when no refit passes, the best configuration's is
-        kept. The check costs a prediction on those rows (no fit when nothing
-        collapses). It judges nothing, and the first refit is kept as it is,
-        with a callable ``refit``, without ``y``, when the scorer does not
-        return one number or fails, and for a configuration whose score is no
-        better than the constant's (such a configuration never replaces the
-        best either). But when the best configuration itself scored no
-        better than the constant and others beat it (with rungs, a
-        re-scored net at chance on whole folds outranks every trial of the
-        rungs below), the refit is that of the next configurations that beat
-        it (at most three, checked as above), and a warning says so.
-        ``"auto"``: on for a skorch net (or a Pipeline ending in one), off
-        otherwise.
+        cross-validated score promised: a net whose learning rate is stable on
+        folds can still diverge to a constant on all rows. ``best_*`` then
+        describe the configuration kept (``cv_results_`` keeps its ranks, so its
+        ``rank_test_*`` is then above 1), ``collapsed_refits_`` the others, and
+        a warning says so. When no refit passes, the best configuration's is
+        kept -- except for a skorch net, whose first configuration is then refit
+        once more, ending at the weights of its epoch of lowest training loss
+        (the callback ``"keep_lowest_train_loss"`` in its ``callbacks``), and
+        kept if that refit passes. The check costs a prediction on those rows
+        (no fit when nothing collapses). It judges nothing, and the first refit
+        is kept as it is, with a callable ``refit``, without ``y``, when the
+        scorer does not return one number or fails, and for a configuration
+        whose score is no better than the constant's (such a configuration never
+        replaces the best either). But when the best configuration itself scored
+        no better than the constant and others beat it (with rungs, a re-scored
+        net at chance on whole folds outranks every trial of the rungs below),
+        the refit is that of the next configurations that beat it (at most
+        three, checked as above), and a warning says so. ``"auto"``: on for a
+        skorch net (or a Pipeline ending in one), off otherwise.
     resource : str, default="n_samples"
         What grows from rung to rung. ``"n_samples"``: the rows, given by
         ``subset_size``. Any other string names an estimator parameter
