@@ -160,7 +160,9 @@ def _write_fidelity(app):
         "fidelity_rounds_nets",
         "fidelity_nets",
         "fidelity_nets_large_mlp",
+        "fidelity_nets_large_mlp_rounds_rs",
         "fidelity_nets_large_cnn",
+        "fidelity_hgb_rounds",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
