@@ -808,7 +808,7 @@ multimetric_
         self.collapsed_refits_ = []
         if self.refit:
             t0 = time.perf_counter()
-            refit_fit_s = self._refit_best(
+            refit_fit_s, restored = self._refit_best(
                 X,
                 y,
                 scorers,
@@ -820,10 +820,11 @@ multimetric_
                 selection_seed,
             )
             self.refit_time_ = time.perf_counter() - t0
-            if not rungs[-1].full:
+            if not rungs[-1].full and not restored:
                 # A search whose last rung trains on full folds shows it in
                 # its scores (re-scoring shows it too, but does not stop a
-                # search that found nothing better).
+                # search that found nothing better). A net restored to its
+                # epoch of lowest loss was warned about with its collapse.
                 _warn_if_refit_net_diverged(
                     final_step(self.best_estimator_), self.best_params_
                 )
@@ -845,7 +846,8 @@ multimetric_
         """Fit ``best_params_`` on all rows; with ``refit_check``, a refit
         that collapsed gives way to the next best configurations.
 
-        Returns the seconds of the last fit (the one kept).
+        Returns the seconds of the last fit (the one kept), and whether it
+        is a net restored to its epoch of lowest training loss.
         """
         check = None
         if self._refit_check_on() and not callable(self.refit):
@@ -956,7 +958,7 @@ multimetric_
                 passed_over=passed_over,
                 restored=restored,
             )
-        return fit_s
+        return fit_s, restored
 
     def _refit_lowest_loss(self, index, X, y, check, cv_score, routed, tasks, metadata):
         """When every refit of a skorch net collapsed: configuration
