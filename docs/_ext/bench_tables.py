@@ -162,6 +162,7 @@ def _write_fidelity(app):
         "fidelity_nets_large_mlp",
         "fidelity_nets_large_mlp_rounds_rs",
         "fidelity_nets_large_cnn",
+        "fidelity_nets_large_cnn_now",
         "fidelity_hgb_rounds",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
