@@ -319,22 +319,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             **kw,
         )
 
-    if strategy.endswith(" +rs"):
-        # The same search with Optuna's random sampler instead of TPE: does
-        # the optimiser or the fidelity lose to HalvingRandomSearchCV?
+    def without(suffix):
+        # The strategy named without ``suffix``, which then adjusts it.
         return make_search(
-            strategy[: -len(" +rs")],
-            estimator,
-            space,
-            n_iter,
-            splitter,
-            seed,
-            fold_rows,
-            y,
-        ).set_params(optimizer="random")
-    if strategy.endswith(" rounds"):
-        search = make_search(
-            strategy[: -len(" rounds")],
+            strategy[: -len(suffix)],
             estimator,
             space,
             n_iter,
@@ -343,6 +331,13 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             fold_rows,
             y,
         )
+
+    if strategy.endswith(" +rs"):
+        # The same search with Optuna's random sampler instead of TPE: does
+        # the optimiser or the fidelity lose to HalvingRandomSearchCV?
+        return without(" +rs").set_params(optimizer="random")
+    if strategy.endswith(" rounds"):
+        search = without(" rounds")
         # Rounds as n_points="auto" sizes them for rungs of rows, given
         # explicitly so that rungs of epochs and boosting rounds (one at a
         # time under "auto") run in rounds too.
