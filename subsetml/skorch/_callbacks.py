@@ -3,6 +3,7 @@ whose refits all collapsed."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 from skorch.callbacks import Callback
@@ -14,10 +15,11 @@ class KeepLowestTrainLoss(Callback):
     """Ends a fit with the weights of its epoch of lowest training loss.
 
     After each epoch whose ``train_loss`` is finite and the lowest so far,
-    the state of every module of the net (``module_`` and any others it
-    declares) is copied, on its device; when training ends, those states
-    are loaded back. The optimiser's state and the history are left as they
-    are, so ``history`` still shows the epochs after the lowest loss.
+    the state of every module and optimiser of the net (``module_``,
+    ``optimizer_`` and any others it declares) is copied, on its device;
+    when training ends, those states are loaded back, so ``partial_fit``
+    goes on from that epoch. The history is left as it is: it still shows
+    the epochs after the lowest loss.
 
     A net at the edge of stability can train well for a few epochs and then
     diverge to a constant prediction: on 37,500 MNIST-1D rows a 1-D CNN with
@@ -48,11 +50,8 @@ class KeepLowestTrainLoss(Callback):
             self.best_loss_ = float(loss)
             self.best_epoch_ = len(net.history)
             self._states = {
-                name: {
-                    key: value.detach().clone()
-                    for key, value in getattr(net, name + "_").state_dict().items()
-                }
-                for name in _module_names(net)
+                name: copy.deepcopy(getattr(net, name + "_").state_dict())
+                for name in _stateful_names(net)
             }
 
     def on_train_end(self, net, **kwargs):
@@ -63,7 +62,10 @@ class KeepLowestTrainLoss(Callback):
         self._states = None  # the net holds them now; no second copy to pickle
 
 
-def _module_names(net):
-    """``"module"`` and any other modules the net declares (``_modules``)."""
+def _stateful_names(net):
+    """The modules and optimisers the net declares (``_modules``,
+    ``_optimizers``; ``"module"`` and ``"optimizer"`` by default) that
+    have a state."""
     names = list(getattr(net, "_modules", None) or ["module"])
+    names += list(getattr(net, "_optimizers", None) or ["optimizer"])
     return [n for n in names if hasattr(getattr(net, n + "_", None), "state_dict")]

@@ -75,7 +75,10 @@ def _net(**kw):
 def test_the_callback_ends_at_the_epoch_of_lowest_training_loss(digits):
     X, y = digits
     torch.manual_seed(0)
-    net = _net(callbacks=[("diverge", DivergeOnAllRows(limit=0, after=5))])
+    net = _net(
+        callbacks=[("diverge", DivergeOnAllRows(limit=0, after=5))],
+        optimizer__momentum=0.9,
+    )
     net.set_params(callbacks=[*net.callbacks, (KEEP_LOWEST, KeepLowestTrainLoss())])
     net.fit(X, y)
     losses = net.history[:, "train_loss"]
@@ -85,6 +88,11 @@ def test_the_callback_ends_at_the_epoch_of_lowest_training_loss(digits):
     assert keep.best_epoch_ == int(np.argmin(losses[:5])) + 1
     assert keep.best_loss_ == pytest.approx(min(losses[:5]))
     assert net.score(X, y) > 0.5  # the weights of that epoch (NaN: 0.1)
+    # The optimiser's momentum is that of the same epoch, not NaN.
+    buffers = [
+        s["momentum_buffer"] for s in net.optimizer_.state_dict()["state"].values()
+    ]
+    assert buffers and all(torch.isfinite(b).all() for b in buffers)
     # Fitted, it pickles without a second copy of the weights.
     assert pickle.loads(pickle.dumps(net)).score(X, y) == net.score(X, y)
     assert keep._states is None
