@@ -15,6 +15,8 @@
   (warm start, re-selection every R epochs, weighted losses).
 - :func:`lastlayer_from_net`: a :class:`~subsetml.LastLayer` read off a
   skorch net's final Linear layer, for subset selection.
+- :class:`KeepLowestTrainLoss`: a callback that ends a fit at the weights of
+  its epoch of lowest training loss (the refit check's last try for nets).
 """
 
 from subsetml.minibatch import (
@@ -40,6 +42,7 @@ from subsetml.skorch._adaselection import (
     AdaSelectionMixin,
     AdaSelectionRegressor,
 )
+from subsetml.skorch._callbacks import KeepLowestTrainLoss
 from subsetml.skorch._lastlayer import lastlayer_from_net
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "BasePolicy",
     "BigLossPolicy",
     "GradientNormPolicy",
+    "KeepLowestTrainLoss",
     "LossExtremesPolicy",
     "ScoredBatch",
     "SmallLossPolicy",

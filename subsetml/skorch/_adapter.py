@@ -93,7 +93,7 @@ class SkorchAdapter:
     def keep_lowest_loss(self, estimator):
         """An unfitted copy of ``estimator`` that ends its fits with the
         weights of its epoch of lowest training loss
-        (:class:`~subsetml.skorch._callbacks.KeepLowestTrainLoss`), or None
+        (:class:`~subsetml.skorch.KeepLowestTrainLoss`), or None
         when its callbacks are disabled."""
         callbacks = estimator.callbacks
         if isinstance(callbacks, str):  # "disable"

@@ -1,5 +1,6 @@
-"""A skorch callback the refit check of :class:`SubsetSearchCV` adds to a net
-whose refits all collapsed."""
+"""A skorch callback that ends a fit at its epoch of lowest training loss;
+:class:`~subsetml.model_selection.SubsetSearchCV`'s refit check adds it to a
+net whose refits all collapsed."""
 
 from __future__ import annotations
 
@@ -33,6 +34,28 @@ class KeepLowestTrainLoss(Callback):
         The lowest training loss seen (``inf`` before the first epoch).
     best_epoch_ : int or None
         Its epoch, counted from 1 in the net's history.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from subsetml.skorch import KeepLowestTrainLoss
+    >>> X = np.random.RandomState(0).randn(64, 4).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = NeuralNetClassifier(
+    ...     torch.nn.Linear,
+    ...     module__in_features=4,
+    ...     module__out_features=2,
+    ...     criterion=torch.nn.CrossEntropyLoss,
+    ...     max_epochs=5,
+    ...     train_split=None,
+    ...     verbose=0,
+    ...     callbacks=[("keep_lowest", KeepLowestTrainLoss())],
+    ... ).fit(X, y)
+    >>> keep = dict(net.callbacks_)["keep_lowest"]
+    >>> bool(keep.best_loss_ == min(net.history[:, "train_loss"]))
+    True
     """
 
     def initialize(self):

@@ -16,8 +16,8 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 
 from subsetml.model_selection import SubsetSearchCV
+from subsetml.skorch import KeepLowestTrainLoss
 from subsetml.skorch._adapter import KEEP_LOWEST, SKORCH_ADAPTER
-from subsetml.skorch._callbacks import KeepLowestTrainLoss
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:BruteForceSampler is experimental"),
