@@ -346,6 +346,24 @@ def test_a_sampler_whose_grid_is_spent_ends_the_search(data, sampler, n_points):
     assert search.best_params_["C"] in choices
 
 
+def test_only_a_stop_request_from_tell_ends_the_search():
+    from subsetml.model_selection._search import _tell
+
+    class Study:
+        def __init__(self, message):
+            self.message = message
+
+        def tell(self, trial, **kwargs):
+            if self.message:
+                raise RuntimeError(self.message)
+
+    assert _tell(Study(None), 0) is False
+    stop = "`Study.stop` is supposed to be invoked inside an objective function"
+    assert _tell(Study(stop), 0) is True
+    with pytest.raises(RuntimeError, match="storage is gone"):
+        _tell(Study("storage is gone"), 0)
+
+
 def test_random_sampler_gives_paired_candidates_across_strategies(data):
     # The benchmark harness relies on this: a seeded random sampler proposes
     # the same candidates whatever the scores, so strategies can be paired.
