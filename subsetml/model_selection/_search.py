@@ -896,10 +896,7 @@ multimetric_
             verdict, error = None, None
             try:
                 with tasks.fitting(self, name, estimator, X, y, metadata):
-                    if y is not None:
-                        estimator.fit(X, y, **routed.estimator.fit)
-                    else:
-                        estimator.fit(X, **routed.estimator.fit)
+                    _fit_all_rows(estimator, X, y, routed)
             except Exception as exc:
                 if attempt == 0:
                     raise  # the refit of the best fails as in GridSearchCV
@@ -920,9 +917,7 @@ multimetric_
             if error is None and attempt and not verdict["collapsed"]:
                 # A replacement from a lower rung promised less, so passes a
                 # lower bar: it must also beat the collapsed refits outright.
-                bar = max(
-                    c["train_score"] for c in self.collapsed_refits_ if c["collapsed"]
-                )
+                bar = self._collapsed_bar()
                 if verdict["train_score"] <= bar:
                     entry.update(verdict)
                     error = (
@@ -979,20 +974,22 @@ multimetric_
         t0 = time.perf_counter()
         try:
             with tasks.fitting(self, "refit-lowest-loss", estimator, X, y, metadata):
-                if y is not None:
-                    estimator.fit(X, y, **routed.estimator.fit)
-                else:
-                    estimator.fit(X, **routed.estimator.fit)
+                _fit_all_rows(estimator, X, y, routed)
         except Exception:  # a last try, not the refit: the collapsed one stays
             return None
         fit_s = time.perf_counter() - t0
         verdict = check.verdict(estimator, cv_score)
         if verdict is None or verdict["collapsed"]:
             return None
-        bar = max(c["train_score"] for c in self.collapsed_refits_ if c["collapsed"])
-        if verdict["train_score"] <= bar:
+        if verdict["train_score"] <= self._collapsed_bar():
             return None
         return estimator, fit_s
+
+    def _collapsed_bar(self):
+        """The best check-row score of the refits that collapsed: a
+        replacement promised less than the best, so it must beat them
+        outright."""
+        return max(c["train_score"] for c in self.collapsed_refits_ if c["collapsed"])
 
     def _keep_refit(self, index, estimator, metric):
         self.best_index_ = int(index)
@@ -2291,6 +2288,14 @@ class SearchResult(dict):
         out.x = None if best is None else out.x_iters[best]
         out.fun = None if best is None else float(out.func_vals[best])
         return out
+
+
+def _fit_all_rows(estimator, X, y, routed):
+    """A refit: ``estimator`` fitted on all rows with the routed fit params."""
+    if y is not None:
+        estimator.fit(X, y, **routed.estimator.fit)
+    else:
+        estimator.fit(X, **routed.estimator.fit)
 
 
 def _keep_lowest_loss(estimator):
