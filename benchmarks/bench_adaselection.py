@@ -94,6 +94,16 @@ MIXES = {
     # the training rows set aside (these runs train on the other 90 %).
     "adaselection_paired_reserve": {"method_reward": "paired", "reward_rows": 0.1},
     "adaselection_probe_reserve": {"method_reward": "probe", "reward_rows": 0.1},
+    # The paired and probe rewards on the median held-out loss instead of the
+    # mean, so that a few rows with corrupted targets do not decide it.
+    "adaselection_paired_median": {
+        "method_reward": "paired",
+        "reward_statistic": "median",
+    },
+    "adaselection_probe_median": {
+        "method_reward": "probe",
+        "reward_statistic": "median",
+    },
 }
 SUBSAMPLING = [*MIXES, *POLICIES]
 

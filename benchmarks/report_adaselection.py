@@ -42,6 +42,8 @@ MIX_STYLES = {
     "adaselection_paired_early": {"lw": 1.5, "color": "tab:red", "ls": "--"},
     "adaselection_paired_reserve": {"lw": 2.5, "color": "tab:red", "ls": ":"},
     "adaselection_probe_reserve": {"lw": 1.5, "color": "tab:blue", "ls": ":"},
+    "adaselection_paired_median": {"lw": 1.5, "color": "tab:olive"},
+    "adaselection_probe_median": {"lw": 1.5, "color": "tab:olive", "ls": ":"},
 }
 #: The mixes whose method weights are plotted (one figure each).
 WEIGHT_PLOTS = ("adaselection", "adaselection_probe", "adaselection_paired")

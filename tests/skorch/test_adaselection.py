@@ -331,6 +331,8 @@ def test_stale_scoring_skips_the_forward_for_fresh_rows(clf_data):
         ({"probe_horizon": float("nan")}, "probe_horizon"),
         ({"probe_horizon": "early"}, "probe_horizon"),
         ({"stale_epochs": "AUTO"}, "non-negative integer or 'auto'"),
+        ({"reward_statistic": "trimmed"}, "reward_statistic must be 'mean' or"),
+        ({"reward_statistic": None}, "reward_statistic"),
     ],
 )
 def test_bad_parameters_fail_before_training(clf_data, params, match):
@@ -892,8 +894,10 @@ def test_probe_reward_probes_only_freshly_scored_rows(clf_data):
     assert net.history[:, "rows_scored"] == [120 + 6 * 5] + [36 + 6 * 5] * 2
 
 
-def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
+@pytest.mark.parametrize("statistic", ["mean", "median"])
+def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data, statistic):
     X, y = clf_data
+    summarise = getattr(np, statistic)
     weight = np.linspace(0.5, 2.0, len(y))
     seen = []
 
@@ -911,7 +915,7 @@ def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
                 losses = torch.nn.functional.cross_entropy(
                     logits, torch.as_tensor(y[ids]), reduction="none"
                 ).numpy()
-                seen.append((before, after, float(np.mean(losses * weight[ids]))))
+                seen.append((before, after, float(summarise(losses * weight[ids]))))
                 return update(before, after)
 
             self.weighting_.update_probe = check
@@ -925,6 +929,7 @@ def test_probe_reward_compares_weighted_losses_of_the_same_rows(clf_data):
         module=MLP,
         criterion=torch.nn.CrossEntropyLoss,
         method_reward="probe",
+        reward_statistic=statistic,
         probe_every=1,
         warmup_epochs=0,
         max_epochs=2,
@@ -1120,6 +1125,34 @@ def test_paired_reward_credits_each_try_to_its_own_policy(reg_data):
     ).fit(X, y)
     assert net.weighting_.n_probes > 10
     assert net.method_weights_[0] > 0.8
+
+
+def test_median_reward_is_less_swayed_by_a_few_shifted_targets(reg_data):
+    """A fifth of the targets are shifted up. Training on them moves the
+    held-out rows' mean loss through the shifted rows among them, while the
+    typical (median) row only loses: the median reward gives the policy that
+    keeps the shifted rows less weight than the mean reward does."""
+    X, y = reg_data
+    y = y.copy()
+    shifted = np.arange(0, N, 5)
+    y[shifted] += 10.0
+    clean = np.setdiff1d(np.arange(N), shifted)
+    weights = {}
+    for statistic in ("mean", "median"):
+        torch.manual_seed(0)
+        net = make_reg(
+            policies=[RowSetPolicy(clean), RowSetPolicy(shifted)],
+            method_reward="paired",
+            reward_statistic=statistic,
+            probe_every=1,
+            warmup_epochs=0,
+            curriculum_strength=0.0,
+            sampling_rate=0.2,
+            max_epochs=6,
+        ).fit(X, y)
+        assert net.weighting_.n_probes > 20
+        weights[statistic] = net.method_weights_[1]
+    assert weights["median"] < 0.05 < weights["mean"]
 
 
 class BatchRows(Callback):
