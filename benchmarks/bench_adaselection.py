@@ -260,8 +260,8 @@ TASKS = {
 # --- one run ----------------------------------------------------------------
 
 
-def run(task, method, rate, seed):
-    X_tr, X_te, y_tr, y_te = task["data"]
+def make_net(task, method, rate, seed):
+    """The grid's net for ``method`` at sampling rate ``rate``, unfitted."""
     cls = (
         AdaSelectionClassifier
         if task["kind"] == "classification"
@@ -279,7 +279,7 @@ def run(task, method, rate, seed):
         else:
             selection["policies"] = method
     torch.manual_seed(seed)
-    net = cls(
+    return cls(
         task["module"],
         **{f"module__{k}": v for k, v in task["module_params"].items()},
         optimizer=torch.optim.Adam,
@@ -292,6 +292,11 @@ def run(task, method, rate, seed):
         **selection,
         **extra,
     )
+
+
+def run(task, method, rate, seed):
+    X_tr, X_te, y_tr, y_te = task["data"]
+    net = make_net(task, method, rate, seed)
     start = time.perf_counter()
     net.fit(X_tr, y_tr)
     wall = time.perf_counter() - start
