@@ -157,8 +157,14 @@ def label_view(X, y, classification):
         classes, codes = np.unique(y, return_inverse=True)
         c = max(classes.shape[0], 2)
         return LastLayer(np.zeros((n, 1)), np.full((n, c), 1.0 / c), codes)
+    y = np.asarray(y, float)
+    # One dummy output per target: multi-output targets keep their shape.
+    outputs = np.zeros(n) if y.ndim == 1 else np.zeros((n, y.reshape(n, -1).shape[1]))
     return LastLayer(
-        np.zeros((n, 1)), np.zeros(n), np.asarray(y, float), task="regression"
+        np.zeros((n, 1)),
+        outputs,
+        y if y.ndim == 1 else y.reshape(n, -1),
+        task="regression",
     )
 
 

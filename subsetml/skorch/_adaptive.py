@@ -388,6 +388,7 @@ class SubsetTrainingMixin:
         self
         """
         self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
+        self._subset_selector_spec_ = repr(self.selector)
         y = self._subset_check_inputs(X, y, fit_params)
         return super().fit(X, y, **fit_params)
 
@@ -395,6 +396,12 @@ class SubsetTrainingMixin:
         """Continue fitting with a fresh schedule on ``X``; see :meth:`fit`."""
         if not hasattr(self, "_subset_selector_"):
             self._subset_selector_, self._subset_rng_ = self._subset_validate_params()
+            self._subset_selector_spec_ = repr(self.selector)
+        elif getattr(self, "_subset_selector_spec_", None) != repr(self.selector):
+            # set_params(selector=...) since the last fit: the new selector,
+            # the same stream of random numbers.
+            self._subset_selector_ = self._subset_validate_params()[0]
+            self._subset_selector_spec_ = repr(self.selector)
         y = self._subset_check_inputs(X, y, fit_params, partial=True)
         return super().partial_fit(X, y, classes, **fit_params)
 
@@ -452,6 +459,14 @@ class SubsetTrainingMixin:
         n = len(dataset)
         self._subset_rows_ = np.arange(n)
         self._subset_plan_ = self._schedule(n)
+        _, n_subset_epochs, k = self._subset_plan_
+        if drop_last and n_subset_epochs and k < batch_size:
+            raise ValueError(
+                f"iterator_train__drop_last=True drops every batch of the "
+                f"{k}-row subsets (batch_size={batch_size}): no training step "
+                "would run on them. Lower batch_size, raise subset_size, or "
+                "leave drop_last off."
+            )
         sampler = _SubsetBatchSampler(self, batch_size, shuffle, drop_last)
         return self.iterator_train(dataset, batch_sampler=sampler, **kwargs)
 
@@ -595,8 +610,13 @@ class SubsetTrainingMixin:
             losses = super().get_loss(y_pred, y_true, X=X, training=training)
         finally:
             criterion.reduction = previous
-        losses = losses.reshape(losses.shape[0], -1).mean(dim=1)
         w = torch.as_tensor(weights[rows], dtype=losses.dtype, device=losses.device)
+        losses = losses.reshape(losses.shape[0], -1)
+        if previous == "sum":
+            # The weights average 1 over the subset: a weighted sum in place
+            # of the criterion's sum.
+            return (losses.sum(dim=1) * w).sum()
+        losses = losses.mean(dim=1)
         return (losses * w).sum() / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
 
     def __getstate__(self):

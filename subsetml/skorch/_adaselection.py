@@ -482,7 +482,8 @@ class AdaSelectionMixin:
 
     ``fit(X, y, sample_weight=w)`` multiplies each row's loss by its weight,
     in scoring and training (the training loss is ``mean(w * loss)`` over the
-    kept rows); the validation loss stays unweighted.
+    kept rows, ``sum(w * loss)`` with ``criterion__reduction="sum"``); the
+    validation loss stays unweighted.
 
     Row ids are positions in the training set (after skorch's validation
     split and the rows ``reward_rows`` sets aside); per-row state (AdaBoost
@@ -696,15 +697,30 @@ class AdaSelectionMixin:
         return None if weighting is None else weighting.weights
 
     def _ada_start(self, n_rows):
-        """Set up per-fit state for ``n_rows`` training rows (kept when unchanged)."""
+        """Set up per-fit state for ``n_rows`` training rows (kept when unchanged).
+
+        Between ``partial_fit`` calls (or warm-started fits) the state goes
+        on, with the method-weight settings (``method_lr``, ``method_floor``,
+        ``loss_smoothing``, the curriculum) as they are now; other
+        ``policies`` start it afresh. The reward stays the fit's.
+        """
         pool = getattr(self, "_ada_pool_in_use_", False)
+        policies, names = self._ada_validate_params()
+        key = repr(self.policies)
         if (
             getattr(self, "policies_", None) is not None
             and self._ada_n_rows_ == n_rows
             and getattr(self, "_ada_state_pool_", False) == pool
+            and getattr(self, "_ada_state_key_", None) == key
         ):
+            weighting = self.weighting_
+            weighting.lr = self.method_lr
+            weighting.floor = self.method_floor
+            weighting.smoothing = self.loss_smoothing
+            weighting.curriculum_strength = self.curriculum_strength
+            weighting.curriculum_horizon = self.curriculum_horizon
             return
-        policies, names = self._ada_validate_params()
+        self._ada_state_key_ = key
         for policy in policies:
             policy.reset(n_rows)
         self.policies_ = policies
@@ -740,7 +756,12 @@ class AdaSelectionMixin:
         callbacks = []
         for name, cb in super()._default_callbacks:
             if name == "print_log" and isinstance(cb, PrintLog):
-                cb = PrintLog(keys_ignored=[*_DICT_KEYS, "stale_epochs"])
+                # step_cost_ratio appears after the warm-up only: PrintLog
+                # takes its columns from the first epoch, so it would shift
+                # every column after it (it stays in the history).
+                cb = PrintLog(
+                    keys_ignored=[*_DICT_KEYS, "stale_epochs", "step_cost_ratio"]
+                )
             callbacks.append((name, cb))
         return callbacks
 
@@ -949,10 +970,12 @@ class AdaSelectionMixin:
     def get_sample_losses(self, y_pred, y_true, X=None):
         """Per-sample losses, shape ``(n_rows,)``, differentiable.
 
-        The default evaluates the parent's ``get_loss`` with the criterion's
-        ``reduction`` temporarily set to ``"none"`` and averages any trailing
-        dimensions. Override it for a criterion without a ``reduction``
-        attribute, or when ``get_loss`` adds terms that are not per sample.
+        The default evaluates ``get_loss`` (``training=False``, so a
+        subclass's override, e.g. one that unpacks a module's tuple output,
+        applies) with the criterion's ``reduction`` temporarily set to
+        ``"none"`` and averages any trailing dimensions. Override it for a
+        criterion without a ``reduction`` attribute, or when ``get_loss``
+        adds terms that are not per sample.
 
         Parameters
         ----------
@@ -977,7 +1000,12 @@ class AdaSelectionMixin:
             )
         criterion.reduction = "none"
         try:
-            losses = super().get_loss(y_pred, y_true, X=X, training=False)
+            if getattr(self, "_ada_in_weighted_loss_", False):
+                # Called from this class's weighted get_loss, which a
+                # subclass's override has already gone through: the parent's.
+                losses = super().get_loss(y_pred, y_true, X=X, training=False)
+            else:
+                losses = self.get_loss(y_pred, y_true, X=X, training=False)
         finally:
             criterion.reduction = reduction
         if losses.dim() == 0:
@@ -992,9 +1020,16 @@ class AdaSelectionMixin:
         if weight is None:
             loss = super().get_loss(y_pred, y_true, X=X, training=training)
         else:
-            losses = self.get_sample_losses(y_pred, y_true, X=X)
+            self._ada_in_weighted_loss_ = True
+            try:
+                losses = self.get_sample_losses(y_pred, y_true, X=X)
+            finally:
+                self._ada_in_weighted_loss_ = False
             weight = torch.as_tensor(weight, dtype=losses.dtype, device=losses.device)
-            loss = (losses * weight).mean()
+            loss = losses * weight
+            # The criterion's own reduction over the rows: a sum stays a sum.
+            sums = getattr(self.criterion_, "reduction", "mean") == "sum"
+            loss = loss.sum() if sums else loss.mean()
         return loss
 
     def _gradient_proxy(self, y_pred, y_true):
@@ -1558,11 +1593,22 @@ class AdaSelectionClassifier(AdaSelectionMixin, NeuralNetClassifier):
                 "AdaSelectionClassifier expects module outputs of shape "
                 f"(n_rows, n_classes), got {tuple(proba.shape)}."
             )
-        y = to_tensor(y_true, device=proba.device).long().reshape(-1)
-        onehot = torch.nn.functional.one_hot(y, proba.shape[1]).to(proba.dtype)
-        grads = (proba - onehot).norm(dim=1)
-        errors = (proba.argmax(dim=1) != y).to(proba.dtype)
-        return grads, errors, int(proba.shape[1])
+        n_classes = int(proba.shape[1])
+        target = to_tensor(y_true, device=proba.device)
+        if target.is_floating_point() and tuple(target.shape) == tuple(proba.shape):
+            # Soft labels (class probabilities), which CrossEntropyLoss takes.
+            target = target.to(proba.dtype)
+            grads = (proba - target).norm(dim=1)
+            errors = (proba.argmax(dim=1) != target.argmax(dim=1)).to(proba.dtype)
+            return grads, errors, n_classes
+        y = target.long().reshape(-1)
+        # Rows whose label the loss ignores (CrossEntropyLoss's ignore_index,
+        # -100 by default) carry no gradient and no error.
+        valid = (y >= 0) & (y < n_classes)
+        onehot = torch.nn.functional.one_hot(torch.where(valid, y, 0), n_classes)
+        grads = (proba - onehot.to(proba.dtype)).norm(dim=1) * valid
+        errors = ((proba.argmax(dim=1) != y) & valid).to(proba.dtype)
+        return grads, errors, n_classes
 
 
 class AdaSelectionRegressor(AdaSelectionMixin, NeuralNetRegressor):

@@ -107,7 +107,7 @@ def probe_output(net, X, *, rows=8, needs_linear=True):
     epoch or deep inside torch. Returns the output as a tensor, or None when
     ``X`` cannot be sliced by rows (a custom dataset).
     """
-    from skorch.dataset import get_len
+    from skorch.dataset import get_len, unpack_data
     from skorch.utils import multi_indexing
 
     if isinstance(X, torch.utils.data.Dataset):
@@ -117,6 +117,16 @@ def probe_output(net, X, *, rows=8, needs_linear=True):
         head = multi_indexing(X, slice(0, min(rows, n)))
     except (TypeError, ValueError, IndexError, KeyError):
         return None
+    # Through the net's own dataset and loader, as predict goes: that is
+    # where a DataFrame becomes a dict of columns, sparse rows dense, and a
+    # custom dataset's transform runs.
+    # Its items and collate function, not an iterator over the loader: a
+    # DataLoader's iterator draws a seed from torch's generator, which would
+    # change the shuffling of the training that follows.
+    dataset = net.get_dataset(head)
+    loader = net.get_iterator(dataset, training=False)
+    collate = getattr(loader, "collate_fn", None) or torch.utils.data.default_collate
+    head = unpack_data(collate([dataset[i] for i in range(len(dataset))]))[0]
     module = net.module_
     linears, state, handles = _final_linear_calls(module)
     try:
@@ -244,7 +254,22 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
         )
 
     classes = getattr(net, "classes_", None)
-    if classes is not None:
+    n_columns = z.shape[1]
+    if (
+        n_columns > 1
+        and y.dtype.kind in "iu"
+        and y.size
+        and y.min() >= 0
+        and y.max() < n_columns
+        and (classes is None or len(classes) != n_columns)
+    ):
+        # skorch reads integer labels as output columns (its loss takes them
+        # as indices, its predict is the argmax column): a training fold
+        # without some class, or labels such as {1, 3, 5} under six
+        # outputs, still line up with the columns.
+        codes = y.astype(np.int64)
+        classes = np.arange(n_columns)
+    elif classes is not None:
         classes = np.asarray(classes)
         codes = np.searchsorted(classes, y)
         codes = np.clip(codes, 0, len(classes) - 1)

@@ -1,0 +1,251 @@
+"""skorch user paths that plain skorch supports and our nets must too.
+
+Each case was found by a review that ran it beside a plain
+``NeuralNetClassifier`` / ``NeuralNetRegressor``.
+"""
+
+import io
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from skorch.dataset import Dataset
+
+from subsetml.skorch import (
+    AdaSelectionClassifier,
+    SubsetNeuralNetClassifier,
+    SubsetNeuralNetRegressor,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+N = 120
+KW = dict(
+    criterion=torch.nn.CrossEntropyLoss,
+    max_epochs=4,
+    batch_size=32,
+    verbose=0,
+    train_split=None,
+    lr=0.1,
+    random_state=0,
+)
+
+
+@pytest.fixture
+def data():
+    X = np.random.RandomState(0).randn(N, 4).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    return X, y
+
+
+class Columns(torch.nn.Module):
+    """Takes a DataFrame's columns as keyword arguments, as skorch passes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 2)
+
+    def forward(self, a, b, c, d):
+        return self.lin(torch.cat([a, b, c, d], dim=1))
+
+
+class Plain(torch.nn.Module):
+    def __init__(self, n_out=2):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, n_out)
+
+    def forward(self, X):
+        return self.lin(X)
+
+
+class Float32(Dataset):
+    def transform(self, X, y):
+        X, y = super().transform(X, y)
+        return X.astype(np.float32), y
+
+
+NETS = [
+    (AdaSelectionClassifier, {"sampling_rate": 0.3}),
+    (SubsetNeuralNetClassifier, {"selector": "craig", "subset_size": 0.3}),
+    (SubsetNeuralNetClassifier, {"selector": "gradmatch", "subset_size": 0.3}),
+]
+
+
+@pytest.mark.parametrize("cls, params", NETS)
+def test_a_dataframe_trains_as_its_array_does(data, cls, params):
+    """The check forward before training went around skorch's dataset, which
+    is where a DataFrame becomes a dict of columns."""
+    X, y = data
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    torch.manual_seed(0)
+    on_frame = cls(Columns, **KW, **params).fit(frame, y)
+    torch.manual_seed(0)
+    on_array = cls(Plain, **KW, **params).fit(X, y)
+    assert np.allclose(
+        on_frame.predict_proba(frame), on_array.predict_proba(X), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("cls, params", NETS)
+def test_sparse_rows_and_a_custom_dataset_train(data, cls, params):
+    X, y = data
+    cls(Plain, **KW, **params).fit(sp.csr_matrix(X), y)
+    # float64 rows that only the dataset's transform turns into float32
+    net = cls(Plain, dataset=Float32, **KW, **params).fit(X.astype(np.float64), y)
+    assert np.isfinite(net.history[-1, "train_loss"])
+
+
+def test_the_verbose_log_keeps_its_columns(data):
+    """step_cost_ratio appears after the warm-up: PrintLog took its columns
+    from the first epoch, and every value after it moved one column left."""
+    X, y = data
+    out = io.StringIO()
+    with redirect_stdout(out):
+        AdaSelectionClassifier(Plain, **{**KW, "verbose": 1}).fit(X, y)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    header = lines[0].split()
+    rows = [line.split() for line in lines[2:]]
+    assert len(rows) == KW["max_epochs"]
+    steps = header.index("steps")
+    for row in rows:
+        assert len(row) == len(header)
+        assert row[steps] == str(-(-N // KW["batch_size"]))
+
+
+class Pair(torch.nn.Module):
+    """Returns (logits, an auxiliary term), the tuple skorch's docs unpack in
+    a get_loss override."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 2)
+
+    def forward(self, X):
+        z = self.lin(X)
+        return z, z.abs().mean()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_get_loss_override_is_used_for_the_scores(data, weighted):
+    X, y = data
+    seen = []
+
+    class Net(AdaSelectionClassifier):
+        def get_loss(self, y_pred, y_true, *args, **kwargs):
+            seen.append(isinstance(y_pred, tuple))
+            if isinstance(y_pred, tuple):
+                y_pred = y_pred[0]
+            return super().get_loss(y_pred, y_true, *args, **kwargs)
+
+    weight = np.linspace(0.5, 2.0, N) if weighted else None
+    net = Net(Pair, **KW).fit(X, y, sample_weight=weight)
+    assert (net.predict(X) == y).mean() > 0.8
+    # one call per training step and one per scoring forward (after the
+    # warm-up epoch), each on the module's tuple: never twice for a step
+    n_batches = -(-N // KW["batch_size"])
+    assert len(seen) == n_batches * (2 * KW["max_epochs"] - 1)
+    assert all(seen)
+
+
+@pytest.mark.parametrize("selector", ["craig", "gradmatch"])
+def test_gradient_selectors_take_labels_as_output_columns(data, selector):
+    """skorch reads integer labels as output columns. A training fold
+    without a class, or labels {1, 3, 5} under six outputs, failed at the
+    first selection ("classes has 2 entries but outputs have 3 columns")."""
+    X, _ = data
+    y3 = np.digitize(X[:, 0], [-0.5, 0.5]).astype(np.int64)
+    params = dict(KW, selector=selector, subset_size=0.3, select_every=1, max_epochs=12)
+    missing = y3 != 1
+    net = SubsetNeuralNetClassifier(Plain, module__n_out=3, **params)
+    net.fit(X[missing], y3[missing])
+    assert (net.predict(X[missing]) == y3[missing]).mean() > 0.7
+    odd = 2 * y3 + 1
+    SubsetNeuralNetClassifier(Plain, module__n_out=6, **params).fit(X, odd)
+
+
+@pytest.mark.parametrize("params", [{"selector": "random"}, {"warm_up": 0.0}])
+def test_multi_output_regression_with_label_views(data, params):
+    X, _ = data
+    Y = X[:, :2].copy()
+    net = SubsetNeuralNetRegressor(
+        Plain, max_epochs=4, verbose=0, train_split=None, lr=0.1, **params
+    ).fit(X, Y)
+    assert net.predict(X).shape == (N, 2)
+
+
+def test_adaselection_takes_soft_labels_and_ignored_rows(data):
+    X, y = data
+    soft = np.eye(2, dtype=np.float32)[y] * 0.9 + 0.05
+    net = AdaSelectionClassifier(Plain, **KW).fit(X, soft)
+    assert (net.predict(X) == y).mean() > 0.8
+    ignored = y.copy()
+    ignored[::5] = -100  # CrossEntropyLoss's ignore_index
+    net = AdaSelectionClassifier(Plain, **KW).fit(X, ignored)
+    assert np.isfinite(net.history[-1, "train_loss"])
+    # an ignored row carries no gradient and no error for the policies
+    logits = torch.randn(4, 2)
+    grads, errors, _ = net._gradient_proxy(logits, torch.tensor([0, -100, 1, -100]))
+    assert grads[1] == grads[3] == errors[1] == errors[3] == 0
+    assert grads[0] > 0 and grads[2] > 0
+
+
+def test_method_weight_settings_change_between_partial_fits(data):
+    X, y = data
+    net = AdaSelectionClassifier(Plain, **KW).fit(X, y)
+    weights = net.method_weights_.copy()
+    net.set_params(method_lr=0.0)
+    net.partial_fit(X, y)
+    assert net.weighting_.lr == 0.0
+    assert np.allclose(net.method_weights_, weights)  # lr 0: nothing moves
+    net.set_params(policies="big_loss")
+    net.partial_fit(X, y)
+    assert net.policy_names_ == ["big_loss"]
+    net.set_params(method_lr=-1.0)
+    with pytest.raises(ValueError, match="method_lr"):
+        net.partial_fit(X, y)
+
+
+def test_a_new_selector_is_used_by_partial_fit(data):
+    X, y = data
+    net = SubsetNeuralNetClassifier(
+        Plain, selector="random", subset_size=0.3, **KW
+    ).fit(X, y)
+    net.set_params(selector="craig")
+    net.partial_fit(X, y)
+    assert type(net._subset_selector_).__name__ == "CraigSelector"
+
+
+def test_drop_last_that_drops_every_subset_batch_is_an_error(data):
+    X, y = data
+    net = SubsetNeuralNetClassifier(
+        Plain,
+        selector="random",
+        subset_size=0.1,
+        iterator_train__drop_last=True,
+        **{**KW, "batch_size": 64},
+    )
+    with pytest.raises(ValueError, match="drop_last=True drops every batch"):
+        net.fit(X, y)
+
+
+def test_a_summed_criterion_stays_a_sum(data):
+    X, y = data
+    params = dict(KW, lr=0.01, criterion__reduction="sum")
+    net = SubsetNeuralNetClassifier(
+        Plain, selector="random", subset_size=0.5, warm_up=0.5, **params
+    ).fit(X, y)
+    losses = net.history[:, "train_loss"]
+    # a sum over a batch of 32 rows, not a mean, in the subset epochs too
+    assert min(losses) > 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = []
+        for weight in (None, np.ones(N)):
+            torch.manual_seed(0)
+            ada = AdaSelectionClassifier(Plain, sampling_rate=1.0, **params)
+            runs.append(ada.fit(X, y, sample_weight=weight).history[:, "train_loss"])
+    assert np.allclose(runs[0], runs[1])
