@@ -32,9 +32,14 @@ def _ready(key):
     return key in _DATA
 
 
-def _fit_in_worker(key, estimator, train, test, kwargs):
+def _fit_in_worker(key, estimator, train, test, kwargs, config):
+    from sklearn import config_context
+
     X, y = _DATA[key]
-    return _fit_and_score(estimator, X, y, train=train, test=test, **kwargs)
+    # The parent's scikit-learn configuration (transform_output, metadata
+    # routing, ...), which a worker process does not inherit.
+    with config_context(**config):
+        return _fit_and_score(estimator, X, y, train=train, test=test, **kwargs)
 
 
 class BoundedRunner:
@@ -81,9 +86,12 @@ class BoundedRunner:
         new ones. An exception raised by a fit (``error_score="raise"``)
         propagates.
         """
+        from sklearn import get_config
+
         pool = self._pool()
+        config = get_config()
         futures = [
-            pool.submit(_fit_in_worker, self.key, est, train, test, kwargs)
+            pool.submit(_fit_in_worker, self.key, est, train, test, kwargs, config)
             for est, train, test, kwargs in tasks
         ]
         done, pending = concurrent.futures.wait(

@@ -14,7 +14,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
@@ -26,6 +25,10 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexabl
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
+
+# scikit-learn's Parallel and delayed carry its global configuration
+# (transform_output, metadata routing, ...) into joblib's workers.
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -90,6 +93,9 @@ __all__ = ["SubsetSearchCV"]
 _OUT_KEY = "subsetml:splits"
 _SPACE_KEY = "subsetml:space"
 _PRINT_KEY = "subsetml:fingerprint"
+# What stored positions and quantiles stand for (choices, distributions):
+# apart from _SPACE_KEY, so that studies stored before it still resume.
+_VALUES_KEY = "subsetml:space_values"
 _RUNG_KEY = "subsetml:rung"  # [last rung reached, pruned there]
 _RESCORE_KEY = "subsetml:rescored"  # + ":<trial number>", in study attrs
 _POLL_SECONDS = 0.5  # how often a worker waiting for others looks again
@@ -1273,6 +1279,18 @@ multimetric_
                 if not rung.full:
                     rung.times = [np.nan] * len(splits)
             return True, False, rungs
+        if y is None:
+            raise ValueError(
+                f"subset_size={self.subset_size!r} selects training rows by "
+                f"their target, and {type(self.estimator).__name__} is fitted "
+                "without one (y is None). Search it on all rows: subset_size=1.0."
+            )
+        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            raise ValueError(
+                f"subset_size={self.subset_size!r} selects rows for a 1-D "
+                f"target; y has shape {np.shape(y)} (multi-output or "
+                "multilabel). Search it on all rows: subset_size=1.0."
+            )
         weighted = None
         tasks = []
         for r, rung in enumerate(rungs):
@@ -1574,14 +1592,16 @@ class _Run:
         """Refuse a stored study run on another space, data or selection."""
         dists = space.to_optuna()
         signature = json.dumps({n: repr(d) for n, d in dists.items()}, sort_keys=True)
-        known = study.user_attrs.get(_SPACE_KEY)
-        if known is None:
-            study.set_user_attr(_SPACE_KEY, signature)
-        elif known != signature:
-            raise ValueError(
-                f"The Optuna study {study.study_name!r} in this storage holds a "
-                "different search space; use another study_name or storage."
-            )
+        values = json.dumps(space.describe(), sort_keys=True)
+        for key, mine in ((_SPACE_KEY, signature), (_VALUES_KEY, values)):
+            known = study.user_attrs.get(key)
+            if known is None:
+                study.set_user_attr(key, mine)
+            elif known != mine:
+                raise ValueError(
+                    f"The Optuna study {study.study_name!r} in this storage holds "
+                    "a different search space; use another study_name or storage."
+                )
         if self.fingerprint:
             stored = study.user_attrs.get(_PRINT_KEY)
             if stored is None:

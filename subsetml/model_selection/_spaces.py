@@ -25,6 +25,7 @@ Neither Optuna nor scikit-optimize is imported here until a space is built
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -108,6 +109,19 @@ class Dimension:
             return CategoricalDistribution(tuple(range(len(self.choices))))
         return CategoricalDistribution(self.choices)
 
+    def describe(self):
+        """What the optimiser's values stand for, as text: the choices behind
+        positions and a quantile dimension's distribution, which
+        :meth:`to_optuna` leaves out (a resumed study must not read stored
+        positions or quantiles as other values)."""
+        if self.kind == "quantile":
+            frozen = self.dist
+            name = getattr(frozen.dist, "name", type(frozen.dist).__name__)
+            return _no_address(f"{name}{frozen.args!r}{sorted(frozen.kwds.items())!r}")
+        if self.encoded:
+            return _no_address(repr(self.choices))
+        return repr(self.to_optuna())
+
     def decode(self, value):
         """The estimator's parameter value for the optimiser's ``value``."""
         if self.kind == "categorical" and self.encoded:
@@ -143,6 +157,10 @@ class SearchSpace:
     def to_optuna(self):
         """``{name: optuna distribution}`` in the user's order."""
         return {d.name: d.to_optuna() for d in self.dimensions}
+
+    def describe(self):
+        """``{name: what its values stand for}`` (see :meth:`Dimension.describe`)."""
+        return {d.name: d.describe() for d in self.dimensions}
 
     def decode(self, params):
         """Estimator parameters from an Optuna trial's ``params``."""
@@ -453,6 +471,12 @@ def _from_optuna(name, dist, label):
     if kind == "CategoricalDistribution":
         return _categorical(name, list(dist.choices), label)
     raise TypeError(f"{label}: unsupported Optuna distribution {kind}.")
+
+
+def _no_address(text):
+    """``text`` without the memory addresses of default reprs (they change
+    between processes)."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def _is_discrete(frozen):

@@ -279,10 +279,20 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 "unweighted subset."
             )
         if warn and not isinstance(make_selector(self.selector), RandomSelector):
+            routed = getattr(self.estimator, "steps", None) and get_config().get(
+                "enable_metadata_routing", False
+            )
             warnings.warn(
-                f"{type(self.estimator).__name__}.fit does not take "
-                "sample_weight: fitting on the subset without the selector's "
-                "weights.",
+                (
+                    f"No step of the {type(self.estimator).__name__} requests "
+                    "sample_weight under metadata routing (set_fit_request("
+                    "sample_weight=True) on the steps that should take the "
+                    "selector's weights, False on the others)"
+                    if routed
+                    else f"{type(self.estimator).__name__}.fit does not take "
+                    "sample_weight"
+                )
+                + ": fitting on the subset without the selector's weights.",
                 UserWarning,
                 stacklevel=external_stacklevel(),
             )
@@ -333,6 +343,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         params = {key: _take(value, idx, n) for key, value in fit_params.items()}
         if weights is not None:
             key = _sample_weight_key(self.estimator) or "sample_weight"
+            if params.get(key) is not None:
+                # The user's own weights for that step (e.g. clf__sample_weight)
+                # multiply the selector's, as sample_weight= does.
+                weights = weights * np.asarray(params[key], dtype=np.float64)
             params[key] = weights
         y_sub = y[idx]
         if is_classifier(self.estimator) and np.unique(y_sub).shape[0] < 2:
@@ -482,7 +496,15 @@ def _sample_weight_key(estimator):
     steps = getattr(estimator, "steps", None)
     if steps and get_config().get("enable_metadata_routing", False):
         # With metadata routing on, a Pipeline routes ``sample_weight`` to the
-        # steps that request it (``set_fit_request``) and refuses prefixes.
+        # steps that request it (``set_fit_request``) and refuses prefixes; it
+        # refuses weights that no step requests, or that a step has not said
+        # whether it takes. A dry run of the routing tells.
+        from sklearn.utils.metadata_routing import process_routing
+
+        try:
+            process_routing(estimator, "fit", sample_weight=np.ones(1))
+        except Exception:
+            return None
         return "sample_weight"
     if steps:
         name, final = steps[-1]
@@ -495,7 +517,8 @@ def _sample_weight_key(estimator):
 
 def _take(value, idx, n):
     if hasattr(value, "shape") and getattr(value, "shape", (0,))[0] == n:
-        return value[idx]
+        # By position: a pandas Series or DataFrame is indexed by label.
+        return _safe_indexing(value, idx)
     if isinstance(value, (list, tuple)) and len(value) == n:
         return [value[i] for i in idx]
     return value

@@ -121,7 +121,14 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
             "pass estimator=..., or use lastlayer='proxy' or a callable."
         )
     # A cheap fit: the estimator itself on a random subset of the budget's
-    # size, so the view costs about as much as one subset trial.
+    # size, so the view costs about as much as one subset trial. X of a
+    # Pipeline is its steps' output (view_input): its final step is the model.
+    if (
+        isinstance(estimator, Pipeline)
+        and len(estimator.steps) > 1
+        and estimator.steps[-1][1] not in (None, "passthrough")
+    ):
+        estimator = estimator.steps[-1][1]
     rng = np.random.RandomState(seed)
     rows = (
         stratified_sample(y, k, rng)
@@ -186,7 +193,8 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
     y : ndarray of shape (n_samples,)
     estimator : estimator or None
     lastlayer : str or callable
-        Only ``"auto"`` reads through a Pipeline's steps.
+        Every option reads through a Pipeline's steps; a callable gets ``X``
+        itself.
     who : str
         Named in the error for non-numeric rows.
 
@@ -196,7 +204,7 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
     """
     source = "X"
     if (
-        lastlayer == "auto"
+        isinstance(lastlayer, str)
         and isinstance(estimator, Pipeline)
         and len(estimator.steps) > 1
         and estimator.steps[-1][1] not in (None, "passthrough")
@@ -260,6 +268,12 @@ def encoded_frame(X):
         remainder="passthrough",
         sparse_threshold=0.0,
     )
+    if hasattr(X, "select_dtypes"):
+        # pandas' nullable numbers (Int64, Float64, with pd.NA) as floats with
+        # NaN, which the passthrough into numpy takes.
+        numeric = X.select_dtypes("number").columns
+        if len(numeric):
+            X = X.astype(dict.fromkeys(numeric, "float64"))
     return np.asarray(encode.fit_transform(X), dtype=np.float64)
 
 

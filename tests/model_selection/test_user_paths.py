@@ -1,0 +1,221 @@
+"""Search and subset-estimator paths that GridSearchCV handles and we must too.
+
+Each case was found by a review run beside ``GridSearchCV``.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as st
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+
+
+@pytest.fixture
+def data():
+    return make_classification(300, 6, weights=[0.8], random_state=0)
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (
+            {"class_weight": [None, {0: 1, 1: 2}]},
+            {"class_weight": [None, {0: 1, 1: 100}]},
+        ),
+        ({"C": st.expon(scale=1e-3)}, {"C": st.expon(scale=100)}),
+    ],
+)
+def test_a_stored_study_of_other_choices_is_refused(data, tmp_path, before, after):
+    """Choices travel to Optuna as positions and scipy dimensions as
+    quantiles: a changed space resumed the old scores under new values."""
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def search(space, n_iter):
+        return SubsetSearchCV(
+            LogisticRegression(),
+            space,
+            n_iter=n_iter,
+            cv=2,
+            subset_size=0.5,
+            random_state=0,
+            storage=storage,
+        ).fit(X, y)
+
+    search(before, 2)
+    with pytest.raises(ValueError, match="different search space"):
+        search(after, 3)
+    # the same space resumes
+    assert len(search(before, 3).cv_results_["params"]) == 3
+
+
+class WeightSpy(ClassifierMixin, BaseEstimator):
+    """Logistic regression that keeps the sample weights it was given."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_weight_ = sample_weight
+        self.model_ = LogisticRegression().fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def test_a_steps_own_weights_multiply_the_selectors(data):
+    X, y = data
+    user = np.where(y == 1, 1e-3, 1.0)
+    pipe = Pipeline([("sc", StandardScaler()), ("clf", WeightSpy())])
+    est = SubsetEstimator(pipe, selector="craig", subset_size=0.3, random_state=0)
+    est.fit(X, y, clf__sample_weight=user)
+    seen = est.estimator_[-1].seen_weight_
+    idx = est.subset_.indices
+    selector = est.subset_.weights / est.subset_.weights.mean()
+    assert np.allclose(seen, selector * user[idx])
+    assert (est.predict(X) == 1).mean() < 0.05
+
+
+def test_per_row_fit_params_in_a_series_go_by_position(data):
+    X, y = data
+    order = np.random.RandomState(0).permutation(len(y))
+    frame = pd.DataFrame(X, index=order)
+    target = pd.Series(y, index=order)
+    user = np.where(y == 1, 1e-3, 1.0)
+    pipe = Pipeline([("sc", StandardScaler()), ("clf", WeightSpy())])
+    est = SubsetEstimator(pipe, selector="random", subset_size=0.5, random_state=0)
+    est.fit(frame, target, clf__sample_weight=pd.Series(user, index=order))
+    idx = est.subset_.indices
+    assert np.allclose(est.estimator_[-1].seen_weight_, user[idx])
+    search = SubsetSearchCV(
+        pipe,
+        {"sc__with_mean": [True, False]},
+        n_iter=1,
+        cv=2,
+        subset_size=0.5,
+        selector="random",
+        random_state=0,
+        error_score="raise",
+    ).fit(X, y, clf__sample_weight=pd.Series(user))
+    assert np.isfinite(search.best_score_)
+
+
+def test_metadata_routing_pipelines_take_weights_only_when_requested(data):
+    X, y = data
+    with sklearn.config_context(enable_metadata_routing=True):
+        plain = make_pipeline(StandardScaler(), LogisticRegression())
+        with pytest.warns(UserWarning, match="No step of the Pipeline requests"):
+            SubsetEstimator(plain, random_state=0).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            search = SubsetSearchCV(
+                plain, {"logisticregression__C": (0.01, 100.0, "log-uniform")}
+            )
+            search.set_params(n_iter=2, cv=2, random_state=0, error_score="raise")
+            assert np.isfinite(search.fit(X, y).best_score_)
+        asked = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            WeightSpy().set_fit_request(sample_weight=True),
+        )
+        est = SubsetEstimator(asked, random_state=0).fit(X, y)
+        assert est.estimator_[-1].seen_weight_ is not None
+
+
+@pytest.mark.parametrize("params", [{"n_jobs": 2}, {"trial_timeout": 60}])
+def test_workers_get_scikit_learns_configuration(params):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(200, 3), columns=["a", "b", "c"])
+    y = (X["a"] > 0).astype(int)
+    pipe = Pipeline(
+        [
+            (
+                "scale",
+                ColumnTransformer(
+                    [("s", StandardScaler(), ["a", "b", "c"])],
+                    verbose_feature_names_out=False,
+                ),
+            ),
+            ("pick", ColumnTransformer([("keep", "passthrough", ["a", "b"])])),
+            ("clf", LogisticRegression()),
+        ]
+    )
+    with sklearn.config_context(transform_output="pandas"):
+        search = SubsetSearchCV(
+            pipe,
+            {"clf__C": (0.01, 100.0, "log-uniform")},
+            n_iter=2,
+            cv=2,
+            subset_size=0.3,
+            random_state=0,
+            error_score="raise",
+            **params,
+        ).fit(X, y)
+    assert search.best_score_ > 0.8
+
+
+@pytest.mark.parametrize("lastlayer", ["inputs", "proxy", "estimator"])
+def test_every_view_reads_through_the_pipeline(lastlayer):
+    rng = np.random.RandomState(0)
+    words = np.array(["good", "bad", "fine", "awful", "great", "meh"])
+    docs = [" ".join(rng.choice(words, 6)) for _ in range(200)]
+    y = np.array(
+        [sum(w in ("good", "great", "fine") for w in d.split()) >= 3 for d in docs]
+    )
+    text = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    est = SubsetEstimator(text, subset_size=0.3, lastlayer=lastlayer, random_state=0)
+    assert est.fit(docs, y).score(docs, y) > 0.7
+    a = rng.randn(300)
+    frame = pd.DataFrame({"a": a, "c": rng.choice(["x", "y"], 300)})
+    columns = Pipeline(
+        [
+            (
+                "pre",
+                ColumnTransformer(
+                    [("num", StandardScaler(), ["a"]), ("cat", OneHotEncoder(), ["c"])]
+                ),
+            ),
+            ("clf", LogisticRegression()),
+        ]
+    )
+    est = SubsetEstimator(columns, subset_size=0.3, lastlayer=lastlayer, random_state=0)
+    assert est.fit(frame, a > 0).score(frame, a > 0) > 0.8
+
+
+def test_nullable_integer_columns_with_missing_values():
+    rng = np.random.RandomState(0)
+    a = rng.randn(300)
+    X = pd.DataFrame({"a": a, "i": pd.array(rng.randint(0, 5, 300), dtype="Int64")})
+    X.loc[rng.rand(300) < 0.1, "i"] = pd.NA
+    y = (a > 0).astype(int)
+    hgb = HistGradientBoostingClassifier(max_iter=10, min_samples_leaf=5)
+    est = SubsetEstimator(hgb, subset_size=0.3, random_state=0).fit(X, y)
+    assert est.score(X, y) > 0.8
+
+
+def test_subsets_need_a_one_dimensional_target():
+    X, y = make_classification(150, 4, random_state=0)
+    with pytest.raises(ValueError, match="y is None"):
+        SubsetSearchCV(
+            KMeans(n_init=2), {"n_clusters": (2, 6)}, n_iter=2, cv=2, subset_size=0.3
+        ).fit(X)
+    Y = np.column_stack([X[:, 0], X[:, 1]])
+    with pytest.raises(ValueError, match=r"y has shape \(150, 2\)"):
+        SubsetSearchCV(
+            Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=0.3
+        ).fit(X, Y)
+    # on all rows, as in GridSearchCV
+    SubsetSearchCV(
+        Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=1.0
+    ).fit(X, Y)
