@@ -175,8 +175,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplied into the selector's weights on the chosen rows.
         **fit_params : dict
-            Passed to the estimator's ``fit``; arrays of length ``n_samples``
-            are subset along with ``X``.
+            Passed to the estimator's ``fit``; arrays and pandas objects of
+            length ``n_samples`` are subset along with ``X``, by position. A
+            Pipeline step's own weights (``<step>__sample_weight``) multiply
+            the selector's, as ``sample_weight`` does.
 
         Returns
         -------
