@@ -215,6 +215,25 @@ def test_select_demo_prints_a_table(capsys):
     assert "test accuracy" in out
 
 
+def test_select_demo_skips_glister_when_the_budget_leaves_no_validation_rows(
+    capsys,
+):
+    argv = ["select-demo", "--dataset", "wine", "--seeds", "1", "--subset-size", "1.0"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "glister skipped: it holds 10% of the" in out
+    assert "craig" in out and "gradmatch" in out
+
+
+def test_demo_refuses_a_country_codecarbon_does_not_know(tmp_path, capsys):
+    pytest.importorskip("codecarbon")
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", *TINY, "--output", str(tmp_path / "out"), "--carbon", "XYZ"])
+    assert exit_.value.code == 2
+    assert "no electricity mix for the country code 'XYZ'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_select_demo_row_count(capsys):
     argv = ["select-demo", "--dataset", "breast_cancer", "--subset-size", "40"]
     assert main([*argv, "--seeds", "1"]) == 0

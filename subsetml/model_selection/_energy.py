@@ -19,16 +19,39 @@ __all__ = ["check_carbon", "tracking"]
 
 
 def check_carbon(carbon):
-    """Refuse a ``carbon`` parameter that is no country code, dict or callable."""
-    if carbon is None or callable(carbon) or isinstance(carbon, dict):
+    """Refuse a ``carbon`` parameter that is no country code, dict or callable,
+    and a country code codecarbon does not know (when it is installed; it
+    would otherwise fall back to the world's average mix, silently)."""
+    if carbon is None or callable(carbon):
+        return
+    if isinstance(carbon, dict):
+        code = carbon.get("country_iso_code")
+        if isinstance(code, str):
+            _check_country(code)
         return
     if isinstance(carbon, str) and re.fullmatch(r"[A-Za-z]{3}", carbon):
+        _check_country(carbon)
         return
     raise ValueError(
         "carbon must be None, a three-letter ISO country code (such as 'FRA' "
         "or 'USA'), a dict of codecarbon OfflineEmissionsTracker arguments, or "
         f"a callable returning a tracker; got {carbon!r}."
     )
+
+
+def _check_country(code):
+    try:
+        from codecarbon.input import DataSource
+
+        known = DataSource().get_global_energy_mix_data()
+    except Exception:  # not installed, or another layout: fit will tell
+        return
+    if code.upper() not in known:
+        raise ValueError(
+            f"codecarbon has no electricity mix for the country code "
+            f"{code!r}; it would use the world's average. Give a three-letter "
+            "ISO code it knows, such as 'FRA', 'DEU' or 'USA'."
+        )
 
 
 def _make_tracker(carbon):

@@ -399,11 +399,14 @@ multimetric_
         (for skorch nets: for all trials and splits together).
     compute_report_ : dict
         Where the time went: ``search_s``, ``selection_s``, ``trial_fit_s``,
-        ``trial_score_s``, ``rescore_s``, ``refit_s`` (with the refits that
+        ``trial_score_s`` (the trials' rungs), ``rescore_s`` (their
+        re-scoring on whole folds), ``refit_s`` (with the refits that
         collapsed, counted by ``n_collapsed_refits``); ``n_trials``,
         ``n_pruned``, ``fits`` (model fits of the search, rungs and splits
-        counted); and ``full_search_estimate_s``, the cost of the same number
-        of trials on whole folds, estimated from the whole-fold fits the
+        counted), all of the trials this fit ran: a resumed study's stored
+        trials are counted apart, by ``n_trials_stored``; and
+        ``full_search_estimate_s``, the cost of the same number of trials on
+        whole folds, estimated from the whole-fold fits the
         search ran (a full rung, re-scoring) or else from the refit scaled to
         a fold's rows (assumes cost linear in rows, so a lower bound for
         kernel SVMs), with ``full_search_estimate_basis`` and
@@ -1519,6 +1522,9 @@ class _Run:
     more: dict = field(default_factory=dict, init=False)
     objective: list = field(default_factory=list, init=False)  # score per trial
     refs: list = field(default_factory=list, init=False)  # (study, number)
+    # (id(study), number) of the trials this fit evaluated (the others come
+    # from a storage or another worker): the compute report counts these.
+    ran: set = field(default_factory=set, init=False)
     stopped: bool = field(default=False, init=False)
     rescored: bool = field(default=False, init=False)
     total: int = field(default=0, init=False)
@@ -1752,6 +1758,7 @@ class _Run:
                         raise UpdateFinishedTrialError
                     trial.set_user_attr(_OUT_KEY, splits_out)
                     trial.set_user_attr(_RUNG_KEY, [rung, pruned])
+                    self.ran.add((id(study), trial.number))
                     # Already finished here means failed as stale in the
                     # moment since the check above: the results then count
                     # once more, as its queued copy will (a rare repeat, not
@@ -1950,6 +1957,11 @@ class _Run:
         self.out[i * n_splits : (i + 1) * n_splits] = _with_times(
             splits_out, _add_times(_add_times(None, old), splits_out)
         )
+        # Counted in the compute report's rescore_s, not in its trials' time.
+        self.seconds.setdefault("rescore_per_trial", {})[i] = [
+            float(np.nansum([o.get(key, np.nan) for o in splits_out]))
+            for key in ("fit_time", "score_time")
+        ]
         self.objective[i] = self._value(splits_out)
         self.params[i] = {**self.params[i], **self.full_rung.params}
         self.reached[i] = self.more["rung"][i]
@@ -2130,11 +2142,26 @@ class _Run:
         ``refit_fit_s`` is the kept refit's own fit (``refit_time`` also
         counts refits that collapsed, ``n_collapsed`` of them).
         """
-        out = self.out
-        fit = float(np.nansum([o.get("fit_time", np.nan) for o in out]))
-        score = float(np.nansum([o.get("score_time", np.nan) for o in out]))
-        n_trials = len(self.params)
         n_splits = len(self.splits)
+        # Only the trials this fit evaluated: a resumed study's stored trials
+        # (and another worker's) cost this fit nothing.
+        own = [
+            i
+            for i, (study, number) in enumerate(self.refs)
+            if (id(study), number) in self.ran
+        ]
+        out = [o for i in own for o in self.out[i * n_splits : (i + 1) * n_splits]]
+        # Re-scored trials' rows hold their re-scoring too: it is rescore_s.
+        again = self.seconds.get("rescore_per_trial", {})
+        fit = float(np.nansum([o.get("fit_time", np.nan) for o in out])) - sum(
+            again[i][0] for i in own if i in again
+        )
+        score = float(np.nansum([o.get("score_time", np.nan) for o in out])) - sum(
+            again[i][1] for i in own if i in again
+        )
+        n_trials = len(own)
+        pruned = self.more.get("pruned", [])
+        rungs = self.more.get("rung", [])
         report = {
             "search_s": float(search_time),
             "selection_s": float(selection_time),
@@ -2144,13 +2171,14 @@ class _Run:
             "refit_s": None if refit_time is None else float(refit_time),
             "n_collapsed_refits": int(n_collapsed),
             "n_trials": n_trials,
-            "n_pruned": int(sum(self.more.get("pruned", []))),
+            "n_trials_stored": len(self.params) - n_trials,
+            "n_pruned": int(sum(pruned[i] for i in own)),
             # Per split, a trial fitted once per rung it ran, and once more
             # when re-scored (from whichever rung it had reached).
             "fits": int(
                 sum(
-                    self.reached[i] + 2 if i in self.reached else r + 1
-                    for i, r in enumerate(self.more.get("rung", []))
+                    self.reached[i] + 2 if i in self.reached else rungs[i] + 1
+                    for i in own
                 )
             )
             * n_splits,
@@ -2179,7 +2207,9 @@ class _Run:
         report["full_search_estimate_s"] = est
         report["full_search_estimate_basis"] = basis
         report["speedup_estimate"] = (
-            None if est is None or search_time <= 0 else est / float(search_time)
+            None
+            if est is None or search_time <= 0 or not n_trials
+            else est / float(search_time)
         )
         return report
 

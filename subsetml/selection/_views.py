@@ -202,6 +202,9 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
     -------
     X_view : ndarray or sparse matrix of float
     """
+    if callable(lastlayer):
+        # The user's own view of the rows: X as given (text, a DataFrame).
+        return X
     source = "X"
     if (
         isinstance(lastlayer, str)

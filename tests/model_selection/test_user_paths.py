@@ -219,3 +219,60 @@ def test_subsets_need_a_one_dimensional_target():
     SubsetSearchCV(
         Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=1.0
     ).fit(X, Y)
+
+
+def test_the_compute_report_counts_this_fits_trials_once(tmp_path):
+    """A resumed study's stored trials cost this fit nothing, and re-scoring
+    is rescore_s, not the trials' time as well."""
+    X, y = make_classification(300, 6, random_state=0)
+    space = {"C": (0.01, 10.0, "log-uniform")}
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def report(n_iter, **params):
+        search = SubsetSearchCV(
+            LogisticRegression(), space, n_iter=n_iter, cv=2, random_state=0, **params
+        )
+        return search.fit(X, y).compute_report_
+
+    first = report(4, storage=storage, subset_size=1.0)
+    assert (first["n_trials"], first["n_trials_stored"]) == (4, 0)
+    again = report(4, storage=storage, subset_size=1.0)
+    assert (again["n_trials"], again["n_trials_stored"], again["fits"]) == (0, 4, 0)
+    assert again["trial_fit_s"] == 0 and again["speedup_estimate"] is None
+    more = report(6, storage=storage, subset_size=1.0)
+    assert (more["n_trials"], more["n_trials_stored"], more["fits"]) == (2, 4, 4)
+    # one process, one job: the parts are measured inside the whole
+    r = report(6, subset_size=0.2, rescore=3)
+    assert r["rescore_s"] > 0
+    parts = r["trial_fit_s"] + r["trial_score_s"] + r["rescore_s"]
+    assert parts <= r["search_s"]
+
+
+def test_a_lastlayer_callable_gets_x_as_given():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from subsetml import LastLayer
+    from subsetml.sampling import SubsetSampler
+
+    docs = ["good great fine", "bad awful poor", "nice good", "ugly bad"] * 25
+    y = np.array([1, 0, 1, 0] * 25)
+    seen = []
+
+    def embed(X, y):
+        seen.append(type(X))
+        return LastLayer.from_inputs(TfidfVectorizer().fit_transform(X).toarray(), y)
+
+    text = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    est = SubsetEstimator(text, subset_size=0.2, lastlayer=embed, random_state=0)
+    assert est.fit(docs, y).score(docs, y) == 1.0
+    assert seen == [list]
+    frame = pd.DataFrame({"a": np.arange(100.0), "city": ["x", "y"] * 50})
+    target = (frame["a"] > 50).astype(int).to_numpy()
+
+    def numeric(X, y):
+        return LastLayer.from_inputs(X[["a"]].to_numpy(), y)
+
+    X_out, _ = SubsetSampler(
+        "craig", 0.2, lastlayer=numeric, random_state=0
+    ).fit_resample(frame, target)
+    assert list(X_out.columns) == ["a", "city"] and len(X_out) == 20
