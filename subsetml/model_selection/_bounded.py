@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import time
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -90,18 +91,40 @@ class BoundedRunner:
 
         pool = self._pool()
         config = get_config()
-        futures = [
-            pool.submit(_fit_in_worker, self.key, est, train, test, kwargs, config)
-            for est, train, test, kwargs in tasks
-        ]
-        done, pending = concurrent.futures.wait(
-            futures, timeout=None if limit is None else max(limit, 0.0)
-        )
-        if pending:
-            for f in pending:
-                f.cancel()
+        deadline = None if limit is None else time.monotonic() + max(limit, 0.0)
+        results = [None] * len(tasks)
+        waiting = list(range(len(tasks)))
+        running = {}
+        try:
+            while waiting or running:
+                # Never more tasks submitted than workers: a task queued but
+                # not started when the time runs out races loky's shutdown
+                # (its queue thread then fails with a KeyError, and a
+                # cancelled future made the shutdown fail before it killed
+                # the workers, leaving a hung fit running).
+                while waiting and len(running) < self.n_workers:
+                    i = waiting.pop(0)
+                    est, train, test, kwargs = tasks[i]
+                    future = pool.submit(
+                        _fit_in_worker, self.key, est, train, test, kwargs, config
+                    )
+                    running[future] = i
+                left = None if deadline is None else max(deadline - time.monotonic(), 0)
+                done, _ = concurrent.futures.wait(
+                    running,
+                    timeout=left,
+                    return_when=concurrent.futures.FIRST_COMPLETED,
+                )
+                if not done:
+                    break  # out of time: the rest stay None
+                for future in done:
+                    results[running.pop(future)] = future.result()
+        except BaseException:
             self.close(kill=True)
-        return [f.result() if f in done else None for f in futures]
+            raise
+        if running:
+            self.close(kill=True)
+        return results
 
     def close(self, kill=False):
         if self._executor is not None:

@@ -550,7 +550,9 @@ multimetric_
             read (``func_vals``, ``x_iters``, ``x``, ``fun``), so
             ``DeadlineStopper``, ``DeltaYStopper`` or ``VerboseCallback``
             work unchanged. A callback that returns ``True`` stops the
-            search.
+            current search space, as in ``BayesSearchCV``: with a list of
+            spaces, the next one still runs, and the ``OptimizeResult``
+            fields describe the current space's trials only.
         **fit_params : dict
             Passed to the estimator's ``fit`` (arrays of length
             ``n_samples``, such as ``sample_weight``, are split along ``X``).
@@ -800,7 +802,7 @@ multimetric_
                     np.int32
                 )
         if run.multi_fidelity:
-            _rank_by_rung(results)
+            _rank_by_rung(results, run.failed_trials())
         self.cv_results_ = results
         self.search_time_ = time.perf_counter() - t_start
 
@@ -1332,7 +1334,24 @@ def _select_split(proto, X, y, train):
     return subset, time.perf_counter() - t0
 
 
-class _PresetSubsetEstimator(SubsetEstimator):
+class _ReadsThrough:
+    """A trial's wrapper that custom scorers see as the model it fitted:
+    attributes it lacks (``coef_``, a Pipeline's ``named_steps``, ...) come
+    from ``estimator_``, as a scorer given the model itself would find them."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            fitted = self.__dict__["estimator_"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}"
+            ) from None
+        return getattr(fitted, name)
+
+
+class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
     """A trial: the estimator fitted on a subset chosen before the search."""
 
     def __init__(self, estimator, *, subset=None, use_weights=True):
@@ -1366,7 +1385,7 @@ def _fitted_has(attr):
     return check
 
 
-class _TrainMore(MetaEstimatorMixin, BaseEstimator):
+class _TrainMore(_ReadsThrough, MetaEstimatorMixin, BaseEstimator):
     """A trial at a higher resource rung: the net fitted at the rung below,
     trained ``epochs`` more epochs on the same rows, or the scikit-learn
     ensemble fitted there, grown to the rung's value with ``warm_start`` (a
@@ -1526,6 +1545,7 @@ class _Run:
     # from a storage or another worker): the compute report counts these.
     ran: set = field(default_factory=set, init=False)
     stopped: bool = field(default=False, init=False)
+    space_start: int = field(default=0, init=False)  # first trial of its space
     rescored: bool = field(default=False, init=False)
     total: int = field(default=0, init=False)
     seconds: dict = field(default_factory=dict, init=False)  # compute report
@@ -1587,6 +1607,10 @@ class _Run:
             bar = _progress(s.verbose, self.total)
             try:
                 for study, space in studies:
+                    # A callback stops one space, as skopt's do in
+                    # BayesSearchCV; its results describe that space.
+                    self.stopped = False
+                    self.space_start = len(self.params)
                     self._search_space(study, space, bar, shared=storage is not None)
             finally:
                 bar.close()
@@ -1833,7 +1857,12 @@ class _Run:
         for r, rung in enumerate(self.rungs):
             if not alive:
                 break
-            if r and self.deadline is not None and time.monotonic() >= self.deadline:
+            if (
+                r
+                and self.deadline is not None
+                and self.params  # the first round runs to the end
+                and time.monotonic() >= self.deadline
+            ):
                 # Out of time: trials still climbing stop at the rung they
                 # reached, as if pruned there.
                 for j in alive:
@@ -1916,9 +1945,10 @@ class _Run:
         # highest rung, then, when it holds fewer, the best of the rungs
         # below (pruned there), so that k configurations compete on all rows.
         top, seen = [], set()
-        for i in _order_by_rung(self.objective, self.more["rung"]):
+        failed = self.failed_trials()
+        for i in _order_by_rung(self.objective, self.more["rung"], failed):
             key = config_key(self.params[i])
-            if not math.isfinite(self.objective[i]):
+            if not math.isfinite(self.objective[i]) or failed[i]:
                 continue
             if key not in seen:
                 seen.add(key)
@@ -1936,9 +1966,16 @@ class _Run:
         if todo:
             t0 = time.perf_counter()
             trial_timeout = self.search.trial_timeout
-            outs = self._evaluate(
-                [self.params[i] for i in todo], self.full_rung, trial_timeout
-            )
+            if trial_timeout is None:
+                outs = self._evaluate([self.params[i] for i in todo], self.full_rung)
+            else:
+                # trial_timeout is per configuration: each is re-scored
+                # within its own limit (its splits in parallel).
+                outs = []
+                for i in todo:
+                    outs += self._evaluate(
+                        [self.params[i]], self.full_rung, trial_timeout
+                    )
             self.seconds["rescore"] = time.perf_counter() - t0
             n_splits = len(self.splits)
             for k, i in enumerate(todo):
@@ -1984,6 +2021,7 @@ class _Run:
         jobs = []
         for ci, params in enumerate(candidates):
             for si, (train, _) in enumerate(self.splits):
+                rows = train  # the rows the fit gets (and train scores use)
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
                 if rung.params:
                     est.set_params(**rung.params)
@@ -1998,8 +2036,15 @@ class _Run:
                         random_state=self.adaptive_seed,
                     )
                 elif rung.subsets[si] is not None:
+                    subset = rung.subsets[si]
+                    if s.return_train_score:
+                        # The subset's rows themselves, so that train scores
+                        # are of the rows the trial trained on, as in
+                        # GridSearchCV (the same fit).
+                        rows = np.asarray(train)[subset.indices]
+                        subset = Subset(np.arange(subset.size), subset.weights)
                     est = _PresetSubsetEstimator(
-                        est, subset=rung.subsets[si], use_weights=self.weighted
+                        est, subset=subset, use_weights=self.weighted
                     )
                 kwargs = dict(
                     scorer=self.scorers,
@@ -2024,7 +2069,7 @@ class _Run:
                         "candidate-split-evaluation", self.n_fits
                     )
                 self.n_fits += 1
-                jobs.append((est, train, rung.tests[si], kwargs))
+                jobs.append((est, rows, rung.tests[si], kwargs))
         if self.runner is None:
             outs = self.parallel(
                 delayed(_fit_and_score)(
@@ -2044,6 +2089,14 @@ class _Run:
                 if limit is not None
                 else ""
             )
+            if (
+                s.error_score == "raise"
+                and reason == "trial_timeout"
+                and any(o is None for o in outs)
+            ):
+                # A fit over its limit is a failed fit: error_score="raise"
+                # raises, as for any other failure.
+                raise TimeoutError(f"A fit of the search failed: {why}.")
             outs = [
                 o
                 if o is not None
@@ -2093,6 +2146,14 @@ class _Run:
             # result to return.
             limits.append((self.deadline - now, "timeout"))
         return min(limits) if limits else (None, None)
+
+    def failed_trials(self):
+        """Per trial, whether any of its fits failed (or timed out)."""
+        n = len(self.splits)
+        return [
+            any(o.get("fit_error") is not None for o in self.out[i * n : (i + 1) * n])
+            for i in range(len(self.params))
+        ]
 
     def _value(self, splits_out):
         """The score the optimiser maximises: the mean over splits."""
@@ -2234,13 +2295,14 @@ class _Run:
                 list(self.params), len(self.splits), out, dict(self.more)
             )
         if self.multi_fidelity:
-            _rank_by_rung(results)
+            _rank_by_rung(results, self.failed_trials())
         # A pruned trial has no score at the last rung: skopt's callbacks see
         # it as a failed point, never as the best.
         objective = [
             np.nan if p else v for v, p in zip(self.objective, self.more["pruned"])
         ]
-        results = SearchResult.from_run(results, self.params, objective)
+        start = self.space_start
+        results = SearchResult.from_run(results, self.params[start:], objective[start:])
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
@@ -2280,21 +2342,26 @@ def _with_times(splits_out, times):
     return [{**o, **t} for o, t in zip(splits_out, times)]
 
 
-def _rung_key(scores, rungs):
-    """(level, score) per trial: its rung, or -1 without a score (a failed
-    fit, a re-scoring that failed), and its score with NaN as -inf."""
+def _rung_key(scores, rungs, failed=None):
+    """(level, score) per trial: its rung, or -1 without a score or with a
+    failed fit (a numeric ``error_score`` is a score, but not one that may
+    rank a failed trial above the trials of a lower rung), and its score
+    with NaN as -inf."""
     scores = np.asarray(scores, dtype=float)
-    level = np.where(np.isnan(scores), -1.0, np.asarray(rungs, dtype=float))
+    out = np.isnan(scores)
+    if failed is not None:
+        out |= np.asarray(failed, dtype=bool)
+    level = np.where(out, -1.0, np.asarray(rungs, dtype=float))
     return level, np.nan_to_num(scores, nan=-np.inf)
 
 
-def _order_by_rung(objective, rungs):
+def _order_by_rung(objective, rungs, failed=None):
     """Trial positions, best first: higher level, then higher score."""
-    level, scores = _rung_key(objective, rungs)
+    level, scores = _rung_key(objective, rungs, failed)
     return list(np.lexsort((-scores, -level)))
 
 
-def _rank_by_rung(results):
+def _rank_by_rung(results, failed=None):
     """Re-rank ``rank_test_*`` by rung first, then score.
 
     Scores from different rungs do not compare: a trial pruned after 5 % of
@@ -2305,7 +2372,7 @@ def _rank_by_rung(results):
     """
     for key in [k for k in results if k.startswith("rank_test_")]:
         name = key[len("rank_test_") :]
-        level, scores = _rung_key(results[f"mean_test_{name}"], results["rung"])
+        level, scores = _rung_key(results[f"mean_test_{name}"], results["rung"], failed)
         # Both dense ranks are integers below n + 1: one exact sort key.
         order = rankdata(level, method="dense") * (len(scores) + 1) + rankdata(
             scores, method="dense"
@@ -2547,8 +2614,11 @@ def _raise_or_warn_about_failures(out, error_score):
             "misconfigured. Set error_score='raise' to debug. The first "
             f"failure:\n{errors[0]}"
         )
+    # Fits stopped at the search's time budget score NaN whatever
+    # error_score says (it may be "raise").
+    scored = error_score if not isinstance(error_score, str) else np.nan
     warnings.warn(
-        f"{len(errors)} of {len(out)} fits failed and scored {error_score}. "
+        f"{len(errors)} of {len(out)} fits failed and scored {scored}. "
         f"The first failure:\n{errors[0]}",
         FitFailedWarning,
         stacklevel=external_stacklevel(),

@@ -276,3 +276,207 @@ def test_a_lastlayer_callable_gets_x_as_given():
         "craig", 0.2, lastlayer=numeric, random_state=0
     ).fit_resample(frame, target)
     assert list(X_out.columns) == ["a", "city"] and len(X_out) == 20
+
+
+# --- found by a review of the drop-in semantics (beside BayesSearchCV) ------
+
+
+class Sleepy(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose fit sleeps ``pause`` seconds first when it
+    gets at least ``slow_rows`` rows."""
+
+    def __init__(self, C=1.0, pause=0.0, slow_rows=0):
+        self.C = C
+        self.pause = pause
+        self.slow_rows = slow_rows
+
+    def fit(self, X, y, sample_weight=None):
+        import time
+
+        if len(X) >= self.slow_rows:
+            time.sleep(self.pause)
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(
+            X, y, sample_weight=sample_weight
+        )
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+HUNG = """
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from subsetml.model_selection import SubsetSearchCV
+
+class Spin(ClassifierMixin, BaseEstimator):
+    def __init__(self, C=1.0):
+        self.C = C
+    def fit(self, X, y):
+        while self.C > 3:  # a fit that never ends
+            pass
+        self.m_ = LogisticRegression(C=self.C, max_iter=5000).fit(X, y)
+        self.classes_ = self.m_.classes_
+        return self
+    def predict(self, X):
+        return self.m_.predict(X)
+
+X, y = load_breast_cancer(return_X_y=True)
+search = SubsetSearchCV(Spin(), {"C": (1e-2, 1e2, "log-uniform")}, n_iter=4,
+                        random_state=1, trial_timeout=3)
+search.fit(X, y)
+print("scores", search.cv_results_["mean_test_score"])
+"""
+
+
+def test_a_hung_fit_is_killed_and_python_exits(tmp_path):
+    """loky's shutdown failed on futures cancelled first, before it killed
+    the workers: the hung fit ran on after fit returned, and Python could
+    not exit."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "hung.py"
+    script.write_text(HUNG)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=90
+    )
+    assert done.returncode == 0, done.stderr
+    assert "scores" in done.stdout
+    assert "InvalidStateError" not in done.stderr
+    assert "KeyError" not in done.stderr
+
+
+def test_a_timed_out_fit_raises_with_error_score_raise(data):
+    X, y = data
+    search = SubsetSearchCV(
+        Sleepy(pause=5.0),
+        {"C": (0.5, 2.0)},
+        n_iter=1,
+        cv=2,
+        trial_timeout=0.5,
+        error_score="raise",
+        random_state=0,
+    )
+    with pytest.raises(TimeoutError, match="trial_timeout=0.5"):
+        search.fit(X, y)
+
+
+def test_re_scoring_gives_each_configuration_its_own_time_limit(data):
+    X, y = data
+    # 0.5 s a fit on a whole fold (150 rows; subsets are 45 and 90), 2 splits
+    # one after the other: 1 s a configuration, within the 2.5 s limit, but
+    # not three of them together
+    search = SubsetSearchCV(
+        Sleepy(pause=0.5, slow_rows=150),
+        {"C": (0.01, 10.0, "log-uniform")},
+        n_iter=4,
+        cv=2,
+        subset_size=(0.3, 0.6),
+        rescore=3,
+        trial_timeout=2.5,
+        random_state=0,
+    ).fit(X, y)
+    rescored = search.cv_results_["rung"] == 2
+    assert rescored.sum() == 3
+    assert np.isfinite(search.cv_results_["mean_test_score"][rescored]).all()
+
+
+class FailsOnManyRows(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        if len(X) > 100 and self.C > 1:
+            raise MemoryError("too many rows for a large C")
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_a_failed_trial_never_ranks_first_with_a_numeric_error_score(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = SubsetSearchCV(
+            FailsOnManyRows(max_iter=2000),
+            {"C": (0.01, 100.0, "log-uniform")},
+            n_iter=8,
+            cv=2,
+            subset_size=(0.3, 1.0),
+            error_score=0.0,
+            refit=False,
+            random_state=0,
+        ).fit(X, y)
+    failed = search.cv_results_["mean_test_score"] == 0.0
+    assert failed.any()  # the space reaches C > 1 on all rows
+    assert search.best_score_ > 0.5
+    assert (search.cv_results_["rank_test_score"][failed] > (~failed).sum()).all()
+
+
+def test_train_scores_are_of_the_rows_a_trial_trained_on():
+    from sklearn.datasets import load_digits
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_digits(return_X_y=True)
+    space = {"max_depth": (20, 30)}
+    params = dict(n_iter=2, cv=2, subset_size=0.1, selector="random", random_state=0)
+    tree = DecisionTreeClassifier(random_state=0)
+    with_train = SubsetSearchCV(tree, space, return_train_score=True, **params)
+    with_train.fit(X, y)
+    # a deep tree fits its training rows exactly; the rest of the fold it
+    # never saw
+    assert (with_train.cv_results_["split0_train_score"] == 1.0).all()
+    without = SubsetSearchCV(tree, space, **params).fit(X, y)
+    assert np.array_equal(
+        with_train.cv_results_["mean_test_score"],
+        without.cv_results_["mean_test_score"],
+    )
+
+
+def test_custom_scorers_read_the_fitted_model(data):
+    from sklearn.metrics import accuracy_score
+
+    X, y = data
+
+    def sparse_accuracy(est, X, y):
+        return accuracy_score(y, est.predict(X)) - 0.001 * np.count_nonzero(est.coef_)
+
+    search = SubsetSearchCV(
+        LogisticRegression(penalty="l1", solver="liblinear"),
+        {"C": (0.01, 10.0, "log-uniform")},
+        n_iter=3,
+        cv=2,
+        scoring=sparse_accuracy,
+        subset_size=0.3,
+        random_state=0,
+        error_score="raise",
+    ).fit(X, y)
+    assert np.isfinite(search.best_score_)
+
+
+def test_the_first_round_climbs_every_rung_within_a_tiny_timeout(data):
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(max_iter=2000),
+        {"C": (0.01, 10.0, "log-uniform")},
+        n_iter=6,
+        cv=2,
+        subset_size=(0.3, 1.0),
+        timeout=1e-3,
+        random_state=0,
+    ).fit(X, y)
+    assert search.cv_results_["rung"].max() == 1
+
+
+def test_a_callback_stops_one_space_as_in_bayes_search_cv(data):
+    X, y = data
+    seen = []
+
+    def stop_at_two(result):
+        seen.append(len(result.func_vals))
+        return len(result.func_vals) >= 2
+
+    spaces = [({"C": (0.01, 1.0)}, 4), ({"C": (1.0, 10.0)}, 4)]
+    search = SubsetSearchCV(
+        LogisticRegression(max_iter=2000), spaces, cv=2, n_points=1, random_state=0
+    ).fit(X, y, callback=stop_at_two)
+    assert len(search.cv_results_["params"]) == 4
+    assert seen == [1, 2, 1, 2]  # each space's own trials
