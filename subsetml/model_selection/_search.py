@@ -7,7 +7,6 @@ import functools
 import json
 import math
 import numbers
-import re
 import time
 import warnings
 from contextlib import nullcontext
@@ -66,6 +65,7 @@ from subsetml.model_selection._refit import (
     fallback_order,
 )
 from subsetml.model_selection._spaces import (
+    _no_address,
     check_resource_name,
     check_search_spaces,
     check_space_names,
@@ -1153,7 +1153,7 @@ multimetric_
                 # Something that does not pickle (a lambda in a pipeline):
                 # its repr, without the memory addresses that change between
                 # processes.
-                return joblib.hash(re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj)))
+                return joblib.hash(_no_address(repr(obj)))
 
         try:
             estimator = clone(self.estimator)

@@ -705,8 +705,14 @@ class AdaSelectionMixin:
         ``policies`` start it afresh. The reward stays the fit's.
         """
         pool = getattr(self, "_ada_pool_in_use_", False)
-        policies, names = self._ada_validate_params()
         key = repr(self.policies)
+        settings = {
+            "lr": self.method_lr,
+            "floor": self.method_floor,
+            "smoothing": self.loss_smoothing,
+            "curriculum_strength": self.curriculum_strength,
+            "curriculum_horizon": self.curriculum_horizon,
+        }
         if (
             getattr(self, "policies_", None) is not None
             and self._ada_n_rows_ == n_rows
@@ -714,25 +720,20 @@ class AdaSelectionMixin:
             and getattr(self, "_ada_state_key_", None) == key
         ):
             weighting = self.weighting_
-            weighting.lr = self.method_lr
-            weighting.floor = self.method_floor
-            weighting.smoothing = self.loss_smoothing
-            weighting.curriculum_strength = self.curriculum_strength
-            weighting.curriculum_horizon = self.curriculum_horizon
+            if any(getattr(weighting, k) != v for k, v in settings.items()):
+                # set_params since the last fit: checked, then in force.
+                self._ada_validate_params()
+                for name, value in settings.items():
+                    setattr(weighting, name, value)
             return
+        policies, names = self._ada_validate_params()
         self._ada_state_key_ = key
         for policy in policies:
             policy.reset(n_rows)
         self.policies_ = policies
         self.policy_names_ = names
         self.weighting_ = MethodWeights(
-            [p.curriculum for p in policies],
-            lr=self.method_lr,
-            reward=self.method_reward,
-            floor=self.method_floor,
-            smoothing=self.loss_smoothing,
-            curriculum_strength=self.curriculum_strength,
-            curriculum_horizon=self.curriculum_horizon,
+            [p.curriculum for p in policies], reward=self.method_reward, **settings
         )
         self._ada_n_rows_ = n_rows
         # set_params(method_reward=...) between partial_fit calls that turns
