@@ -414,7 +414,9 @@ def _is_range_tuple(value):
     return False
 
 
-def _range(name, low, high, prior, label):
+def _range(name, low, high, prior, label, kind=None):
+    # kind: "int" or "float" as a typed dimension says (scikit-optimize's
+    # Real(0, 1) keeps int bounds yet is continuous); None: by the bounds' types.
     if prior not in _PRIORS:
         raise ValueError(f"{label}: prior must be one of {_PRIORS}, got {prior!r}.")
     if not (np.isfinite(low) and np.isfinite(high)):
@@ -424,7 +426,10 @@ def _range(name, low, high, prior, label):
     log = prior == "log-uniform"
     if log and low <= 0:
         raise ValueError(f"{label}: a log-uniform range needs low > 0, got {low}.")
-    if isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral):
+    if kind is None:
+        ints = isinstance(low, numbers.Integral) and isinstance(high, numbers.Integral)
+        kind = "int" if ints else "float"
+    if kind == "int":
         return Dimension(name, "int", low=int(low), high=int(high), log=log)
     return Dimension(name, "float", low=float(low), high=float(high), log=log)
 
@@ -439,7 +444,14 @@ def _categorical(name, choices, label):
 def _from_skopt(name, dim, label):
     kind = type(dim).__name__
     if kind in ("Real", "Integer"):
-        return _range(name, dim.low, dim.high, dim.prior, label)
+        return _range(
+            name,
+            dim.low,
+            dim.high,
+            dim.prior,
+            label,
+            kind="float" if kind == "Real" else "int",
+        )
     if kind == "Categorical":
         if getattr(dim, "prior", None) is not None:
             probs = np.asarray(dim.prior, dtype=float)

@@ -480,3 +480,30 @@ def test_a_callback_stops_one_space_as_in_bayes_search_cv(data):
     ).fit(X, y, callback=stop_at_two)
     assert len(search.cv_results_["params"]) == 4
     assert seen == [1, 2, 1, 2]  # each space's own trials
+
+
+def test_skopt_real_with_int_bounds_is_continuous():
+    """``Real(0, 1)`` keeps int bounds in scikit-optimize yet is a float
+    range; it was searched as the integers 0 and 1. ``Integer(1.0, 10.0)``
+    handed floats to integer parameters."""
+    skopt_space = pytest.importorskip("skopt.space")
+    from subsetml.model_selection._spaces import check_search_spaces
+
+    [space] = check_search_spaces(
+        {"a": skopt_space.Real(0, 1), "b": skopt_space.Integer(1.0, 10.0)}, 3
+    )
+    a, b = space.dimensions
+    assert (a.kind, a.low, a.high) == ("float", 0.0, 1.0)
+    assert (b.kind, b.low, b.high) == ("int", 1, 10)
+    X, y = make_classification(120, 4, random_state=0)
+    search = SubsetSearchCV(
+        LogisticRegression(penalty="elasticnet", solver="saga", max_iter=200),
+        {"l1_ratio": skopt_space.Real(0, 1)},
+        n_iter=4,
+        cv=2,
+        subset_size=0.5,
+        random_state=0,
+    ).fit(X, y)
+    values = [p["l1_ratio"] for p in search.cv_results_["params"]]
+    assert all(isinstance(v, float) for v in values)
+    assert len(set(values)) == 4
