@@ -69,6 +69,7 @@ from subsetml.model_selection._spaces import (
     check_resource_name,
     check_search_spaces,
     check_space_names,
+    task_estimator,
 )
 from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
@@ -579,6 +580,9 @@ multimetric_
         scorers, refit_metric = self._get_scorers()
         objective_metric = _objective_metric(self.scoring, self.refit, refit_metric)
 
+        # A Pipeline ending in a None step the space fills takes its type
+        # (classifier or regressor) from the choices.
+        self._task_estimator = task_estimator(self.estimator, spaces)
         X, y = indexable(X, y)
         self._check_data(X, y)
         if self.fit_params:
@@ -616,7 +620,7 @@ multimetric_
         if self.n_splits_ == 0:
             raise ValueError("The cv splitter yielded no splits.")
         whole = all(isinstance(s, float) and s == 1.0 for s in sizes)
-        if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
+        if is_classifier(self._task_estimator) and y is not None and np.ndim(y) == 1:
             # Subsets need two classes in every training fold; on whole folds
             # the estimator decides (some fit one class, as in GridSearchCV).
             for i, (train, _) in enumerate([] if whole else splits):
@@ -666,7 +670,7 @@ multimetric_
             if values is not None:
                 rungs = _resource_rungs(rungs[0], self.resource, values)
             selecting.end(self)
-            classifier = is_classifier(self.estimator)
+            classifier = is_classifier(self._task_estimator)
             score_size = self._score_size()
             for rung in rungs:
                 # Subset rungs may score on a fixed part of each test fold; a
@@ -867,7 +871,7 @@ multimetric_
                 scorers if inner is None else inner.get(metric),
                 X,
                 y,
-                is_classifier(self.estimator),
+                is_classifier(self._task_estimator),
                 seed,
                 routed.scorer.score,
             )
@@ -1225,9 +1229,9 @@ multimetric_
                 )
             return
         check_consistent_length(X, y)
-        if not is_classifier(self.estimator) and tags.target_tags.required:
+        if not is_classifier(self._task_estimator) and tags.target_tags.required:
             check_numeric_y(y)  # NaN, inf or strings fail every trial otherwise
-        if is_classifier(self.estimator) and np.ndim(y) <= 2:
+        if is_classifier(self._task_estimator) and np.ndim(y) <= 2:
             # An n-d y (n > 2) goes to the estimator untouched, as in
             # GridSearchCV: only the estimator knows what it means.
             check_classification_targets(y)
@@ -1248,7 +1252,7 @@ multimetric_
             for train, _ in splits:
                 n_train = len(train)
                 k = resolve_budget(size, n_train, name="subset_size")
-                if is_classifier(self.estimator) and k < n_train:
+                if is_classifier(self._task_estimator) and k < n_train:
                     # Warn once for the whole search, not once per fold.
                     raised = cover_classes(k, _safe_indexing(y, train), warn=not warned)
                     warned |= raised > k
@@ -1302,7 +1306,7 @@ multimetric_
             if rung.full:
                 continue
             proto = SubsetEstimator(
-                self.estimator,
+                self._task_estimator,
                 selector=self.selector,
                 subset_size=rung.size,
                 use_weights=self.use_weights,

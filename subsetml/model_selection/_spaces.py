@@ -514,3 +514,47 @@ def _from_scipy(name, frozen, label):
         # support() is inclusive: [low, high - 1] of randint(low, high).
         return _range(name, int(low), int(high), "uniform", label)
     return Dimension(name, "quantile", dist=frozen)
+
+
+def task_estimator(estimator, spaces):
+    """The estimator whose type (classifier or regressor) the search acts on.
+
+    A Pipeline ending in a ``None`` placeholder that the space fills
+    (``{"model": [SVC(), LogisticRegression()]}``) is neither to
+    ``is_classifier`` nor ``is_regressor``. When every estimator the spaces
+    can put in its steps makes it a classifier (or every one a regressor),
+    that filled Pipeline is returned: subsets then cover the classes and
+    string labels are accepted, as for a plain classifier. Otherwise, or
+    when the type is already known, ``estimator`` itself.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.svm import SVC
+    >>> from sklearn.base import is_classifier
+    >>> pipe = Pipeline([("scale", StandardScaler()), ("model", None)])
+    >>> spaces = check_search_spaces({"model": [SVC()]}, 5)
+    >>> is_classifier(task_estimator(pipe, spaces))
+    True
+    """
+    from sklearn.base import clone, is_classifier, is_regressor
+
+    if is_classifier(estimator) or is_regressor(estimator):
+        return estimator
+    filled = []
+    for space in spaces:
+        for d in space.dimensions:
+            if d.kind != "categorical" or not d.choices:
+                continue
+            if not all(hasattr(c, "get_params") for c in d.choices):
+                continue
+            for choice in d.choices:
+                try:
+                    filled.append(clone(estimator).set_params(**{d.name: choice}))
+                except (ValueError, TypeError, AttributeError):
+                    return estimator  # a step nested in another choice
+    for kind in (is_classifier, is_regressor):
+        if filled and all(kind(f) for f in filled):
+            return filled[0]
+    return estimator

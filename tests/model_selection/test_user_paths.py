@@ -507,3 +507,33 @@ def test_skopt_real_with_int_bounds_is_continuous():
     values = [p["l1_ratio"] for p in search.cv_results_["params"]]
     assert all(isinstance(v, float) for v in values)
     assert len(set(values)) == 4
+
+
+def test_a_pipeline_whose_model_step_the_space_fills_is_a_classifier():
+    """The user guide's ``("model", None)`` Pipeline is no classifier to
+    ``is_classifier``: string labels failed, and subsets were picked as for
+    a regression."""
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = make_classification(160, 5, weights=[0.85], random_state=0)
+    labels = np.array(["neg", "pos"])[y]
+    pipe = Pipeline([("scale", StandardScaler()), ("model", None)])
+    spaces = [
+        {"model": [SVC()], "model__C": (1e-2, 1e2, "log-uniform")},
+        {"model": [DecisionTreeClassifier()], "model__max_depth": (2, 6)},
+    ]
+    search = SubsetSearchCV(
+        pipe,
+        spaces,
+        n_iter=2,
+        cv=2,
+        scoring="accuracy",
+        selector="craig",
+        subset_size=0.1,
+        random_state=0,
+    ).fit(X, labels)
+    for subset in search.subsets_:
+        # Both classes in every subset, as for a plain classifier.
+        assert set(labels[subset.indices]) == {"neg", "pos"}
+    assert set(search.predict(X)) <= {"neg", "pos"}
