@@ -227,6 +227,7 @@ ROUND_STRATEGIES = (
     "random rungs +prop rounds",
     "random rungs rounds",
     "random rungs<1 rounds",
+    "random rungs<1 r0 +prop rounds",
     "full epochs rungs rounds",
 )
 # Optuna's random sampler instead of TPE (" +rs"), run on request.
