@@ -155,9 +155,9 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
 
     **Classes.** The gradient selectors choose per class by default
     (class-proportional budgets, at least one row of every class), so a
-    classifier after the sampler sees every class. ``"random"`` draws
-    uniformly without stratifying; pass
-    ``RandomSelector(per_class=True)`` for a stratified draw.
+    classifier after the sampler sees every class. ``"random"`` stratifies
+    too (``per_class="auto"``); pass ``RandomSelector(per_class=False)`` for a
+    uniform draw.
 
     **Input.** ``X`` may be a NumPy array, a list, a pandas DataFrame or a
     SciPy sparse matrix; ``y`` an array, list or pandas Series of class labels
@@ -369,7 +369,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         # warning, rather than refused.
         per_class = getattr(selector, "per_class", False)
         if per_class is True or per_class == "auto":
-            return cover_classes(k, y, stacklevel=5)
+            return cover_classes(k, y)
         return k
 
     def __sklearn_tags__(self):

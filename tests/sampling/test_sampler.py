@@ -461,3 +461,15 @@ def test_budget_below_one_row_per_class_is_raised_with_a_warning(data):
     with pytest.warns(UserWarning, match="fewer than the 3 classes; raised to 3"):
         sampler = SubsetSampler("craig", 2, random_state=0).fit(X, y)
     assert np.unique(y[sampler.sample_indices_]).shape[0] == 3
+
+
+def test_raised_budget_warning_points_at_the_callers_line():
+    """The warning had a fixed stacklevel that pointed inside the library."""
+    from sklearn.datasets import load_wine
+
+    from subsetml.sampling import select_subset
+
+    X, y = load_wine(return_X_y=True)
+    with pytest.warns(UserWarning, match="raised to 3") as record:
+        select_subset(X, y, 2, "craig", random_state=0)
+    assert record[0].filename == __file__
