@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import textwrap
 
@@ -14,9 +15,13 @@ def _fraction_or_count(text):
         raise argparse.ArgumentTypeError(
             f"expected a fraction in (0, 1] or a row count, got {text!r}"
         ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in (0, 1] or a positive row count, got {text!r}"
+        )
     if value >= 1 and value == int(value) and "." not in text:
         return int(value)
-    if not 0 < value <= 1:
+    if value > 1:
         raise argparse.ArgumentTypeError(
             f"a fraction must lie in (0, 1], got {text!r}; write a row count "
             "without a decimal point"

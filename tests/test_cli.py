@@ -127,6 +127,10 @@ def test_demo_help(capsys):
         ["demo", "--subset-size", "0"],
         ["demo", "--subset-size", "1.5"],
         ["demo", "--subset-size", "many"],
+        ["demo", "--subset-size", "inf"],
+        ["demo", "--subset-size", "1e400"],
+        ["demo", "--subset-size", "nan"],
+        ["demo", "--subset-size", "-3"],
         ["demo", "--dataset", "cifar"],
         ["demo", "--estimator", "forest"],
         ["demo", "--n-iter", "0"],
@@ -244,6 +248,7 @@ def test_select_demo_row_count(capsys):
     "argv",
     [
         ["select-demo", "--subset-size", "0"],
+        ["select-demo", "--subset-size", "inf"],
         ["select-demo", "--dataset", "cifar"],
         ["select-demo", "--seeds", "0"],
     ],
@@ -356,3 +361,30 @@ def test_demo_refuses_a_bad_country_code_before_searching(tmp_path, capsys):
     assert exit_.value.code == 2  # a usage error, not a traceback
     assert "three-letter ISO country code" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # before any search
+
+
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_a_non_positive_subset_size_says_so(size, capsys):
+    """It said to write a row count without a decimal point, which -3 is."""
+    with pytest.raises(SystemExit):
+        main(["demo", "--subset-size", size])
+    assert "positive row count" in capsys.readouterr().err
+
+
+def test_demo_warms_codecarbon_up_and_keeps_it_quiet(tmp_path, capfd, monkeypatch):
+    """The untimed warm-up search ran without carbon=, so codecarbon's
+    start-up landed on the full search (timed first) and doubled the
+    speed-ups; and its first log lines ignored --quiet."""
+    pytest.importorskip("codecarbon")
+    from subsetml.model_selection import _energy
+
+    made = []
+    real = _energy._make_tracker
+    monkeypatch.setattr(
+        _energy, "_make_tracker", lambda carbon: made.append(carbon) or real(carbon)
+    )
+    monkeypatch.chdir(tmp_path)
+    main(["demo", *TINY, "--output", str(tmp_path / "out"), "--carbon", "FRA"])
+    # The warm-up, then the full search and the random 5 % one.
+    assert made == ["FRA"] * 3
+    assert "codecarbon" not in capfd.readouterr().err

@@ -217,3 +217,11 @@ def test_importing_datasets_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+def test_numpy_bools_are_accepted_as_documented():
+    """numpy 2 names its bool type "bool", not "bool_": np.True_ was refused."""
+    X, _ = load_bikeshare(return_X_y=np.True_, as_frame=np.False_)
+    assert X.shape == (8645, 12)
+    X, _ = make_mnist1d(20, random_state=0, return_X_y=np.True_)
+    assert X.shape[0] == 20

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from subsetml._validation import check_number
 
 __all__ = ["check_bool", "check_n_samples", "import_optional"]
@@ -11,7 +13,7 @@ __all__ = ["check_bool", "check_n_samples", "import_optional"]
 
 def check_bool(value, name):
     """Raise ``ValueError`` unless ``value`` is a bool (numpy bools included)."""
-    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+    if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}.")
 
 

@@ -11,6 +11,7 @@ network, only the country whose electricity mix converts kWh to CO2.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import re
 from contextlib import contextmanager
@@ -79,6 +80,11 @@ def _make_tracker(carbon):
         options.setdefault("save_to_file", False)
     options.setdefault("log_level", "error")
     options.setdefault("tracking_mode", "process")
+    # codecarbon logs its first lines before it applies log_level: quiet its
+    # logger to that level first (it sets the same level itself right after).
+    level = options["log_level"]
+    if isinstance(level, str):
+        logging.getLogger("codecarbon").setLevel(level.upper())
     return OfflineEmissionsTracker(**options)
 
 
