@@ -2592,10 +2592,11 @@ def _objective_metric(scoring, refit, refit_metric):
     """The metric the optimiser maximises: the one ``refit`` names, or with
     several metrics and ``refit=False`` or a callable, the first of
     ``scoring`` (in its order; sorted names for a set)."""
+    if isinstance(refit, str):
+        # Also for a callable returning a dict (which may hold a "score").
+        return refit
     if not isinstance(scoring, (dict, list, tuple, set)):
         return refit_metric
-    if isinstance(refit, str):
-        return refit
     names = sorted(scoring) if isinstance(scoring, set) else list(scoring)
     return names[0]
 

@@ -537,3 +537,31 @@ def test_a_pipeline_whose_model_step_the_space_fills_is_a_classifier():
         # Both classes in every subset, as for a plain classifier.
         assert set(labels[subset.indices]) == {"neg", "pos"}
     assert set(search.predict(X)) <= {"neg", "pos"}
+
+
+def test_a_callable_scorer_dict_optimises_the_metric_refit_names():
+    """A callable returning ``{"score": ..., "auc": ...}`` with
+    ``refit="auc"`` optimised ``"score"``."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    X, y = make_classification(200, 6, flip_y=0.2, random_state=0)
+
+    def multi(est, X, y):
+        return {
+            "score": accuracy_score(y, est.predict(X)),
+            "auc": roc_auc_score(y, est.decision_function(X)),
+        }
+
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        {"C": (1e-3, 100.0, "log-uniform")},
+        n_iter=4,
+        cv=3,
+        scoring=multi,
+        refit="auc",
+        selector="random",
+        subset_size=0.5,
+        random_state=0,
+    ).fit(X, y)
+    values = [t.value for t in search.studies_[0].trials]
+    np.testing.assert_allclose(values, search.cv_results_["mean_test_auc"])
