@@ -2372,11 +2372,15 @@ def _rank_by_rung(results, failed=None):
     the rows may score above the full-fold scores of the trials that went on.
     So, as ``HalvingRandomSearchCV`` picks its best among the last iteration,
     every trial of a higher rung ranks above those of lower rungs (ties share
-    the lowest rank, as in scikit-learn).
+    the lowest rank, as in scikit-learn). ``rank_train_*`` too: a trial
+    pruned on a few rows fits them best.
     """
-    for key in [k for k in results if k.startswith("rank_test_")]:
-        name = key[len("rank_test_") :]
-        level, scores = _rung_key(results[f"mean_test_{name}"], results["rung"], failed)
+    ranks = [k for k in results if k.startswith(("rank_test_", "rank_train_"))]
+    for key in ranks:
+        part, name = key[len("rank_") :].split("_", 1)
+        level, scores = _rung_key(
+            results[f"mean_{part}_{name}"], results["rung"], failed
+        )
         # Both dense ranks are integers below n + 1: one exact sort key.
         order = rankdata(level, method="dense") * (len(scores) + 1) + rankdata(
             scores, method="dense"

@@ -565,3 +565,27 @@ def test_a_callable_scorer_dict_optimises_the_metric_refit_names():
     ).fit(X, y)
     values = [t.value for t in search.studies_[0].trials]
     np.testing.assert_allclose(values, search.cv_results_["mean_test_auc"])
+
+
+def test_train_ranks_put_the_last_rung_first_as_test_ranks_do():
+    """A trial pruned after 20 rows fits them best: it ranked first by
+    train score."""
+    X, y = make_classification(300, 5, random_state=1)
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        {"C": (1e-3, 10.0, "log-uniform")},
+        n_iter=6,
+        cv=3,
+        subset_size=(20, 60, 1.0),
+        scoring={"acc": "accuracy", "auc": "roc_auc"},
+        refit="auc",
+        return_train_score=True,
+        selector="random",
+        random_state=0,
+    ).fit(X, y)
+    r = search.cv_results_
+    top = max(r["rung"])
+    for name in ("acc", "auc"):
+        for i in np.flatnonzero(r[f"rank_train_{name}"] == 1):
+            assert r["rung"][i] == top
+        assert r[f"rank_train_{name}"].dtype == r[f"rank_test_{name}"].dtype
