@@ -389,6 +389,27 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self.estimator_.decision_function(self._kernel_columns(self._check_X(X)))
 
+    @available_if(_estimator_has("score_samples"))
+    def score_samples(self, X):
+        """Per-row scores of the estimator fitted on the subset (e.g. a
+        density's log-likelihood)."""
+        check_is_fitted(self)
+        return self.estimator_.score_samples(self._kernel_columns(self._check_X(X)))
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X):
+        """Transform with the estimator fitted on the subset, so that a
+        fitted-on-a-subset transformer can be a Pipeline's middle step."""
+        check_is_fitted(self)
+        return self.estimator_.transform(self._kernel_columns(self._check_X(X)))
+
+    @available_if(_estimator_has("inverse_transform"))
+    def inverse_transform(self, X):
+        """The fitted estimator's ``inverse_transform`` (``X`` in its output
+        space, passed as given)."""
+        check_is_fitted(self)
+        return self.estimator_.inverse_transform(X)
+
     @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None):
         """The fitted estimator's own ``score`` on ``(X, y)``."""

@@ -357,3 +357,39 @@ def test_bad_data():
 def test_make_selector_keeps_explicit_seed():
     assert make_selector(RandomSelector(random_state=5), 1).random_state == 5
     assert make_selector("random", 1).random_state == 1
+
+
+def test_transform_score_samples_and_inverse_transform_are_delegated():
+    """A transformer fitted on a subset could not be a Pipeline's middle
+    step: transform was not passed on."""
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.mixture import GaussianMixture
+    from sklearn.pipeline import make_pipeline
+
+    X, y = make_classification(200, 6, n_informative=4, random_state=0)
+    lda = SubsetEstimator(
+        LinearDiscriminantAnalysis(), selector="random", subset_size=0.5, random_state=0
+    )
+    pipe = make_pipeline(lda, LogisticRegression()).fit(X, y)
+    fitted = pipe[0].estimator_
+    np.testing.assert_allclose(pipe[0].transform(X), fitted.transform(X))
+    assert pipe.score(X, y) > 0.7
+    pca = SubsetEstimator(
+        PCA(2), selector="random", subset_size=0.5, random_state=0
+    ).fit(X, y)
+    Z = pca.transform(X)
+    np.testing.assert_allclose(
+        pca.inverse_transform(Z), pca.estimator_.inverse_transform(Z)
+    )
+    gm = SubsetEstimator(
+        GaussianMixture(2, random_state=0),
+        selector="random",
+        subset_size=0.5,
+        random_state=0,
+    ).fit(X, y)
+    np.testing.assert_allclose(gm.score_samples(X), gm.estimator_.score_samples(X))
+    # Not there when the estimator lacks them, as with available_if.
+    plain = SubsetEstimator(LogisticRegression(), selector="random", subset_size=0.5)
+    assert not hasattr(plain, "transform") and not hasattr(plain, "score_samples")
