@@ -80,7 +80,10 @@ def allocate_rows(dists, weights, k, rng):
     """
     dists = np.asarray(dists, dtype=np.float64)
     n_policies, n_rows = dists.shape
-    exact = np.asarray(weights, dtype=np.float64) * k
+    weights = np.asarray(weights, dtype=np.float64)
+    if not (np.all(np.isfinite(weights)) and weights.sum() > 0):
+        weights = np.full(n_policies, 1.0 / n_policies)  # keep k rows whatever
+    exact = weights * k
     quota = np.floor(exact).astype(np.int64)
     short = k - quota.sum()
     if short > 0:

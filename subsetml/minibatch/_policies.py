@@ -15,6 +15,7 @@ never imports it), so the policies are easy to test on constructed batches;
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -418,6 +419,12 @@ class AdaBoostPolicy(BasePolicy):
             raise ValueError(
                 f"variant must be 'auto', 'samme' or 'r2', got {self.variant!r}."
             )
+        mw = self.max_weight
+        if isinstance(mw, bool) or not isinstance(mw, numbers.Real) or not mw >= 1:
+            raise ValueError(
+                f"max_weight must be a float >= 1 (a cap relative to the "
+                f"smallest weight), got {mw!r}."
+            )
         self.weights_ = np.ones(int(n_rows))
         return self
 
@@ -439,6 +446,10 @@ class AdaBoostPolicy(BasePolicy):
 
     def observe(self, batch):
         ids = self._row_ids(batch)
+        if not np.all(np.isfinite(batch.errors)):
+            # A diverged model's errors: reweighting by them would make every
+            # weight of the batch NaN for the rest of training.
+            return self
         a = self.weights_[ids]
         total = a.sum()
         variant = self.variant

@@ -125,6 +125,10 @@ class MethodWeights:
         """
         if self.reward in ("probe", "paired"):
             return
+        if not np.isfinite(batch_loss):
+            # A diverged step (NaN or inf loss) says nothing about the
+            # policies, and would turn the weights and the average into NaN.
+            return
         ema = self.loss_ema
         beta = self.smoothing
         if ema is not None and self.votes is not None:
@@ -227,6 +231,8 @@ class MethodWeights:
             return
         m, q = self.probe
         self.probe = None
+        if not (np.isfinite(loss_before) and np.isfinite(loss_after)):
+            return  # a diverged step: no credit either way
         drop = (loss_before - loss_after) / max(abs(loss_before), 1e-12)
         drop = float(np.clip(drop, -1.0, 1.0))
         self.n_probes += 1
@@ -316,6 +322,8 @@ class MethodWeights:
         by ``0.1 * lr`` times its advantage. Untried policies keep theirs
         (up to the renormalisation).
         """
+        if not np.isfinite(loss_before):
+            return  # a diverged model: no credit either way
         after = np.asarray(losses_after, dtype=np.float64)
         tried = np.isfinite(after)
         if tried.sum() < 2:

@@ -482,3 +482,37 @@ def test_update_paired_learns_nothing_from_identical_tries():
     mw.update_paired(1.0, [0.8, 0.8, np.nan])
     assert mw.n_probes == 0 and mw.scale_ema is None
     assert np.allclose(mw.weights, 1 / 3)
+
+
+def test_a_diverged_batch_leaves_the_policies_and_weights_usable():
+    """A NaN batch loss made the method weights NaN, and then no row was
+    kept for the rest of training; NaN errors made AdaBoost's weights NaN."""
+    from subsetml.minibatch._weights import MethodWeights
+
+    for reward in ("drop", "advantage"):
+        mw = MethodWeights(["big_loss", "uniform"], reward=reward, lr=1.0, floor=0.1)
+        mw.votes = np.array([0.7, 0.3])
+        mw.update(1.0, 0.3)
+        mw.update(float("nan"), 0.3)
+        mw.update(0.8, 0.3)
+        assert np.all(np.isfinite(mw.weights)) and np.isfinite(mw.loss_ema)
+    mw = MethodWeights(["big_loss", "uniform"], reward="probe", lr=1.0, floor=0.1)
+    mw.probe = (0, 0.5)
+    mw.update_probe(1.0, float("nan"))
+    mw.update_paired(float("nan"), [0.5, 0.6])
+    assert np.all(np.isfinite(mw.weights))
+    # Kept rows stay k even if a caller passes broken weights.
+    rng = np.random.RandomState(0)
+    dists = np.tile(LOSSES / LOSSES.sum(), (2, 1))
+    assert allocate_rows(dists, np.array([np.nan, np.nan]), 3, rng).shape == (3,)
+
+    policy = AdaBoostPolicy(variant="r2").reset(8)
+    errors = np.array([0.1, np.nan, 0.3, 0.2, 0.5, 0.1, 0.4, 0.2])
+    b = batch(errors=errors, row_ids=np.arange(8))
+    p = policy.observe(b).distribution(b, k=3)
+    assert np.all(np.isfinite(p)) and np.all(np.isfinite(policy.weights_))
+
+
+def test_adaboost_max_weight_below_one_is_refused():
+    with pytest.raises(ValueError, match="max_weight"):
+        AdaBoostPolicy(max_weight=0).reset(4)

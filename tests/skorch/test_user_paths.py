@@ -249,3 +249,43 @@ def test_a_summed_criterion_stays_a_sum(data):
             ada = AdaSelectionClassifier(Plain, sampling_rate=1.0, **params)
             runs.append(ada.fit(X, y, sample_weight=weight).history[:, "train_loss"])
     assert np.allclose(runs[0], runs[1])
+
+
+def test_adaselection_keeps_its_rows_after_the_loss_goes_nan():
+    """One NaN loss turned the method weights NaN and then kept 0 rows per
+    batch for the rest of the fit, silently; a diverging regressor failed
+    inside AdaBoost."""
+    from subsetml.skorch import AdaSelectionClassifier, AdaSelectionRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = AdaSelectionClassifier(
+            torch.nn.Sequential(
+                torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+            ),
+            criterion=torch.nn.CrossEntropyLoss,
+            sampling_rate=0.3,
+            max_epochs=4,
+            lr=1e9,
+            train_split=None,
+            verbose=0,
+            random_state=0,
+        ).fit(X, y)
+        kept = [h.get("rows_kept") for h in net.history[1:]]
+        assert all(k and k > 0 for k in kept)
+        torch.manual_seed(0)
+        reg = AdaSelectionRegressor(
+            torch.nn.Sequential(
+                torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)
+            ),
+            lr=1e3,
+            max_epochs=4,
+            train_split=None,
+            verbose=0,
+            random_state=0,
+        ).fit(X, X[:, :1] * 3)
+    assert all(h.get("rows_kept", 1) > 0 for h in reg.history)
