@@ -227,6 +227,11 @@ def allocate_budget(counts, k):
     return budgets
 
 
+#: The label of a ground set that is one tied target value (see
+#: ``GradientSelector._target_atoms``).
+ATOM = object()
+
+
 class GradientSelector(BaseSelector):
     """Shared machinery of the gradient-based selectors (CRAIG, GRAD-MATCH, GLISTER).
 
@@ -253,6 +258,11 @@ class GradientSelector(BaseSelector):
     >>> np.bincount(y[subset.indices]).tolist()
     [10, 10, 10]
     """
+
+    #: Whether the weights of a ground set's picks stand for its rows (sum
+    #: to about its size: CRAIG's cluster sizes, GRAD-MATCH's class totals)
+    #: rather than being 1 each (GLISTER).
+    _weights_count_rows = True
 
     #: What ``gradients="auto"`` means on an untrained view
     #: (:meth:`~subsetml.LastLayer.from_inputs`); elsewhere it means "bias".
@@ -302,14 +312,60 @@ class GradientSelector(BaseSelector):
         groups = [np.flatnonzero(codes == b) for b in range(n_bins)]
         return [g for g in groups if g.shape[0] > 0]
 
+    def _target_atoms(self, view, k):
+        """Rows of each target value that holds at least two rows' worth of
+        the budget (``2 n / k`` rows or more), on an untrained one-output
+        regression view with ``per_class="auto"``; ``[]`` otherwise.
+
+        Such a value (the zeros of a zero-inflated target, the levels of a
+        rating) is one point to the target-based vectors that one-shot
+        regression covers or matches: one pick covered it exactly, and the
+        rest of its rows were left out (CRAIG and GLISTER fell below the
+        constant prediction on such targets; ``benchmarks/bench_quality.py``).
+        """
+        if not (
+            self.per_class == "auto"
+            and view.task == "regression"
+            and view.untrained
+            and view.n_outputs == 1
+        ):
+            return []
+        y = view.y[:, 0]
+        _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+        big = np.flatnonzero(counts * k >= 2 * y.shape[0])
+        return [np.flatnonzero(codes == v) for v in big]
+
     def _parts(self, view, k, validation):
-        """Yield ``(rows, k_part, val_rows)`` for each independent ground set."""
-        strata = self._target_strata(view, k)
+        """Yield ``(rows, k_part, label, val_rows)`` for each independent
+        ground set; ``label`` is :data:`ATOM` for the rows of one tied target
+        value (:meth:`_target_atoms`), drawn at random by :meth:`_select`."""
+        atoms = self._target_atoms(view, k)
+        if not atoms:
+            yield from self._parts_of(view, np.arange(view.n_samples), k, validation)
+            return
+        in_atom = np.zeros(view.n_samples, dtype=bool)
+        for rows in atoms:
+            in_atom[rows] = True
+        rest = np.flatnonzero(~in_atom)
+        groups = atoms + ([rest] if rest.size else [])
+        budgets = allocate_budget([g.shape[0] for g in groups], k)
+        for rows, k_a in zip(atoms, budgets):
+            yield rows, int(k_a), ATOM, None
+        if rest.size:
+            yield from self._parts_of(view, rest, int(budgets[-1]), validation)
+
+    def _parts_of(self, view, among, k, validation):
+        """:meth:`_parts` within the rows ``among`` of ``view``."""
+        sub = view if among.shape[0] == view.n_samples else view.take(among)
+        strata = self._target_strata(sub, k)
         if strata is not None:
             budgets = allocate_budget([g.shape[0] for g in strata], k)
             all_val = None if validation is None else np.arange(validation.n_samples)
             for rows, k_b in zip(strata, budgets):
-                yield rows, int(k_b), None, all_val
+                yield among[rows], int(k_b), None, all_val
+        elif among.shape[0] < view.n_samples:
+            val_rows = None if validation is None else np.arange(validation.n_samples)
+            yield among, k, None, val_rows
         elif self._is_per_class(view):
             classes, codes = np.unique(view.y, return_inverse=True)
             counts = np.bincount(codes)
@@ -335,7 +391,17 @@ class GradientSelector(BaseSelector):
         mode = self._gradient_mode(view)
         chosen, weights = [], []
         operator = self._ground_operator(view, mode, rng)
+        atoms = False
         for rows, k_part, label, val_rows in self._parts(view, k, validation):
+            if label is ATOM:
+                # One target value: the gradient vectors of its rows are all
+                # alike, so any of them serve; drawn at random, each standing
+                # for an equal share of the value's rows.
+                chosen.append(rng.choice(rows, size=k_part, replace=False))
+                share = rows.shape[0] / k_part if self._weights_count_rows else 1.0
+                weights.append(np.full(k_part, share))
+                atoms = True
+                continue
             op = operator(rows)
             part = _Part(view, rows, label, validation, val_rows, mode)
             part.operator = operator
@@ -348,6 +414,12 @@ class GradientSelector(BaseSelector):
                 idx, w = self._select_batches(op, rows, k_part, rng, part)
                 chosen.append(idx)
                 weights.append(w)
+            if atoms and self._weights_count_rows and label is not ATOM:
+                # Beside tied values whose draws stand for all their rows, the
+                # other rows' picks must stand for all theirs too.
+                total = float(weights[-1].sum())
+                if total > 0:
+                    weights[-1] = weights[-1] * (rows.shape[0] / total)
         return Subset(np.concatenate(chosen), np.concatenate(weights))
 
     def _select_batches(self, op, rows, k_part, rng, part):

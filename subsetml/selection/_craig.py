@@ -37,7 +37,13 @@ class CraigSelector(GradientSelector):
         Select within each class, with budgets proportional to class sizes
         (``ceil(k n_c / n)``, trimmed to sum to ``k``). ``"auto"`` does so for
         classification views. Per class, the similarity matrix is ``n_c x n_c``
-        instead of ``n x n``.
+        instead of ``n x n``. On an untrained regression view, ``"auto"``
+        also gives every target value held by ``2 n / k`` rows or more (the
+        zeros of a zero-inflated target, a rating's levels) its share of
+        the budget, drawn at random from its rows with equal weights: to
+        the target's gradients those rows are one point, which one pick
+        covered, and CRAIG fell below the constant prediction on such
+        targets.
     batch_size : int or None, default=None
         If set (> 1), the ground set is made of shuffled mini-batches of this
         many rows, each represented by its mean gradient; chosen batches are

@@ -295,7 +295,10 @@ class GlisterSelector(GradientSelector):
         ``"features"`` has no loss, hence no step, and is refused.
     per_class : {"auto", True, False}, default="auto"
         Select within each class, with budgets proportional to class sizes.
-        ``"auto"`` does so for classification views.
+        ``"auto"`` does so for classification views; on an untrained
+        regression view it gives every target value held by ``2 n / k`` rows
+        or more its share of the budget, drawn at random (as
+        :class:`CraigSelector` does).
     batch_size : int or None, default=None
         If set (> 1), the ground set is made of shuffled mini-batches of this
         many rows, each represented by its mean gradient; chosen batches are
@@ -440,6 +443,7 @@ class GlisterSelector(GradientSelector):
 
     _uses_validation = True
     _untrained_gradients = "full"
+    _weights_count_rows = False  # weight 1 each: the step is over the subset
 
     def __init__(
         self,

@@ -55,7 +55,10 @@ class GradMatchSelector(GradientSelector):
         the target the same way: matching the whole view's gradient sum
         there favoured rows of high leverage, and an RBF SVR trained on them
         scored 2.7-4.0 points of R^2 below random subsets; matching within
-        the bins keeps the target's whole range.
+        the bins keeps the target's whole range. A target value held by
+        ``2 n / k`` rows or more gets its share of the budget drawn at
+        random first (as :class:`CraigSelector` does), and the other rows'
+        weights then sum to their number.
     batch_size : int or None, default=None
         If set (> 1), the ground set is made of shuffled mini-batches of this
         many rows, each represented by its mean gradient (GRAD-MATCHPB); the
