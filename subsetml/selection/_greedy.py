@@ -394,6 +394,13 @@ def craig_ground(
         raise ValueError(f"k must lie in [1, {n}], got {k}.")
     if k == n:
         return np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float64)
+    if isinstance(gradients, DenseGradients):
+        # Distances do not change under a shift, but the float32 kernel's
+        # |g|^2 + |g'|^2 - 2 g.g' loses them all when every row shares a large
+        # offset (raw features such as a year): centre in float64 first.
+        centred = gradients.matrix.astype(np.float64)
+        centred -= centred.mean(axis=0)
+        gradients = DenseGradients(centred, gradients.device)
     if 4 * n * n <= max_kernel_bytes:
         picks, owner = _facility_location(gradients, k, optimizer, epsilon, rng)
         weights = np.bincount(owner, minlength=k).astype(np.float64)

@@ -148,3 +148,20 @@ def test_untrained_regression_view_covers_the_target():
     bins = np.clip(np.searchsorted(deciles, y[idx], side="right") - 1, 0, 9)
     assert np.unique(bins).size == 10
     assert w.sum() == pytest.approx(600)
+
+
+def test_a_shared_large_offset_does_not_change_the_picks():
+    """Raw features with a large common offset (a year column): the float32
+    kernel lost every distance, and the picks and weights came out wrong."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 3)
+    y = rng.randint(2, size=300)
+    P = np.full((300, 2), 0.5)
+    sel = CraigSelector(gradients="features", per_class=False, random_state=0)
+    base = sel.select(LastLayer(X, P, y), 20)
+    shifted = sel.select(LastLayer(X + 1e4, P, y), 20)
+    np.testing.assert_array_equal(np.sort(shifted.indices), np.sort(base.indices))
+    np.testing.assert_allclose(
+        shifted.weights[np.argsort(shifted.indices)],
+        base.weights[np.argsort(base.indices)],
+    )
