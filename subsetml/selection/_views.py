@@ -256,6 +256,14 @@ def encoded_frame(X):
     from sklearn.compose import ColumnTransformer, make_column_selector
     from sklearn.preprocessing import OneHotEncoder
 
+    if hasattr(X, "select_dtypes"):
+        # pandas: a mask of positions. The selector's column labels would be
+        # read as positions when they are integers (read_csv(header=None)
+        # with a column dropped).
+        numeric = set(X.select_dtypes("number").columns)
+        columns = np.array([c not in numeric for c in X.columns], dtype=bool)
+    else:
+        columns = make_column_selector(dtype_exclude="number")
     encode = ColumnTransformer(
         [
             (
@@ -265,7 +273,7 @@ def encoded_frame(X):
                     max_categories=20,
                     sparse_output=False,
                 ),
-                make_column_selector(dtype_exclude="number"),
+                columns,
             )
         ],
         remainder="passthrough",

@@ -473,3 +473,21 @@ def test_raised_budget_warning_points_at_the_callers_line():
     with pytest.warns(UserWarning, match="raised to 3") as record:
         select_subset(X, y, 2, "craig", random_state=0)
     assert record[0].filename == __file__
+
+
+def test_integer_column_labels_that_are_not_positions():
+    """read_csv(header=None) with a column dropped: the encoder read the
+    integer labels as positions and failed (or encoded the wrong columns)."""
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    df = pd.DataFrame(np.c_[np.arange(178), X])
+    df[14] = np.where(X[:, 0] > 13, "hi", "lo")
+    df = df.drop(columns=0)
+    sampler = SubsetSampler("craig", subset_size=0.2, random_state=0)
+    X_sub, _ = sampler.fit_resample(df, y)
+    named = df.set_axis([str(c) for c in df.columns], axis=1)
+    X_named, _ = SubsetSampler("craig", subset_size=0.2, random_state=0).fit_resample(
+        named, y
+    )
+    np.testing.assert_array_equal(X_sub.index, X_named.index)
