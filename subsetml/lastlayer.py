@@ -465,6 +465,11 @@ class LastLayer:
         if adapter is not None:
             return adapter.lastlayer(estimator, X, y)
         check_is_fitted(estimator)
+        best = getattr(estimator, "best_estimator_", None)
+        if best is not None:
+            # A fitted search (GridSearchCV, ...): its refitted model, so that
+            # a Pipeline inside is read step by step as below.
+            estimator = best
         final = estimator
         Xt = X
         if isinstance(estimator, Pipeline):
@@ -473,11 +478,20 @@ class LastLayer:
                 if step is None or step == "passthrough":
                     continue
                 Xt = step.transform(Xt)
-        Xt = check_array(Xt, accept_sparse=True, ensure_all_finite=True)
-        y = np.asarray(y)
-        if y.shape[0] != Xt.shape[0]:
+        # The model predicts on its input as it is (a DataFrame keeps its
+        # column names); the features are that input as numbers.
+        try:
+            Xa = check_array(Xt, accept_sparse=True, ensure_all_finite=True)
+        except ValueError as exc:
             raise ValueError(
-                f"X has {Xt.shape[0]} rows and y has {y.shape[0]}; they must match."
+                f"{type(final).__name__}'s input is not all numbers ({exc}); its "
+                "features cannot be read. Pass a Pipeline whose earlier steps "
+                "encode the input, or use LastLayer.from_inputs."
+            ) from exc
+        y = np.asarray(y)
+        if y.shape[0] != Xa.shape[0]:
+            raise ValueError(
+                f"X has {Xa.shape[0]} rows and y has {y.shape[0]}; they must match."
             )
 
         if is_classifier(final) or hasattr(final, "classes_"):
@@ -489,7 +503,14 @@ class LastLayer:
                 )
             outputs = final.predict_proba(Xt)
             classes = np.asarray(final.classes_)
-            codes = np.searchsorted(classes, y)
+            try:
+                codes = np.searchsorted(classes, y)
+            except TypeError:
+                raise ValueError(
+                    f"y's labels ({y.dtype}) do not compare with the estimator's "
+                    f"classes_ ({classes.dtype}, {classes[:5].tolist()}): pass the "
+                    "labels it was fitted on."
+                ) from None
             codes = np.clip(codes, 0, len(classes) - 1)
             unknown = classes[codes] != y
             if np.any(unknown):
@@ -501,9 +522,9 @@ class LastLayer:
         else:
             outputs = final.predict(Xt)
             codes, classes, task = y, None, "regression"
-        features = _mlp_hidden(final, Xt)
+        features = _mlp_hidden(final, Xa)
         if features is None:
-            features = Xt.toarray() if sparse.issparse(Xt) else Xt
+            features = Xa.toarray() if sparse.issparse(Xa) else Xa
         return cls(features, outputs, codes, task=task, classes=classes)
 
     @classmethod

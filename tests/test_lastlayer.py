@@ -330,3 +330,37 @@ def test_augmented_features_take_any_row_index(rows):
     got = view.augmented_features(rows)
     np.testing.assert_array_equal(got[:, :-1], view.features[rows])
     assert np.all(got[:, -1] == 1.0)
+
+
+def test_from_estimator_predicts_on_the_input_as_given():
+    """X was turned into an array before predict_proba: a model fitted on a
+    DataFrame warned about feature names, a fitted search over a Pipeline
+    with string columns failed, and labels of another type gave a bare
+    TypeError."""
+    import warnings
+
+    from sklearn.compose import make_column_transformer
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        view = LastLayer.from_estimator(model, X, y)
+    np.testing.assert_allclose(view.outputs, model.predict_proba(X))
+    X = X.assign(cat=np.where(X["alcohol"] > 13, "hi", "lo"))
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["cat"]), remainder=StandardScaler()),
+        LogisticRegression(max_iter=2000),
+    )
+    search = GridSearchCV(pipe, {"logisticregression__C": [1.0]}, cv=2).fit(X, y)
+    view = LastLayer.from_estimator(search, X, y)
+    assert view.n_features == 15
+    with pytest.raises(ValueError, match="do not compare"):
+        LastLayer.from_estimator(model, X.drop(columns="cat"), y.astype(str))
+    with pytest.raises(ValueError, match="not all numbers"):
+        LastLayer.from_estimator(model, X, y)
