@@ -19,7 +19,6 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
@@ -85,7 +84,13 @@ from subsetml.model_selection._workers import (
     retry_on_race,
 )
 from subsetml.selection._registry import make_selector
-from subsetml.selection._views import is_text, num_rows
+from subsetml.selection._views import (
+    first_step,
+    is_sklearns,
+    is_text,
+    num_rows,
+    takes_nan,
+)
 
 __all__ = ["SubsetSearchCV"]
 
@@ -1212,10 +1217,9 @@ multimetric_
             accept_sparse=not _dense_only(self.estimator),
             dtype=None,
             # A Pipeline may impute in any step (its tags are its first
-            # step's); it raises its own error if nothing does.
-            ensure_all_finite=not (
-                tags.input_tags.allow_nan or isinstance(self.estimator, Pipeline)
-            ),
+            # step's); it raises its own error if nothing does, as does an
+            # estimator whose tags say nothing (not scikit-learn's own).
+            ensure_all_finite=not takes_nan(self.estimator),
             # 1-D input only for text (a text pipeline) or an estimator that
             # says it takes it; n-d input goes through as in GridSearchCV.
             ensure_2d=not one_d,
@@ -2572,18 +2576,10 @@ def _dense_only(estimator):
     """Whether a scikit-learn estimator (or a Pipeline's first step, or a
     subclass of either) says it takes no sparse input. Other estimators'
     default tags say nothing."""
-    first = estimator
-    while isinstance(first, Pipeline):
-        steps = [s for _, s in first.steps if s not in (None, "passthrough")]
-        if not steps:
-            return False
-        first = steps[0]
-    concrete = any(
-        (c.__module__ or "").startswith("sklearn.")
-        and not (c.__module__ or "").startswith(("sklearn.base", "sklearn.utils"))
-        for c in type(first).__mro__
-    )
-    return concrete and not get_tags(first).input_tags.sparse
+    first = first_step(estimator)
+    if first is None:
+        return False
+    return is_sklearns(first) and not get_tags(first).input_tags.sparse
 
 
 def _positions(rows):

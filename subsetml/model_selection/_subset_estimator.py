@@ -40,6 +40,7 @@ from subsetml.selection._views import (
     is_text,
     num_rows,
     select_rows,
+    takes_nan,
     view_input,
 )
 
@@ -443,8 +444,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         pipeline = isinstance(self.estimator, Pipeline)
         # A Pipeline's tags are its first step's, but an imputer anywhere in
         # it (inside a ColumnTransformer, say) may handle missing values:
-        # it raises its own error if none does.
-        allow_nan = pipeline or tags.input_tags.allow_nan
+        # it raises its own error if none does, as does an estimator whose
+        # tags say nothing.
+        allow_nan = takes_nan(self.estimator)
         if is_frame(X):
             if not allow_nan and frame_has_missing(X):
                 raise ValueError(

@@ -31,6 +31,7 @@ from subsetml.selection._views import (
     is_text,
     num_rows,
     select_rows,
+    takes_nan,
     view_input,
 )
 
@@ -282,8 +283,13 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                 X,
                 y,
                 accept_sparse=["csr", "csc"],
-                # The random selector never reads X: missing values may stay.
-                ensure_all_finite=("allow-nan" if _is_random(selector) else True),
+                # The random selector never reads X, and the view fills in
+                # missing values for an estimator that takes them.
+                ensure_all_finite=(
+                    "allow-nan"
+                    if _is_random(selector) or takes_nan(self.estimator)
+                    else True
+                ),
                 multi_output=False,
             )
         task = self._resolve_task(y)
@@ -298,7 +304,10 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         t0 = time.perf_counter()
         Xs = X
         if not _is_random(selector) and (
-            is_frame(X) or is_text(X) or isinstance(self.estimator, Pipeline)
+            is_frame(X)
+            or is_text(X)
+            or isinstance(self.estimator, Pipeline)
+            or takes_nan(self.estimator)  # the view fills in missing values
         ):
             Xs = view_input(
                 X,

@@ -220,7 +220,7 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
         # An estimator that reads DataFrames itself (say, gradient boosting
         # with categorical columns): a one-hot view of them.
         X = encoded_frame(X)
-    allow_nan = estimator is not None and get_tags(estimator).input_tags.allow_nan
+    allow_nan = takes_nan(estimator)
     try:
         X = check_array(
             X,
@@ -247,6 +247,41 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
         means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
         X = np.where(missing, means[None, :], X)
     return X
+
+
+def first_step(estimator):
+    """A Pipeline's first real step (through nested Pipelines), else the
+    estimator itself; None for a Pipeline of placeholders only."""
+    first = estimator
+    while isinstance(first, Pipeline):
+        steps = [s for _, s in first.steps if s not in (None, "passthrough")]
+        if not steps:
+            return None
+        first = steps[0]
+    return first
+
+
+def is_sklearns(estimator):
+    """Whether ``estimator`` is one of scikit-learn's own (or a subclass of
+    one), whose tags say truly what input it takes; other estimators'
+    default tags say nothing."""
+    return any(
+        (c.__module__ or "").startswith("sklearn.")
+        and not (c.__module__ or "").startswith(("sklearn.base", "sklearn.utils"))
+        for c in type(estimator).__mro__
+    )
+
+
+def takes_nan(estimator):
+    """Whether missing values may reach ``estimator``: a Pipeline (any step
+    may impute), an estimator whose tags say so, or one whose tags say
+    nothing (not scikit-learn's own: it raises its own error if it cannot,
+    as in ``GridSearchCV``)."""
+    if estimator is None:
+        return False
+    if isinstance(estimator, Pipeline):
+        return True
+    return get_tags(estimator).input_tags.allow_nan or not is_sklearns(estimator)
 
 
 def encoded_frame(X):

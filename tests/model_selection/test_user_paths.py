@@ -589,3 +589,48 @@ def test_train_ranks_put_the_last_rung_first_as_test_ranks_do():
         for i in np.flatnonzero(r[f"rank_train_{name}"] == 1):
             assert r["rung"][i] == top
         assert r[f"rank_train_{name}"].dtype == r[f"rank_test_{name}"].dtype
+
+
+class _ImputesItself(ClassifierMixin, BaseEstimator):
+    """A third-party classifier that fills in missing values itself and
+    declares no tags (as most outside scikit-learn do)."""
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, float)
+        self.fill_ = np.nanmedian(X, axis=0)
+        self.model_ = LogisticRegression(C=self.C).fit(
+            np.where(np.isnan(X), self.fill_, X), y, sample_weight=sample_weight
+        )
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X, float)
+        return self.model_.predict(np.where(np.isnan(X), self.fill_, X))
+
+
+@pytest.mark.parametrize("selector", ["random", "craig"])
+def test_missing_values_reach_an_estimator_whose_tags_say_nothing(selector):
+    """GridSearchCV lets them through; we refused them for every estimator
+    without the allow_nan tag, even on all rows."""
+    X, y = make_classification(150, 5, random_state=0)
+    X[::7, 1] = np.nan
+    for size in (1.0, 0.5):
+        SubsetSearchCV(
+            _ImputesItself(),
+            {"C": (0.1, 1.0)},
+            n_iter=2,
+            cv=3,
+            selector=selector,
+            subset_size=size,
+            random_state=0,
+        ).fit(X, y)
+    SubsetEstimator(_ImputesItself(), selector=selector, subset_size=0.5).fit(X, y)
+    # scikit-learn's own say truly that they do not take them.
+    with pytest.raises(ValueError, match="NaN"):
+        SubsetEstimator(LogisticRegression(), selector=selector, subset_size=0.5).fit(
+            X, y
+        )

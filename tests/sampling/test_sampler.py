@@ -491,3 +491,20 @@ def test_integer_column_labels_that_are_not_positions():
         named, y
     )
     np.testing.assert_array_equal(X_sub.index, X_named.index)
+
+
+def test_missing_values_as_an_array_for_an_estimator_that_takes_them():
+    """Accepted in a DataFrame (the view fills in column means), refused in
+    the same values as an array, with a message recommending the very
+    estimator passed."""
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    X.iloc[3, 2] = np.nan
+    hgb = HistGradientBoostingClassifier()
+    from_frame = select_subset(X, y, 0.2, "craig", estimator=hgb, random_state=0)
+    from_array = select_subset(
+        X.to_numpy(), y.to_numpy(), 0.2, "craig", estimator=hgb, random_state=0
+    )
+    np.testing.assert_array_equal(from_frame[0], from_array[0])
