@@ -644,10 +644,17 @@ n_outputs=3, untrained=True)
     ):
         """View from a cheap linear stand-in fitted on ``(X, y)``.
 
-        For estimators whose gradients are unknown (trees, kernel SVMs, ...):
-        standardises ``X``, fits a multinomial logistic regression
+        Standardises ``X``, fits a multinomial logistic regression
         (classification) or a ridge regression (regression) and returns its
         last layer -- features are the standardised inputs.
+
+        Not for choosing the rows of one fit from scratch, whatever the model
+        (trees, kernel SVMs, ...): a fitted model's gradients are large on
+        the rows it gets wrong, and subsets built on them trained models
+        below random subsets, GRAD-MATCH below chance on a binary problem
+        (see the "Choosing a selector" guide). Use :meth:`from_inputs` for
+        that; this view is for experiments and for adaptive selection
+        during training.
 
         Parameters
         ----------

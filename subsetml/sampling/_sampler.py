@@ -64,7 +64,11 @@ default="auto"
         ``estimator`` fitted on a random subset of the budget's size and read
         on all rows (:meth:`~subsetml.LastLayer.from_estimator`). A callable
         ``f(X, y) -> LastLayer`` gets the validated data. The random selector
-        reads no gradients and ignores this.
+        reads no gradients and ignores this. The gradients of a fitted model
+        (``"proxy"``, ``"estimator"``) single out the rows it gets wrong,
+        the wrong signal for one fit from scratch: subsets built on them
+        trained models below random subsets. Keep ``"auto"`` unless
+        experimenting.
 """,
     "estimator": """\
     estimator : estimator, default=None
