@@ -304,6 +304,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         n = num_rows(X)
         k = resolve_budget(self.subset_size, n, name="subset_size")
         if task == "classification":
+            self._check_float_classes(y, k)
             k = self._check_class_budget(y, k, selector)
         t0 = time.perf_counter()
         Xs = X
@@ -365,6 +366,24 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                 f"Unknown label type: {exc} Pass task='classification' or "
                 "task='regression'."
             ) from None
+
+    def _check_float_classes(self, y, k):
+        # Whole-number floats read as classes (scikit-learn's type_of_target)
+        # are more often a regression target (load_diabetes): with more such
+        # "classes" than the budget, raising the budget to cover them all
+        # would silently keep most of the rows.
+        est = self.estimator
+        guessed = self.task == "auto" and not (
+            est is not None and (is_classifier(est) or is_regressor(est))
+        )
+        n_classes = np.unique(y).shape[0]
+        if guessed and np.asarray(y).dtype.kind == "f" and n_classes > k:
+            raise ValueError(
+                f"y holds {n_classes} distinct whole numbers as floats, read as "
+                f"{n_classes} classes: more than the budget of {k} rows. Pass "
+                "task='regression' for a numeric target, or task='classification' "
+                "to keep them as classes."
+            )
 
     def _check_classes(self, y):
         check_classification_targets(y)

@@ -508,3 +508,23 @@ def test_missing_values_as_an_array_for_an_estimator_that_takes_them():
         X.to_numpy(), y.to_numpy(), 0.2, "craig", estimator=hgb, random_state=0
     )
     np.testing.assert_array_equal(from_frame[0], from_array[0])
+
+
+def test_whole_number_float_targets_with_more_classes_than_rows_kept():
+    """load_diabetes' targets are whole-number floats: read as 214 classes,
+    a 10 % budget kept 214 of 442 rows with only a warning."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(ValueError, match="task='regression'"):
+        SubsetSampler("craig", subset_size=0.1, random_state=0).fit_resample(X, y)
+    X_sub, _ = SubsetSampler(
+        "craig", subset_size=0.1, task="regression", random_state=0
+    ).fit_resample(X, y)
+    assert X_sub.shape[0] <= 45  # 10 %, not every "class"
+    # Float labels with fewer classes than the budget stay classes.
+    labels = (y > np.median(y)).astype(float)
+    X_sub, y_sub = SubsetSampler("craig", subset_size=0.1, random_state=0).fit_resample(
+        X, labels
+    )
+    assert set(y_sub) == {0.0, 1.0}
