@@ -424,6 +424,14 @@ multimetric_
     studies_ : list of optuna.Study
         The Optuna study of each search space (``trials_dataframe()``,
         Optuna's visualisations).
+    optimizer_results_ : list of scipy.optimize.OptimizeResult
+        Per search space, what ``BayesSearchCV`` keeps there: ``x_iters``
+        (each trial's values, in sorted name order), ``func_vals`` (minus
+        its score; ``inf`` for a failed or pruned trial), ``x`` and ``fun``
+        (the best), so that ``skopt.plots.plot_convergence`` draws it.
+        ``space`` is None and ``models`` empty: there is no skopt optimiser
+        (``plot_objective`` and ``plot_evaluations`` need one; use Optuna's
+        visualisations of ``studies_``).
 
     See Also
     --------
@@ -772,6 +780,7 @@ multimetric_
             )
             try:
                 self.studies_ = run.search_all(spaces, sampler_seeds)
+                self.optimizer_results_ = run.optimizer_results()
                 run.rescore()
             finally:
                 if run.runner is not None:
@@ -1554,6 +1563,8 @@ class _Run:
     ran: set = field(default_factory=set, init=False)
     stopped: bool = field(default=False, init=False)
     space_start: int = field(default=0, init=False)  # first trial of its space
+    # (first, end) trials of each space searched, for optimizer_results_.
+    space_bounds: list = field(default_factory=list, init=False)
     rescored: bool = field(default=False, init=False)
     total: int = field(default=0, init=False)
     seconds: dict = field(default_factory=dict, init=False)  # compute report
@@ -1620,6 +1631,7 @@ class _Run:
                     self.stopped = False
                     self.space_start = len(self.params)
                     self._search_space(study, space, bar, shared=storage is not None)
+                    self.space_bounds.append((self.space_start, len(self.params)))
             finally:
                 bar.close()
         finally:
@@ -2314,6 +2326,33 @@ class _Run:
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
+
+    def optimizer_results(self):
+        """Per space searched, scikit-optimize's ``OptimizeResult`` fields
+        (``x_iters``, ``func_vals``, ``x``, ``fun``) as the optimiser saw the
+        trials: minus their score, ``inf`` for a failed or pruned one."""
+        from scipy.optimize import OptimizeResult
+
+        out = []
+        for first, end in self.space_bounds:
+            objective = [
+                np.nan if p else v
+                for v, p in zip(
+                    self.objective[first:end], self.more["pruned"][first:end]
+                )
+            ]
+            seen = SearchResult.from_run({}, self.params[first:end], objective)
+            out.append(
+                OptimizeResult(
+                    x=seen.x,
+                    fun=seen.fun,
+                    x_iters=seen.x_iters,
+                    func_vals=seen.func_vals,
+                    space=None,
+                    models=[],
+                )
+            )
+        return out
 
 
 def _tell(study, trial, **kwargs):

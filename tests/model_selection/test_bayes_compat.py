@@ -299,3 +299,30 @@ def test_a_short_search_leaves_its_random_start(data):
         LogisticRegression(), SPACE, n_iter=6, cv=2, subset_size=0.3, random_state=0
     ).fit(X, y)
     assert search.studies_[0].sampler._n_startup_trials == 2
+
+
+def test_optimizer_results_draw_a_convergence_plot(data):
+    """BayesSearchCV keeps one OptimizeResult per space; skopt's
+    plot_convergence reads it. The attribute was missing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scipy.optimize import OptimizeResult
+    from skopt.plots import plot_convergence
+
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        [({"C": (1e-3, 10.0, "log-uniform")}, 3), ({"tol": (1e-5, 1e-2)}, 2)],
+        cv=2,
+        subset_size=0.5,
+        random_state=0,
+    ).fit(X, y)
+    results = search.optimizer_results_
+    assert [len(r.x_iters) for r in results] == [3, 2]
+    for r, start in zip(results, (0, 3)):
+        assert isinstance(r, OptimizeResult)
+        scores = search.cv_results_["mean_test_score"][start : start + len(r.x_iters)]
+        np.testing.assert_allclose(r.func_vals, -scores)
+        assert r.fun == min(r.func_vals)
+    plot_convergence(*results)
