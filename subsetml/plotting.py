@@ -33,12 +33,22 @@ def _axes(ax):
 
 
 def _records(records):
-    """A list of dicts from dicts, a DataFrame or a mapping of columns."""
+    """A list of dicts from dicts, a DataFrame, a mapping of columns, or a
+    results file as loaded (its ``records``, or the demo's ``methods``)."""
     if hasattr(records, "to_dict") and hasattr(records, "columns"):
         return records.to_dict("records")
     if isinstance(records, dict):
+        for key in ("records", "methods"):
+            if isinstance(records.get(key), list):
+                return _records(records[key])
         keys = list(records)
-        n = len(records[keys[0]]) if keys else 0
+        lengths = {len(records[k]) for k in keys}
+        if len(lengths) > 1:
+            raise ValueError(
+                "records given as a dict of columns need columns of one length, "
+                f"got lengths {sorted(lengths)}."
+            )
+        n = lengths.pop() if keys else 0
         return [{k: records[k][i] for k in keys} for i in range(n)]
     records = list(records)
     if records and not isinstance(records[0], dict):
@@ -49,23 +59,49 @@ def _records(records):
     return records
 
 
+def _label(rows, label):
+    """``label``, or when None the column naming the runs: ``"strategy"``
+    (benchmark results) or ``"method"`` (``subsetml demo``)."""
+    if label is not None:
+        return label
+    for name in ("strategy", "method"):
+        if rows and name in rows[0]:
+            return name
+    return "strategy"
+
+
 def _grouped(records, label, *columns):
     rows = _records(records)
     if not rows:
         raise ValueError("records is empty: nothing to plot.")
-    missing = [c for c in (label, *columns) if c not in rows[0]]
-    if missing:
-        raise KeyError(
-            f"records have no column(s) {missing}; they have {sorted(rows[0])}."
+    label = _label(rows, label)
+    tasks = {r.get("task") for r in rows}
+    if len(tasks) > 1:
+        raise ValueError(
+            f"records hold runs of several tasks ({sorted(map(str, tasks))}): "
+            "pass the rows of one task, e.g. [r for r in records if r['task'] == "
+            "...], or their points would be averaged together."
         )
     groups = defaultdict(list)
-    for r in rows:
-        groups[r[label]].append([float(r[c]) for c in columns])
+    for i, r in enumerate(rows):
+        missing = [c for c in (label, *columns) if c not in r]
+        if missing:
+            raise KeyError(
+                f"record {i} has no column(s) {missing}; it has {sorted(r)}."
+            )
+        try:
+            values = [float(r[c]) for c in columns]
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"record {i} ({r[label]!r}) holds a non-number in "
+                f"{[c for c in columns]}: {[r[c] for c in columns]}."
+            ) from None
+        groups[r[label]].append(values)
     return {k: np.asarray(v) for k, v in groups.items()}
 
 
 def plot_tradeoff(
-    records, *, time="end_to_end_s", score="test_accuracy", label="strategy", ax=None
+    records, *, time="end_to_end_s", score="test_accuracy", label=None, ax=None
 ):
     """Score against time, one point per strategy (the paper's Figure 1).
 
@@ -74,11 +110,17 @@ def plot_tradeoff(
 
     Parameters
     ----------
-    records : list of dict, pandas.DataFrame or dict of columns
-        One row per run, e.g. the ``records`` of ``benchmarks/results/
-        search.json`` or ``results.json`` of ``subsetml demo``.
-    time, score, label : str
-        Column names of the time (x), the score (y) and the strategy.
+    records : list of dict, pandas.DataFrame, dict of columns or results dict
+        One row per run: e.g. ``subsetml demo``'s ``results.json`` as loaded
+        (its ``methods`` are read), or the ``records`` of one task of a
+        benchmark results file such as ``benchmarks/results/fidelity.json``.
+        Runs of several tasks (a ``task`` column with more than one value)
+        are refused rather than averaged together.
+    time, score : str
+        Column names of the time (x) and the score (y).
+    label : str or None, default=None
+        Column naming the runs; None: ``"strategy"`` when the records have
+        it, else ``"method"`` (the demo's).
     ax : matplotlib Axes, default=None
 
     Returns
@@ -118,18 +160,22 @@ def plot_tradeoff(
     return ax
 
 
-def plot_speedup(records, *, reference, time="end_to_end_s", label="strategy", ax=None):
+def plot_speedup(records, *, reference, time="end_to_end_s", label=None, ax=None):
     """Bars of the speed-up of every strategy over ``reference``.
 
     Speed-up is the reference's mean time over the strategy's mean time.
 
     Parameters
     ----------
-    records : list of dict, pandas.DataFrame or dict of columns
+    records : list of dict, pandas.DataFrame, dict of columns or results dict
+        As for :func:`plot_tradeoff`.
     reference : str
-        The strategy the others are compared with (e.g. the full-data search).
-    time, label : str
-        Column names of the time and the strategy.
+        The strategy the others are compared with (e.g. the full-data search:
+        ``"full (tpe)"`` in the benchmarks' files, the demo's first method).
+    time : str
+        Column name of the time.
+    label : str or None, default=None
+        As for :func:`plot_tradeoff`.
     ax : matplotlib Axes, default=None
 
     Returns
@@ -152,6 +198,8 @@ def plot_speedup(records, *, reference, time="end_to_end_s", label="strategy", a
             f"reference {reference!r} is not one of the strategies {list(groups)}."
         )
     ref = groups[reference][:, 0].mean()
+    if not ref > 0:
+        raise ValueError(f"reference {reference!r} has a mean time of {ref}.")
     names = list(groups)
     speedups = [ref / groups[n][:, 0].mean() for n in names]
     ax = _axes(ax)
@@ -163,7 +211,8 @@ def plot_speedup(records, *, reference, time="end_to_end_s", label="strategy", a
 
 
 def plot_search_history(search, *, ax=None):
-    """Each trial's mean CV score, in trial order, and the best so far.
+    """Each trial's mean CV score, in trial order, and the best so far
+    (for a search with rungs, among the trials of the last rung).
 
     Parameters
     ----------
@@ -204,11 +253,19 @@ def plot_search_history(search, *, ax=None):
         key = f"mean_test_{refit}"
     scores = np.asarray(results[key], dtype=float)
     trials = np.arange(1, len(scores) + 1)
-    best = np.fmax.accumulate(np.where(np.isfinite(scores), scores, -np.inf))
+    counted = np.isfinite(scores)
+    best_label = "best so far"
+    rung = results.get("rung")
+    if rung is not None and len(set(np.asarray(rung).tolist())) > 1:
+        # A multi-fidelity search: scores of lower rungs do not compare with
+        # the last rung's, where the result is chosen.
+        counted &= np.asarray(rung) == np.max(rung)
+        best_label = "best so far (last rung)"
+    best = np.fmax.accumulate(np.where(counted, scores, -np.inf))
     best[~np.isfinite(best)] = np.nan
     ax = _axes(ax)
     ax.plot(trials, scores, "o", ms=4, label="trial")
-    ax.plot(trials, best, "-", label="best so far")
+    ax.plot(trials, best, "-", label=best_label)
     ax.set_xlabel("trial")
     ax.set_ylabel(key.replace("_", " "))
     ax.legend(fontsize=8)

@@ -85,3 +85,52 @@ def test_method_weights_from_history():
 
     with pytest.raises(ValueError, match="no 'method_weights'"):
         plot_method_weights(Plain())
+
+
+def test_tradeoff_reads_results_files_as_loaded_and_refuses_mixed_tasks():
+    """The documented inputs failed: the demo's results.json (a bare
+    KeyError: 0; its runs are "method"s) and a benchmark's records of
+    several tasks (silently averaged into one point per strategy)."""
+    demo = {
+        "dataset": "digits",
+        "methods": [
+            {"method": "full data", "end_to_end_s": 3.0, "test_accuracy": 0.97},
+            {"method": "random 5 %", "end_to_end_s": 0.5, "test_accuracy": 0.95},
+        ],
+    }
+    ax = plot_tradeoff(demo)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["full data", "random 5 %"]
+    ax = plot_speedup(demo, reference="full data")
+    assert [p.get_height() for p in ax.patches] == pytest.approx([1.0, 6.0])
+    tasks = {"records": [dict(r, task=t) for r in RUNS for t in ("a", "b")]}
+    with pytest.raises(ValueError, match="several tasks"):
+        plot_tradeoff(tasks)
+    assert (
+        len(plot_tradeoff([r for r in tasks["records"] if r["task"] == "a"]).containers)
+        == 2
+    )
+    # Bad rows anywhere, not only the first, get a clear error.
+    with pytest.raises(KeyError, match="record 1"):
+        plot_tradeoff([RUNS[0], {"strategy": "x", "end_to_end_s": 1.0}])
+    with pytest.raises(ValueError, match="non-number"):
+        plot_tradeoff([RUNS[0], {**RUNS[1], "end_to_end_s": None}])
+    with pytest.raises(ValueError, match="one length"):
+        plot_tradeoff(
+            {"strategy": ["a", "b"], "end_to_end_s": [1.0], "test_accuracy": [1, 2]}
+        )
+    with pytest.raises(ValueError, match="mean time"):
+        plot_speedup(
+            {"strategy": ["a", "b"], "end_to_end_s": [0.0, 1.0]}, reference="a"
+        )
+
+
+def test_search_history_best_so_far_is_of_the_last_rung():
+    """A trial pruned at a low rung may score above every full-fold trial;
+    the line followed it, though it can never be the result."""
+    results = {
+        "mean_test_score": np.array([0.9, 0.7, 0.95, 0.8]),
+        "rung": np.array([0, 2, 0, 2]),
+    }
+    best = plot_search_history(_Search(results)).lines[1].get_ydata()
+    np.testing.assert_allclose(best, [np.nan, 0.7, 0.7, 0.8])
