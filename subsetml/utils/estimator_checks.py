@@ -145,6 +145,25 @@ def _with_seed(selector, seed):
     return clone(selector)
 
 
+def _same(a, b):
+    """Equal parameters, arrays included (``==`` of arrays is an array)."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _unexpected(name, what, exc):
+    return AssertionError(
+        f"{name}: {what} raised {type(exc).__name__} ({exc}) instead of the "
+        "expected outcome."
+    )
+
+
 @_check_doc
 def check_selector_clone(selector):
     """``clone`` works and ``__init__`` stores every parameter unchanged."""
@@ -152,7 +171,7 @@ def check_selector_clone(selector):
     params = selector.get_params(deep=False)
     cloned = clone(selector)
     for key, value in cloned.get_params(deep=False).items():
-        assert value is params[key] or value == params[key], (
+        assert _same(value, params[key]), (
             f"{name}: parameter {key!r} changed through clone: "
             f"{params[key]!r} -> {value!r}."
         )
@@ -245,6 +264,8 @@ def check_selector_regression(selector):
         result = sel.select(view, 15)
     except ValueError:
         return  # an explicit refusal is allowed
+    except Exception as exc:
+        raise _unexpected(name, "selecting on a regression view", exc) from exc
     _assert_valid_subset(name, result, 100, 15)
 
 
@@ -259,6 +280,8 @@ def check_selector_rejects_bad_budget(selector):
             sel.select(view, budget)
         except (ValueError, TypeError):
             continue
+        except Exception as exc:
+            raise _unexpected(name, f"budget {budget!r}", exc) from exc
         raise AssertionError(f"{name}: budget {budget!r} of 40 rows was accepted.")
 
 
@@ -274,6 +297,8 @@ def check_selector_single_class(selector):
         sel.select(view, 5)
     except ValueError:
         return
+    except Exception as exc:
+        raise _unexpected(name, "a single-class view", exc) from exc
     raise AssertionError(f"{name}: a single-class view was accepted.")
 
 

@@ -9,7 +9,9 @@ from subsetml import LastLayer, Subset, resolve_budget
 from subsetml.selection import BaseSelector, RandomSelector
 from subsetml.utils.estimator_checks import (
     check_selector,
+    check_selector_clone,
     check_selector_does_not_mutate,
+    check_selector_regression,
     check_selector_rejects_bad_budget,
     check_selector_reproducible,
     check_selector_subset_contract,
@@ -112,3 +114,26 @@ def test_broken_selectors_are_caught(selector, check, match):
 @parametrize_with_selector_checks([RandomSelector(random_state=0)])
 def test_parametrize_helper(selector, check):
     check(selector)
+
+
+class WithArrayParameter(_DuckSelector):
+    def __init__(self, class_weights=None, random_state=None):
+        self.class_weights = class_weights
+        self.random_state = random_state
+
+
+class CrashesOnRegression(_DuckSelector):
+    def select(self, view, budget, *, validation=None):
+        if view.task == "regression":
+            return view.missing_attribute
+        return super().select(view, budget, validation=validation)
+
+
+def test_array_parameters_and_crashes_are_judged_not_raised():
+    """An array-valued parameter crashed check_selector_clone (the truth
+    value of an array), and a selector's own crash escaped the checks
+    instead of failing them with AssertionError."""
+    check_selector_clone(WithArrayParameter(np.array([1.0, 2.0]), random_state=0))
+    check_selector(WithArrayParameter(np.array([1.0, 2.0]), random_state=0))
+    with pytest.raises(AssertionError, match="AttributeError"):
+        check_selector_regression(CrashesOnRegression(random_state=0))
