@@ -82,7 +82,10 @@ def make_mnist1d(n_samples=5000, *, random_state=None, return_X_y=False):
         default ``make_dataset()`` (its train and test parts, in that order).
         The same integer gives the same data. mnist1d draws from the global
         ``random`` and ``numpy.random`` generators; their states are restored
-        afterwards, so calling this function does not disturb other code.
+        afterwards, so calling this function with a seed or a RandomState
+        does not disturb other code. ``None`` draws the seed from
+        ``numpy.random``, which advances it, as scikit-learn's generators
+        do.
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a Bunch.
 
