@@ -1045,7 +1045,16 @@ multimetric_
         )
 
     # ----------------------------------------------------------- helpers
+    # scikit-learn's checks of the parameters SubsetSearchCV shares with
+    # GridSearchCV (InvalidParameterError, as there); a set of metric names
+    # is accepted for scoring too.
+    _parameter_constraints = {
+        **BaseSearchCV._parameter_constraints,
+        "scoring": [*BaseSearchCV._parameter_constraints["scoring"], set],
+    }
+
     def _check_params(self, callback):
+        self._validate_params()
         if isinstance(self.n_iter, bool) or not isinstance(
             self.n_iter, numbers.Integral
         ):

@@ -634,3 +634,29 @@ def test_missing_values_reach_an_estimator_whose_tags_say_nothing(selector):
         SubsetEstimator(LogisticRegression(), selector=selector, subset_size=0.5).fit(
             X, y
         )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"return_train_score": "yes"}, {"pre_dispatch": [1]}, {"error_score": "skip"}],
+)
+def test_shared_parameters_are_validated_as_in_gridsearchcv(params):
+    """They were accepted silently; GridSearchCV raises InvalidParameterError."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = make_classification(60, 4, random_state=0)
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (0.1, 1.0)}, n_iter=1, cv=2, **params
+    )
+    with pytest.raises(InvalidParameterError):
+        search.fit(X, y)
+    # A set of metric names stays accepted (an extension).
+    SubsetSearchCV(
+        LogisticRegression(),
+        {"C": (0.1, 1.0)},
+        n_iter=1,
+        cv=2,
+        scoring={"accuracy", "f1"},
+        refit="f1",
+        subset_size=0.5,
+    ).fit(X, y)
