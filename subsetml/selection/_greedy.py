@@ -397,9 +397,14 @@ def craig_ground(
     if isinstance(gradients, DenseGradients):
         # Distances do not change under a shift, but the float32 kernel's
         # |g|^2 + |g'|^2 - 2 g.g' loses them all when every row shares a large
-        # offset (raw features such as a year): centre in float64 first.
-        centred = gradients.matrix.astype(np.float64)
-        centred -= centred.mean(axis=0)
+        # offset (raw features such as a year): centre on the float64 mean,
+        # straight into the float32 rows the kernel reads (no float64 copy).
+        m = gradients.matrix
+        mean = m.mean(axis=0, dtype=np.float64)
+        centred = np.empty(m.shape, dtype=np.float32)
+        step = _rows_per_block(m.shape[1], 8)
+        for start in range(0, m.shape[0], step):
+            centred[start : start + step] = m[start : start + step] - mean
         gradients = DenseGradients(centred, gradients.device)
     if 4 * n * n <= max_kernel_bytes:
         picks, owner = _facility_location(gradients, k, optimizer, epsilon, rng)
