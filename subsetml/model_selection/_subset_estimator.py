@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
@@ -292,7 +294,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     "sample_weight=True) on the steps that should take the "
                     "selector's weights, False on the others)"
                     if routed
-                    else f"{type(self.estimator).__name__}.fit does not take "
+                    else f"{_weightless_name(self.estimator)}.fit does not take "
                     "sample_weight"
                 )
                 + ": fitting on the subset without the selector's weights.",
@@ -508,6 +510,15 @@ def final_step(estimator):
     return estimator
 
 
+def _weightless_name(estimator):
+    """The estimator a missing ``sample_weight`` is about: a Pipeline's last
+    step (``Pipeline.fit`` takes prefixed weights only), named as such."""
+    last = final_step(estimator)
+    if last is estimator or last is None:
+        return type(estimator).__name__
+    return f"{type(last).__name__} (the {type(estimator).__name__}'s last step)"
+
+
 def _sample_weight_key(estimator):
     """The ``fit`` keyword that carries per-row weights to ``estimator``.
 
@@ -518,6 +529,9 @@ def _sample_weight_key(estimator):
     """
     if has_fit_parameter(estimator, "sample_weight"):
         return "sample_weight"
+    if isinstance(estimator, TransformedTargetRegressor):
+        # Its fit passes **fit_params to the regressor as they are.
+        return _sample_weight_key(estimator.regressor or LinearRegression())
     steps = getattr(estimator, "steps", None)
     if steps and get_config().get("enable_metadata_routing", False):
         # With metadata routing on, a Pipeline routes ``sample_weight`` to the

@@ -393,3 +393,23 @@ def test_transform_score_samples_and_inverse_transform_are_delegated():
     # Not there when the estimator lacks them, as with available_if.
     plain = SubsetEstimator(LogisticRegression(), selector="random", subset_size=0.5)
     assert not hasattr(plain, "transform") and not hasattr(plain, "score_samples")
+
+
+def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step():
+    """TransformedTargetRegressor passes **fit_params to its regressor, yet
+    the weights were dropped with a warning that it takes none; and a
+    Pipeline's warning named Pipeline.fit, not the step without weights."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.svm import SVR
+
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    ttr = TransformedTargetRegressor(SVR(), transformer=StandardScaler())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SubsetEstimator(ttr, selector="craig", subset_size=0.2, random_state=0)
+        model.fit(X, y)
+    assert model._check_weighting(warn=False)
+    knn = make_pipeline(StandardScaler(), KNeighborsRegressor())
+    with pytest.warns(UserWarning, match=r"KNeighborsRegressor \(the Pipeline's last"):
+        SubsetEstimator(knn, selector="craig", subset_size=0.2).fit(X, y)
