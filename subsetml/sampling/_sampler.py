@@ -368,18 +368,22 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             ) from None
 
     def _check_float_classes(self, y, k):
-        # Whole-number floats read as classes (scikit-learn's type_of_target)
-        # are more often a regression target (load_diabetes): with more such
-        # "classes" than the budget, raising the budget to cover them all
-        # would silently keep most of the rows.
+        # Whole numbers read as classes (scikit-learn's type_of_target) are
+        # often a regression target (load_diabetes' floats, Bike Sharing's
+        # int counts): with more such "classes" than the budget, raising the
+        # budget to cover them all would keep far more rows than asked.
         est = self.estimator
         guessed = self.task == "auto" and not (
             est is not None and (is_classifier(est) or is_regressor(est))
         )
         n_classes = np.unique(y).shape[0]
-        if guessed and np.asarray(y).dtype.kind == "f" and n_classes > k:
+        kind = np.asarray(y).dtype.kind
+        # Integer labels are usually classes: only many of them (a count)
+        # are taken for a numeric target; whole-number floats always.
+        many = kind == "f" or (kind in "iu" and n_classes > 30)
+        if guessed and many and n_classes > k:
             raise ValueError(
-                f"y holds {n_classes} distinct whole numbers as floats, read as "
+                f"y holds {n_classes} distinct whole numbers, read as "
                 f"{n_classes} classes: more than the budget of {k} rows. Pass "
                 "task='regression' for a numeric target, or task='classification' "
                 "to keep them as classes."

@@ -522,6 +522,12 @@ def test_whole_number_float_targets_with_more_classes_than_rows_kept():
         "craig", subset_size=0.1, task="regression", random_state=0
     ).fit_resample(X, y)
     assert X_sub.shape[0] <= 45  # 10 %, not every "class"
+    # Integer counts too (Bike Sharing's: 585 "classes" kept at 5 %).
+    from subsetml.datasets import load_bikeshare
+
+    Xb, yb = load_bikeshare(return_X_y=True)
+    with pytest.raises(ValueError, match="task='regression'"):
+        select_subset(Xb, yb, 0.05, "random", random_state=0)
     # Float labels with fewer classes than the budget stay classes.
     labels = (y > np.median(y)).astype(float)
     X_sub, y_sub = SubsetSampler("craig", subset_size=0.1, random_state=0).fit_resample(
