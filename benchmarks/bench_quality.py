@@ -117,6 +117,20 @@ def make_task(name, n, seed):
         # of the rows exactly 0, the rest continuous.
         X, y = make_friedman1(n, 10, noise=1.0, random_state=seed)
         return X, np.where(y > np.quantile(y, 0.6), y, 0.0), "regression"
+    if name == "diabetes":
+        # Real data: scikit-learn's 442 diabetes patients (n is ignored).
+        from sklearn.datasets import load_diabetes
+
+        X, y = load_diabetes(return_X_y=True)
+        return X, y, "regression"
+    if name == "bike sharing":
+        # Real data: hourly rentals (UCI Bike Sharing, bundled), n of its
+        # 8,645 rows drawn per seed; a long-tailed count target.
+        from subsetml.datasets import load_bikeshare
+
+        X, y = load_bikeshare(return_X_y=True)
+        rows = np.random.RandomState(seed).choice(len(y), min(n, len(y)), replace=False)
+        return X[rows].astype(np.float64), y[rows].astype(np.float64), "regression"
     if name == "text":
         X, y = make_text(n, random_state=seed)
         return X, y, "text"
@@ -130,6 +144,8 @@ TASKS = (
     "regression",
     "regression levels",
     "regression zeros",
+    "diabetes",
+    "bike sharing",
     "text",
 )
 
@@ -293,8 +309,15 @@ def failures(cells, *, tolerance=2.0, selectors=None, significant=True):
                     f"{m['gap_to_random']:+.1f} ± {m.get('gap_se', 0.0):.1f} vs random"
                 )
                 out.append((sel, why, cell))
-            if m["mean"] < cell["constant"]:
-                out.append((sel, "below the constant baseline", cell))
+            # Below the constant prediction when random subsets are not: a
+            # subset of 15 diabetes rows leaves boosting below it whatever
+            # picks them.
+            random_ok = cell["methods"]["random"]["mean"] >= cell["constant"]
+            if m["mean"] < cell["constant"] and (sel == "random" or random_ok):
+                why = "below the constant baseline"
+                if sel == "random":
+                    why += " (random subsets too: not counted against a selector)"
+                out.append((sel, why, cell))
     return out
 
 

@@ -296,8 +296,9 @@ class GradientSelector(BaseSelector):
 
     def _target_strata(self, view, k):
         """Row groups of an untrained regression view (quantile bins of the
-        target, at most one per row of budget), or None when not stratified."""
-        n_bins = min(int(self._untrained_regression_strata), k)
+        target, at most one per three rows of budget, so that a bin's picks
+        can spread over it), or None when not stratified."""
+        n_bins = min(int(self._untrained_regression_strata), max(1, k // 3))
         if not (
             n_bins > 1
             and self.per_class == "auto"

@@ -444,6 +444,12 @@ class GlisterSelector(GradientSelector):
     _uses_validation = True
     _untrained_gradients = "full"
     _weights_count_rows = False  # weight 1 each: the step is over the subset
+    # One-shot regression: select within ten quantile bins of the target, each
+    # given its share of the budget. The gain favours rows of extreme targets
+    # and GLISTER's picks carry no weights to correct that: on Bike Sharing
+    # at 5 %, k-NN scored 44 points of R^2 below random subsets, ridge 20;
+    # within bins, 13 and 9 (still below: see the selector guide).
+    _untrained_regression_strata = 10
 
     def __init__(
         self,
