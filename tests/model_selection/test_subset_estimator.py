@@ -413,3 +413,19 @@ def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step
     knn = make_pipeline(StandardScaler(), KNeighborsRegressor())
     with pytest.warns(UserWarning, match=r"KNeighborsRegressor \(the Pipeline's last"):
         SubsetEstimator(knn, selector="craig", subset_size=0.2).fit(X, y)
+
+
+def test_dropped_weights_of_a_regression_subset_point_to_craig():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    with pytest.warns(UserWarning, match="lean towards extreme targets"):
+        SubsetEstimator(
+            KNeighborsRegressor(), selector="gradmatch", subset_size=0.2
+        ).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SubsetEstimator(KNeighborsRegressor(), selector="craig", subset_size=0.2).fit(
+            X, y
+        )
+    assert not any("extreme targets" in str(w.message) for w in caught)

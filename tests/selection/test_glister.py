@@ -431,3 +431,15 @@ def test_diversity_in_per_batch_mode_uses_batch_features():
     view = LastLayer.from_inputs(X, y)
     sub = GlisterSelector(batch_size=8, random_state=0).select(view, 80)
     assert sub.size == 80 and np.unique(sub.indices).size == 80
+
+
+def test_one_shot_regression_warns_that_it_lost_to_random_subsets():
+    """GLISTER's regression subsets fell below random ones on real data: it
+    says so, and which selector to use instead."""
+    from subsetml import LastLayer
+    from subsetml.selection import GlisterSelector
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(200, 4), rng.randn(200)
+    with pytest.warns(UserWarning, match="prefer selector='craig'"):
+        GlisterSelector(random_state=0).select(LastLayer.from_inputs(X, y), 20)
