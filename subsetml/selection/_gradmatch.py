@@ -251,8 +251,8 @@ class GradMatchSelector(GradientSelector):
     # One-shot regression: match within three quantile bins of the target, as
     # per class for classes (see the per_class parameter). Ten bins left a
     # few picks per bin at small budgets: 8.6 points of R^2 below random for
-    # boosting at 5 % of a zero-inflated target, against 0.6 above with three
-    # (benchmarks/results/quality.json, "regression zeros").
+    # boosting at 5 % of a zero-inflated target in a trial run, against 0.6
+    # above with three (benchmarks/results/quality.json, "regression zeros").
     _untrained_regression_strata = 3
 
     @property
