@@ -73,9 +73,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     selector : {"random", "craig", "glister", "gradmatch"} or selector, \
             default="craig"
         How rows are chosen (see :mod:`subsetml.selection`). CRAIG is the
-        default because it was the only selector never more than a point
-        below stratified random subsets in the quality panel
-        (``benchmarks/bench_quality.py``); see the user guide.
+        default because it is the only selector never more than 2 points
+        below random subsets in the quality panel
+        (``benchmarks/results/quality.json``, 117 cells, real regression data
+        included); GLISTER and GRAD-MATCH fall below random on some
+        regression cells (see the user guide).
     subset_size : int or float, default=0.05
         Rows to keep: a count, or a fraction in (0, 1] of the rows ``fit``
         receives.
