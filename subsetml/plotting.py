@@ -94,7 +94,7 @@ def _grouped(records, label, *columns):
         except (TypeError, ValueError):
             raise ValueError(
                 f"record {i} ({r[label]!r}) holds a non-number in "
-                f"{[c for c in columns]}: {[r[c] for c in columns]}."
+                f"{list(columns)}: {[r[c] for c in columns]}."
             ) from None
         groups[r[label]].append(values)
     return {k: np.asarray(v) for k, v in groups.items()}

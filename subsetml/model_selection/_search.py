@@ -2327,16 +2327,20 @@ class _Run:
             )
         if self.multi_fidelity:
             _rank_by_rung(results, self.failed_trials())
-        # A pruned trial has no score at the last rung: skopt's callbacks see
-        # it as a failed point, never as the best.
-        objective = [
-            np.nan if p else v for v, p in zip(self.objective, self.more["pruned"])
-        ]
         start = self.space_start
-        results = SearchResult.from_run(results, self.params[start:], objective[start:])
+        results = SearchResult.from_run(
+            results, self.params[start:], self._seen_objective(start, None)
+        )
         for cb in self.callbacks:
             if cb(results):
                 self.stopped = True
+
+    def _seen_objective(self, first, end):
+        """The trials' objective values from ``first`` to ``end``, as skopt's
+        callbacks and results see them: a pruned trial has no score at the
+        last rung, so it is a failed point (NaN), never the best."""
+        pruned = self.more["pruned"][first:end]
+        return [np.nan if p else v for v, p in zip(self.objective[first:end], pruned)]
 
     def optimizer_results(self):
         """Per space searched, scikit-optimize's ``OptimizeResult`` fields
@@ -2346,13 +2350,9 @@ class _Run:
 
         out = []
         for first, end in self.space_bounds:
-            objective = [
-                np.nan if p else v
-                for v, p in zip(
-                    self.objective[first:end], self.more["pruned"][first:end]
-                )
-            ]
-            seen = SearchResult.from_run({}, self.params[first:end], objective)
+            seen = SearchResult.from_run(
+                {}, self.params[first:end], self._seen_objective(first, end)
+            )
             out.append(
                 OptimizeResult(
                     x=seen.x,

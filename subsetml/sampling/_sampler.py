@@ -298,15 +298,16 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                 ),
                 multi_output=False,
             )
-        task = self._resolve_task(y)
+        task, guessed = self._resolve_task(y)
         if task == "classification":
-            self._check_classes(y)
+            n_classes = self._check_classes(y)
         else:
             y = _as_targets(y)
         n = num_rows(X)
         k = resolve_budget(self.subset_size, n, name="subset_size")
         if task == "classification":
-            self._check_float_classes(y, k)
+            if guessed:
+                _check_guessed_classes(y, k, n_classes)
             k = self._check_class_budget(y, k, selector)
         t0 = time.perf_counter()
         Xs = X
@@ -353,43 +354,22 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             )
 
     def _resolve_task(self, y):
+        """``(task, guessed)``: the task, and whether it was read off ``y``."""
         if self.task != "auto":
-            return self.task
+            return self.task, False
         if self.estimator is not None:
             if is_classifier(self.estimator):
-                return "classification"
+                return "classification", False
             if is_regressor(self.estimator):
-                return "regression"
+                return "regression", False
         try:
-            return infer_task(y)
+            return infer_task(y), True
         except ValueError as exc:
             # "Unknown label type" is what scikit-learn's classifiers say.
             raise ValueError(
                 f"Unknown label type: {exc} Pass task='classification' or "
                 "task='regression'."
             ) from None
-
-    def _check_float_classes(self, y, k):
-        # Whole numbers read as classes (scikit-learn's type_of_target) are
-        # often a regression target (load_diabetes' floats, Bike Sharing's
-        # int counts): with more such "classes" than the budget, raising the
-        # budget to cover them all would keep far more rows than asked.
-        est = self.estimator
-        guessed = self.task == "auto" and not (
-            est is not None and (is_classifier(est) or is_regressor(est))
-        )
-        n_classes = np.unique(y).shape[0]
-        kind = np.asarray(y).dtype.kind
-        # Integer labels are usually classes: only many of them (a count)
-        # are taken for a numeric target; whole-number floats always.
-        many = kind == "f" or (kind in "iu" and n_classes > 30)
-        if guessed and many and n_classes > k:
-            raise ValueError(
-                f"y holds {n_classes} distinct whole numbers, read as "
-                f"{n_classes} classes: more than the budget of {k} rows. Pass "
-                "task='regression' for a numeric target, or task='classification' "
-                "to keep them as classes."
-            )
 
     def _check_classes(self, y):
         check_classification_targets(y)
@@ -400,6 +380,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                 "classification needs at least two classes. For regression "
                 "targets pass task='regression'."
             )
+        return classes.shape[0]
 
     def _check_class_budget(self, y, k, selector):
         # Per-class selectors keep at least one row of every class
@@ -509,3 +490,23 @@ def _take_rows(original, validated, idx):
     if is_frame(original) or is_text(original):  # polars, 1-D text arrays
         return _safe_indexing(original, idx)
     return validated[idx]
+
+
+def _check_guessed_classes(y, k, n_classes):
+    """Refuse whole numbers read off ``y`` as more classes than the budget.
+
+    scikit-learn's ``type_of_target`` reads them as classes, yet they are
+    often a regression target (load_diabetes' floats, Bike Sharing's int
+    counts): raising the budget to cover them all would keep far more rows
+    than asked. Integer labels are usually classes, so only many of them
+    (a count) count here; whole-number floats always.
+    """
+    kind = np.asarray(y).dtype.kind
+    many = kind == "f" or (kind in "iu" and n_classes > 30)
+    if many and n_classes > k:
+        raise ValueError(
+            f"y holds {n_classes} distinct whole numbers, read as "
+            f"{n_classes} classes: more than the budget of {k} rows. Pass "
+            "task='regression' for a numeric target, or task='classification' "
+            "to keep them as classes."
+        )
