@@ -33,7 +33,7 @@ from subsetml.model_selection._compat import (
     Tasks,
     with_callbacks,
 )
-from subsetml.selection import RandomSelector
+from subsetml.selection import GradMatchSelector, RandomSelector
 from subsetml.selection._registry import SELECTOR_NAMES, make_selector
 from subsetml.selection._views import (
     check_lastlayer,
@@ -76,8 +76,8 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         default because it is the only selector never more than 2 points
         below random subsets in the quality panel
         (``benchmarks/results/quality.json``, 117 cells, real regression data
-        included); GLISTER and GRAD-MATCH fall below random on some
-        regression cells (see the user guide).
+        included); GRAD-MATCH falls below random on regression cells whose
+        estimator takes no weights (see the user guide).
     subset_size : int or float, default=0.05
         Rows to keep: a count, or a fraction in (0, 1] of the rows ``fit``
         receives.
@@ -285,7 +285,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 "sample_weight; set use_weights='auto' or False to fit on the "
                 "unweighted subset."
             )
-        if warn and not isinstance(make_selector(self.selector), RandomSelector):
+        if warn and not make_selector(self.selector)._equal_weights:
             routed = getattr(self.estimator, "steps", None) and get_config().get(
                 "enable_metadata_routing", False
             )
@@ -514,14 +514,16 @@ def final_step(estimator):
 
 
 def _unweighted_regression_note(estimator, selector):
-    """What dropping the weights costs a regression subset of GRAD-MATCH or
-    GLISTER (CRAIG's bins keep its picks representative on their own)."""
-    if is_classifier(estimator) or selector not in ("gradmatch", "glister"):
+    """What dropping the weights costs a regression subset of GRAD-MATCH
+    (CRAIG's bins keep its picks representative on their own)."""
+    if is_classifier(estimator) or not isinstance(
+        make_selector(selector), GradMatchSelector
+    ):
         return ""
     return (
-        f" For a regression target {selector}'s picks lean towards extreme "
+        " For a regression target GRAD-MATCH's picks lean towards extreme "
         "targets and rely on the weights to even that out: k-NN on Bike "
-        "Sharing scored 13-16 points of R^2 x 100 below random subsets at 5 % "
+        "Sharing scored 8-16 points of R^2 x 100 below random subsets at 5-10 % "
         "(benchmarks/results/quality.json); prefer selector='craig' or "
         "'random' here."
     )

@@ -47,8 +47,9 @@ _PARAMETER_DOCS = {
 default="craig"
         How rows are chosen (see :mod:`subsetml.selection`). An instance is
         cloned; its own ``random_state`` wins over ``random_state`` below.
-        For a regression target, keep CRAIG or use ``"random"``: GLISTER and
-        GRAD-MATCH fell below random subsets on real regression data.
+        For a regression target and an estimator without ``sample_weight``,
+        avoid GRAD-MATCH: its picks rely on their weights, and without them
+        fell below random subsets on real regression data.
 """,
     "subset_size": """\
     subset_size : int or float, default=0.05

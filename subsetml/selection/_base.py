@@ -85,6 +85,10 @@ class BaseSelector(BaseEstimator):
     #: Whether ``_select`` uses a validation view when one is given.
     _uses_validation = False
 
+    #: Whether every pick gets weight 1 (random, GLISTER), so that an
+    #: estimator without ``sample_weight`` loses nothing by dropping them.
+    _equal_weights = False
+
     def select(self, view, budget, *, validation=None):
         """Choose ``budget`` rows of ``view``.
 

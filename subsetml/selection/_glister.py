@@ -22,13 +22,11 @@ the first-order decrease of the validation loss, ``<g_e, grad L_val(theta')>``.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from subsetml._gradops import FactoredGradients
 from subsetml._subset import Subset
-from subsetml._validation import external_stacklevel
 from subsetml.selection._base import GradientSelector, check_real
 from subsetml.selection._coverage import (
     Coverage,
@@ -292,8 +290,10 @@ class GlisterSelector(GradientSelector):
         :class:`~subsetml.LastLayer`): the output bias (``n_outputs`` numbers
         per row, GLISTER's default in CORDS), or weights and bias (kept in
         factored form per row, never materialised). ``"auto"``: "full" on an
-        untrained view (:meth:`~subsetml.LastLayer.from_inputs`, whose bias
-        gradients are equal within a class), "bias" on any other.
+        untrained classification view (:meth:`~subsetml.LastLayer.from_inputs`,
+        whose bias gradients are equal within a class), "bias" on any other
+        (an untrained regression view's bias gradients are the targets'
+        residuals; see Notes).
         ``"features"`` has no loss, hence no step, and is refused.
     per_class : {"auto", True, False}, default="auto"
         Select within each class, with budgets proportional to class sizes.
@@ -399,11 +399,22 @@ class GlisterSelector(GradientSelector):
     boundaries poorly, 3-10 points below random subsets in the quality
     panel (``benchmarks/bench_quality.py``). The coverage term makes the
     greedy also spread its picks over the data, as CRAIG's facility
-    location does: GLISTER's objective with a submodular regulariser. For
-    regression the gain favours rows with extreme targets, so the term
-    covers the targets' range (covering the inputs left an RBF SVR 3.5
-    points below random at 5 %). On trained views (adaptive training, the
-    paper's setting) ``"auto"`` leaves it off.
+    location does: GLISTER's objective with a submodular regulariser. On
+    trained views (adaptive training, the paper's setting) ``"auto"`` leaves
+    it off.
+
+    One-shot regression. On an untrained regression view the gain favours
+    rows with extreme targets, so the coverage term covers the targets'
+    range (covering the inputs left an RBF SVR 3.5 points below random at
+    5 %), and ``per_class="auto"`` selects within quantile bins of the
+    target. ``gradients="auto"`` steps on the bias there, whose gradients are
+    the residuals: with weights and bias, a row's gain within a bin grows
+    with its features' projection on the direction that predicts the
+    target, so the greedy kept the rows of each bin furthest along it. Ridge
+    and k-NN trained on those subsets fell 9.4 and 12.7 points of R^2 below
+    random subsets on Bike Sharing at 5 % (``quality_glister_before.json``
+    in ``benchmarks/results``); on the bias, 0.7 below and 1.2 above
+    (``quality.json``).
 
     Validation rows. Pass held-out rows as ``validation``. Without them, a
     random ``validation_fraction`` of ``view``'s rows -- stratified by class
@@ -446,11 +457,13 @@ class GlisterSelector(GradientSelector):
     _uses_validation = True
     _untrained_gradients = "full"
     _weights_count_rows = False  # weight 1 each: the step is over the subset
+    _equal_weights = True
     # One-shot regression: select within ten quantile bins of the target, each
     # given its share of the budget. The gain favours rows of extreme targets
     # and GLISTER's picks carry no weights to correct that: on Bike Sharing
     # at 5 %, k-NN scored 44 points of R^2 below random subsets, ridge 20;
-    # within bins, 13 and 9 (still below: see the selector guide).
+    # within bins, 13 and 9 (with "full" gradients, now "bias" there: see
+    # _gradient_mode). Without bins, the bias step fell 44 points below.
     _untrained_regression_strata = 10
 
     def __init__(
@@ -514,16 +527,6 @@ class GlisterSelector(GradientSelector):
         return _hold_out(view, float(self.validation_fraction), rng)
 
     def _select(self, view, k, *, validation, rng):
-        if view.untrained and view.task == "regression":
-            warnings.warn(
-                "GLISTER's one-shot regression subsets trained models below "
-                "random subsets of the same size on real data (Bike Sharing, "
-                "diabetes: up to 13 points of R^2 x 100 at 5 %, "
-                "benchmarks/results/quality.json): prefer selector='craig' or "
-                "'random' for a regression target.",
-                UserWarning,
-                stacklevel=external_stacklevel(),
-            )
         if validation is not None:
             return super()._select(view, k, validation=validation, rng=rng)
         train_rows, val_rows = self._hold_out(view, rng)
@@ -576,6 +579,18 @@ class GlisterSelector(GradientSelector):
             diversity=diversity,
         )
         return picks, np.ones(k)
+
+    def _gradient_mode(self, view):
+        # "full" on an untrained view is for classification, where the bias
+        # gradients of a class are all equal.  An untrained regression view's
+        # bias gradients are the targets' residuals, which do differ; its
+        # "full" gradients add ``residual x features``, whose gain picks, in
+        # every target bin, the rows furthest along the features' direction of
+        # the target.  Such subsets fell up to 12 points of R^2 below random
+        # ones on Bike Sharing and diabetes (``quality_glister_before.json``).
+        if self.gradients == "auto" and view.untrained and view.task == "regression":
+            return "bias"
+        return super()._gradient_mode(view)
 
     def _diversity(self, view):
         """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""

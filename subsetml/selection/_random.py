@@ -44,6 +44,8 @@ class RandomSelector(BaseSelector):
     (10, 10.0)
     """
 
+    _equal_weights = True
+
     def __init__(self, *, per_class="auto", random_state=None):
         self.per_class = per_class
         self.random_state = random_state

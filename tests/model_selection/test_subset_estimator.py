@@ -429,3 +429,24 @@ def test_dropped_weights_of_a_regression_subset_point_to_craig():
             X, y
         )
     assert not any("extreme targets" in str(w.message) for w in caught)
+
+
+def test_equal_selector_weights_are_dropped_without_a_warning():
+    """GLISTER's picks (like random ones) all weigh 1: an estimator without
+    ``sample_weight`` loses nothing, so nothing is said."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from subsetml.selection import GlisterSelector
+
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    for selector in ("glister", GlisterSelector(random_state=0), "random"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = SubsetEstimator(
+                KNeighborsRegressor(), selector=selector, subset_size=0.2
+            ).fit(X, y)
+        assert model.subset_.size == 40
+    with pytest.warns(UserWarning, match="does not take sample_weight"):
+        SubsetEstimator(KNeighborsRegressor(), selector="craig", subset_size=0.2).fit(
+            X, y
+        )

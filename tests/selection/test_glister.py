@@ -433,13 +433,24 @@ def test_diversity_in_per_batch_mode_uses_batch_features():
     assert sub.size == 80 and np.unique(sub.indices).size == 80
 
 
-def test_one_shot_regression_warns_that_it_lost_to_random_subsets():
-    """GLISTER's regression subsets fell below random ones on real data: it
-    says so, and which selector to use instead."""
-    from subsetml import LastLayer
-    from subsetml.selection import GlisterSelector
+def test_one_shot_regression_keeps_the_slope_of_the_data():
+    """On an untrained regression view ``gradients="auto"`` steps on the bias.
 
+    With weights and bias, a row's gain within a target bin grows with its
+    features' projection on the direction that predicts the target, so each
+    bin kept its rows furthest along it: the subset's least-squares slope
+    was attenuated to 0.84 of the data's, and k-NN and ridge trained on such
+    subsets fell 9-12 points of R^2 below random ones on Bike Sharing.
+    """
     rng = np.random.RandomState(0)
-    X, y = rng.randn(200, 4), rng.randn(200)
-    with pytest.warns(UserWarning, match="prefer selector='craig'"):
-        GlisterSelector(random_state=0).select(LastLayer.from_inputs(X, y), 20)
+    X = rng.randn(2000, 5)
+    w = np.array([1.0, -1.0, 0.5, 0.0, 0.0])
+    y = X @ w + rng.randn(2000)
+    view = LastLayer.from_inputs(X, y)
+    slopes = []
+    for seed in range(5):
+        sub = GlisterSelector(random_state=seed).select(view, 100)
+        A = np.c_[X[sub.indices], np.ones(sub.size)]
+        coef = np.linalg.lstsq(A, y[sub.indices], rcond=None)[0]
+        slopes.append(coef[:5] @ w / (w @ w))
+    assert np.mean(slopes) > 0.93
