@@ -2,8 +2,9 @@
 
 Every selector, through :class:`~subsetml.model_selection.SubsetEstimator`
 with its default parameters (what a user gets), on five kinds of task --
-binary, multiclass, imbalanced binary, regression and sparse text -- and
-with the estimators people use on them, at 5, 10 and 20 % subsets, over
+binary, multiclass, imbalanced binary, regression and sparse text, generated
+and real (diabetes, Bike Sharing, digits, breast cancer; MNIST-1D generated
+locally) -- and with the estimators people use on them, at 5, 10 and 20 % subsets, over
 several seeds. Next to each cell: stratified random subsets of the same size
 (the baseline a selector must not lose to), the model trained on all rows,
 and the constant baseline (a ``Dummy`` estimator).
@@ -131,6 +132,24 @@ def make_task(name, n, seed):
         X, y = load_bikeshare(return_X_y=True)
         rows = np.random.RandomState(seed).choice(len(y), min(n, len(y)), replace=False)
         return X[rows].astype(np.float64), y[rows].astype(np.float64), "regression"
+    if name == "digits":
+        # Real data: scikit-learn's 1,797 8x8 digits, 10 classes (n ignored).
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        return X, y, "classification"
+    if name == "breast cancer":
+        # Real data: scikit-learn's 569 tumours, binary (n ignored).
+        from sklearn.datasets import load_breast_cancer
+
+        X, y = load_breast_cancer(return_X_y=True)
+        return X, y, "classification"
+    if name == "mnist1d":
+        # MNIST-1D, generated locally: 10 classes, 40 features, n rows.
+        from subsetml.datasets import make_mnist1d
+
+        X, y = make_mnist1d(n, random_state=seed, return_X_y=True)
+        return X, y, "classification"
     if name == "text":
         X, y = make_text(n, random_state=seed)
         return X, y, "text"
@@ -146,6 +165,9 @@ TASKS = (
     "regression zeros",
     "diabetes",
     "bike sharing",
+    "digits",
+    "breast cancer",
+    "mnist1d",
     "text",
 )
 
