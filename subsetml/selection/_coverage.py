@@ -86,10 +86,13 @@ class Coverage:
         # Two points within radius r of the centroid are at most 2r apart.
         self.top = 4.0 * float(np.max(np.einsum("ij,ij->i", centred, centred)))
         self.cover = np.zeros(self.targets.shape[0])
+        self.added = []  # the picks ``cover`` counts, in order
+        self.owner = np.full(self.targets.shape[0], -1)  # the pick covering each
 
-    def _similarities(self, cand):
+    def _similarities(self, cand, targets=slice(None)):
         f = self.features[cand]
-        d2 = np.einsum("ij,ij->i", f, f)[:, None] + self.sq - 2.0 * (f @ self.targets.T)
+        t = self.targets[targets]
+        d2 = np.einsum("ij,ij->i", f, f)[:, None] + self.sq[targets] - 2.0 * (f @ t.T)
         return self.top - d2
 
     def gains(self, cand):
@@ -101,7 +104,36 @@ class Coverage:
         return out
 
     def add(self, j):
-        np.maximum(self.cover, self._similarities(np.array([j]))[0], out=self.cover)
+        sims = self._similarities(np.array([j]))[0]
+        better = sims > self.cover
+        self.cover[better] = sims[better]
+        self.owner[better] = j
+        self.added.append(int(j))
+
+    def cover_exactly(self, rows):
+        """Make the recorded picks ``rows``: picks no longer among them stop
+        covering (the targets they covered best are re-scored against the
+        rest), and new ones are added."""
+        rows = [int(j) for j in rows]
+        keep = set(rows)
+        gone = [j for j in self.added if j not in keep]
+        if gone:
+            kept = [j for j in self.added if j in keep]
+            lost = np.flatnonzero(np.isin(self.owner, gone))
+            self.cover[lost] = 0.0
+            self.owner[lost] = -1
+            if kept and lost.shape[0]:
+                sims = self._similarities(np.asarray(kept), lost)
+                best = sims.argmax(axis=0)
+                value = sims[best, np.arange(lost.shape[0])]
+                positive = value > 0.0
+                self.cover[lost[positive]] = value[positive]
+                self.owner[lost[positive]] = np.asarray(kept)[best[positive]]
+            self.added = kept
+        known = set(self.added)
+        for j in rows:
+            if j not in known:
+                self.add(j)
 
 
 def regularised(gains, coverage, cand, weight):

@@ -387,16 +387,18 @@ class GradMatchSelector(GradientSelector):
         coverage = Coverage(coverage_vectors(part, n), int(self.n_cover), rng)
         sample = max(1, math.ceil((n / k) * math.log(100.0)))
 
-        def pick(corr, threshold):
+        def pick(corr, threshold, support):
+            # What is covered is the support as it stands: a pick the pursuit
+            # refused, or that its non-negative fit dropped, covers nothing.
+            coverage.cover_exactly(support)
             ok = np.flatnonzero(corr > threshold)
             if ok.shape[0] == 0:
                 return int(np.argmax(corr))  # ends the pursuit
             if ok.shape[0] > sample:
                 ok = ok[rng.choice(ok.shape[0], size=sample, replace=False)]
-            j = int(ok[np.argmax(regularised(corr[ok], coverage, ok, diversity))])
-            coverage.add(j)
-            return j
+            return int(ok[np.argmax(regularised(corr[ok], coverage, ok, diversity))])
 
+        pick.coverage = coverage
         return pick
 
     def _target(self, gradients, part):

@@ -62,11 +62,13 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
         Most rows added (counting rows that later leave the support);
         ``2 * k`` when None.
     pick : callable or None, default=None
-        ``pick(corr, threshold) -> j``: the row to add, given every row's
-        correlation with the residual (``-inf`` on the support and on rows
-        that cannot help) and the correlation a row needs to lower ``F``
-        (per row). None takes the most correlated row, plain OMP; a row
-        ``j`` with ``corr[j] <= threshold[j]`` ends the pursuit.
+        ``pick(corr, threshold, support) -> j``: the row to add, given every
+        row's correlation with the residual (``-inf`` on the support and on
+        rows that cannot help), the correlation a row needs to lower ``F``
+        (per row) and the current support (a list of rows: an earlier pick
+        may have been refused or have left it since). None takes the most
+        correlated row, plain OMP; a row ``j`` with ``corr[j] <=
+        threshold[j]`` ends the pursuit.
 
     Returns
     -------
@@ -139,7 +141,10 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
         corr = fast.dot(residual).astype(np.float64)
         if s or banned:
             corr[support + banned] = -np.inf
-        j = int(np.argmax(corr)) if pick is None else int(pick(corr, noise * r_norm))
+        if pick is None:
+            j = int(np.argmax(corr))
+        else:
+            j = int(pick(corr, noise * r_norm, support))
         if not corr[j] > noise[j] * r_norm:
             break
 

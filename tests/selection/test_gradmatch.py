@@ -380,3 +380,52 @@ def test_one_shot_picks_cover_the_class():
 def test_bad_diversity_parameters_are_refused(params, match):
     with pytest.raises(ValueError, match=match):
         GradMatchSelector(**params).select(make_view(), 10)
+
+
+def test_coverage_counts_only_the_rows_the_pursuit_kept():
+    """A row matching pursuit refuses (no pivot) or its non-negative fit
+    drops covers nothing: the coverage term follows the support as it is."""
+    from types import SimpleNamespace
+
+    from subsetml.selection._coverage import Coverage
+
+    X, y = np.random.RandomState(0).randn(120, 4), np.arange(120) % 2
+    view = LastLayer.from_inputs(X, y)
+    part = SimpleNamespace(view=view, rows=np.arange(120), batch_groups=None)
+    pick = GradMatchSelector(random_state=0)._coverage_pick(
+        120, 10, np.random.RandomState(0), part
+    )
+    coverage = pick.coverage
+    corr = np.linspace(1.0, 2.0, 120)
+    first = pick(corr, np.zeros(120), [])
+    # ``first`` was refused: the next pick sees a support without it.
+    pick(corr, np.zeros(120), [5])
+    assert coverage.added == [5] and first != 5
+    fresh = Coverage(coverage.features, 2000, np.random.RandomState(0))
+    fresh.add(5)
+    np.testing.assert_allclose(coverage.cover, fresh.cover)
+    # Growing the support adds to what is covered without starting over.
+    pick(corr, np.zeros(120), [5, 7])
+    assert coverage.added == [5, 7]
+
+
+def test_coverage_follows_any_support_exactly():
+    """Dropping picks re-scores only the targets they covered best; the
+    result equals the coverage of the remaining picks built from scratch."""
+    from subsetml.selection._coverage import Coverage
+
+    rng = np.random.RandomState(1)
+    feats = rng.randn(300, 3)
+    cov = Coverage(feats, 100, np.random.RandomState(0))
+    support = []
+    for _ in range(40):
+        if support and rng.rand() < 0.3:
+            support = [j for j in support if rng.rand() < 0.7]
+        support = support + [int(rng.randint(300))]
+        support = list(dict.fromkeys(support))
+        cov.cover_exactly(support)
+        fresh = Coverage(feats, 100, np.random.RandomState(0))
+        for j in support:
+            fresh.add(j)
+        np.testing.assert_allclose(cov.cover, fresh.cover, rtol=1e-12, atol=1e-9)
+        assert sorted(cov.added) == sorted(support)

@@ -120,14 +120,14 @@ def test_pick_hook_chooses_the_rows_and_weights_stay_exact():
     target = op.weighted_sum()
     # The default pick is the most correlated row.
     plain = nonneg_omp(op, target, 15, lam=0.5)
-    same = nonneg_omp(op, target, 15, lam=0.5, pick=lambda c, t: int(np.argmax(c)))
+    same = nonneg_omp(op, target, 15, lam=0.5, pick=lambda c, t, s: int(np.argmax(c)))
     np.testing.assert_array_equal(plain[0], same[0])
     np.testing.assert_allclose(plain[1], same[1])
     # Another rule: the eligible row of lowest index. The weights are still
     # the exact NNLS fit on whatever was picked.
     seen = []
 
-    def first_eligible(corr, threshold):
+    def first_eligible(corr, threshold, support):
         ok = np.flatnonzero(corr > threshold)
         seen.append(ok.size)
         return int(ok[0]) if ok.size else int(np.argmax(corr))
