@@ -632,11 +632,14 @@ n_outputs=3, untrained=True)
             return cls(Xs, outputs, codes, classes=classes, untrained=True)
         y = _as_float(y)
         _check_finite(y, "regression targets y")
-        if y.ndim != 1:
+        if y.ndim > 2:
             raise ValueError(
-                f"LastLayer.from_inputs takes one regression target, got {y.shape}."
+                "LastLayer.from_inputs takes regression targets of shape "
+                f"(n_samples,) or (n_samples, n_outputs), got {y.shape}."
             )
-        return cls(Xs, np.full(n, y.mean()), y, task="regression", untrained=True)
+        # The untrained layer predicts every target's mean.
+        outputs = np.broadcast_to(y.mean(axis=0), y.shape).copy()
+        return cls(Xs, outputs, y, task="regression", untrained=True)
 
     @classmethod
     def from_proxy(

@@ -541,8 +541,8 @@ CASES = [
     row("object-string-y", SER, Y_OBJECT_STRINGS, expect=ValueError,
         match="numeric"),
     row("y-None", SER, Y_NONE, expect=ValueError, match="requires y"),
-    row("two-targets", SER, Y_TWO_TARGETS, expect=ValueError,
-        match="y should be a 1d array"),
+    row("two-label-columns", SE, Y_TWO_TARGETS, expect=ValueError,
+        match="multilabel or multi-output classification"),
     # ----------------------------------------------------- SubsetSearchCV
     row("inf-X", SS, INF_X, expect=ValueError, match="infinity"),
     row("nan-y", SS, NAN_Y, expect=ValueError, match="y contains NaN"),
@@ -641,7 +641,7 @@ CASES = [
         P(lastlayer="estimator", estimator=LinearSVC()), expect=ValueError,
         match="LinearSVC has no predict_proba"),
     row("y-two-columns", SM, Y_TWO_TARGETS, expect=ValueError,
-        match="y should be a 1d array"),
+        match="not numeric regression targets"),
     row("inf-y", SMR, INF_Y, expect=ValueError, match="y contains infinity"),
     # ----------------------------------------------------------- selectors
     row("budget-nan", "CraigSelector", FIT(budget=NAN), expect=ValueError,

@@ -364,3 +364,13 @@ def test_from_estimator_predicts_on_the_input_as_given():
         LastLayer.from_estimator(model, X.drop(columns="cat"), y.astype(str))
     with pytest.raises(ValueError, match="not all numbers"):
         LastLayer.from_estimator(model, X, y)
+
+
+def test_untrained_view_of_several_regression_targets():
+    X, Y = make_regression(50, 4, n_targets=2, random_state=0)
+    view = LastLayer.from_inputs(X, Y)
+    assert view.n_outputs == 2 and view.untrained
+    np.testing.assert_allclose(view.outputs, np.tile(Y.mean(axis=0), (50, 1)))
+    np.testing.assert_allclose(view.residuals(np.arange(50)), Y.mean(axis=0) - Y)
+    with pytest.raises(ValueError, match=r"\(n_samples, n_outputs\)"):
+        LastLayer.from_inputs(X, Y[:, :, None], task="regression")

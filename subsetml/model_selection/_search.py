@@ -557,7 +557,8 @@ multimetric_
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or one or more regression targets.
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group-aware ``cv``.
         callback : callable or list of callables, default=None
@@ -1319,11 +1320,16 @@ multimetric_
                 f"their target, and {type(self.estimator).__name__} is fitted "
                 "without one (y is None). Search it on all rows: subset_size=1.0."
             )
-        if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+        if (
+            np.ndim(y) == 2
+            and np.shape(y)[1] > 1
+            and is_classifier(self._task_estimator)
+        ):
             raise ValueError(
-                f"subset_size={self.subset_size!r} selects rows for a 1-D "
-                f"target; y has shape {np.shape(y)} (multi-output or "
-                "multilabel). Search it on all rows: subset_size=1.0."
+                f"subset_size={self.subset_size!r} selects rows for one class "
+                f"label per row; y has shape {np.shape(y)} (multilabel or "
+                "multi-output classification). Search it on all rows: "
+                "subset_size=1.0."
             )
         weighted = None
         tasks = []

@@ -176,7 +176,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             columns and dtypes, text stays text. The selector reads the
             output of a Pipeline's steps before the last (fitted on these
             rows), a one-hot view of a DataFrame, or ``X`` itself.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or one or more regression targets (several are
+            selected for together; the estimator must take them).
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplied into the selector's weights on the chosen rows.
         **fit_params : dict
@@ -248,9 +250,21 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         X = self._check_X(X, reset=True)
         if is_classifier(self.estimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+            if y.ndim == 2 and y.shape[1] > 1:
+                raise ValueError(
+                    f"{type(self).__name__} selects rows for one class label "
+                    f"per row; y has shape {y.shape} (multilabel or "
+                    "multi-output classification), which is not supported. "
+                    "Fit one SubsetEstimator per output, or the estimator on "
+                    "all rows."
+                )
+            y = column_or_1d(y, warn=True)
         else:
             y = check_numeric_y(y)
-        y = column_or_1d(y, warn=True)
+            if y.ndim != 2 or y.shape[1] == 1:
+                # One target, as a column too (with scikit-learn's warning);
+                # several targets (n_samples, n_outputs) stay as they are.
+                y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         if is_classifier(self.estimator):
             check_classification_targets(y)
@@ -479,6 +493,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
         tags.target_tags.required = True
+        tags.target_tags.multi_output = (
+            inner.target_tags.multi_output and not is_classifier(self.estimator)
+        )
         tags.input_tags = copy.deepcopy(inner.input_tags)
         return tags
 

@@ -238,8 +238,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, DataFrame, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels or regression targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or one or more regression targets.
 
         Returns
         -------
@@ -254,8 +254,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, DataFrame, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels or regression targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or one or more regression targets.
 
         Returns
         -------
@@ -280,9 +280,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             # Kept as they are (columns, dtypes, text): the selector reads
             # them through view_input, and the kept rows come back as given.
             validate_data(self, X, skip_check_array=True)
-            y = column_or_1d(
-                check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True
-            )
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             check_consistent_length(X, y)
         else:
             X, y = validate_data(
@@ -297,9 +295,17 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                     if _is_random(selector) or takes_nan(self.estimator)
                     else True
                 ),
-                multi_output=False,
+                # Several regression targets stay a matrix; see _one_or_more.
+                multi_output=True,
             )
+        y = _one_or_more(y)
         task, guessed = self._resolve_task(y)
+        if task == "classification" and y.ndim == 2:
+            raise ValueError(
+                f"{type(self).__name__} selects rows for one class label per "
+                f"row; y has shape {y.shape} (multilabel or multi-output "
+                "classification), which is not supported."
+            )
         if task == "classification":
             n_classes = self._check_classes(y)
         else:
@@ -366,6 +372,12 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         try:
             return infer_task(y), True
         except ValueError as exc:
+            if y.ndim == 2:
+                raise ValueError(
+                    f"{type(self).__name__} selects rows for one class label "
+                    f"per row, or for one or more numeric targets; y has shape "
+                    f"{y.shape} and is not numeric regression targets ({exc})"
+                ) from None
             # "Unknown label type" is what scikit-learn's classifiers say.
             raise ValueError(
                 f"Unknown label type: {exc} Pass task='classification' or "
@@ -420,8 +432,8 @@ def select_subset(
     Parameters
     ----------
     X : {array-like, DataFrame, sparse matrix} of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,)
-        Class labels or regression targets.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Class labels, or one or more regression targets.
     <subset_size>
     <selector>
     <lastlayer>
@@ -466,6 +478,14 @@ def _is_random(selector):
     if isinstance(selector, str):
         return selector == "random"
     return isinstance(selector, RandomSelector)
+
+
+def _one_or_more(y):
+    """``y`` as one target per row, or a (n_samples, n_outputs) matrix of
+    several; a single column becomes 1-D with scikit-learn's warning."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y
+    return column_or_1d(y, warn=True)
 
 
 def _as_targets(y):

@@ -16,6 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from subsetml import LastLayer
@@ -450,3 +451,29 @@ def test_equal_selector_weights_are_dropped_without_a_warning():
         SubsetEstimator(KNeighborsRegressor(), selector="craig", subset_size=0.2).fit(
             X, y
         )
+
+
+@pytest.mark.parametrize("selector", ["random", "craig", "glister", "gradmatch"])
+def test_several_regression_targets(selector):
+    """A (n_samples, n_outputs) target, as Ridge or k-NN take it, is selected
+    for as a whole (the untrained view predicts each target's mean) and
+    reaches the estimator as a matrix."""
+    X, Y = make_regression(300, 5, n_targets=3, noise=1.0, random_state=0)
+    model = SubsetEstimator(
+        Ridge(), selector=selector, subset_size=0.2, random_state=0
+    ).fit(X, Y)
+    assert model.subset_.size == 60
+    assert model.predict(X[:4]).shape == (4, 3)
+    assert model.score(X, Y) > 0.9
+    full = Ridge().fit(X, Y)
+    np.testing.assert_allclose(model.predict(X[:4]), full.predict(X[:4]), rtol=0.1)
+    assert get_tags(model).target_tags.multi_output
+
+
+def test_several_class_label_columns_are_refused_clearly():
+    X, y = make_classification(200, 5, random_state=0)
+    with pytest.raises(ValueError, match="multilabel or multi-output classification"):
+        SubsetEstimator(LogisticRegression(), subset_size=0.2).fit(
+            X, np.column_stack([y, 1 - y])
+        )
+    assert not get_tags(SubsetEstimator(LogisticRegression())).target_tags.multi_output

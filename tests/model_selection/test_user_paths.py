@@ -204,21 +204,24 @@ def test_nullable_integer_columns_with_missing_values():
     assert est.score(X, y) > 0.8
 
 
-def test_subsets_need_a_one_dimensional_target():
+def test_subsets_need_a_target_and_one_label_per_row():
     X, y = make_classification(150, 4, random_state=0)
     with pytest.raises(ValueError, match="y is None"):
         SubsetSearchCV(
             KMeans(n_init=2), {"n_clusters": (2, 6)}, n_iter=2, cv=2, subset_size=0.3
         ).fit(X)
-    Y = np.column_stack([X[:, 0], X[:, 1]])
+    labels = np.column_stack([y, 1 - y])
     with pytest.raises(ValueError, match=r"y has shape \(150, 2\)"):
         SubsetSearchCV(
-            Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=0.3
+            LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=0.3
+        ).fit(X, labels)
+    # Several regression targets are subset together (on all rows as well,
+    # as in GridSearchCV).
+    Y = np.column_stack([X[:, 0], X[:, 1]])
+    for size in (0.3, 1.0):
+        SubsetSearchCV(
+            Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=size
         ).fit(X, Y)
-    # on all rows, as in GridSearchCV
-    SubsetSearchCV(
-        Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=1.0
-    ).fit(X, Y)
 
 
 def test_the_compute_report_counts_this_fits_trials_once(tmp_path):
@@ -660,3 +663,24 @@ def test_shared_parameters_are_validated_as_in_gridsearchcv(params):
         refit="f1",
         subset_size=0.5,
     ).fit(X, y)
+
+
+def test_search_with_several_regression_targets():
+    """A multi-target regressor is searched on subsets, rungs included, as
+    GridSearchCV searches it on all rows."""
+    from sklearn.datasets import make_regression
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, Y = make_regression(400, 5, n_targets=3, random_state=0)
+    search = SubsetSearchCV(
+        KNeighborsRegressor(),
+        {"n_neighbors": (1, 20)},
+        n_iter=4,
+        cv=2,
+        subset_size=(0.2, 1.0),
+        random_state=0,
+    ).fit(X, Y)
+    assert search.predict(X[:5]).shape == (5, 3)
+    assert np.isfinite(search.best_score_)

@@ -534,3 +534,22 @@ def test_whole_number_float_targets_with_more_classes_than_rows_kept():
         X, labels
     )
     assert set(y_sub) == {0.0, 1.0}
+
+
+def test_several_regression_targets_are_kept_together():
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(200, 3), rng.randn(200, 2)
+    frame = pd.DataFrame(Y, columns=["a", "b"])
+    for selector in ("random", "craig", "gradmatch"):
+        Xs, Ys = SubsetSampler(
+            selector=selector, subset_size=0.2, random_state=0
+        ).fit_resample(pd.DataFrame(X), frame)
+        assert isinstance(Ys, pd.DataFrame) and Ys.shape == (40, 2)
+        np.testing.assert_array_equal(Ys.index, Xs.index)
+    sampler = SubsetSampler(subset_size=0.2, task="regression", random_state=0)
+    _, Ys = sampler.fit_resample(X, Y)
+    assert Ys.shape == (40, 2) and sampler.task_ == "regression"
+    with pytest.raises(ValueError, match="multilabel or multi-output classification"):
+        SubsetSampler(subset_size=0.2, task="classification").fit_resample(
+            X, (Y > 0).astype(int)
+        )
