@@ -768,6 +768,7 @@ multimetric_
                         X,
                         y,
                         splits,
+                        fit_params=routed.estimator.fit,
                         # The scoring rows in force: None when every rung
                         # scores on whole folds, so that studies stored
                         # before score_size="auto" resume where it changes
@@ -1165,12 +1166,14 @@ multimetric_
         # searches in benchmarks/results/nn_search_cpu*.json.
         return 3 if adaptive else 0
 
-    def _fingerprint(self, X, y, splits, score_size):
+    def _fingerprint(self, X, y, splits, score_size, fit_params=None):
         """Hashes of what a stored study's trials depend on, by component.
 
         Checked when a study is resumed: results computed on other data, with
-        another estimator, selector, subset size, scoring or folds would
-        otherwise come back as if they were this search's.
+        another estimator, selector, subset size, scoring, folds or fit
+        parameters (``sample_weight``, ...) would otherwise come back as if
+        they were this search's. The fit parameters are a component only when
+        there are some, so that studies stored before it resume unchanged.
         """
         import joblib
 
@@ -1225,7 +1228,11 @@ multimetric_
             ),
             "scoring": digest(self.scoring),
             "folds": digest([(np.asarray(a), np.asarray(b)) for a, b in splits]),
-        }
+        } | (
+            {"fit_params": digest(sorted(fit_params.items(), key=lambda kv: kv[0]))}
+            if fit_params
+            else {}
+        )
 
     def _check_data(self, X, y):
         # Bad data fails here with scikit-learn's message, not as a failure of
@@ -1675,14 +1682,23 @@ class _Run:
             if stored is None:
                 study.set_user_attr(_PRINT_KEY, self.fingerprint)
             else:
-                changed = [k for k, v in self.fingerprint.items() if stored.get(k) != v]
+                mine = self.fingerprint
+                # Both ways: a component only one side has (fit parameters)
+                # changed too.
+                changed = [
+                    k
+                    for k in sorted(set(mine) | set(stored))
+                    if stored.get(k) != mine.get(k)
+                ]
                 if changed:
                     raise ValueError(
                         f"The Optuna study {study.study_name!r} in this storage "
                         f"was run with other {', '.join(changed)} (what changed "
                         "since its trials: data = the rows' shape and contents, "
                         "selector = selector, subset_size, score_size, lastlayer, "
-                        "use_weights, resource or resource_rungs, folds = cv). "
+                        "use_weights, resource or resource_rungs, folds = cv, "
+                        "fit_params = fit's keyword arguments such as "
+                        "sample_weight). "
                         "Its results would not be "
                         "this search's: use another study_name or storage, or "
                         "delete the study."
@@ -2212,6 +2228,14 @@ class _Run:
 
     def _record(self, params, splits_out, rung, pruned, ref):
         """Append one trial; return the score the optimiser maximises."""
+        if self.search.return_train_score:
+            # A stored trial run without train scores (a study resumed with
+            # return_train_score=True) has none to report: NaN, not a
+            # KeyError inside scikit-learn's formatting.
+            splits_out = [
+                o if "train_scores" in o else {**o, "train_scores": _nan_like(o)}
+                for o in splits_out
+            ]
         level = self.rungs[min(rung, len(self.rungs) - 1)]
         # A resource rung's value is part of what the trial's score means.
         self.params.append({**params, **level.params})
@@ -2627,6 +2651,14 @@ def _jsonable(out):
 
 def _shape(a):
     return None if a is None else getattr(a, "shape", (len(a),))
+
+
+def _nan_like(out):
+    """NaN train scores shaped like a split's test scores (one per metric)."""
+    scores = out.get("test_scores")
+    if isinstance(scores, dict):
+        return {name: np.nan for name in scores}
+    return np.nan
 
 
 def _dense_only(estimator):

@@ -591,6 +591,41 @@ def test_a_stored_study_run_on_something_else_is_refused(data, tmp_path, change,
         SubsetSearchCV(est2, {"C": (0.1, 10.0)}, **{**kw, **change}).fit(X2, y)
 
 
+def test_a_stored_study_run_with_other_fit_params_is_refused(data, tmp_path):
+    """Weights given to fit change every trial's score: a study stored
+    without them (or with others) is not this search's, both ways."""
+    X, y = data
+    w = np.where(y == 1, 4.0, 1.0)
+    kw = dict(
+        n_iter=2, selector="random", subset_size=0.3, cv=2, random_state=0,
+        study_name="fp",
+    )  # fmt: skip
+    est = LogisticRegression(max_iter=300)
+    for first, then in [(None, w), (w, None), (w, 2.0 * w)]:
+        storage = f"sqlite:///{tmp_path / f'{len(list(tmp_path.iterdir()))}.db'}"
+        search = SubsetSearchCV(est, {"C": (0.1, 10.0)}, storage=storage, **kw)
+        search.fit(X, y, sample_weight=first)
+        search.fit(X, y, sample_weight=first)  # the same: a resume
+        with pytest.raises(ValueError, match="was run with other fit_params"):
+            search.fit(X, y, sample_weight=then)
+
+
+def test_resuming_with_train_scores_reports_the_stored_trials_as_nan(data, tmp_path):
+    X, y = data
+    kw = dict(
+        selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=f"sqlite:///{tmp_path / 'search.db'}", study_name="train",
+    )  # fmt: skip
+    est = LogisticRegression(max_iter=300)
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, n_iter=2, **kw).fit(X, y)
+    search = SubsetSearchCV(
+        est, {"C": (0.1, 10.0)}, n_iter=4, return_train_score=True, **kw
+    ).fit(X, y)
+    train = search.cv_results_["mean_train_score"]
+    assert np.isnan(train[:2]).all() and np.isfinite(train[2:]).all()
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
 def test_resuming_with_a_smaller_n_iter_reports_n_iter_trials(data, tmp_path):
     X, y = data
     kw = dict(
