@@ -85,7 +85,9 @@ from subsetml.model_selection._workers import (
 )
 from subsetml.selection._registry import make_selector
 from subsetml.selection._views import (
+    check_frame_missing,
     first_step,
+    is_frame,
     is_sklearns,
     is_text,
     num_rows,
@@ -1239,6 +1241,17 @@ multimetric_
         # every trial (which error_score would turn into a search of NaNs).
         tags = get_tags(self.estimator)
         one_d = is_text(X) or tags.input_tags.one_d_array
+        if is_frame(X):
+            # Columns reach the estimator as given (categorical, strings,
+            # pandas' nullable dtypes): check_array would convert them, and
+            # fails on a Categorical column beside a nullable Int64 one.
+            check_frame_missing(X, self.estimator)
+        else:
+            self._check_array_like(X, one_d)
+        self._check_target(X, y, tags)
+
+    def _check_array_like(self, X, one_d):
+        """scikit-learn's checks of a non-DataFrame ``X`` (see _check_data)."""
         check_array(
             X,
             # scikit-learn's own estimators say truly whether they take
@@ -1254,6 +1267,9 @@ multimetric_
             ensure_2d=not one_d,
             allow_nd=True,
         )
+
+    def _check_target(self, X, y, tags):
+        """``y`` checked against ``X`` and the task (see _check_data)."""
         if y is None:
             if tags.target_tags.required:
                 raise ValueError(

@@ -36,8 +36,8 @@ from subsetml.model_selection._compat import (
 from subsetml.selection import GradMatchSelector, RandomSelector
 from subsetml.selection._registry import SELECTOR_NAMES, make_selector
 from subsetml.selection._views import (
+    check_frame_missing,
     check_lastlayer,
-    frame_has_missing,
     is_frame,
     is_text,
     num_rows,
@@ -294,21 +294,32 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         if _sample_weight_key(self.estimator) is not None:
             return True
         if self.use_weights is True:
+            resampler = _resampler(self.estimator)
             raise ValueError(
-                f"{type(self.estimator).__name__}.fit does not take "
-                "sample_weight; set use_weights='auto' or False to fit on the "
-                "unweighted subset."
+                (
+                    f"The Pipeline's step {resampler!r} resamples the rows, so "
+                    "no per-row weights can follow them"
+                    if resampler is not None
+                    else f"{type(self.estimator).__name__}.fit does not take "
+                    "sample_weight"
+                )
+                + "; set use_weights='auto' or False to fit on the unweighted "
+                "subset."
             )
         if warn and not make_selector(self.selector)._equal_weights:
             routed = getattr(self.estimator, "steps", None) and get_config().get(
                 "enable_metadata_routing", False
             )
+            resampler = _resampler(self.estimator)
             warnings.warn(
                 (
-                    f"No step of the {type(self.estimator).__name__} requests "
-                    "sample_weight under metadata routing (set_fit_request("
-                    "sample_weight=True) on the steps that should take the "
-                    "selector's weights, False on the others)"
+                    f"The Pipeline's step {resampler!r} resamples the rows, so "
+                    "no per-row weights can follow them to its last step"
+                    if resampler is not None
+                    else f"No step of the {type(self.estimator).__name__} "
+                    "requests sample_weight under metadata routing "
+                    "(set_fit_request(sample_weight=True) on the steps that "
+                    "should take the selector's weights, False on the others)"
                     if routed
                     else f"{_weightless_name(self.estimator)}.fit does not take "
                     "sample_weight"
@@ -467,12 +478,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         # tags say nothing.
         allow_nan = takes_nan(self.estimator)
         if is_frame(X):
-            if not allow_nan and frame_has_missing(X):
-                raise ValueError(
-                    "Input X contains NaN or missing values, which "
-                    f"{type(self.estimator).__name__} does not accept; impute "
-                    "them first, e.g. make_pipeline(SimpleImputer(), model)."
-                )
+            check_frame_missing(X, self.estimator)
         elif not is_text(X):
             X = check_array(
                 X,
@@ -569,6 +575,10 @@ def _sample_weight_key(estimator):
         # Its fit passes **fit_params to the regressor as they are.
         return _sample_weight_key(estimator.regressor or LinearRegression())
     steps = getattr(estimator, "steps", None)
+    if _resampler(estimator) is not None:
+        # The rows the last step fits on are not the ones given: no weights
+        # can follow them.
+        return None
     if steps and get_config().get("enable_metadata_routing", False):
         # With metadata routing on, a Pipeline routes ``sample_weight`` to the
         # steps that request it (``set_fit_request``) and refuses prefixes; it
@@ -587,6 +597,15 @@ def _sample_weight_key(estimator):
             inner = _sample_weight_key(final)
             if inner is not None:
                 return f"{name}__{inner}"
+    return None
+
+
+def _resampler(estimator):
+    """The name of a Pipeline step before the last that resamples the rows
+    (imbalanced-learn's samplers: ``fit_resample``), or None."""
+    for name, step in getattr(estimator, "steps", [])[:-1]:
+        if hasattr(step, "fit_resample"):
+            return name
     return None
 
 

@@ -214,7 +214,7 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
     ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            X = clone(estimator[:-1]).fit_transform(X, y)
+            X = _preprocessed(clone(estimator[:-1]), X, y)
         source = "the output of the pipeline's steps before the last"
     elif is_frame(X):
         # An estimator that reads DataFrames itself (say, gradient boosting
@@ -339,6 +339,32 @@ def frame_has_missing(X):
         return bool(np.asarray(isna()).any())
     null = getattr(X, "null_count", None)  # polars
     return bool(null is not None and np.asarray(null()).sum() > 0)
+
+
+def _preprocessed(steps, X, y):
+    """``X`` through a Pipeline's steps, each fitted on what it receives, as
+    ``Pipeline.fit_transform`` does, except for resamplers (imbalanced-learn's
+    samplers, anything with ``fit_resample``): they only act while the model
+    fits, change the rows, and a view needs every row of ``X``."""
+    for _, step in steps.steps:
+        if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
+            continue
+        if hasattr(step, "fit_transform"):
+            X = step.fit_transform(X, y)
+        else:
+            X = step.fit(X, y).transform(X)
+    return X
+
+
+def check_frame_missing(X, estimator):
+    """Refuse a DataFrame with missing values that ``estimator`` (see
+    :func:`takes_nan`) does not take, with a message that says to impute."""
+    if not takes_nan(estimator) and frame_has_missing(X):
+        raise ValueError(
+            "Input X contains NaN or missing values, which "
+            f"{type(estimator).__name__} does not accept; impute them first, "
+            "e.g. make_pipeline(SimpleImputer(), model)."
+        )
 
 
 def is_text(X):

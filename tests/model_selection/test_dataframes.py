@@ -190,3 +190,34 @@ def test_a_column_with_no_value_at_all_is_read_as_zeros():
     filled = np.isnan(X[:, 0])
     np.testing.assert_allclose(view[filled, 0], np.nanmean(X[:, 0]))
     np.testing.assert_array_equal(view[~filled, :2], X[~filled, :2])
+
+
+@pytest.mark.parametrize("subset_size", [1.0, 0.3])
+def test_search_on_categorical_and_nullable_integer_columns(subset_size):
+    """A Categorical column beside pandas' nullable Int64 reaches the model as
+    given, as in GridSearchCV (check_array failed on the pair)."""
+
+    rng = np.random.RandomState(0)
+    n = 300
+    X = pd.DataFrame(
+        {
+            "num": rng.randn(n),
+            "cat": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "i": pd.array(rng.randint(0, 5, n), dtype="Int64"),
+        }
+    )
+    y = np.where(X["num"] + (X["cat"] == "a") > 0.5, "yes", "no")
+    hgb = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=10, random_state=0
+    )
+    search = SubsetSearchCV(
+        hgb, {"learning_rate": (0.05, 0.2)}, n_iter=2, cv=3,
+        subset_size=subset_size, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert search.best_score_ > 0.8
+    X_missing = X.copy()
+    X_missing.loc[3, "i"] = pd.NA
+    # Boosting takes missing values; a model that does not is told to impute.
+    SubsetSearchCV(hgb, {"learning_rate": (0.05, 0.2)}, n_iter=1, cv=3).fit(
+        X_missing, y
+    )

@@ -553,3 +553,39 @@ def test_several_regression_targets_are_kept_together():
         SubsetSampler(subset_size=0.2, task="classification").fit_resample(
             X, (Y > 0).astype(int)
         )
+
+
+def test_selectors_read_through_a_pipeline_that_resamples():
+    """An imbalanced-learn Pipeline with a sampler before the model: the view
+    is every row through the other steps (the sampler only acts while the
+    model fits), and the selector's weights, which cannot follow resampled
+    rows, are dropped with a warning that says why."""
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.datasets import make_classification
+    from sklearn.preprocessing import StandardScaler
+
+    from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+
+    X, y = make_classification(600, 6, weights=[0.85], random_state=0)
+    for pipe in (
+        make_pipeline(
+            StandardScaler(), RandomUnderSampler(random_state=0), LogisticRegression()
+        ),
+        make_pipeline(
+            RandomUnderSampler(random_state=0), StandardScaler(), LogisticRegression()
+        ),
+    ):
+        with pytest.warns(UserWarning, match="'randomundersampler' resamples"):
+            model = SubsetEstimator(
+                pipe, selector="craig", subset_size=0.2, random_state=0
+            ).fit(X, y)
+        assert model.subset_.size == 120 and model.score(X, y) > 0.7
+        idx, _ = select_subset(X, y, subset_size=0.2, estimator=pipe, random_state=0)
+        assert idx.shape == (120,)
+        with pytest.raises(ValueError, match="resamples the rows"):
+            SubsetEstimator(pipe, use_weights=True, subset_size=0.2).fit(X, y)
+        with pytest.warns(UserWarning, match="resamples"):
+            SubsetSearchCV(
+                pipe, {"logisticregression__C": (0.01, 10.0, "log-uniform")},
+                n_iter=2, cv=2, subset_size=0.2, random_state=0,
+            ).fit(X, y)  # fmt: skip
