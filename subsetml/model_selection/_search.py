@@ -431,12 +431,14 @@ multimetric_
         Optuna's visualisations).
     optimizer_results_ : list of scipy.optimize.OptimizeResult
         Per search space, what ``BayesSearchCV`` keeps there: ``x_iters``
-        (each trial's values, in sorted name order), ``func_vals`` (minus
-        its score; ``inf`` for a failed or pruned trial), ``x`` and ``fun``
-        (the best), so that ``skopt.plots.plot_convergence`` draws it.
-        ``space`` is None and ``models`` empty: there is no skopt optimiser
-        (``plot_objective`` and ``plot_evaluations`` need one; use Optuna's
-        visualisations of ``studies_``).
+        (each trial's values of the space's dimensions, in sorted name
+        order), ``func_vals`` (minus its score; ``inf`` for a failed or
+        pruned trial), ``x`` and ``fun`` (the best), and ``space`` (the
+        search space as a ``skopt.space.Space``; None without
+        scikit-optimize), so that ``skopt.plots.plot_convergence`` and
+        ``plot_evaluations`` draw it. ``models`` is empty: there is no skopt
+        optimiser (``plot_objective`` needs one; use Optuna's visualisations
+        of ``studies_``).
 
     See Also
     --------
@@ -567,9 +569,11 @@ multimetric_
             Called after every round with a :class:`SearchResult`: the
             ``cv_results_`` so far (a dict in the same format) that also
             carries the ``OptimizeResult`` fields scikit-optimize's callbacks
-            read (``func_vals``, ``x_iters``, ``x``, ``fun``), so
-            ``DeadlineStopper``, ``DeltaYStopper`` or ``VerboseCallback``
-            work unchanged. A callback that returns ``True`` stops the
+            read (``func_vals``, ``x_iters``, ``x``, ``fun``, and ``space``,
+            the current search space as a ``skopt.space.Space``), so
+            ``DeadlineStopper``, ``DeltaXStopper``, ``DeltaYStopper``,
+            ``VerboseCallback`` or ``CheckpointSaver`` work unchanged.
+            A callback that returns ``True`` stops the
             current search space, as in ``BayesSearchCV``: with a list of
             spaces, the next one still runs, and the ``OptimizeResult``
             fields describe the current space's trials only.
@@ -1604,7 +1608,12 @@ class _Run:
     ran: set = field(default_factory=set, init=False)
     stopped: bool = field(default=False, init=False)
     space_start: int = field(default=0, init=False)  # first trial of its space
-    # (first, end) trials of each space searched, for optimizer_results_.
+    # The space being searched (a SearchSpace), and its skopt.space.Space for
+    # the callbacks (None without scikit-optimize).
+    space: object = field(default=None, init=False)
+    skopt_space: object = field(default=None, init=False)
+    # (first, end, space, skopt space) of each space searched, for
+    # optimizer_results_.
     space_bounds: list = field(default_factory=list, init=False)
     rescored: bool = field(default=False, init=False)
     total: int = field(default=0, init=False)
@@ -1671,8 +1680,12 @@ class _Run:
                     # BayesSearchCV; its results describe that space.
                     self.stopped = False
                     self.space_start = len(self.params)
+                    self.space = space
+                    self.skopt_space = _skopt_space(space)
                     self._search_space(study, space, bar, shared=storage is not None)
-                    self.space_bounds.append((self.space_start, len(self.params)))
+                    self.space_bounds.append(
+                        (self.space_start, len(self.params), space, self.skopt_space)
+                    )
             finally:
                 bar.close()
         finally:
@@ -2376,7 +2389,11 @@ class _Run:
             _rank_by_rung(results, self.failed_trials())
         start = self.space_start
         results = SearchResult.from_run(
-            results, self.params[start:], self._seen_objective(start, None)
+            results,
+            self.params[start:],
+            self._seen_objective(start, None),
+            self.space,
+            self.skopt_space,
         )
         for cb in self.callbacks:
             if cb(results):
@@ -2391,14 +2408,19 @@ class _Run:
 
     def optimizer_results(self):
         """Per space searched, scikit-optimize's ``OptimizeResult`` fields
-        (``x_iters``, ``func_vals``, ``x``, ``fun``) as the optimiser saw the
-        trials: minus their score, ``inf`` for a failed or pruned one."""
+        (``x_iters``, ``func_vals``, ``x``, ``fun``, ``space``) as the
+        optimiser saw the trials: minus their score, ``inf`` for a failed or
+        pruned one."""
         from scipy.optimize import OptimizeResult
 
         out = []
-        for first, end in self.space_bounds:
+        for first, end, space, skopt_space in self.space_bounds:
             seen = SearchResult.from_run(
-                {}, self.params[first:end], self._seen_objective(first, end)
+                {},
+                self.params[first:end],
+                self._seen_objective(first, end),
+                space,
+                skopt_space,
             )
             out.append(
                 OptimizeResult(
@@ -2406,11 +2428,23 @@ class _Run:
                     fun=seen.fun,
                     x_iters=seen.x_iters,
                     func_vals=seen.func_vals,
-                    space=None,
-                    models=[],
+                    space=seen.space,
+                    models=seen.models,
+                    specs=seen.specs,
                 )
             )
         return out
+
+
+def _skopt_space(space):
+    """``space`` as a ``skopt.space.Space`` (``SearchSpace.to_skopt``),
+    or None when scikit-optimize is not installed: the callbacks and plots
+    that read the Space are scikit-optimize's, which cannot run then."""
+    try:
+        import skopt  # noqa: F401
+    except ImportError:
+        return None
+    return space.to_skopt()
 
 
 def _tell(study, trial, **kwargs):
@@ -2494,20 +2528,36 @@ class SearchResult(dict):
 
     As a dict, the ``cv_results_`` of the trials so far. As attributes, the
     fields of scikit-optimize's ``OptimizeResult`` that its callbacks
-    (``DeadlineStopper``, ``DeltaYStopper``, ``HollowIterationsStopper``,
-    ``VerboseCallback``, ...) read, for a minimisation as skopt sees it:
-    ``x_iters`` (each trial's parameter values, in sorted name order),
-    ``func_vals`` (minus the score being maximised; ``inf`` for a failed
-    trial), ``x`` and ``fun`` (the best of them). ``space`` is None: there
-    is no single skopt space (``DeltaXStopper`` cannot be used).
+    (``DeadlineStopper``, ``DeltaXStopper``, ``DeltaYStopper``,
+    ``HollowIterationsStopper``, ``VerboseCallback``, ``CheckpointSaver``,
+    ...) read, for a minimisation as skopt sees it, over the trials of the
+    space being searched:
+
+    - ``x_iters``: each trial's values of the space's dimensions, in sorted
+      name order as in ``BayesSearchCV`` (the choices themselves, such as
+      estimators; a ``resource`` rung's value is not one of them);
+    - ``func_vals``: minus the score being maximised (``inf`` for a failed
+      or pruned trial); ``x`` and ``fun``: the best of them;
+    - ``space``: the space as a ``skopt.space.Space`` whose dimensions hold
+      ``x_iters``' values in the same order (``space.distance(x, x_iters[-1])``
+      works), or None when scikit-optimize is not installed (the callbacks
+      that read it come from scikit-optimize and cannot be imported then);
+    - ``models``: empty and ``specs``: None, as no skopt optimiser ran.
     """
 
     space = None
+    specs = None
 
     @classmethod
-    def from_run(cls, results, params, objective):
+    def from_run(cls, results, params, objective, space, skopt_space=None):
+        """The result for the trials ``params`` (dicts of estimator
+        parameters) of the ``SearchSpace`` ``space``, with their
+        ``objective`` values (the score being maximised, NaN when failed) and
+        ``skopt_space``, ``space`` as a ``skopt.space.Space`` or None."""
         out = cls(results)
-        out.x_iters = [[p[name] for name in sorted(p)] for p in params]
+        out.space = skopt_space
+        out.models = []
+        out.x_iters = [space.point(p) for p in params]
         vals = np.asarray(objective, dtype=float)
         out.func_vals = np.where(np.isfinite(vals), -vals, np.inf)
         best = int(np.argmin(out.func_vals)) if len(vals) else None

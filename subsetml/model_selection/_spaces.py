@@ -122,6 +122,35 @@ class Dimension:
             return _no_address(repr(self.choices))
         return repr(self.to_optuna())
 
+    def to_skopt(self):
+        """The scikit-optimize dimension of the estimator's values, named.
+
+        It holds what a trial's parameters hold (``x_iters``), not what the
+        optimiser samples: the choices themselves rather than their positions,
+        and for a ``"quantile"`` dimension the range of values its quantiles
+        reach, with a uniform prior (which only matters to draw points from
+        it). Imports scikit-optimize.
+        """
+        from skopt.space import Categorical, Integer, Real
+
+        from subsetml.model_selection._samplers import _skopt_dimension
+
+        if self.kind == "quantile":
+            low, high = self.decode(_EPS), self.decode(1.0 - _EPS)
+            dim = (Integer if _is_discrete(self.dist) else Real)(low, high)
+        elif self.encoded:
+            try:
+                dim = Categorical(self.choices)
+            except TypeError:
+                # Unhashable choices (lists, dicts): skopt's default one-hot
+                # encoding keys a dict by them; this one compares them as
+                # they are, which is all its distance needs.
+                dim = Categorical(self.choices, transform="identity")
+        else:
+            dim = _skopt_dimension(self.to_optuna())
+        dim.name = self.name
+        return dim
+
     def decode(self, value):
         """The estimator's parameter value for the optimiser's ``value``."""
         if self.kind == "categorical" and self.encoded:
@@ -165,6 +194,22 @@ class SearchSpace:
     def decode(self, params):
         """Estimator parameters from an Optuna trial's ``params``."""
         return {d.name: d.decode(params[d.name]) for d in self.dimensions}
+
+    def point(self, params):
+        """A trial's ``params`` as a point of :meth:`to_skopt`: the values of
+        the dimensions in sorted name order, as ``BayesSearchCV`` lists them
+        (other keys, such as a resource rung's, are left out)."""
+        return [params[name] for name in sorted(self.names)]
+
+    def to_skopt(self):
+        """The ``skopt.space.Space`` of :meth:`point`: each dimension's
+        :meth:`Dimension.to_skopt`, in sorted name order. Imports
+        scikit-optimize."""
+        from skopt.space import Space
+
+        return Space(
+            [d.to_skopt() for d in sorted(self.dimensions, key=lambda d: d.name)]
+        )
 
 
 def check_search_spaces(search_spaces, n_iter):

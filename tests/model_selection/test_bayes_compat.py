@@ -13,6 +13,12 @@ from subsetml.model_selection._search import SearchResult
 
 SPACE = {"C": (1e-3, 1e2, "log-uniform")}
 
+# A categorical and a real dimension, and the same in a list of two spaces
+# with their own trial counts.
+_MIXED = {"C": (1e-3, 1e2, "log-uniform"), "solver": ["lbfgs", "liblinear"]}
+_OTHER = {"tol": (1e-5, 1e-2), "fit_intercept": [True, False]}
+_LAYOUTS = {"one space": (_MIXED, 5), "two spaces": ([(_MIXED, 4), (_OTHER, 3)], None)}
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -308,12 +314,12 @@ def test_optimizer_results_draw_a_convergence_plot(data):
 
     matplotlib.use("Agg")
     from scipy.optimize import OptimizeResult
-    from skopt.plots import plot_convergence
+    from skopt.plots import plot_convergence, plot_evaluations
 
     X, y = data
     search = SubsetSearchCV(
         LogisticRegression(),
-        [({"C": (1e-3, 10.0, "log-uniform")}, 3), ({"tol": (1e-5, 1e-2)}, 2)],
+        [({"C": (1e-3, 10.0, "log-uniform")}, 3), (_OTHER, 2)],
         cv=2,
         subset_size=0.5,
         random_state=0,
@@ -326,3 +332,168 @@ def test_optimizer_results_draw_a_convergence_plot(data):
         np.testing.assert_allclose(r.func_vals, -scores)
         assert r.fun == min(r.func_vals)
     plot_convergence(*results)
+    # It reads the space (skopt's own plot fails on a space of one dimension).
+    plot_evaluations(results[1])
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+@pytest.mark.parametrize(
+    "stopper",
+    [
+        ("DeltaXStopper", {"delta": 1e9}),
+        ("DeltaYStopper", {"delta": 1e9, "n_best": 2}),
+        ("HollowIterationsStopper", {"n_iterations": 1, "threshold": 1e9}),
+    ],
+    ids=lambda s: s[0],
+)
+def test_skopt_stoppers_stop_as_in_bayes_search_cv(data, layout, stopper):
+    # DeltaXStopper read res.space, which was None: an AttributeError. Scores
+    # can tie, so the thresholds are above any distance or score difference:
+    # each space stops after its second trial.
+    skopt = pytest.importorskip("skopt")
+    callbacks = pytest.importorskip("skopt.callbacks")
+
+    X, y = data
+    spaces, n_iter = _LAYOUTS[layout]
+    name, kwargs = stopper
+    kw = dict(cv=2, random_state=0, **({} if n_iter is None else {"n_iter": n_iter}))
+    counts = []
+    for search in (
+        skopt.BayesSearchCV(LogisticRegression(), spaces, **kw),
+        SubsetSearchCV(LogisticRegression(), spaces, subset_size=0.5, **kw),
+    ):
+        search.fit(X, y, callback=getattr(callbacks, name)(**kwargs))
+        counts.append(len(search.cv_results_["params"]))
+    # Two trials, then a stop, in each space.
+    assert counts == [2 * (1 if n_iter else 2)] * 2
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+def test_delta_x_stopper_with_a_small_delta_runs_every_trial(data, layout):
+    DeltaXStopper = pytest.importorskip("skopt.callbacks").DeltaXStopper
+
+    X, y = data
+    spaces, n_iter = _LAYOUTS[layout]
+    kw = {} if n_iter is None else {"n_iter": n_iter}
+    search = SubsetSearchCV(
+        LogisticRegression(), spaces, cv=2, subset_size=0.5, random_state=0, **kw
+    ).fit(X, y, callback=DeltaXStopper(1e-9))
+    assert len(search.cv_results_["params"]) == (n_iter or 4 + 3)
+
+
+def test_search_result_space_holds_x_iters(data):
+    """``res.space`` is the current space as a skopt Space whose dimensions
+    hold ``x_iters``' values in order: choices of estimators and strings,
+    integers, unhashable choices, and the next space's after the first."""
+    pytest.importorskip("skopt")
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from skopt.space import Categorical, Integer, Real, Space
+
+    X, y = data
+    models = [LogisticRegression(), RidgeClassifier()]
+    first = {
+        "clf": models,
+        "clf__tol": Real(1e-5, 1e-2, "log-uniform"),
+        "scale__with_mean": Categorical([True, False]),
+    }
+    second = {
+        "clf__max_iter": (50, 200),
+        "clf": models,
+        "clf__class_weight": [None, {0: 1, 1: 2}],
+    }
+    seen = []
+
+    def spy(res):
+        seen.append((res.space, list(res.x_iters), res.x))
+
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
+    search = SubsetSearchCV(
+        pipe, [(first, 3), (second, 2)], cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y, callback=spy)
+    assert len(seen) == 5
+    for i, (space, x_iters, x) in enumerate(seen):
+        names = sorted(first if i < 3 else second)
+        assert isinstance(space, Space) and space.dimension_names == names
+        params = search.cv_results_["params"][(0 if i < 3 else 3) : i + 1]
+        assert x_iters == [[p[n] for n in names] for p in params]
+        assert all(point in space for point in x_iters) and x in x_iters
+        assert space.distance(x, x_iters[-1]) >= 0
+        assert space.distance(x_iters[-1], x_iters[-1]) == 0
+    kinds = [[type(d) for d in space.dimensions] for space, _, _ in seen]
+    assert kinds[0] == [Categorical, Real, Categorical]
+    assert kinds[-1] == [Categorical, Categorical, Integer]
+    # The estimators themselves, as BayesSearchCV gives them.
+    assert seen[-1][0].dimensions[0].categories == tuple(models)
+    assert all(isinstance(p[0], (LogisticRegression, RidgeClassifier)) for p in x_iters)
+    assert all(isinstance(p[2], int) for p in seen[-1][1])
+    # optimizer_results_ carries the same spaces.
+    assert [r.space for r in search.optimizer_results_] == [seen[2][0], seen[-1][0]]
+
+
+def test_x_iters_leave_out_the_resource(data):
+    # A resource rung's value is in cv_results_["params"], not in the space.
+    pytest.importorskip("skopt")
+    X, y = data
+    seen = []
+
+    def spy(res):
+        seen.append((res.space.n_dims, res.x_iters))
+
+    SubsetSearchCV(
+        LogisticRegression(), SPACE, n_iter=3, cv=2, random_state=0,
+        resource="max_iter", resource_rungs=(20, 100),
+    ).fit(X, y, callback=spy)  # fmt: skip
+    assert all(n == 1 and all(len(p) == 1 for p in xs) for n, xs in seen)
+
+
+def test_other_skopt_callbacks_with_a_space(data, tmp_path, capsys):
+    skopt = pytest.importorskip("skopt")
+    from skopt.callbacks import (
+        CheckpointSaver,
+        DeadlineStopper,
+        DeltaXStopper,
+        DeltaYStopper,
+        HollowIterationsStopper,
+        VerboseCallback,
+    )
+
+    X, y = data
+    path = tmp_path / "result.pkl"
+    spaces, _ = _LAYOUTS["two spaces"]
+    callbacks = [
+        VerboseCallback(n_total=7),
+        DeadlineStopper(total_time=600),
+        DeltaXStopper(1e-9),
+        DeltaYStopper(delta=1.0, n_best=100),
+        HollowIterationsStopper(n_iterations=100, threshold=0.0),
+        CheckpointSaver(str(path)),
+    ]
+    search = SubsetSearchCV(
+        LogisticRegression(), spaces, cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y, callback=callbacks)
+    assert len(search.cv_results_["params"]) == 7
+    assert capsys.readouterr().out.count("Current minimum") == 7
+    # The checkpoint holds the last space's result, space included.
+    saved = skopt.load(path)
+    assert saved.space == search.optimizer_results_[1].space
+    assert saved.x_iters == search.optimizer_results_[1].x_iters
+    assert CheckpointSaver(str(path)).load()["base_estimator"] is None
+
+
+def test_search_result_space_is_none_without_skopt(data, monkeypatch):
+    # scikit-optimize is imported only where a space is built or "gp" runs.
+    import sys
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "skopt"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "skopt", None)
+    X, y = data
+    seen = []
+    search = SubsetSearchCV(
+        LogisticRegression(), _MIXED, n_iter=2, cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y, callback=lambda res: seen.append(res))
+    assert [res.space for res in seen] == [None, None]
+    assert seen[-1].x_iters == search.optimizer_results_[0].x_iters
+    assert search.optimizer_results_[0].space is None
