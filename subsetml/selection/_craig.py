@@ -70,9 +70,10 @@ class CraigSelector(GradientSelector):
         proportional to its size; weights are still computed over the whole
         ground set. See Notes.
     random_state : int, RandomState instance or None, default=None
-        Seeds the mini-batch shuffle, the chunking of the memory fallback and
-        the stochastic optimizer's samples. Lazy and naive greedy on a ground
-        set that fits in memory are deterministic.
+        Seeds the mini-batch shuffle, the chunking of the memory fallback,
+        the stochastic optimizer's samples and the draws that replace copies
+        of earlier picks (see Notes). Lazy and naive greedy on a ground set
+        that fits in memory and has no duplicate rows are deterministic.
 
     Notes
     -----
@@ -103,6 +104,14 @@ class CraigSelector(GradientSelector):
     size per class, ``n`` for the whole view. In per-batch mode a batch's
     weight is the number of batches it represents and each of its rows
     carries it.
+
+    On data with many duplicate rows (binary or one-hot features) greedy
+    covers every distinct row with a few picks, and its further picks are
+    copies that stand for no row. Those picks are spent instead as a random
+    draw within the clusters, in proportion to their sizes, and every pick of
+    a cluster carries an equal share of its size: each cluster keeps its
+    total weight, and the rows keep the data's proportions for a model
+    trained without the weights (a sampler in a pipeline).
 
     See Also
     --------

@@ -367,10 +367,13 @@ def craig_ground(
     Returns
     -------
     positions : ndarray of int64, shape (k,)
-        Chosen rows of the ground set, in pick order.
+        Chosen rows of the ground set, in pick order (then the draws below).
     weights : ndarray of float64, shape (k,)
         Number of ground rows whose most similar chosen row is this one
-        (sums to ``n``; a chosen exact duplicate of an earlier pick gets 0).
+        (sums to ``n``).  Picks that would stand for no row (copies of an
+        earlier pick) are spent instead as a random draw within the clusters,
+        in proportion to their sizes; every pick of a cluster then carries an
+        equal share of its size (see :func:`_spread_tied_picks`).
 
     Notes
     -----
@@ -408,8 +411,7 @@ def craig_ground(
         gradients = DenseGradients(centred, gradients.device)
     if 4 * n * n <= max_kernel_bytes:
         picks, owner = _facility_location(gradients, k, optimizer, epsilon, rng)
-        weights = np.bincount(owner, minlength=k).astype(np.float64)
-        return picks, weights
+        return _spread_tied_picks(gradients, picks, owner, k, rng)
 
     chunk_cap = max(1, math.isqrt(max_kernel_bytes // 4))
     n_chunks = math.ceil(n / chunk_cap)
@@ -435,5 +437,91 @@ def craig_ground(
     owner = assign_to_nearest(
         gradients, picks, block_bytes=min(_BLOCK_BYTES, max_kernel_bytes)
     )
-    weights = np.bincount(owner, minlength=k).astype(np.float64)
-    return picks, weights
+    return _spread_tied_picks(gradients, picks, owner, k, rng)
+
+
+def _first_copies(gradients, picks):
+    """Position in ``picks`` of the first pick whose gradient row equals (element
+    for element) each pick's own."""
+    if isinstance(gradients, DenseGradients):
+        keys = gradients.matrix[picks]
+    else:
+        # Equal factors: enough for equal rows, and what copies of one input
+        # row (with equal predictions and labels) have.
+        keys = np.hstack(
+            [
+                gradients.residuals[picks].astype(np.float64),
+                gradients.features[picks].astype(np.float64),
+            ]
+        )
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first[inverse.reshape(-1)]
+
+
+def _spread_tied_picks(gradients, picks, owner, k, rng):
+    """Cluster-size weights of ``picks``, with the picks that add nothing to the
+    others spent as a random draw within the clusters.
+
+    Such picks are copies of an earlier pick: picks that stand for no row
+    (weight 0, a tie in the float32 kernel), and exact copies that stand for
+    themselves alone, which the kernel's rounding (a distance of 1e-7 where
+    0 is due) and the memory fallback (where every pick is given its own
+    row) leave.  Greedy takes them once every distinct row is picked
+    -- data with many duplicate rows, such as binary or one-hot features --
+    and stochastic greedy when its sample holds nothing better.  Kept as
+    they were, 174 of 200 picks on 3 binary features stood for no row, the
+    rows of rare values were all picked, each for itself, and a model
+    trained on the rows without their weights (a sampler in a pipeline) saw
+    a sample far from the data: CV accuracy 0.68, against 0.74 for random
+    rows.
+
+    Instead each copy's rows join the cluster of its first copy, and the
+    budget is split over the clusters in proportion to their sizes, at least
+    one pick each, as per-class budgets are (:func:`allocate_budget`, which
+    never gives a cluster more picks than rows).  Each cluster keeps its
+    greedy pick and draws the rest at random from its other rows, and every
+    pick of a cluster carries an equal share of its size: weights still sum
+    to ``n`` and each cluster keeps its total.  A cluster's rows are then
+    copies of one row (up to rounding), so any of them serve, as for the tied
+    target values of one-shot regression (``GradientSelector._target_atoms``).
+    With no such pick nothing changes and ``rng`` is not used.
+
+    Parameters
+    ----------
+    gradients : DenseGradients or FactoredGradients
+        The ground set, ``n`` rows.
+    picks : ndarray of int64, shape (k,)
+        Chosen rows of the ground set, in pick order.
+    owner : ndarray of int64, shape (n,)
+        Position in ``picks`` of each row's nearest pick.
+    k : int
+        Number of picks.
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    positions : ndarray of int64, shape (k,)
+        The picks kept, in pick order, then the draws, cluster by cluster.
+    weights : ndarray of float64, shape (k,)
+    """
+    owner = _first_copies(gradients, picks)[owner]
+    sizes = np.bincount(owner, minlength=k)
+    if sizes.min() > 0:
+        return picks, sizes.astype(np.float64)
+    kept = np.flatnonzero(sizes)
+    # Each pick kept is a member of its own cluster (it already is unless the
+    # kernel tied it with an earlier pick), so a cluster has size - 1 rows
+    # left to draw from, enough for its budget.
+    owner[picks[kept]] = kept
+    sizes = np.bincount(owner, minlength=k)[kept]
+    budgets = allocate_budget(sizes, k)
+    share = sizes / budgets
+    cluster = np.full(k, -1, dtype=np.int64)
+    cluster[kept] = np.arange(kept.shape[0])
+    members = np.split(np.argsort(cluster[owner], kind="stable"), np.cumsum(sizes)[:-1])
+    positions, weights = [picks[kept]], [share]
+    for c in np.flatnonzero(budgets > 1):
+        others = members[c][members[c] != picks[kept[c]]]
+        positions.append(rng.choice(others, size=int(budgets[c]) - 1, replace=False))
+        weights.append(np.full(int(budgets[c]) - 1, share[c]))
+    return np.concatenate(positions).astype(np.int64), np.concatenate(weights)

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.datasets import make_classification
 
 import subsetml.selection._greedy as greedy
 from subsetml import LastLayer
+from subsetml._gradops import DenseGradients
+from subsetml.selection import allocate_budget
 from subsetml.selection._craig import CraigSelector
 from subsetml.utils.estimator_checks import make_view, parametrize_with_selector_checks
 
@@ -165,3 +168,89 @@ def test_a_shared_large_offset_does_not_change_the_picks():
         shifted.weights[np.argsort(shifted.indices)],
         base.weights[np.argsort(base.indices)],
     )
+
+
+def _binary_rows(n=1200, seed=0):
+    """Three binary features: 8 distinct rows, some of them rare."""
+    rng = np.random.RandomState(seed)
+    X = rng.binomial(1, [0.8, 0.3, 0.5], size=(n, 3)).astype(float)
+    y = (X @ [1.5, -2.0, 1.0] + rng.logistic(size=n) > 0.5).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "params, trained",
+    [
+        ({}, False),
+        ({"per_class": False}, False),
+        ({"max_kernel_bytes": 4 * 200 * 200}, False),  # chunks of <= 200 rows
+        ({"gradients": "bias"}, True),
+        ({"gradients": "full"}, True),
+    ],
+)
+def test_duplicate_rows_are_drawn_in_proportion(params, trained):
+    """Issue b03: with many duplicate rows greedy covered everything with a
+    few picks and kept picking copies that stood for no row (174 of 200
+    weights were 0), so the rows, without their weights, were far from the
+    data's proportions.  Now every pick stands for rows, and each distinct
+    row (within its class per class) gets its share of the picks and keeps
+    its total weight."""
+    X, y = _binary_rows()
+    n, k = X.shape[0], 120
+    view = LastLayer.from_inputs(X, y)
+    if trained:
+        p = 1.0 / (1.0 + np.exp(-(X @ [1.0, -1.5, 0.5])))
+        view = LastLayer(X, np.column_stack([1.0 - p, p]), y)
+    sel = CraigSelector(random_state=0, **params)
+    idx, w = sel.select(view, k)
+    assert idx.size == k and np.unique(idx).size == k
+    assert np.all(w > 0)
+    assert w.sum() == pytest.approx(n)
+    # The clusters are the distinct gradient rows, within each class when
+    # selecting per class.
+    g = view.gradients(sel._gradient_mode(view))
+    key = np.column_stack([g, y]) if sel._is_per_class(view) else g
+    _, group = np.unique(key, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    counts = np.bincount(group)
+    got = np.bincount(group[idx], weights=w, minlength=counts.size)
+    np.testing.assert_allclose(got, counts)
+    picked = np.bincount(group[idx], minlength=counts.size)
+    assert np.all(picked >= 1)
+    # Within one pick of its share, up to the rounding of the class budgets.
+    assert np.all(np.abs(picked - k * counts / n) < 1.5)
+
+
+def test_duplicate_rows_in_other_modes():
+    X, y = _binary_rows()
+    view = LastLayer.from_inputs(X, y)
+    for params in ({"optimizer": "stochastic"}, {"batch_size": 4}):
+        idx, w = CraigSelector(random_state=0, **params).select(view, 120)
+        assert idx.size == 120 and np.unique(idx).size == 120
+        assert np.all(w > 0)
+        for c in range(2):
+            in_c = y[idx] == c
+            assert w[in_c].sum() == pytest.approx(np.sum(y == c), rel=0.05)
+
+
+@pytest.mark.parametrize("per_class", [True, False])
+def test_distinct_rows_keep_the_greedy_picks_and_cluster_sizes(per_class):
+    """Without duplicate rows the picks are lazy greedy's, in its order, and
+    the weights its cluster sizes, as before duplicates were spread."""
+    X, y = make_classification(400, 6, n_informative=4, n_classes=3, random_state=0)
+    view = LastLayer.from_inputs(X, y)
+    idx, w = CraigSelector(per_class=per_class, random_state=0).select(view, 40)
+    g = view.gradients("features")
+    parts = (
+        [np.flatnonzero(y == c) for c in range(3)] if per_class else [np.arange(400)]
+    )
+    budgets = allocate_budget([rows.size for rows in parts], 40)
+    want_idx, want_w = [], []
+    for rows, k in zip(parts, budgets):
+        centred = g[rows] - g[rows].mean(axis=0, dtype=np.float64)
+        S, _ = greedy.similarity_kernel(DenseGradients(centred.astype(np.float32)))
+        picks, owner, _ = greedy.greedy_facility_location(S, int(k))
+        want_idx.append(rows[picks])
+        want_w.append(np.bincount(owner, minlength=int(k)))
+    np.testing.assert_array_equal(idx, np.concatenate(want_idx))
+    np.testing.assert_array_equal(w, np.concatenate(want_w))
