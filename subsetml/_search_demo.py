@@ -152,10 +152,6 @@ def run_search_demo(
     results : dict
         Settings, one record per method and the paths written.
     """
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
-
     out = sys.stdout if file is None else file
     notes = []
     if dataset is None:
@@ -173,13 +169,42 @@ def run_search_demo(
         from subsetml.model_selection._energy import check_carbon
 
         check_carbon(carbon)
+    if not str(output).strip():
+        raise ValueError(
+            "output is empty; name a folder (use '.' for the current one)."
+        )
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise ValueError(f"output {str(output)!r} exists and is not a folder.")
+    # The folders this run creates (the output and any missing parents).
+    created = [p for p in (output, *output.parents) if not p.exists()]
     try:  # before the searches, so that a bad folder fails in a second
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"cannot create the output folder: {exc}") from None
+    try:
+        return _run_demo(
+            dataset, estimator, subset_size, n_iter, selectors, cv, n_samples,
+            seed, n_jobs, output, quiet, carbon, out, notes,
+        )  # fmt: skip
+    except BaseException:
+        # A run that stops before writing (settings that do not fit the
+        # data, an interrupt) leaves no empty folder of its own behind.
+        for folder in created:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+
+
+def _run_demo(
+    dataset, estimator, subset_size, n_iter, selectors, cv, n_samples,
+    seed, n_jobs, output, quiet, carbon, out, notes,
+):  # fmt: skip
+    """:func:`run_search_demo` once its settings and folder are checked."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
     _check_output_files(output)
 
     def say(text):

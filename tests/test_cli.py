@@ -180,6 +180,22 @@ def test_demo_output_that_is_a_file(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_demo_that_stops_early_leaves_no_folder_behind(tmp_path, capsys):
+    """Settings that only fail against the data (more folds than a class has
+    rows) stop the run before it writes: the folder it created goes too, and
+    a folder that was there stays."""
+    target = tmp_path / "new" / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *TINY, "--cv", "3000", "--output", str(target)])
+    assert exc.value.code == 2 and not (tmp_path / "new").exists()
+    with pytest.raises(SystemExit):
+        main(["demo", *TINY, "--cv", "3000", "--output", str(tmp_path)])
+    assert tmp_path.is_dir()
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *TINY, "--output", ""])
+    assert exc.value.code == 2 and "output is empty" in capsys.readouterr().err
+
+
 def test_demo_never_writes_through_links_or_over_foreign_files(tmp_path, capsys):
     # Issue 16: --output overwrote whatever was there and followed symlinks.
     import json

@@ -283,11 +283,20 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             check_consistent_length(X, y)
         else:
-            X, y = validate_data(
+            X, y = _validated(
                 self,
+                selector,
                 X,
                 y,
                 accept_sparse=["csr", "csc"],
+                # The random selector never reads X: any values go through,
+                # as with imbalanced-learn's RandomUnderSampler. A Pipeline's
+                # steps encode X for the selector (view_input).
+                dtype=(
+                    None
+                    if _is_random(selector) or isinstance(self.estimator, Pipeline)
+                    else "numeric"
+                ),
                 # The random selector never reads X, and the view fills in
                 # missing values for an estimator that takes them.
                 ensure_all_finite=(
@@ -409,6 +418,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = _is_random(self.selector)
+        # Random rows never read X: strings and other objects go through.
+        tags.input_tags.string = _is_random(self.selector)
         return sampler_tags(tags, sample_indices=True)
 
 
@@ -478,6 +489,23 @@ def _is_random(selector):
     if isinstance(selector, str):
         return selector == "random"
     return isinstance(selector, RandomSelector)
+
+
+def _validated(sampler, selector, X, y, **kwargs):
+    """``validate_data``, with a message that says what to do about values
+    that are not numbers (the selectors read numeric features)."""
+    try:
+        return validate_data(sampler, X, y, **kwargs)
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(
+            f"{type(selector).__name__} reads numeric features, and X holds "
+            f"values that are not numbers ({exc}). Pass X as a DataFrame (the "
+            "selector then reads its non-numeric columns one-hot encoded), an "
+            "estimator= Pipeline whose steps encode them, or use "
+            "selector='random'."
+        ) from None
 
 
 def _one_or_more(y):

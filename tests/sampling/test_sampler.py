@@ -589,3 +589,22 @@ def test_selectors_read_through_a_pipeline_that_resamples():
                 pipe, {"logisticregression__C": (0.01, 10.0, "log-uniform")},
                 n_iter=2, cv=2, subset_size=0.2, random_state=0,
             ).fit(X, y)  # fmt: skip
+
+
+def test_values_that_are_not_numbers():
+    """The random selector never reads X (as RandomUnderSampler); the others
+    say what to do, and read through a Pipeline that encodes the values."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.RandomState(0)
+    X = rng.choice(list("ABC"), size=(300, 3)).astype(object)
+    y = np.arange(300) % 2
+    Xs, ys = SubsetSampler("random", 0.5, random_state=0).fit_resample(X, y)
+    assert Xs.shape == (150, 3) and Xs.dtype == object
+    with pytest.raises(ValueError, match="CraigSelector reads numeric features"):
+        SubsetSampler("craig", 0.5).fit_resample(X, y)
+    pipe = make_pipeline(OneHotEncoder(), LogisticRegression())
+    Xs, _ = SubsetSampler("craig", 0.5, estimator=pipe, random_state=0).fit_resample(
+        X, y
+    )
+    assert Xs.shape == (150, 3)
