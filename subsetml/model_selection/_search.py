@@ -688,7 +688,7 @@ multimetric_
         with parallel:
             selecting = tasks.sub(self, "select-subsets")
             adaptive, weighted, rungs = self._select_subsets(
-                parallel, X, y, splits, selection_seed, sizes
+                parallel, X, y, splits, selection_seed, sizes, weights
             )
             if values is not None:
                 rungs = _resource_rungs(rungs[0], self.resource, values)
@@ -1289,8 +1289,11 @@ multimetric_
             # GridSearchCV: only the estimator knows what it means.
             check_classification_targets(y)
 
-    def _select_subsets(self, parallel, X, y, splits, seed, sizes):
+    def _select_subsets(self, parallel, X, y, splits, seed, sizes, weights=None):
         """One rung per subset size, each with a subset per split.
+
+        Rows whose ``weights`` (``fit``'s ``sample_weight``) are 0 are never
+        selected, and budgets are shares of the other rows.
 
         Returns ``(adaptive, weighted, rungs)``: a rung's subset is None where
         the split trains on all its rows, and for a skorch net
@@ -1300,14 +1303,23 @@ multimetric_
         """
         budgets = []
         warned = False
+        # Each training fold's rows that count (all without weights).
+        counts = [
+            train
+            if weights is None
+            else np.asarray(train)[np.asarray(_safe_indexing(weights, train)) > 0]
+            for train, _ in splits
+        ]
         for size in sizes:
             row = []
-            for train, _ in splits:
-                n_train = len(train)
+            for counted in counts:
+                n_train = len(counted)
                 k = resolve_budget(size, n_train, name="subset_size")
                 if is_classifier(self._task_estimator) and k < n_train:
                     # Warn once for the whole search, not once per fold.
-                    raised = cover_classes(k, _safe_indexing(y, train), warn=not warned)
+                    raised = cover_classes(
+                        k, _safe_indexing(y, counted), warn=not warned
+                    )
                     warned |= raised > k
                     k = raised
                 row.append(k)
@@ -1324,7 +1336,8 @@ multimetric_
             _Rung(
                 size=size,
                 budgets=row,
-                full=all(k == len(train) for k, (train, _) in zip(row, splits)),
+                # Every row that counts: the whole fold, its zero weights too.
+                full=all(k == len(c) for k, c in zip(row, counts)),
             )
             for size, row in zip(sizes, budgets)
         ]
@@ -1375,7 +1388,8 @@ multimetric_
                 weighted = proto._check_weighting()
             tasks += [(r, si, proto, train) for si, (train, _) in enumerate(splits)]
         picked = parallel(
-            delayed(_select_split)(proto, X, y, train) for _, _, proto, train in tasks
+            delayed(_select_split)(proto, X, y, train, weights)
+            for _, _, proto, train in tasks
         )
         for (r, si, _, _), (subset, seconds) in zip(tasks, picked):
             rungs[r].subsets[si] = subset
@@ -1383,16 +1397,17 @@ multimetric_
         return False, bool(weighted), rungs
 
 
-def _select_split(proto, X, y, train):
+def _select_split(proto, X, y, train, weights=None):
     est = clone(proto)
     X_train = _safe_indexing(X, train)
     y_train = _safe_indexing(y, train)
+    w_train = None if weights is None else _safe_indexing(weights, train)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         # The search warned about a budget raised to cover the classes.
         warnings.filterwarnings("ignore", message="subset_size keeps")
-        Xv, yv, _, k = est._validate_fit_data(X_train, y_train, None)
-    subset = est._select(Xv, yv, k)
+        Xv, yv, wv, k = est._validate_fit_data(X_train, y_train, w_train)
+    subset = est._select_counted(Xv, yv, k, wv)
     return subset, time.perf_counter() - t0
 
 

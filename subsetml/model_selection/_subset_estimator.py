@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from subsetml._adapters import adapter_for
-from subsetml._subset import cover_classes, resolve_budget
+from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml._validation import check_numeric_y, external_stacklevel
 from subsetml.model_selection._compat import (
     CallbackSupportMixin,
@@ -180,7 +180,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             Class labels, or one or more regression targets (several are
             selected for together; the estimator must take them).
         sample_weight : array-like of shape (n_samples,), default=None
-            Multiplied into the selector's weights on the chosen rows.
+            Multiplied into the selector's weights on the chosen rows. Rows
+            of weight 0, which count for nothing in a fit, are never chosen:
+            a fractional ``subset_size`` is a share of the other rows.
         **fit_params : dict
             Passed to the estimator's ``fit``; arrays and pandas objects of
             length ``n_samples`` are subset along with ``X``, by position. A
@@ -215,7 +217,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         tasks = Tasks.root(self, max_subtasks=2, X=X, y=y, metadata=metadata)
         selecting = tasks.sub(self, "select-subset")
         t0 = time.perf_counter()
-        self.subset_ = self._select(X, y, k)
+        self.subset_ = self._select_counted(X, y, k, sample_weight)
         self.selection_time_ = time.perf_counter() - t0
         selecting.end(self)
         self._fit_subset(X, y, sample_weight, weighted, fit_params, tasks)
@@ -279,9 +281,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, np.empty((n, 0)), ensure_non_negative=True
             )
-        k = resolve_budget(self.subset_size, n, name="subset_size")
+        counted = _counted_rows(sample_weight, n)
+        k = resolve_budget(self.subset_size, counted.shape[0], name="subset_size")
         if is_classifier(self.estimator):
-            k = cover_classes(k, y)
+            k = cover_classes(k, _check_counted_classes(y, counted, n))
         rng = check_random_state(self.random_state)
         self._seed = rng.randint(np.iinfo(np.int32).max)
         self.selector_ = make_selector(self.selector, random_state=self._seed)
@@ -330,6 +333,17 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 stacklevel=external_stacklevel(),
             )
         return False
+
+    def _select_counted(self, X, y, k, sample_weight):
+        """:meth:`_select` among the rows whose ``sample_weight`` is not 0:
+        rows that count for nothing in the fit are never picked (the budget
+        ``k`` is a share of the others), as they drop out of GridSearchCV's
+        fits. Other weights multiply the selector's afterwards."""
+        counted = _counted_rows(sample_weight, num_rows(X))
+        if counted.shape[0] == num_rows(X):
+            return self._select(X, y, k)
+        subset = self._select(_safe_indexing(X, counted), y[counted], k)
+        return Subset(counted[subset.indices], subset.weights)
 
     def _select(self, X, y, k):
         """The subset of validated ``(X, y)``; ``selector_`` is set."""
@@ -598,6 +612,31 @@ def _sample_weight_key(estimator):
             if inner is not None:
                 return f"{name}__{inner}"
     return None
+
+
+def _counted_rows(sample_weight, n):
+    """Positions of the rows whose weight is not 0 (all when None)."""
+    if sample_weight is None:
+        return np.arange(n)
+    counted = np.flatnonzero(np.asarray(sample_weight) > 0)
+    if counted.shape[0] == 0:
+        raise ValueError(
+            "Every sample_weight is 0: there is no row to select a subset from."
+        )
+    return counted
+
+
+def _check_counted_classes(y, counted, n):
+    """``y`` of the rows that count, with at least two classes among them."""
+    if counted.shape[0] == n:
+        return y
+    y = y[counted]
+    if np.unique(y).shape[0] < 2:
+        raise ValueError(
+            "The rows whose sample_weight is not 0 hold only one class "
+            f"({y[0]!r}); a subset for a classifier needs at least two."
+        )
+    return y
 
 
 def _resampler(estimator):

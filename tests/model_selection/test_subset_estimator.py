@@ -477,3 +477,25 @@ def test_several_class_label_columns_are_refused_clearly():
             X, np.column_stack([y, 1 - y])
         )
     assert not get_tags(SubsetEstimator(LogisticRegression())).target_tags.multi_output
+
+
+def test_rows_weighted_zero_are_never_selected():
+    """Rows whose sample_weight is 0 count for nothing in a fit (they drop
+    out of GridSearchCV's): no subset spends its budget on them, and a
+    fraction is a share of the rows that count."""
+    X, y = make_classification(600, 6, random_state=0)
+    w = np.where(np.arange(600) % 2 == 0, 0.0, 2.0)
+    for selector in ("random", "craig", "gradmatch", "glister"):
+        model = SubsetEstimator(
+            LogisticRegression(), selector=selector, subset_size=0.1, random_state=0
+        ).fit(X, y, sample_weight=w)
+        assert model.subset_.size == 30
+        assert (w[model.subset_.indices] > 0).all()
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        SubsetEstimator(LogisticRegression(), subset_size=0.1).fit(
+            X, y, sample_weight=np.zeros(600)
+        )
+    with pytest.raises(ValueError, match="hold only one class"):
+        SubsetEstimator(LogisticRegression(), subset_size=0.1).fit(
+            X, y, sample_weight=(y == 1).astype(float)
+        )

@@ -684,3 +684,24 @@ def test_search_with_several_regression_targets():
     ).fit(X, Y)
     assert search.predict(X[:5]).shape == (5, 3)
     assert np.isfinite(search.best_score_)
+
+
+def test_search_never_selects_rows_weighted_zero():
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import KFold
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = make_classification(900, 6, random_state=0)
+    w = np.where(np.random.RandomState(1).rand(900) < 0.5, 0.0, 1.0)
+    cv = KFold(3, shuffle=True, random_state=0)
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (0.01, 10.0, "log-uniform")}, n_iter=2, cv=cv,
+        subset_size=(0.1, 1.0), selector="craig", random_state=0,
+    ).fit(X, y, sample_weight=w)  # fmt: skip
+    for subset, (train, _) in zip(search.subsets_, cv.split(X, y)):
+        counted = int((w[train] > 0).sum())
+        assert subset.size == int(np.ceil(0.1 * counted))
+        assert (w[subset.indices] > 0).all()
+    # The rung on every row that counts trains on the whole folds.
+    assert search.rung_subsets_[1] == []
