@@ -47,6 +47,10 @@ def test_subset_rejects_malformed(indices, weights, match):
         (0.1, 25, 3),
         (1.0, 7, 7),
         (1e-6, 10, 1),
+        # float32 fractions are a little above the decimal they stand for
+        (np.float32(0.1), 500, 50),
+        (np.float32(0.05), 100_000, 5000),
+        (0.1000001, 500, 51),
     ],
 )
 def test_resolve_budget(budget, n, expected):
