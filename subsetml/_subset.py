@@ -142,14 +142,17 @@ def resolve_budget(budget, n_rows, *, name="budget"):
             )
         return k
     fraction = float(budget)
+    if isinstance(budget, np.floating) and np.finfo(budget.dtype).bits < 64:
+        # A narrow float stands for the decimal it prints as: np.float32(0.1)
+        # is 0.10000000149, which rounded 500 rows up to 51.
+        fraction = float(str(budget))
     if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
         raise ValueError(
             f"{name} given as a float is a fraction of the rows and must lie in "
             f"(0, 1], got {budget!r}. Pass an int for a row count."
         )
-    # Round up, with a little slack so that 0.05 * 1000 is 50 and not 51, and
-    # a float32 fraction (np.float32(0.1) is 0.10000000149) keeps 50 of 500.
-    k = math.ceil(fraction * n_rows * (1.0 - 1e-7) - 1e-9)
+    # Round up, with a little slack so that 0.05 * 1000 is 50 and not 51.
+    k = math.ceil(fraction * n_rows - 1e-9)
     return min(max(k, 1), n_rows)
 
 

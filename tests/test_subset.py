@@ -51,6 +51,10 @@ def test_subset_rejects_malformed(indices, weights, match):
         (np.float32(0.1), 500, 50),
         (np.float32(0.05), 100_000, 5000),
         (0.1000001, 500, 51),
+        (np.float16(0.1), 500, 50),
+        # whole rows at any size
+        (1.0, 50_000_000, 50_000_000),
+        (0.5, 20_000_000, 10_000_000),
     ],
 )
 def test_resolve_budget(budget, n, expected):

@@ -1199,7 +1199,7 @@ multimetric_
             estimator = clone(self.estimator)
         except Exception:
             estimator = self.estimator
-        return {
+        out = {
             "data": digest(
                 (
                     _shape(X),
@@ -1234,11 +1234,17 @@ multimetric_
             ),
             "scoring": digest(self.scoring),
             "folds": digest([(np.asarray(a), np.asarray(b)) for a, b in splits]),
-        } | (
-            {"fit_params": digest(sorted(fit_params.items(), key=lambda kv: kv[0]))}
-            if fit_params
-            else {}
-        )
+        }
+        # None is no parameter; per-row values count by their contents, as a
+        # list, an array or a Series alike.
+        given = {
+            key: _as_values(value)
+            for key, value in (fit_params or {}).items()
+            if value is not None
+        }
+        if given:
+            out["fit_params"] = digest(sorted(given.items(), key=lambda kv: kv[0]))
+        return out
 
     def _check_data(self, X, y):
         # Bad data fails here with scikit-learn's message, not as a failure of
@@ -2732,6 +2738,17 @@ def _jsonable(out):
 
 def _shape(a):
     return None if a is None else getattr(a, "shape", (len(a),))
+
+
+def _as_values(value):
+    """A fit parameter as what it holds: per-row values (a list, a Series) as
+    an ndarray, anything else as it is."""
+    if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
+        try:
+            return np.asarray(value)
+        except Exception:
+            return value
+    return value
 
 
 def _nan_like(out):

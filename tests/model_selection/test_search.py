@@ -608,6 +608,13 @@ def test_a_stored_study_run_with_other_fit_params_is_refused(data, tmp_path):
         search.fit(X, y, sample_weight=first)  # the same: a resume
         with pytest.raises(ValueError, match="was run with other fit_params"):
             search.fit(X, y, sample_weight=then)
+    # None is no weights, and a list holds what the array holds.
+    storage = f"sqlite:///{tmp_path / 'same.db'}"
+    search = SubsetSearchCV(est, {"C": (0.1, 10.0)}, storage=storage, **kw)
+    search.fit(X, y)
+    search.fit(X, y, sample_weight=None)
+    search.set_params(study_name="listed").fit(X, y, sample_weight=w)
+    search.fit(X, y, sample_weight=list(w))
 
 
 def test_resuming_with_train_scores_reports_the_stored_trials_as_nan(data, tmp_path):
