@@ -358,7 +358,8 @@ class LastLayer:
         if mode == "bias":
             return self.n_outputs
         if mode == "features":
-            return self.n_features + int(self.untrained and self.task == "regression")
+            untrained_reg = self.untrained and self.task == "regression"
+            return self.n_features + (self.n_outputs if untrained_reg else 0)
         return self.n_outputs * (self.n_features + 1)
 
     def gradients(self, mode="bias", rows=None, *, block_size=4096):
@@ -395,13 +396,14 @@ class LastLayer:
         if mode == "features":
             h = self.features if rows is None else self.features[rows]
             if self.untrained and self.task == "regression":
-                # No classes to stratify by: the target joins the features
-                # (see from_inputs), weighing as much as all of them.
-                y = self.y[:, 0]
-                spread = y.std()
-                z = (y - y.mean()) / (spread if spread > 0 else 1.0)
+                # No classes to stratify by: the targets join the features
+                # (see from_inputs), together weighing as much as all of them.
+                y = self.y
+                spread = y.std(axis=0)
+                z = (y - y.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
                 z = z if rows is None else z[rows]
-                h = np.column_stack([h, z * math.sqrt(h.shape[1])])
+                scale = math.sqrt(h.shape[1] / y.shape[1])
+                h = np.column_stack([h, z * scale])
             return DenseGradients(h, self.device)
         return FactoredGradients(
             self.residuals(rows), self.augmented_features(rows), self.device

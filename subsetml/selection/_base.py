@@ -231,6 +231,20 @@ def allocate_budget(counts, k):
     return budgets
 
 
+def _target_summary(view):
+    """One number per row of a regression view's targets: the target itself,
+    or for several targets their first principal component (standardised),
+    so that bins and tied values stratify by target as for one. Rows of one
+    target vector get one value."""
+    y = np.asarray(view.y, dtype=np.float64)
+    if y.shape[1] == 1:
+        return y[:, 0]
+    spread = y.std(axis=0)
+    z = (y - y.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    _, _, vt = np.linalg.svd(z, full_matrices=False)
+    return z @ vt[0]
+
+
 #: The label of a ground set that is one tied target value (see
 #: ``GradientSelector._target_atoms``).
 ATOM = object()
@@ -308,10 +322,9 @@ class GradientSelector(BaseSelector):
             and self.per_class == "auto"
             and view.task == "regression"
             and view.untrained
-            and view.n_outputs == 1
         ):
             return None
-        y = view.y[:, 0]
+        y = _target_summary(view)
         edges = np.quantile(y, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
         codes = np.searchsorted(edges, y, side="right")
         groups = [np.flatnonzero(codes == b) for b in range(n_bins)]
@@ -329,13 +342,10 @@ class GradientSelector(BaseSelector):
         constant prediction on such targets; ``benchmarks/bench_quality.py``).
         """
         if not (
-            self.per_class == "auto"
-            and view.task == "regression"
-            and view.untrained
-            and view.n_outputs == 1
+            self.per_class == "auto" and view.task == "regression" and view.untrained
         ):
             return []
-        y = view.y[:, 0]
+        y = _target_summary(view)
         _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
         big = np.flatnonzero(counts * k >= 2 * y.shape[0])
         return [np.flatnonzero(codes == v) for v in big]
