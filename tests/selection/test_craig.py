@@ -254,3 +254,32 @@ def test_distinct_rows_keep_the_greedy_picks_and_cluster_sizes(per_class):
         want_w.append(np.bincount(owner, minlength=int(k)))
     np.testing.assert_array_equal(idx, np.concatenate(want_idx))
     np.testing.assert_array_equal(w, np.concatenate(want_w))
+
+
+def test_several_targets_are_binned_and_tied_as_one():
+    """Bins and tied values stratify several regression targets by their
+    first principal component: the same target twice gives the same groups
+    as once (they were skipped, and GLISTER with ridge fell 30 points)."""
+    from subsetml.selection import GlisterSelector
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 4)
+    y = np.exp(X[:, 0]) + np.where(np.arange(600) < 200, 0.0, 0.1 * rng.randn(600))
+    y[:200] = 0.0  # one tied value, a third of the rows
+    one, two = LastLayer.from_inputs(X, y), LastLayer.from_inputs(X, np.c_[y, y])
+    selector = GlisterSelector(random_state=0)
+    for a, b in zip(selector._target_strata(one, 60), selector._target_strata(two, 60)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(selector._target_atoms(one, 60), selector._target_atoms(two, 60)):
+        np.testing.assert_array_equal(a, b)
+    assert len(selector._target_atoms(two, 60)) == 1
+    # gradients="features" reads every target
+    other = np.c_[y, rng.permutation(y)]
+    assert LastLayer.from_inputs(X, other).gradients("features").shape == (600, 6)
+    picks = [
+        CraigSelector(gradients="features", random_state=0)
+        .select(LastLayer.from_inputs(X, t), 30)
+        .indices
+        for t in (np.c_[y, y], other)
+    ]
+    assert not np.array_equal(np.sort(picks[0]), np.sort(picks[1]))
