@@ -178,11 +178,11 @@ def run_search_demo(
         raise ValueError(f"output {str(output)!r} exists and is not a folder.")
     # The folders this run creates (the output and any missing parents).
     created = [p for p in (output, *output.parents) if not p.exists()]
-    try:  # before the searches, so that a bad folder fails in a second
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create the output folder: {exc}") from None
     try:
+        try:  # before the searches, so that a bad folder fails in a second
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"cannot create the output folder: {exc}") from None
         return _run_demo(
             dataset, estimator, subset_size, n_iter, selectors, cv, n_samples,
             seed, n_jobs, output, quiet, carbon, out, notes,

@@ -433,6 +433,7 @@ NO_COLUMNS = _data(lambda X, y: (X[:, :0], y))
 COMPLEX_X = _data(lambda X, y: (X + 1j * np.ones_like(X), y))
 SPARSE_X = _data(lambda X, y: (sparse.csr_matrix(X), y))
 FRAME_NAN_X = _data(lambda X, y: (_frame(_put(X, np.nan)), y))
+FRAME_INF_X = _data(lambda X, y: (_frame(_put(X, np.inf)), y))
 FRAME_NAN_Y = _data(lambda X, y: (_frame(X), pd.Series(_put(y, np.nan))))
 Y_NONE = _data(lambda X, y: (X, None))
 Y_STRINGS = _data(lambda X, y: (X, _strings(y, str)))
@@ -601,6 +602,8 @@ CASES = [
           search_spaces={"var_smoothing": (1e-9, 1e-6, "log-uniform")}),
         expect=TypeError, match="Sparse data was passed"),
     row("frame-with-nan", SS, FRAME_NAN_X, expect=ValueError, match="NaN"),
+    row("frame-with-inf", SS, FRAME_INF_X, expect=ValueError, match="infinity"),
+    row("frame-with-inf", SE, FRAME_INF_X, expect=ValueError, match="infinity"),
     row("nan-y", SSR, NAN_Y, expect=ValueError, match="y contains NaN"),
     row("nan-y-full-data", SSR, NAN_Y, FULL_DATA, expect=ValueError,
         match="y contains NaN"),
@@ -641,7 +644,7 @@ CASES = [
         P(lastlayer="estimator", estimator=LinearSVC()), expect=ValueError,
         match="LinearSVC has no predict_proba"),
     row("y-two-columns", SM, Y_TWO_TARGETS, expect=ValueError,
-        match="not numeric regression targets"),
+        match="pass task='regression'"),
     row("inf-y", SMR, INF_Y, expect=ValueError, match="y contains infinity"),
     # ----------------------------------------------------------- selectors
     row("budget-nan", "CraigSelector", FIT(budget=NAN), expect=ValueError,

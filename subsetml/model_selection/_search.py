@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 )
 
 from subsetml._adapters import adapter_for
-from subsetml._subset import Subset, cover_classes, resolve_budget
+from subsetml._subset import Subset, cover_classes
 from subsetml._validation import check_number, check_numeric_y, external_stacklevel
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
@@ -73,6 +73,7 @@ from subsetml.model_selection._spaces import (
 from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
     _adaptive_net,
+    counted_budget,
     final_step,
 )
 from subsetml.model_selection._warm import fit_more, stopped_early, warm_param
@@ -1318,9 +1319,9 @@ multimetric_
         ]
         for size in sizes:
             row = []
-            for counted in counts:
+            for counted, (train, _) in zip(counts, splits):
                 n_train = len(counted)
-                k = resolve_budget(size, n_train, name="subset_size")
+                k = counted_budget(size, n_train, len(train))
                 if is_classifier(self._task_estimator) and k < n_train:
                     # Warn once for the whole search, not once per fold.
                     raised = cover_classes(

@@ -39,6 +39,7 @@ from subsetml.selection._views import (
     check_frame_missing,
     check_lastlayer,
     is_frame,
+    is_resampler,
     is_text,
     num_rows,
     select_rows,
@@ -277,12 +278,18 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     f"({self.classes_[0]!r}); a classifier needs at least two."
                 )
         n = num_rows(X)
+        if sample_weight is not None and _resampler(self.estimator) is not None:
+            raise ValueError(
+                f"The Pipeline's step {_resampler(self.estimator)!r} resamples "
+                "the rows, so no per-row sample_weight can follow them to its "
+                "last step; fit without it."
+            )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, np.empty((n, 0)), ensure_non_negative=True
             )
         counted = _counted_rows(sample_weight, n)
-        k = resolve_budget(self.subset_size, counted.shape[0], name="subset_size")
+        k = counted_budget(self.subset_size, counted.shape[0], n)
         if is_classifier(self.estimator):
             k = cover_classes(k, _check_counted_classes(y, counted, n))
         rng = check_random_state(self.random_state)
@@ -626,6 +633,24 @@ def _counted_rows(sample_weight, n):
     return counted
 
 
+def counted_budget(subset_size, n_counted, n):
+    """``resolve_budget`` over the ``n_counted`` of ``n`` rows whose
+    sample_weight is not 0, with errors that say so."""
+    if n_counted == 0:
+        raise ValueError(
+            f"Every one of the {n} rows has sample_weight 0: there is no row "
+            "to select a subset from."
+        )
+    try:
+        return resolve_budget(subset_size, n_counted, name="subset_size")
+    except ValueError as exc:
+        if n_counted == n:
+            raise
+        raise ValueError(
+            f"{exc} (the rows whose sample_weight is not 0: {n_counted} of {n})"
+        ) from None
+
+
 def _check_counted_classes(y, counted, n):
     """``y`` of the rows that count, with at least two classes among them."""
     if counted.shape[0] == n:
@@ -640,11 +665,15 @@ def _check_counted_classes(y, counted, n):
 
 
 def _resampler(estimator):
-    """The name of a Pipeline step before the last that resamples the rows
-    (imbalanced-learn's samplers: ``fit_resample``), or None."""
-    for name, step in getattr(estimator, "steps", [])[:-1]:
-        if hasattr(step, "fit_resample"):
+    """The name of a Pipeline step that resamples the rows before the model
+    fits (:func:`is_resampler`; in a nested Pipeline too), or None."""
+    steps = getattr(estimator, "steps", None) or []
+    for i, (name, step) in enumerate(steps):
+        if i < len(steps) - 1 and is_resampler(step):
             return name
+        inner = _resampler(step)
+        if inner is not None:
+            return inner
     return None
 
 

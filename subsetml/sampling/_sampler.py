@@ -385,7 +385,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                 raise ValueError(
                     f"{type(self).__name__} selects rows for one class label "
                     f"per row, or for one or more numeric targets; y has shape "
-                    f"{y.shape} and is not numeric regression targets ({exc})"
+                    f"{y.shape} ({exc}). For numeric regression targets pass "
+                    "task='regression'."
                 ) from None
             # "Unknown label type" is what scikit-learn's classifiers say.
             raise ValueError(
@@ -497,7 +498,9 @@ def _validated(sampler, selector, X, y, **kwargs):
     try:
         return validate_data(sampler, X, y, **kwargs)
     except ValueError as exc:
-        if "could not convert" not in str(exc):
+        if not any(
+            text in str(exc) for text in ("could not convert", "is not compatible")
+        ):
             raise
         raise ValueError(
             f"{type(selector).__name__} reads numeric features, and X holds "

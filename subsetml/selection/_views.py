@@ -341,13 +341,19 @@ def frame_has_missing(X):
     return bool(null is not None and np.asarray(null()).sum() > 0)
 
 
+def is_resampler(step):
+    """Whether a Pipeline step resamples the rows while the model fits
+    (imbalanced-learn's samplers: ``fit_resample``)."""
+    return hasattr(step, "fit_resample")
+
+
 def _preprocessed(steps, X, y):
     """``X`` through a Pipeline's steps, each fitted on what it receives, as
     ``Pipeline.fit_transform`` does, except for resamplers (imbalanced-learn's
     samplers, anything with ``fit_resample``): they only act while the model
     fits, change the rows, and a view needs every row of ``X``."""
     for _, step in steps.steps:
-        if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
+        if step is None or step == "passthrough" or is_resampler(step):
             continue
         if hasattr(step, "fit_transform"):
             X = step.fit_transform(X, y)
@@ -357,14 +363,25 @@ def _preprocessed(steps, X, y):
 
 
 def check_frame_missing(X, estimator):
-    """Refuse a DataFrame with missing values that ``estimator`` (see
-    :func:`takes_nan`) does not take, with a message that says to impute."""
-    if not takes_nan(estimator) and frame_has_missing(X):
+    """Refuse a DataFrame with missing or infinite values that ``estimator``
+    (see :func:`takes_nan`) does not take, as ``check_array`` refuses them in
+    an array, with a message that says to impute missing ones."""
+    if takes_nan(estimator):
+        return
+    if frame_has_missing(X):
         raise ValueError(
             "Input X contains NaN or missing values, which "
             f"{type(estimator).__name__} does not accept; impute them first, "
             "e.g. make_pipeline(SimpleImputer(), model)."
         )
+    numbers = X.select_dtypes("number") if hasattr(X, "select_dtypes") else None
+    if numbers is not None and numbers.shape[1]:
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            raise ValueError(
+                "Input X contains infinity, which "
+                f"{type(estimator).__name__} does not accept."
+            )
 
 
 def is_text(X):
