@@ -133,6 +133,16 @@ def check_number(
     return value
 
 
+def label_columns_error(who, shape, advice):
+    """The ``ValueError`` for class labels in several columns (multilabel or
+    multi-output classification), which no selector stratifies by."""
+    return ValueError(
+        f"{who} selects rows for one class label per row; y has shape "
+        f"{tuple(shape)} (multilabel or multi-output classification), which "
+        f"is not supported. {advice}"
+    )
+
+
 def check_numeric_y(y, *, ensure_finite=True):
     """Regression targets as a numeric array, with a clear error otherwise.
 

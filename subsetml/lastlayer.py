@@ -540,7 +540,9 @@ class LastLayer:
         This view holds exactly that -- standardised inputs as features, the
         prior as outputs -- and is marked ``untrained``, so the selectors'
         ``gradients="auto"`` cover the features (CRAIG) or use the full
-        gradient (GLISTER, GRAD-MATCH).
+        gradient (GLISTER) for classification, and the bias gradients (the
+        targets' deviations from their mean) for regression.
+        GRAD-MATCH's default is the full gradient.
 
         Regression has no classes to stratify by, so in "features" mode the
         standardised target joins the features as one more column, scaled to
@@ -557,8 +559,8 @@ class LastLayer:
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (any type) or regression targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (any type), or one or more regression targets.
         task : {"auto", "classification", "regression"}, default="auto"
         max_components : int, default=100
             Dimensions kept from sparse input.
@@ -664,8 +666,8 @@ n_outputs=3, untrained=True)
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels (any type) or regression targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (any type), or one or more regression targets.
         task : {"auto", "classification", "regression"}, default="auto"
             "auto" reads it off ``y`` with
             :func:`~sklearn.utils.multiclass.type_of_target`.

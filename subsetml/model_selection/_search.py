@@ -35,7 +35,12 @@ from sklearn.utils.validation import (
 
 from subsetml._adapters import adapter_for
 from subsetml._subset import Subset, cover_classes
-from subsetml._validation import check_number, check_numeric_y, external_stacklevel
+from subsetml._validation import (
+    check_number,
+    check_numeric_y,
+    external_stacklevel,
+    label_columns_error,
+)
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
     Tasks,
@@ -436,10 +441,11 @@ multimetric_
         order), ``func_vals`` (minus its score; ``inf`` for a failed or
         pruned trial), ``x`` and ``fun`` (the best), and ``space`` (the
         search space as a ``skopt.space.Space``; None without
-        scikit-optimize), so that ``skopt.plots.plot_convergence`` and
-        ``plot_evaluations`` draw it. ``models`` is empty: there is no skopt
-        optimiser (``plot_objective`` needs one; use Optuna's visualisations
-        of ``studies_``).
+        scikit-optimize), so that ``skopt.plots.plot_convergence`` draws it,
+        and ``plot_evaluations`` for spaces of two or more dimensions whose
+        choices are not dicts (skopt's own limits). ``models`` is empty:
+        there is no skopt optimiser (``plot_objective`` needs one; use
+        Optuna's visualisations of ``studies_``).
 
     See Also
     --------
@@ -1372,11 +1378,10 @@ multimetric_
             and np.shape(y)[1] > 1
             and is_classifier(self._task_estimator)
         ):
-            raise ValueError(
-                f"subset_size={self.subset_size!r} selects rows for one class "
-                f"label per row; y has shape {np.shape(y)} (multilabel or "
-                "multi-output classification). Search it on all rows: "
-                "subset_size=1.0."
+            raise label_columns_error(
+                f"subset_size={self.subset_size!r}",
+                np.shape(y),
+                "Search it on all rows: subset_size=1.0.",
             )
         weighted = None
         tasks = []

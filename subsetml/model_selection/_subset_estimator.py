@@ -27,7 +27,11 @@ from sklearn.utils.validation import (
 
 from subsetml._adapters import adapter_for
 from subsetml._subset import Subset, cover_classes, resolve_budget
-from subsetml._validation import check_numeric_y, external_stacklevel
+from subsetml._validation import (
+    check_numeric_y,
+    external_stacklevel,
+    label_columns_error,
+)
 from subsetml.model_selection._compat import (
     CallbackSupportMixin,
     Tasks,
@@ -254,12 +258,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         if is_classifier(self.estimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             if y.ndim == 2 and y.shape[1] > 1:
-                raise ValueError(
-                    f"{type(self).__name__} selects rows for one class label "
-                    f"per row; y has shape {y.shape} (multilabel or "
-                    "multi-output classification), which is not supported. "
-                    "Fit one SubsetEstimator per output, or the estimator on "
-                    "all rows."
+                raise label_columns_error(
+                    type(self).__name__,
+                    y.shape,
+                    "Fit one SubsetEstimator per output, or the estimator on all rows.",
                 )
             y = column_or_1d(y, warn=True)
         else:

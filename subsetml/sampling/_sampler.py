@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from subsetml._subset import cover_classes, resolve_budget
+from subsetml._validation import label_columns_error
 from subsetml.lastlayer import infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
@@ -310,10 +311,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         y = _one_or_more(y)
         task, guessed = self._resolve_task(y)
         if task == "classification" and y.ndim == 2:
-            raise ValueError(
-                f"{type(self).__name__} selects rows for one class label per "
-                f"row; y has shape {y.shape} (multilabel or multi-output "
-                "classification), which is not supported."
+            raise label_columns_error(
+                type(self).__name__, y.shape, "Select for one column at a time."
             )
         if task == "classification":
             n_classes = self._check_classes(y)
@@ -419,8 +418,11 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = _is_random(self.selector)
-        # Random rows never read X: strings and other objects go through.
-        tags.input_tags.string = _is_random(self.selector)
+        # Random rows never read X, and a Pipeline's steps encode it for the
+        # other selectors: strings and other objects go through.
+        tags.input_tags.string = _is_random(self.selector) or isinstance(
+            self.estimator, Pipeline
+        )
         return sampler_tags(tags, sample_indices=True)
 
 

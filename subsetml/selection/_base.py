@@ -395,8 +395,19 @@ class GradientSelector(BaseSelector):
             val_rows = None if validation is None else np.arange(validation.n_samples)
             yield np.arange(view.n_samples), k, None, val_rows
 
+    #: What ``gradients="auto"`` means on an untrained regression view, when
+    #: not :attr:`_untrained_gradients` (None).
+    _untrained_regression_gradients = None
+
     def _gradient_mode(self, view):
         """The gradient mode used on ``view`` (``"auto"`` resolved)."""
+        if (
+            self.gradients == "auto"
+            and view.untrained
+            and view.task == "regression"
+            and self._untrained_regression_gradients is not None
+        ):
+            return self._untrained_regression_gradients
         return view.resolve_gradients(
             self.gradients, untrained=self._untrained_gradients
         )

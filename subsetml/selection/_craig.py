@@ -177,17 +177,13 @@ class CraigSelector(GradientSelector):
     # on Bike Sharing at 5 %, and boosting 8 (bench_quality.py).
     _untrained_regression_strata = 10
 
-    def _gradient_mode(self, view):
-        if self.gradients == "auto" and view.untrained and view.task == "regression":
-            # One-shot regression: the bias gradients of the untrained layer
-            # are the targets' deviations from their mean, so covering them
-            # stratifies the subset by target, as per-class budgets do for
-            # classes. Covering the inputs (with the target as one more
-            # column) drew the picks into the interior of the input space:
-            # 3.5-5.9 points of R^2 below random for SVR and trees at 5 %
-            # (benchmarks/bench_quality.py).
-            return "bias"
-        return super()._gradient_mode(view)
+    # One-shot regression: the bias gradients of the untrained layer are the
+    # targets' deviations from their mean, so covering them stratifies the
+    # subset by target, as per-class budgets do for classes. Covering the
+    # inputs (with the target as one more column) drew the picks into the
+    # interior of the input space: 3.5-5.9 points of R^2 below random for SVR
+    # and trees at 5 % (benchmarks/bench_quality.py).
+    _untrained_regression_gradients = "bias"
 
     def _select_ground(self, gradients, k, rng, part):
         return craig_ground(

@@ -465,6 +465,14 @@ class GlisterSelector(GradientSelector):
     # within bins, 13 and 9 (with "full" gradients, now "bias" there: see
     # _gradient_mode). Without bins, the bias step fell 44 points below.
     _untrained_regression_strata = 10
+    # "full" on an untrained view is for classification, where the bias
+    # gradients of a class are all equal. An untrained regression view's bias
+    # gradients are the targets' residuals, which do differ; its "full"
+    # gradients add ``residual x features``, whose gain picks, in every target
+    # bin, the rows furthest along the features' direction of the target.
+    # Such subsets fell up to 12 points of R^2 below random ones on Bike
+    # Sharing and diabetes (quality_glister_before.json).
+    _untrained_regression_gradients = "bias"
 
     def __init__(
         self,
@@ -579,18 +587,6 @@ class GlisterSelector(GradientSelector):
             diversity=diversity,
         )
         return picks, np.ones(k)
-
-    def _gradient_mode(self, view):
-        # "full" on an untrained view is for classification, where the bias
-        # gradients of a class are all equal.  An untrained regression view's
-        # bias gradients are the targets' residuals, which do differ; its
-        # "full" gradients add ``residual x features``, whose gain picks, in
-        # every target bin, the rows furthest along the features' direction of
-        # the target.  Such subsets fell up to 12 points of R^2 below random
-        # ones on Bike Sharing and diabetes (``quality_glister_before.json``).
-        if self.gradients == "auto" and view.untrained and view.task == "regression":
-            return "bias"
-        return super()._gradient_mode(view)
 
     def _diversity(self, view):
         """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""
