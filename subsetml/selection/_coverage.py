@@ -158,15 +158,26 @@ def regularised(gains, coverage, cand, weight):
     return g + weight * c
 
 
-def coverage_vectors(part, n):
+def coverage_vectors(part, n, *, target_ranks=False):
     """What the coverage term covers, per element of a ground set (its rows,
     or the means of its mini-batches in per-batch mode): the vectors CRAIG's
     ``gradients="auto"`` covers on the same view -- the features of an
     untrained classification view, the bias gradients of any other (on an
-    untrained regression view, the targets' deviations from their mean)."""
+    untrained regression view, the targets' deviations from their mean).
+
+    With ``target_ranks``, an untrained regression view's targets are
+    covered by their ranks among the view's rows (each target scaled to
+    [0, 1]): picks spread over the rows' quantiles rather than over the
+    targets' range, which on a long tail is mostly the tail."""
     view = part.view
     if view.untrained and view.task == "classification":
         feats = np.asarray(view.features[part.rows], dtype=np.float64)
+    elif target_ranks and view.untrained:
+        from scipy.stats import rankdata
+
+        y = np.asarray(view.y, dtype=np.float64)
+        ranks = rankdata(y, axis=0) / y.shape[0]
+        feats = ranks[part.rows]
     else:
         feats = np.asarray(view.residuals(part.rows), dtype=np.float64)
     if part.batch_groups is None:

@@ -572,8 +572,12 @@ class GlisterSelector(GradientSelector):
         diversity = self._diversity(part.view)
         coverage = None
         if diversity > 0:
+            # No weights even out GLISTER's picks: on a regression view they
+            # cover the targets' quantiles (see Notes, "One-shot regression").
             coverage = Coverage(
-                coverage_vectors(part, gradients.n), int(self.n_cover), rng
+                coverage_vectors(part, gradients.n, target_ranks=True),
+                int(self.n_cover),
+                rng,
             )
         picks = glister_greedy(
             gradients,
