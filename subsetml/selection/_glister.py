@@ -329,11 +329,11 @@ class GlisterSelector(GradientSelector):
     diversity : "auto" or float, default="auto"
         Weight, ``>= 0``, of a coverage term added to every pick's gain: the
         facility-location gain of the candidate (how much closer it brings
-        the ground set's rows to their nearest pick), over the vectors
-        :class:`CraigSelector` covers by default on the same view -- the
-        features of an untrained classification view, the bias gradients
-        otherwise (for an untrained regression view, the targets'
-        deviations from their mean). The two gains are each divided by their
+        the ground set's rows to their nearest pick), over the features of
+        an untrained classification view (what :class:`CraigSelector`
+        covers there), the targets' ranks on an untrained regression view
+        (their quantiles; see Notes), the bias gradients otherwise. The two
+        gains are each divided by their
         largest value among the candidates. ``0`` is plain GLISTER.
         ``"auto"``: 5 on an untrained view (one-shot selection, see Notes),
         0 on any other.
@@ -405,16 +405,17 @@ class GlisterSelector(GradientSelector):
 
     One-shot regression. On an untrained regression view the gain favours
     rows with extreme targets, so the coverage term covers the targets'
-    range (covering the inputs left an RBF SVR 3.5 points below random at
-    5 %), and ``per_class="auto"`` selects within quantile bins of the
-    target. ``gradients="auto"`` steps on the bias there, whose gradients are
-    the residuals: with weights and bias, a row's gain within a bin grows
-    with its features' projection on the direction that predicts the
-    target, so the greedy kept the rows of each bin furthest along it. Ridge
-    and k-NN trained on those subsets fell 9.4 and 12.7 points of R^2 below
-    random subsets on Bike Sharing at 5 % (``quality_glister_before.json``
-    in ``benchmarks/results``); on the bias, 0.7 below and 1.2 above
-    (``quality.json``).
+    quantiles (covering the inputs left an RBF SVR 3.5 points below random
+    at 5 %; covering the targets' range put the picks of a long-tailed
+    target in its tail, which GLISTER's equal weights cannot even out: ridge
+    fell below the constant prediction), and ``per_class="auto"`` selects
+    within quantile bins of the target. ``gradients="auto"`` steps on the
+    bias there, whose gradients are the residuals: with weights and bias, a
+    row's gain within a bin grows with its features' projection on the
+    direction that predicts the target, so the greedy kept the rows of each
+    bin furthest along it. Ridge and k-NN trained on those subsets fell 9.4
+    and 12.7 points of R^2 below random subsets on Bike Sharing at 5 %
+    (``quality_glister_before.json`` in ``benchmarks/results``).
 
     Validation rows. Pass held-out rows as ``validation``. Without them, a
     random ``validation_fraction`` of ``view``'s rows -- stratified by class
