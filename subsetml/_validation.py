@@ -133,6 +133,16 @@ def check_number(
     return value
 
 
+def one_or_more_targets(y):
+    """``y`` as one target per row, or a (n_samples, n_outputs) matrix of
+    several; a single column becomes 1-D with scikit-learn's warning."""
+    from sklearn.utils.validation import column_or_1d
+
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y
+    return column_or_1d(y, warn=True)
+
+
 def label_columns_error(who, shape, advice):
     """The ``ValueError`` for class labels in several columns (multilabel or
     multi-output classification), which no selector stratifies by."""

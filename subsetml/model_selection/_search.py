@@ -79,6 +79,7 @@ from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
     _adaptive_net,
     counted_budget,
+    counted_rows,
     final_step,
 )
 from subsetml.model_selection._warm import fit_more, stopped_early, warm_param
@@ -91,7 +92,7 @@ from subsetml.model_selection._workers import (
 )
 from subsetml.selection._registry import make_selector
 from subsetml.selection._views import (
-    check_frame_missing,
+    check_frame_finite,
     first_step,
     is_frame,
     is_sklearns,
@@ -1262,7 +1263,7 @@ multimetric_
             # Columns reach the estimator as given (categorical, strings,
             # pandas' nullable dtypes): check_array would convert them, and
             # fails on a Categorical column beside a nullable Int64 one.
-            check_frame_missing(X, self.estimator)
+            check_frame_finite(X, self.estimator)
         else:
             self._check_array_like(X, one_d)
         self._check_target(X, y, tags)
@@ -1318,9 +1319,12 @@ multimetric_
         warned = False
         # Each training fold's rows that count (all without weights).
         counts = [
-            train
-            if weights is None
-            else np.asarray(train)[np.asarray(_safe_indexing(weights, train)) > 0]
+            np.asarray(train)[
+                counted_rows(
+                    None if weights is None else _safe_indexing(weights, train),
+                    len(train),
+                )
+            ]
             for train, _ in splits
         ]
         for size in sizes:

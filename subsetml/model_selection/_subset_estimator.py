@@ -31,6 +31,7 @@ from subsetml._validation import (
     check_numeric_y,
     external_stacklevel,
     label_columns_error,
+    one_or_more_targets,
 )
 from subsetml.model_selection._compat import (
     CallbackSupportMixin,
@@ -40,7 +41,7 @@ from subsetml.model_selection._compat import (
 from subsetml.selection import GradMatchSelector, RandomSelector
 from subsetml.selection._registry import SELECTOR_NAMES, make_selector
 from subsetml.selection._views import (
-    check_frame_missing,
+    check_frame_finite,
     check_lastlayer,
     is_frame,
     is_resampler,
@@ -265,11 +266,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             y = column_or_1d(y, warn=True)
         else:
-            y = check_numeric_y(y)
-            if y.ndim != 2 or y.shape[1] == 1:
-                # One target, as a column too (with scikit-learn's warning);
-                # several targets (n_samples, n_outputs) stay as they are.
-                y = column_or_1d(y, warn=True)
+            y = one_or_more_targets(check_numeric_y(y))
         check_consistent_length(X, y)
         if is_classifier(self.estimator):
             check_classification_targets(y)
@@ -280,9 +277,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     f"({self.classes_[0]!r}); a classifier needs at least two."
                 )
         n = num_rows(X)
-        if sample_weight is not None and _resampler(self.estimator) is not None:
+        resampler = None if sample_weight is None else _resampler(self.estimator)
+        if resampler is not None:
             raise ValueError(
-                f"The Pipeline's step {_resampler(self.estimator)!r} resamples "
+                f"The Pipeline's step {resampler!r} resamples "
                 "the rows, so no per-row sample_weight can follow them to its "
                 "last step; fit without it."
             )
@@ -290,7 +288,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, np.empty((n, 0)), ensure_non_negative=True
             )
-        counted = _counted_rows(sample_weight, n)
+        counted = counted_rows(sample_weight, n)
         k = counted_budget(self.subset_size, counted.shape[0], n)
         if is_classifier(self.estimator):
             k = cover_classes(k, _check_counted_classes(y, counted, n))
@@ -348,7 +346,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         rows that count for nothing in the fit are never picked (the budget
         ``k`` is a share of the others), as they drop out of GridSearchCV's
         fits. Other weights multiply the selector's afterwards."""
-        counted = _counted_rows(sample_weight, num_rows(X))
+        counted = counted_rows(sample_weight, num_rows(X))
         if counted.shape[0] == num_rows(X):
             return self._select(X, y, k)
         subset = self._select(_safe_indexing(X, counted), y[counted], k)
@@ -501,7 +499,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         # tags say nothing.
         allow_nan = takes_nan(self.estimator)
         if is_frame(X):
-            check_frame_missing(X, self.estimator)
+            check_frame_finite(X, self.estimator)
         elif not is_text(X):
             X = check_array(
                 X,
@@ -623,16 +621,11 @@ def _sample_weight_key(estimator):
     return None
 
 
-def _counted_rows(sample_weight, n):
+def counted_rows(sample_weight, n):
     """Positions of the rows whose weight is not 0 (all when None)."""
     if sample_weight is None:
         return np.arange(n)
-    counted = np.flatnonzero(np.asarray(sample_weight) > 0)
-    if counted.shape[0] == 0:
-        raise ValueError(
-            "Every sample_weight is 0: there is no row to select a subset from."
-        )
-    return counted
+    return np.flatnonzero(np.asarray(sample_weight) > 0)
 
 
 def counted_budget(subset_size, n_counted, n):

@@ -17,12 +17,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
-    column_or_1d,
     validate_data,
 )
 
 from subsetml._subset import cover_classes, resolve_budget
-from subsetml._validation import label_columns_error
+from subsetml._validation import label_columns_error, one_or_more_targets
 from subsetml.lastlayer import infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
@@ -305,10 +304,10 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                     if _is_random(selector) or takes_nan(self.estimator)
                     else True
                 ),
-                # Several regression targets stay a matrix; see _one_or_more.
+                # Several regression targets stay a matrix (one_or_more_targets).
                 multi_output=True,
             )
-        y = _one_or_more(y)
+        y = one_or_more_targets(y)
         task, guessed = self._resolve_task(y)
         if task == "classification" and y.ndim == 2:
             raise label_columns_error(
@@ -511,14 +510,6 @@ def _validated(sampler, selector, X, y, **kwargs):
             "estimator= Pipeline whose steps encode them, or use "
             "selector='random'."
         ) from None
-
-
-def _one_or_more(y):
-    """``y`` as one target per row, or a (n_samples, n_outputs) matrix of
-    several; a single column becomes 1-D with scikit-learn's warning."""
-    if y.ndim == 2 and y.shape[1] > 1:
-        return y
-    return column_or_1d(y, warn=True)
 
 
 def _as_targets(y):

@@ -464,7 +464,8 @@ class GlisterSelector(GradientSelector):
     # and GLISTER's picks carry no weights to correct that: on Bike Sharing
     # at 5 %, k-NN scored 44 points of R^2 below random subsets, ridge 20;
     # within bins, 13 and 9 (with "full" gradients, now "bias" there: see
-    # _gradient_mode). Without bins, the bias step fell 44 points below.
+    # _untrained_regression_gradients). Without bins, the bias step fell 44
+    # points below.
     _untrained_regression_strata = 10
     # "full" on an untrained view is for classification, where the bias
     # gradients of a class are all equal. An untrained regression view's bias

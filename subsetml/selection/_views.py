@@ -362,7 +362,7 @@ def _preprocessed(steps, X, y):
     return X
 
 
-def check_frame_missing(X, estimator):
+def check_frame_finite(X, estimator):
     """Refuse a DataFrame with missing or infinite values that ``estimator``
     (see :func:`takes_nan`) does not take, as ``check_array`` refuses them in
     an array, with a message that says to impute missing ones."""
