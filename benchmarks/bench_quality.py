@@ -31,6 +31,10 @@ Usage::
     python benchmarks/bench_quality.py                # the whole panel
     python benchmarks/bench_quality.py --quick        # 1 seed, 10 % only
     python benchmarks/bench_quality.py --seeds 3      # fewer seeds
+    # GRAD-MATCH's two weightings where the weights are dropped (k-NN):
+    python benchmarks/bench_quality.py --estimators "knn (no weights)" \
+        --selectors random gradmatch "gradmatch matched" "gradmatch equal" \
+        --output benchmarks/results/quality_unweighted.json
 """
 
 from __future__ import annotations
@@ -65,8 +69,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_info
 
 from subsetml.model_selection import SubsetEstimator
+from subsetml.selection import GradMatchSelector
 
 SELECTORS = ("random", "craig", "glister", "gradmatch")
+
+#: Selectors with non-default parameters, by name (``--selectors``).
+VARIANTS = {
+    "gradmatch matched": lambda: GradMatchSelector(weighting="matched"),
+    "gradmatch equal": lambda: GradMatchSelector(weighting="equal"),
+}
+
+
+def _selector(name):
+    """What ``SubsetEstimator(selector=...)`` gets for a selector's name."""
+    return VARIANTS[name]() if name in VARIANTS else name
+
+
 SIZES = (0.05, 0.1, 0.2)
 
 
@@ -241,7 +259,7 @@ def _cell(task, n, seed, est_name, size, selectors):
             return out
         for sel in selectors:
             model = SubsetEstimator(
-                est, selector=sel, subset_size=size, random_state=seed
+                est, selector=_selector(sel), subset_size=size, random_state=seed
             )
             t0 = time.perf_counter()
             model.fit(X_tr, y_tr)
@@ -383,6 +401,7 @@ def task_table(cells, selectors=SELECTORS[1:]):
     """Markdown table of mean / worst gap to random per task and selector,
     the form README and docs quote."""
     names = {"craig": "CRAIG", "glister": "GLISTER", "gradmatch": "GRAD-MATCH"}
+    names.update({v: v.replace("gradmatch", "GRAD-MATCH") for v in VARIANTS})
     lines = [
         "| task | " + " | ".join(names.get(s, s) for s in selectors) + " |",
         "|---|" + "---|" * len(selectors),
@@ -420,6 +439,19 @@ def main(argv=None):
         "--tasks", nargs="+", choices=TASKS, default=None, help="default: all"
     )
     parser.add_argument(
+        "--selectors",
+        nargs="+",
+        choices=(*SELECTORS, *VARIANTS),
+        default=None,
+        help="default: random, craig, glister, gradmatch (random is always run)",
+    )
+    parser.add_argument(
+        "--estimators",
+        nargs="+",
+        default=None,
+        help="estimator names to keep, as in the results (default: all)",
+    )
+    parser.add_argument(
         "--table",
         type=Path,
         default=None,
@@ -434,25 +466,31 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.table is not None:
-        print(task_table(json.loads(args.table.read_text())["cells"]))
+        cells = json.loads(args.table.read_text())["cells"]
+        print(task_table(cells, [m for m in cells[0]["methods"] if m != "random"]))
         return
     seeds = (0,) if args.quick else tuple(range(args.seeds))
     sizes = (0.1,) if args.quick else SIZES
     t0 = time.perf_counter()
+    selectors = tuple(dict.fromkeys(("random", *(args.selectors or SELECTORS))))
     cells = run(
         tasks=tuple(args.tasks or TASKS),
         n=args.rows,
         seeds=seeds,
         sizes=sizes,
+        selectors=selectors,
         n_jobs=args.n_jobs,
+        estimators_=args.estimators,
     )
-    print_table(cells)
+    if not cells:
+        parser.error(f"no estimator of these tasks is named {args.estimators}")
+    print_table(cells, selectors)
     fails = failures(cells, tolerance=args.tolerance)
     for sel, why, c in fails:
         print(f"FAIL {sel}: {c['task']} / {c['estimator']} / {c['subset_size']}: {why}")
-    summ = summary(cells)
+    summ = summary(cells, selectors)
     print(json.dumps(summ, indent=1))
-    print(task_table(cells))
+    print(task_table(cells, selectors[1:]))
     out = args.output or RESULTS / (
         "quality_quick.json" if args.quick else "quality.json"
     )

@@ -171,10 +171,11 @@ class SubsetSearchCV(BaseSearchCV):
     selector : {"random", "craig", "glister", "gradmatch"} or selector, \
             default="craig"
         How each training fold's subset is chosen (see
-        :mod:`subsetml.selection`). For a regression target and an estimator
-        without ``sample_weight``, avoid GRAD-MATCH: its picks rely on their
-        weights, and without them fell below random subsets on real
-        regression data (the user guide's "Choosing a selector").
+        :mod:`subsetml.selection`). With an estimator without
+        ``sample_weight`` (or ``use_weights=False``) GRAD-MATCH chooses
+        rows for equal weights (its ``weighting="auto"``): its matched picks
+        rely on their weights, and without them fell below random subsets on
+        real regression data (the user guide's "Choosing a selector").
     subset_size : int, float or sequence of them, default=0.05
         Rows per trial: a count, or a fraction of each training fold. ``1.0``
         runs an ordinary full-data search. Several growing sizes, such as

@@ -294,7 +294,14 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             k = cover_classes(k, _check_counted_classes(y, counted, n))
         rng = check_random_state(self.random_state)
         self._seed = rng.randint(np.iinfo(np.int32).max)
-        self.selector_ = make_selector(self.selector, random_state=self._seed)
+        # Where the weights will be dropped, a selector with a mode for that
+        # uses it (GRAD-MATCH's equal weights). Nets weight their own losses.
+        weighted = adapter_for(final_step(self.estimator)) is not None or (
+            self._check_weighting(warn=False)
+        )
+        self.selector_ = make_selector(
+            self.selector, random_state=self._seed, weighted=weighted
+        )
         return X, y, sample_weight, k
 
     def _check_weighting(self, *, warn=True):
@@ -316,7 +323,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 + "; set use_weights='auto' or False to fit on the unweighted "
                 "subset."
             )
-        if warn and not make_selector(self.selector)._equal_weights:
+        if warn and not make_selector(self.selector, weighted=False)._equal_weights:
             routed = getattr(self.estimator, "steps", None) and get_config().get(
                 "enable_metadata_routing", False
             )
@@ -559,17 +566,18 @@ def final_step(estimator):
 
 def _unweighted_regression_note(estimator, selector):
     """What dropping the weights costs a regression subset of GRAD-MATCH
-    (CRAIG's bins keep its picks representative on their own)."""
+    whose weighting the user set to ``"matched"`` (``"auto"`` chooses for
+    equal weights there, and CRAIG's bins keep its picks representative)."""
     if is_classifier(estimator) or not isinstance(
         make_selector(selector), GradMatchSelector
     ):
         return ""
     return (
-        " For a regression target GRAD-MATCH's picks lean towards extreme "
-        "targets and rely on the weights to even that out: k-NN on Bike "
-        "Sharing scored 8-16 points of R^2 x 100 below random subsets at 5-10 % "
-        "(benchmarks/results/quality.json); prefer selector='craig' or "
-        "'random' here."
+        " For a regression target GRAD-MATCH's matched picks lean towards "
+        "extreme targets and rely on their weights to even that out: k-NN on "
+        "Bike Sharing scored 8-17 points of R^2 x 100 below random subsets "
+        "at 5-10 % (benchmarks/results/quality_unweighted.json); "
+        "GradMatchSelector(weighting='equal') chooses rows for equal weights."
     )
 
 

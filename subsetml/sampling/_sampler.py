@@ -47,9 +47,10 @@ _PARAMETER_DOCS = {
 default="craig"
         How rows are chosen (see :mod:`subsetml.selection`). An instance is
         cloned; its own ``random_state`` wins over ``random_state`` below.
-        For a regression target and an estimator without ``sample_weight``,
-        avoid GRAD-MATCH: its picks rely on their weights, and without them
-        fell below random subsets on real regression data.
+        GRAD-MATCH (``weighting="auto"``) chooses rows for equal weights
+        in :class:`SubsetSampler`, whose rows go on without weights, and
+        matches weights in :func:`select_subset`, which returns them; set
+        ``GradMatchSelector(weighting=...)`` to choose.
 """,
     "subset_size": """\
     subset_size : int or float, default=0.05
@@ -132,7 +133,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
     sample_weight_ : ndarray of float64, shape (k,)
         The selector's weight of each kept row, aligned with
         ``sample_indices_`` and rescaled to mean 1: how many rows each one
-        stands for (CRAIG, GRAD-MATCH); all ones for random and GLISTER.
+        stands for (CRAIG; GRAD-MATCH with ``weighting="matched"``); all
+        ones for random, GLISTER and GRAD-MATCH's default here.
     selection_time_ : float
         Seconds spent building the view and selecting.
     selector_ : selector
@@ -245,7 +247,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         -------
         self : SubsetSampler
         """
-        self._fit(X, y)
+        self._fit(X, y, weighted=False)
         return self
 
     def fit_resample(self, X, y):
@@ -265,17 +267,21 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         y_subset : {ndarray, Series, list} of shape (k,)
             The kept entries of ``y``.
         """
-        Xv, yv = self._fit(X, y)
+        Xv, yv = self._fit(X, y, weighted=False)
         idx = self.sample_indices_
         return _take_rows(X, Xv, idx), _take_rows(y, yv, idx)
 
     # ------------------------------------------------------------- helpers
-    def _fit(self, X, y):
-        """Validate, select, set the fitted attributes; return validated data."""
+    def _fit(self, X, y, *, weighted):
+        """Validate, select, set the fitted attributes; return validated data.
+
+        ``weighted``: whether the weights are what the caller is after
+        (:func:`select_subset`) rather than the rows alone (see the
+        ``selector`` parameter)."""
         self._validate_params()
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
-        selector = make_selector(self.selector, random_state=seed)
+        selector = make_selector(self.selector, random_state=seed, weighted=weighted)
         if is_frame(X) or is_text(X):
             # Kept as they are (columns, dtypes, text): the selector reads
             # them through view_input, and the kept rows come back as given.
@@ -483,7 +489,8 @@ def select_subset(
         estimator=estimator,
         task=task,
         random_state=random_state,
-    ).fit(X, y)
+    )
+    sampler._fit(X, y, weighted=True)
     return sampler.sample_indices_, sampler.sample_weight_
 
 

@@ -85,9 +85,17 @@ class BaseSelector(BaseEstimator):
     #: Whether ``_select`` uses a validation view when one is given.
     _uses_validation = False
 
-    #: Whether every pick gets weight 1 (random, GLISTER), so that an
-    #: estimator without ``sample_weight`` loses nothing by dropping them.
+    #: Whether every pick gets the same weight (random, GLISTER, GRAD-MATCH
+    #: with ``weighting="equal"``), so that an estimator without
+    #: ``sample_weight`` loses nothing by dropping them.
     _equal_weights = False
+
+    def _unweighted(self):
+        """This selector as it should run where its weights will be dropped
+        (an estimator without ``sample_weight``): itself, unless it has a
+        mode for that (GRAD-MATCH's ``weighting="auto"``). Called on a copy
+        of the user's selector (:func:`~subsetml.selection.make_selector`)."""
+        return self
 
     def select(self, view, budget, *, validation=None):
         """Choose ``budget`` rows of ``view``.

@@ -16,12 +16,15 @@ from subsetml.selection._coverage import (
     regularised,
     resolve_diversity,
 )
-from subsetml.selection._omp import nonneg_omp
+from subsetml.selection._omp import equal_weight_match, nonneg_omp
 
 __all__ = ["GradMatchSelector"]
 
 #: Names accepted by ``GradMatchSelector(target=...)``.
 TARGETS = ("train", "validation")
+
+#: Names accepted by ``GradMatchSelector(weighting=...)``.
+WEIGHTINGS = ("auto", "matched", "equal")
 
 #: ``probes="auto"`` on an untrained view: as many probes as keep the stacked
 #: residuals within this many columns, between the two bounds below.
@@ -104,6 +107,18 @@ class GradMatchSelector(GradientSelector):
     n_cover : int, default=2000
         Rows of each ground set, drawn at random, whose coverage the term
         scores (all when fewer).
+    weighting : {"auto", "matched", "equal"}, default="auto"
+        ``"matched"``: the weights are the matching coefficients (the
+        paper's method). ``"equal"``: every chosen row stands for the same
+        number of rows (``n / k`` of its ground set), and the rows are
+        chosen so that their sum, so scaled, matches (see Notes, "Equal
+        weights"), for an estimator that cannot take weights. ``"auto"``:
+        ``"matched"``, except where the subset's weights are known to be
+        dropped -- :class:`~subsetml.model_selection.SubsetEstimator` and
+        :class:`~subsetml.model_selection.SubsetSearchCV` with an estimator
+        whose ``fit`` takes no ``sample_weight`` (or ``use_weights=False``),
+        and :class:`~subsetml.sampling.SubsetSampler`, whose rows go on
+        without weights -- where it means ``"equal"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the probes, the mini-batch shuffle, the random rows that
         complete the budget when matching pursuit stops early, and the
@@ -194,6 +209,23 @@ class GradMatchSelector(GradientSelector):
     the same class are used; a class with no validation rows uses all of
     them.
 
+    **Equal weights.** Matched weights are what make a GRAD-MATCH subset
+    stand for the data: the rows matching pursuit picks first lie furthest
+    along the residual, and weights shrink them back. An estimator that
+    cannot take the weights (k-NN, or any step after an imbalanced-learn
+    sampler) sees those rows as they are: on Bike Sharing's long-tailed
+    counts, k-NN trained on matched picks without their weights scored 8-17
+    points of R^2 x 100 below random subsets. With ``weighting="equal"``
+    each chosen row counts ``a = n / k`` times, and rows are added greedily,
+    each the one that lowers ``||a sum_S g_i - target||`` the most (herding
+    on the same gradients, probes and coverage term). The target and the
+    classes' budgets are as above; an untrained regression view is split
+    into five quantile bins of the target rather than three, since a bin's
+    picks count as they are and finer bins keep more of the target's shape.
+    ``lam`` and ``tol`` do not apply, and the whole budget is always chosen.
+    ``benchmarks/results/quality_unweighted.json`` compares the two
+    weightings on the quality panel's k-NN cells.
+
     See Also
     --------
     RandomSelector, CraigSelector, GlisterSelector
@@ -234,6 +266,7 @@ class GradMatchSelector(GradientSelector):
         probe_scale=2.0,
         diversity="auto",
         n_cover=2000,
+        weighting="auto",
         random_state=None,
     ):
         self.gradients = gradients
@@ -246,6 +279,7 @@ class GradMatchSelector(GradientSelector):
         self.probe_scale = probe_scale
         self.diversity = diversity
         self.n_cover = n_cover
+        self.weighting = weighting
         self.random_state = random_state
 
     # One-shot regression: match within three quantile bins of the target, as
@@ -253,11 +287,27 @@ class GradMatchSelector(GradientSelector):
     # few picks per bin at small budgets: 8.6 points of R^2 below random for
     # boosting at 5 % of a zero-inflated target in a trial run, against 0.6
     # above with three (benchmarks/results/quality.json, "regression zeros").
-    _untrained_regression_strata = 3
+    # With equal weights, which cannot even out a bin's picks, five: three
+    # left k-NN 2.5-3.3 points of R^2 below random subsets on Bike Sharing at
+    # 5-10 %; five and ten did not, five with the better mean over the
+    # panel's regression tasks (benchmarks/results/quality_unweighted.json).
+    @property
+    def _untrained_regression_strata(self):
+        return 5 if self.weighting == "equal" else 3
 
     @property
     def _uses_validation(self):
         return self.target == "validation"
+
+    @property
+    def _equal_weights(self):
+        return self.weighting == "equal"
+
+    def _unweighted(self):
+        """The selector to use where its weights will be dropped."""
+        if self.weighting != "auto":
+            return self
+        return self.set_params(weighting="equal")
 
     def _validate_params_for(self, view):
         super()._validate_params_for(view)
@@ -288,6 +338,10 @@ class GradMatchSelector(GradientSelector):
             raise ValueError(f"probes must be 'auto' or an int >= 0, got {p!r}.")
         check_real(self.probe_scale, "probe_scale", "a positive finite float", low=0.0)
         check_diversity(self.diversity, self.n_cover)
+        if not isinstance(self.weighting, str) or self.weighting not in WEIGHTINGS:
+            raise ValueError(
+                f"Unknown weighting={self.weighting!r}; choose one of {WEIGHTINGS}."
+            )
 
     def _n_probes(self, view, mode):
         """The number of probes used on ``view`` (``"auto"`` resolved)."""
@@ -334,6 +388,10 @@ class GradMatchSelector(GradientSelector):
             # The whole ground set, weight 1 each: the training sum exactly.
             return np.arange(n, dtype=np.int64), np.ones(n)
         target = self._target(gradients, part)
+        if self.weighting == "equal":
+            return equal_weight_match(
+                gradients, target, k, pick=self._coverage_pick(n, k, rng, part)
+            )
         # The ridge penalty is relative to the rows' squared norms: an absolute
         # one spread the weights of a frequent class (small residuals at the
         # prior) evenly over rows picked for their alignment with its mean.

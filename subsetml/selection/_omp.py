@@ -32,7 +32,7 @@ from scipy.linalg import blas
 
 from subsetml._gradops import DenseGradients, FactoredGradients, accelerator
 
-__all__ = ["nonneg_omp"]
+__all__ = ["equal_weight_match", "nonneg_omp"]
 
 # A correlation below this many rounding units of |g_j| |r| (times sqrt(dim))
 # is numerically zero: picking that row could not lower the objective.
@@ -203,6 +203,78 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     if not support:
         return empty
     return np.asarray(support, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+
+
+def equal_weight_match(op, target, k, *, pick=None):
+    """Greedy ``k`` rows whose sum, each times ``n / k``, matches ``target``.
+
+    The equal-weight counterpart of :func:`nonneg_omp`, for a subset whose
+    weights will be dropped (an estimator without ``sample_weight``): every
+    chosen row stands for ``a = n / k`` rows, and the rows are added one at
+    a time, each the one that lowers ``|| a sum_{i in S} g_i - target ||^2``
+    the most (greedy herding on the gradients).
+
+    Parameters
+    ----------
+    op : DenseGradients or FactoredGradients
+        The rows ``g_i`` to choose from.
+    target : ndarray of shape (op.dim,)
+        Vector to match.
+    k : int
+        Rows to choose, ``1 <= k <= op.n``.
+    pick : callable or None, default=None
+        ``pick(gain, threshold, chosen) -> j`` as in :func:`nonneg_omp`, with
+        each unchosen row's gain ``<g_j, r> - a |g_j|^2 / 2`` (half the drop
+        of the error divided by ``a``; ``-inf`` on chosen rows), a zero
+        threshold and the rows chosen so far. None takes the largest gain.
+
+    Returns
+    -------
+    positions : ndarray of int64, shape (k,)
+        Chosen rows, in the order they were picked.
+    weights : ndarray of float64, shape (k,)
+        ``n / k`` each.
+
+    Notes
+    -----
+    Adding row ``j`` changes the error by ``-2 a <g_j, r> + a^2 |g_j|^2``
+    (``r`` the residual ``target - a sum_S g_i``), so the best row has the
+    largest gain above. Unlike matching pursuit there is no early stop:
+    when no row lowers the error any more, the one that raises it least is
+    taken, since the budget must be spent and no weight can shrink. One
+    pass over the rows per step (``op.dot``, in float32), as in
+    :func:`nonneg_omp`.
+    """
+    n = op.n
+    target = np.asarray(target, dtype=np.float64).reshape(-1)
+    if target.shape[0] != op.dim:
+        raise ValueError(
+            f"target has {target.shape[0]} entries but the rows have {op.dim}."
+        )
+    k = int(k)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must lie in [1, {n}], got {k}.")
+    a = n / k
+    fast = op.astype(np.float32)
+    kernels = accelerator(fast, matvec=True)
+    if kernels is not None:
+        fast = kernels.operator(fast)
+    half_cost = 0.5 * a * fast.sq_norms().astype(np.float64)
+    zero = np.zeros(n)
+    chosen = []
+    residual = target.copy()
+    for _ in range(k):
+        gain = fast.dot(residual).astype(np.float64) - half_cost
+        if chosen:
+            gain[chosen] = -np.inf
+        j = int(np.argmax(gain)) if pick is None else int(pick(gain, zero, chosen))
+        if not np.isfinite(gain[j]):
+            # A pick hook may end the pursuit on a chosen row; here the budget
+            # must be spent, so take the best unchosen row instead.
+            j = int(np.argmax(gain))
+        chosen.append(j)
+        residual -= a * op.weighted_sum(rows=[j])
+    return np.asarray(chosen, dtype=np.int64), np.full(k, a)
 
 
 class _RowStore:

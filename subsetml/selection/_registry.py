@@ -25,7 +25,7 @@ SELECTOR_NAMES = {
 }
 
 
-def make_selector(selector, random_state=None):
+def make_selector(selector, random_state=None, *, weighted=True):
     """A selector instance from a name or an instance (cloned, seeded).
 
     Parameters
@@ -35,6 +35,10 @@ def make_selector(selector, random_state=None):
         object with a ``select(view, budget, *, validation=None)`` method.
     random_state : int, RandomState instance or None
         Seeds the selector when its own ``random_state`` is None.
+    weighted : bool, default=True
+        False where the subset's weights will be dropped (an estimator
+        without ``sample_weight``): a selector with a mode for that uses it
+        (GRAD-MATCH's ``weighting="auto"`` becomes ``"equal"``).
 
     Returns
     -------
@@ -45,6 +49,8 @@ def make_selector(selector, random_state=None):
     >>> from subsetml.selection import make_selector
     >>> make_selector("craig", random_state=0)
     CraigSelector(random_state=0)
+    >>> make_selector("gradmatch", weighted=False)
+    GradMatchSelector(weighting='equal')
     """
     if isinstance(selector, str):
         if selector not in SELECTOR_NAMES:
@@ -68,4 +74,6 @@ def make_selector(selector, random_state=None):
     params = selector.get_params(deep=False) if hasattr(selector, "get_params") else {}
     if "random_state" in params and params["random_state"] is None:
         selector.set_params(random_state=random_state)
+    if not weighted and hasattr(selector, "_unweighted"):
+        selector = selector._unweighted()
     return selector

@@ -692,6 +692,39 @@ def test_regression_search():
     assert type(search.best_estimator_) is Ridge
 
 
+def test_gradmatch_trials_choose_for_equal_weights_without_sample_weight(
+    monkeypatch,
+):
+    # The trials' subsets of a model that cannot take weights are chosen for
+    # equal weights (GRAD-MATCH's weighting="auto"), and nothing warns.
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from subsetml.selection import GradMatchSelector
+
+    seen = []
+    real = GradMatchSelector._select_ground
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.weighting)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(GradMatchSelector, "_select_ground", spy)
+    X, y = make_regression(300, 5, noise=5.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SubsetSearchCV(
+            KNeighborsRegressor(), {"n_neighbors": (1, 9)}, n_iter=2,
+            selector="gradmatch", subset_size=0.2, cv=2, random_state=0,
+        ).fit(X, y)  # fmt: skip
+    assert seen and set(seen) == {"equal"}
+    seen.clear()
+    SubsetSearchCV(
+        Ridge(), {"alpha": (0.1, 10.0)}, n_iter=2,
+        selector="gradmatch", subset_size=0.2, cv=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert seen and set(seen) == {"auto"}
+
+
 def test_estimator_without_sample_weight_warns_once(data):
     from sklearn.neighbors import KNeighborsClassifier
 

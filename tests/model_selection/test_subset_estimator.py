@@ -416,14 +416,40 @@ def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step
         SubsetEstimator(knn, selector="craig", subset_size=0.2).fit(X, y)
 
 
-def test_dropped_weights_of_a_regression_subset_point_to_craig():
+def test_gradmatch_chooses_for_equal_weights_where_they_are_dropped():
+    """With an estimator without ``sample_weight`` GRAD-MATCH's
+    ``weighting="auto"`` chooses rows for equal weights (its matched picks
+    fell below random subsets without their weights, quality_unweighted.json),
+    silently; a user's explicit ``"matched"`` is kept, with a warning."""
     from sklearn.neighbors import KNeighborsRegressor
 
+    from subsetml.selection import GradMatchSelector
+
     X, y = make_regression(200, 5, noise=5.0, random_state=0)
-    with pytest.warns(UserWarning, match="lean towards extreme targets"):
-        SubsetEstimator(
-            KNeighborsRegressor(), selector="gradmatch", subset_size=0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for selector in ("gradmatch", GradMatchSelector(random_state=0)):
+            model = SubsetEstimator(
+                KNeighborsRegressor(), selector=selector, subset_size=0.2
+            ).fit(X, y)
+            assert model.selector_.weighting == "equal"
+        # use_weights=False drops them too.
+        model = SubsetEstimator(
+            Ridge(), selector="gradmatch", subset_size=0.2, use_weights=False
         ).fit(X, y)
+        assert model.selector_.weighting == "equal"
+    # The user's selector is not changed, and an estimator that takes the
+    # weights gets matched ones.
+    mine = GradMatchSelector()
+    model = SubsetEstimator(Ridge(), selector=mine, subset_size=0.2).fit(X, y)
+    assert mine.weighting == "auto" and model.selector_.weighting == "auto"
+    assert np.ptp(model.subset_.weights) > 0
+    matched = GradMatchSelector(weighting="matched")
+    with pytest.warns(UserWarning, match="lean towards extreme targets"):
+        model = SubsetEstimator(
+            KNeighborsRegressor(), selector=matched, subset_size=0.2
+        ).fit(X, y)
+    assert model.selector_.weighting == "matched"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         SubsetEstimator(KNeighborsRegressor(), selector="craig", subset_size=0.2).fit(

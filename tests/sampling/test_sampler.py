@@ -185,6 +185,27 @@ def test_weights_follow_the_selector(data):
     assert sampler.sample_weight_.std() > 0
 
 
+def test_gradmatch_chooses_for_equal_weights_in_the_sampler_only(data):
+    # The sampler's rows go on without weights: GRAD-MATCH's "auto" chooses
+    # them for equal weights there; select_subset returns the weights, and
+    # gets matched ones. An explicit weighting is kept in both.
+    X, y = data
+    sampler = SubsetSampler("gradmatch", 24, random_state=0).fit(X, y)
+    assert sampler.selector_.weighting == "equal"
+    for c in np.unique(y):
+        mine = sampler.sample_weight_[y[sampler.sample_indices_] == c]
+        np.testing.assert_allclose(mine, mine[0])
+    X_sub, _ = clone(sampler).fit_resample(X, y)
+    np.testing.assert_array_equal(X_sub, X[sampler.sample_indices_])
+    idx, w = select_subset(X, y, 24, "gradmatch", random_state=0)
+    assert np.ptp(w) > 0 and not np.array_equal(idx, sampler.sample_indices_)
+    kept = SubsetSampler(
+        GradMatchSelector(weighting="matched"), 24, random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(kept.sample_indices_, idx)
+    np.testing.assert_allclose(kept.sample_weight_, w)
+
+
 @pytest.mark.parametrize("selector", SELECTORS)
 def test_same_random_state_same_rows(data, selector):
     X, y = data
@@ -219,9 +240,11 @@ def test_selector_instance_and_its_seed(data):
 
 
 def test_select_subset_matches_sampler(data):
+    # (GRAD-MATCH's "auto" weighting differs between the two on purpose:
+    # test_gradmatch_chooses_for_equal_weights_in_the_sampler_only.)
     X, y = data
-    idx, w = select_subset(X, y, 0.2, "gradmatch", random_state=0)
-    sampler = SubsetSampler("gradmatch", 0.2, random_state=0).fit(X, y)
+    idx, w = select_subset(X, y, 0.2, "craig", random_state=0)
+    sampler = SubsetSampler("craig", 0.2, random_state=0).fit(X, y)
     np.testing.assert_array_equal(idx, sampler.sample_indices_)
     np.testing.assert_array_equal(w, sampler.sample_weight_)
 

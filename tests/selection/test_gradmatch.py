@@ -13,6 +13,7 @@ from subsetml.utils.estimator_checks import make_view, parametrize_with_selector
     [
         GradMatchSelector(random_state=0),
         GradMatchSelector(gradients="bias", batch_size=4, random_state=0),
+        GradMatchSelector(weighting="equal", random_state=0),
     ]
 )
 def test_conformance(selector, check):
@@ -201,6 +202,8 @@ def test_reproducible_and_stateless():
         ({"probes": 2.5}, "probes must be"),
         ({"probe_scale": 0.0}, "probe_scale must be"),
         ({"probe_scale": np.nan}, "probe_scale must be"),
+        ({"weighting": "equals"}, "Unknown weighting"),
+        ({"weighting": None}, "Unknown weighting"),
     ],
 )
 def test_bad_params(params, match):
@@ -429,3 +432,47 @@ def test_coverage_follows_any_support_exactly():
             fresh.add(j)
         np.testing.assert_allclose(cov.cover, fresh.cover, rtol=1e-12, atol=1e-9)
         assert sorted(cov.added) == sorted(support)
+
+
+def test_equal_weighting_gives_each_ground_set_equal_weights():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(600, 8, weights=[0.8], random_state=0)
+    view = LastLayer.from_inputs(X, y)
+    sel = GradMatchSelector(weighting="equal", random_state=0)
+    assert sel._equal_weights and not GradMatchSelector()._equal_weights
+    idx, w = sel.select(view, 60)
+    assert idx.size == 60 and np.unique(idx).size == 60
+    for c in (0, 1):
+        mine = y[idx] == c
+        # Each class's rows stand for an equal share of it.
+        np.testing.assert_allclose(w[mine], np.sum(y == c) / mine.sum())
+    # "auto" is "matched" when the selector is used on its own.
+    auto = GradMatchSelector(random_state=0).select(view, 60)
+    matched = GradMatchSelector(weighting="matched", random_state=0).select(view, 60)
+    np.testing.assert_array_equal(auto.indices, matched.indices)
+    np.testing.assert_array_equal(auto.weights, matched.weights)
+    assert np.ptp(matched.weights) > 0
+
+
+def test_equal_weighting_keeps_unweighted_picks_representative():
+    # Matched picks lean towards extreme rows and rely on their weights to
+    # even that out; without the weights (k-NN, a sampler step) the picks'
+    # targets and features were far more spread than the data's. Equal
+    # weighting chooses rows that stand for the data as they are.
+    rng = np.random.RandomState(1)
+    X = rng.randn(2000, 5)
+    y = np.exp(X[:, 0] + 0.5 * rng.randn(2000))  # a long-tailed target
+    view = LastLayer.from_inputs(X, y, task="regression")
+    errors = {}
+    for weighting in ("matched", "equal"):
+        mean_gap, spread_gap = [], []
+        for seed in range(4):
+            idx, _ = GradMatchSelector(weighting=weighting, random_state=seed).select(
+                view, 100
+            )
+            mean_gap.append(abs(y[idx].mean() - y.mean()))
+            spread_gap.append(abs(X[idx].std(axis=0) - X.std(axis=0)).mean())
+        errors[weighting] = np.mean(mean_gap), np.mean(spread_gap)
+    assert errors["equal"][0] < 0.6 * errors["matched"][0]
+    assert errors["equal"][1] < 0.6 * errors["matched"][1]

@@ -1,11 +1,12 @@
-"""Non-negative OMP kernel: exact NNLS re-fits, factored operators, stopping."""
+"""Matching kernels: non-negative OMP (exact NNLS re-fits, factored
+operators, stopping) and its equal-weight counterpart."""
 
 import numpy as np
 import pytest
 from scipy.optimize import nnls
 
 from subsetml._gradops import DenseGradients, FactoredGradients
-from subsetml.selection._omp import nonneg_omp
+from subsetml.selection._omp import equal_weight_match, nonneg_omp
 
 
 def _brute_force_weights(dense, support, target, lam):
@@ -136,3 +137,56 @@ def test_pick_hook_chooses_the_rows_and_weights_stay_exact():
     assert seen and not np.array_equal(np.sort(pos), np.sort(plain[0]))
     want = _brute_force_weights(dense, pos, target, 0.5)
     np.testing.assert_allclose(w, want, rtol=1e-5, atol=1e-8)
+
+
+def _equal_error(dense, rows, target):
+    a = dense.shape[0] / len(rows)
+    return float(np.linalg.norm(a * dense[rows].sum(axis=0) - target))
+
+
+@pytest.mark.parametrize("kind", ["dense", "factored"])
+def test_equal_weight_match_is_greedy_on_the_scaled_error(kind):
+    op = _dense(1, n=120, d=8) if kind == "dense" else _factored(1, n=120)
+    dense = op.dense().astype(np.float64)
+    target = op.weighted_sum()
+    k = 12
+    pos, w = equal_weight_match(op, target, k)
+    assert pos.shape == (k,) and np.unique(pos).size == k
+    np.testing.assert_allclose(w, np.full(k, 120 / k))
+    # Every step took the row that lowered || a sum_S g - target || most.
+    for step in range(k):
+        a = 120 / k
+        head = a * dense[pos[:step]].sum(axis=0)
+        gains = [
+            np.inf if j in pos[:step] else np.linalg.norm(head + a * dense[j] - target)
+            for j in range(120)
+        ]
+        assert int(np.argmin(gains)) == pos[step], step
+
+
+def test_equal_weight_match_beats_random_equal_subsets():
+    rng = np.random.RandomState(0)
+    g = np.vstack([rng.randn(150, 5) + 3.0, rng.randn(50, 5) - 4.0])
+    op = DenseGradients(g)
+    target = op.weighted_sum()
+    pos, _ = equal_weight_match(op, target, 10)
+    rand = [
+        _equal_error(g, rng.choice(200, size=10, replace=False), target)
+        for _ in range(200)
+    ]
+    assert _equal_error(g, pos, target) < np.percentile(rand, 5)
+
+
+def test_equal_weight_match_spends_the_budget_and_checks_arguments():
+    op = _dense(2, n=30, d=4)
+    # A zero target: nothing lowers the error, the whole budget is still spent.
+    pos, w = equal_weight_match(op, np.zeros(4), 30)
+    assert np.array_equal(np.sort(pos), np.arange(30)) and np.all(w == 1.0)
+    # A hook that names a chosen row (as the coverage pick may when no row
+    # helps) gets the best unchosen one instead.
+    pos, _ = equal_weight_match(op, op.weighted_sum(), 5, pick=lambda g, t, s: 0)
+    assert np.unique(pos).size == 5 and pos[0] == 0
+    with pytest.raises(ValueError, match="target has 3 entries"):
+        equal_weight_match(op, np.ones(3), 5)
+    with pytest.raises(ValueError, match="k must lie"):
+        equal_weight_match(op, np.ones(4), 31)
