@@ -2,9 +2,10 @@
 
 Every selector, through :class:`~subsetml.model_selection.SubsetEstimator`
 with its default parameters (what a user gets), on five kinds of task --
-binary, multiclass, imbalanced binary, regression (tied and long-tailed
-targets too) and sparse text, generated and real (diabetes, Bike Sharing,
-digits, breast cancer; MNIST-1D generated locally) -- and with the
+binary (also one-hot inputs with few distinct rows), multiclass,
+imbalanced binary, regression (tied and long-tailed targets too) and
+sparse text, generated and real (diabetes, Bike Sharing, digits, breast
+cancer; MNIST-1D generated locally) -- and with the
 estimators people use on them, at 5, 10 and 20 % subsets, over several
 seeds. Next to each cell: stratified random subsets of the same size (the
 baseline a selector must not lose to), the model trained on all rows,
@@ -176,6 +177,21 @@ def make_task(name, n, seed):
 
         X, y = make_mnist1d(n, random_state=seed, return_X_y=True)
         return X, y, "classification"
+    if name == "one-hot":
+        # Three categorical inputs (5, 4 and 3 levels of skewed frequencies),
+        # one-hot: at most 60 distinct rows, each copied many times, and a
+        # noisy logistic label of them.
+        rng = np.random.RandomState(seed)
+        levels = (5, 4, 3)
+        X = np.hstack(
+            [
+                np.eye(m)[rng.choice(m, size=n, p=rng.dirichlet(np.full(m, 0.5)))]
+                for m in levels
+            ]
+        )
+        logit = 1.5 * X @ rng.randn(X.shape[1])
+        y = (rng.rand(n) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
+        return X, y, "classification"
     if name == "text":
         X, y = make_text(n, random_state=seed)
         return X, y, "text"
@@ -195,6 +211,7 @@ TASKS = (
     "digits",
     "breast cancer",
     "mnist1d",
+    "one-hot",
     "text",
 )
 

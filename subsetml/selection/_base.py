@@ -358,11 +358,42 @@ class GradientSelector(BaseSelector):
         big = np.flatnonzero(counts * k >= 2 * y.shape[0])
         return [np.flatnonzero(codes == v) for v in big]
 
+    #: Whether rows copied many times (equal features and target) get
+    #: their share of the budget drawn at random (:meth:`_copy_atoms`).
+    _draws_copied_rows = False
+
+    def _copy_atoms(self, view, k):
+        """Groups of rows equal in features and target (or class), each of
+        at least ``2 n / k`` rows, when :attr:`_draws_copied_rows`; ``[]``
+        otherwise.
+
+        Copies of one row are one point to the selector's vectors, however
+        many there are: on data with few distinct rows (one-hot or binary
+        features) a selector with equal weights (GLISTER) picked each
+        distinct row's copies in numbers unrelated to its count, and models
+        trained on its subsets fell up to 7.7 points below random ones
+        (``benchmarks/results/quality_copies.json``). Such a group gets its
+        share of the budget, drawn at random, as a tied target value does
+        (:meth:`_target_atoms`).
+        """
+        if not self._draws_copied_rows:
+            return []
+        min_count = math.ceil(2 * view.n_samples / k)
+        return row_copies(view.features, view.y, min_count=min_count)
+
     def _parts(self, view, k, validation):
         """Yield ``(rows, k_part, label, val_rows)`` for each independent
         ground set; ``label`` is :data:`ATOM` for the rows of one tied target
-        value (:meth:`_target_atoms`), drawn at random by :meth:`_select`."""
+        value (:meth:`_target_atoms`) or of one row copied many times
+        (:meth:`_copy_atoms`), drawn at random by :meth:`_select`."""
         atoms = self._target_atoms(view, k)
+        if self._draws_copied_rows:
+            # A group of copies shares its target, so it lies inside a tied
+            # target value's rows or outside all of them.
+            tied = np.zeros(view.n_samples, dtype=bool)
+            for rows in atoms:
+                tied[rows] = True
+            atoms = atoms + [g for g in self._copy_atoms(view, k) if not tied[g[0]]]
         if not atoms:
             yield from self._parts_of(view, np.arange(view.n_samples), k, validation)
             return
@@ -507,6 +538,51 @@ class GradientSelector(BaseSelector):
 
     def _select_ground(self, gradients, k, rng, part):  # pragma: no cover
         raise NotImplementedError
+
+
+def row_copies(features, y, *, min_count):
+    """Groups of at least ``min_count`` rows equal in ``features`` and ``y``
+    (bit for bit), as arrays of row positions.
+
+    Exact: rows are compared by their bytes (a sort of the rows, then of
+    the pairs of a row's code and its target), so rounding cannot merge two
+    rows or split copies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [0.0, 1.0], [2.0, 3.0], [0.0, 1.0]])
+    >>> [g.tolist() for g in row_copies(X, np.array([0, 0, 0, 1]), min_count=2)]
+    [[0, 1]]
+    """
+    features = np.ascontiguousarray(features)
+    n = features.shape[0]
+    if n < min_count:
+        return []
+    flat = features.reshape(n, -1)
+    if flat.shape[1] == 0:
+        codes = np.zeros(n, dtype=np.int64)
+    else:
+        keys = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1])))
+        codes = np.unique(keys.reshape(-1), return_inverse=True)[1].reshape(-1)
+    y = np.asarray(y).reshape(n, -1)
+    if y.dtype.kind in "biuf":
+        target = np.ascontiguousarray(y.astype(np.float64)).view(np.int64)
+    else:
+        target = np.unique(y, axis=0, return_inverse=True)[1].reshape(n, -1)
+    _, group, counts = np.unique(
+        np.column_stack([codes, target]),
+        axis=0,
+        return_inverse=True,
+        return_counts=True,
+    )
+    group = group.reshape(-1)
+    big = np.flatnonzero(counts >= min_count)
+    if big.size == 0:
+        return []
+    order = np.argsort(group, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    return [order[starts[b] : starts[b + 1]] for b in big]
 
 
 class _Part:

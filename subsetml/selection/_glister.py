@@ -417,6 +417,17 @@ class GlisterSelector(GradientSelector):
     and 12.7 points of R^2 below random subsets on Bike Sharing at 5 %
     (``quality_glister_before.json`` in ``benchmarks/results``).
 
+    Copied rows. Copies of one row (equal features and class or target)
+    are one point to the gains and the coverage term, however many there
+    are, and GLISTER's equal weights cannot say how many rows a pick stands
+    for. On one-hot features with 60 distinct rows, its picks' mix of
+    distinct rows was far from the data's, and logistic regression, boosting
+    and naive Bayes trained on them fell 2.8-7.7 points below random subsets
+    at 5 % (``quality_copies.json`` in ``benchmarks/results``). So every row
+    copied ``2 n / k`` times or more gets its share of the budget, drawn at
+    random among its copies, and the greedy chooses among the other rows
+    with the rest, as for tied regression targets.
+
     Validation rows. Pass held-out rows as ``validation``. Without them, a
     random ``validation_fraction`` of ``view``'s rows -- stratified by class
     for classification, at least one row of every class with two or more --
@@ -459,6 +470,10 @@ class GlisterSelector(GradientSelector):
     _untrained_gradients = "full"
     _weights_count_rows = False  # weight 1 each: the step is over the subset
     _equal_weights = True
+
+    # Its equal weights cannot say how many rows a copied row stands for
+    # (see Notes, "Copied rows").
+    _draws_copied_rows = True
     # One-shot regression: select within ten quantile bins of the target, each
     # given its share of the budget. The gain favours rows of extreme targets
     # and GLISTER's picks carry no weights to correct that: on Bike Sharing
