@@ -78,6 +78,8 @@ from subsetml.model_selection._spaces import (
 from subsetml.model_selection._subset_estimator import (
     SubsetEstimator,
     _adaptive_net,
+    _sample_weight_key,
+    _weightless_name,
     counted_budget,
     counted_rows,
     final_step,
@@ -1456,6 +1458,24 @@ class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
         )
         self.subset = subset
 
+    def _check_weighting(self, *, warn=True):
+        # The search chose whether the subsets carry weights, from its
+        # estimator; a configuration that swaps in a step without
+        # sample_weight (a grid over the final step) fits without them.
+        if not self.use_weights:
+            return False
+        if _sample_weight_key(self.estimator) is not None:
+            return True
+        if warn:
+            warnings.warn(
+                f"{_weightless_name(self.estimator)}.fit does not take "
+                "sample_weight: this configuration fits on the subset without "
+                "the selector's weights, which the search's estimator takes.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return False
+
     def _select(self, X, y, k):
         if self.subset.size and self.subset.indices.max() >= num_rows(X):
             raise ValueError("The preset subset does not fit the training fold.")
@@ -1467,7 +1487,8 @@ class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
         tasks = Tasks.root(self, max_subtasks=1, X=X, y=y)
         self.subset_ = self._select(X, y, None)
         self.selection_time_ = 0.0
-        self._fit_subset(X, y, sample_weight, self.use_weights, fit_params, tasks)
+        weighted = self._check_weighting()
+        self._fit_subset(X, y, sample_weight, weighted, fit_params, tasks)
         tasks.end(self, X, y)
         return self
 

@@ -134,7 +134,9 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         The selector's weight of each kept row, aligned with
         ``sample_indices_`` and rescaled to mean 1: how many rows each one
         stands for (CRAIG; GRAD-MATCH with ``weighting="matched"``); all
-        ones for random, GLISTER and GRAD-MATCH's default here.
+        ones for random and GLISTER. GRAD-MATCH's default here chooses rows
+        for equal weights: each row of a class (or target bin) carries its
+        share of it, equal within the class up to rounding of the budget.
     selection_time_ : float
         Seconds spent building the view and selecting.
     selector_ : selector
@@ -158,7 +160,10 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
     scikit-learn -- or as a step of an imbalanced-learn ``Pipeline``. A
     pipeline hands the next step only ``X`` and ``y``, so the selector's
     weights are dropped there; pass ``sample_weight_`` on by hand when
-    calling ``fit`` yourself. Use
+    calling ``fit`` yourself. GRAD-MATCH here chooses rows for equal weights
+    (its ``weighting="auto"``), which suits the pipeline; to fit with its
+    matched weights by hand, pass ``GradMatchSelector(weighting="matched")``
+    or call :func:`select_subset`. Use
     :class:`~subsetml.model_selection.SubsetEstimator` to train a model on the
     subset inside any scikit-learn pipeline, cross-validation or search: it
     selects inside ``fit`` and passes the weights as ``sample_weight``.

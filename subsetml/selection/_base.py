@@ -359,41 +359,23 @@ class GradientSelector(BaseSelector):
         return [np.flatnonzero(codes == v) for v in big]
 
     #: Whether rows copied many times (equal features and target) get
-    #: their share of the budget drawn at random (:meth:`_copy_atoms`).
+    #: their share of the budget drawn at random (:meth:`_split_copies`).
     _draws_copied_rows = False
-
-    def _copy_atoms(self, view, k):
-        """Groups of rows equal in features and target (or class), each of
-        at least ``2 n / k`` rows, when :attr:`_draws_copied_rows`; ``[]``
-        otherwise.
-
-        Copies of one row are one point to the selector's vectors, however
-        many there are: on data with few distinct rows (one-hot or binary
-        features) a selector with equal weights (GLISTER) picked each
-        distinct row's copies in numbers unrelated to its count, and models
-        trained on its subsets fell up to 7.7 points below random ones
-        (``benchmarks/results/quality_copies.json``). Such a group gets its
-        share of the budget, drawn at random, as a tied target value does
-        (:meth:`_target_atoms`).
-        """
-        if not self._draws_copied_rows:
-            return []
-        min_count = math.ceil(2 * view.n_samples / k)
-        return row_copies(view.features, view.y, min_count=min_count)
 
     def _parts(self, view, k, validation):
         """Yield ``(rows, k_part, label, val_rows)`` for each independent
         ground set; ``label`` is :data:`ATOM` for the rows of one tied target
         value (:meth:`_target_atoms`) or of one row copied many times
-        (:meth:`_copy_atoms`), drawn at random by :meth:`_select`."""
+        (:meth:`_split_copies`), drawn at random by :meth:`_select`."""
+        for part in self._tied_parts(view, k, validation):
+            if part[2] is ATOM or not self._draws_copied_rows:
+                yield part
+            else:
+                yield from self._split_copies(view, *part)
+
+    def _tied_parts(self, view, k, validation):
+        """:meth:`_parts` with tied target values split off, copies not."""
         atoms = self._target_atoms(view, k)
-        if self._draws_copied_rows:
-            # A group of copies shares its target, so it lies inside a tied
-            # target value's rows or outside all of them.
-            tied = np.zeros(view.n_samples, dtype=bool)
-            for rows in atoms:
-                tied[rows] = True
-            atoms = atoms + [g for g in self._copy_atoms(view, k) if not tied[g[0]]]
         if not atoms:
             yield from self._parts_of(view, np.arange(view.n_samples), k, validation)
             return
@@ -407,6 +389,37 @@ class GradientSelector(BaseSelector):
             yield rows, int(k_a), ATOM, None
         if rest.size:
             yield from self._parts_of(view, rest, int(budgets[-1]), validation)
+
+    def _split_copies(self, view, rows, k_part, label, val_rows):
+        """One ground set (a class, a target bin) with each group of its
+        rows equal in features and target, of at least ``2 n / k`` of its
+        ``n`` rows and ``k`` picks, split off as an :data:`ATOM` part; the
+        other rows keep the part's class and validation rows.
+
+        Copies of one row are one point to the selector's vectors, however
+        many there are: on data with few distinct rows (one-hot or binary
+        features) a selector with equal weights (GLISTER) picked each
+        distinct row's copies in numbers unrelated to their count, and
+        models trained on its subsets fell up to 9.3 points below random
+        ones (``benchmarks/results/quality_copies_before.json``). Such a
+        group gets its share of the part's budget, drawn at random, as a tied
+        target value does (:meth:`_target_atoms`).
+        """
+        min_count = math.ceil(2 * rows.shape[0] / k_part)
+        groups = row_copies(view.features[rows], view.y[rows], min_count=min_count)
+        if not groups:
+            yield rows, k_part, label, val_rows
+            return
+        copied = np.zeros(rows.shape[0], dtype=bool)
+        for g in groups:
+            copied[g] = True
+        rest = np.flatnonzero(~copied)
+        sizes = [g.shape[0] for g in groups] + ([rest.shape[0]] if rest.size else [])
+        budgets = allocate_budget(sizes, k_part)
+        for g, k_g in zip(groups, budgets):
+            yield rows[g], int(k_g), ATOM, None
+        if rest.size:
+            yield rows[rest], int(budgets[-1]), label, val_rows
 
     def _parts_of(self, view, among, k, validation):
         """:meth:`_parts` within the rows ``among`` of ``view``."""
@@ -507,14 +520,16 @@ class GradientSelector(BaseSelector):
         need = k_part - sum(m.shape[0] for m in members)
         if need > 0:
             # Chosen batches were short (a small final batch): top up from
-            # the unchosen rows at random, with weight 1.
+            # the unchosen rows at random.
             taken = np.zeros(n, dtype=bool)
             for m in members:
                 taken[m] = True
             rest = np.flatnonzero(~taken)
             extra = rng.choice(rest, size=need, replace=False)
             members.append(extra)
-            w = np.append(w, 1.0)
+            # Weight 1 (as matching pursuit's fill-up), or the others' equal
+            # weight where all picks stand for as many rows.
+            w = np.append(w, w[0] if self._equal_weights and w.size else 1.0)
         sizes = [m.shape[0] for m in members]
         local = np.concatenate(members)[:k_part]
         row_w = np.repeat(w, sizes)[:k_part]
@@ -545,8 +560,8 @@ def row_copies(features, y, *, min_count):
     (bit for bit), as arrays of row positions.
 
     Exact: rows are compared by their bytes (a sort of the rows, then of
-    the pairs of a row's code and its target), so rounding cannot merge two
-    rows or split copies.
+    the pairs of a row's code and its target), with ``-0.0`` read as
+    ``0.0``, so rounding cannot merge two rows or split copies.
 
     Examples
     --------
@@ -560,6 +575,11 @@ def row_copies(features, y, *, min_count):
     if n < min_count:
         return []
     flat = features.reshape(n, -1)
+    if flat.dtype.kind == "f":
+        negative_zero = (flat == 0) & np.signbit(flat)
+        if negative_zero.any():
+            # -0.0 equals 0.0, but not byte for byte.
+            flat = np.where(negative_zero, 0, flat)
     if flat.shape[1] == 0:
         codes = np.zeros(n, dtype=np.int64)
     else:

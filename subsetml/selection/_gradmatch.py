@@ -305,9 +305,11 @@ class GradMatchSelector(GradientSelector):
 
     def _unweighted(self):
         """The selector to use where its weights will be dropped."""
-        if self.weighting != "auto":
-            return self
-        return self.set_params(weighting="equal")
+        if self.weighting == "auto":
+            # An attribute, not set_params: a subclass's __init__ may not
+            # list weighting. make_selector made this copy.
+            self.weighting = "equal"
+        return self
 
     def _validate_params_for(self, view):
         super()._validate_params_for(view)

@@ -725,6 +725,27 @@ def test_gradmatch_trials_choose_for_equal_weights_without_sample_weight(
     assert seen and set(seen) == {"auto"}
 
 
+def test_a_final_step_without_sample_weight_in_the_space_fits_unweighted():
+    # The search's estimator takes weights, so the subsets carry them; a
+    # configuration that swaps in k-NN fits without them, with a warning,
+    # instead of failing (a review's reproducer).
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.pipeline import Pipeline
+
+    X, y = make_regression(300, 5, noise=5.0, random_state=0)
+    pipe = Pipeline([("sc", StandardScaler()), ("m", Ridge())])
+    search = SubsetSearchCV(
+        pipe, {"m": [Ridge(), KNeighborsRegressor()]}, n_iter=4,
+        selector="craig", subset_size=60, cv=2, random_state=0,
+        error_score="raise",
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match=r"KNeighborsRegressor \(the Pipeline"):
+        search.fit(X, y)
+    names = {type(p["m"]).__name__ for p in search.cv_results_["params"]}
+    assert names == {"Ridge", "KNeighborsRegressor"}
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
 def test_estimator_without_sample_weight_warns_once(data):
     from sklearn.neighbors import KNeighborsClassifier
 

@@ -526,9 +526,40 @@ def test_other_selectors_keep_copied_rows_to_themselves():
     # Only GLISTER draws copies: CRAIG spreads its own tied picks, and
     # GRAD-MATCH's weights say how many rows a pick stands for.
     from subsetml.selection import CraigSelector, GradMatchSelector
+    from subsetml.selection._base import ATOM
 
     X, y = _one_hot_copies(600)
     view = LastLayer.from_inputs(X, y)
-    assert GlisterSelector()._copy_atoms(view, 30)
+
+    def atoms(selector):
+        return sum(label is ATOM for _, _, label, _ in selector._parts(view, 30, None))
+
+    assert atoms(GlisterSelector()) > 0
     for other in (CraigSelector(), GradMatchSelector()):
-        assert other._copy_atoms(view, 30) == []
+        assert atoms(other) == 0
+
+
+@pytest.mark.parametrize("per_class", ["auto", True])
+def test_copied_rows_leave_every_class_its_rows(per_class):
+    # Copies are split off within each class: drawn across classes, a row
+    # copied 950 times took the budget of a 5-row class, which the subset
+    # then lacked (a review's reproducer).
+    rng = np.random.RandomState(0)
+    X = np.vstack([np.tile([1.0, 0, 0, 0], (900, 1)), rng.randn(100, 4)])
+    y = np.r_[np.zeros(900, int), rng.choice([0, 1], 95), [2] * 5]
+    view = LastLayer.from_inputs(X, y)
+    for seed in range(4):
+        sel = GlisterSelector(per_class=per_class, random_state=seed)
+        idx, _ = sel.select(view, 20)
+        assert idx.size == 20 and np.unique(idx).size == 20
+        assert np.all(np.bincount(y[idx], minlength=3) >= 1), seed
+
+
+def test_negative_zero_rows_are_copies():
+    from subsetml.selection._base import row_copies
+
+    X = np.tile(np.array([1.0, 0.0], np.float32), (6, 1))
+    X[::2, 1] = -0.0
+    assert [g.tolist() for g in row_copies(X, np.zeros(6), min_count=4)] == [
+        [0, 1, 2, 3, 4, 5]
+    ]

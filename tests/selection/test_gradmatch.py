@@ -476,3 +476,30 @@ def test_equal_weighting_keeps_unweighted_picks_representative():
         errors[weighting] = np.mean(mean_gap), np.mean(spread_gap)
     assert errors["equal"][0] < 0.6 * errors["matched"][0]
     assert errors["equal"][1] < 0.6 * errors["matched"][1]
+
+
+def test_equal_weighting_per_batch_tops_up_with_the_same_weight():
+    # A short final batch is topped up with random rows: they carry the
+    # batches' equal weight, not matching pursuit's fill-up weight of 1.
+    view = make_view(203, 4, 2, seed=3)
+    for seed in range(6):
+        sel = GradMatchSelector(
+            weighting="equal", batch_size=8, per_class=False, random_state=seed
+        )
+        idx, w = sel.select(view, 30)
+        assert idx.size == 30 and np.unique(idx).size == 30
+        np.testing.assert_allclose(w, w[0])
+
+
+def test_equal_weighting_in_a_subclass_that_does_not_list_it():
+    from subsetml.selection import make_selector
+
+    class Mine(GradMatchSelector):
+        def __init__(self, lam=0.1, random_state=None):
+            super().__init__(lam=lam, random_state=random_state)
+
+    mine = Mine()
+    used = make_selector(mine, weighted=False)
+    assert used.weighting == "equal" and mine.weighting == "auto"
+    idx, w = used.select(make_view(100, 4, 2), 10)
+    assert idx.size == 10
