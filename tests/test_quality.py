@@ -193,3 +193,44 @@ def test_task_table_quotes_mean_and_worst_gap(panel):
         c["methods"]["craig"]["gap_to_random"] for c in cells if c["task"] == "binary"
     ]
     assert table[2].split(" | ")[1] == f"{np.mean(gaps):+.1f} / {min(gaps):+.1f}"
+
+
+def _run_cells(**kwargs):
+    if not (BENCH / "bench_quality.py").exists():  # pragma: no cover
+        pytest.skip("benchmarks/ is not there")
+    sys.path.insert(0, str(BENCH))
+    import bench_quality
+
+    return bench_quality, bench_quality.run(n_jobs=1, **kwargs)
+
+
+def test_gradmatch_without_its_weights_is_not_below_random():
+    # GRAD-MATCH's matched picks without their weights (k-NN): 16.8 points
+    # of R^2 below random on Bike Sharing (quality_unweighted.json).
+    bench, cells = _run_cells(
+        tasks=("bike sharing",),
+        n=2000,
+        seeds=(0, 1, 2, 3, 4),
+        sizes=(0.05, 0.2),
+        selectors=("random", "gradmatch"),
+        estimators_=["knn (no weights)"],
+    )
+    fails = bench.failures(cells, selectors=["gradmatch"])
+    assert not fails, [(w, c["subset_size"]) for _, w, c in fails]
+
+
+def test_glister_on_copied_rows_is_not_below_random():
+    # GLISTER on one-hot rows with at most 60 distinct values: up to 9.3
+    # points below random at 20 %, under the constant
+    # (quality_copies_before.json). Pooled over three models, as single
+    # cells are noisy at this size.
+    _, cells = _run_cells(
+        tasks=("one-hot",),
+        n=3000,
+        seeds=tuple(range(8)),
+        sizes=(0.2,),
+        selectors=("random", "glister"),
+        estimators_=["lr scaled", "svc", "hgb"],
+    )
+    gaps = [c["methods"]["glister"]["gap_to_random"] for c in cells]
+    assert len(gaps) == 3 and np.mean(gaps) > -2.0, gaps
