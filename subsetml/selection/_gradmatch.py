@@ -55,10 +55,11 @@ class GradMatchSelector(GradientSelector):
         ``k``). ``"auto"`` does so for classification views, and splits an
         untrained regression view (one-shot selection,
         :meth:`~subsetml.LastLayer.from_inputs`) into three quantile bins of
-        the target the same way: matching the whole view's gradient sum
-        there favoured rows of high leverage, and an RBF SVR trained on them
-        scored 2.7-4.0 points of R^2 below random subsets; matching within
-        the bins keeps the target's whole range. A target value held by
+        the target (five with ``weighting="equal"``) the same way: matching
+        the whole view's gradient sum there favoured rows of high leverage,
+        and an RBF SVR trained on them scored 2.7-4.0 points of R^2 below
+        random subsets; matching within the bins keeps the target's whole
+        range. A target value held by
         ``2 n / k`` rows or more gets its share of the budget drawn at
         random first (as :class:`CraigSelector` does), and the other rows'
         weights then sum to their number.
