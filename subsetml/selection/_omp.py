@@ -95,15 +95,7 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     positive correlation with the residual (nothing left lowers ``F``), when
     the relative residual reaches ``tol``, or after ``max_iter`` additions.
     """
-    n = op.n
-    target = np.asarray(target, dtype=np.float64).reshape(-1)
-    if target.shape[0] != op.dim:
-        raise ValueError(
-            f"target has {target.shape[0]} entries but the rows have {op.dim}."
-        )
-    k = int(k)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must lie in [1, {n}], got {k}.")
+    target, k = _check_target_and_k(op, target, k)
     lam = float(lam)
     if not lam >= 0.0:
         raise ValueError(f"lam must be >= 0, got {lam}.")
@@ -116,12 +108,7 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     stop_norm = float(tol) * t_norm
     # The pass over all rows runs in float32 (half the memory traffic, twice
     # the BLAS speed); it only ranks candidates, the fit itself is float64.
-    fast = op.astype(np.float32)
-    kernels = accelerator(fast, matvec=True)
-    if kernels is not None:
-        # The rows' device (a CUDA net's) computes every step's correlations
-        # (large ground sets only: below that the host is faster).
-        fast = kernels.operator(fast)
+    fast = _fast_rows(op)
     unit = _NOISE_UNITS * np.finfo(np.float32).eps * math.sqrt(op.dim)
     noise = unit * np.sqrt(np.maximum(fast.sq_norms().astype(np.float64), 0.0))
 
@@ -246,19 +233,9 @@ def equal_weight_match(op, target, k, *, pick=None):
     :func:`nonneg_omp`.
     """
     n = op.n
-    target = np.asarray(target, dtype=np.float64).reshape(-1)
-    if target.shape[0] != op.dim:
-        raise ValueError(
-            f"target has {target.shape[0]} entries but the rows have {op.dim}."
-        )
-    k = int(k)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must lie in [1, {n}], got {k}.")
+    target, k = _check_target_and_k(op, target, k)
     a = n / k
-    fast = op.astype(np.float32)
-    kernels = accelerator(fast, matvec=True)
-    if kernels is not None:
-        fast = kernels.operator(fast)
+    fast = _fast_rows(op)
     half_cost = 0.5 * a * fast.sq_norms().astype(np.float64)
     zero = np.zeros(n)
     chosen = []
@@ -275,6 +252,29 @@ def equal_weight_match(op, target, k, *, pick=None):
         chosen.append(j)
         residual -= a * op.weighted_sum(rows=[j])
     return np.asarray(chosen, dtype=np.int64), np.full(k, a)
+
+
+def _check_target_and_k(op, target, k):
+    """``target`` as a flat float64 vector of the rows' width, and ``k`` as
+    an int in ``[1, op.n]``; a ValueError otherwise."""
+    target = np.asarray(target, dtype=np.float64).reshape(-1)
+    if target.shape[0] != op.dim:
+        raise ValueError(
+            f"target has {target.shape[0]} entries but the rows have {op.dim}."
+        )
+    k = int(k)
+    if not 1 <= k <= op.n:
+        raise ValueError(f"k must lie in [1, {op.n}], got {k}.")
+    return target, k
+
+
+def _fast_rows(op):
+    """``op`` in float32 for the pass over all rows each step, on the rows'
+    device (a CUDA net's) when it has kernels for it (large ground sets
+    only: below that the host is faster)."""
+    fast = op.astype(np.float32)
+    kernels = accelerator(fast, matvec=True)
+    return fast if kernels is None else kernels.operator(fast)
 
 
 class _RowStore:
