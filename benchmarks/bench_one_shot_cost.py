@@ -18,6 +18,11 @@ Usage::
 
     python benchmarks/bench_one_shot_cost.py --source before=/tmp/old after=.
     python benchmarks/bench_one_shot_cost.py --rows 20000 --repeats 3
+    # GRAD-MATCH's two weightings (the equal one, where weights are dropped):
+    python benchmarks/bench_one_shot_cost.py --selectors gradmatch gradmatch-equal
+
+``gradmatch-equal`` is ``GradMatchSelector(weighting="equal")``, which only
+versions from December 2026 on have.
 """
 
 from __future__ import annotations
@@ -55,14 +60,15 @@ else:
     rng = np.random.RandomState(seed)
     X = rng.binomial(1, [0.8, 0.3, 0.5], size=(n, 3)).astype(float)
     y = (X @ [1.5, -2.0, 1.0] + rng.logistic(size=n) > 0.5).astype(int)
-cls = {"craig": CraigSelector, "gradmatch": GradMatchSelector,
-       "glister": GlisterSelector}[selector]
+cls, params = {"craig": (CraigSelector, {}), "gradmatch": (GradMatchSelector, {}),
+               "gradmatch-equal": (GradMatchSelector, {"weighting": "equal"}),
+               "glister": (GlisterSelector, {})}[selector]
 view = LastLayer.from_inputs(X, y)
 k = max(1, int(round(fraction * n)))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    subset = cls(random_state=seed).select(view, k)
+    subset = cls(random_state=seed, **params).select(view, k)
     seconds = time.perf_counter() - t0
 # How far the picks, unweighted, are from the data's mix of distinct rows
 # (total variation distance): what a model that takes no weights sees.
@@ -158,7 +164,12 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=[20000])
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.05])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--selectors", nargs="+", default=list(SELECTORS))
+    parser.add_argument(
+        "--selectors",
+        nargs="+",
+        default=list(SELECTORS),
+        choices=(*SELECTORS, "gradmatch-equal"),
+    )
     parser.add_argument("--output", default="one_shot_cost")
     args = parser.parse_args(argv)
     sources = [tuple(s.split("=", 1)) for s in args.source]

@@ -62,6 +62,47 @@ def _check_finite(a, what):
         )
 
 
+#: How far from the median, in robust standard deviations, a feature's
+#: values and a row's length may go in the one-shot view
+#: (:meth:`LastLayer.from_inputs`, Notes).
+_TAME = 3.0
+
+
+def _tame(X):
+    """``X`` standardised, with extreme values tamed (:meth:`LastLayer.from_inputs`,
+    Notes): each column with a non-zero interquartile range clipped to its
+    median plus or minus ``_TAME`` robust standard deviations (IQR / 1.349);
+    after standardising, those columns of a row whose length over them
+    exceeds the rows' median length by more than ``_TAME`` robust deviations
+    (1.4826 x the median absolute deviation, or the standard deviation where
+    that is 0) shrunk to that length. Columns without a spread (binary or
+    one-hot columns of a rare value) are only standardised."""
+    from sklearn.preprocessing import StandardScaler
+
+    q25, median, q75 = np.percentile(X, [25, 50, 75], axis=0)
+    spread = (q75 - q25) / 1.349
+    wide = spread > 0
+    if wide.any():
+        low = np.where(wide, median - _TAME * spread, -np.inf).astype(X.dtype)
+        high = np.where(wide, median + _TAME * spread, np.inf).astype(X.dtype)
+        X = np.clip(X, low, high)
+    Z = StandardScaler().fit_transform(X)
+    if not wide.any() or Z.shape[0] == 0:
+        return Z
+    norms = np.linalg.norm(Z[:, wide], axis=1)
+    middle = np.median(norms)
+    deviation = 1.4826 * np.median(np.abs(norms - middle))
+    if deviation == 0:
+        # Most rows of one length (copies): the lengths' spread.
+        deviation = float(np.std(norms))
+    cap = middle + _TAME * deviation
+    long = norms > cap
+    if cap > 0 and long.any():
+        shrink = (cap / norms[long]).astype(Z.dtype)
+        Z[np.ix_(long, wide)] *= shrink[:, None]
+    return Z
+
+
 class LastLayer:
     """Per-row penultimate features, model outputs and targets.
 
@@ -549,9 +590,10 @@ class LastLayer:
         weigh as much as all the inputs together: rows are then close only
         when both their inputs and their targets are.
 
-        Dense input is standardised (as a model on mixed units would need).
-        Sparse input (counts, TF-IDF) is not -- a word seen in one document
-        would dominate every distance -- and is densified when it has at
+        Dense input is standardised (as a model on mixed units would need),
+        with extreme values tamed first (see Notes). Sparse input (counts,
+        TF-IDF) is not -- a word seen in one document would dominate every
+        distance -- and is densified when it has at
         most ``max_components`` columns. Wider sparse input is reduced by a
         truncated SVD to ``max_components`` dimensions after the first, and
         each row scaled to unit length (see Notes).
@@ -583,6 +625,23 @@ class LastLayer:
         where the model is warm and re-selects as it learns -- not the start
         of one fit.
 
+        Why tame extreme values? Coverage and gradients grow with a row's
+        distance from the others, so rows far out -- a heavy tail, a few
+        rows in other units -- were picked almost all: with 1 % of the rows
+        multiplied by 100, every selector took nearly every one of them into
+        a 5 % subset, and a scaled SVC trained on it fell to chance, 23
+        points below random subsets; on Student-t(1.5) features CRAIG was 14
+        points below. So each feature with a spread (a non-zero
+        interquartile range) is first clipped to its median plus or minus 3
+        robust standard deviations (the interquartile range over 1.349),
+        and after standardising, a row whose length over those features
+        exceeds the rows' median length by more than 3 robust deviations of
+        the lengths is shrunk to that length there. Gaussian features are
+        nearly untouched: 0.3 % of values clipped, and 0.1-0.5 % of rows
+        shrunk in 2 to 100 dimensions (1.5 % in one); binary columns of a rare
+        value and one-hot columns of a rare category are only standardised.
+        The subset itself keeps the rows as they are.
+
         Why drop the first singular direction of wide sparse input? Counts
         and TF-IDF are non-negative, so their leading singular vector is the
         direction every row shares (the average document). It dominates the
@@ -606,7 +665,7 @@ class LastLayer:
 n_outputs=3, untrained=True)
         """
         from sklearn.decomposition import TruncatedSVD
-        from sklearn.preprocessing import StandardScaler, normalize
+        from sklearn.preprocessing import normalize
 
         check_number(
             max_components,
@@ -626,7 +685,7 @@ n_outputs=3, untrained=True)
                 Xs = normalize(svd.fit_transform(X)[:, 1:])
         else:
             X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
-            Xs = StandardScaler().fit_transform(X)
+            Xs = _tame(X)
         y, task = _check_targets(X, y, task)
         n = Xs.shape[0]
         if task == "classification":
