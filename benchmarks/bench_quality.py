@@ -2,7 +2,8 @@
 
 Every selector, through :class:`~subsetml.model_selection.SubsetEstimator`
 with its default parameters (what a user gets), on five kinds of task --
-binary (also one-hot inputs with few distinct rows), multiclass,
+binary (also one-hot inputs with few distinct rows, 1 % of rows in other
+units, and heavy-tailed features), multiclass,
 imbalanced binary, regression (tied and long-tailed targets too) and
 sparse text, generated and real (diabetes, Bike Sharing, digits, breast
 cancer; MNIST-1D generated locally) -- and with the
@@ -177,6 +178,21 @@ def make_task(name, n, seed):
 
         X, y = make_mnist1d(n, random_state=seed, return_X_y=True)
         return X, y, "classification"
+    if name == "outliers":
+        # The binary task with 1 % of its rows in other units (x100).
+        X, y = make_classification(n, 20, n_informative=6, flip_y=0, random_state=seed)
+        far = np.random.RandomState(seed + 100).choice(
+            n, max(1, n // 100), replace=False
+        )
+        X[far] *= 100.0
+        return X, y, "classification"
+    if name == "heavy tails":
+        # Student-t features (1.5 degrees of freedom: no variance) and a
+        # binary label of their bounded transforms.
+        rng = np.random.RandomState(seed)
+        X = rng.standard_t(1.5, size=(n, 10))
+        y = (np.tanh(X[:, :4]) @ rng.randn(4) + 0.3 * rng.randn(n) > 0).astype(int)
+        return X, y, "classification"
     if name == "one-hot":
         # Three categorical inputs (5, 4 and 3 levels of skewed frequencies),
         # one-hot: at most 60 distinct rows, each copied many times, and a
@@ -212,6 +228,8 @@ TASKS = (
     "breast cancer",
     "mnist1d",
     "one-hot",
+    "outliers",
+    "heavy tails",
     "text",
 )
 
