@@ -234,3 +234,19 @@ def test_glister_on_copied_rows_is_not_below_random():
     )
     gaps = [c["methods"]["glister"]["gap_to_random"] for c in cells]
     assert len(gaps) == 3 and np.mean(gaps) > -2.0, gaps
+
+
+def test_rows_in_other_units_do_not_crowd_the_subsets():
+    # 1 % of the rows x100: every selector took nearly all of them and a
+    # scaled SVC fell to chance, 18-24 points below random subsets
+    # (quality_tails_before.json). The view now tames them.
+    bench, cells = _run_cells(
+        tasks=("outliers",),
+        n=2000,
+        seeds=(0, 1, 2, 3, 4),
+        sizes=(0.05, 0.2),
+        selectors=("random", "craig", "glister", "gradmatch"),
+        estimators_=["svc"],
+    )
+    fails = bench.failures(cells)
+    assert not fails, [(s, w, c["subset_size"]) for s, w, c in fails]
