@@ -81,9 +81,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         How rows are chosen (see :mod:`subsetml.selection`). CRAIG is the
         default because it is the only selector never more than 2 points
         below random subsets in the quality panel
-        (``benchmarks/results/quality.json``, 174 cells, real data
-        included); GRAD-MATCH falls below random on regression cells whose
-        estimator takes no weights (see the user guide).
+        (``benchmarks/results/quality.json``, 219 cells, real data
+        included) even on average, significant or not (see the user
+        guide).
     subset_size : int or float, default=0.05
         Rows to keep: a count, or a fraction in (0, 1] of the rows ``fit``
         receives.
