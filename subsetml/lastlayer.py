@@ -86,7 +86,8 @@ def _tame(X):
         low = np.where(wide, median - _TAME * spread, -np.inf).astype(X.dtype)
         high = np.where(wide, median + _TAME * spread, np.inf).astype(X.dtype)
         X = np.clip(X, low, high)
-    Z = StandardScaler().fit_transform(X)
+    # An array whatever scikit-learn's set_output configuration says.
+    Z = StandardScaler().set_output(transform="default").fit_transform(X)
     if not wide.any() or Z.shape[0] == 0:
         return Z
     norms = np.linalg.norm(Z[:, wide], axis=1)

@@ -1,7 +1,7 @@
 """Selection quality: a selected subset must not train a worse model than random.
 
 The fast version of ``benchmarks/bench_quality.py`` (smaller data, the dense
-classification tasks, 10 and 20 % subsets, three seeds), plus the cases of
+classification tasks, 10 and 20 % subsets, five seeds), plus the cases of
 issue 13 that used to give models worse than chance.
 """
 
@@ -31,10 +31,13 @@ def panel():
     sys.path.insert(0, str(BENCH))
     import bench_quality
 
+    # Five seeds: with three, one cell's paired gap moved past the failure
+    # line with a change to the view (CRAIG, imbalanced, boosting at 20 %:
+    # -3.3 +- 1.2 on seeds 0-2, +3.9 +- 2.7 over ten).
     cells = bench_quality.run(
         tasks=("binary", "multiclass", "imbalanced"),
         n=1500,
-        seeds=(0, 1, 2),
+        seeds=(0, 1, 2, 3, 4),
         sizes=(0.1, 0.2),
         n_jobs=1,
     )
@@ -108,12 +111,12 @@ def test_panel_cells_are_complete(panel):
     assert len(cells) == 30
     for c in cells:
         assert set(c["methods"]) == set(SELECTORS)
-        assert all(len(m["seeds"]) == 3 for m in c["methods"].values())
+        assert all(len(m["seeds"]) == 5 for m in c["methods"].values())
         assert c["methods"]["random"]["gap_to_random"] == 0.0
         for m in c["methods"].values():
             diffs = np.array(m["seeds"]) - np.array(c["methods"]["random"]["seeds"])
             assert m["gap_to_random"] == pytest.approx(diffs.mean())
-            assert m["gap_se"] == pytest.approx(diffs.std(ddof=1) / np.sqrt(3))
+            assert m["gap_se"] == pytest.approx(diffs.std(ddof=1) / np.sqrt(5))
 
 
 @pytest.mark.parametrize("selector", SELECTORS)
