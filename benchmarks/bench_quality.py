@@ -3,7 +3,7 @@
 Every selector, through :class:`~subsetml.model_selection.SubsetEstimator`
 with its default parameters (what a user gets), on five kinds of task --
 binary (also one-hot inputs with few distinct rows, 1 % of rows in other
-units, and heavy-tailed features), multiclass,
+units, heavy-tailed features, and 500 features), multiclass,
 imbalanced binary, regression (tied and long-tailed targets too) and
 sparse text, generated and real (diabetes, Bike Sharing, digits, breast
 cancer; MNIST-1D generated locally) -- and with the
@@ -193,6 +193,12 @@ def make_task(name, n, seed):
         X = rng.standard_t(1.5, size=(n, 10))
         y = (np.tanh(X[:, :4]) @ rng.randn(4) + 0.3 * rng.randn(n) > 0).astype(int)
         return X, y, "classification"
+    if name == "wide":
+        # 500 features, 20 of them informative: distances concentrate.
+        X, y = make_classification(
+            n, 500, n_informative=20, flip_y=0.01, random_state=seed
+        )
+        return X, y, "classification"
     if name == "one-hot":
         # Three categorical inputs (5, 4 and 3 levels of skewed frequencies),
         # one-hot: at most 60 distinct rows, each copied many times, and a
@@ -230,6 +236,7 @@ TASKS = (
     "one-hot",
     "outliers",
     "heavy tails",
+    "wide",
     "text",
 )
 

@@ -415,3 +415,23 @@ def test_one_shot_subsets_do_not_crowd_with_extreme_rows():
         idx, _ = selector.set_params(random_state=0).select(view, 150)
         # About 1.5 expected at random; nearly all 30 before.
         assert np.isin(idx, far).sum() <= 5, type(selector).__name__
+
+
+def test_wide_dense_rows_have_unit_length_and_crowd_no_hub():
+    # In 500 dimensions the rows nearest the centre are near everything:
+    # CRAIG picked them -- the picks' median length was at the 7th
+    # percentile of the rows' -- and scaled SVC fell below random subsets
+    # (quality_wide_before.json). Wide dense rows now have unit length.
+    from sklearn.datasets import make_classification
+
+    from subsetml.selection import CraigSelector
+
+    X, y = make_classification(1000, 500, n_informative=20, random_state=0)
+    view = LastLayer.from_inputs(X, y)
+    np.testing.assert_allclose(np.linalg.norm(view.features, axis=1), 1.0, rtol=1e-5)
+    narrow = LastLayer.from_inputs(X[:, :100], y)
+    assert np.ptp(np.linalg.norm(narrow.features, axis=1)) > 1.0
+    lengths = np.linalg.norm((X - X.mean(axis=0)) / X.std(axis=0), axis=1)
+    rank = np.argsort(np.argsort(lengths)) / lengths.shape[0]
+    idx, _ = CraigSelector(random_state=0).select(view, 100)
+    assert np.median(rank[idx]) > 0.3
