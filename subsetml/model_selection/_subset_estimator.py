@@ -81,7 +81,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         How rows are chosen (see :mod:`subsetml.selection`). CRAIG is the
         default because it is the only selector never more than 2 points
         below random subsets in the quality panel
-        (``benchmarks/results/quality.json``, 219 cells, real data
+        (``benchmarks/results/quality.json``, 234 cells, real data
         included) even on average, significant or not (see the user
         guide).
     subset_size : int or float, default=0.05
