@@ -75,8 +75,8 @@ def _tame(X):
     after standardising, those columns of a row whose length over them
     exceeds the rows' median length by more than ``_TAME`` robust deviations
     (1.4826 x the median absolute deviation, or the standard deviation where
-    that is 0) shrunk to the median length. Columns without a spread (binary or
-    one-hot columns of a rare value) are only standardised."""
+    that is 0) shrunk to the median length. Columns without a spread (binary
+    or one-hot columns of a rare value) are only standardised."""
     from sklearn.preprocessing import StandardScaler
 
     q25, median, q75 = np.percentile(X, [25, 50, 75], axis=0)
@@ -593,10 +593,9 @@ class LastLayer:
         Dense input is standardised (as a model on mixed units would need),
         with extreme values tamed first (see Notes); when it has more than
         ``max_components`` columns, each row is then scaled to unit length.
-        Sparse input (counts,
-        TF-IDF) is not -- a word seen in one document would dominate every
-        distance -- and is densified when it has at
-        most ``max_components`` columns. Wider sparse input is reduced by a
+        Sparse input (counts, TF-IDF) is not -- a word seen in one document
+        would dominate every distance -- and is densified when it has at most
+        ``max_components`` columns. Wider sparse input is reduced by a
         truncated SVD to ``max_components`` dimensions after the first, and
         each row scaled to unit length (see Notes).
 
@@ -631,22 +630,23 @@ class LastLayer:
         Why tame extreme values? Coverage and gradients grow with a row's
         distance from the others, so rows far out -- a heavy tail, a few
         rows in other units -- were picked almost all: with 1 % of the rows
-        multiplied by 100, every selector took nearly every one of them into
-        a 5 % subset, and a scaled SVC trained on it fell to chance, 23
-        points below random subsets; on Student-t(1.5) features CRAIG was 14
-        points below. So each feature with a spread (a non-zero
+        multiplied by 100, every selector took nearly every one of them, and
+        a scaled SVC trained on its subsets fell to chance, 18-22 points
+        below random ones; on Student-t(1.5) features CRAIG was 14 points
+        below (``quality_tails_before.json``; ``quality_tails.json`` after,
+        in ``benchmarks/results``). So each feature with a spread (a non-zero
         interquartile range) is first clipped to its median plus or minus 3
         robust standard deviations (the interquartile range over 1.349),
         and after standardising, a row whose length over those features
         exceeds the rows' median length by more than 3 robust deviations of
         the lengths is shrunk to the median length there: it keeps its
         direction and loses its extremity. Shrunk only to the edge of the
-        others, such rows were still picked nearly all into a 10-20 %
-        subset, each alone at the edge. Gaussian features are
-        nearly untouched: 0.3 % of values clipped, and 0.1-0.5 % of rows
-        shrunk in 2 to 100 dimensions (1.5 % in one); binary columns of a rare
-        value and one-hot columns of a rare category are only standardised.
-        The subset itself keeps the rows as they are.
+        others, such rows were still picked nearly all into 10-20 % subsets,
+        each alone at the edge. Gaussian features are nearly untouched: 0.3 %
+        of values clipped, and 0.1-0.5 % of rows shrunk in 2 to 100
+        dimensions (1.5 % in one). Binary columns of a rare value and one-hot
+        columns of a rare category are only standardised. The subset itself
+        keeps the rows as they are.
 
         Why unit rows for wide dense input? In many dimensions the rows
         nearest the centre are near everything ("hubs"): CRAIG's picks sat
