@@ -75,13 +75,16 @@ def _tame(X):
     after standardising, those columns of a row whose length over them
     exceeds the rows' median length by more than ``_TAME`` robust deviations
     (1.4826 x the median absolute deviation, or the standard deviation where
-    that is 0) shrunk to the median length. Columns without a spread (binary
-    or one-hot columns of a rare value) are only standardised."""
+    that is 0) shrunk to the median length. Columns without a spread or with
+    two values (binary, one-hot) are only standardised."""
     from sklearn.preprocessing import StandardScaler
 
     q25, median, q75 = np.percentile(X, [25, 50, 75], axis=0)
     spread = (q75 - q25) / 1.349
-    wide = spread > 0
+    # Two-valued columns (binary, one-hot) hold no extreme values; their
+    # rare patterns are rows like any other.
+    two_valued = np.all((X == X.min(axis=0)) | (X == X.max(axis=0)), axis=0)
+    wide = (spread > 0) & ~two_valued
     if wide.any():
         low = np.where(wide, median - _TAME * spread, -np.inf).astype(X.dtype)
         high = np.where(wide, median + _TAME * spread, np.inf).astype(X.dtype)
@@ -644,9 +647,11 @@ class LastLayer:
         others, such rows were still picked nearly all into 10-20 % subsets,
         each alone at the edge. Gaussian features are nearly untouched: 0.3 %
         of values clipped, and 0.1-0.5 % of rows shrunk in 2 to 100
-        dimensions (1.5 % in one). Binary columns of a rare value and one-hot
-        columns of a rare category are only standardised. The subset itself
-        keeps the rows as they are.
+        dimensions (1.5 % in one). Binary and one-hot columns are only
+        standardised: shrinking the rows of a rare pattern of binary
+        features skewed GRAD-MATCH's picks on duplicate rows
+        (``one_shot_cost_session19.json``). The subset itself keeps the rows
+        as they are.
 
         Why unit rows for wide dense input? In many dimensions the rows
         nearest the centre are near everything ("hubs"): CRAIG's picks sat
