@@ -510,7 +510,11 @@ def test_a_lone_collapsed_top_rung_gives_way_to_a_lower_rung(digits):
         refit_check=True,
         subset_size=(0.1, 0.3, 1.0),
         pruner="halving",
-        random_state=3,
+        # A seed that sets up the scenario (one trial, with C >= 1, reaches
+        # the last rung); the subsets' picks decide which, so a change to
+        # the selectors' view may need another (3 until the view tamed
+        # extreme values and left two-valued columns alone).
+        random_state=14,
     )
     with pytest.warns(UserWarning, match="collapsed on all rows"):
         search.fit(X, y)
