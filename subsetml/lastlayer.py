@@ -344,6 +344,12 @@ class LastLayer:
         return untrained if self.untrained else "bias"
 
     # --------------------------------------------------------------- algebra
+    def _target_spread(self):
+        """Each regression target's standard deviation over the rows (1 for
+        a constant target): the unit targets are compared in."""
+        spread = np.asarray(self.y, dtype=np.float64).std(axis=0)
+        return np.where(spread > 0, spread, 1.0)
+
     def residuals(self, rows=None):
         """Bias gradient of each row: ``p - onehot(y)`` or ``y_hat - y``.
 
@@ -443,8 +449,7 @@ class LastLayer:
                 # No classes to stratify by: the targets join the features
                 # (see from_inputs), together weighing as much as all of them.
                 y = self.y
-                spread = y.std(axis=0)
-                z = (y - y.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+                z = (y - y.mean(axis=0)) / self._target_spread()
                 z = z if rows is None else z[rows]
                 scale = math.sqrt(h.shape[1] / y.shape[1])
                 h = np.column_stack([h, z * scale])

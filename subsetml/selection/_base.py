@@ -247,8 +247,7 @@ def _target_summary(view):
     y = np.asarray(view.y, dtype=np.float64)
     if y.shape[1] == 1:
         return y[:, 0]
-    spread = y.std(axis=0)
-    z = (y - y.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    z = (y - y.mean(axis=0)) / view._target_spread()
     _, _, vt = np.linalg.svd(z, full_matrices=False)
     return z @ vt[0]
 

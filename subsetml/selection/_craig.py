@@ -200,8 +200,7 @@ class CraigSelector(GradientSelector):
         # the target of the largest scale alone decided the picks (k-NN on
         # three targets of scales 5, 1000 and 0.01 scored 2.1-2.5 points of
         # R^2 below random subsets, in a review's reproducer).
-        spread = np.asarray(view.y, dtype=np.float64).std(axis=0)
-        spread = np.where(spread > 0, spread, 1.0)
+        spread = view._target_spread()
 
         def operator(rows, other=None):
             v = view if other is None else other

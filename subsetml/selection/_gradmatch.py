@@ -494,8 +494,7 @@ def _probe_residuals(view, rows, shifts):
             p /= p.sum(axis=1, keepdims=True)
             blocks.append(p - onehot)
     else:
-        spread = view.y.std(axis=0)
-        spread = np.where(spread > 0, spread, 1.0)
+        spread = view._target_spread()
         for w in shifts:
             blocks.append(out + (h @ w) * spread - y)
     return np.hstack(blocks)
