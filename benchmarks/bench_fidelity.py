@@ -4,7 +4,8 @@ One run per task and seed, every strategy on the same training rows, the same
 CV folds and the same held-out test rows (issue 14):
 
 * ``full (tpe)`` -- ``SubsetSearchCV(subset_size=1.0)``: Optuna TPE on all rows;
-* ``<sel>@0.05`` -- every trial on a 5 % subset, ``sel`` random or CRAIG;
+* ``<sel>@0.05`` -- every trial on a 5 % subset, ``sel`` random or CRAIG
+  (with ``+prop``, below, also GLISTER and GRAD-MATCH);
 * ``<sel> rungs`` -- rungs of ``(0.05, 0.15, 0.45, 1.0)`` of each training fold
   with Optuna's successive-halving pruner (``pruner="halving"``);
 * ``<sel> rungs<1`` -- rungs ``(0.05, 0.15, 0.45)`` and the 3 best
@@ -216,6 +217,9 @@ PROP_STRATEGIES = (
     "random rungs<1 +prop",
     "random rungs<1 r0 +prop",
     "craig rungs +prop",
+    "craig@0.05 +prop",
+    "glister@0.05 +prop",
+    "gradmatch@0.05 +prop",
 )
 # Boosting rounds as the resource (synth-hgb's max_iter=200), on request.
 # 22 * 3**2: HalvingRandomSearchCV's last round, so both refit with 198.
