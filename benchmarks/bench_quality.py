@@ -252,6 +252,9 @@ def estimators(kind):
             "ridge": _scaled(Ridge()),
             "svr": _scaled(SVR(C=10.0)),
             "hgb": HistGradientBoostingRegressor(max_iter=50, random_state=0),
+            "hgb (unweighted)": HistGradientBoostingRegressor(
+                max_iter=50, random_state=0
+            ),
             "knn (no weights)": _scaled(KNeighborsRegressor()),
         }
     if kind == "text":
@@ -266,6 +269,7 @@ def estimators(kind):
         "lr unscaled": LogisticRegression(max_iter=1000),
         "svc": _scaled(SVC()),
         "hgb": HistGradientBoostingClassifier(max_iter=50, random_state=0),
+        "hgb (unweighted)": HistGradientBoostingClassifier(max_iter=50, random_state=0),
         "knn (no weights)": _scaled(KNeighborsClassifier()),
     }
 
@@ -301,7 +305,13 @@ def _cell(task, n, seed, est_name, size, selectors):
             return out
         for sel in selectors:
             model = SubsetEstimator(
-                est, selector=_selector(sel), subset_size=size, random_state=seed
+                est,
+                selector=_selector(sel),
+                subset_size=size,
+                random_state=seed,
+                # "(unweighted)": the same estimator fitted without the
+                # selector's weights, as use_weights=False fits it.
+                use_weights=False if est_name.endswith("(unweighted)") else "auto",
             )
             t0 = time.perf_counter()
             model.fit(X_tr, y_tr)
@@ -328,6 +338,8 @@ def run(
         for est_name in estimators(kind):
             if estimators_ is not None and est_name not in estimators_:
                 continue
+            if estimators_ is None and est_name.endswith("(unweighted)"):
+                continue  # on request only
             for size in (None, *sizes):
                 for seed in seeds:
                     jobs.append((task, kind, est_name, size, seed))
