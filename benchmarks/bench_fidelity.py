@@ -29,6 +29,9 @@ CV folds and the same held-out test rows (issue 14):
   strategy names keep their meaning across results files; on request;
 * ``... +rs`` -- the same search with ``optimizer="random"`` (Optuna's
   random sampler) instead of TPE, on request;
+* ``... unweighted`` -- the same search with ``use_weights=False``: trials
+  fit on the subset without the selector's weights (GRAD-MATCH then picks
+  rows for equal weights), on request;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
@@ -236,6 +239,11 @@ ROUND_STRATEGIES = (
 )
 # Optuna's random sampler instead of TPE (" +rs"), run on request.
 RANDOM_SAMPLER_STRATEGIES = ("random rungs<1 rounds +rs", "random@0.05 +rs")
+# The selectors' weights left out of the trials' fits, run on request.
+UNWEIGHTED_STRATEGIES = (
+    "craig@0.05 +prop unweighted",
+    "gradmatch@0.05 +prop unweighted",
+)
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
 ALL_STRATEGIES = tuple(
@@ -246,6 +254,7 @@ ALL_STRATEGIES = tuple(
         + ITER_STRATEGIES
         + ROUND_STRATEGIES
         + RANDOM_SAMPLER_STRATEGIES
+        + UNWEIGHTED_STRATEGIES
         + CHECK_STRATEGIES
     )
 )
@@ -341,6 +350,8 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         # The same search with Optuna's random sampler instead of TPE: does
         # the optimiser or the fidelity lose to HalvingRandomSearchCV?
         return without(" +rs").set_params(optimizer="random")
+    if strategy.endswith(" unweighted"):
+        return without(" unweighted").set_params(use_weights=False)
     if strategy.endswith(" rounds"):
         search = without(" rounds")
         # Rounds as n_points="auto" sizes them for rungs of rows, given
