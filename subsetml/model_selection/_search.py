@@ -882,12 +882,22 @@ multimetric_
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
+        score_s = None
+        if self.refit and not run.seconds.get("full_fits"):
+            # What scoring a whole test fold costs a model fitted on (nearly)
+            # all rows: a k-NN's or a kernel SVM's predictions cost more the
+            # more rows it was fitted on, so the subset trials' own scoring
+            # says little about a full-data search's.
+            score_s = _time_fold_scoring(
+                self.best_estimator_, scorers, X, y, run.splits
+            )
         self.compute_report_ = run.compute_report(
             self.search_time_,
             getattr(self, "refit_time_", None),
             self.selection_time_,
             refit_fit_s,
             sum(bool(c["collapsed"]) for c in self.collapsed_refits_),
+            score_s=score_s,
         )
         tasks.end(self, X, y, metadata)
 
@@ -2340,12 +2350,20 @@ class _Run:
         return value
 
     def compute_report(
-        self, search_time, refit_time, selection_time, refit_fit_s=None, n_collapsed=0
+        self,
+        search_time,
+        refit_time,
+        selection_time,
+        refit_fit_s=None,
+        n_collapsed=0,
+        *,
+        score_s=None,
     ):
         """Where the search's seconds went, and the full-data search's cost.
 
         ``refit_fit_s`` is the kept refit's own fit (``refit_time`` also
-        counts refits that collapsed, ``n_collapsed`` of them).
+        counts refits that collapsed, ``n_collapsed`` of them); ``score_s``
+        what the refit model takes to score one whole test fold, when timed.
         """
         n_splits = len(self.splits)
         # Only the trials this fit evaluated: a resumed study's stored trials
@@ -2391,7 +2409,8 @@ class _Run:
         # What one full-fold fit and score costs, from the fits that ran on
         # full folds if any (a full rung or re-scoring), else from the refit
         # scaled to a training fold's rows (linear in rows: a lower bound for
-        # models whose cost grows faster, such as kernel SVMs).
+        # models whose cost grows faster, such as kernel SVMs) and the refit
+        # model's scoring of a test fold.
         full = self.seconds.get("full_fits", [])
         if full:
             per_fit = float(np.mean(full))
@@ -2405,6 +2424,12 @@ class _Run:
                 "refit time x training-fold share of the rows (assumes cost "
                 "linear in rows; an underestimate for superlinear models)"
             )
+            if score_s is not None:
+                per_fit += float(score_s)
+                basis += (
+                    ", plus the refit model's scoring of a whole test fold "
+                    f"(timed on up to {_SCORE_PROBE_ROWS:,} of its rows)"
+                )
         else:
             per_fit = None
             basis = "unknown (no full-fold fit and no refit)"
@@ -2847,3 +2872,30 @@ def _raise_or_warn_about_failures(out, error_score):
         FitFailedWarning,
         stacklevel=external_stacklevel(),
     )
+
+
+#: Rows of a test fold on which the compute report times the refit model's
+#: scoring (scaled up to the whole fold).
+_SCORE_PROBE_ROWS = 1000
+
+
+def _time_fold_scoring(estimator, scorers, X, y, splits):
+    """Seconds ``scorers`` take on the first split's whole test fold with
+    ``estimator``, timed on up to ``_SCORE_PROBE_ROWS`` of its rows and
+    scaled to all of them; None where scoring fails (a scorer that needs
+    routed metadata, say): the estimate then leaves scoring out."""
+    test = np.asarray(splits[0][1])
+    if test.shape[0] == 0:
+        return None
+    part = test[:_SCORE_PROBE_ROWS]
+    X_part = _safe_indexing(X, part)
+    y_part = None if y is None else _safe_indexing(y, part)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            scorers(estimator, X_part, y_part)
+            spent = time.perf_counter() - t0
+    except Exception:  # a report must not fail the fit
+        return None
+    return spent * test.shape[0] / part.shape[0]
