@@ -430,8 +430,12 @@ multimetric_
         whole folds, estimated from the whole-fold fits the
         search ran (a full rung, re-scoring) or else from the refit scaled to
         a fold's rows (assumes cost linear in rows, so a lower bound for
-        kernel SVMs), with ``full_search_estimate_basis`` and
-        ``speedup_estimate``. With ``carbon``: ``energy_kwh``, ``co2_kg``,
+        kernel SVMs) plus the refit model's predictions on a test fold
+        (timed on up to 1,000 of its rows), with
+        ``full_search_estimate_basis`` and ``speedup_estimate``. A subset
+        search whose selection, fits and scoring took more than 2 s and
+        over twice that estimate warns that a full-data search would have
+        cost less. With ``carbon``: ``energy_kwh``, ``co2_kg``,
         ``full_search_energy_estimate_kwh``, ``full_search_co2_estimate_kg``
         and ``energy_basis``.
     search_time_ : float
@@ -884,13 +888,11 @@ multimetric_
         self.scorer_ = getattr(scorers, "_scorers", scorers)
         score_s = None
         if self.refit and not run.seconds.get("full_fits"):
-            # What scoring a whole test fold costs a model fitted on (nearly)
-            # all rows: a k-NN's or a kernel SVM's predictions cost more the
+            # What predicting a whole test fold costs a model fitted on
+            # (nearly) all rows: a k-NN's or a kernel SVM's predictions cost more the
             # more rows it was fitted on, so the subset trials' own scoring
             # says little about a full-data search's.
-            score_s = _time_fold_scoring(
-                self.best_estimator_, scorers, X, y, run.splits
-            )
+            score_s = _time_fold_scoring(self.best_estimator_, X, run.splits)
         self.compute_report_ = run.compute_report(
             self.search_time_,
             getattr(self, "refit_time_", None),
@@ -899,6 +901,8 @@ multimetric_
             sum(bool(c["collapsed"]) for c in self.collapsed_refits_),
             score_s=score_s,
         )
+        if not rungs[0].full:
+            _warn_if_not_faster(self.compute_report_)
         tasks.end(self, X, y, metadata)
 
     def _refit_best(
@@ -2363,7 +2367,7 @@ class _Run:
 
         ``refit_fit_s`` is the kept refit's own fit (``refit_time`` also
         counts refits that collapsed, ``n_collapsed`` of them); ``score_s``
-        what the refit model takes to score one whole test fold, when timed.
+        what the refit model takes to predict one whole test fold, when timed.
         """
         n_splits = len(self.splits)
         # Only the trials this fit evaluated: a resumed study's stored trials
@@ -2427,7 +2431,7 @@ class _Run:
             if score_s is not None:
                 per_fit += float(score_s)
                 basis += (
-                    ", plus the refit model's scoring of a whole test fold "
+                    ", plus the refit model's predictions on a whole test fold "
                     f"(timed on up to {_SCORE_PROBE_ROWS:,} of its rows)"
                 )
         else:
@@ -2874,27 +2878,64 @@ def _raise_or_warn_about_failures(out, error_score):
     )
 
 
+#: A subset search whose selection, fits and scoring took more than this
+#: many seconds, and less than ``_NOT_FASTER`` times the estimated fits and
+#: scoring of the full-data search, warns (shorter ones do not: their
+#: timings are mostly noise).
+_NOT_FASTER = 0.5
+_NOT_FASTER_MIN_S = 2.0
+
+
+def _warn_if_not_faster(report):
+    """Warn when a subset search's work cost clearly more than the full-data
+    search's fits and scores would have (``compute_report_``'s estimate):
+    the selection, or weighted fits, can cost more than quick fits save.
+    What both searches pay alike (worker processes, the optimiser) is left
+    out of the comparison."""
+    estimate = report.get("full_search_estimate_s")
+    parts = {
+        "selecting the subsets": report["selection_s"],
+        "fitting the trials": report["trial_fit_s"],
+        "scoring the trials": report["trial_score_s"],
+        "re-scoring the best on whole folds": report["rescore_s"],
+    }
+    work = sum(parts.values())
+    if estimate is None or work < _NOT_FASTER_MIN_S or estimate >= _NOT_FASTER * work:
+        return
+    what = max(parts, key=parts.get)
+    warnings.warn(
+        f"This subset search spent {work:.3g} s selecting, fitting and "
+        f"scoring, where a full-data search's fits and scores would take "
+        f"about {estimate:.3g} s (compute_report_); {what} took "
+        f"{parts[what]:.3g} s. Subsets pay where fits on all rows are slow: "
+        "for an estimator this quick, a full-data search (subset_size=1.0) "
+        "costs less, and selector='random' skips the selection.",
+        UserWarning,
+        stacklevel=external_stacklevel(),
+    )
+
+
 #: Rows of a test fold on which the compute report times the refit model's
 #: scoring (scaled up to the whole fold).
 _SCORE_PROBE_ROWS = 1000
 
 
-def _time_fold_scoring(estimator, scorers, X, y, splits):
-    """Seconds ``scorers`` take on the first split's whole test fold with
-    ``estimator``, timed on up to ``_SCORE_PROBE_ROWS`` of its rows and
-    scaled to all of them; None where scoring fails (a scorer that needs
-    routed metadata, say): the estimate then leaves scoring out."""
+def _time_fold_scoring(estimator, X, splits):
+    """Seconds ``estimator.predict`` takes on the first split's whole test
+    fold, timed on up to ``_SCORE_PROBE_ROWS`` of its rows and scaled to all
+    of them (the scorers themselves are not called: a user's scorer may
+    count or log its calls); None where the estimator cannot predict them."""
     test = np.asarray(splits[0][1])
-    if test.shape[0] == 0:
+    predict = getattr(estimator, "predict", None)
+    if test.shape[0] == 0 or predict is None:
         return None
     part = test[:_SCORE_PROBE_ROWS]
     X_part = _safe_indexing(X, part)
-    y_part = None if y is None else _safe_indexing(y, part)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            scorers(estimator, X_part, y_part)
+            predict(X_part)
             spent = time.perf_counter() - t0
     except Exception:  # a report must not fail the fit
         return None

@@ -1,6 +1,8 @@
 """Multi-fidelity SubsetSearchCV: rungs, pruners, test-fold sampling, re-scoring,
 the compute report (issue 14)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -549,26 +551,63 @@ def test_the_full_search_estimate_counts_scoring_whole_test_folds(data, monkeypa
     X, y = data
     monkeypatch.setattr(search_module, "_time_fold_scoring", lambda *a: 5.0)
     report = _search(subset_size=0.2, n_iter=3).fit(X, y).compute_report_
-    assert "scoring of a whole test fold" in report["full_search_estimate_basis"]
+    assert "predictions on a whole test fold" in report["full_search_estimate_basis"]
     # 3 trials x 2 splits, each at least the 5 s of scoring.
     assert report["full_search_estimate_s"] >= 5.0 * 3 * 2
-    # Where scoring cannot be timed (a scorer needing metadata), it is left out.
+    # Where predictions cannot be timed, they are left out.
     monkeypatch.setattr(search_module, "_time_fold_scoring", lambda *a: None)
     report = _search(subset_size=0.2, n_iter=3).fit(X, y).compute_report_
-    assert "scoring" not in report["full_search_estimate_basis"]
+    assert "predictions" not in report["full_search_estimate_basis"]
     assert report["full_search_estimate_s"] < 5.0
+
+
+def _report(**kw):
+    report = dict(
+        full_search_estimate_s=2.0, selection_s=8.0, trial_fit_s=1.0,
+        trial_score_s=0.5, rescore_s=0.5,
+    )  # fmt: skip
+    report.update(kw)
+    return report
+
+
+def test_a_subset_search_slower_than_the_full_one_says_so():
+    from subsetml.model_selection._search import _warn_if_not_faster
+
+    # A review's case: a quick logistic regression on 20,000 rows whose
+    # CRAIG selection took 9 s, against 1.6 s for the full-data search.
+    with pytest.warns(UserWarning, match=r"spent 10 s.*about 2 s.*selecting the"):
+        _warn_if_not_faster(_report())
+    with pytest.warns(UserWarning, match="fitting the trials took 8"):
+        _warn_if_not_faster(_report(selection_s=0.1, trial_fit_s=8.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_not_faster(_report(full_search_estimate_s=6.0))  # not clearly
+        _warn_if_not_faster(_report(selection_s=0.0))  # 2 s: too short to tell
+        _warn_if_not_faster(_report(full_search_estimate_s=None))  # no estimate
+
+
+def test_only_subset_searches_warn_that_they_were_not_faster(data, monkeypatch):
+    import subsetml.model_selection._search as search_module
+
+    monkeypatch.setattr(search_module, "_NOT_FASTER", np.inf)
+    monkeypatch.setattr(search_module, "_NOT_FASTER_MIN_S", 0.0)
+    with pytest.warns(UserWarning, match="This subset search spent"):
+        _search(subset_size=0.2, n_iter=2).fit(*data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _search(subset_size=1.0, n_iter=2).fit(*data)
 
 
 def test_fold_scoring_is_timed_on_part_of_the_first_test_fold(monkeypatch):
     from subsetml.model_selection._search import _time_fold_scoring
 
     X = np.arange(6000.0).reshape(3000, 2)
-    y = np.arange(3000)
     seen = []
 
-    def scorer(est, X_part, y_part):
-        seen.append((X_part.shape[0], y_part[0]))
-        ticks.append(ticks[-1] + 2.0)  # two seconds "spent" scoring
+    class Model:
+        def predict(self, X_part):
+            seen.append((X_part.shape[0], X_part[0, 0]))
+            ticks.append(ticks[-1] + 2.0)  # two seconds "spent" predicting
 
     ticks = [10.0]
     monkeypatch.setattr(
@@ -576,14 +615,16 @@ def test_fold_scoring_is_timed_on_part_of_the_first_test_fold(monkeypatch):
     )
     splits = [(np.arange(500), np.arange(500, 3000)), (np.arange(1), np.arange(2))]
     # 1,000 of the fold's 2,500 rows took 2 s: the fold takes 5 s.
-    assert _time_fold_scoring(None, scorer, X, y, splits) == pytest.approx(5.0)
-    assert seen == [(1000, 500)]
+    assert _time_fold_scoring(Model(), X, splits) == pytest.approx(5.0)
+    assert seen == [(1000, 1000.0)]
     monkeypatch.undo()
 
-    def failing(est, X_part, y_part):
-        raise TypeError("needs sample_weight")
+    class Failing:
+        def predict(self, X_part):
+            raise ValueError("cannot predict")
 
-    assert _time_fold_scoring(None, failing, X, y, splits) is None
+    assert _time_fold_scoring(Failing(), X, splits) is None
+    assert _time_fold_scoring(object(), X, splits) is None  # no predict
 
 
 # ------------------------------------------------------------ bad options
