@@ -725,6 +725,39 @@ def test_gradmatch_trials_choose_for_equal_weights_without_sample_weight(
     assert seen and set(seen) == {"auto"}
 
 
+def test_boosting_trials_fit_without_the_selectors_weights(monkeypatch):
+    # Weighted binning made HistGradientBoosting's 5 % trials slower than
+    # fits on all rows (a review): "auto" leaves GRAD-MATCH's weights out
+    # (it then chooses rows for equal weights) and keeps CRAIG's, which its
+    # picks need (quality_hgb_weights.json).
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    got = []
+    real = HistGradientBoostingRegressor.fit
+
+    def spy(self, X, y, sample_weight=None):
+        got.append(sample_weight)
+        return real(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(HistGradientBoostingRegressor, "fit", spy)
+    X, y = make_regression(300, 5, noise=5.0, random_state=0)
+    space = {"learning_rate": (0.05, 0.3)}
+    for selector, kw, weighted in (
+        ("gradmatch", {}, False),
+        ("gradmatch", {"use_weights": True}, True),
+        ("craig", {}, True),
+    ):
+        got.clear()
+        search = SubsetSearchCV(
+            HistGradientBoostingRegressor(max_iter=5), space, n_iter=2,
+            selector=selector, subset_size=0.2, cv=2, random_state=0, **kw,
+        ).fit(X, y)  # fmt: skip
+        trials, refit = got[:-1], got[-1]
+        assert len(trials) == 4 and refit is None
+        assert all((w is not None) == weighted for w in trials)
+        assert all((np.ptp(s.weights) > 0) == weighted for s in search.subsets_)
+
+
 def test_a_final_step_without_sample_weight_in_the_space_fits_unweighted():
     # The search's estimator takes weights, so the subsets carry them; a
     # configuration that swaps in k-NN fits without them, with a warning,

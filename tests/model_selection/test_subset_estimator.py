@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import (
@@ -525,3 +526,38 @@ def test_rows_weighted_zero_are_never_selected():
         SubsetEstimator(LogisticRegression(), subset_size=0.1).fit(
             X, y, sample_weight=(y == 1).astype(float)
         )
+
+
+class _RecordingHGB(HistGradientBoostingClassifier):
+    """A HistGradientBoostingClassifier that records the weights it got."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.sample_weight_ = sample_weight
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_boosting_is_known_to_fit_slowly_with_weights(monkeypatch):
+    """HistGradientBoosting bins its features at weighted quantiles once
+    given weights, one quantile at a time: a fixed cost per feature that made
+    a search's 5 % trials slower than fits on all rows (a review), so
+    SubsetSearchCV leaves GRAD-MATCH's weights out there. SubsetEstimator,
+    whose subset model is the product, keeps them: without them CRAIG fell
+    53 points below random subsets on a long-tailed target
+    (quality_hgb_weights.json)."""
+    from subsetml.model_selection._subset_estimator import weights_cost_more
+
+    X, y = make_classification(300, 6, random_state=0)
+    hgb = _RecordingHGB(max_iter=5)
+    assert weights_cost_more(hgb)
+    assert weights_cost_more(make_pipeline(StandardScaler(), hgb))
+    assert not weights_cost_more(LogisticRegression())
+    model = SubsetEstimator(hgb, selector="craig", subset_size=0.2, random_state=0).fit(
+        X, y
+    )
+    w = model.subset_.weights
+    np.testing.assert_allclose(model.estimator_.sample_weight_, w / w.mean())
+    # A scikit-learn whose binning ignores the weights is not slowed down.
+    from sklearn.ensemble._hist_gradient_boosting import binning
+
+    monkeypatch.setattr(binning._BinMapper, "fit", lambda self, X, y=None: self)
+    assert not weights_cost_more(hgb)
