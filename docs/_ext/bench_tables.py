@@ -164,6 +164,7 @@ def _write_fidelity(app):
         "fidelity_nets_large_cnn",
         "fidelity_nets_large_cnn_now",
         "fidelity_hgb_rounds",
+        "fidelity_selectors_prop",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
