@@ -93,6 +93,7 @@ from subsetml.model_selection._workers import (
     resolve_storage,
     retry_on_race,
 )
+from subsetml.selection import RandomSelector
 from subsetml.selection._registry import make_selector
 from subsetml.selection._views import (
     check_frame_finite,
@@ -711,7 +712,14 @@ multimetric_
         with parallel:
             selecting = tasks.sub(self, "select-subsets")
             adaptive, weighted, rungs = self._select_subsets(
-                parallel, X, y, splits, selection_seed, sizes, weights
+                parallel,
+                X,
+                y,
+                splits,
+                selection_seed,
+                sizes,
+                weights,
+                fit_params=routed.estimator.fit,
             )
             if values is not None:
                 rungs = _resource_rungs(rungs[0], self.resource, values)
@@ -911,7 +919,13 @@ multimetric_
             best=getattr(self, "best_index_", None) if self.refit else None,
         )
         if not rungs[0].full:
-            _warn_if_not_faster(self.compute_report_)
+            _warn_if_not_faster(
+                self.compute_report_,
+                # A net selects inside its fits: their seconds hold it.
+                selection_in_fits=adaptive,
+                random=isinstance(make_selector(self.selector), RandomSelector),
+                slow_weights=weighted and weights_cost_more(self._task_estimator),
+            )
         tasks.end(self, X, y, metadata)
 
     def _refit_best(
@@ -1183,21 +1197,29 @@ multimetric_
                 raise TypeError(f"callback must be callable, got {cb!r}.")
         return callbacks
 
-    def _use_weights(self):
+    def _use_weights(self, fit_params):
         """The ``use_weights`` the trials' subsets are chosen and fitted with.
 
         ``"auto"`` leaves the weights out where a weighted fit costs more
-        than the subset saves (:func:`weights_cost_more`) and the selector
-        can choose rows for equal weights instead (GRAD-MATCH). CRAIG's
-        weights are kept: without them its picks trained boosting 53 points
-        of R^2 x 100 below random subsets on a long-tailed target
+        than the subset saves (:func:`weights_cost_more`), the user's own
+        weights (in ``fit_params``) do not make it weighted anyway, and the
+        selector can choose rows for equal weights instead (GRAD-MATCH).
+        CRAIG's weights are kept: without them its picks trained boosting 53
+        points of R^2 x 100 below random subsets on a long-tailed target
         (``benchmarks/results/quality_hgb_weights.json``).
         """
+        user_weighted = any(
+            key.endswith("sample_weight") and value is not None
+            for key, value in (fit_params or {}).items()
+        )
         if (
             isinstance(self.use_weights, str)
             and self.use_weights == "auto"
+            and not user_weighted
             and weights_cost_more(self._task_estimator)
-            and make_selector(self.selector, weighted=False)._equal_weights
+            and getattr(
+                make_selector(self.selector, weighted=False), "_equal_weights", False
+            )
         ):
             return False
         return self.use_weights
@@ -1268,7 +1290,11 @@ multimetric_
                     self.subset_size,
                     score_size,
                     self.lastlayer,
-                    self.use_weights,
+                    # "auto" as applied: GRAD-MATCH's subsets for boosting
+                    # are chosen for equal weights (other digests unchanged).
+                    self.use_weights
+                    if self._use_weights(fit_params) == self.use_weights
+                    else "auto: unweighted",
                 )
                 # Resource rungs change what a rung's score means; the
                 # default leaves digests of earlier studies as they were.
@@ -1348,7 +1374,9 @@ multimetric_
             # GridSearchCV: only the estimator knows what it means.
             check_classification_targets(y)
 
-    def _select_subsets(self, parallel, X, y, splits, seed, sizes, weights=None):
+    def _select_subsets(
+        self, parallel, X, y, splits, seed, sizes, weights=None, fit_params=None
+    ):
         """One rung per subset size, each with a subset per split.
 
         Rows whose ``weights`` (``fit``'s ``sample_weight``) are 0 are never
@@ -1441,7 +1469,7 @@ multimetric_
                 self._task_estimator,
                 selector=self.selector,
                 subset_size=rung.size,
-                use_weights=self._use_weights(),
+                use_weights=self._use_weights(fit_params),
                 lastlayer=self.lastlayer,
                 random_state=seed,
             )
@@ -2948,12 +2976,18 @@ _NOT_FASTER = 0.75
 _NOT_FASTER_MIN_S = 2.0
 
 
-def _warn_if_not_faster(report):
+def _warn_if_not_faster(
+    report, *, selection_in_fits=False, random=False, slow_weights=False
+):
     """Warn when a subset search's work cost clearly more than the full-data
     search's fits and scores would have (``compute_report_``'s estimate):
     the selection, or weighted fits, can cost more than quick fits save.
     What both searches pay alike (worker processes, the optimiser) is left
-    out of the comparison."""
+    out of the comparison, and so is a search that ran no trial (a finished
+    study resumed). ``selection_in_fits``: the fits' seconds include the
+    selection (skorch nets select inside every trial); ``random``: the
+    selector is random; ``slow_weights``: the trials' fits took weights
+    that make them slow (:func:`weights_cost_more`)."""
     estimate = report.get("full_search_estimate_s")
     parts = {
         "selecting the subsets": report["selection_s"],
@@ -2962,22 +2996,33 @@ def _warn_if_not_faster(report):
         "re-scoring the best on whole folds": report["rescore_s"],
     }
     work = sum(parts.values())
-    if estimate is None or work < _NOT_FASTER_MIN_S or estimate >= _NOT_FASTER * work:
+    if selection_in_fits:
+        work -= parts["selecting the subsets"]
+        parts["fitting the trials"] -= parts["selecting the subsets"]
+    if (
+        estimate is None
+        or not report.get("n_trials")
+        or work < _NOT_FASTER_MIN_S
+        or estimate >= _NOT_FASTER * work
+    ):
         return
     what = max(parts, key=parts.get)
+    advice = (
+        "Subsets pay where fits on all rows are slow: for an estimator this "
+        "quick, a full-data search (subset_size=1.0) costs less"
+    )
+    if slow_weights and what == "fitting the trials":
+        advice += (
+            "; HistGradientBoosting fits slowly with per-row weights, and "
+            "selector='gradmatch' or 'random' fit it without them"
+        )
+    elif not random and what == "selecting the subsets":
+        advice += ", and selector='random' skips the selection"
     warnings.warn(
         f"This subset search spent {work:.3g} s selecting, fitting and "
         f"scoring, where a full-data search's fits and scores would take "
         f"about {estimate:.3g} s (compute_report_); {what} took "
-        f"{parts[what]:.3g} s. Subsets pay where fits on all rows are slow: "
-        "for an estimator this quick, a full-data search (subset_size=1.0) "
-        "costs less, and selector='random' skips the selection"
-        + (
-            " and the weights (a weighted fit can cost more than an "
-            "unweighted one on all rows: HistGradientBoosting)."
-            if what == "fitting the trials"
-            else "."
-        ),
+        f"{parts[what]:.3g} s. {advice}.",
         UserWarning,
         stacklevel=external_stacklevel(),
     )

@@ -324,7 +324,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 + "; set use_weights='auto' or False to fit on the unweighted "
                 "subset."
             )
-        if warn and not make_selector(self.selector, weighted=False)._equal_weights:
+        if warn and not getattr(
+            make_selector(self.selector, weighted=False), "_equal_weights", False
+        ):
             routed = getattr(self.estimator, "steps", None) and get_config().get(
                 "enable_metadata_routing", False
             )
@@ -582,8 +584,8 @@ def weights_cost_more(estimator):
     )
 
     last = final_step(estimator)
-    if isinstance(last, TransformedTargetRegressor):
-        last = last.regressor
+    while isinstance(last, TransformedTargetRegressor):
+        last = final_step(last.regressor)
     if not isinstance(
         last, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
     ):

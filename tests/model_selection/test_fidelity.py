@@ -590,7 +590,7 @@ def test_the_estimate_scales_the_refit_by_the_trials_costs():
 def _report(**kw):
     report = dict(
         full_search_estimate_s=2.0, selection_s=8.0, trial_fit_s=1.0,
-        trial_score_s=0.5, rescore_s=0.5,
+        trial_score_s=0.5, rescore_s=0.5, n_trials=10,
     )  # fmt: skip
     report.update(kw)
     return report
@@ -603,13 +603,34 @@ def test_a_subset_search_slower_than_the_full_one_says_so():
     # CRAIG selection took 9 s, against 1.6 s for the full-data search.
     with pytest.warns(UserWarning, match=r"spent 10 s.*about 2 s.*selecting the"):
         _warn_if_not_faster(_report())
-    with pytest.warns(UserWarning, match="fitting the trials took 8"):
+    with pytest.warns(UserWarning, match="selector='random' skips the selection"):
+        _warn_if_not_faster(_report())
+    # Slow fits: the advice names the weights only where they are the cause.
+    with pytest.warns(UserWarning, match="fitting the trials took 8") as caught:
         _warn_if_not_faster(_report(selection_s=0.1, trial_fit_s=8.0))
+    assert "HistGradientBoosting" not in str(caught[0].message)
+    assert "selector='random'" not in str(caught[0].message)
+    with pytest.warns(UserWarning, match="HistGradientBoosting fits slowly"):
+        _warn_if_not_faster(
+            _report(selection_s=0.1, trial_fit_s=8.0), slow_weights=True
+        )
+    with pytest.warns(UserWarning) as caught:
+        _warn_if_not_faster(_report(), random=True)
+    assert "selector='random'" not in str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_if_not_faster(_report(full_search_estimate_s=8.0))  # not clearly
         _warn_if_not_faster(_report(selection_s=0.0))  # 2 s: too short to tell
         _warn_if_not_faster(_report(full_search_estimate_s=None))  # no estimate
+        # A finished study resumed: no trial ran, the estimate is 0 s.
+        _warn_if_not_faster(_report(n_trials=0, full_search_estimate_s=0.0))
+        # A net selects inside its fits, whose seconds already hold it: 4 s
+        # of fits with 3 of selection in them, against an estimate of 3.5 s.
+        net = _report(selection_s=3.0, trial_fit_s=4.0, trial_score_s=0.0,
+                      rescore_s=0.0, full_search_estimate_s=3.5)  # fmt: skip
+        _warn_if_not_faster(net, selection_in_fits=True)
+    with pytest.warns(UserWarning, match="spent 7 s"):
+        _warn_if_not_faster(net)  # counted twice, it would warn
 
 
 def test_only_subset_searches_warn_that_they_were_not_faster(data, monkeypatch):

@@ -756,6 +756,58 @@ def test_boosting_trials_fit_without_the_selectors_weights(monkeypatch):
         assert len(trials) == 4 and refit is None
         assert all((w is not None) == weighted for w in trials)
         assert all((np.ptp(s.weights) > 0) == weighted for s in search.subsets_)
+    # With the user's own weights the fits are weighted anyway: GRAD-MATCH
+    # keeps its matched weights (a review).
+    search = SubsetSearchCV(
+        HistGradientBoostingRegressor(max_iter=5), space, n_iter=2,
+        selector="gradmatch", subset_size=0.2, cv=2, random_state=0,
+    ).fit(X, y, sample_weight=np.linspace(1, 2, 300))  # fmt: skip
+    assert all(np.ptp(s.weights) > 0 for s in search.subsets_)
+
+
+def test_a_selector_without_the_private_attributes_searches_boosting():
+    # make_selector takes any object with select(view, budget) (a review:
+    # boosting searches read a private attribute it lacks).
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from subsetml import Subset
+
+    class FirstRows:
+        def select(self, view, budget):
+            k = int(budget) if budget >= 1 else int(budget * view.n_samples)
+            return Subset(np.arange(k), np.ones(k))
+
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    search = SubsetSearchCV(
+        HistGradientBoostingRegressor(max_iter=5), {"learning_rate": (0.05, 0.3)},
+        n_iter=2, selector=FirstRows(), subset_size=0.2, cv=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert len(search.cv_results_["params"]) == 2
+
+
+def test_boosting_searches_stored_before_equal_gradmatch_do_not_resume(monkeypatch):
+    # A study stored when GRAD-MATCH's boosting subsets were weighted must not
+    # resume on equal-weight ones (a review); other studies' digests stay.
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    import subsetml.model_selection._search as search_module
+
+    X, y = make_regression(200, 5, noise=5.0, random_state=0)
+    splits = [(np.arange(100), np.arange(100, 200))]
+
+    def digest(selector):
+        search = SubsetSearchCV(
+            HistGradientBoostingRegressor(max_iter=5), {"learning_rate": (0.05, 0.3)},
+            selector=selector, subset_size=0.2,
+        )  # fmt: skip
+        search._task_estimator = search.estimator  # as fit sets it
+        return search._fingerprint(X, y, splits, None, fit_params={})["selector"]
+
+    now = {sel: digest(sel) for sel in ("gradmatch", "craig")}
+    monkeypatch.setattr(search_module, "weights_cost_more", lambda est: False)
+    before = {sel: digest(sel) for sel in ("gradmatch", "craig")}
+    assert now["gradmatch"] != before["gradmatch"]
+    assert now["craig"] == before["craig"]
 
 
 def test_a_final_step_without_sample_weight_in_the_space_fits_unweighted():

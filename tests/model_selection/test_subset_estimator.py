@@ -550,6 +550,13 @@ def test_boosting_is_known_to_fit_slowly_with_weights(monkeypatch):
     hgb = _RecordingHGB(max_iter=5)
     assert weights_cost_more(hgb)
     assert weights_cost_more(make_pipeline(StandardScaler(), hgb))
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    wrapped = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), HistGradientBoostingRegressor())
+    )
+    assert weights_cost_more(wrapped)
     assert not weights_cost_more(LogisticRegression())
     model = SubsetEstimator(hgb, selector="craig", subset_size=0.2, random_state=0).fit(
         X, y
