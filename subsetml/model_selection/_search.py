@@ -919,12 +919,20 @@ multimetric_
             best=getattr(self, "best_index_", None) if self.refit else None,
         )
         if not rungs[0].full:
+            slow = weights_cost_more(self._task_estimator)
             _warn_if_not_faster(
                 self.compute_report_,
                 # A net selects inside its fits: their seconds hold it.
                 selection_in_fits=adaptive,
                 random=isinstance(make_selector(self.selector), RandomSelector),
-                slow_weights=weighted and weights_cost_more(self._task_estimator),
+                slow_weights=slow
+                and weighted
+                and any(
+                    np.ptp(s.weights) > 0
+                    for s in self.subsets_
+                    if s is not None and s.size
+                ),
+                user_weights=slow and _user_weighted(routed.estimator.fit),
             )
         tasks.end(self, X, y, metadata)
 
@@ -1208,18 +1216,20 @@ multimetric_
         points of R^2 x 100 below random subsets on a long-tailed target
         (``benchmarks/results/quality_hgb_weights.json``).
         """
-        user_weighted = any(
-            key.endswith("sample_weight") and value is not None
-            for key, value in (fit_params or {}).items()
-        )
+
+        def equal(weighted):
+            selector = make_selector(self.selector, weighted=weighted)
+            return getattr(selector, "_equal_weights", False)
+
         if (
             isinstance(self.use_weights, str)
             and self.use_weights == "auto"
-            and not user_weighted
+            and not _user_weighted(fit_params)
             and weights_cost_more(self._task_estimator)
-            and getattr(
-                make_selector(self.selector, weighted=False), "_equal_weights", False
-            )
+            # Only a selector with weights to drop and a mode for equal ones
+            # (random and GLISTER subsets carry none: nothing changes).
+            and equal(weighted=False)
+            and not equal(weighted=True)
         ):
             return False
         return self.use_weights
@@ -2436,6 +2446,11 @@ class _Run:
             if (id(study), number) in self.ran
         ]
         out = [o for i in own for o in self.out[i * n_splits : (i + 1) * n_splits]]
+        in_fits = [o["selection_time"] for o in out if "selection_time" in o]
+        if in_fits:
+            # A net selects inside its fits: this fit's trials' selections
+            # (as their fit_time holds them), not the stored trials'.
+            selection_time = float(np.nansum(in_fits))
         # Re-scored trials' rows hold their re-scoring too: it is rescore_s.
         again = self.seconds.get("rescore_per_trial", {})
         fit = float(np.nansum([o.get("fit_time", np.nan) for o in out])) - sum(
@@ -2976,9 +2991,19 @@ _NOT_FASTER = 0.75
 _NOT_FASTER_MIN_S = 2.0
 
 
+def _user_weighted(fit_params):
+    """Whether ``fit``'s parameters carry the user's own per-row weights
+    (``sample_weight``, or a Pipeline step's ``<step>__sample_weight``)."""
+    return any(
+        key.endswith("sample_weight") and value is not None
+        for key, value in (fit_params or {}).items()
+    )
+
+
 def _warn_if_not_faster(
-    report, *, selection_in_fits=False, random=False, slow_weights=False
-):
+    report, *, selection_in_fits=False, random=False, slow_weights=False,
+    user_weights=False,
+):  # fmt: skip
     """Warn when a subset search's work cost clearly more than the full-data
     search's fits and scores would have (``compute_report_``'s estimate):
     the selection, or weighted fits, can cost more than quick fits save.
@@ -2986,8 +3011,9 @@ def _warn_if_not_faster(
     out of the comparison, and so is a search that ran no trial (a finished
     study resumed). ``selection_in_fits``: the fits' seconds include the
     selection (skorch nets select inside every trial); ``random``: the
-    selector is random; ``slow_weights``: the trials' fits took weights
-    that make them slow (:func:`weights_cost_more`)."""
+    selector is random; ``slow_weights``: the trials' fits took the
+    selector's weights, which make them slow (:func:`weights_cost_more`);
+    ``user_weights``: the user's own weights did (they reach every fit)."""
     estimate = report.get("full_search_estimate_s")
     parts = {
         "selecting the subsets": report["selection_s"],
@@ -3014,7 +3040,12 @@ def _warn_if_not_faster(
     if slow_weights and what == "fitting the trials":
         advice += (
             "; HistGradientBoosting fits slowly with per-row weights, and "
-            "selector='gradmatch' or 'random' fit it without them"
+            "selector='gradmatch' or 'random' fit it without the selector's"
+        )
+    elif user_weights and what == "fitting the trials":
+        advice += (
+            "; HistGradientBoosting fits slowly with per-row weights, and "
+            "fit's sample_weight weights every one of its fits"
         )
     elif not random and what == "selecting the subsets":
         advice += ", and selector='random' skips the selection"

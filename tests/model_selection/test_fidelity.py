@@ -617,6 +617,15 @@ def test_a_subset_search_slower_than_the_full_one_says_so():
     with pytest.warns(UserWarning) as caught:
         _warn_if_not_faster(_report(), random=True)
     assert "selector='random'" not in str(caught[0].message)
+    # The user's own weights made the fits slow: no selector fits without
+    # them (a second review).
+    with pytest.warns(UserWarning) as caught:
+        _warn_if_not_faster(
+            _report(selection_s=0.1, trial_fit_s=8.0), random=True, user_weights=True
+        )
+    message = str(caught[0].message)
+    assert "fit's sample_weight weights every one of its fits" in message
+    assert "selector=" not in message
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_if_not_faster(_report(full_search_estimate_s=8.0))  # not clearly

@@ -803,11 +803,23 @@ def test_boosting_searches_stored_before_equal_gradmatch_do_not_resume(monkeypat
         search._task_estimator = search.estimator  # as fit sets it
         return search._fingerprint(X, y, splits, None, fit_params={})["selector"]
 
-    now = {sel: digest(sel) for sel in ("gradmatch", "craig")}
+    from subsetml.selection import GradMatchSelector
+
+    selectors = {
+        "gradmatch": "gradmatch",
+        "craig": "craig",
+        # Random, GLISTER and equal GRAD-MATCH subsets carry no weights to
+        # drop: their stored studies still resume (a second review).
+        "random": "random",
+        "glister": "glister",
+        "equal": GradMatchSelector(weighting="equal"),
+    }
+    now = {key: digest(sel) for key, sel in selectors.items()}
     monkeypatch.setattr(search_module, "weights_cost_more", lambda est: False)
-    before = {sel: digest(sel) for sel in ("gradmatch", "craig")}
+    before = {key: digest(sel) for key, sel in selectors.items()}
     assert now["gradmatch"] != before["gradmatch"]
-    assert now["craig"] == before["craig"]
+    for key in ("craig", "random", "glister", "equal"):
+        assert now[key] == before[key], key
 
 
 def test_a_final_step_without_sample_weight_in_the_space_fits_unweighted():

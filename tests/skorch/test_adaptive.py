@@ -354,6 +354,29 @@ def test_a_net_at_the_end_of_a_pipeline_still_trains_adaptively(data):
     assert type(search.best_estimator_[-1]).__name__ == "NeuralNetClassifier"
 
 
+def test_a_resumed_net_search_reports_its_own_trials_selection(data, tmp_path):
+    # A net selects inside its fits: the compute report's selection is this
+    # fit's trials', as its fits are, not the stored trials' too (a review).
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = data
+
+    def search(n_iter):
+        return SubsetSearchCV(
+            _plain_net(), {"lr": (0.01, 0.5, "log-uniform")}, n_iter=n_iter,
+            selector="gradmatch", subset_size=0.25, cv=2, random_state=0,
+            storage=f"sqlite:///{tmp_path / 'nets.db'}",
+        ).fit(X, y)  # fmt: skip
+
+    search(2)
+    resumed = search(4)
+    report = resumed.compute_report_
+    assert report["n_trials"] == 2 and report["n_trials_stored"] == 2
+    sel = np.asarray(resumed.cv_results_["selection_time"], dtype=float)
+    assert report["selection_s"] == pytest.approx(2 * sel[2:].sum())
+    assert report["selection_s"] < 2 * sel.sum()
+
+
 def test_subset_estimator_refuses_an_unknown_net_class(data):
     from skorch import NeuralNetClassifier
 
