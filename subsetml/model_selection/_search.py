@@ -435,12 +435,12 @@ multimetric_
         trials are counted apart, by ``n_trials_stored``; and
         ``full_search_estimate_s``, the cost of the same number of trials on
         whole folds, estimated from the whole-fold fits the
-        search ran (a full rung, re-scoring) or else from the refit scaled to
-        a fold's rows (assumes cost linear in rows, so a lower bound for
-        kernel SVMs) and, in a search of one rung, by the trials' mean fit
-        time on their subsets over the chosen configuration's, plus the
-        refit model's predictions on a test fold (timed on up to 1,000 of
-        its rows), with
+        search ran (a full rung, re-scoring) or else from the refit scaled
+        down to a fold's rows (in a search of one rung, along the growth of
+        the chosen configuration's cost from its subset to all rows, and by
+        the trials' mean fit time on their subsets over its; otherwise
+        linearly) plus the refit model's predictions on a test fold (timed
+        on up to 1,000 of its rows), with
         ``full_search_estimate_basis`` and ``speedup_estimate``. A subset
         search whose selection, fits and scoring took more than 2 s and
         over 4/3 of that estimate warns that a full-data search would have
@@ -905,10 +905,10 @@ multimetric_
         score_s = None
         if self.refit and not run.seconds.get("full_fits"):
             # What predicting a whole test fold costs a model fitted on
-            # (nearly) all rows: a k-NN's or a kernel SVM's predictions cost more the
-            # more rows it was fitted on, so the subset trials' own scoring
-            # says little about a full-data search's.
-            score_s = _time_fold_scoring(self.best_estimator_, X, run.splits)
+            # (nearly) all rows: a k-NN's or a kernel SVM's predictions cost
+            # more the more rows it was fitted on, so the subset trials' own
+            # scoring says little about a full-data search's.
+            score_s = _time_fold_predictions(self.best_estimator_, X, run.splits)
         self.compute_report_ = run.compute_report(
             self.search_time_,
             getattr(self, "refit_time_", None),
@@ -2485,9 +2485,8 @@ class _Run:
         }
         # What one full-fold fit and score costs, from the fits that ran on
         # full folds if any (a full rung or re-scoring), else from the refit
-        # scaled to a training fold's rows (linear in rows: a lower bound for
-        # models whose cost grows faster, such as kernel SVMs) and the refit
-        # model's scoring of a test fold.
+        # scaled down to a training fold's rows and the refit model's
+        # predictions on a test fold.
         full = self.seconds.get("full_fits", [])
         if full:
             per_fit = float(np.mean(full))
@@ -2496,11 +2495,26 @@ class _Run:
             n = num_rows(self.X)
             frac = float(np.mean([len(t) for t, _ in self.splits])) / n
             one_fit = refit_time if refit_fit_s is None else refit_fit_s
-            per_fit = float(one_fit) * frac
-            basis = (
-                "refit time x training-fold share of the rows (assumes cost "
-                "linear in rows; an underestimate for superlinear models)"
-            )
+            power = self._cost_power(best, float(one_fit))
+            if power is None:
+                per_fit = float(one_fit) * frac
+                basis = (
+                    "refit time x training-fold share of the rows (assumes "
+                    "cost linear in rows: too high for models whose cost "
+                    "grows faster, such as kernel SVMs, too low for those "
+                    "with a fixed cost per fit)"
+                )
+            else:
+                # Costs do not grow linearly with rows: a kernel SVM's grow
+                # faster, boosting's fixed cost per round slower. A line on
+                # log-log axes through the chosen configuration's fit on its
+                # subset and its refit on all rows gives a fold's rows.
+                per_fit = float(one_fit) * frac**power
+                basis = (
+                    f"refit time x (training-fold share of the rows) ** "
+                    f"{power:.2g}, the growth of the chosen configuration's "
+                    "cost from its subset to all rows"
+                )
             scale = self._cost_scale(own, best)
             if scale is not None:
                 # The refit stands for the configuration chosen; others cost
@@ -2511,10 +2525,13 @@ class _Run:
                     "subsets over the chosen configuration's"
                 )
             if score_s is not None:
-                per_fit += float(score_s)
+                # A k-NN's and a kernel SVM's predictions cost in proportion
+                # to the rows they were fitted on (others' cost little).
+                per_fit += float(score_s) * frac
                 basis += (
                     ", plus the refit model's predictions on a whole test fold "
-                    f"(timed on up to {_SCORE_PROBE_ROWS:,} of its rows)"
+                    f"(timed on up to {_SCORE_PROBE_ROWS:,} of its rows) x the "
+                    "training-fold share of the rows"
                 )
         else:
             per_fit = None
@@ -2528,6 +2545,24 @@ class _Run:
             else est / float(search_time)
         )
         return report
+
+    def _cost_power(self, best, refit_s):
+        """``p`` in ``cost ~ rows ** p`` for trial ``best``: from its mean fit
+        on its subsets (one rung, no failure) to its refit on all rows, kept
+        within [0, 3]; None where either is unknown."""
+        n = len(self.splits)
+        rungs = self.more.get("rung", [])
+        sizes = self.more.get("subset_size", [])
+        if best is None or not refit_s > 0 or rungs[best] or best >= len(sizes):
+            return None
+        outs = self.out[best * n : (best + 1) * n]
+        if any(o.get("fit_error") is not None for o in outs):
+            return None
+        t = float(np.mean([o.get("fit_time", np.nan) for o in outs]))
+        k, rows = float(sizes[best]), num_rows(self.X)
+        if not (t > 0 and 0 < k < rows):
+            return None
+        return float(np.clip(np.log(refit_s / t) / np.log(rows / k), 0.0, 3.0))
 
     def _cost_scale(self, own, best):
         """The trials' mean fit time over that of trial ``best``, all on
@@ -2984,9 +3019,7 @@ def _raise_or_warn_about_failures(out, error_score):
 #: A subset search whose selection, fits and scoring took more than this
 #: many seconds, and less than ``_NOT_FASTER`` times the estimated fits and
 #: scoring of the full-data search, warns (shorter ones do not: their
-#: timings are mostly noise). Below 1, since the estimate is linear in rows:
-#: for a kernel SVM, whose fits grow faster, it is low by up to a factor
-#: ``1 - 1 / cv``.
+#: timings are mostly noise). Below 1, since the estimate is rough.
 _NOT_FASTER = 0.75
 _NOT_FASTER_MIN_S = 2.0
 
@@ -3064,7 +3097,7 @@ def _warn_if_not_faster(
 _SCORE_PROBE_ROWS = 1000
 
 
-def _time_fold_scoring(estimator, X, splits):
+def _time_fold_predictions(estimator, X, splits):
     """Seconds ``estimator.predict`` takes on the first split's whole test
     fold, timed on up to ``_SCORE_PROBE_ROWS`` of its rows and scaled to all
     of them (the scorers themselves are not called: a user's scorer may

@@ -549,13 +549,14 @@ def test_the_full_search_estimate_counts_scoring_whole_test_folds(data, monkeypa
     import subsetml.model_selection._search as search_module
 
     X, y = data
-    monkeypatch.setattr(search_module, "_time_fold_scoring", lambda *a: 5.0)
+    monkeypatch.setattr(search_module, "_time_fold_predictions", lambda *a: 5.0)
     report = _search(subset_size=0.2, n_iter=3).fit(X, y).compute_report_
     assert "predictions on a whole test fold" in report["full_search_estimate_basis"]
-    # 3 trials x 2 splits, each at least the 5 s of scoring.
-    assert report["full_search_estimate_s"] >= 5.0 * 3 * 2
+    # 3 trials x 2 splits, each at least the 5 s of predictions x the
+    # training folds' half of the rows.
+    assert report["full_search_estimate_s"] >= 5.0 * 0.5 * 3 * 2
     # Where predictions cannot be timed, they are left out.
-    monkeypatch.setattr(search_module, "_time_fold_scoring", lambda *a: None)
+    monkeypatch.setattr(search_module, "_time_fold_predictions", lambda *a: None)
     report = _search(subset_size=0.2, n_iter=3).fit(X, y).compute_report_
     assert "predictions" not in report["full_search_estimate_basis"]
     assert report["full_search_estimate_s"] < 5.0
@@ -585,6 +586,30 @@ def test_the_estimate_scales_the_refit_by_the_trials_costs():
     run.more["rung"] = [0, 0, 0]
     run.out[2:4] = outs(0.1, 0.1, error="ValueError")
     assert _Run._cost_scale(run, [0, 1, 2], 0) is None
+
+
+def test_the_estimate_scales_the_refit_along_the_costs_growth():
+    # A kernel SVM's cost grows faster than its rows, boosting's slower: the
+    # refit is scaled to a fold's rows along the line (on log-log axes)
+    # through the chosen configuration's fit on its subset and its refit.
+    from types import SimpleNamespace
+
+    from subsetml.model_selection._search import _Run
+
+    run = SimpleNamespace(
+        splits=[0, 1],
+        X=np.zeros((10_000, 2)),
+        more={"rung": [0, 0], "subset_size": [100.0, 100.0]},
+        out=[{"fit_time": 0.01}] * 2 + [{"fit_time": 0.02, "fit_error": "x"}] * 2,
+    )
+    assert _Run._cost_power(run, 0, 1.0) == pytest.approx(1.0)  # 100x rows
+    assert _Run._cost_power(run, 0, 10.0) == pytest.approx(1.5)
+    assert _Run._cost_power(run, 0, 1e9) == 3.0  # kept within [0, 3]
+    assert _Run._cost_power(run, 0, 0.001) == 0.0
+    assert _Run._cost_power(run, 1, 1.0) is None  # a failed fit
+    assert _Run._cost_power(run, None, 1.0) is None
+    run.more["rung"] = [1, 0]
+    assert _Run._cost_power(run, 0, 1.0) is None  # its time spans rungs
 
 
 def _report(**kw):
@@ -655,7 +680,7 @@ def test_only_subset_searches_warn_that_they_were_not_faster(data, monkeypatch):
 
 
 def test_fold_scoring_is_timed_on_part_of_the_first_test_fold(monkeypatch):
-    from subsetml.model_selection._search import _time_fold_scoring
+    from subsetml.model_selection._search import _time_fold_predictions
 
     X = np.arange(6000.0).reshape(3000, 2)
     seen = []
@@ -671,7 +696,7 @@ def test_fold_scoring_is_timed_on_part_of_the_first_test_fold(monkeypatch):
     )
     splits = [(np.arange(500), np.arange(500, 3000)), (np.arange(1), np.arange(2))]
     # 1,000 of the fold's 2,500 rows took 2 s: the fold takes 5 s.
-    assert _time_fold_scoring(Model(), X, splits) == pytest.approx(5.0)
+    assert _time_fold_predictions(Model(), X, splits) == pytest.approx(5.0)
     assert seen == [(1000, 1000.0)]
     monkeypatch.undo()
 
@@ -679,8 +704,8 @@ def test_fold_scoring_is_timed_on_part_of_the_first_test_fold(monkeypatch):
         def predict(self, X_part):
             raise ValueError("cannot predict")
 
-    assert _time_fold_scoring(Failing(), X, splits) is None
-    assert _time_fold_scoring(object(), X, splits) is None  # no predict
+    assert _time_fold_predictions(Failing(), X, splits) is None
+    assert _time_fold_predictions(object(), X, splits) is None  # no predict
 
 
 # ------------------------------------------------------------ bad options
