@@ -185,3 +185,9 @@ def check_numeric_y(y, *, ensure_finite=True):
             "y must be numeric for regression; it holds values that are not "
             f"numbers, such as {sample[0]!r}."
         ) from None
+
+
+def is_resampler(step):
+    """Whether a Pipeline step resamples the rows while the model fits
+    (imbalanced-learn's samplers: ``fit_resample``)."""
+    return hasattr(step, "fit_resample")

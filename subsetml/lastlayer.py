@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 
 from subsetml._adapters import adapter_for
 from subsetml._gradops import DenseGradients, FactoredGradients
-from subsetml._validation import check_number
+from subsetml._validation import check_number, is_resampler
 
 __all__ = ["LastLayer", "GRADIENT_MODES"]
 
@@ -526,7 +526,9 @@ class LastLayer:
         if isinstance(estimator, Pipeline):
             final = estimator.steps[-1][1]
             for _, step in estimator.steps[:-1]:
-                if step is None or step == "passthrough":
+                # A resampler (imbalanced-learn's) acts only while the model
+                # fits: predictions see every row through the other steps.
+                if step is None or step == "passthrough" or is_resampler(step):
                     continue
                 Xt = step.transform(Xt)
         # The model predicts on its input as it is (a DataFrame keeps its

@@ -132,6 +132,21 @@ def test_from_estimator_pipeline_transforms_features():
     np.testing.assert_allclose(view.features, StandardScaler().fit_transform(X))
 
 
+def test_from_estimator_skips_a_pipelines_resampler():
+    # A fitted imbalanced-learn Pipeline predicts through every step but its
+    # sampler; its view did call the sampler's (missing) transform (review).
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = load_iris(return_X_y=True)
+    pipe = imblearn_pipeline.make_pipeline(
+        StandardScaler(), RandomUnderSampler(random_state=0), LogisticRegression()
+    ).fit(X, y)
+    view = LastLayer.from_estimator(pipe, X, y)
+    assert view.n_samples == X.shape[0]
+    np.testing.assert_allclose(view.features, pipe[0].transform(X))
+
+
 def test_from_estimator_regressor():
     X, y = make_regression(n_samples=30, n_features=4, random_state=0)
     reg = Ridge().fit(X, y)

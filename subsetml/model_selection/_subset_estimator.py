@@ -31,6 +31,7 @@ from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml._validation import (
     check_numeric_y,
     external_stacklevel,
+    is_resampler,
     label_columns_error,
     one_or_more_targets,
 )
@@ -45,7 +46,6 @@ from subsetml.selection._views import (
     check_frame_finite,
     check_lastlayer,
     is_frame,
-    is_resampler,
     is_text,
     num_rows,
     select_rows,

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array
 
+from subsetml._validation import is_resampler
 from subsetml.lastlayer import LastLayer
 from subsetml.selection._random import RandomSelector
 
@@ -339,12 +340,6 @@ def frame_has_missing(X):
         return bool(np.asarray(isna()).any())
     null = getattr(X, "null_count", None)  # polars
     return bool(null is not None and np.asarray(null()).sum() > 0)
-
-
-def is_resampler(step):
-    """Whether a Pipeline step resamples the rows while the model fits
-    (imbalanced-learn's samplers: ``fit_resample``)."""
-    return hasattr(step, "fit_resample")
 
 
 def _preprocessed(steps, X, y):
