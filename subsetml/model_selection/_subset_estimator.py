@@ -465,6 +465,30 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self.estimator_.transform(self._kernel_columns(self._check_X(X)))
 
+    @available_if(_estimator_has("transform"))
+    def set_output(self, *, transform=None):
+        """Set the output container of :meth:`transform` (``"default"``,
+        ``"pandas"``, ``"polars"``), as scikit-learn's ``set_output``: on the
+        wrapped transformer, which each fit clones, and on the fitted one.
+        A Pipeline's ``set_output`` calls it.
+
+        Returns
+        -------
+        self : SubsetEstimator
+        """
+        if transform is None:
+            return self
+        for est in (self.estimator, getattr(self, "estimator_", None)):
+            if est is None:
+                continue
+            if not hasattr(est, "set_output"):
+                raise ValueError(
+                    f"{type(est).__name__} has no set_output: its transform "
+                    "output cannot be configured."
+                )
+            est.set_output(transform=transform)
+        return self
+
     @available_if(_estimator_has("inverse_transform"))
     def inverse_transform(self, X):
         """The fitted estimator's ``inverse_transform`` (``X`` in its output
@@ -688,16 +712,29 @@ def counted_budget(subset_size, n_counted, n):
 
 
 def _check_counted_classes(y, counted, n):
-    """``y`` of the rows that count, with at least two classes among them."""
+    """``y`` of the rows that count, with at least two classes among them,
+    and every class of ``y``: the subset model's ``classes_`` (and its
+    ``predict_proba`` columns) must be those of the whole ``y``."""
     if counted.shape[0] == n:
         return y
-    y = y[counted]
-    if np.unique(y).shape[0] < 2:
+    kept = y[counted]
+    classes = np.unique(kept)
+    if classes.shape[0] < 2:
         raise ValueError(
             "The rows whose sample_weight is not 0 hold only one class "
-            f"({y[0]!r}); a subset for a classifier needs at least two."
+            f"({kept[0]!r}); a subset for a classifier needs at least two."
         )
-    return y
+    missing = np.setdiff1d(np.unique(y), classes)
+    if missing.size:
+        label = missing[0]
+        label = label.item() if isinstance(label, np.generic) else label
+        raise ValueError(
+            f"Every row of class {label!r} has sample_weight 0, so no "
+            "subset can hold it and the model would not know the class "
+            "(its predict_proba would lack that column). Drop those rows, "
+            "or give them a weight."
+        )
+    return kept
 
 
 def _resampler(estimator):

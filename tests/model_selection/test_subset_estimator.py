@@ -397,6 +397,24 @@ def test_transform_score_samples_and_inverse_transform_are_delegated():
     assert not hasattr(plain, "transform") and not hasattr(plain, "score_samples")
 
 
+def test_set_output_reaches_the_transformer_fitted_on_a_subset():
+    # A Pipeline's set_output refused a SubsetEstimator that transforms (a
+    # review), though the docs show it as a middle step.
+    import pandas as pd
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    scaler = SubsetEstimator(StandardScaler(), subset_size=0.5, random_state=0)
+    pipe = make_pipeline(scaler, LogisticRegression(max_iter=1000))
+    pipe.set_output(transform="pandas").fit(X, y)
+    out = pipe[0].transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(X.columns)
+    # After the fit too, on the fitted transformer; and back.
+    assert isinstance(pipe[0].set_output(transform="default").transform(X), np.ndarray)
+    assert pipe[0].set_output() is pipe[0]
+    assert not hasattr(SubsetEstimator(LogisticRegression()), "set_output")
+
+
 def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step():
     """TransformedTargetRegressor passes **fit_params to its regressor, yet
     the weights were dropped with a warning that it takes none; and a
@@ -525,6 +543,20 @@ def test_rows_weighted_zero_are_never_selected():
     with pytest.raises(ValueError, match="hold only one class"):
         SubsetEstimator(LogisticRegression(), subset_size=0.1).fit(
             X, y, sample_weight=(y == 1).astype(float)
+        )
+    # A class whose rows all weigh 0 cannot reach the subset: the model's
+    # predict_proba lacked its column while classes_ listed it (a review).
+    X3, y3 = load_digits(return_X_y=True)
+    keep = y3 < 3
+    X3, y3 = X3[keep], y3[keep]
+    with pytest.raises(ValueError, match="Every row of class 2 has sample_weight 0"):
+        SubsetEstimator(LogisticRegression(), subset_size=0.2).fit(
+            X3, y3, sample_weight=(y3 != 2).astype(float)
+        )
+    names = np.array(["a", "b", "c"], dtype=object)[y3]
+    with pytest.raises(ValueError, match="Every row of class 'c' has"):
+        SubsetEstimator(LogisticRegression(), subset_size=0.2).fit(
+            X3, names, sample_weight=(y3 != 2).astype(float)
         )
 
 
