@@ -27,6 +27,7 @@ from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._views import (
     check_lastlayer,
+    frame_has_missing,
     is_frame,
     is_text,
     num_rows,
@@ -132,9 +133,10 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         increasing order (so the subset keeps the rows' original order).
     sample_weight_ : ndarray of float64, shape (k,)
         The selector's weight of each kept row, aligned with
-        ``sample_indices_`` and rescaled to mean 1: how many rows each one
-        stands for (CRAIG; GRAD-MATCH with ``weighting="matched"``); all
-        ones for random and GLISTER. GRAD-MATCH's default here chooses rows
+        ``sample_indices_`` and rescaled to mean 1: proportional to how
+        many rows each one stands for (times ``n / k`` for the count; CRAIG,
+        GRAD-MATCH with ``weighting="matched"``); all ones for random and
+        GLISTER. GRAD-MATCH's default here chooses rows
         for equal weights: each row of a class (or target bin) carries its
         share of it, equal within the class up to rounding of the budget.
     selection_time_ : float
@@ -293,6 +295,18 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             validate_data(self, X, skip_check_array=True)
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             check_consistent_length(X, y)
+            if (
+                not _is_random(selector)
+                and not takes_nan(self.estimator)
+                and frame_has_missing(X)
+            ):
+                raise ValueError(
+                    "Input X contains NaN or missing values, which "
+                    f"{type(selector).__name__} cannot read; impute them "
+                    "first (or pass estimator=make_pipeline(SimpleImputer(), "
+                    "model), whose steps the selector reads through), or use "
+                    "selector='random'."
+                )
         else:
             X, y = _validated(
                 self,

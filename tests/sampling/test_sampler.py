@@ -573,6 +573,31 @@ def test_whole_number_float_targets_with_more_classes_than_rows_kept():
     assert set(y_sub) == {0.0, 1.0}
 
 
+def test_a_frame_with_missing_values_is_refused_with_advice():
+    # A gradient selector failed deep inside the view with a bare "Input
+    # contains NaN." (a review); random subsets and a Pipeline that imputes
+    # take such a frame.
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.randn(200, 3), columns=["a", "b", "c"])
+    frame.loc[rng.rand(200) < 0.1, "a"] = np.nan
+    y = rng.randint(2, size=200)
+    with pytest.raises(ValueError, match="CraigSelector cannot read; impute"):
+        SubsetSampler("craig", 0.2, random_state=0).fit_resample(frame, y)
+    with pytest.raises(ValueError, match="impute them first"):
+        select_subset(frame, y, 0.2, "gradmatch", random_state=0)
+    Xr, _ = SubsetSampler("random", 0.2, random_state=0).fit_resample(frame, y)
+    assert Xr.shape == (40, 3)
+    imputing = make_pipeline(SimpleImputer(), LogisticRegression())
+    Xr, _ = SubsetSampler(
+        "craig", 0.2, estimator=imputing, random_state=0
+    ).fit_resample(frame, y)
+    assert Xr.shape == (40, 3)
+
+
 def test_several_regression_targets_are_kept_together():
     rng = np.random.RandomState(0)
     X, Y = rng.randn(200, 3), rng.randn(200, 2)
