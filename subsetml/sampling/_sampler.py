@@ -276,6 +276,10 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         """
         Xv, yv = self._fit(X, y, weighted=False)
         idx = self.sample_indices_
+        if isinstance(y, np.ndarray) and y.shape == np.shape(yv):
+            # The user's own targets (integer counts stay integers; the
+            # selector read them as floats).
+            yv = y
         return _take_rows(X, Xv, idx), _take_rows(y, yv, idx)
 
     # ------------------------------------------------------------- helpers

@@ -573,6 +573,18 @@ def test_whole_number_float_targets_with_more_classes_than_rows_kept():
     assert set(y_sub) == {0.0, 1.0}
 
 
+def test_integer_regression_targets_come_back_as_integers():
+    # They came back as floats (the selector reads them so), where a Series
+    # kept its dtype (a review).
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(200, 3), rng.randint(0, 1000, size=200)
+    for selector in ("random", "craig"):
+        sampler = SubsetSampler(selector, 0.2, task="regression", random_state=0)
+        _, y_sub = sampler.fit_resample(X, y)
+        assert y_sub.dtype == y.dtype
+        np.testing.assert_array_equal(y_sub, y[sampler.sample_indices_])
+
+
 def test_a_frame_with_missing_values_is_refused_with_advice():
     # A gradient selector failed deep inside the view with a bare "Input
     # contains NaN." (a review); random subsets and a Pipeline that imputes
