@@ -1472,6 +1472,7 @@ multimetric_
             )
         weighted = None
         tasks = []
+        use_weights = self._use_weights(fit_params)
         for r, rung in enumerate(rungs):
             if rung.full:
                 continue
@@ -1479,7 +1480,7 @@ multimetric_
                 self._task_estimator,
                 selector=self.selector,
                 subset_size=rung.size,
-                use_weights=self._use_weights(fit_params),
+                use_weights=use_weights,
                 lastlayer=self.lastlayer,
                 random_state=seed,
             )
@@ -2550,15 +2551,11 @@ class _Run:
         """``p`` in ``cost ~ rows ** p`` for trial ``best``: from its mean fit
         on its subsets (one rung, no failure) to its refit on all rows, kept
         within [0, 3]; None where either is unknown."""
-        n = len(self.splits)
         rungs = self.more.get("rung", [])
         sizes = self.more.get("subset_size", [])
         if best is None or not refit_s > 0 or rungs[best] or best >= len(sizes):
             return None
-        outs = self.out[best * n : (best + 1) * n]
-        if any(o.get("fit_error") is not None for o in outs):
-            return None
-        t = float(np.mean([o.get("fit_time", np.nan) for o in outs]))
+        t = _mean_fit_time(self.out, best, len(self.splits))
         k, rows = float(sizes[best]), num_rows(self.X)
         if not (t > 0 and 0 < k < rows):
             return None
@@ -2572,15 +2569,8 @@ class _Run:
         rungs = self.more.get("rung", [])
         if best is None or not own or any(rungs[i] for i in (*own, best)):
             return None
-
-        def fit_time(i):
-            outs = self.out[i * n : (i + 1) * n]
-            if any(o.get("fit_error") is not None for o in outs):
-                return np.nan
-            return float(np.mean([o.get("fit_time", np.nan) for o in outs]))
-
-        mine = [fit_time(i) for i in own]
-        chosen = fit_time(best)
+        mine = [_mean_fit_time(self.out, i, n) for i in own]
+        chosen = _mean_fit_time(self.out, best, n)
         if not (np.all(np.isfinite(mine)) and np.isfinite(chosen) and chosen > 0):
             return None
         return float(np.mean(mine)) / chosen
@@ -2694,6 +2684,15 @@ def _add_times(total, splits_out):
         {k: t.get(k, 0.0) + n.get(k, 0.0) for k in set(t) | set(n)}
         for t, n in zip(total, now)
     ]
+
+
+def _mean_fit_time(out, i, n_splits):
+    """Trial ``i``'s mean fit seconds over its splits' rows of ``out``; NaN
+    where a fit failed."""
+    outs = out[i * n_splits : (i + 1) * n_splits]
+    if any(o.get("fit_error") is not None for o in outs):
+        return np.nan
+    return float(np.mean([o.get("fit_time", np.nan) for o in outs]))
 
 
 def _with_times(splits_out, times):
