@@ -71,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_info
 
 from subsetml.model_selection import SubsetEstimator
-from subsetml.selection import GradMatchSelector
+from subsetml.selection import CraigSelector, GradMatchSelector
 
 SELECTORS = ("random", "craig", "glister", "gradmatch")
 
@@ -79,6 +79,11 @@ SELECTORS = ("random", "craig", "glister", "gradmatch")
 VARIANTS = {
     "gradmatch matched": lambda: GradMatchSelector(weighting="matched"),
     "gradmatch equal": lambda: GradMatchSelector(weighting="equal"),
+    # CRAIG's similarity matrices capped at 1 GiB, 256 MiB and 64 MiB: ground
+    # sets of more than 16,384, 8,192 and 4,096 rows are split into chunks.
+    "craig 1GiB": lambda: CraigSelector(max_kernel_bytes=2**30),
+    "craig 256MiB": lambda: CraigSelector(max_kernel_bytes=2**28),
+    "craig 64MiB": lambda: CraigSelector(max_kernel_bytes=2**26),
 }
 
 

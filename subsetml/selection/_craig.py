@@ -98,6 +98,14 @@ class CraigSelector(GradientSelector):
     approximation of the whole-set greedy solution; selecting per class or per
     batch keeps ground sets small and avoids it.
 
+    One-dimensional gradients -- the bias gradients of a single regression
+    output, which ``"auto"`` covers on regression views -- need no matrix:
+    on a line a candidate only takes rows from the two picks around it, so
+    the lazy and naive optimizers run the same greedy exactly in float64
+    from prefix sums of the sorted values, on the whole ground set whatever
+    its size (0.04 s for 500 picks of 10,000 rows, against 1.1 s for the
+    kernel).
+
     Stochastic greedy is from Mirzasoleiman, Badanidiyuru, Karbasi, Vondrak &
     Krause, "Lazier Than Lazy Greedy", AAAI 2015; lazy greedy from Minoux,
     "Accelerated greedy algorithms for maximizing submodular set functions",

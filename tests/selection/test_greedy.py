@@ -14,6 +14,7 @@ from subsetml.selection._greedy import (
     craig_ground,
     facility_location_objective,
     greedy_facility_location,
+    line_facility_location,
     similarity_kernel,
 )
 
@@ -201,3 +202,79 @@ def test_unknown_optimizer():
         greedy_facility_location(S, 2, optimizer="fast")
     with pytest.raises(ValueError, match="k must"):
         greedy_facility_location(S, 11)
+
+
+def _naive_greedy_float64(x, k):
+    """Greedy facility location on 1-D values by brute force, in float64."""
+    d2 = (x[:, None] - x[None, :]) ** 2
+    S = d2.max() - d2
+    cur, picks = np.zeros(x.shape[0]), []
+    for _ in range(k):
+        gains = np.maximum(S - cur, 0.0).sum(axis=1)
+        gains[picks] = -np.inf
+        picks.append(int(np.argmax(gains)))  # lowest index on ties
+        cur = np.maximum(cur, S[picks[-1]])
+    return np.asarray(picks), float(cur.sum())
+
+
+def _objective_1d(x, picks):
+    d2 = (x[:, None] - x[None, picks]) ** 2
+    return float((((x.max() - x.min()) ** 2) - d2).max(axis=1).sum())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_line_facility_location_is_the_greedy(seed):
+    rng = np.random.RandomState(seed)
+    n = rng.randint(2, 90)
+    k = rng.randint(1, n + 1)
+    x = rng.randn(n) * [1.0, 300.0, 1e-3][seed % 3] + [0.0, 5e3][seed % 2]
+    if seed % 4 == 0:
+        x = np.round(x * 2) / 2  # copies of values: tied gains
+    picks, owner = line_facility_location(x, k)
+    expected, value = _naive_greedy_float64(x, k)
+    assert picks.shape == (k,) and np.unique(picks).size == k
+    if not np.array_equal(picks, expected):
+        # Only a tie broken another way (rounding) may tell them apart.
+        assert _objective_1d(x, picks) == pytest.approx(value, rel=1e-12, abs=1e-9)
+    # Every row belongs to its nearest pick, the earliest one on ties.
+    dist = np.abs(x[:, None] - x[picks][None, :])
+    nearest = dist == dist.min(axis=1, keepdims=True)
+    np.testing.assert_array_equal(owner, nearest.argmax(axis=1))
+
+
+def test_line_facility_location_rejects_bad_k():
+    with pytest.raises(ValueError, match="k must lie"):
+        line_facility_location(np.arange(5.0), 0)
+    with pytest.raises(ValueError, match="k must lie"):
+        line_facility_location(np.arange(5.0), 6)
+
+
+def test_craig_ground_on_a_line_needs_no_kernel(monkeypatch):
+    # One-dimensional rows (one output's bias gradients): the exact greedy on
+    # the whole ground set, with no similarity matrix and no memory fallback
+    # even where a kernel would not fit.
+    x = np.random.RandomState(3).standard_exponential(600)
+    monkeypatch.setattr(
+        greedy, "similarity_kernel", lambda op: pytest.fail("kernel built")
+    )
+    pos, w = craig_ground(
+        DenseGradients(x[:, None]), 30, max_kernel_bytes=4 * 100 * 100
+    )
+    np.testing.assert_array_equal(pos, line_facility_location(x, 30)[0])
+    _, value = _naive_greedy_float64(x, 30)
+    assert _objective_1d(x, pos) == pytest.approx(value, rel=1e-12)
+    d2 = (x[:, None] - x[None, pos]) ** 2
+    np.testing.assert_array_equal(w, np.bincount(d2.argmin(1), minlength=30))
+
+
+def test_craig_ground_on_a_line_keeps_stochastic_greedy(monkeypatch):
+    sizes = []
+    kernel = greedy.similarity_kernel
+    monkeypatch.setattr(
+        greedy, "similarity_kernel", lambda op: (sizes.append(op.n), kernel(op))[1]
+    )
+    x = np.random.RandomState(4).randn(200, 1)
+    craig_ground(
+        DenseGradients(x), 10, optimizer="stochastic", rng=np.random.RandomState(0)
+    )
+    assert sizes == [200]
