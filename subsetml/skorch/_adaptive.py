@@ -94,6 +94,44 @@ def _as_array(data):
     return data if isinstance(data, np.ndarray) else None
 
 
+def loss_mass(criterion, y_true, like):
+    """Each row's weight in the criterion's ``"mean"``, shape (n,).
+
+    torch's ``NLLLoss`` and ``CrossEntropyLoss`` with class indices divide a
+    mean by the summed class weights of the elements (``weight[y]``, 0 where
+    the label is ``ignore_index``), not by their number; every other
+    criterion, and class probabilities as targets, by the number of
+    elements. This is a row's mean over its elements of that weight (1 for
+    plain criteria), so that ``sum(w * l) / sum(w * mass)``, with ``l`` each
+    row's mean loss over its elements, is the criterion's own mean when
+    every ``w`` is 1.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module
+    y_true : tensor or array-like
+        The targets the criterion was given, rows first.
+    like : tensor of shape (n,)
+        Rows' losses: the result's length, dtype and device.
+    """
+    n = like.shape[0]
+    ones = torch.ones(n, dtype=like.dtype, device=like.device)
+    if not isinstance(criterion, (torch.nn.NLLLoss, torch.nn.CrossEntropyLoss)):
+        return ones
+    y = torch.as_tensor(y_true, device=like.device)
+    if y.is_floating_point() or y.is_complex() or y.numel() == 0 or y.numel() % n:
+        return ones  # class probabilities (or not a row per loss): no weights
+    y = y.reshape(n, -1).long()
+    valid = y != getattr(criterion, "ignore_index", -100)
+    weight = getattr(criterion, "weight", None)
+    if weight is None:
+        mass = valid.to(like.dtype)
+    else:
+        w = weight.to(device=like.device, dtype=like.dtype)
+        mass = w[torch.where(valid, y, torch.zeros_like(y))] * valid
+    return mass.mean(dim=1)
+
+
 def check_net_inputs(net, X, y, *, partial=False):
     """Refuse, before training, inputs a net would train on silently or fail
     on deep inside torch (issue 16): no rows or columns, complex values,
@@ -617,7 +655,12 @@ class SubsetTrainingMixin:
             # of the criterion's sum.
             return (losses.sum(dim=1) * w).sum()
         losses = losses.mean(dim=1)
-        return (losses * w).sum() / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
+        mass = loss_mass(criterion, y_true, losses)
+        # The criterion's own mean when every weight is 1: divided by the
+        # rows' mass (class weights, ignored labels), not by their number.
+        return (losses * w).sum() / (mass * w).sum().clamp_min(
+            torch.finfo(w.dtype).tiny
+        )
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -50,7 +50,7 @@ from subsetml.minibatch import (
     make_policy,
     policy_name,
 )
-from subsetml.skorch._adaptive import check_net_inputs, check_net_output
+from subsetml.skorch._adaptive import check_net_inputs, check_net_output, loss_mass
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -481,8 +481,11 @@ class AdaSelectionMixin:
     scored, the kept rows otherwise.
 
     ``fit(X, y, sample_weight=w)`` multiplies each row's loss by its weight,
-    in scoring and training (the training loss is ``mean(w * loss)`` over the
-    kept rows, ``sum(w * loss)`` with ``criterion__reduction="sum"``); the
+    in scoring and training (the training loss is ``sum(w * loss)`` over the
+    kept rows divided as the criterion divides its mean -- by their number,
+    or by their summed class weights for a class-weighted
+    ``CrossEntropyLoss`` or ``NLLLoss`` -- and ``sum(w * loss)`` with
+    ``criterion__reduction="sum"``), so weights of 1 change nothing; the
     validation loss stays unweighted.
 
     Row ids are positions in the training set (after skorch's validation
@@ -1028,9 +1031,16 @@ class AdaSelectionMixin:
                 self._ada_in_weighted_loss_ = False
             weight = torch.as_tensor(weight, dtype=losses.dtype, device=losses.device)
             loss = losses * weight
-            # The criterion's own reduction over the rows: a sum stays a sum.
+            # The criterion's own reduction over the rows: a sum stays a sum,
+            # and a mean is divided by the rows' mass (class weights, ignored
+            # labels) as the criterion divides it, so weights of 1 change
+            # nothing. ``losses`` are means over each row's elements.
             sums = getattr(self.criterion_, "reduction", "mean") == "sum"
-            loss = loss.sum() if sums else loss.mean()
+            if sums:
+                loss = loss.sum()
+            else:
+                mass = loss_mass(self.criterion_, y_true, losses).sum()
+                loss = loss.sum() / mass.clamp_min(torch.finfo(mass.dtype).tiny)
         return loss
 
     def _gradient_proxy(self, y_pred, y_true):

@@ -784,3 +784,75 @@ def test_a_net_search_checks_its_refit_by_default(monkeypatch):
     assert not verdict["collapsed"]
     assert verdict["train_score"] > verdict["chance_score"]
     assert search.collapsed_refits_ == []
+
+
+def test_weighted_loss_keeps_the_criterions_class_weighted_mean(data):
+    # CrossEntropyLoss(weight=...) divides its mean by the summed class
+    # weights of the rows (and leaves ignore_index rows out); the subset
+    # loss with weights 1 must equal it, or the step size jumps when subset
+    # epochs begin (a review: x1.9 with lr=0).
+    X, y = data
+    cw = torch.tensor([5.0, 1.0, 0.5])
+    net = _net(max_epochs=2, criterion__weight=cw, criterion__ignore_index=1).fit(X, y)
+    y_pred = torch.randn(6, 3)
+    y_true = torch.tensor([0, 1, 2, 0, 2, 2])
+    net._subset_weights_ = np.ones(200)
+    net._batch_rows_ = np.arange(6)
+    got = net.get_loss(y_pred, y_true, training=True)
+    expected = torch.nn.functional.cross_entropy(
+        y_pred, y_true, weight=cw, ignore_index=1
+    )
+    assert float(got) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_class_weighted_loss_is_the_same_in_warm_up_and_subset_epochs(data):
+    X, y = data
+    torch.manual_seed(0)
+    net = _net(
+        max_epochs=4,
+        lr=0.0,
+        batch_size=200,  # one batch: every epoch's loss is over the same rows
+        selector="random",
+        subset_size=1.0,
+        criterion__weight=torch.tensor([10.0, 1.0, 1.0]),
+    ).fit(X, y)
+    phases = net.history[:, "subset_phase"]
+    assert "warm" in phases and "subset" in phases
+    np.testing.assert_allclose(
+        net.history[:, "train_loss"], net.history[0, "train_loss"], rtol=1e-5
+    )
+
+
+_CW = torch.tensor([2.0, 1.0, 0.25])
+
+
+@pytest.mark.parametrize(
+    "criterion, target",
+    [
+        (torch.nn.CrossEntropyLoss(weight=_CW), "index"),
+        (torch.nn.CrossEntropyLoss(ignore_index=2), "index"),
+        (torch.nn.NLLLoss(weight=_CW, ignore_index=0), "index"),
+        (torch.nn.CrossEntropyLoss(weight=_CW), "spatial"),
+        (torch.nn.CrossEntropyLoss(weight=_CW), "proba"),
+        (torch.nn.MSELoss(), "proba"),
+    ],
+)
+def test_loss_mass_reproduces_the_criterions_mean(criterion, target):
+    from subsetml.skorch._adaptive import loss_mass
+
+    g = torch.Generator().manual_seed(0)
+    if target == "spatial":
+        y_pred = torch.randn(5, 3, 4, generator=g)
+        y_true = torch.randint(0, 3, (5, 4), generator=g)
+    else:
+        y_pred = torch.randn(5, 3, generator=g)
+        y_true = torch.randint(0, 3, (5,), generator=g)
+        if target == "proba":
+            y_true = torch.softmax(torch.randn(5, 3, generator=g), dim=1)
+    if isinstance(criterion, torch.nn.NLLLoss):
+        y_pred = torch.log_softmax(y_pred, dim=1)
+    expected = criterion(y_pred, y_true)
+    criterion.reduction = "none"
+    rows = criterion(y_pred, y_true).reshape(5, -1).mean(dim=1)
+    mass = loss_mass(criterion, y_true, rows)
+    assert float(rows.sum() / mass.sum()) == pytest.approx(float(expected), rel=1e-6)
