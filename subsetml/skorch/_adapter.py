@@ -18,6 +18,7 @@ from subsetml.skorch._adaptive import (
     SubsetNeuralNetRegressor,
     SubsetTrainingMixin,
 )
+from subsetml.skorch._adaselection import AdaSelectionMixin
 from subsetml.skorch._callbacks import KeepLowestTrainLoss
 from subsetml.skorch._lastlayer import lastlayer_from_net
 
@@ -49,6 +50,13 @@ class SkorchAdapter:
             "subset_size": subset_size,
             "random_state": random_state,
         }
+        if isinstance(estimator, AdaSelectionMixin):
+            raise TypeError(
+                f"{type(estimator).__name__} selects rows inside every minibatch "
+                "(AdaSelection) and cannot also train on a subset chosen by a "
+                "selector. Tune it on all rows (subset_size=1.0), or pass a plain "
+                "skorch net to train on subsets."
+            )
         if isinstance(estimator, SubsetTrainingMixin):
             return clone(estimator).set_params(**settings)
         for plain, adaptive in (

@@ -50,7 +50,12 @@ from subsetml.minibatch import (
     make_policy,
     policy_name,
 )
-from subsetml.skorch._adaptive import check_net_inputs, check_net_output, loss_mass
+from subsetml.skorch._adaptive import (
+    SubsetTrainingMixin,
+    check_net_inputs,
+    check_net_output,
+    loss_mass,
+)
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -788,6 +793,7 @@ class AdaSelectionMixin:
         -------
         self
         """
+        self._ada_refuse_subset_training()
         self._ada_validate_params()
         # NaN/inf would reach every policy's scores and the loss silently
         # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
@@ -814,10 +820,21 @@ class AdaSelectionMixin:
         -------
         self
         """
+        self._ada_refuse_subset_training()
         self._ada_validate_params()
         y = check_net_inputs(self, X, y, partial=True)
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
+
+    def _ada_refuse_subset_training(self):
+        # SubsetTrainingMixin's iterator bypasses this class's: mixed in
+        # together, every step silently trained on the whole batch.
+        if isinstance(self, SubsetTrainingMixin):
+            raise TypeError(
+                f"{type(self).__name__} mixes SubsetTrainingMixin into an "
+                "AdaSelection net; the two cannot be combined (subset training "
+                "would switch AdaSelection off). Use one of them."
+            )
 
     @contextmanager
     def _ada_weight_scope(self, X, sample_weight):

@@ -1770,3 +1770,23 @@ def test_array_batches_only_where_they_mean_the_same(clf_data):
     as_dict = Dataset({"x": X}, y)  # a dict of inputs: the row loop
     assert type(net.get_iterator(as_dict, training=True)).__name__ == slow
     assert type(net.get_iterator(Dataset(X, None), training=True)).__name__ == slow
+
+
+def test_adaselection_nets_refuse_subset_training(clf_data):
+    # The old advice (mix SubsetTrainingMixin in) switched AdaSelection off
+    # silently: every step then trained on the whole batch.
+    from subsetml.model_selection import SubsetEstimator
+    from subsetml.skorch import SubsetTrainingMixin
+
+    X, y = clf_data
+    with pytest.raises(TypeError, match="AdaSelection.*subset_size=1.0"):
+        SubsetEstimator(make_clf(), subset_size=0.3, random_state=0).fit(X, y)
+
+    class Both(SubsetTrainingMixin, AdaSelectionClassifier):
+        pass
+
+    both = Both(module=MLP, max_epochs=1, train_split=False, verbose=0)
+    with pytest.raises(TypeError, match="cannot be combined"):
+        both.fit(X, y)
+    with pytest.raises(TypeError, match="AdaSelection"):
+        SubsetEstimator(both, subset_size=0.3, random_state=0).fit(X, y)
