@@ -7,7 +7,8 @@ guessed part is a constructor parameter and says so in its documentation.
 
 Per training step, after ``warmup_epochs`` ordinary epochs:
 
-1. ``k = max(1, ceil(sampling_rate * B))`` for a batch of ``B`` rows.
+1. ``k = max(1, ceil(sampling_rate * B))`` for a batch of ``B`` rows (at
+   least 2 when the module has batch norm, which cannot normalise one row).
 2. A no-grad forward pass scores the whole batch: per-sample loss,
    gradient-norm proxy, prediction error (rows scored at most
    ``stale_epochs`` epochs ago reuse their cached scores and skip it).
@@ -263,7 +264,8 @@ class AdaSelectionMixin:
     Put this mixin before a skorch net class. It overrides ``train_step``:
     each batch is scored with a no-grad forward pass, a mixture of selection
     policies with adaptive weights picks ``k = max(1, ceil(sampling_rate * B))``
-    rows, and only those go through the parent's ordinary training step.
+    rows (at least 2 for a module with batch norm layers), and only those go
+    through the parent's ordinary training step.
     :class:`AdaSelectionClassifier` and :class:`AdaSelectionRegressor` are the
     ready-made combinations.
 
@@ -795,6 +797,7 @@ class AdaSelectionMixin:
         """
         self._ada_refuse_subset_training()
         self._ada_validate_params()
+        self._ada_norm_rows_ = None
         # NaN/inf would reach every policy's scores and the loss silently
         # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
         # policy): refuse them here, as the subset-training nets do.
@@ -822,9 +825,25 @@ class AdaSelectionMixin:
         """
         self._ada_refuse_subset_training()
         self._ada_validate_params()
+        self._ada_norm_rows_ = None
         y = check_net_inputs(self, X, y, partial=True)
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)
+
+    def _ada_min_rows(self, n):
+        """Fewest rows a step keeps: 2 for a module with batch norm (it cannot
+        normalise one row in training mode, so a batch of 3 rows at
+        ``sampling_rate=0.3`` failed deep inside torch), else 1. Looked up
+        once per ``fit`` or ``partial_fit``."""
+        rows = getattr(self, "_ada_norm_rows_", None)
+        if rows is None:
+            module = getattr(self, "module_", None)
+            norms = isinstance(module, torch.nn.Module) and any(
+                isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                for m in module.modules()
+            )
+            rows = self._ada_norm_rows_ = 2 if norms else 1
+        return min(n, rows)
 
     def _ada_refuse_subset_training(self):
         # SubsetTrainingMixin's iterator bypasses this class's: mixed in
@@ -945,6 +964,8 @@ class AdaSelectionMixin:
         for key in ("_ada_reward_pool_", "_ada_pool_weight_", "_ada_pool_order_"):
             state.pop(key, None)
         state.pop("_ada_pool_collate_", None)
+        # Looked up again from the module by the next fit.
+        state.pop("_ada_norm_rows_", None)
         return state
 
     def _ada_pool_rows(self, size):
@@ -1307,7 +1328,7 @@ class AdaSelectionMixin:
         stats["rows_seen"] += n
         stats["steps"] += 1
         # Subtract a hair so that e.g. 0.3 * 10 gives 3, not 4.
-        k = max(1, math.ceil(self.sampling_rate * n - 1e-9))
+        k = max(self._ada_min_rows(n), math.ceil(self.sampling_rate * n - 1e-9))
         epoch = len(self.history) - 1
         if k >= n or epoch < self.warmup_epochs:
             return self._ada_train_on(batch, row_ids, epoch, fit_params)

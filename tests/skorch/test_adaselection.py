@@ -1790,3 +1790,20 @@ def test_adaselection_nets_refuse_subset_training(clf_data):
         both.fit(X, y)
     with pytest.raises(TypeError, match="AdaSelection"):
         SubsetEstimator(both, subset_size=0.3, random_state=0).fit(X, y)
+
+
+def test_batch_norm_steps_keep_at_least_two_rows(clf_data):
+    # A batch norm layer cannot normalise one row in training mode: a last
+    # batch of 3 rows at sampling_rate=0.3 kept 1 and failed deep in torch.
+    X, y = clf_data
+    n = 3 * 20 + 3
+    net = make_clf(
+        module=BatchNormMLP, sampling_rate=0.3, max_epochs=2, warmup_epochs=0
+    )
+    net.fit(X[:n], y[:n])
+    # Batches of 20 keep 6 rows; the last batch of 3 keeps 2, not 1.
+    assert net.history[-1, "rows_kept"] == 3 * 6 + 2
+    assert "_ada_norm_rows_" not in net.__getstate__()
+    plain = make_clf(sampling_rate=0.3, max_epochs=1, warmup_epochs=0)
+    plain.fit(X[:n], y[:n])
+    assert plain.history[-1, "rows_kept"] == 3 * 6 + 1
