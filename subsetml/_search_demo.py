@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -183,6 +184,11 @@ def run_search_demo(
             output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ValueError(f"cannot create the output folder: {exc}") from None
+        try:  # and one that exists but cannot be written to (read-only)
+            with tempfile.TemporaryFile(dir=output):
+                pass
+        except OSError as exc:
+            raise ValueError(f"cannot write to the output folder: {exc}") from None
         return _run_demo(
             dataset, estimator, subset_size, n_iter, selectors, cv, n_samples,
             seed, n_jobs, output, quiet, carbon, out, notes,

@@ -180,6 +180,25 @@ def test_demo_output_that_is_a_file(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_demo_output_that_cannot_be_written_fails_before_searching(
+    tmp_path, capsys, monkeypatch
+):
+    # A read-only folder used to fail after every search had run, with a
+    # traceback. (Tests may run as root, which a chmod does not stop, so the
+    # file system's refusal is simulated.)
+    import subsetml._search_demo as demo
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(demo.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(demo, "_run_demo", lambda *a: pytest.fail("searched"))
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *TINY, "--output", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "cannot write to the output folder" in capsys.readouterr().err
+
+
 def test_demo_that_stops_early_leaves_no_folder_behind(tmp_path, capsys):
     """Settings that only fail against the data (more folds than a class has
     rows) stop the run before it writes: the folder it created goes too, and
