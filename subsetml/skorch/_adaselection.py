@@ -34,6 +34,7 @@ import warnings
 from collections import namedtuple
 from contextlib import contextmanager
 
+import joblib
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
@@ -256,6 +257,34 @@ def _check_number(
         include_low=not low_open,
         description=description,
     )
+
+
+def _data_key(X, y):
+    """A cheap fingerprint of the rows of ``X`` and ``y``: their number and
+    up to 64 evenly spaced rows of each. None when they are not arrays,
+    tensors or frames (a Dataset, a dict of arrays), which are not checked."""
+    parts = []
+    for data in (X, y):
+        if data is None:
+            parts.append(None)
+            continue
+        try:
+            n = data.shape[0] if hasattr(data, "shape") else len(data)
+        except TypeError:
+            return None
+        rows = np.unique(np.linspace(0, max(n - 1, 0), num=min(n, 64)).astype(int))
+        if isinstance(data, torch.Tensor):
+            sample = data[torch.as_tensor(rows)].detach().cpu().numpy()
+        elif isinstance(data, np.ndarray):
+            sample = data[rows]
+        elif hasattr(data, "iloc"):
+            sample = data.iloc[rows].to_numpy()
+        elif hasattr(data, "tocsr"):
+            sample = data.tocsr()[rows].toarray()
+        else:
+            return None
+        parts.append((n, joblib.hash(sample)))
+    return tuple(parts)
 
 
 class AdaSelectionMixin:
@@ -498,7 +527,11 @@ class AdaSelectionMixin:
     Row ids are positions in the training set (after skorch's validation
     split and the rows ``reward_rows`` sets aside); per-row state (AdaBoost
     weights, cached scores) carries over ``partial_fit`` calls on the same
-    rows and is reset by ``fit`` and by a change of the number of rows.
+    rows and is reset by ``fit`` and when the rows change: their number, or,
+    for arrays, tensors, sparse matrices and DataFrames, a fingerprint of up
+    to 64 evenly spaced rows of ``X`` and ``y`` (a stream of equal-sized
+    chunks). Other inputs (a Dataset, a dict of arrays) are not checked.
+    The method weights go on across chunks.
 
     The ``"advantage"`` and ``"drop"`` rewards are measured on the next
     batch, whose mean loss varies from batch to batch far more than one step
@@ -723,12 +756,22 @@ class AdaSelectionMixin:
             "curriculum_strength": self.curriculum_strength,
             "curriculum_horizon": self.curriculum_horizon,
         }
+        data = getattr(self, "_ada_data_key_", None)
         if (
             getattr(self, "policies_", None) is not None
             and self._ada_n_rows_ == n_rows
             and getattr(self, "_ada_state_pool_", False) == pool
             and getattr(self, "_ada_state_key_", None) == key
         ):
+            if data != getattr(self, "_ada_state_data_", None):
+                # Other rows (a stream of equal-sized chunks): their per-row
+                # state -- cached scores, AdaBoost weights -- starts afresh;
+                # the method weights go on. Kept, 637 of 800 new rows were
+                # ranked by the previous chunk's losses (a review).
+                for policy in self.policies_:
+                    policy.reset(n_rows)
+                self._ada_cache_ = ScoreCache(n_rows)
+                self._ada_state_data_ = data
             weighting = self.weighting_
             if any(getattr(weighting, k) != v for k, v in settings.items()):
                 # set_params since the last fit: checked, then in force.
@@ -746,6 +789,7 @@ class AdaSelectionMixin:
             [p.curriculum for p in policies], reward=self.method_reward, **settings
         )
         self._ada_n_rows_ = n_rows
+        self._ada_state_data_ = data
         # set_params(method_reward=...) between partial_fit calls that turns
         # the reward pool on or off starts a new state, so that a reserve is
         # never held out for a reward that does not use it.
@@ -826,6 +870,7 @@ class AdaSelectionMixin:
         self._ada_refuse_subset_training()
         self._ada_validate_params()
         self._ada_norm_rows_ = None
+        self._ada_data_key_ = _data_key(X, y)
         y = check_net_inputs(self, X, y, partial=True)
         with self._ada_weight_scope(X, sample_weight):
             return super().partial_fit(X, y, classes, **fit_params)

@@ -1807,3 +1807,52 @@ def test_batch_norm_steps_keep_at_least_two_rows(clf_data):
     plain = make_clf(sampling_rate=0.3, max_epochs=1, warmup_epochs=0)
     plain.fit(X[:n], y[:n])
     assert plain.history[-1, "rows_kept"] == 3 * 6 + 1
+
+
+@pytest.mark.parametrize("kind", ["array", "tensor"])
+def test_partial_fit_on_other_rows_of_the_same_count_forgets_their_state(
+    clf_data, kind
+):
+    # A stream of equal-sized chunks: the per-row state (cached scores,
+    # AdaBoost weights) is keyed by position, so chunk B's rows were ranked
+    # by chunk A's cached losses (a review: 637 of 800 rows never scored).
+    X, y = clf_data
+    half = N // 2
+
+    def rows(a, part):
+        a = a[:half] if part == 0 else a[half : 2 * half]
+        return torch.as_tensor(a) if kind == "tensor" else a
+
+    net = make_clf(
+        policies=["big_loss", "adaboost"],
+        stale_epochs=1,
+        warmup_epochs=0,
+        max_epochs=1,
+        sampling_rate=0.3,
+    )
+    net.partial_fit(rows(X, 0), rows(y, 0))
+    weights = net.weighting_.weights.copy()
+    net.partial_fit(rows(X, 0), rows(y, 0))  # the same rows: state goes on
+    assert net.history[-1, "rows_scored"] < net.history[-1, "rows_seen"]
+    adaboost = net.policies_[net.policy_names_.index("adaboost")].weights_
+    assert not np.allclose(adaboost, 1.0)
+    net.partial_fit(rows(X, 1), rows(y, 1))  # other rows: every one scored
+    assert net.history[-1, "rows_scored"] == net.history[-1, "rows_seen"]
+    assert not np.array_equal(net.weighting_.weights, weights)  # mix goes on
+
+
+def test_data_key_tells_rows_apart():
+    from scipy import sparse
+
+    from subsetml.skorch._adaselection import _data_key
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    a, b = rng.randn(500, 3), rng.randn(500, 3)
+    y = np.arange(500)
+    for wrap in (np.asarray, torch.as_tensor, pd.DataFrame, sparse.csr_matrix):
+        assert _data_key(wrap(a), y) == _data_key(wrap(a.copy()), y.copy())
+        assert _data_key(wrap(a), y) != _data_key(wrap(b), y)
+        assert _data_key(wrap(a), y) != _data_key(wrap(a[::-1].copy()), y)
+    assert _data_key(a, y) != _data_key(a, y[::-1].copy())
+    assert _data_key({"x": a}, y) is None  # not checked
