@@ -174,3 +174,33 @@ def test_without_the_last_try_the_collapsed_refit_is_kept(digits):
     with pytest.warns(UserWarning, match="is the collapsed refit"):
         search = _search(net).fit(X, y)
     assert search.score(X, y) < 0.2
+
+
+def test_keep_lowest_compares_an_adaselection_nets_epochs_after_its_warm_up():
+    # After the warm-up, train_loss is the kept (big-loss) rows' loss, far
+    # above the warm-up's whole-batch loss: the warm-up's last epoch always
+    # won, and the net went back to it (a review: 0.926 against 0.970).
+    from subsetml.skorch import AdaSelectionClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = (X[:600] / 16).astype(np.float32)
+    y = y[:600]
+    torch.manual_seed(0)
+    net = AdaSelectionClassifier(
+        MLP,
+        criterion=torch.nn.CrossEntropyLoss,
+        policies="big_loss",
+        sampling_rate=0.2,
+        warmup_epochs=3,
+        max_epochs=6,
+        lr=0.2,
+        train_split=False,
+        verbose=0,
+        random_state=0,
+        callbacks=[("keep", KeepLowestTrainLoss())],
+    ).fit(X, y)
+    losses = net.history[:, "train_loss"]
+    assert min(losses[:3]) < min(losses[3:])  # the case: warm-up looks best
+    keep = dict(net.callbacks_)["keep"]
+    assert keep.best_epoch_ > 3
+    assert keep.best_loss_ == min(losses[3:])
