@@ -80,6 +80,16 @@ def test_method_weights_from_history():
     np.testing.assert_allclose(lines["a"].get_xdata(), [2, 3])
     np.testing.assert_allclose(lines["a"].get_ydata(), [0.5, 0.8])
 
+    class Changed:  # set_params(policies=...) between partial_fit calls
+        history = [
+            {"epoch": 1, "method_weights": {"a": 1.0}},
+            {"epoch": 2, "method_weights": {"c": 0.4, "d": 0.6}},
+        ]
+
+    lines = {line.get_label(): line for line in plot_method_weights(Changed()).lines}
+    assert sorted(lines) == ["a", "c", "d"]
+    np.testing.assert_allclose(lines["c"].get_ydata(), [np.nan, 0.4])
+
     class Plain:
         history = [{"epoch": 1}]
 
