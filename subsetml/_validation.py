@@ -20,11 +20,12 @@ __all__ = ["check_number", "check_numeric_y", "external_stacklevel"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Frames of scikit-learn's fit wrappers (callbacks, parameter validation)
-# between a user's call and subsetml's fit.
+# and of skorch's training loop between a user's call and subsetml's code.
 _WRAPPERS = (
     os.sep + os.path.join("sklearn", "callback") + os.sep,
     os.sep + os.path.join("sklearn", "base.py"),
     os.sep + "contextlib.py",
+    os.sep + "skorch" + os.sep,
 )
 
 

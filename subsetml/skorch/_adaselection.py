@@ -42,7 +42,7 @@ from skorch.callbacks import BatchScoring, EpochScoring, PrintLog
 from skorch.dataset import get_len, unpack_data
 from skorch.utils import multi_indexing, to_tensor
 
-from subsetml._validation import check_number
+from subsetml._validation import check_number, external_stacklevel
 from subsetml.minibatch import (
     POLICIES,
     BasePolicy,
@@ -383,7 +383,8 @@ class AdaSelectionMixin:
         max_epochs))``, with ``epoch`` counted from 0 (reconstruction).
     warmup_epochs : int, default=1
         Ordinary full-batch epochs before selection starts (reconstruction:
-        the scores of an untrained net carry little information).
+        the scores of an untrained net carry little information). ``fit``
+        warns when they cover all ``max_epochs``.
     scoring_mode : {"eval", "train"}, default="eval"
         Module mode during the scoring pass. ``"eval"`` keeps BatchNorm
         running statistics from being updated twice and disables dropout.
@@ -498,7 +499,8 @@ class AdaSelectionMixin:
         last mixing weights); pure numpy.
     history : skorch History
         Besides skorch's entries, every epoch records ``rows_seen``,
-        ``rows_kept`` (rows back-propagated), ``rows_scored`` (rows through
+        ``steps`` (training steps), ``rows_kept`` (rows back-propagated),
+        ``rows_scored`` (rows through
         the scoring forward), ``scoring_time`` and ``training_time``
         (seconds), ``stale_epochs`` (the value in force), ``step_cost_ratio``
         (after the warm-up), ``method_weights`` (``w``, a dict by policy
@@ -842,6 +844,18 @@ class AdaSelectionMixin:
         self._ada_refuse_subset_training()
         self._ada_validate_params()
         self._ada_norm_rows_ = None
+        if (
+            not self.warm_start
+            and self.sampling_rate < 1
+            and self.max_epochs <= self.warmup_epochs
+        ):
+            warnings.warn(
+                f"warmup_epochs={self.warmup_epochs} covers all max_epochs="
+                f"{self.max_epochs}: every epoch trains on whole batches and no "
+                "row is selected. Lower warmup_epochs or raise max_epochs.",
+                UserWarning,
+                stacklevel=external_stacklevel(),
+            )
         # NaN/inf would reach every policy's scores and the loss silently
         # (a net trained on NaN X predicted NaN; NaN y failed deep inside a
         # policy): refuse them here, as the subset-training nets do.
@@ -1299,7 +1313,7 @@ class AdaSelectionMixin:
                 )
                 + "history[:, 'step_cost_ratio'] has the ratio per epoch.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=external_stacklevel(),
             )
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):

@@ -1856,3 +1856,17 @@ def test_data_key_tells_rows_apart():
         assert _data_key(wrap(a), y) != _data_key(wrap(a[::-1].copy()), y)
     assert _data_key(a, y) != _data_key(a, y[::-1].copy())
     assert _data_key({"x": a}, y) is None  # not checked
+
+
+def test_a_warm_up_covering_the_whole_fit_warns(clf_data):
+    X, y = clf_data
+    with pytest.warns(UserWarning, match="covers all max_epochs") as record:
+        net = make_clf(warmup_epochs=3, max_epochs=3, sampling_rate=0.3).fit(X, y)
+    # The warning names the user's line, not the library's.
+    assert [w.filename for w in record if "covers" in str(w.message)] == [__file__]
+    assert all(r["rows_kept"] == r["rows_seen"] for r in net.history)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_clf(warmup_epochs=2, max_epochs=3, sampling_rate=0.3).fit(X, y)
+        make_clf(warmup_epochs=3, max_epochs=3, sampling_rate=1.0).fit(X, y)
+    assert not [w for w in caught if "covers all" in str(w.message)]
