@@ -9,6 +9,7 @@ first. Every failure is a ``ValueError`` worded ``"<name> must be
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import numbers
 import os
@@ -19,14 +20,29 @@ from sklearn.utils import check_scalar
 __all__ = ["check_number", "check_numeric_y", "external_stacklevel"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _package_dir(name):
+    """The folder of installed package ``name`` (found, not imported), or None."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    return os.path.dirname(os.path.abspath(spec.origin)) + os.sep
+
+
 # Frames of scikit-learn's fit wrappers (callbacks, parameter validation)
-# and of skorch's training loop between a user's call and subsetml's code.
+# between a user's call and subsetml's code, matched anywhere in a path.
 _WRAPPERS = (
     os.sep + os.path.join("sklearn", "callback") + os.sep,
     os.sep + os.path.join("sklearn", "base.py"),
     os.sep + "contextlib.py",
-    os.sep + "skorch" + os.sep,
 )
+# Frames of skorch's training loop, matched by its folder's full path (a
+# user's own "skorch" folder of tests is not skorch).
+_LOOPS = tuple(d for d in (_package_dir("skorch"),) if d)
 
 
 def external_stacklevel():
@@ -41,7 +57,9 @@ def external_stacklevel():
     level = 1
     while frame is not None:
         name = frame.f_code.co_filename
-        if not (name.startswith(_PACKAGE) or any(w in name for w in _WRAPPERS)):
+        if not (
+            name.startswith((_PACKAGE, *_LOOPS)) or any(w in name for w in _WRAPPERS)
+        ):
             break
         frame = frame.f_back
         level += 1

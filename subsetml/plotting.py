@@ -314,7 +314,9 @@ def plot_method_weights(net, *, key="method_weights", ax=None):
             f"The net's history has no {key!r} entries; plot_method_weights "
             "reads AdaSelection nets."
         )
-    names = list(rows[0][1])
+    # Every policy of any epoch: set_params(policies=...) between partial_fit
+    # calls brings in others (each drawn where it has a weight).
+    names = list(dict.fromkeys(name for _, w in rows for name in w))
     epochs = [e for e, _ in rows]
     ax = _axes(ax)
     for name in names:
