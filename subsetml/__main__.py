@@ -237,13 +237,13 @@ def _add_bench(sub):
         "bench",
         help="run a benchmark suite (from a source checkout)",
         description=(
-            "Run benchmarks/bench_NAME.py, which writes its results files "
-            "into --results (./subsetml-bench by default: the committed "
-            "benchmarks/results are only rewritten when you name that folder). "
-            "Options after NAME (e.g. --quick for a "
-            "small version) go to the script; `subsetml bench NAME --help` "
-            "lists them. The benchmarks live in the source repository, not in "
-            "the installed package."
+            "Run benchmarks/bench_NAME.py, which writes its results files\n"
+            "into --results (./subsetml-bench by default: the committed\n"
+            "benchmarks/results are only rewritten when you name that folder;\n"
+            "a script's own --output, where it has one, names the file in it).\n"
+            "Options after NAME (e.g. --quick for a small version) go to the\n"
+            "script; `subsetml bench NAME --help` lists them. The benchmarks\n"
+            "live in the source repository, not in the installed package."
         ),
         epilog="suites:\n"
         + "\n".join(f"  {name:<13} {text}" for name, text in BENCHMARKS.items()),
@@ -280,10 +280,15 @@ def _run_bench(name, script_args, results="subsetml-bench"):
     env = os.environ.get("SUBSETML_RESULTS")
     os.environ["SUBSETML_RESULTS"] = str(out)
     sys.modules.pop("_common", None)  # read SUBSETML_RESULTS afresh
-    sys.argv = [str(script), *script_args]
+    # The script's usage line reads "subsetml bench NAME", as it was run.
+    sys.argv = [f"subsetml bench {name}", *script_args]
     sys.path.insert(0, str(folder))
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        # Loaded as a module and its main() called with sys.argv[0] set:
+        # run as __main__, runpy would put the script's path back in
+        # argv[0], and its usage line would name bench_NAME.py.
+        script_globals = runpy.run_path(str(script), run_name=f"bench_{name}")
+        script_globals["main"](list(script_args))
     except SystemExit as exc:  # the script's own argparse (--help, errors)
         if exc.code not in (0, None):
             raise
