@@ -17,6 +17,7 @@ from scipy.stats import rankdata
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
@@ -1512,9 +1513,10 @@ def _select_split(proto, X, y, train, weights=None):
 
 
 class _ReadsThrough:
-    """A trial's wrapper that custom scorers see as the model it fitted:
-    attributes it lacks (``coef_``, a Pipeline's ``named_steps``, ...) come
-    from ``estimator_``, as a scorer given the model itself would find them."""
+    """A trial's wrapper read as the model it fitted: attributes it lacks
+    (``coef_``, a Pipeline's ``named_steps``, ...) come from ``estimator_``,
+    for code handed the trial itself (callbacks). Scorers get the fitted
+    model (:class:`_ScoresFittedModel`)."""
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -1645,6 +1647,63 @@ class _TrainMore(_ReadsThrough, MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         return get_tags(self.fitted)
+
+
+def _fitted_model(estimator, X):
+    """The model a trial's wrapper fitted, and the ``X`` it predicts from.
+
+    A subset trial (:class:`SubsetEstimator` and its preset form) gives its
+    fitted clone, with only the columns of its training rows for a
+    precomputed kernel or distance matrix (as its own predict methods take
+    them); a warm rung's trial (``_TrainMore``) its net or ensemble.
+    """
+    if isinstance(estimator, SubsetEstimator):
+        return estimator.estimator_, estimator._kernel_columns(X)
+    if isinstance(estimator, _TrainMore):
+        return estimator.estimator_, X
+    return estimator, X
+
+
+class _ScoresFittedModel:
+    """A scorer called with the model a trial fitted, not the trial's wrapper.
+
+    Custom scorers then get the estimator the user passed in, fitted, as
+    ``GridSearchCV`` gives it to them (``est[-1]`` of a Pipeline,
+    ``get_params()``, ``isinstance``); the rows they score are the trial's
+    test rows (``score_size``) all the same.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``scorer(estimator, X, y, **score_params)``.
+    """
+
+    def __init__(self, scorer):
+        self.scorer = scorer
+
+    def __call__(self, estimator, X, *args, **kwargs):
+        estimator, X = _fitted_model(estimator, X)
+        return self.scorer(estimator, X, *args, **kwargs)
+
+
+class _MultimetricScoresFittedModel(_MultimetricScorer):
+    """:class:`_ScoresFittedModel` for several metrics: still a
+    ``_MultimetricScorer`` (whose failures scikit-learn's ``_score`` handles
+    as such), sharing one prediction among its metrics."""
+
+    def __call__(self, estimator, X, *args, **kwargs):
+        estimator, X = _fitted_model(estimator, X)
+        return super().__call__(estimator, X, *args, **kwargs)
+
+
+def _scoring_fitted_model(scorers):
+    """``scorers`` (a search's scorer or ``_MultimetricScorer``) as called
+    with the model a trial's wrapper fitted."""
+    if isinstance(scorers, _MultimetricScorer):
+        return _MultimetricScoresFittedModel(
+            scorers=scorers._scorers, raise_exc=scorers._raise_exc
+        )
+    return _ScoresFittedModel(scorers)
 
 
 def _continues(estimator, resource):
@@ -2242,6 +2301,7 @@ class _Run:
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
                 if rung.params:
                     est.set_params(**rung.params)
+                plain = est
                 below = None if more is None else more[0][ci]
                 if below is not None and below[si] is not None:
                     est = _TrainMore(below[si], params=rung.params, epochs=more[1])
@@ -2264,7 +2324,12 @@ class _Run:
                         est, subset=subset, use_weights=self.weighted
                     )
                 kwargs = dict(
-                    scorer=self.scorers,
+                    # Scorers get the fitted model, not the trial's wrapper.
+                    scorer=(
+                        self.scorers
+                        if est is plain
+                        else _scoring_fitted_model(self.scorers)
+                    ),
                     # scikit-learn's own levels: per-fit lines from 2 on, with
                     # scores from 3 (as GridSearchCV and BayesSearchCV print
                     # them).

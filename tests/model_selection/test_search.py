@@ -11,7 +11,7 @@ from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -660,6 +660,36 @@ def test_multimetric_and_callable_scoring(data):
 
     single = _search(scoring=scorer).fit(X, y)
     assert not single.multimetric_ and np.isfinite(single.best_score_)
+
+
+def test_scorers_get_the_fitted_estimator_not_the_trial_wrapper(data):
+    # As in GridSearchCV, a custom scorer gets the estimator it was given,
+    # fitted (a Pipeline it can index, get_params of), on subset trials too,
+    # and on the score_size share of the test fold.
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    seen = []
+
+    def scorer(est, X_, y_):
+        assert isinstance(est, Pipeline)
+        assert est.get_params()["logisticregression__C"] == est[-1].C
+        seen.append(len(X_))
+        return float(np.mean(est[-1].predict(est[:-1].transform(X_)) == y_))
+
+    space = {"logisticregression__C": (0.1, 10.0, "log-uniform")}
+    kw = dict(n_iter=2, subset_size=0.3, cv=3, score_size=0.5, random_state=0)
+    single = SubsetSearchCV(pipe, space, scoring=scorer, error_score="raise", **kw)
+    single.fit(X, y)
+    assert np.isfinite(single.cv_results_["mean_test_score"]).all()
+    assert set(seen) == {50}  # half of each 100-row test fold
+    multi = SubsetSearchCV(
+        pipe, space, scoring={"acc": "accuracy", "mine": scorer},
+        refit="mine", error_score="raise", **kw,
+    ).fit(X, y)  # fmt: skip
+    assert np.isfinite(multi.cv_results_["mean_test_mine"]).all()
+    np.testing.assert_allclose(
+        multi.cv_results_["mean_test_mine"], multi.cv_results_["mean_test_acc"]
+    )
 
 
 def test_groups_and_sample_weight_are_routed(data):
