@@ -318,8 +318,8 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     f"The Pipeline's step {resampler!r} resamples the rows, so "
                     "no per-row weights can follow them"
                     if resampler is not None
-                    else f"{type(self.estimator).__name__}.fit does not take "
-                    "sample_weight"
+                    else f"{_weightless_name(self.estimator, pipeline=False)}"
+                    ".fit does not take sample_weight"
                 )
                 + "; set use_weights='auto' or False to fit on the unweighted "
                 "subset."
@@ -327,9 +327,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         if warn and not getattr(
             make_selector(self.selector, weighted=False), "_equal_weights", False
         ):
-            routed = getattr(self.estimator, "steps", None) and get_config().get(
-                "enable_metadata_routing", False
-            )
+            routed = (
+                getattr(self.estimator, "steps", None)
+                or _routes_metadata(self.estimator)
+            ) and get_config().get("enable_metadata_routing", False)
             resampler = _resampler(self.estimator)
             warnings.warn(
                 (
@@ -638,10 +639,20 @@ def _unweighted_regression_note(estimator, selector):
     )
 
 
-def _weightless_name(estimator):
-    """The estimator a missing ``sample_weight`` is about: a Pipeline's last
-    step (``Pipeline.fit`` takes prefixed weights only), named as such."""
-    last = final_step(estimator)
+def _weightless_name(estimator, pipeline=True):
+    """The estimator a missing ``sample_weight`` is about: a Stacking or
+    Voting ensemble's member that does not take it, or (with ``pipeline``) a
+    Pipeline's last step (``Pipeline.fit`` takes prefixed weights only),
+    named as such."""
+    last = final_step(estimator) if pipeline else estimator
+    members = _ensemble_members(last) or []
+    for member in members:
+        if member is not None and _sample_weight_key(member) != "sample_weight":
+            # A Stacking or Voting ensemble takes weights if its members do.
+            return (
+                f"{type(member).__name__} (a member of the "
+                f"{type(last).__name__}, which passes sample_weight to each)"
+            )
     if last is estimator or last is None:
         return type(estimator).__name__
     return f"{type(last).__name__} (the {type(estimator).__name__}'s last step)"
@@ -650,10 +661,14 @@ def _weightless_name(estimator):
 def _sample_weight_key(estimator):
     """The ``fit`` keyword that carries per-row weights to ``estimator``.
 
-    ``"sample_weight"`` when its ``fit`` takes it; for a Pipeline, the final
-    step's ``"<step>__sample_weight"`` (nested pipelines included), since
-    ``Pipeline.fit`` only forwards prefixed parameters; None when nothing
-    takes weights.
+    ``"sample_weight"`` when its ``fit`` takes it (named, or through
+    ``**fit_params`` for scikit-learn's Stacking and Voting ensembles whose
+    members take it, see :func:`_members_take_sample_weight`); for a
+    Pipeline, the final step's ``"<step>__sample_weight"`` (nested pipelines
+    included), since ``Pipeline.fit`` only forwards prefixed parameters;
+    with metadata routing on, ``"sample_weight"`` for a meta-estimator that
+    routes it to a step or member requesting it; None when nothing takes
+    weights.
     """
     if has_fit_parameter(estimator, "sample_weight"):
         return "sample_weight"
@@ -665,11 +680,13 @@ def _sample_weight_key(estimator):
         # The rows the last step fits on are not the ones given: no weights
         # can follow them.
         return None
-    if steps and get_config().get("enable_metadata_routing", False):
-        # With metadata routing on, a Pipeline routes ``sample_weight`` to the
-        # steps that request it (``set_fit_request``) and refuses prefixes; it
-        # refuses weights that no step requests, or that a step has not said
-        # whether it takes. A dry run of the routing tells.
+    routing = get_config().get("enable_metadata_routing", False)
+    if routing and (steps or _routes_metadata(estimator)):
+        # With metadata routing on, a Pipeline (or another meta-estimator:
+        # Stacking, Voting, ...) routes ``sample_weight`` to the steps that
+        # request it (``set_fit_request``) and refuses prefixes; it refuses
+        # weights that no step requests, or that a step has not said whether
+        # it takes. A dry run of the routing tells.
         from sklearn.utils.metadata_routing import process_routing
 
         try:
@@ -683,7 +700,68 @@ def _sample_weight_key(estimator):
             inner = _sample_weight_key(final)
             if inner is not None:
                 return f"{name}__{inner}"
+        return None
+    if not routing and _members_take_sample_weight(estimator):
+        return "sample_weight"
     return None
+
+
+def _routes_metadata(estimator):
+    """Whether ``estimator`` is a meta-estimator that routes metadata to the
+    estimators inside it (it has a ``MetadataRouter``)."""
+    from sklearn.utils.metadata_routing import MetadataRouter, get_routing_for_object
+
+    try:
+        return isinstance(get_routing_for_object(estimator), MetadataRouter)
+    except Exception:
+        return False
+
+
+def _ensemble_members(estimator):
+    """The estimators a scikit-learn Stacking or Voting ensemble's ``fit``
+    passes ``sample_weight`` to (its members, and a stacking's final
+    estimator, None for its default), or None for any other estimator."""
+    from sklearn.ensemble import (
+        StackingClassifier,
+        StackingRegressor,
+        VotingClassifier,
+        VotingRegressor,
+    )
+
+    stacking = isinstance(estimator, (StackingClassifier, StackingRegressor))
+    if not (stacking or isinstance(estimator, (VotingClassifier, VotingRegressor))):
+        return None
+    members = []
+    if not (stacking and estimator.cv == "prefit"):  # prefit members: no fit
+        members = [
+            est
+            for _, est in (estimator.estimators or [])
+            if est is not None and not isinstance(est, str)  # "drop"
+        ]
+    if stacking:
+        # The default final estimator (LogisticRegression, RidgeCV) takes
+        # weights.
+        members.append(estimator.final_estimator)
+    return members
+
+
+def _members_take_sample_weight(estimator):
+    """Whether ``estimator`` is a scikit-learn Stacking or Voting ensemble
+    that fits with ``sample_weight`` without metadata routing.
+
+    Their ``fit(X, y, **fit_params)`` (scikit-learn 1.6 and later) takes
+    ``sample_weight`` alone among keyword arguments when routing is off, and
+    passes it, unprefixed, to every member's ``fit`` (a stacking's
+    cross-validated fits and final estimator too), failing if one does not
+    take it: so all must. No general rule tells this from the signature:
+    other meta-estimators with ``**fit_params`` (OneVsRestClassifier,
+    SelfTrainingClassifier) refuse ``sample_weight`` when routing is off.
+    """
+    members = _ensemble_members(estimator)
+    return bool(members) and all(
+        member is None or _sample_weight_key(member) == "sample_weight"
+        for member in members
+    )
 
 
 def counted_rows(sample_weight, n):

@@ -712,6 +712,24 @@ def test_groups_and_sample_weight_are_routed(data):
     assert [len(r[0]) for r in received] == [40] * 6 + [300]
 
 
+def test_selector_weights_reach_a_voting_ensemble(data):
+    # VotingClassifier takes sample_weight through **fit_params: the trials
+    # get the selector's weights, and nothing warns that it takes none.
+    from sklearn.ensemble import VotingClassifier
+
+    X, y = data
+    _WeightRecorder.received = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SubsetSearchCV(
+            VotingClassifier([("rec", _WeightRecorder())]), {"rec__C": (0.1, 1.0)},
+            n_iter=2, selector="craig", subset_size=0.2, cv=3, random_state=0,
+        ).fit(X, y)  # fmt: skip
+    received = _WeightRecorder.received
+    assert len(received) == 2 * 3 + 1
+    assert all(sw is not None and np.ptp(sw) > 0 for _, sw in received[:-1])
+
+
 def test_regression_search():
     X, y = make_regression(n_samples=200, n_features=6, noise=5.0, random_state=0)
     search = SubsetSearchCV(

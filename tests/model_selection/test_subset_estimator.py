@@ -435,6 +435,35 @@ def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step
         SubsetEstimator(knn, selector="craig", subset_size=0.2).fit(X, y)
 
 
+def test_weights_reach_stacking_and_voting_members():
+    """Stacking and Voting ensembles take sample_weight through
+    ``fit(X, y, **fit_params)`` and pass it to each member: the selector's
+    weights were dropped with a warning that they take none, and
+    use_weights=True refused them."""
+    from sklearn.ensemble import StackingClassifier, VotingClassifier
+
+    X, y = make_classification(200, 6, random_state=0)
+    members = [("rec", _Recorder()), ("lr", LogisticRegression())]
+    for ensemble in (VotingClassifier(members), StackingClassifier(members, cv=2)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = SubsetEstimator(
+                ensemble, subset_size=30, use_weights=True, random_state=0
+            ).fit(X, y)
+        w = model.subset_.weights
+        recorded = model.estimator_.named_estimators_["rec"]
+        np.testing.assert_allclose(recorded.sample_weight_, w / w.mean())
+    # A member without sample_weight: the ensemble's fit would fail with the
+    # weights, so they are dropped, and the warning names that member.
+    knn = VotingClassifier(
+        [("lr", LogisticRegression()), ("knn", KNeighborsClassifier())]
+    )
+    with pytest.warns(UserWarning, match=r"KNeighborsClassifier \(a member of the V"):
+        SubsetEstimator(knn, subset_size=30, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="KNeighborsClassifier .a member"):
+        SubsetEstimator(knn, subset_size=30, use_weights=True).fit(X, y)
+
+
 def test_gradmatch_chooses_for_equal_weights_where_they_are_dropped():
     """With an estimator without ``sample_weight`` GRAD-MATCH's
     ``weighting="auto"`` chooses rows for equal weights (its matched picks
