@@ -100,10 +100,12 @@ from subsetml.selection._views import (
     check_frame_finite,
     first_step,
     is_frame,
+    is_raw_rows,
     is_sklearns,
     is_text,
     num_rows,
     takes_nan,
+    takes_one_d,
 )
 
 __all__ = ["SubsetSearchCV"]
@@ -1340,13 +1342,15 @@ multimetric_
         # Bad data fails here with scikit-learn's message, not as a failure of
         # every trial (which error_score would turn into a search of NaNs).
         tags = get_tags(self.estimator)
-        one_d = is_text(X) or tags.input_tags.one_d_array
+        one_d = is_text(X) or tags.input_tags.one_d_array or takes_one_d(self.estimator)
         if is_frame(X):
             # Columns reach the estimator as given (categorical, strings,
             # pandas' nullable dtypes): check_array would convert them, and
             # fails on a Categorical column beside a nullable Int64 one.
             check_frame_finite(X, self.estimator)
-        else:
+        elif not is_raw_rows(X, self.estimator):
+            # (Dicts or token lists reach a DictVectorizer, FeatureHasher, ...
+            # as given: it checks them, as in GridSearchCV.)
             self._check_array_like(X, one_d)
         self._check_target(X, y, tags)
 

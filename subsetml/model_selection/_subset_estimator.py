@@ -46,10 +46,12 @@ from subsetml.selection._views import (
     check_frame_finite,
     check_lastlayer,
     is_frame,
+    is_raw_rows,
     is_text,
     num_rows,
     select_rows,
     takes_nan,
+    takes_one_d,
     view_input,
 )
 
@@ -520,11 +522,14 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
 
         A DataFrame and a one-dimensional sequence of strings (documents for
         a text pipeline) pass untouched: column names, dtypes and text reach
-        the estimator as given. Other input is checked as scikit-learn
-        estimators check it (2-D, sparse as CSR or CSC; numeric and finite
-        unless the estimator takes missing values), except that a Pipeline
-        gets strings and missing values through: its own steps may encode
-        and impute them.
+        the estimator as given, as do rows that the estimator's input tags
+        say it reads itself (dicts for a DictVectorizer or FeatureHasher,
+        token lists; :func:`is_raw_rows`). A 1-D array is taken where the
+        tags say ``one_d_array`` (IsotonicRegression). Other input is
+        checked as scikit-learn estimators check it (2-D, sparse as CSR or
+        CSC; numeric and finite unless the estimator takes missing values),
+        except that a Pipeline gets strings and missing values through: its
+        own steps may encode and impute them.
         """
         tags = get_tags(self.estimator)
         pipeline = isinstance(self.estimator, Pipeline)
@@ -535,12 +540,19 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         allow_nan = takes_nan(self.estimator)
         if is_frame(X):
             check_frame_finite(X, self.estimator)
+        elif is_raw_rows(X, self.estimator):
+            # Dicts or token lists for a DictVectorizer, FeatureHasher, ...:
+            # the estimator reads and checks them itself. They have no
+            # feature count to keep (token lists differ in length).
+            return X
         elif not is_text(X):
             X = check_array(
                 X,
                 accept_sparse=["csr", "csc"],
                 dtype=None if pipeline else "numeric",
                 ensure_all_finite=not allow_nan,
+                # A 1-D X for an estimator whose tags say it takes one.
+                ensure_2d=not takes_one_d(self.estimator),
                 allow_nd=tags.input_tags.three_d_array,
             )
         # Feature count and names (set by fit, checked afterwards).

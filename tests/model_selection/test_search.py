@@ -730,6 +730,31 @@ def test_selector_weights_reach_a_voting_ensemble(data):
     assert all(sw is not None and np.ptp(sw) > 0 for _, sw in received[:-1])
 
 
+def test_rows_of_dicts_and_one_d_x_are_searched_on_subsets():
+    # What the estimator's input tags accept (dicts for DictVectorizer, a
+    # 1-D X for IsotonicRegression) was refused with "Expected 2D array".
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(0)
+    X = [{"a": float(v), "c": str(v > 1)} for v in rng.normal(size=300)]
+    y = np.array([d["a"] > 0 for d in X])
+    pipe = make_pipeline(DictVectorizer(), LogisticRegression())
+    space = {"logisticregression__C": (0.1, 10.0, "log-uniform")}
+    for size in (0.3, 1.0):
+        search = SubsetSearchCV(
+            pipe, space, n_iter=2, selector="random", subset_size=size, cv=3,
+            error_score="raise", random_state=0,
+        ).fit(X, y)  # fmt: skip
+        assert search.best_score_ > 0.8
+    x = rng.uniform(0, 10, 300)
+    search = SubsetSearchCV(
+        IsotonicRegression(out_of_bounds="clip"), {"increasing": [True, "auto"]},
+        n_iter=2, subset_size=0.3, cv=3, error_score="raise", random_state=0,
+    ).fit(x, np.log1p(x))  # fmt: skip
+    assert search.best_score_ > 0.9
+
+
 def test_regression_search():
     X, y = make_regression(n_samples=200, n_features=6, noise=5.0, random_state=0)
     search = SubsetSearchCV(

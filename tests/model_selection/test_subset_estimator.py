@@ -464,6 +464,67 @@ def test_weights_reach_stacking_and_voting_members():
         SubsetEstimator(knn, subset_size=30, use_weights=True).fit(X, y)
 
 
+def _dict_rows(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = [
+        {"a": float(rng.normal()), "city": str(rng.choice(["paris", "oslo"]))}
+        for _ in range(n)
+    ]
+    return X, np.array([d["a"] > 0 for d in X])
+
+
+def test_rows_of_dicts_and_token_lists_reach_the_estimator_as_given():
+    """A list of dicts (DictVectorizer, FeatureHasher) or of token lists of
+    any length (FeatureHasher(input_type="string")) was refused with
+    "Expected 2D array" before any selection."""
+    from sklearn.feature_extraction import DictVectorizer, FeatureHasher
+
+    X, y = _dict_rows()
+    tokens = [[d["city"]] + ["pos"] * int(d["a"] > 0) for d in X]  # ragged
+    cases = [
+        (X, make_pipeline(DictVectorizer(), LogisticRegression())),
+        (X, make_pipeline(FeatureHasher(8), LogisticRegression())),
+        (tokens, make_pipeline(FeatureHasher(8, input_type="string"), Ridge())),
+    ]
+    for rows, pipe in cases:
+        for selector in ("random", "craig"):
+            model = SubsetEstimator(
+                pipe, selector=selector, subset_size=0.3, random_state=0
+            ).fit(rows, y)
+            assert model.subset_.size == 60
+            kept = model.estimator_[0]
+            if isinstance(kept, DictVectorizer):  # fitted on the chosen rows
+                assert set(kept.vocabulary_) <= {"a", "city=paris", "city=oslo"}
+            assert model.predict(rows[:5]).shape == (5,)
+    # A selector reading gradients cannot build a view from dicts that no
+    # step turns into numbers: it says what to do instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DictVectorizer takes no weights
+        with pytest.raises(ValueError, match="of dict rows.*selector='random'"):
+            SubsetEstimator(
+                make_pipeline(DictVectorizer()), selector="craig", subset_size=0.3
+            ).fit(X, y)
+
+
+@pytest.mark.parametrize("selector", ["random", "craig", "gradmatch"])
+def test_one_d_x_for_an_estimator_that_takes_it(selector):
+    """IsotonicRegression takes a 1-D X (its one_d_array tag); its subsets
+    failed with "Expected 2D array"."""
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 10, 300)
+    y = np.log1p(X) + rng.normal(0, 0.1, 300)
+    model = SubsetEstimator(
+        IsotonicRegression(out_of_bounds="clip"), selector=selector,
+        subset_size=0.2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    idx = model.subset_.indices
+    assert model.estimator_.X_min_ == X[idx].min()  # fitted on those rows
+    assert model.estimator_.X_max_ == X[idx].max()
+    assert model.score(X, y) > 0.9
+
+
 def test_gradmatch_chooses_for_equal_weights_where_they_are_dropped():
     """With an estimator without ``sample_weight`` GRAD-MATCH's
     ``weighting="auto"`` chooses rows for equal weights (its matched picks
