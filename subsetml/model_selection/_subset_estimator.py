@@ -360,6 +360,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         ``k`` is a share of the others), as they drop out of GridSearchCV's
         fits. Other weights multiply the selector's afterwards."""
         counted = counted_rows(sample_weight, num_rows(X))
+        if k == counted.shape[0]:
+            # Every row that counts, weight 1: the estimator's own fit on
+            # them, as a search's rung of all rows; no view to build.
+            return Subset(counted, np.ones(k))
         if counted.shape[0] == num_rows(X):
             return self._select(X, y, k)
         subset = self._select(_safe_indexing(X, counted), y[counted], k)

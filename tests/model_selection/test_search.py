@@ -755,6 +755,15 @@ def test_rows_of_dicts_and_one_d_x_are_searched_on_subsets():
     assert search.best_score_ > 0.9
 
 
+def test_glister_rungs_up_to_every_row(data):
+    # A GLISTER rung above 0.9 of the rows failed (its 10 % hold-out).
+    X, y = data
+    search = _search(
+        selector="glister", subset_size=(0.3, 0.95), n_iter=2, error_score="raise"
+    ).fit(X, y)
+    assert max(search.cv_results_["subset_size"]) == 190  # 0.95 of 200 rows
+
+
 def test_regression_search():
     X, y = make_regression(n_samples=200, n_features=6, noise=5.0, random_state=0)
     search = SubsetSearchCV(

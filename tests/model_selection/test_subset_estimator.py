@@ -525,6 +525,25 @@ def test_one_d_x_for_an_estimator_that_takes_it(selector):
     assert model.score(X, y) > 0.9
 
 
+@pytest.mark.parametrize("selector", ["random", "craig", "glister", "gradmatch"])
+def test_large_budgets_work_for_every_selector(selector):
+    """GLISTER refused subset_size above about 0.9 (its 10 % hold-out), 1.0
+    included; subset_size=1.0 fits the estimator on every row, as it is."""
+    X, y = make_classification(200, 6, random_state=0)
+    full = SubsetEstimator(
+        LogisticRegression(), selector=selector, subset_size=1.0, random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(full.subset_.indices, np.arange(200))
+    np.testing.assert_array_equal(full.subset_.weights, np.ones(200))
+    np.testing.assert_allclose(
+        full.estimator_.coef_, LogisticRegression().fit(X, y).coef_
+    )
+    model = SubsetEstimator(
+        LogisticRegression(), selector=selector, subset_size=0.95, random_state=0
+    ).fit(X, y)
+    assert model.subset_.size == 190
+
+
 def test_gradmatch_chooses_for_equal_weights_where_they_are_dropped():
     """With an estimator without ``sample_weight`` GRAD-MATCH's
     ``weighting="auto"`` chooses rows for equal weights (its matched picks
