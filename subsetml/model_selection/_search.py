@@ -936,6 +936,7 @@ multimetric_
                     if s is not None and s.size
                 ),
                 user_weights=slow and _user_weighted(routed.estimator.fit),
+                stopped=run.seconds.get("stopped_fits", (0, 0.0)),
             )
         tasks.end(self, X, y, metadata)
 
@@ -2390,11 +2391,13 @@ class _Run:
                     self.scorers,
                     s.error_score,
                     len(t[2]),
-                    limit,
+                    # The seconds it ran (0 if it never started), not the
+                    # limit: the splits of a round share it.
+                    spent,
                     why,
                     train_scores=s.return_train_score,
                 )
-                for o, t in zip(outs, jobs)
+                for o, t, spent in zip(outs, jobs, self.runner.stopped_after)
             ]
         if rung.full and rung.top and not self.warm:
             # (Warm rungs' last fits are the last epochs only: _climb records
@@ -2529,6 +2532,14 @@ class _Run:
         score = float(np.nansum([o.get("score_time", np.nan) for o in out])) - sum(
             again[i][1] for i in own if i in again
         )
+        # Fits stopped at a time limit (trial_timeout, timeout), with the
+        # seconds they ran: for the not-faster warning only.
+        stopped = [
+            o.get("fit_time", 0.0)
+            for o in out
+            if str(o.get("fit_error") or "").startswith("TimeoutError")
+        ]
+        self.seconds["stopped_fits"] = (len(stopped), float(np.nansum(stopped)))
         n_trials = len(own)
         pruned = self.more.get("pruned", [])
         rungs = self.more.get("rung", [])
@@ -3103,7 +3114,7 @@ def _user_weighted(fit_params):
 
 def _warn_if_not_faster(
     report, *, selection_in_fits=False, random=False, slow_weights=False,
-    user_weights=False,
+    user_weights=False, stopped=(0, 0.0),
 ):  # fmt: skip
     """Warn when a subset search's work cost clearly more than the full-data
     search's fits and scores would have (``compute_report_``'s estimate):
@@ -3114,11 +3125,17 @@ def _warn_if_not_faster(
     selection (skorch nets select inside every trial); ``random``: the
     selector is random; ``slow_weights``: the trials' fits took the
     selector's weights, which make them slow (:func:`weights_cost_more`);
-    ``user_weights``: the user's own weights did (they reach every fit)."""
+    ``user_weights``: the user's own weights did (they reach every fit);
+    ``stopped``: how many of the fits were stopped at a time limit
+    (``trial_timeout``, ``timeout``) and the seconds they ran. Those are left
+    out: the estimate is of fits that finish, and a full-data search would
+    have spent at least as long on those configurations, so they say
+    nothing of whether subsets pay."""
     estimate = report.get("full_search_estimate_s")
+    n_stopped, stopped_s = stopped
     parts = {
         "selecting the subsets": report["selection_s"],
-        "fitting the trials": report["trial_fit_s"],
+        "fitting the trials": report["trial_fit_s"] - stopped_s,
         "scoring the trials": report["trial_score_s"],
         "re-scoring the best on whole folds": report["rescore_s"],
     }
@@ -3150,10 +3167,16 @@ def _warn_if_not_faster(
         )
     elif not random and what == "selecting the subsets":
         advice += ", and selector='random' skips the selection"
+    left_out = (
+        f" (leaving out the {stopped_s:.3g} s of the {n_stopped} fits stopped "
+        "at their time limit)"
+        if n_stopped
+        else ""
+    )
     warnings.warn(
         f"This subset search spent {work:.3g} s selecting, fitting and "
-        f"scoring, where a full-data search's fits and scores would take "
-        f"about {estimate:.3g} s (compute_report_); {what} took "
+        f"scoring{left_out}, where a full-data search's fits and scores would "
+        f"take about {estimate:.3g} s (compute_report_); {what} took "
         f"{parts[what]:.3g} s. {advice}.",
         UserWarning,
         stacklevel=external_stacklevel(),
