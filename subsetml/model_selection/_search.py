@@ -1654,6 +1654,35 @@ class _TrainMore(_ReadsThrough, MetaEstimatorMixin, BaseEstimator):
         return get_tags(self.fitted)
 
 
+#: What each component of a stored study's fingerprint stands for
+#: (``SubsetSearchCV._fingerprint``), for the refusal to resume it.
+_FINGERPRINT_PARTS = {
+    "data": "the rows' shape or contents",
+    "estimator": "its type or parameters",
+    "selector": "selector, subset_size, score_size, lastlayer, use_weights, "
+    "resource or resource_rungs",
+    "scoring": "the scoring parameter",
+    "folds": "the train and test rows of cv's splits",
+    "fit_params": "fit's keyword arguments such as sample_weight",
+}
+
+
+def _and(items):
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _unseeded_splitter(cv):
+    """Whether ``cv`` is a splitter that draws other folds on each call: it
+    shuffles (or always does, as ShuffleSplit) with a ``random_state`` that
+    is not an int."""
+    if not hasattr(cv, "split") or not hasattr(cv, "random_state"):
+        return False
+    if getattr(cv, "shuffle", True) is False:
+        return False
+    return not isinstance(cv.random_state, numbers.Integral)
+
+
 def _fitted_model(estimator, X):
     """The model a trial's wrapper fitted, and the ``X`` it predicts from.
 
@@ -1918,17 +1947,20 @@ class _Run:
                     if stored.get(k) != mine.get(k)
                 ]
                 if changed:
+                    what = [f"{k} ({_FINGERPRINT_PARTS.get(k, k)})" for k in changed]
+                    hint = ""
+                    if "folds" in changed and _unseeded_splitter(self.search.cv):
+                        cv = type(self.search.cv).__name__
+                        hint = (
+                            f" The cv, a {cv} without an int random_state, "
+                            "draws other folds on every fit: give it one (e.g. "
+                            f"{cv}(..., random_state=0)) to resume a study."
+                        )
                     raise ValueError(
                         f"The Optuna study {study.study_name!r} in this storage "
-                        f"was run with other {', '.join(changed)} (what changed "
-                        "since its trials: data = the rows' shape and contents, "
-                        "selector = selector, subset_size, score_size, lastlayer, "
-                        "use_weights, resource or resource_rungs, folds = cv, "
-                        "fit_params = fit's keyword arguments such as "
-                        "sample_weight). "
-                        "Its results would not be "
-                        "this search's: use another study_name or storage, or "
-                        "delete the study."
+                        f"was run with other {_and(what)}.{hint} Its results "
+                        "would not be this search's: use another study_name or "
+                        "storage, or delete the study."
                     )
         return dists
 

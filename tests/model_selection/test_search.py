@@ -591,6 +591,34 @@ def test_a_stored_study_run_on_something_else_is_refused(data, tmp_path, change,
         SubsetSearchCV(est2, {"C": (0.1, 10.0)}, **{**kw, **change}).fit(X2, y)
 
 
+def test_refusal_to_resume_names_what_changed_and_unseeded_folds(data, tmp_path):
+    # The refusal listed a legend of every component (data, selector, folds,
+    # fit_params) as if all had changed, none for scoring or the estimator,
+    # and a shuffling KFold without random_state got no hint.
+    X, y = data
+    kw = dict(
+        n_iter=1, selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=f"sqlite:///{tmp_path / 'search.db'}",
+    )  # fmt: skip
+    est = LogisticRegression(max_iter=300)
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    with pytest.raises(ValueError) as info:
+        SubsetSearchCV(est, {"C": (0.1, 10.0)}, scoring="f1_macro", **kw).fit(X, y)
+    message = str(info.value)
+    assert "other scoring (the scoring parameter). Its results" in message
+    for other in ("data", "selector", "folds", "fit_params", "subset_size"):
+        assert other not in message
+    with pytest.raises(ValueError, match=r"other estimator \(its type or param"):
+        SubsetSearchCV(LogisticRegression(C=2.0), {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    kw.update(cv=KFold(2, shuffle=True), study_name="shuffled")
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    with pytest.raises(ValueError, match=r"other folds .*KFold\(\.\.\., random_st"):
+        SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    kw.update(cv=KFold(2, shuffle=True, random_state=0), study_name="seeded")
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)  # resumes
+
+
 def test_a_stored_study_run_with_other_fit_params_is_refused(data, tmp_path):
     """Weights given to fit change every trial's score: a study stored
     without them (or with others) is not this search's, both ways."""
