@@ -291,6 +291,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, np.empty((n, 0)), ensure_non_negative=True
             )
+            if has_fit_parameter(self.estimator, "sample_weight"):
+                # Under metadata routing, an estimator that has not said
+                # whether it takes them refuses them, as in scikit-learn's
+                # meta-estimators.
+                _fit_request(self.estimator, sample_weight)
         counted = counted_rows(sample_weight, n)
         k = counted_budget(self.subset_size, counted.shape[0], n)
         if is_classifier(self.estimator):
@@ -320,6 +325,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     f"The Pipeline's step {resampler!r} resamples the rows, so "
                     "no per-row weights can follow them"
                     if resampler is not None
+                    else f"{type(self.estimator).__name__} does not request "
+                    "sample_weight under metadata routing (set_fit_request("
+                    "sample_weight=True) on it to take the selector's weights)"
+                    if _unrequested(self.estimator)
                     else f"{_weightless_name(self.estimator, pipeline=False)}"
                     ".fit does not take sample_weight"
                 )
@@ -344,6 +353,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     "(set_fit_request(sample_weight=True) on the steps that "
                     "should take the selector's weights, False on the others)"
                     if routed
+                    else f"{type(self.estimator).__name__} does not request "
+                    "sample_weight under metadata routing "
+                    "(set_fit_request(sample_weight=True) on it to take the "
+                    "selector's weights)"
+                    if _unrequested(self.estimator)
                     else f"{_weightless_name(self.estimator)}.fit does not take "
                     "sample_weight"
                 )
@@ -412,6 +426,13 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         elif sample_weight is not None:
             weights = sample_weight[idx]
         params = {key: _take(value, idx, n) for key, value in fit_params.items()}
+        if weights is not None and _unrequested(self.estimator):
+            # Metadata routing on, and the estimator said it takes no
+            # sample_weight: the user's weights chose the rows that count
+            # (this estimator consumes them) and reach it no further, as a
+            # scikit-learn meta-estimator leaves them out (an unset request
+            # raised its error in _validate_fit_data).
+            weights = None
         if weights is not None:
             key = _sample_weight_key(self.estimator) or "sample_weight"
             if params.get(key) is not None:
@@ -683,10 +704,16 @@ def _sample_weight_key(estimator):
     Pipeline, the final step's ``"<step>__sample_weight"`` (nested pipelines
     included), since ``Pipeline.fit`` only forwards prefixed parameters;
     with metadata routing on, ``"sample_weight"`` for a meta-estimator that
-    routes it to a step or member requesting it; None when nothing takes
+    routes it to a step or member requesting it, and for an estimator whose
+    ``fit`` takes it only when it requests it (``set_fit_request``), as
+    scikit-learn's meta-estimators route it; None when nothing takes
     weights.
     """
     if has_fit_parameter(estimator, "sample_weight"):
+        if _fit_request(estimator) in (False, None):
+            # Metadata routing on, and the estimator said it does not take
+            # sample_weight, or has not said.
+            return None
         return "sample_weight"
     if isinstance(estimator, TransformedTargetRegressor):
         # Its fit passes **fit_params to the regressor as they are.
@@ -720,6 +747,63 @@ def _sample_weight_key(estimator):
     if not routing and _members_take_sample_weight(estimator):
         return "sample_weight"
     return None
+
+
+class _RoutesToEstimator:
+    """A router of ``fit``'s metadata to ``estimator``, as a meta-estimator
+    wrapping it routes them (for a dry run of :func:`process_routing`)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def get_metadata_routing(self):
+        from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+
+        return MetadataRouter(owner="SubsetEstimator").add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+
+
+def _fit_request(estimator, sample_weight=None):
+    """Under metadata routing, whether ``estimator``'s ``fit`` requests
+    ``sample_weight``: True, False (``set_fit_request(sample_weight=False)``)
+    or None (not said, which scikit-learn's routers refuse weights for).
+    ``"off"`` with routing off, or for an object without metadata requests.
+
+    With ``sample_weight`` given (the user's weights), an unset request
+    raises scikit-learn's ``UnsetMetadataPassedError``, as a meta-estimator
+    given them does.
+    """
+    if not get_config().get("enable_metadata_routing", False) or not hasattr(
+        estimator, "get_metadata_routing"
+    ):
+        return "off"
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.utils.metadata_routing import process_routing
+
+    router = _RoutesToEstimator(estimator)
+    try:
+        routed = process_routing(
+            router,
+            "fit",
+            sample_weight=np.ones(1) if sample_weight is None else sample_weight,
+        )
+    except UnsetMetadataPassedError:
+        if sample_weight is not None:
+            raise
+        return None
+    except TypeError:  # requested by nothing: sample_weight=False
+        return False
+    return "sample_weight" in routed.estimator.fit
+
+
+def _unrequested(estimator):
+    """Whether metadata routing is on and ``estimator``'s ``fit`` takes
+    ``sample_weight`` but does not request it."""
+    return has_fit_parameter(estimator, "sample_weight") and _fit_request(
+        estimator
+    ) in (False, None)
 
 
 def _routes_metadata(estimator):

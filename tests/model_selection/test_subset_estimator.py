@@ -200,6 +200,33 @@ def test_pipeline_weights_with_metadata_routing():
     np.testing.assert_allclose(model.estimator_[-1].sample_weight_, w / w.mean())
 
 
+def test_metadata_routing_requests_of_the_estimator_are_followed():
+    """With metadata routing on, an estimator that said
+    set_fit_request(sample_weight=False) still got the user's and the
+    selector's weights, and an unset request was accepted silently; now they
+    are routed as scikit-learn's meta-estimators route them."""
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+
+    X, y = make_classification(200, 6, random_state=0)
+    user = np.linspace(1, 2, 200)
+    with sklearn.config_context(enable_metadata_routing=True):
+        refuses = _Recorder().set_fit_request(sample_weight=False)
+        with pytest.warns(UserWarning, match="does not request sample_weight"):
+            model = SubsetEstimator(refuses, subset_size=30, random_state=0)
+            model.fit(X, y, sample_weight=user)
+        assert model.estimator_.sample_weight_ is None
+        with pytest.raises(UnsetMetadataPassedError, match="_Recorder.fit"):
+            SubsetEstimator(_Recorder(), subset_size=30).fit(X, y, sample_weight=user)
+        takes = _Recorder().set_fit_request(sample_weight=True)
+        model = SubsetEstimator(takes, subset_size=30, random_state=0)
+        model.fit(X, y, sample_weight=user)
+    idx, w = model.subset_
+    np.testing.assert_allclose(
+        model.estimator_.sample_weight_, w / w.mean() * user[idx]
+    )
+
+
 @pytest.mark.parametrize("selector", ["random", "glister"])
 def test_equal_weights_are_never_passed(selector):
     # Random and GLISTER subsets carry weight 1: passing them as sample_weight
