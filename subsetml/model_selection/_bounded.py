@@ -60,6 +60,10 @@ class BoundedRunner:
         self.n_workers = max(1, effective_n_jobs(n_jobs))
         self.key = next(_KEYS)
         self._executor = None
+        # Per task of the last run, the seconds a task not finished in time
+        # ran before it was stopped (0 for one never started); None for the
+        # tasks that finished.
+        self.stopped_after = []
 
     def _pool(self):
         from joblib.externals.loky.process_executor import ProcessPoolExecutor
@@ -84,8 +88,9 @@ class BoundedRunner:
         not finished within ``limit`` seconds (None: no limit).
 
         Workers still busy at the limit are killed; the next round starts
-        new ones. An exception raised by a fit (``error_score="raise"``)
-        propagates.
+        new ones. ``stopped_after`` then holds, per task, the seconds that a
+        task left unfinished ran (0 for one that never started). An
+        exception raised by a fit (``error_score="raise"``) propagates.
         """
         from sklearn import get_config
 
@@ -93,8 +98,10 @@ class BoundedRunner:
         config = get_config()
         deadline = None if limit is None else time.monotonic() + max(limit, 0.0)
         results = [None] * len(tasks)
+        self.stopped_after = [None] * len(tasks)
         waiting = list(range(len(tasks)))
         running = {}
+        started = {}
         try:
             while waiting or running:
                 # Never more tasks submitted than workers: a task queued but
@@ -109,6 +116,7 @@ class BoundedRunner:
                         _fit_in_worker, self.key, est, train, test, kwargs, config
                     )
                     running[future] = i
+                    started[i] = time.monotonic()
                 left = None if deadline is None else max(deadline - time.monotonic(), 0)
                 done, _ = concurrent.futures.wait(
                     running,
@@ -123,7 +131,12 @@ class BoundedRunner:
             self.close(kill=True)
             raise
         if running:
+            now = time.monotonic()
             self.close(kill=True)
+            for i in running.values():
+                self.stopped_after[i] = now - started[i]
+        for i in waiting:
+            self.stopped_after[i] = 0.0
         return results
 
     def close(self, kill=False):
@@ -133,7 +146,8 @@ class BoundedRunner:
 
 
 def timed_out(scorers, error_score, n_test, seconds, why, train_scores=False):
-    """A ``_fit_and_score`` result for a fit stopped at its time limit."""
+    """A ``_fit_and_score`` result for a fit stopped at its time limit, after
+    running ``seconds`` (its ``fit_time``)."""
     score = np.nan if isinstance(error_score, str) else error_score
     names = getattr(scorers, "_scorers", None)
     if isinstance(scorers, dict):

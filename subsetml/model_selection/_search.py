@@ -17,6 +17,7 @@ from scipy.stats import rankdata
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
@@ -99,10 +100,12 @@ from subsetml.selection._views import (
     check_frame_finite,
     first_step,
     is_frame,
+    is_raw_rows,
     is_sklearns,
     is_text,
     num_rows,
     takes_nan,
+    takes_one_d,
 )
 
 __all__ = ["SubsetSearchCV"]
@@ -933,6 +936,7 @@ multimetric_
                     if s is not None and s.size
                 ),
                 user_weights=slow and _user_weighted(routed.estimator.fit),
+                stopped=run.seconds.get("stopped_fits", (0, 0.0)),
             )
         tasks.end(self, X, y, metadata)
 
@@ -1339,13 +1343,15 @@ multimetric_
         # Bad data fails here with scikit-learn's message, not as a failure of
         # every trial (which error_score would turn into a search of NaNs).
         tags = get_tags(self.estimator)
-        one_d = is_text(X) or tags.input_tags.one_d_array
+        one_d = is_text(X) or tags.input_tags.one_d_array or takes_one_d(self.estimator)
         if is_frame(X):
             # Columns reach the estimator as given (categorical, strings,
             # pandas' nullable dtypes): check_array would convert them, and
             # fails on a Categorical column beside a nullable Int64 one.
             check_frame_finite(X, self.estimator)
-        else:
+        elif not is_raw_rows(X, self.estimator):
+            # (Dicts or token lists reach a DictVectorizer, FeatureHasher, ...
+            # as given: it checks them, as in GridSearchCV.)
             self._check_array_like(X, one_d)
         self._check_target(X, y, tags)
 
@@ -1512,9 +1518,10 @@ def _select_split(proto, X, y, train, weights=None):
 
 
 class _ReadsThrough:
-    """A trial's wrapper that custom scorers see as the model it fitted:
-    attributes it lacks (``coef_``, a Pipeline's ``named_steps``, ...) come
-    from ``estimator_``, as a scorer given the model itself would find them."""
+    """A trial's wrapper read as the model it fitted: attributes it lacks
+    (``coef_``, a Pipeline's ``named_steps``, ...) come from ``estimator_``,
+    for code handed the trial itself (callbacks). Scorers get the fitted
+    model (:class:`_ScoresFittedModel`)."""
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -1645,6 +1652,92 @@ class _TrainMore(_ReadsThrough, MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         return get_tags(self.fitted)
+
+
+#: What each component of a stored study's fingerprint stands for
+#: (``SubsetSearchCV._fingerprint``), for the refusal to resume it.
+_FINGERPRINT_PARTS = {
+    "data": "the rows' shape or contents",
+    "estimator": "its type or parameters",
+    "selector": "selector, subset_size, score_size, lastlayer, use_weights, "
+    "resource or resource_rungs",
+    "scoring": "the scoring parameter",
+    "folds": "the train and test rows of cv's splits",
+    "fit_params": "fit's keyword arguments such as sample_weight",
+}
+
+
+def _and(items):
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _unseeded_splitter(cv):
+    """Whether ``cv`` is a splitter that draws other folds on each call: it
+    shuffles (or always does, as ShuffleSplit) with a ``random_state`` that
+    is not an int."""
+    if not hasattr(cv, "split") or not hasattr(cv, "random_state"):
+        return False
+    if getattr(cv, "shuffle", True) is False:
+        return False
+    return not isinstance(cv.random_state, numbers.Integral)
+
+
+def _fitted_model(estimator, X):
+    """The model a trial's wrapper fitted, and the ``X`` it predicts from.
+
+    A subset trial (:class:`SubsetEstimator` and its preset form) gives its
+    fitted clone, with only the columns of its training rows for a
+    precomputed kernel or distance matrix (as its own predict methods take
+    them); a warm rung's trial (``_TrainMore``) its net or ensemble.
+    """
+    if isinstance(estimator, SubsetEstimator):
+        return estimator.estimator_, estimator._kernel_columns(X)
+    if isinstance(estimator, _TrainMore):
+        return estimator.estimator_, X
+    return estimator, X
+
+
+class _ScoresFittedModel:
+    """A scorer called with the model a trial fitted, not the trial's wrapper.
+
+    Custom scorers then get the estimator the user passed in, fitted, as
+    ``GridSearchCV`` gives it to them (``est[-1]`` of a Pipeline,
+    ``get_params()``, ``isinstance``); the rows they score are the trial's
+    test rows (``score_size``) all the same.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``scorer(estimator, X, y, **score_params)``.
+    """
+
+    def __init__(self, scorer):
+        self.scorer = scorer
+
+    def __call__(self, estimator, X, *args, **kwargs):
+        estimator, X = _fitted_model(estimator, X)
+        return self.scorer(estimator, X, *args, **kwargs)
+
+
+class _MultimetricScoresFittedModel(_MultimetricScorer):
+    """:class:`_ScoresFittedModel` for several metrics: still a
+    ``_MultimetricScorer`` (whose failures scikit-learn's ``_score`` handles
+    as such), sharing one prediction among its metrics."""
+
+    def __call__(self, estimator, X, *args, **kwargs):
+        estimator, X = _fitted_model(estimator, X)
+        return super().__call__(estimator, X, *args, **kwargs)
+
+
+def _scoring_fitted_model(scorers):
+    """``scorers`` (a search's scorer or ``_MultimetricScorer``) as called
+    with the model a trial's wrapper fitted."""
+    if isinstance(scorers, _MultimetricScorer):
+        return _MultimetricScoresFittedModel(
+            scorers=scorers._scorers, raise_exc=scorers._raise_exc
+        )
+    return _ScoresFittedModel(scorers)
 
 
 def _continues(estimator, resource):
@@ -1854,17 +1947,20 @@ class _Run:
                     if stored.get(k) != mine.get(k)
                 ]
                 if changed:
+                    what = [f"{k} ({_FINGERPRINT_PARTS.get(k, k)})" for k in changed]
+                    hint = ""
+                    if "folds" in changed and _unseeded_splitter(self.search.cv):
+                        cv = type(self.search.cv).__name__
+                        hint = (
+                            f" The cv, a {cv} without an int random_state, "
+                            "draws other folds on every fit: give it one (e.g. "
+                            f"{cv}(..., random_state=0)) to resume a study."
+                        )
                     raise ValueError(
                         f"The Optuna study {study.study_name!r} in this storage "
-                        f"was run with other {', '.join(changed)} (what changed "
-                        "since its trials: data = the rows' shape and contents, "
-                        "selector = selector, subset_size, score_size, lastlayer, "
-                        "use_weights, resource or resource_rungs, folds = cv, "
-                        "fit_params = fit's keyword arguments such as "
-                        "sample_weight). "
-                        "Its results would not be "
-                        "this search's: use another study_name or storage, or "
-                        "delete the study."
+                        f"was run with other {_and(what)}.{hint} Its results "
+                        "would not be this search's: use another study_name or "
+                        "storage, or delete the study."
                     )
         return dists
 
@@ -2242,6 +2338,7 @@ class _Run:
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
                 if rung.params:
                     est.set_params(**rung.params)
+                plain = est
                 below = None if more is None else more[0][ci]
                 if below is not None and below[si] is not None:
                     est = _TrainMore(below[si], params=rung.params, epochs=more[1])
@@ -2264,7 +2361,12 @@ class _Run:
                         est, subset=subset, use_weights=self.weighted
                     )
                 kwargs = dict(
-                    scorer=self.scorers,
+                    # Scorers get the fitted model, not the trial's wrapper.
+                    scorer=(
+                        self.scorers
+                        if est is plain
+                        else _scoring_fitted_model(self.scorers)
+                    ),
                     # scikit-learn's own levels: per-fit lines from 2 on, with
                     # scores from 3 (as GridSearchCV and BayesSearchCV print
                     # them).
@@ -2321,11 +2423,13 @@ class _Run:
                     self.scorers,
                     s.error_score,
                     len(t[2]),
-                    limit,
+                    # The seconds it ran (0 if it never started), not the
+                    # limit: the splits of a round share it.
+                    spent,
                     why,
                     train_scores=s.return_train_score,
                 )
-                for o, t in zip(outs, jobs)
+                for o, t, spent in zip(outs, jobs, self.runner.stopped_after)
             ]
         if rung.full and rung.top and not self.warm:
             # (Warm rungs' last fits are the last epochs only: _climb records
@@ -2460,6 +2564,14 @@ class _Run:
         score = float(np.nansum([o.get("score_time", np.nan) for o in out])) - sum(
             again[i][1] for i in own if i in again
         )
+        # Fits stopped at a time limit (trial_timeout, timeout), with the
+        # seconds they ran: for the not-faster warning only.
+        stopped = [
+            o.get("fit_time", 0.0)
+            for o in out
+            if str(o.get("fit_error") or "").startswith("TimeoutError")
+        ]
+        self.seconds["stopped_fits"] = (len(stopped), float(np.nansum(stopped)))
         n_trials = len(own)
         pruned = self.more.get("pruned", [])
         rungs = self.more.get("rung", [])
@@ -3034,7 +3146,7 @@ def _user_weighted(fit_params):
 
 def _warn_if_not_faster(
     report, *, selection_in_fits=False, random=False, slow_weights=False,
-    user_weights=False,
+    user_weights=False, stopped=(0, 0.0),
 ):  # fmt: skip
     """Warn when a subset search's work cost clearly more than the full-data
     search's fits and scores would have (``compute_report_``'s estimate):
@@ -3045,11 +3157,17 @@ def _warn_if_not_faster(
     selection (skorch nets select inside every trial); ``random``: the
     selector is random; ``slow_weights``: the trials' fits took the
     selector's weights, which make them slow (:func:`weights_cost_more`);
-    ``user_weights``: the user's own weights did (they reach every fit)."""
+    ``user_weights``: the user's own weights did (they reach every fit);
+    ``stopped``: how many of the fits were stopped at a time limit
+    (``trial_timeout``, ``timeout``) and the seconds they ran. Those are left
+    out: the estimate is of fits that finish, and a full-data search would
+    have spent at least as long on those configurations, so they say
+    nothing of whether subsets pay."""
     estimate = report.get("full_search_estimate_s")
+    n_stopped, stopped_s = stopped
     parts = {
         "selecting the subsets": report["selection_s"],
-        "fitting the trials": report["trial_fit_s"],
+        "fitting the trials": report["trial_fit_s"] - stopped_s,
         "scoring the trials": report["trial_score_s"],
         "re-scoring the best on whole folds": report["rescore_s"],
     }
@@ -3081,10 +3199,16 @@ def _warn_if_not_faster(
         )
     elif not random and what == "selecting the subsets":
         advice += ", and selector='random' skips the selection"
+    left_out = (
+        f" (leaving out the {stopped_s:.3g} s of the {n_stopped} fits stopped "
+        "at their time limit)"
+        if n_stopped
+        else ""
+    )
     warnings.warn(
         f"This subset search spent {work:.3g} s selecting, fitting and "
-        f"scoring, where a full-data search's fits and scores would take "
-        f"about {estimate:.3g} s (compute_report_); {what} took "
+        f"scoring{left_out}, where a full-data search's fits and scores would "
+        f"take about {estimate:.3g} s (compute_report_); {what} took "
         f"{parts[what]:.3g} s. {advice}.",
         UserWarning,
         stacklevel=external_stacklevel(),

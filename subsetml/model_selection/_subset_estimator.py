@@ -46,10 +46,12 @@ from subsetml.selection._views import (
     check_frame_finite,
     check_lastlayer,
     is_frame,
+    is_raw_rows,
     is_text,
     num_rows,
     select_rows,
     takes_nan,
+    takes_one_d,
     view_input,
 )
 
@@ -289,6 +291,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, np.empty((n, 0)), ensure_non_negative=True
             )
+            if has_fit_parameter(self.estimator, "sample_weight"):
+                # Under metadata routing, an estimator that has not said
+                # whether it takes them refuses them, as in scikit-learn's
+                # meta-estimators.
+                _fit_request(self.estimator, sample_weight)
         counted = counted_rows(sample_weight, n)
         k = counted_budget(self.subset_size, counted.shape[0], n)
         if is_classifier(self.estimator):
@@ -318,8 +325,12 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     f"The Pipeline's step {resampler!r} resamples the rows, so "
                     "no per-row weights can follow them"
                     if resampler is not None
-                    else f"{type(self.estimator).__name__}.fit does not take "
-                    "sample_weight"
+                    else f"{type(self.estimator).__name__} does not request "
+                    "sample_weight under metadata routing (set_fit_request("
+                    "sample_weight=True) on it to take the selector's weights)"
+                    if _unrequested(self.estimator)
+                    else f"{_weightless_name(self.estimator, pipeline=False)}"
+                    ".fit does not take sample_weight"
                 )
                 + "; set use_weights='auto' or False to fit on the unweighted "
                 "subset."
@@ -327,9 +338,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         if warn and not getattr(
             make_selector(self.selector, weighted=False), "_equal_weights", False
         ):
-            routed = getattr(self.estimator, "steps", None) and get_config().get(
-                "enable_metadata_routing", False
-            )
+            routed = (
+                getattr(self.estimator, "steps", None)
+                or _routes_metadata(self.estimator)
+            ) and get_config().get("enable_metadata_routing", False)
             resampler = _resampler(self.estimator)
             warnings.warn(
                 (
@@ -341,6 +353,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     "(set_fit_request(sample_weight=True) on the steps that "
                     "should take the selector's weights, False on the others)"
                     if routed
+                    else f"{type(self.estimator).__name__} does not request "
+                    "sample_weight under metadata routing "
+                    "(set_fit_request(sample_weight=True) on it to take the "
+                    "selector's weights)"
+                    if _unrequested(self.estimator)
                     else f"{_weightless_name(self.estimator)}.fit does not take "
                     "sample_weight"
                 )
@@ -357,6 +374,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         ``k`` is a share of the others), as they drop out of GridSearchCV's
         fits. Other weights multiply the selector's afterwards."""
         counted = counted_rows(sample_weight, num_rows(X))
+        if k == counted.shape[0]:
+            # Every row that counts, weight 1: the estimator's own fit on
+            # them, as a search's rung of all rows; no view to build.
+            return Subset(counted, np.ones(k))
         if counted.shape[0] == num_rows(X):
             return self._select(X, y, k)
         subset = self._select(_safe_indexing(X, counted), y[counted], k)
@@ -405,6 +426,13 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         elif sample_weight is not None:
             weights = sample_weight[idx]
         params = {key: _take(value, idx, n) for key, value in fit_params.items()}
+        if weights is not None and _unrequested(self.estimator):
+            # Metadata routing on, and the estimator said it takes no
+            # sample_weight: the user's weights chose the rows that count
+            # (this estimator consumes them) and reach it no further, as a
+            # scikit-learn meta-estimator leaves them out (an unset request
+            # raised its error in _validate_fit_data).
+            weights = None
         if weights is not None:
             key = _sample_weight_key(self.estimator) or "sample_weight"
             if params.get(key) is not None:
@@ -519,11 +547,14 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
 
         A DataFrame and a one-dimensional sequence of strings (documents for
         a text pipeline) pass untouched: column names, dtypes and text reach
-        the estimator as given. Other input is checked as scikit-learn
-        estimators check it (2-D, sparse as CSR or CSC; numeric and finite
-        unless the estimator takes missing values), except that a Pipeline
-        gets strings and missing values through: its own steps may encode
-        and impute them.
+        the estimator as given, as do rows that the estimator's input tags
+        say it reads itself (dicts for a DictVectorizer or FeatureHasher,
+        token lists; :func:`is_raw_rows`). A 1-D array is taken where the
+        tags say ``one_d_array`` (IsotonicRegression). Other input is
+        checked as scikit-learn estimators check it (2-D, sparse as CSR or
+        CSC; numeric and finite unless the estimator takes missing values),
+        except that a Pipeline gets strings and missing values through: its
+        own steps may encode and impute them.
         """
         tags = get_tags(self.estimator)
         pipeline = isinstance(self.estimator, Pipeline)
@@ -534,12 +565,19 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         allow_nan = takes_nan(self.estimator)
         if is_frame(X):
             check_frame_finite(X, self.estimator)
+        elif is_raw_rows(X, self.estimator):
+            # Dicts or token lists for a DictVectorizer, FeatureHasher, ...:
+            # the estimator reads and checks them itself. They have no
+            # feature count to keep (token lists differ in length).
+            return X
         elif not is_text(X):
             X = check_array(
                 X,
                 accept_sparse=["csr", "csc"],
                 dtype=None if pipeline else "numeric",
                 ensure_all_finite=not allow_nan,
+                # A 1-D X for an estimator whose tags say it takes one.
+                ensure_2d=not takes_one_d(self.estimator),
                 allow_nd=tags.input_tags.three_d_array,
             )
         # Feature count and names (set by fit, checked afterwards).
@@ -638,10 +676,20 @@ def _unweighted_regression_note(estimator, selector):
     )
 
 
-def _weightless_name(estimator):
-    """The estimator a missing ``sample_weight`` is about: a Pipeline's last
-    step (``Pipeline.fit`` takes prefixed weights only), named as such."""
-    last = final_step(estimator)
+def _weightless_name(estimator, pipeline=True):
+    """The estimator a missing ``sample_weight`` is about: a Stacking or
+    Voting ensemble's member that does not take it, or (with ``pipeline``) a
+    Pipeline's last step (``Pipeline.fit`` takes prefixed weights only),
+    named as such."""
+    last = final_step(estimator) if pipeline else estimator
+    members = _ensemble_members(last) or []
+    for member in members:
+        if member is not None and _sample_weight_key(member) != "sample_weight":
+            # A Stacking or Voting ensemble takes weights if its members do.
+            return (
+                f"{type(member).__name__} (a member of the "
+                f"{type(last).__name__}, which passes sample_weight to each)"
+            )
     if last is estimator or last is None:
         return type(estimator).__name__
     return f"{type(last).__name__} (the {type(estimator).__name__}'s last step)"
@@ -650,12 +698,22 @@ def _weightless_name(estimator):
 def _sample_weight_key(estimator):
     """The ``fit`` keyword that carries per-row weights to ``estimator``.
 
-    ``"sample_weight"`` when its ``fit`` takes it; for a Pipeline, the final
-    step's ``"<step>__sample_weight"`` (nested pipelines included), since
-    ``Pipeline.fit`` only forwards prefixed parameters; None when nothing
-    takes weights.
+    ``"sample_weight"`` when its ``fit`` takes it (named, or through
+    ``**fit_params`` for scikit-learn's Stacking and Voting ensembles whose
+    members take it, see :func:`_members_take_sample_weight`); for a
+    Pipeline, the final step's ``"<step>__sample_weight"`` (nested pipelines
+    included), since ``Pipeline.fit`` only forwards prefixed parameters;
+    with metadata routing on, ``"sample_weight"`` for a meta-estimator that
+    routes it to a step or member requesting it, and for an estimator whose
+    ``fit`` takes it only when it requests it (``set_fit_request``), as
+    scikit-learn's meta-estimators route it; None when nothing takes
+    weights.
     """
     if has_fit_parameter(estimator, "sample_weight"):
+        if _fit_request(estimator) in (False, None):
+            # Metadata routing on, and the estimator said it does not take
+            # sample_weight, or has not said.
+            return None
         return "sample_weight"
     if isinstance(estimator, TransformedTargetRegressor):
         # Its fit passes **fit_params to the regressor as they are.
@@ -665,11 +723,13 @@ def _sample_weight_key(estimator):
         # The rows the last step fits on are not the ones given: no weights
         # can follow them.
         return None
-    if steps and get_config().get("enable_metadata_routing", False):
-        # With metadata routing on, a Pipeline routes ``sample_weight`` to the
-        # steps that request it (``set_fit_request``) and refuses prefixes; it
-        # refuses weights that no step requests, or that a step has not said
-        # whether it takes. A dry run of the routing tells.
+    routing = get_config().get("enable_metadata_routing", False)
+    if routing and (steps or _routes_metadata(estimator)):
+        # With metadata routing on, a Pipeline (or another meta-estimator:
+        # Stacking, Voting, ...) routes ``sample_weight`` to the steps that
+        # request it (``set_fit_request``) and refuses prefixes; it refuses
+        # weights that no step requests, or that a step has not said whether
+        # it takes. A dry run of the routing tells.
         from sklearn.utils.metadata_routing import process_routing
 
         try:
@@ -683,7 +743,125 @@ def _sample_weight_key(estimator):
             inner = _sample_weight_key(final)
             if inner is not None:
                 return f"{name}__{inner}"
+        return None
+    if not routing and _members_take_sample_weight(estimator):
+        return "sample_weight"
     return None
+
+
+class _RoutesToEstimator:
+    """A router of ``fit``'s metadata to ``estimator``, as a meta-estimator
+    wrapping it routes them (for a dry run of :func:`process_routing`)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def get_metadata_routing(self):
+        from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+
+        return MetadataRouter(owner="SubsetEstimator").add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+
+
+def _fit_request(estimator, sample_weight=None):
+    """Under metadata routing, whether ``estimator``'s ``fit`` requests
+    ``sample_weight``: True, False (``set_fit_request(sample_weight=False)``)
+    or None (not said, which scikit-learn's routers refuse weights for).
+    ``"off"`` with routing off, or for an object without metadata requests.
+
+    With ``sample_weight`` given (the user's weights), an unset request
+    raises scikit-learn's ``UnsetMetadataPassedError``, as a meta-estimator
+    given them does.
+    """
+    if not get_config().get("enable_metadata_routing", False) or not hasattr(
+        estimator, "get_metadata_routing"
+    ):
+        return "off"
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.utils.metadata_routing import process_routing
+
+    router = _RoutesToEstimator(estimator)
+    try:
+        routed = process_routing(
+            router,
+            "fit",
+            sample_weight=np.ones(1) if sample_weight is None else sample_weight,
+        )
+    except UnsetMetadataPassedError:
+        if sample_weight is not None:
+            raise
+        return None
+    except TypeError:  # requested by nothing: sample_weight=False
+        return False
+    return "sample_weight" in routed.estimator.fit
+
+
+def _unrequested(estimator):
+    """Whether metadata routing is on and ``estimator``'s ``fit`` takes
+    ``sample_weight`` but does not request it."""
+    return has_fit_parameter(estimator, "sample_weight") and _fit_request(
+        estimator
+    ) in (False, None)
+
+
+def _routes_metadata(estimator):
+    """Whether ``estimator`` is a meta-estimator that routes metadata to the
+    estimators inside it (it has a ``MetadataRouter``)."""
+    from sklearn.utils.metadata_routing import MetadataRouter, get_routing_for_object
+
+    try:
+        return isinstance(get_routing_for_object(estimator), MetadataRouter)
+    except Exception:
+        return False
+
+
+def _ensemble_members(estimator):
+    """The estimators a scikit-learn Stacking or Voting ensemble's ``fit``
+    passes ``sample_weight`` to (its members, and a stacking's final
+    estimator, None for its default), or None for any other estimator."""
+    from sklearn.ensemble import (
+        StackingClassifier,
+        StackingRegressor,
+        VotingClassifier,
+        VotingRegressor,
+    )
+
+    stacking = isinstance(estimator, (StackingClassifier, StackingRegressor))
+    if not (stacking or isinstance(estimator, (VotingClassifier, VotingRegressor))):
+        return None
+    members = []
+    if not (stacking and estimator.cv == "prefit"):  # prefit members: no fit
+        members = [
+            est
+            for _, est in (estimator.estimators or [])
+            if est is not None and not isinstance(est, str)  # "drop"
+        ]
+    if stacking:
+        # The default final estimator (LogisticRegression, RidgeCV) takes
+        # weights.
+        members.append(estimator.final_estimator)
+    return members
+
+
+def _members_take_sample_weight(estimator):
+    """Whether ``estimator`` is a scikit-learn Stacking or Voting ensemble
+    that fits with ``sample_weight`` without metadata routing.
+
+    Their ``fit(X, y, **fit_params)`` (scikit-learn 1.6 and later) takes
+    ``sample_weight`` alone among keyword arguments when routing is off, and
+    passes it, unprefixed, to every member's ``fit`` (a stacking's
+    cross-validated fits and final estimator too), failing if one does not
+    take it: so all must. No general rule tells this from the signature:
+    other meta-estimators with ``**fit_params`` (OneVsRestClassifier,
+    SelfTrainingClassifier) refuse ``sample_weight`` when routing is off.
+    """
+    members = _ensemble_members(estimator)
+    return bool(members) and all(
+        member is None or _sample_weight_key(member) == "sample_weight"
+        for member in members
+    )
 
 
 def counted_rows(sample_weight, n):

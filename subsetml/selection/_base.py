@@ -113,7 +113,9 @@ class BaseSelector(BaseEstimator):
         Returns
         -------
         subset : Subset
-            ``indices`` into ``view``'s rows and their ``weights``.
+            ``indices`` into ``view``'s rows and their ``weights``. A budget
+            of every row gives every row, in order, weight 1, whatever the
+            selector.
         """
         if not isinstance(view, LastLayer):
             raise TypeError(
@@ -150,6 +152,10 @@ class BaseSelector(BaseEstimator):
                 )
         k = resolve_budget(budget, view.n_samples)
         self._validate_params_for(view)
+        if k == view.n_samples:
+            # Every row, weight 1 (the training sum exactly), in order: there
+            # is nothing to choose.
+            return Subset(np.arange(k), np.ones(k))
         rng = check_random_state(self.random_state)
         result = self._select(view, k, validation=validation, rng=rng)
         subset = result if isinstance(result, Subset) else Subset(*result)

@@ -324,8 +324,9 @@ class GlisterSelector(GradientSelector):
         being its share of one step on the whole subset; see Notes.
     validation_fraction : float, default=0.1
         Fraction of ``view``'s rows held out as validation data when
-        ``select`` gets no ``validation``, in (0, 1). Held-out rows are never
-        chosen.
+        ``select`` gets no ``validation``, in (0, 1). Held-out rows are
+        chosen only when the budget exceeds the other rows, and then all of
+        them (see Notes, "Validation rows").
     diversity : "auto" or float, default="auto"
         Weight, ``>= 0``, of a coverage term added to every pick's gain: the
         facility-location gain of the candidate (how much closer it brings
@@ -436,8 +437,14 @@ class GlisterSelector(GradientSelector):
     is held out, removed from the candidates, and selection runs on the
     remaining rows (a one-row class stays a candidate, scored on all
     validation rows); returned indices still refer to ``view``. The budget
-    counts rows of ``view``, and must fit in the rows left after the hold-out:
-    otherwise a ``ValueError`` says so (pass ``validation=`` to use every row).
+    counts rows of ``view``. A budget larger than the rows left after the
+    hold-out (above about ``1 - validation_fraction`` of them) takes every
+    held-out row into the subset, and GLISTER chooses the rest of the budget
+    among the other rows, still scored on the held-out ones (whose own step
+    the gains leave out): it chooses which rows to leave out. A budget of
+    every row returns every row, weight 1, as for all selectors. (With
+    ``validation_fraction`` of 0.5 or more, a budget above the rows left but
+    not above the held-out ones raises a ``ValueError``.)
 
     Cost per pick: one validation gradient over the validation rows a ground
     set is scored on (``O(n_val C)`` bias, ``O(n_val C E)`` full) and the
@@ -557,18 +564,28 @@ class GlisterSelector(GradientSelector):
         if validation is not None:
             return super()._select(view, k, validation=validation, rng=rng)
         train_rows, val_rows = self._hold_out(view, rng)
-        n_train = train_rows.shape[0]
-        if k > n_train:
+        n_train, n_val = train_rows.shape[0], val_rows.shape[0]
+        train, held_out = view.take(train_rows), view.take(val_rows)
+        if k <= n_train:
+            subset = super()._select(train, k, validation=held_out, rng=rng)
+            return Subset(train_rows[subset.indices], subset.weights)
+        # A budget above the rows the hold-out leaves: the held-out rows join
+        # the subset, and GLISTER chooses the rest of it among the others,
+        # scored on them (see Notes, "Validation rows").
+        rest = k - n_val
+        if rest < 1:
             raise ValueError(
-                f"GlisterSelector held out {val_rows.shape[0]} of the "
-                f"{view.n_samples} rows as validation data (validation_fraction="
+                f"GlisterSelector held out {n_val} of the {view.n_samples} "
+                f"rows as validation data (validation_fraction="
                 f"{self.validation_fraction}), which leaves {n_train} rows to "
-                f"choose from: fewer than the budget of {k}. Lower the budget or "
+                f"choose from: fewer than the budget of {k}, which is too "
+                "small to hold every held-out row and a pick besides. Use a "
+                f"budget of at most {n_train} or more than {n_val} rows, lower "
                 "validation_fraction, or pass held-out rows with validation=."
             )
-        train, held_out = view.take(train_rows), view.take(val_rows)
-        subset = super()._select(train, k, validation=held_out, rng=rng)
-        return Subset(train_rows[subset.indices], subset.weights)
+        subset = super()._select(train, rest, validation=held_out, rng=rng)
+        indices = np.concatenate([val_rows, train_rows[subset.indices]])
+        return Subset(indices, np.ones(k))
 
     def _select_ground(self, gradients, k, rng, part):
         validation = part.validation

@@ -29,8 +29,11 @@ __all__ = [
     "encoded_frame",
     "frame_has_missing",
     "is_frame",
+    "is_raw_rows",
     "is_text",
     "num_rows",
+    "takes_one_d",
+    "takes_raw_rows",
     "label_view",
     "select_rows",
     "view_input",
@@ -221,6 +224,20 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
         # An estimator that reads DataFrames itself (say, gradient boosting
         # with categorical columns): a one-hot view of them.
         X = encoded_frame(X)
+    elif is_raw_rows(X, estimator):
+        first = type(first_step(estimator)).__name__
+        raise ValueError(
+            f"{who} reads numeric features, and X is a sequence of "
+            f"{type(X[0]).__name__ if len(X) else 'row'} rows, which {first} "
+            "reads itself. Use selector='random' (it reads only the labels), "
+            "put the model after a step that makes numeric features "
+            "(make_pipeline(DictVectorizer(), model), FeatureHasher, a text "
+            "vectorizer; the selector then reads their output), or pass "
+            "lastlayer= a callable returning a LastLayer."
+        )
+    elif isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "biuf":
+        # One feature given as a 1-D array (IsotonicRegression's X).
+        X = X[:, None]
     allow_nan = takes_nan(estimator)
     try:
         X = check_array(
@@ -377,6 +394,38 @@ def check_frame_finite(X, estimator):
                 "Input X contains infinity, which "
                 f"{type(estimator).__name__} does not accept."
             )
+
+
+def takes_raw_rows(estimator):
+    """Whether ``estimator`` (a Pipeline: its first step) reads rows that are
+    not arrays of numbers, by its input tags: mappings of feature names to
+    values (``dict``: DictVectorizer, FeatureHasher) or strings and sequences
+    of them (``string`` without ``two_d_array``: text vectorizers,
+    ``FeatureHasher(input_type="string")``)."""
+    first = first_step(estimator)
+    if first is None:
+        return False
+    tags = get_tags(first).input_tags
+    return bool((tags.dict or tags.string) and not tags.two_d_array)
+
+
+def takes_one_d(estimator):
+    """Whether ``estimator`` (a Pipeline: its first step) takes a 1-D array
+    of numbers for ``X`` (its ``one_d_array`` input tag: IsotonicRegression)."""
+    first = first_step(estimator)
+    return first is not None and bool(get_tags(first).input_tags.one_d_array)
+
+
+def is_raw_rows(X, estimator):
+    """A sequence of rows (list, tuple or 1-D object array: dicts, token
+    lists) for an estimator that reads such rows itself
+    (:func:`takes_raw_rows`): they reach it as given, as in ``GridSearchCV``,
+    which takes them by position."""
+    if isinstance(X, np.ndarray):
+        sequence = X.ndim == 1 and X.dtype.kind == "O"
+    else:
+        sequence = isinstance(X, (list, tuple))
+    return sequence and takes_raw_rows(estimator)
 
 
 def is_text(X):

@@ -11,7 +11,7 @@ from sklearn.datasets import load_iris, make_classification, make_regression
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -591,6 +591,34 @@ def test_a_stored_study_run_on_something_else_is_refused(data, tmp_path, change,
         SubsetSearchCV(est2, {"C": (0.1, 10.0)}, **{**kw, **change}).fit(X2, y)
 
 
+def test_refusal_to_resume_names_what_changed_and_unseeded_folds(data, tmp_path):
+    # The refusal listed a legend of every component (data, selector, folds,
+    # fit_params) as if all had changed, none for scoring or the estimator,
+    # and a shuffling KFold without random_state got no hint.
+    X, y = data
+    kw = dict(
+        n_iter=1, selector="random", subset_size=0.3, cv=2, random_state=0,
+        storage=f"sqlite:///{tmp_path / 'search.db'}",
+    )  # fmt: skip
+    est = LogisticRegression(max_iter=300)
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    with pytest.raises(ValueError) as info:
+        SubsetSearchCV(est, {"C": (0.1, 10.0)}, scoring="f1_macro", **kw).fit(X, y)
+    message = str(info.value)
+    assert "other scoring (the scoring parameter). Its results" in message
+    for other in ("data", "selector", "folds", "fit_params", "subset_size"):
+        assert other not in message
+    with pytest.raises(ValueError, match=r"other estimator \(its type or param"):
+        SubsetSearchCV(LogisticRegression(C=2.0), {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    kw.update(cv=KFold(2, shuffle=True), study_name="shuffled")
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    with pytest.raises(ValueError, match=r"other folds .*KFold\(\.\.\., random_st"):
+        SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    kw.update(cv=KFold(2, shuffle=True, random_state=0), study_name="seeded")
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)
+    SubsetSearchCV(est, {"C": (0.1, 10.0)}, **kw).fit(X, y)  # resumes
+
+
 def test_a_stored_study_run_with_other_fit_params_is_refused(data, tmp_path):
     """Weights given to fit change every trial's score: a study stored
     without them (or with others) is not this search's, both ways."""
@@ -662,6 +690,36 @@ def test_multimetric_and_callable_scoring(data):
     assert not single.multimetric_ and np.isfinite(single.best_score_)
 
 
+def test_scorers_get_the_fitted_estimator_not_the_trial_wrapper(data):
+    # As in GridSearchCV, a custom scorer gets the estimator it was given,
+    # fitted (a Pipeline it can index, get_params of), on subset trials too,
+    # and on the score_size share of the test fold.
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    seen = []
+
+    def scorer(est, X_, y_):
+        assert isinstance(est, Pipeline)
+        assert est.get_params()["logisticregression__C"] == est[-1].C
+        seen.append(len(X_))
+        return float(np.mean(est[-1].predict(est[:-1].transform(X_)) == y_))
+
+    space = {"logisticregression__C": (0.1, 10.0, "log-uniform")}
+    kw = dict(n_iter=2, subset_size=0.3, cv=3, score_size=0.5, random_state=0)
+    single = SubsetSearchCV(pipe, space, scoring=scorer, error_score="raise", **kw)
+    single.fit(X, y)
+    assert np.isfinite(single.cv_results_["mean_test_score"]).all()
+    assert set(seen) == {50}  # half of each 100-row test fold
+    multi = SubsetSearchCV(
+        pipe, space, scoring={"acc": "accuracy", "mine": scorer},
+        refit="mine", error_score="raise", **kw,
+    ).fit(X, y)  # fmt: skip
+    assert np.isfinite(multi.cv_results_["mean_test_mine"]).all()
+    np.testing.assert_allclose(
+        multi.cv_results_["mean_test_mine"], multi.cv_results_["mean_test_acc"]
+    )
+
+
 def test_groups_and_sample_weight_are_routed(data):
     X, y = data
     groups = np.arange(len(y)) % 5
@@ -680,6 +738,58 @@ def test_groups_and_sample_weight_are_routed(data):
         assert sw is not None, "a fit got no sample_weight"
         np.testing.assert_array_equal(sw, np.where(y_fit == 0, 3.0, 1.0))
     assert [len(r[0]) for r in received] == [40] * 6 + [300]
+
+
+def test_selector_weights_reach_a_voting_ensemble(data):
+    # VotingClassifier takes sample_weight through **fit_params: the trials
+    # get the selector's weights, and nothing warns that it takes none.
+    from sklearn.ensemble import VotingClassifier
+
+    X, y = data
+    _WeightRecorder.received = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SubsetSearchCV(
+            VotingClassifier([("rec", _WeightRecorder())]), {"rec__C": (0.1, 1.0)},
+            n_iter=2, selector="craig", subset_size=0.2, cv=3, random_state=0,
+        ).fit(X, y)  # fmt: skip
+    received = _WeightRecorder.received
+    assert len(received) == 2 * 3 + 1
+    assert all(sw is not None and np.ptp(sw) > 0 for _, sw in received[:-1])
+
+
+def test_rows_of_dicts_and_one_d_x_are_searched_on_subsets():
+    # What the estimator's input tags accept (dicts for DictVectorizer, a
+    # 1-D X for IsotonicRegression) was refused with "Expected 2D array".
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(0)
+    X = [{"a": float(v), "c": str(v > 1)} for v in rng.normal(size=300)]
+    y = np.array([d["a"] > 0 for d in X])
+    pipe = make_pipeline(DictVectorizer(), LogisticRegression())
+    space = {"logisticregression__C": (0.1, 10.0, "log-uniform")}
+    for size in (0.3, 1.0):
+        search = SubsetSearchCV(
+            pipe, space, n_iter=2, selector="random", subset_size=size, cv=3,
+            error_score="raise", random_state=0,
+        ).fit(X, y)  # fmt: skip
+        assert search.best_score_ > 0.8
+    x = rng.uniform(0, 10, 300)
+    search = SubsetSearchCV(
+        IsotonicRegression(out_of_bounds="clip"), {"increasing": [True, "auto"]},
+        n_iter=2, subset_size=0.3, cv=3, error_score="raise", random_state=0,
+    ).fit(x, np.log1p(x))  # fmt: skip
+    assert search.best_score_ > 0.9
+
+
+def test_glister_rungs_up_to_every_row(data):
+    # A GLISTER rung above 0.9 of the rows failed (its 10 % hold-out).
+    X, y = data
+    search = _search(
+        selector="glister", subset_size=(0.3, 0.95), n_iter=2, error_score="raise"
+    ).fit(X, y)
+    assert max(search.cv_results_["subset_size"]) == 190  # 0.95 of 200 rows
 
 
 def test_regression_search():

@@ -200,6 +200,33 @@ def test_pipeline_weights_with_metadata_routing():
     np.testing.assert_allclose(model.estimator_[-1].sample_weight_, w / w.mean())
 
 
+def test_metadata_routing_requests_of_the_estimator_are_followed():
+    """With metadata routing on, an estimator that said
+    set_fit_request(sample_weight=False) still got the user's and the
+    selector's weights, and an unset request was accepted silently; now they
+    are routed as scikit-learn's meta-estimators route them."""
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+
+    X, y = make_classification(200, 6, random_state=0)
+    user = np.linspace(1, 2, 200)
+    with sklearn.config_context(enable_metadata_routing=True):
+        refuses = _Recorder().set_fit_request(sample_weight=False)
+        with pytest.warns(UserWarning, match="does not request sample_weight"):
+            model = SubsetEstimator(refuses, subset_size=30, random_state=0)
+            model.fit(X, y, sample_weight=user)
+        assert model.estimator_.sample_weight_ is None
+        with pytest.raises(UnsetMetadataPassedError, match="_Recorder.fit"):
+            SubsetEstimator(_Recorder(), subset_size=30).fit(X, y, sample_weight=user)
+        takes = _Recorder().set_fit_request(sample_weight=True)
+        model = SubsetEstimator(takes, subset_size=30, random_state=0)
+        model.fit(X, y, sample_weight=user)
+    idx, w = model.subset_
+    np.testing.assert_allclose(
+        model.estimator_.sample_weight_, w / w.mean() * user[idx]
+    )
+
+
 @pytest.mark.parametrize("selector", ["random", "glister"])
 def test_equal_weights_are_never_passed(selector):
     # Random and GLISTER subsets carry weight 1: passing them as sample_weight
@@ -433,6 +460,115 @@ def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step
     knn = make_pipeline(StandardScaler(), KNeighborsRegressor())
     with pytest.warns(UserWarning, match=r"KNeighborsRegressor \(the Pipeline's last"):
         SubsetEstimator(knn, selector="craig", subset_size=0.2).fit(X, y)
+
+
+def test_weights_reach_stacking_and_voting_members():
+    """Stacking and Voting ensembles take sample_weight through
+    ``fit(X, y, **fit_params)`` and pass it to each member: the selector's
+    weights were dropped with a warning that they take none, and
+    use_weights=True refused them."""
+    from sklearn.ensemble import StackingClassifier, VotingClassifier
+
+    X, y = make_classification(200, 6, random_state=0)
+    members = [("rec", _Recorder()), ("lr", LogisticRegression())]
+    for ensemble in (VotingClassifier(members), StackingClassifier(members, cv=2)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = SubsetEstimator(
+                ensemble, subset_size=30, use_weights=True, random_state=0
+            ).fit(X, y)
+        w = model.subset_.weights
+        recorded = model.estimator_.named_estimators_["rec"]
+        np.testing.assert_allclose(recorded.sample_weight_, w / w.mean())
+    # A member without sample_weight: the ensemble's fit would fail with the
+    # weights, so they are dropped, and the warning names that member.
+    knn = VotingClassifier(
+        [("lr", LogisticRegression()), ("knn", KNeighborsClassifier())]
+    )
+    with pytest.warns(UserWarning, match=r"KNeighborsClassifier \(a member of the V"):
+        SubsetEstimator(knn, subset_size=30, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="KNeighborsClassifier .a member"):
+        SubsetEstimator(knn, subset_size=30, use_weights=True).fit(X, y)
+
+
+def _dict_rows(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = [
+        {"a": float(rng.normal()), "city": str(rng.choice(["paris", "oslo"]))}
+        for _ in range(n)
+    ]
+    return X, np.array([d["a"] > 0 for d in X])
+
+
+def test_rows_of_dicts_and_token_lists_reach_the_estimator_as_given():
+    """A list of dicts (DictVectorizer, FeatureHasher) or of token lists of
+    any length (FeatureHasher(input_type="string")) was refused with
+    "Expected 2D array" before any selection."""
+    from sklearn.feature_extraction import DictVectorizer, FeatureHasher
+
+    X, y = _dict_rows()
+    tokens = [[d["city"]] + ["pos"] * int(d["a"] > 0) for d in X]  # ragged
+    cases = [
+        (X, make_pipeline(DictVectorizer(), LogisticRegression())),
+        (X, make_pipeline(FeatureHasher(8), LogisticRegression())),
+        (tokens, make_pipeline(FeatureHasher(8, input_type="string"), Ridge())),
+    ]
+    for rows, pipe in cases:
+        for selector in ("random", "craig"):
+            model = SubsetEstimator(
+                pipe, selector=selector, subset_size=0.3, random_state=0
+            ).fit(rows, y)
+            assert model.subset_.size == 60
+            kept = model.estimator_[0]
+            if isinstance(kept, DictVectorizer):  # fitted on the chosen rows
+                assert set(kept.vocabulary_) <= {"a", "city=paris", "city=oslo"}
+            assert model.predict(rows[:5]).shape == (5,)
+    # A selector reading gradients cannot build a view from dicts that no
+    # step turns into numbers: it says what to do instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DictVectorizer takes no weights
+        with pytest.raises(ValueError, match="of dict rows.*selector='random'"):
+            SubsetEstimator(
+                make_pipeline(DictVectorizer()), selector="craig", subset_size=0.3
+            ).fit(X, y)
+
+
+@pytest.mark.parametrize("selector", ["random", "craig", "gradmatch"])
+def test_one_d_x_for_an_estimator_that_takes_it(selector):
+    """IsotonicRegression takes a 1-D X (its one_d_array tag); its subsets
+    failed with "Expected 2D array"."""
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 10, 300)
+    y = np.log1p(X) + rng.normal(0, 0.1, 300)
+    model = SubsetEstimator(
+        IsotonicRegression(out_of_bounds="clip"), selector=selector,
+        subset_size=0.2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    idx = model.subset_.indices
+    assert model.estimator_.X_min_ == X[idx].min()  # fitted on those rows
+    assert model.estimator_.X_max_ == X[idx].max()
+    assert model.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize("selector", ["random", "craig", "glister", "gradmatch"])
+def test_large_budgets_work_for_every_selector(selector):
+    """GLISTER refused subset_size above about 0.9 (its 10 % hold-out), 1.0
+    included; subset_size=1.0 fits the estimator on every row, as it is."""
+    X, y = make_classification(200, 6, random_state=0)
+    full = SubsetEstimator(
+        LogisticRegression(), selector=selector, subset_size=1.0, random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(full.subset_.indices, np.arange(200))
+    np.testing.assert_array_equal(full.subset_.weights, np.ones(200))
+    np.testing.assert_allclose(
+        full.estimator_.coef_, LogisticRegression().fit(X, y).coef_
+    )
+    model = SubsetEstimator(
+        LogisticRegression(), selector=selector, subset_size=0.95, random_state=0
+    ).fit(X, y)
+    assert model.subset_.size == 190
 
 
 def test_gradmatch_chooses_for_equal_weights_where_they_are_dropped():

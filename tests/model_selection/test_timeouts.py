@@ -2,6 +2,7 @@
 that run too long, in worker processes, and the search goes on (issue 16)."""
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -151,6 +152,45 @@ def test_bounded_runner_returns_results_and_none_for_what_overran(data):
     out = timed_out({"a": 1, "b": 2}, np.nan, 10, 3.0, "why")
     assert set(out["test_scores"]) == {"a", "b"} and out["fit_error"].endswith("why")
     assert np.isnan(timed_out(None, "raise", 10, 3.0, "x")["test_scores"])
+
+
+def test_stopped_fits_book_the_seconds_they_ran(data):
+    # A round's fits share its limit: one worker ran the first split until
+    # the limit and never started the others, which were each booked at the
+    # whole limit (compute_report_'s trial_fit_s claimed 3 x the time).
+    from sklearn.metrics import check_scoring
+
+    X, y = data
+    runner = BoundedRunner(X, y, 1)
+    kwargs = dict(
+        scorer=check_scoring(Sleepy()), verbose=0, parameters=None,
+        fit_params=None, score_params=None, return_times=True, error_score=np.nan,
+    )  # fmt: skip
+    train, test = np.arange(100), np.arange(100, 200)
+    try:
+        outs = runner.run([(Sleepy(HANG), train, test, kwargs)] * 3, 0.2)
+    finally:
+        runner.close()
+    assert outs == [None, None, None]
+    ran, *never = runner.stopped_after
+    assert ran > 0 and never == [0.0, 0.0]
+
+
+def test_not_faster_warning_leaves_out_fits_stopped_at_the_limit():
+    # Fits stopped at trial_timeout made the warning blame a quick estimator.
+    from subsetml.model_selection._search import _warn_if_not_faster
+
+    report = dict(
+        full_search_estimate_s=0.3, n_trials=4, selection_s=0.01,
+        trial_fit_s=6.1, trial_score_s=0.01, rescore_s=0.0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_not_faster(report, stopped=(3, 6.0))
+    with pytest.warns(UserWarning, match=r"leaving out the 6 s of the 3 fits"):
+        _warn_if_not_faster({**report, "trial_fit_s": 16.0}, stopped=(3, 6.0))
+    with pytest.warns(UserWarning, match="for an estimator this quick"):
+        _warn_if_not_faster(report)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "10", float("nan")])

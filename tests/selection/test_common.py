@@ -78,6 +78,24 @@ def test_bad_budget(selector, budget):
 
 
 @pytest.mark.parametrize("selector", SELECTORS, ids=_id)
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("budget", [1.0, 100])
+def test_budget_of_every_row_gives_every_row_weight_one(selector, task, budget):
+    # GLISTER refused it (its hold-out left fewer rows); the others returned
+    # every row in an order of their own.
+    if task == "regression":
+        rng = np.random.RandomState(0)
+        view = LastLayer(rng.rand(100, 3), rng.rand(100), rng.rand(100), task=task)
+        if getattr(selector, "per_class", None) is True:
+            pytest.skip("per_class=True is for classification")
+    else:
+        view = make_view(100, 3, 2)
+    subset = selector.select(view, budget)
+    np.testing.assert_array_equal(subset.indices, np.arange(100))
+    np.testing.assert_array_equal(subset.weights, np.ones(100))
+
+
+@pytest.mark.parametrize("selector", SELECTORS, ids=_id)
 def test_single_class_is_rejected(selector):
     view = LastLayer(np.random.rand(20, 2), np.full((20, 3), 1 / 3), np.zeros(20, int))
     with pytest.raises(ValueError, match="one class"):

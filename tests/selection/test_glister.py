@@ -246,16 +246,29 @@ def test_hold_out_keeps_a_one_row_class_as_candidate():
     assert 59 in idx
 
 
-def test_budget_beyond_rows_left_after_hold_out_is_refused():
+def test_budget_beyond_rows_left_after_hold_out_takes_the_held_out_rows():
+    # Budgets above the 36 rows the hold-out leaves (0.9 to 1.0 of the rows)
+    # were refused: the held-out rows now join the subset, and GLISTER
+    # chooses the rest among the others; every row gives every row.
     view = make_view(40, 3, 2, seed=7)
     sel = GlisterSelector(random_state=0)
-    with pytest.raises(ValueError, match="leaves 36 rows.*validation="):
-        sel.select(view, 38)
-    with pytest.raises(ValueError, match="leaves 36 rows"):
-        sel.select(view, 1.0)
+    for k in (37, 39):
+        subset = sel.select(view, k)
+        _, held = sel._hold_out(view, np.random.RandomState(0))
+        assert subset.size == k and np.unique(subset.indices).size == k
+        assert np.isin(held, subset.indices).all()
+        np.testing.assert_array_equal(subset.weights, np.ones(k))
+    everything = sel.select(view, 1.0)
+    np.testing.assert_array_equal(everything.indices, np.arange(40))
+    np.testing.assert_array_equal(everything.weights, np.ones(40))
     assert sel.select(view, 36).size == 36
     # With validation rows given, every row can be chosen.
     assert sel.select(view, 40, validation=make_view(10, 3, 2)).size == 40
+    # A hold-out larger than the rest cannot join a subset it outnumbers.
+    big = GlisterSelector(validation_fraction=0.6, random_state=0)
+    with pytest.raises(ValueError, match="at most 16 or more than 24 rows"):
+        big.select(view, 20)
+    assert big.select(view, 30).size == 30
 
 
 def test_too_small_budget_for_the_classes_is_refused():
