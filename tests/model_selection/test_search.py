@@ -145,6 +145,24 @@ class _CountingSelector(RandomSelector):
         return super()._select(view, k, validation=validation, rng=rng)
 
 
+def test_default_subsets_are_stratified_random_rows(data):
+    # Searches draw random subsets by default (no selector ranked
+    # configurations better; fidelity_svc_more_seeds.json): unit weights,
+    # each class in its share, the same rows as RandomSelector's.
+    X, y = data
+    search = _search().fit(X, y)
+    explicit = _search(selector="random").fit(X, y)
+    for subset, other, (train, _) in zip(
+        search.subsets_, explicit.subsets_, StratifiedKFold(3).split(X, y)
+    ):
+        np.testing.assert_array_equal(subset.indices, other.indices)
+        np.testing.assert_array_equal(subset.weights, 1.0)
+        picked = np.bincount(y[subset.indices], minlength=3)
+        share = np.bincount(y[train], minlength=3) * subset.size / train.size
+        assert np.all(np.abs(picked - share) <= 1)
+    assert search.best_params_ == explicit.best_params_
+
+
 def test_selection_runs_once_per_split_not_per_trial(data):
     X, y = data
     _CountingSelector.calls = 0
