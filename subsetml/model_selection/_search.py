@@ -452,7 +452,7 @@ multimetric_
         the chosen configuration's cost from its subset to all rows, and by
         the trials' mean fit time on their subsets over its; otherwise
         linearly) plus the refit model's predictions on a test fold (timed
-        on up to 1,000 of its rows), with
+        on up to 250 of its rows), with
         ``full_search_estimate_basis`` and ``speedup_estimate``. A subset
         search whose selection, fits and scoring took more than 2 s and
         over 4/3 of that estimate warns that a full-data search would have
@@ -3225,8 +3225,10 @@ def _warn_if_not_faster(
 
 
 #: Rows of a test fold on which the compute report times the refit model's
-#: scoring (scaled up to the whole fold).
-_SCORE_PROBE_ROWS = 1000
+#: scoring (scaled up to the whole fold). Predicting costs about the same per
+#: row whatever the number of rows; 1,000 rows took 0.41 s of a 5.6 s search
+#: of an RBF SVC on 12,000 rows, for a report.
+_SCORE_PROBE_ROWS = 250
 
 
 def _time_fold_predictions(estimator, X, splits):

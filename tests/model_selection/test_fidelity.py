@@ -695,9 +695,9 @@ def test_fold_scoring_is_timed_on_part_of_the_first_test_fold(monkeypatch):
         "subsetml.model_selection._search.time.perf_counter", lambda: ticks[-1]
     )
     splits = [(np.arange(500), np.arange(500, 3000)), (np.arange(1), np.arange(2))]
-    # 1,000 of the fold's 2,500 rows took 2 s: the fold takes 5 s.
-    assert _time_fold_predictions(Model(), X, splits) == pytest.approx(5.0)
-    assert seen == [(1000, 1000.0)]
+    # 250 of the fold's 2,500 rows took 2 s: the fold takes 20 s.
+    assert _time_fold_predictions(Model(), X, splits) == pytest.approx(20.0)
+    assert seen == [(250, 1000.0)]
     monkeypatch.undo()
 
     class Failing:
