@@ -259,6 +259,17 @@ def _check_number(
     )
 
 
+def _split_key(dataset):
+    """The row indices of the subsets ``dataset`` is made of (a validation
+    split, the reserve of ``reward_rows``), hashed; None for a dataset that
+    is not a ``Subset``."""
+    parts = []
+    while isinstance(dataset, torch.utils.data.Subset):
+        parts.append(joblib.hash(np.asarray(dataset.indices)))
+        dataset = dataset.dataset
+    return tuple(parts) or None
+
+
 def _data_key(X, y):
     """A cheap fingerprint of the rows of ``X`` and ``y``: their number and
     up to 64 evenly spaced rows of each. None when they are not arrays,
@@ -529,11 +540,12 @@ class AdaSelectionMixin:
     Row ids are positions in the training set (after skorch's validation
     split and the rows ``reward_rows`` sets aside); per-row state (AdaBoost
     weights, cached scores) carries over ``partial_fit`` calls on the same
-    rows and is reset by ``fit`` and when the rows change: their number, or,
-    for arrays, tensors, sparse matrices and DataFrames, a fingerprint of up
-    to 64 evenly spaced rows of ``X`` and ``y`` (a stream of equal-sized
-    chunks). Other inputs (a Dataset, a dict of arrays) are not checked.
-    The method weights go on across chunks.
+    rows and is reset by ``fit`` and when the rows change: their number, the
+    training rows of skorch's split (a validation split without a seed
+    draws others on every call), or, for arrays, tensors, sparse matrices
+    and DataFrames, a fingerprint of up to 64 evenly spaced rows of ``X``
+    and ``y`` (a stream of equal-sized chunks). Other inputs (a Dataset, a
+    dict of arrays) are not fingerprinted. The method weights go on.
 
     The ``"advantage"`` and ``"drop"`` rewards are measured on the next
     batch, whose mean loss varies from batch to batch far more than one step
@@ -741,7 +753,7 @@ class AdaSelectionMixin:
         weighting = getattr(self, "weighting_", None)
         return None if weighting is None else weighting.weights
 
-    def _ada_start(self, n_rows):
+    def _ada_start(self, n_rows, split=None):
         """Set up per-fit state for ``n_rows`` training rows (kept when unchanged).
 
         Between ``partial_fit`` calls (or warm-started fits) the state goes
@@ -758,7 +770,10 @@ class AdaSelectionMixin:
             "curriculum_strength": self.curriculum_strength,
             "curriculum_horizon": self.curriculum_horizon,
         }
-        data = getattr(self, "_ada_data_key_", None)
+        # The rows behind the training positions: the data given (a
+        # fingerprint) and the split skorch made of it (a random
+        # validation split draws other training rows on every call).
+        data = (getattr(self, "_ada_data_key_", None), split)
         if (
             getattr(self, "policies_", None) is not None
             and self._ada_n_rows_ == n_rows
@@ -1053,7 +1068,7 @@ class AdaSelectionMixin:
     def get_iterator(self, dataset, training=False):
         if not training:
             return super().get_iterator(dataset, training=training)
-        self._ada_start(len(dataset))
+        self._ada_start(len(dataset), split=_split_key(dataset))
         data = _array_data(dataset)
         if data is not None:
             loader = super().get_iterator(dataset, training=True)

@@ -1870,3 +1870,33 @@ def test_a_warm_up_covering_the_whole_fit_warns(clf_data):
         make_clf(warmup_epochs=2, max_epochs=3, sampling_rate=0.3).fit(X, y)
         make_clf(warmup_epochs=3, max_epochs=3, sampling_rate=1.0).fit(X, y)
     assert not [w for w in caught if "covers all" in str(w.message)]
+
+
+def test_partial_fit_with_a_random_validation_split_forgets_other_rows_state(
+    clf_data,
+):
+    # Positions index the training split: an unseeded ValidSplit draws other
+    # training rows on every call, so the cached scores of position i
+    # belonged to another row (a review: 98 of 320 rows scored).
+    from skorch.dataset import ValidSplit
+
+    X, y = clf_data
+
+    def net(split):
+        return make_clf(
+            policies="big_loss",
+            stale_epochs=1,
+            warmup_epochs=0,
+            max_epochs=1,
+            sampling_rate=0.3,
+            train_split=split,
+        )
+
+    seeded = net(ValidSplit(0.2, random_state=0))
+    seeded.partial_fit(X, y)
+    seeded.partial_fit(X, y)  # the same training rows: the cache is used
+    assert seeded.history[-1, "rows_scored"] < seeded.history[-1, "rows_seen"]
+    unseeded = net(ValidSplit(0.2))
+    unseeded.partial_fit(X, y)
+    unseeded.partial_fit(X, y)
+    assert unseeded.history[-1, "rows_scored"] == unseeded.history[-1, "rows_seen"]
