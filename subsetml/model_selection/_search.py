@@ -2435,7 +2435,11 @@ class _Run:
                     # The seconds it ran (0 if it never started), not the
                     # limit: the splits of a round share it.
                     spent,
-                    why,
+                    why
+                    if spent > 0 or not why
+                    else why.replace(
+                        "the fit was stopped after", "the fit had not started after"
+                    ),
                     train_scores=s.return_train_score,
                 )
                 for o, t, spent in zip(outs, jobs, self.runner.stopped_after)

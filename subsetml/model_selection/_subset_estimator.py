@@ -348,10 +348,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                     f"The Pipeline's step {resampler!r} resamples the rows, so "
                     "no per-row weights can follow them to its last step"
                     if resampler is not None
-                    else f"No step of the {type(self.estimator).__name__} "
-                    "requests sample_weight under metadata routing "
-                    "(set_fit_request(sample_weight=True) on the steps that "
-                    "should take the selector's weights, False on the others)"
+                    else f"The {type(self.estimator).__name__}'s metadata "
+                    "routing does not pass sample_weight on ("
+                    f"{_routing_refusal(self.estimator)}; set_fit_request("
+                    "sample_weight=True) on the steps that should take the "
+                    "selector's weights, False on the others)"
                     if routed
                     else f"{type(self.estimator).__name__} does not request "
                     "sample_weight under metadata routing "
@@ -747,6 +748,21 @@ def _sample_weight_key(estimator):
     if not routing and _members_take_sample_weight(estimator):
         return "sample_weight"
     return None
+
+
+def _routing_refusal(estimator):
+    """Why a dry run of ``estimator``'s metadata routing refuses
+    ``sample_weight``: scikit-learn's message, first sentence (it names the
+    step whose request is not set), or that no step requests it."""
+    from sklearn.utils.metadata_routing import process_routing
+
+    try:
+        process_routing(estimator, "fit", sample_weight=np.ones(1))
+    except Exception as exc:  # what scikit-learn says, whatever its type
+        text = " ".join(str(exc).split())
+        first = text.split(". ")[0].rstrip(".")
+        return f"scikit-learn: {first[:300]}" if first else "no step requests it"
+    return "no step requests it"
 
 
 class _RoutesToEstimator:

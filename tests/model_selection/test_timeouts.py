@@ -154,6 +154,30 @@ def test_bounded_runner_returns_results_and_none_for_what_overran(data):
     assert np.isnan(timed_out(None, "raise", 10, 3.0, "x")["test_scores"])
 
 
+def test_a_fit_that_never_started_says_so(data, monkeypatch):
+    # One worker: a hanging trial's split ran to the limit and the split
+    # after it never started; its error said "stopped after 2 s" too.
+    import subsetml.model_selection._search as search_module
+
+    seen = []
+    report = search_module._raise_or_warn_about_failures
+
+    def spy(out, error_score):
+        seen.extend(o["fit_error"] for o in out if o.get("fit_error"))
+        return report(out, error_score)
+
+    monkeypatch.setattr(search_module, "_raise_or_warn_about_failures", spy)
+    X, y = data
+    search = SubsetSearchCV(
+        Sleepy(), {"delay": [0.0, HANG]}, n_iter=4, subset_size=0.5, cv=2,
+        random_state=0, trial_timeout=2, n_jobs=1, optimizer="random",
+    )  # fmt: skip
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    assert any("the fit was stopped after 2 s" in e for e in seen)
+    assert any("the fit had not started after 2 s" in e for e in seen)
+
+
 def test_stopped_fits_book_the_seconds_they_ran(data):
     # A round's fits share its limit: one worker ran the first split until
     # the limit and never started the others, which were each booked at the

@@ -116,8 +116,15 @@ def test_metadata_routing_pipelines_take_weights_only_when_requested(data):
     X, y = data
     with sklearn.config_context(enable_metadata_routing=True):
         plain = make_pipeline(StandardScaler(), LogisticRegression())
-        with pytest.warns(UserWarning, match="No step of the Pipeline requests"):
+        with pytest.warns(UserWarning, match="routing does not pass sample_weight"):
             SubsetEstimator(plain, random_state=0).fit(X, y)
+        # The last step asks for the weights; the scaler has not said: the
+        # warning names the scaler (it blamed "no step" before, a review).
+        half = make_pipeline(
+            StandardScaler(), LogisticRegression().set_fit_request(sample_weight=True)
+        )
+        with pytest.warns(UserWarning, match=r"StandardScaler\.fit_transform"):
+            SubsetEstimator(half, random_state=0).fit(X, y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             search = SubsetSearchCV(
