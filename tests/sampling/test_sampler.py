@@ -661,7 +661,7 @@ def test_selectors_read_through_a_pipeline_that_resamples():
         with pytest.warns(UserWarning, match="resamples"):
             SubsetSearchCV(
                 pipe, {"logisticregression__C": (0.01, 10.0, "log-uniform")},
-                n_iter=2, cv=2, subset_size=0.2, random_state=0,
+                n_iter=2, cv=2, selector="craig", subset_size=0.2, random_state=0,
             ).fit(X, y)  # fmt: skip
 
 
