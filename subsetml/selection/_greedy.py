@@ -414,8 +414,8 @@ def line_facility_location(x, k):
         gains[seg[left]] = between(c[left], a, v)
         gains[seg[right]] = between(c[right], v, b)
         # The pick (now -inf) lies in [start, stop): those blocks changed.
-        first, last = start // block, (max(stop, j + 1) - 1) // block
-        block_max[first : last + 1] = blocks[first : last + 1].max(axis=1)
+        low, high = start // block, (max(stop, j + 1) - 1) // block + 1
+        block_max[low:high] = blocks[low:high].max(axis=1)
 
     picks = np.asarray(picks, dtype=np.int64)
     # Each row's nearest pick; ties (equidistant, or copies of one value) go
