@@ -108,7 +108,7 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
     stop_norm = float(tol) * t_norm
     # The pass over all rows runs in float32 (half the memory traffic, twice
     # the BLAS speed); it only ranks candidates, the fit itself is float64.
-    fast = _fast_rows(op)
+    fast, scale = _fast_rows(op)
     unit = _NOISE_UNITS * np.finfo(np.float32).eps * math.sqrt(op.dim)
     noise = unit * np.sqrt(np.maximum(fast.sq_norms().astype(np.float64), 0.0))
 
@@ -125,14 +125,17 @@ def nonneg_omp(op, target, k, *, lam=0.5, tol=1e-4, max_iter=None, pick=None):
         s = len(support)
         if s >= k or r_norm <= stop_norm:
             break
-        corr = fast.dot(residual).astype(np.float64)
+        # Rows and residual both times ``scale``: correlations and their
+        # noise floor times ``scale ** 2`` alike.
+        corr = fast.dot(residual * scale).astype(np.float64)
         if s or banned:
             corr[support + banned] = -np.inf
+        floor = noise * (r_norm * scale)
         if pick is None:
             j = int(np.argmax(corr))
         else:
-            j = int(pick(corr, noise * r_norm, support))
-        if not corr[j] > noise[j] * r_norm:
+            j = int(pick(corr, floor, support))
+        if not corr[j] > floor[j]:
             break
 
         if s == capacity:
@@ -235,13 +238,14 @@ def equal_weight_match(op, target, k, *, pick=None):
     n = op.n
     target, k = _check_target_and_k(op, target, k)
     a = n / k
-    fast = _fast_rows(op)
+    fast, scale = _fast_rows(op)
+    # Rows and residual both times ``scale``: every gain times its square.
     half_cost = 0.5 * a * fast.sq_norms().astype(np.float64)
     zero = np.zeros(n)
     chosen = []
     residual = target.copy()
     for _ in range(k):
-        gain = fast.dot(residual).astype(np.float64) - half_cost
+        gain = fast.dot(residual * scale).astype(np.float64) - half_cost
         if chosen:
             gain[chosen] = -np.inf
         j = int(np.argmax(gain)) if pick is None else int(pick(gain, zero, chosen))
@@ -268,13 +272,51 @@ def _check_target_and_k(op, target, k):
     return target, k
 
 
+def _power_of_two_scale(a):
+    """A power of two ``s`` with ``max |a| * s`` in [1, 2) (1 for an empty or
+    all-zero ``a``): scaling by it is exact in binary floating point."""
+    if a.size == 0:
+        return 1.0
+    top = max(float(a.max()), -float(a.min()))
+    if not (top > 0.0 and math.isfinite(top)):
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+
+
+def _scaled32(a, scale):
+    """``a * scale`` in float32, without a float64 copy of ``a``."""
+    out = np.empty(a.shape, dtype=np.float32)
+    np.multiply(a, scale, out=out, casting="unsafe")
+    return out
+
+
 def _fast_rows(op):
     """``op`` in float32 for the pass over all rows each step, on the rows'
     device (a CUDA net's) when it has kernels for it (large ground sets
-    only: below that the host is faster)."""
-    fast = op.astype(np.float32)
+    only: below that the host is faster), and the power of two ``s`` its
+    rows were multiplied by.
+
+    The rows are brought to a largest entry in [1, 2) first (each factor of
+    factored rows on its own), so that float32 neither underflows nor
+    overflows whatever the units: regression targets of about 1e-25 (SI
+    masses) made every correlation 0, and GRAD-MATCH ended at once and
+    filled its budget with random rows. A power of two changes no rounding,
+    so rows of ordinary size give the same picks as unscaled ones. A vector
+    multiplied by the rows must be multiplied by ``s`` too (see the
+    callers): both sides of every comparison then carry ``s ** 2``.
+    """
+    if isinstance(op, FactoredGradients):
+        s_r = _power_of_two_scale(op.residuals)
+        s_h = _power_of_two_scale(op.features)
+        fast = FactoredGradients(
+            _scaled32(op.residuals, s_r), _scaled32(op.features, s_h), op.device
+        )
+        scale = s_r * s_h
+    else:
+        scale = _power_of_two_scale(op.matrix)
+        fast = DenseGradients(_scaled32(op.matrix, scale), op.device)
     kernels = accelerator(fast, matvec=True)
-    return fast if kernels is None else kernels.operator(fast)
+    return (fast if kernels is None else kernels.operator(fast)), scale
 
 
 class _RowStore:

@@ -1,5 +1,7 @@
 """GradMatchSelector: gradient matching, fill-up, targets, modes, parameters."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -503,3 +505,23 @@ def test_equal_weighting_in_a_subclass_that_does_not_list_it():
     assert used.weighting == "equal" and mine.weighting == "auto"
     idx, w = used.select(make_view(100, 4, 2), 10)
     assert idx.size == 10
+
+
+@pytest.mark.parametrize("unit", [1e-26, 1e-30, 1e17])
+def test_regression_picks_do_not_depend_on_the_targets_unit(unit):
+    # The float32 pass over the rows underflowed (1e-26: SI masses) or
+    # overflowed: every correlation 0 or inf, the pursuit ended at once and
+    # the budget was filled with random rows of weight 1 (a review).
+    from subsetml import LastLayer
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4)
+    y = X @ rng.randn(4) + 0.1 * rng.randn(300)
+    ref = GradMatchSelector(random_state=0).select(LastLayer.from_inputs(X, y), 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = GradMatchSelector(random_state=0).select(
+            LastLayer.from_inputs(X, y * unit), 30
+        )
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_allclose(got.weights, ref.weights, rtol=1e-6)
