@@ -615,6 +615,9 @@ class LastLayer:
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (any type), or one or more regression targets.
         task : {"auto", "classification", "regression"}, default="auto"
+            ``"auto"`` reads whole-number labels as classes, as scikit-learn
+            does, but refuses more than 30 distinct whole numbers (counts are
+            likely a regression target): pass the task then.
         max_components : int, default=100
             Dimensions kept from sparse input; dense input with more columns
             has its rows scaled to unit length.
@@ -759,6 +762,9 @@ n_outputs=3, untrained=True)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (any type), or one or more regression targets.
         task : {"auto", "classification", "regression"}, default="auto"
+            ``"auto"`` reads whole-number labels as classes, as scikit-learn
+            does, but refuses more than 30 distinct whole numbers (counts are
+            likely a regression target): pass the task then.
             "auto" reads it off ``y`` with
             :func:`~sklearn.utils.multiclass.type_of_target`.
         regularization : float, default=1.0
@@ -826,6 +832,17 @@ def _check_targets(X, y, task):
         )
     if task == "auto":
         task = infer_task(y)
+        if task == "classification" and y.dtype.kind in "fiu":
+            n_values = np.unique(y).shape[0]
+            if n_values > 30:
+                # Counts read as classes, silently: 52 Poisson counts gave
+                # a 52-class view (a review). SubsetSampler refuses them too.
+                raise ValueError(
+                    f"y holds {n_values} distinct whole numbers, which "
+                    "task='auto' would read as as many classes. Pass "
+                    "task='regression' for a numeric target, or "
+                    "task='classification' to keep them as classes."
+                )
     if task not in _TASKS:
         raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
     if task == "classification":

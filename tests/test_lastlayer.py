@@ -462,3 +462,19 @@ def test_binary_columns_are_only_standardised():
     X = rng.binomial(1, [0.8, 0.3, 0.5], size=(5000, 3)).astype(float)
     view = LastLayer.from_inputs(X, X[:, 0].astype(int))
     np.testing.assert_allclose(view.features, StandardScaler().fit_transform(X))
+
+
+@pytest.mark.parametrize("factory", ["from_inputs", "from_proxy"])
+def test_task_auto_refuses_many_whole_numbers(factory):
+    # 52 Poisson counts were read as 52 classes, silently (a review);
+    # SubsetSampler already refused them.
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 3)
+    counts = rng.poisson(30, 400)
+    assert np.unique(counts).shape[0] > 30
+    make = getattr(LastLayer, factory)
+    with pytest.raises(ValueError, match="distinct whole numbers.*task='regression'"):
+        make(X, counts)
+    assert make(X, counts, task="regression").task == "regression"
+    assert make(X, counts, task="classification").task == "classification"
+    assert make(X, counts % 5).task == "classification"  # few labels: classes

@@ -60,6 +60,14 @@ _BLOCK_BYTES = 32 * 2**20
 _LAZY_BATCH = 8
 
 
+def _power_of_two_scale(top):
+    """A power of two ``s`` with ``top * s`` in [1, 2) (1 when ``top`` is 0
+    or not finite)."""
+    if not (top > 0.0 and math.isfinite(top)):
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+
+
 def _rows_per_block(n_cols, itemsize=4, budget=_BLOCK_BYTES):
     return max(1, budget // (itemsize * max(1, n_cols)))
 
@@ -347,6 +355,9 @@ def line_facility_location(x, k):
         raise ValueError(f"k must lie in [1, {n}], got {k}.")
     order = np.argsort(x, kind="stable")
     z = x[order] - x.mean()  # sorted, centred: sums of nearby values stay exact
+    # Brought to a largest value near 1 by a power of two (no rounding
+    # changes): squared spreads of values of 1e200 overflowed.
+    z *= _power_of_two_scale(float(np.max(np.abs(z), initial=0.0)))
     prefix = np.concatenate(([0.0], np.cumsum(z)))
 
     def moved(c, p, lo, hi):
@@ -557,10 +568,23 @@ def craig_ground(
         # straight into the float32 rows the kernel reads (no float64 copy).
         m = gradients.matrix
         mean = m.mean(axis=0, dtype=np.float64)
+        # Times a power of two bringing the largest centred entry near 1:
+        # float32 squared distances of rows of about 1e-22 underflowed to 0
+        # (every row alike) and of 1e20 overflowed (a review). A power of
+        # two changes no rounding, so the picks are those of the rows as
+        # given wherever float32 holds them.
+        scale = _power_of_two_scale(
+            max(
+                float(np.max(m.max(axis=0) - mean, initial=0.0)),
+                float(np.max(mean - m.min(axis=0), initial=0.0)),
+            )
+            if m.size
+            else 0.0
+        )
         centred = np.empty(m.shape, dtype=np.float32)
         step = _rows_per_block(m.shape[1], 8)
         for start in range(0, m.shape[0], step):
-            centred[start : start + step] = m[start : start + step] - mean
+            centred[start : start + step] = (m[start : start + step] - mean) * scale
         gradients = DenseGradients(centred, gradients.device)
     if 4 * n * n <= max_kernel_bytes:
         picks, owner = _facility_location(gradients, k, optimizer, epsilon, rng)

@@ -3,6 +3,7 @@
 import itertools
 import math
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -278,3 +279,29 @@ def test_craig_ground_on_a_line_keeps_stochastic_greedy(monkeypatch):
         DenseGradients(x), 10, optimizer="stochastic", rng=np.random.RandomState(0)
     )
     assert sizes == [200]
+
+
+@pytest.mark.parametrize("unit", [1e-25, 1e-40, 1e20])
+def test_craig_ground_picks_do_not_depend_on_the_rows_unit(unit):
+    # Float32 squared distances of rows of 1e-22 underflowed to 0 (every row
+    # alike) and of 1e20 overflowed (a review): the rows are brought near 1
+    # by a power of two first, which changes no rounding.
+    X = _points(200, 4, 7)
+    ref, w_ref = craig_ground(DenseGradients(X), 20, rng=np.random.RandomState(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        pos, w = craig_ground(
+            DenseGradients(X * unit), 20, rng=np.random.RandomState(0)
+        )
+    np.testing.assert_array_equal(pos, ref)
+    np.testing.assert_array_equal(w, w_ref)
+
+
+@pytest.mark.parametrize("unit", [2.0**-990, 2.0**660])  # exact: same picks
+def test_line_facility_location_at_extreme_units(unit):
+    # Squared spreads of values of 1e200 overflowed.
+    x = np.random.RandomState(5).randn(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        picks, owner = line_facility_location(x * unit, 25)
+    np.testing.assert_array_equal(picks, line_facility_location(x, 25)[0])
