@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from sklearn.base import clone
 
 from subsetml._gradops import FactoredGradients
 from subsetml._subset import Subset
@@ -583,7 +584,15 @@ class GlisterSelector(GradientSelector):
                 f"budget of at most {n_train} or more than {n_val} rows, lower "
                 "validation_fraction, or pass held-out rows with validation=."
             )
-        subset = super()._select(train, rest, validation=held_out, rng=rng)
+        selector = self
+        if train.task == "classification" and rest < np.unique(train.labels).shape[0]:
+            # The held-out rows already cover every class: the rest need not
+            # (per class, a rest smaller than the classes was refused, for a
+            # budget the user never asked for -- a review).
+            selector = clone(self).set_params(per_class=False)
+        subset = super(GlisterSelector, selector)._select(
+            train, rest, validation=held_out, rng=rng
+        )
         indices = np.concatenate([val_rows, train_rows[subset.indices]])
         return Subset(indices, np.ones(k))
 

@@ -576,3 +576,16 @@ def test_negative_zero_rows_are_copies():
     assert [g.tolist() for g in row_copies(X, np.zeros(6), min_count=4)] == [
         [0, 1, 2, 3, 4, 5]
     ]
+
+
+@pytest.mark.parametrize("k", [11, 15, 19])
+def test_budget_beyond_the_hold_out_on_small_classes(k):
+    # 10 classes of 2 rows: the hold-out takes one row of each, and the rest
+    # of a budget of 11-19 was split per class with one row each, refused as
+    # "a budget of 1 cannot cover 10 classes" (a review).
+    rng = np.random.RandomState(0)
+    y = np.repeat(np.arange(10), 2)
+    view = LastLayer.from_inputs(rng.randn(20, 4), y)
+    subset = GlisterSelector(random_state=0).select(view, k)
+    assert subset.size == k and np.unique(subset.indices).size == k
+    assert set(y[subset.indices]) == set(range(10))
