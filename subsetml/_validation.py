@@ -15,9 +15,15 @@ import numbers
 import os
 import sys
 
+import numpy as np
 from sklearn.utils import check_scalar
 
-__all__ = ["check_number", "check_numeric_y", "external_stacklevel"]
+__all__ = [
+    "check_label_types",
+    "check_number",
+    "check_numeric_y",
+    "external_stacklevel",
+]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -210,3 +216,16 @@ def is_resampler(step):
     """Whether a Pipeline step resamples the rows while the model fits
     (imbalanced-learn's samplers: ``fit_resample``)."""
     return hasattr(step, "fit_resample")
+
+
+def check_label_types(y):
+    """Refuse labels of several kinds (strings beside numbers) in an object
+    ``y``: numpy cannot sort them, and failed deep inside ``np.unique``."""
+    y = np.asarray(y)
+    if y.dtype == object and y.size:
+        kinds = {type(v).__name__ for v in y.ravel()[:100_000]}
+        if len({k == "str" for k in kinds}) > 1:
+            raise ValueError(
+                f"y mixes labels of different types ({', '.join(sorted(kinds))}); "
+                "use labels of one type, e.g. y.astype(str)."
+            )

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 
 from subsetml._adapters import adapter_for
 from subsetml._gradops import DenseGradients, FactoredGradients
-from subsetml._validation import check_number, is_resampler
+from subsetml._validation import check_label_types, check_number, is_resampler
 
 __all__ = ["LastLayer", "GRADIENT_MODES"]
 
@@ -846,6 +846,7 @@ def _check_targets(X, y, task):
     if task not in _TASKS:
         raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
     if task == "classification":
+        check_label_types(y)
         check_classification_targets(y)
     else:
         y = _as_float(y, "regression targets y (numeric)")
@@ -880,6 +881,7 @@ def _blas_threads_for(X):
 def infer_task(y):
     """ "classification" or "regression" from the type of ``y``."""
     y = np.asarray(y)
+    check_label_types(y)
     kind = type_of_target(y, input_name="y")
     if kind in ("binary", "multiclass"):
         return "classification"

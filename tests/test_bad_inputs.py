@@ -804,3 +804,29 @@ def test_bad_input(target, changes, expect, match):
 def test_the_matrix_has_no_duplicate_ids():
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("entry", ["sampler", "estimator", "search", "view"])
+def test_labels_of_mixed_types_are_refused_clearly(entry):
+    # Strings beside numbers in an object y failed deep inside np.unique
+    # ("'<' not supported between instances of 'int' and 'str'", a review).
+    from sklearn.linear_model import LogisticRegression
+
+    from subsetml import LastLayer
+    from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+    from subsetml.sampling import SubsetSampler
+
+    X = np.random.RandomState(0).randn(40, 3)
+    y = np.array(["a", 1] * 20, dtype=object)
+    fit = {
+        "sampler": lambda: SubsetSampler(subset_size=0.5).fit_resample(X, y),
+        "estimator": lambda: SubsetEstimator(
+            LogisticRegression(), subset_size=0.5
+        ).fit(X, y),
+        "search": lambda: SubsetSearchCV(
+            LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, subset_size=0.5
+        ).fit(X, y),
+        "view": lambda: LastLayer.from_inputs(X, y),
+    }[entry]
+    with pytest.raises(ValueError, match=r"mixes labels of different types \(int, str\)"):
+        fit()

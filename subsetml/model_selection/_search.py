@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
 from subsetml._adapters import adapter_for
 from subsetml._subset import Subset, cover_classes
 from subsetml._validation import (
+    check_label_types,
     check_number,
     check_numeric_y,
     external_stacklevel,
@@ -1397,6 +1398,7 @@ multimetric_
         if is_classifier(self._task_estimator) and np.ndim(y) <= 2:
             # An n-d y (n > 2) goes to the estimator untouched, as in
             # GridSearchCV: only the estimator knows what it means.
+            check_label_types(y)
             check_classification_targets(y)
 
     def _select_subsets(

@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 from subsetml._adapters import adapter_for
 from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml._validation import (
+    check_label_types,
     check_numeric_y,
     external_stacklevel,
     is_resampler,
@@ -272,6 +273,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             y = one_or_more_targets(check_numeric_y(y))
         check_consistent_length(X, y)
         if is_classifier(self.estimator):
+            check_label_types(y)
             check_classification_targets(y)
             self.classes_ = np.unique(y)
             if self.classes_.shape[0] < 2:

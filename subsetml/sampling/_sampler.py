@@ -21,7 +21,11 @@ from sklearn.utils.validation import (
 )
 
 from subsetml._subset import cover_classes, resolve_budget
-from subsetml._validation import label_columns_error, one_or_more_targets
+from subsetml._validation import (
+    check_label_types,
+    label_columns_error,
+    one_or_more_targets,
+)
 from subsetml.lastlayer import infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
@@ -405,6 +409,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
                 return "classification", False
             if is_regressor(self.estimator):
                 return "regression", False
+        check_label_types(y)  # its own advice: passing a task would not help
         try:
             return infer_task(y), True
         except ValueError as exc:
@@ -422,6 +427,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
             ) from None
 
     def _check_classes(self, y):
+        check_label_types(y)
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.shape[0] < 2:
