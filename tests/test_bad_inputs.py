@@ -820,13 +820,13 @@ def test_labels_of_mixed_types_are_refused_clearly(entry):
     y = np.array(["a", 1] * 20, dtype=object)
     fit = {
         "sampler": lambda: SubsetSampler(subset_size=0.5).fit_resample(X, y),
-        "estimator": lambda: SubsetEstimator(
-            LogisticRegression(), subset_size=0.5
-        ).fit(X, y),
+        "estimator": lambda: SubsetEstimator(LogisticRegression(), subset_size=0.5).fit(
+            X, y
+        ),
         "search": lambda: SubsetSearchCV(
             LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, subset_size=0.5
         ).fit(X, y),
         "view": lambda: LastLayer.from_inputs(X, y),
     }[entry]
-    with pytest.raises(ValueError, match=r"mixes labels of different types \(int, str\)"):
+    with pytest.raises(ValueError, match=r"mixes labels of different types"):
         fit()
