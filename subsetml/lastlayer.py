@@ -31,6 +31,14 @@ _TASKS = ("classification", "regression")
 
 
 def _as_float(a, what="features"):
+    if sparse.issparse(a):
+        # np.asarray wraps a sparse matrix in a 0-d object array, which then
+        # read as "not numeric" (a review).
+        raise ValueError(
+            f"{what} must be a dense array, got a sparse {type(a).__name__}; "
+            "densify it (.toarray()), or build the view with "
+            "LastLayer.from_inputs, which takes sparse input."
+        )
     a = np.asarray(a)
     if a.dtype in (np.float32, np.float64):
         return a
@@ -715,6 +723,23 @@ n_outputs=3, untrained=True)
                 svd = TruncatedSVD(n_comp, random_state=random_state)
                 Xs = normalize(svd.fit_transform(X)[:, 1:])
         else:
+            if hasattr(X, "columns") and hasattr(X, "dtypes"):
+                # A frame with text or categories failed deep inside pandas
+                # ("could not convert string to float", a review).
+                bad = [
+                    str(c)
+                    for c, dt in zip(X.columns, X.dtypes)
+                    if getattr(dt, "kind", "O") not in "biuf"
+                ]
+                if bad:
+                    raise ValueError(
+                        "LastLayer.from_inputs reads numeric features; X has "
+                        f"non-numeric columns {bad[:5]}"
+                        + (" and more" if len(bad) > 5 else "")
+                        + ". Encode them first (OneHotEncoder, in a "
+                        "ColumnTransformer), or select with SubsetSampler or "
+                        "select_subset, which encode them for you."
+                    )
             X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
             Xs = _tame(X)
             if Xs.shape[1] > max_components:

@@ -478,3 +478,25 @@ def test_task_auto_refuses_many_whole_numbers(factory):
     assert make(X, counts, task="regression").task == "regression"
     assert make(X, counts, task="classification").task == "classification"
     assert make(X, counts % 5).task == "classification"  # few labels: classes
+
+
+def test_sparse_features_in_the_constructor_are_refused_with_advice():
+    from scipy import sparse
+
+    rng = np.random.RandomState(0)
+    X = sparse.random(50, 6, density=0.3, format="csr", random_state=0)
+    P = rng.dirichlet(np.ones(2), 50)
+    with pytest.raises(ValueError, match="dense array.*from_inputs"):
+        LastLayer(X, P, rng.randint(2, size=50))
+
+
+def test_from_inputs_names_the_non_numeric_columns_of_a_frame():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(
+        {"a": rng.randn(30), "city": rng.choice(["x", "y"], 30), "n": np.arange(30)}
+    )
+    df["kind"] = pd.Categorical(rng.choice(["p", "q"], 30))
+    with pytest.raises(ValueError, match=r"non-numeric columns \['city', 'kind'\]"):
+        LastLayer.from_inputs(df, rng.randint(2, size=30))
+    assert LastLayer.from_inputs(df[["a", "n"]], rng.randint(2, size=30)).n_samples == 30
