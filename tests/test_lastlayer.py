@@ -499,4 +499,5 @@ def test_from_inputs_names_the_non_numeric_columns_of_a_frame():
     df["kind"] = pd.Categorical(rng.choice(["p", "q"], 30))
     with pytest.raises(ValueError, match=r"non-numeric columns \['city', 'kind'\]"):
         LastLayer.from_inputs(df, rng.randint(2, size=30))
-    assert LastLayer.from_inputs(df[["a", "n"]], rng.randint(2, size=30)).n_samples == 30
+    numeric = LastLayer.from_inputs(df[["a", "n"]], rng.randint(2, size=30))
+    assert numeric.n_samples == 30
