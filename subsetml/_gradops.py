@@ -27,12 +27,15 @@ for it, so a ground set from a GPU is selected on that GPU.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
     "DenseGradients",
     "FactoredGradients",
     "accelerator",
+    "power_of_two_scale",
     "register_accelerator",
 ]
 
@@ -67,6 +70,17 @@ def register_accelerator(factory):
     if factory not in _ACCELERATORS:
         _ACCELERATORS.append(factory)
     return factory
+
+
+def power_of_two_scale(top):
+    """A power of two ``s`` with ``top * s`` in [1, 2) (1 when ``top`` is 0
+    or not finite). Multiplying by it is exact in binary floating point, so
+    rows brought near 1 by it round as the rows given do, wherever float32
+    holds both: the selectors' float32 kernels use it against underflow and
+    overflow."""
+    if not (top > 0.0 and math.isfinite(top)):
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
 
 
 def accelerator(op, *, matvec=False):

@@ -191,7 +191,6 @@ def check_numeric_y(y, *, ensure_finite=True):
     >>> check_numeric_y([1, 2.5]).dtype
     dtype('float64')
     """
-    import numpy as np
     from sklearn.utils import check_array
 
     try:

@@ -733,13 +733,7 @@ def _sample_weight_key(estimator):
         # request it (``set_fit_request``) and refuses prefixes; it refuses
         # weights that no step requests, or that a step has not said whether
         # it takes. A dry run of the routing tells.
-        from sklearn.utils.metadata_routing import process_routing
-
-        try:
-            process_routing(estimator, "fit", sample_weight=np.ones(1))
-        except Exception:
-            return None
-        return "sample_weight"
+        return None if _routing_error(estimator) else "sample_weight"
     if steps:
         name, final = steps[-1]
         if final is not None and final != "passthrough":
@@ -752,19 +746,25 @@ def _sample_weight_key(estimator):
     return None
 
 
-def _routing_refusal(estimator):
-    """Why a dry run of ``estimator``'s metadata routing refuses
-    ``sample_weight``: scikit-learn's message, first sentence (it names the
-    step whose request is not set), or that no step requests it."""
+def _routing_error(estimator):
+    """What a dry run of ``estimator``'s metadata routing of ``sample_weight``
+    to ``fit`` raises (routing on), or None where it routes them."""
     from sklearn.utils.metadata_routing import process_routing
 
     try:
         process_routing(estimator, "fit", sample_weight=np.ones(1))
-    except Exception as exc:  # what scikit-learn says, whatever its type
-        text = " ".join(str(exc).split())
-        first = text.split(". ")[0].rstrip(".")
-        return f"scikit-learn: {first[:300]}" if first else "no step requests it"
-    return "no step requests it"
+    except Exception as exc:  # whatever scikit-learn refuses them with
+        return exc
+    return None
+
+
+def _routing_refusal(estimator):
+    """Why ``estimator``'s metadata routing refuses ``sample_weight``:
+    scikit-learn's message, first sentence (it names the step whose request
+    is not set), or that no step requests it."""
+    text = " ".join(str(_routing_error(estimator) or "").split())
+    first = text.split(". ")[0].rstrip(".")
+    return f"scikit-learn: {first[:300]}" if first else "no step requests it"
 
 
 class _RoutesToEstimator:

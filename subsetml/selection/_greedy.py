@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from subsetml._gradops import DenseGradients, accelerator
+from subsetml._gradops import DenseGradients, accelerator, power_of_two_scale
 from subsetml.selection._base import allocate_budget
 
 __all__ = [
@@ -58,14 +58,6 @@ _BLOCK_BYTES = 32 * 2**20
 # (batch, n) block costs about as much as a handful of single rows, and the
 # top few stale bounds are usually all needed before one is accepted.
 _LAZY_BATCH = 8
-
-
-def _power_of_two_scale(top):
-    """A power of two ``s`` with ``top * s`` in [1, 2) (1 when ``top`` is 0
-    or not finite)."""
-    if not (top > 0.0 and math.isfinite(top)):
-        return 1.0
-    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
 
 
 def _rows_per_block(n_cols, itemsize=4, budget=_BLOCK_BYTES):
@@ -357,7 +349,7 @@ def line_facility_location(x, k):
     z = x[order] - x.mean()  # sorted, centred: sums of nearby values stay exact
     # Brought to a largest value near 1 by a power of two (no rounding
     # changes): squared spreads of values of 1e200 overflowed.
-    z *= _power_of_two_scale(float(np.max(np.abs(z), initial=0.0)))
+    z *= power_of_two_scale(max(-float(z[0]), float(z[-1])))  # z is sorted
     prefix = np.concatenate(([0.0], np.cumsum(z)))
 
     def moved(c, p, lo, hi):
@@ -573,7 +565,7 @@ def craig_ground(
         # (every row alike) and of 1e20 overflowed (a review). A power of
         # two changes no rounding, so the picks are those of the rows as
         # given wherever float32 holds them.
-        scale = _power_of_two_scale(
+        scale = power_of_two_scale(
             max(
                 float(np.max(m.max(axis=0) - mean, initial=0.0)),
                 float(np.max(mean - m.min(axis=0), initial=0.0)),

@@ -30,7 +30,12 @@ import math
 import numpy as np
 from scipy.linalg import blas
 
-from subsetml._gradops import DenseGradients, FactoredGradients, accelerator
+from subsetml._gradops import (
+    DenseGradients,
+    FactoredGradients,
+    accelerator,
+    power_of_two_scale,
+)
 
 __all__ = ["equal_weight_match", "nonneg_omp"]
 
@@ -272,15 +277,9 @@ def _check_target_and_k(op, target, k):
     return target, k
 
 
-def _power_of_two_scale(a):
-    """A power of two ``s`` with ``max |a| * s`` in [1, 2) (1 for an empty or
-    all-zero ``a``): scaling by it is exact in binary floating point."""
-    if a.size == 0:
-        return 1.0
-    top = max(float(a.max()), -float(a.min()))
-    if not (top > 0.0 and math.isfinite(top)):
-        return 1.0
-    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+def _abs_max(a):
+    """The largest magnitude in ``a`` (0 when empty), without a copy."""
+    return max(float(a.max()), -float(a.min())) if a.size else 0.0
 
 
 def _scaled32(a, scale):
@@ -306,14 +305,14 @@ def _fast_rows(op):
     callers): both sides of every comparison then carry ``s ** 2``.
     """
     if isinstance(op, FactoredGradients):
-        s_r = _power_of_two_scale(op.residuals)
-        s_h = _power_of_two_scale(op.features)
+        s_r = power_of_two_scale(_abs_max(op.residuals))
+        s_h = power_of_two_scale(_abs_max(op.features))
         fast = FactoredGradients(
             _scaled32(op.residuals, s_r), _scaled32(op.features, s_h), op.device
         )
         scale = s_r * s_h
     else:
-        scale = _power_of_two_scale(op.matrix)
+        scale = power_of_two_scale(_abs_max(op.matrix))
         fast = DenseGradients(_scaled32(op.matrix, scale), op.device)
     kernels = accelerator(fast, matvec=True)
     return (fast if kernels is None else kernels.operator(fast)), scale
