@@ -18,6 +18,7 @@ that safe:
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import warnings
@@ -100,17 +101,26 @@ def retry_on_race(make, attempts=5):
 
     Two processes opening one fresh database both create Optuna's tables and
     write its version row; the loser gets an integrity or operational error.
+    SQLAlchemy is looked up only once something failed, so that a search on
+    Optuna's in-memory or journal storage does not import it (a fifth of a
+    second on a small search).
     """
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
     for attempt in range(attempts):
         try:
             return make()
-        except (IntegrityError, OperationalError):
-            if attempt == attempts - 1:
+        except Exception as exc:
+            if attempt == attempts - 1 or not _lost_race(exc):
                 raise
             time.sleep(0.2 * (attempt + 1))
     return None  # pragma: no cover (the loop returns or raises)
+
+
+def _lost_race(exc):
+    """Whether ``exc`` is SQLAlchemy's error for a table another worker made."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(
+        exc, (errors.IntegrityError, errors.OperationalError)
+    )
 
 
 class Heartbeat:

@@ -455,3 +455,49 @@ def test_a_trial_failed_by_another_worker_before_it_is_judged_is_dropped(
     study = optuna.load_study(study_name="s", storage=resolve_storage(path))
     assert study.trials[0].state == TrialState.FAIL
     assert len(_counted(study)) == 4
+
+
+def test_a_lost_table_race_is_tried_again_and_other_errors_are_not():
+    from sqlalchemy.exc import IntegrityError
+
+    calls = []
+
+    def racing():
+        calls.append(1)
+        if len(calls) < 3:
+            raise IntegrityError("INSERT INTO version_info", {}, Exception("taken"))
+        return "storage"
+
+    assert _workers.retry_on_race(racing) == "storage"
+    assert len(calls) == 3
+
+    def broken():
+        calls.append(1)
+        raise ValueError("not a race")
+
+    calls.clear()
+    with pytest.raises(ValueError, match="not a race"):
+        _workers.retry_on_race(broken)
+    assert len(calls) == 1
+
+
+def test_a_search_in_memory_does_not_import_sqlalchemy():
+    code = textwrap.dedent(
+        """
+        import sys
+        from sklearn.datasets import make_classification
+        from sklearn.linear_model import LogisticRegression
+        from subsetml.model_selection import SubsetSearchCV
+
+        X, y = make_classification(200, random_state=0)
+        SubsetSearchCV(
+            LogisticRegression(), {"C": ("log", 0.1, 10.0)}, n_iter=2, cv=2,
+            subset_size=0.5, random_state=0,
+        ).fit(X, y)
+        print("sqlalchemy" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
