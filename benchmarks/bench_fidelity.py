@@ -27,6 +27,7 @@ CV folds and the same held-out test rows (issue 14):
   ``3 ** (rungs - 1)``), for every resource; every other strategy of ours
   runs with ``n_points=1`` (one trial at a time, as before), so that
   strategy names keep their meaning across results files; on request;
+  ``... rounds=K`` asks rounds of ``K`` trials;
 * ``... +rs`` -- the same search with ``optimizer="random"`` (Optuna's
   random sampler) instead of TPE, on request;
 * ``... unweighted`` -- the same search with ``use_weights=False``: trials
@@ -236,6 +237,8 @@ ROUND_STRATEGIES = (
     "random rungs<1 rounds",
     "random rungs<1 r0 +prop rounds",
     "full epochs rungs rounds",
+    "full max_iter rungs rounds=3",
+    "full max_iter rungs rounds=5",
 )
 # Optuna's random sampler instead of TPE (" +rs"), run on request.
 RANDOM_SAMPLER_STRATEGIES = ("random rungs<1 rounds +rs", "random@0.05 +rs")
@@ -352,6 +355,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return without(" +rs").set_params(optimizer="random")
     if strategy.endswith(" unweighted"):
         return without(" unweighted").set_params(use_weights=False)
+    if " rounds=" in strategy:
+        # Rounds of an explicit size K (" rounds=K"), for every resource.
+        head, _, k = strategy.rpartition(" rounds=")
+        return without(" rounds=" + k).set_params(n_points=int(k))
     if strategy.endswith(" rounds"):
         search = without(" rounds")
         # Rounds as n_points="auto" sizes them for rungs of rows, given
