@@ -86,10 +86,17 @@ class Dimension:
 
     @property
     def encoded(self):
-        """Whether categorical choices travel to Optuna as positions."""
-        return self.kind == "categorical" and not all(
-            type(c) in _OPTUNA_SCALARS for c in self.choices
-        )
+        """Whether categorical choices travel to Optuna as positions: choices
+        other than Optuna's scalars, and choices of which two compare equal
+        (``1`` and ``1.0``, ``0`` and ``False``, a repeated choice). Optuna
+        reads those back by value, as the first equal one (a trial that
+        chose ``1.0`` was modelled, and queued again, as ``1``), and
+        scikit-optimize's GP cannot encode them."""
+        if self.kind != "categorical":
+            return False
+        if not all(type(c) in _OPTUNA_SCALARS for c in self.choices):
+            return True
+        return len(set(self.choices)) < len(self.choices)
 
     def to_optuna(self):
         """The Optuna distribution the optimiser samples from."""

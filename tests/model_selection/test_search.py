@@ -260,6 +260,44 @@ def test_two_numbers_in_a_list_are_two_choices_with_a_warning(data):
             SubsetSearchCV(LogisticRegression(), space, **kw).fit(X, y)
 
 
+def test_choices_that_compare_equal_keep_their_own_value():
+    # max_features=1 is one feature and 1.0 all of them, yet 1 == 1.0: Optuna
+    # stores a choice by value, as the first equal one, so a trial queued
+    # again with 1.0 (after an interruption) was recorded, and modelled, as 1.
+    from subsetml.model_selection._spaces import check_search_spaces
+
+    [space] = check_search_spaces({"m": [1, 1.0, "sqrt"]}, 3)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    dists = space.to_optuna()
+    for _ in range(50):
+        trial = study.ask(dists)
+        value = space.decode(trial.params)["m"]
+        study.tell(trial, 0.0)
+        if type(value) is float:
+            break
+    assert type(value) is float
+    study.enqueue_trial(trial.params, skip_if_exists=False)
+    study.ask(dists)
+    # As the storage holds it (what cv_results_ and the optimisers read).
+    again = space.decode(study.get_trials()[-1].params)["m"]
+    assert again == 1.0 and type(again) is float
+
+
+def test_repeated_choices_weight_them_with_the_gp_optimizer(data):
+    # Repeating a choice is the way to weight it (the advice for a skopt
+    # Categorical prior); the GP optimiser failed once it left its random
+    # start, on a one-hot encoding sized for the distinct choices.
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(max_iter=200),
+        {"C": (0.1, 10.0), "fit_intercept": [True, True, False]},
+        optimizer="gp", n_iter=4, n_points=1, selector="random", subset_size=0.3,
+        cv=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert len(search.cv_results_["params"]) == 4
+    assert {p["fit_intercept"] for p in search.cv_results_["params"]} <= {True, False}
+
+
 @pytest.mark.parametrize(
     "space, match",
     [
