@@ -517,7 +517,22 @@ def _from_skopt(name, dim, label):
 
 
 def _from_optuna(name, dist, label):
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    # By class, so that the deprecated spellings still in Optuna
+    # (LogUniformDistribution, IntUniformDistribution...) are read as the
+    # distributions they are.
     kind = type(dist).__name__
+    if isinstance(dist, FloatDistribution):
+        kind = "FloatDistribution"
+    elif isinstance(dist, IntDistribution):
+        kind = "IntDistribution"
+    elif isinstance(dist, CategoricalDistribution):
+        kind = "CategoricalDistribution"
     if kind == "FloatDistribution":
         if dist.step is not None:
             raise ValueError(

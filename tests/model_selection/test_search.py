@@ -218,6 +218,31 @@ def test_every_space_spelling_is_accepted(data):
     assert type(search.best_estimator_[-1]) is SVC
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize(
+    "name, args, expected",
+    [
+        ("LogUniformDistribution", (1e-3, 1e2), ("float", 1e-3, 1e2, True)),
+        ("UniformDistribution", (0.0, 1.0), ("float", 0.0, 1.0, False)),
+        ("IntUniformDistribution", (1, 10), ("int", 1, 10, False)),
+        ("IntLogUniformDistribution", (1, 100), ("int", 1, 100, True)),
+    ],
+)
+def test_optunas_deprecated_distributions_are_read_as_what_they_are(
+    name, args, expected
+):
+    # OptunaSearchCV code of Optuna 2 spells them so; they are subclasses of
+    # FloatDistribution and IntDistribution, and were refused by class name.
+    from subsetml.model_selection._spaces import check_search_spaces
+
+    cls = getattr(optuna.distributions, name, None)
+    if cls is None:
+        pytest.skip(f"this Optuna has no {name}")
+    [space] = check_search_spaces({"C": cls(*args)}, 2)
+    [d] = space.dimensions
+    assert (d.kind, d.low, d.high, d.log) == expected
+
+
 def test_list_of_spaces_and_pairs(data):
     X, y = data
     spaces = [({"C": (0.1, 10.0)}, 2), {"C": [0.5, 1.0, 2.0], "fit_intercept": [False]}]
