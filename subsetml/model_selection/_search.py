@@ -2351,7 +2351,14 @@ class _Run:
                     est.set_params(**rung.params)
                 plain = est
                 below = None if more is None else more[0][ci]
-                if below is not None and below[si] is not None:
+                if (
+                    below is not None
+                    and below[si] is not None
+                    # The trial's own parameters may rule a continued fit
+                    # out (a searched n_iter_no_change or oob_score, another
+                    # model step): then it fits from the start.
+                    and _continues(plain, s.resource)
+                ):
                     est = _TrainMore(below[si], params=rung.params, epochs=more[1])
                 elif self.adaptive and not rung.full:
                     est = SubsetEstimator(

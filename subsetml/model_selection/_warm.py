@@ -18,6 +18,9 @@ Left out, so that their rungs fit afresh:
   continued fit starts its validation history again, so it would not stop
   where a fresh fit stops;
 * bagging with ``oob_score=True``, which scikit-learn refuses to warm-start.
+
+Judged for each trial's own parameters too: a trial whose searched
+``n_iter_no_change`` or ``oob_score`` rules the continuation out fits afresh.
 """
 
 from __future__ import annotations

@@ -309,6 +309,35 @@ def test_warm_param_and_fit_more():
     assert est.n_estimators_ == 7 and est.warm_start is False
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("kind", ["gradient_boosting", "bagging"])
+def test_a_searched_parameter_that_rules_out_warm_start_fits_afresh(data, kind):
+    # The search goes on from the rung below when the estimator as given
+    # allows it; a trial's own n_iter_no_change (a continued fit starts its
+    # validation history again) or oob_score (which scikit-learn refuses to
+    # warm-start: every trial failed) must fit from the start.
+    from sklearn.ensemble import BaggingClassifier, GradientBoostingClassifier
+
+    X, y = data
+    if kind == "gradient_boosting":
+        est = GradientBoostingClassifier(max_depth=2, random_state=0, tol=0.1)
+        space = {"n_iter_no_change": [2], "learning_rate": (0.1, 0.5, "log-uniform")}
+        rungs = (4, 40)
+    else:
+        est = BaggingClassifier(random_state=0)
+        space = {"oob_score": [True], "max_samples": (0.5, 1.0)}
+        rungs = (3, 6)
+    search = SubsetSearchCV(
+        est, space, n_iter=2, subset_size=1.0, cv=2, random_state=0, pruner=None,
+        resource="n_estimators", resource_rungs=rungs,
+    ).fit(X, y)  # fmt: skip
+    res = search.cv_results_
+    for params, score in zip(res["params"], res["mean_test_score"]):
+        plain = clone(est).set_params(**params)
+        expected = cross_val_score(plain, X, y, cv=StratifiedKFold(2)).mean()
+        assert score == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("stops_at_first_rung", [True, False])
 def test_early_stopped_boosting_scores_what_a_fit_from_the_start_scores(
     data, fit_more_calls, stops_at_first_rung
