@@ -122,9 +122,7 @@ class Dimension:
         :meth:`to_optuna` leaves out (a resumed study must not read stored
         positions or quantiles as other values)."""
         if self.kind == "quantile":
-            frozen = self.dist
-            name = getattr(frozen.dist, "name", type(frozen.dist).__name__)
-            return _no_address(f"{name}{frozen.args!r}{sorted(frozen.kwds.items())!r}")
+            return _no_address(_describe_scipy(self.dist))
         if self.encoded:
             return _no_address(repr(self.choices))
         return repr(self.to_optuna())
@@ -556,6 +554,25 @@ def _no_address(text):
     """``text`` without the memory addresses of default reprs (they change
     between processes)."""
     return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
+
+
+def _describe_scipy(frozen):
+    """A frozen distribution as text: its name and arguments, and where the
+    name does not say which distribution it is (``rv_discrete(values=...)``,
+    ``rv_histogram``, a subclass of one's own: their data are no argument)
+    a hash of its quantile function too, so that two with other data differ."""
+    import hashlib
+
+    import scipy.stats
+
+    dist = frozen.dist
+    name = getattr(dist, "name", None) or type(dist).__name__
+    text = f"{name}{frozen.args!r}{sorted(frozen.kwds.items())!r}"
+    if type(getattr(scipy.stats, name, None)) is not type(dist):
+        qs = np.clip(np.linspace(0.0, 1.0, 1001), _EPS, 1.0 - _EPS)
+        ppf = ",".join(f"{x:.12g}" for x in np.asarray(frozen.ppf(qs), dtype=float))
+        text += f" ppf {hashlib.sha256(ppf.encode()).hexdigest()[:16]}"
+    return text
 
 
 def _is_discrete(frozen):

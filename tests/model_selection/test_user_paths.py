@@ -36,6 +36,15 @@ def data():
             {"class_weight": [None, {0: 1, 1: 100}]},
         ),
         ({"C": st.expon(scale=1e-3)}, {"C": st.expon(scale=100)}),
+        # Distributions whose data are no argument (all were "Distribution()").
+        (
+            {"C": st.rv_discrete(values=([1, 2, 4], [0.5, 0.3, 0.2]))()},
+            {"C": st.rv_discrete(values=([10, 20, 40], [0.5, 0.3, 0.2]))()},
+        ),
+        (
+            {"C": st.rv_histogram(np.histogram([1.0, 2.0, 2.0, 3.0], bins=3))()},
+            {"C": st.rv_histogram(np.histogram([10.0, 20.0, 30.0], bins=3))()},
+        ),
     ],
 )
 def test_a_stored_study_of_other_choices_is_refused(data, tmp_path, before, after):
