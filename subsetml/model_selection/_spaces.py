@@ -423,7 +423,9 @@ def _to_dimension(name, value, where):
     if isinstance(value, range):
         # A range of choices, as GridSearchCV takes it (never ambiguous).
         return _categorical(name, list(value), label)
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, (list, tuple)) or (
+        isinstance(value, np.ndarray) and value.ndim >= 1
+    ):
         if _two_numbers(value):
             # scikit-optimize 0.10 still reads this as a range (warning that
             # it will change): say which reading we take, and how to get

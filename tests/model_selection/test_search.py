@@ -333,6 +333,7 @@ def test_repeated_choices_weight_them_with_the_gp_optimizer(data):
         ({"C": (0.1, 1.0, "normal")}, "prior must be one of"),
         ({"C": []}, "no choices"),
         ({"C": 3.0}, "must be a"),
+        ({"C": np.array(3.0)}, "must be a"),  # was len() of unsized object
         ({"C": (0.1, float("inf"))}, "finite"),
         ({"nope": (0.1, 1.0)}, r"not parameters of LogisticRegression"),
         ([({"C": (0.1, 1.0)}, 0)], "integer >= 1"),
