@@ -1,5 +1,7 @@
 """AdaSelection's policies and numpy kernels on constructed batches."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -250,6 +252,17 @@ def test_method_weights_move_to_the_winner_and_stop_at_the_floor():
     assert np.all(np.diff(history[:, 2]) >= -1e-12)
     assert history[-1, 2] == pytest.approx(1 - 3 * floor)
     assert history.min() >= floor - 1e-12
+
+
+def test_method_weights_without_floor_collapse_quietly():
+    # method_floor=0: a losing policy's weight underflows to exactly 0 and
+    # must stay there without a "divide by zero in log" warning every step.
+    w = np.full(3, 1 / 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            w = update_method_weights(w, np.array([1.0, -1.0, 0.0]), lr=300.0, floor=0)
+    assert w.tolist() == [1.0, 0.0, 0.0]
 
 
 def test_curriculum_schedule():
