@@ -208,6 +208,17 @@ def test_scored_batch_checks_shapes():
     assert b.take(np.array([1, 2])).row_ids.tolist() == [1, 2]
 
 
+def test_fractional_row_ids_and_k_are_refused_not_truncated():
+    # int(2.7) kept 2 rows and 0.5 became row 0 (another row's AdaBoost weight)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        LossExtremesPolicy().distribution(batch(), 2.7)
+    with pytest.raises(ValueError, match="whole numbers"):
+        batch(losses=[1.0, 2.0], row_ids=np.array([0.5, 1.7]))
+    whole = batch(losses=[1.0, 2.0], row_ids=np.array([3.0, 1.0]))
+    assert whole.row_ids.tolist() == [3, 1]
+    assert UniformPolicy().distribution(batch(), np.int64(2)).shape == (8,)
+
+
 def test_make_policy_names_aliases_and_errors():
     assert isinstance(make_policy("big_loss"), BigLossPolicy)
     assert isinstance(make_policy("coreset_1"), LossExtremesPolicy)
