@@ -239,6 +239,40 @@ def test_selector_instance_and_its_seed(data):
     assert np.bincount(y[a.sample_indices_]).tolist() == [10, 10, 10]
 
 
+def test_a_seeded_selector_gives_the_same_rows_whatever_the_view_draws():
+    # A wide sparse X is reduced by a randomised SVD, and lastlayer="estimator"
+    # fits on random rows: both followed the sampler's seed, so a seeded
+    # selector changed rows with the sampler's random_state (None: every call).
+    rng = np.random.RandomState(0)
+    X = sparse.random(300, 150, density=0.05, random_state=0, format="csr")
+    y = rng.randint(0, 3, 300)
+    rows = {
+        tuple(
+            SubsetSampler(GradMatchSelector(random_state=0), 15, random_state=seed)
+            .fit(X, y)
+            .sample_indices_
+        )
+        for seed in (None, None, 1, 2)
+    }
+    assert len(rows) == 1
+    Xd, yd = make_classification(200, 5, flip_y=0.2, random_state=0)
+    rows = {
+        tuple(
+            select_subset(
+                Xd,
+                yd,
+                10,
+                GradMatchSelector(random_state=0),
+                lastlayer="estimator",
+                estimator=LogisticRegression(),
+                random_state=seed,
+            )[0]
+        )
+        for seed in (1, 2, 3)
+    }
+    assert len(rows) == 1
+
+
 def test_select_subset_matches_sampler(data):
     # (GRAD-MATCH's "auto" weighting differs between the two on purpose:
     # test_gradmatch_chooses_for_equal_weights_in_the_sampler_only.)
