@@ -7,6 +7,7 @@ imported only when a function is called.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -100,13 +101,35 @@ def _grouped(records, label, *columns):
     return {k: np.asarray(v) for k, v in groups.items()}
 
 
+def _finite_runs(groups):
+    """Each group's runs whose values are all finite (a failed run's NaN
+    would turn its strategy's mean into NaN, an invisible point or bar);
+    strategies left with no run are dropped, with a warning."""
+    kept, dropped = {}, []
+    for name, values in groups.items():
+        values = values[np.isfinite(values).all(axis=1)]
+        if len(values):
+            kept[name] = values
+        else:
+            dropped.append(name)
+    if dropped:
+        warnings.warn(
+            f"Not drawn: {dropped} (no run with finite values).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return kept
+
+
 def plot_tradeoff(
     records, *, time="end_to_end_s", score="test_accuracy", label=None, ax=None
 ):
     """Score against time, one point per strategy (the paper's Figure 1).
 
     Repeated rows of a strategy (seeds) are drawn as their mean with one
-    standard deviation as error bars. Time is on a log scale.
+    standard deviation as error bars. Time is on a log scale. Runs with a
+    non-finite time or score (NaN: a failed run) are left out; a strategy
+    with no other run is not drawn, with a warning.
 
     Parameters
     ----------
@@ -140,7 +163,9 @@ def plot_tradeoff(
     >>> ax.get_xscale()
     'log'
     """
-    groups = _grouped(records, label, time, score)
+    groups = _finite_runs(_grouped(records, label, time, score))
+    if not groups:
+        raise ValueError(f"No run has a finite {time!r} and {score!r}.")
     ax = _axes(ax)
     for name, values in groups.items():
         t, s = values[:, 0], values[:, 1]
@@ -164,6 +189,8 @@ def plot_speedup(records, *, reference, time="end_to_end_s", label=None, ax=None
     """Bars of the speed-up of every strategy over ``reference``.
 
     Speed-up is the reference's mean time over the strategy's mean time.
+    Runs with a non-finite time (NaN: a failed run) are left out; a strategy
+    with no other run is not drawn, with a warning.
 
     Parameters
     ----------
@@ -197,11 +224,22 @@ def plot_speedup(records, *, reference, time="end_to_end_s", label=None, ax=None
         raise ValueError(
             f"reference {reference!r} is not one of the strategies {list(groups)}."
         )
-    ref = groups[reference][:, 0].mean()
+    ref_times = groups[reference][:, 0]
+    if not np.isfinite(ref_times).any():
+        raise ValueError(f"reference {reference!r} has no run with a finite time.")
+    ref = ref_times[np.isfinite(ref_times)].mean()
     if not ref > 0:
         raise ValueError(f"reference {reference!r} has a mean time of {ref}.")
-    names = list(groups)
-    speedups = [ref / groups[n][:, 0].mean() for n in names]
+    groups = _finite_runs(groups)
+    means = {name: values[:, 0].mean() for name, values in groups.items()}
+    instant = {name: float(t) for name, t in means.items() if not t > 0}
+    if instant:
+        raise ValueError(
+            f"A speed-up needs a positive mean {time!r}; these strategies have "
+            f"{instant}."
+        )
+    names = list(means)
+    speedups = [ref / means[n] for n in names]
     ax = _axes(ax)
     ax.bar(range(len(names)), speedups, color="tab:blue")
     ax.axhline(1.0, color="k", lw=0.8)

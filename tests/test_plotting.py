@@ -47,6 +47,29 @@ def test_speedup_bars():
         plot_speedup(RUNS, reference="none")
 
 
+def test_a_failed_run_leaves_its_strategy_drawn_from_the_others():
+    runs = RUNS + [
+        {"strategy": "craig", "end_to_end_s": 8.0, "test_accuracy": np.nan},
+        {"strategy": "failed", "end_to_end_s": np.nan, "test_accuracy": np.nan},
+    ]
+    with pytest.warns(UserWarning, match="failed"):
+        ax = plot_tradeoff(runs)
+    points = [c.lines[0].get_xydata()[0] for c in ax.containers]
+    np.testing.assert_allclose(points, [[60.0, 0.91], [6.0, 0.88]])
+    with pytest.warns(UserWarning, match="failed"):
+        ax = plot_speedup(runs, reference="full")
+    assert [p.get_height() for p in ax.patches] == pytest.approx([1.0, 60 / 7])
+
+
+def test_speedup_refuses_zero_times_and_a_reference_without_times():
+    runs = RUNS + [{"strategy": "instant", "end_to_end_s": 0.0}]
+    with pytest.raises(ValueError, match="positive mean.*instant"):
+        plot_speedup(runs, reference="full")
+    failed = [{"strategy": "full", "end_to_end_s": np.nan}] + RUNS[2:]
+    with pytest.raises(ValueError, match="no run with a finite time"):
+        plot_speedup(failed, reference="full")
+
+
 class _Search:
     def __init__(self, results, refit=True):
         self.cv_results_ = results

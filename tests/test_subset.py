@@ -55,6 +55,10 @@ def test_subset_rejects_malformed(indices, weights, match):
         # whole rows at any size
         (1.0, 50_000_000, 50_000_000),
         (0.5, 20_000_000, 10_000_000),
+        # the float product's error outgrows a fixed slack past 10**8 rows
+        (0.07, 300_000_000, 21_000_000),
+        (0.28, 70_000_000, 19_600_000),
+        (0.1 + 0.2, 1_000_000_000, 300_000_000),
     ],
 )
 def test_resolve_budget(budget, n, expected):

@@ -43,7 +43,10 @@ def update_method_weights(weights, rewards, *, lr, floor):
 
     The result is renormalised and projected onto ``w >= floor``.
     """
-    logw = np.log(weights) + lr * np.asarray(rewards, dtype=np.float64)
+    # Without a floor a weight can underflow to 0: it stays 0 (log -inf),
+    # without a RuntimeWarning at every later step.
+    with np.errstate(divide="ignore"):
+        logw = np.log(weights) + lr * np.asarray(rewards, dtype=np.float64)
     w = np.exp(logw - logw.max())
     return project_to_floor(w, floor)
 

@@ -82,8 +82,10 @@ class ScoredBatch:
             value = getattr(self, name)
             if value is None:
                 continue
-            dtype = np.int64 if name == "row_ids" else np.float64
-            value = np.asarray(value, dtype=dtype)
+            if name == "row_ids":
+                value = _row_ids(value)
+            else:
+                value = np.asarray(value, dtype=np.float64)
             if value.ndim != 1:
                 raise ValueError(f"ScoredBatch.{name} must be 1-d, got {value.shape}.")
             if size is None:
@@ -115,6 +117,20 @@ class ScoredBatch:
             row_ids=None if self.row_ids is None else self.row_ids[mask],
             n_classes=self.n_classes,
         )
+
+
+def _row_ids(value):
+    """Row ids as int64; floats only when whole (a cast would truncate
+    0.5 to row 0, another row's state)."""
+    value = np.asarray(value)
+    if value.dtype.kind not in "iu":
+        ids = np.asarray(value, dtype=np.float64)
+        if ids.size and not np.all(ids == np.floor(ids)):
+            raise ValueError(
+                "ScoredBatch.row_ids must be whole numbers (positions of rows "
+                f"in the training set), got {value[:5]!r}."
+            )
+    return np.asarray(value, dtype=np.int64)
 
 
 class BasePolicy(BaseEstimator):
@@ -201,7 +217,13 @@ class BasePolicy(BaseEstimator):
         """
         if not isinstance(batch, ScoredBatch):
             raise TypeError(f"batch must be a ScoredBatch, got {type(batch).__name__}.")
-        k = int(k)
+        if type(k) is not int:
+            if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+                raise TypeError(
+                    f"k must be an integer (rows to keep), got {k!r} of type "
+                    f"{type(k).__name__}."
+                )
+            k = int(k)
         if not 1 <= k <= batch.size:
             raise ValueError(f"k must be in [1, {batch.size}], got {k}.")
         p = np.asarray(self._distribution(batch, k), dtype=np.float64)

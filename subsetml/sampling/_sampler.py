@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -297,6 +298,12 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
         selector = make_selector(self.selector, random_state=seed, weighted=weighted)
+        # The view's randomness (a wide sparse X's SVD, the cheap fit of
+        # lastlayer="estimator") follows the selector's own seed too, so that
+        # a seeded selector gives the same rows on every call.
+        own = _own_seed(self.selector)
+        if own is not None:
+            seed = own
         if is_frame(X) or is_text(X):
             # Kept as they are (columns, dtypes, text): the selector reads
             # them through view_input, and the kept rows come back as given.
@@ -521,6 +528,18 @@ def select_subset(
     )
     sampler._fit(X, y, weighted=True)
     return sampler.sample_indices_, sampler.sample_weight_
+
+
+def _own_seed(selector):
+    """A seed drawn from a selector instance's own ``random_state`` (from a
+    copy: the caller's RandomState is not advanced), or None."""
+    if isinstance(selector, str) or not hasattr(selector, "get_params"):
+        return None
+    own = selector.get_params(deep=False).get("random_state")
+    if own is None:
+        return None
+    rng = check_random_state(copy.deepcopy(own))
+    return rng.randint(np.iinfo(np.int32).max)
 
 
 def _is_random(selector):

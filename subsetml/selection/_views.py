@@ -18,8 +18,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array
 
+from subsetml._subset import Subset
 from subsetml._validation import is_resampler
 from subsetml.lastlayer import LastLayer
+from subsetml.selection._base import _check_subset
 from subsetml.selection._random import RandomSelector
 
 __all__ = [
@@ -66,7 +68,16 @@ def select_rows(selector, X, y, k, seed, *, lastlayer, estimator, task):
         view = build_view(
             X, y, k, seed, lastlayer=lastlayer, estimator=estimator, task=task
         )
-    return selector.select(view, k)
+    subset = selector.select(view, k)
+    # Ours check their own result; a third party's is checked here, before
+    # its indices pick rows (a -1 would take the last row, silently).
+    who = type(selector).__name__
+    if not isinstance(subset, Subset):
+        raise TypeError(
+            f"{who}.select must return a subsetml.Subset, got {type(subset).__name__}."
+        )
+    _check_subset(subset, view.n_samples, k, who)
+    return subset
 
 
 def build_view(X, y, k, seed, *, lastlayer, estimator, task):

@@ -22,7 +22,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks as sklearn_checks,
 )
 
-from subsetml import LastLayer
+from subsetml import LastLayer, Subset
 from subsetml.sampling import SubsetSampler, select_subset
 from subsetml.selection import GradMatchSelector, RandomSelector
 
@@ -237,6 +237,70 @@ def test_selector_instance_and_its_seed(data):
     assert a.selector_ is not mine and mine.random_state == 5
     # per_class=True stratifies: 30 rows over 3 classes of 80.
     assert np.bincount(y[a.sample_indices_]).tolist() == [10, 10, 10]
+
+
+def test_a_seeded_selector_gives_the_same_rows_whatever_the_view_draws():
+    # A wide sparse X is reduced by a randomised SVD, and lastlayer="estimator"
+    # fits on random rows: both followed the sampler's seed, so a seeded
+    # selector changed rows with the sampler's random_state (None: every call).
+    rng = np.random.RandomState(0)
+    X = sparse.random(300, 150, density=0.05, random_state=0, format="csr")
+    y = rng.randint(0, 3, 300)
+    rows = {
+        tuple(
+            SubsetSampler(GradMatchSelector(random_state=0), 15, random_state=seed)
+            .fit(X, y)
+            .sample_indices_
+        )
+        for seed in (None, None, 1, 2)
+    }
+    assert len(rows) == 1
+    Xd, yd = make_classification(200, 5, flip_y=0.2, random_state=0)
+    rows = {
+        tuple(
+            select_subset(
+                Xd,
+                yd,
+                10,
+                GradMatchSelector(random_state=0),
+                lastlayer="estimator",
+                estimator=LogisticRegression(),
+                random_state=seed,
+            )[0]
+        )
+        for seed in (1, 2, 3)
+    }
+    assert len(rows) == 1
+
+
+class _Returns:
+    """A third-party selector returning a fixed result."""
+
+    def __init__(self, result):
+        self.result = result
+
+    def select(self, view, budget, *, validation=None):
+        return self.result
+
+
+@pytest.mark.parametrize(
+    "result, match",
+    [
+        # -1 took the last row and 240 failed deep in numpy's indexing
+        (Subset([-1, 0, 5]), "outside"),
+        (Subset([0, 5, 240]), "outside"),
+        (Subset([0, 0, 5]), "duplicate"),
+        (Subset([0, 5, 7, 9]), "4 rows for a budget of 3"),
+        # NaN weights came back as all ones, negative ones rescaled
+        (Subset([0, 5, 7], [1.0, np.nan, 1.0]), "non-finite"),
+        (Subset([0, 5, 7], [1.0, -1.0, 1.0]), "negative"),
+        ((np.array([0, 5, 7]), np.ones(3)), "must return a subsetml.Subset"),
+    ],
+)
+def test_a_third_party_selectors_result_is_checked(data, result, match):
+    X, y = data
+    with pytest.raises((RuntimeError, TypeError), match=match):
+        SubsetSampler(_Returns(result), 3).fit_resample(X, y)
 
 
 def test_select_subset_matches_sampler(data):

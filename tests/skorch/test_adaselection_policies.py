@@ -1,5 +1,7 @@
 """AdaSelection's policies and numpy kernels on constructed batches."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -206,6 +208,17 @@ def test_scored_batch_checks_shapes():
     assert b.take(np.array([1, 2])).row_ids.tolist() == [1, 2]
 
 
+def test_fractional_row_ids_and_k_are_refused_not_truncated():
+    # int(2.7) kept 2 rows and 0.5 became row 0 (another row's AdaBoost weight)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        LossExtremesPolicy().distribution(batch(), 2.7)
+    with pytest.raises(ValueError, match="whole numbers"):
+        batch(losses=[1.0, 2.0], row_ids=np.array([0.5, 1.7]))
+    whole = batch(losses=[1.0, 2.0], row_ids=np.array([3.0, 1.0]))
+    assert whole.row_ids.tolist() == [3, 1]
+    assert UniformPolicy().distribution(batch(), np.int64(2)).shape == (8,)
+
+
 def test_make_policy_names_aliases_and_errors():
     assert isinstance(make_policy("big_loss"), BigLossPolicy)
     assert isinstance(make_policy("coreset_1"), LossExtremesPolicy)
@@ -250,6 +263,17 @@ def test_method_weights_move_to_the_winner_and_stop_at_the_floor():
     assert np.all(np.diff(history[:, 2]) >= -1e-12)
     assert history[-1, 2] == pytest.approx(1 - 3 * floor)
     assert history.min() >= floor - 1e-12
+
+
+def test_method_weights_without_floor_collapse_quietly():
+    # method_floor=0: a losing policy's weight underflows to exactly 0 and
+    # must stay there without a "divide by zero in log" warning every step.
+    w = np.full(3, 1 / 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            w = update_method_weights(w, np.array([1.0, -1.0, 0.0]), lr=300.0, floor=0)
+    assert w.tolist() == [1.0, 0.0, 0.0]
 
 
 def test_curriculum_schedule():
