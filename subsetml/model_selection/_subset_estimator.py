@@ -42,7 +42,7 @@ from subsetml.model_selection._compat import (
     with_callbacks,
 )
 from subsetml.selection import GradMatchSelector, RandomSelector
-from subsetml.selection._registry import SELECTOR_NAMES, make_selector
+from subsetml.selection._registry import SELECTOR_NAMES, make_selector, own_seed
 from subsetml.selection._views import (
     check_frame_finite,
     check_lastlayer,
@@ -312,6 +312,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         self.selector_ = make_selector(
             self.selector, random_state=self._seed, weighted=weighted
         )
+        # The view's randomness (a wide sparse X's SVD, the cheap fit of
+        # lastlayer="estimator") follows a seeded selector's own seed, so that
+        # it picks the same rows whatever this estimator's random_state.
+        own = own_seed(self.selector)
+        self._view_seed = self._seed if own is None else own
         return X, y, sample_weight, k
 
     def _check_weighting(self, *, warn=True):
@@ -396,7 +401,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             X,
             y,
             k,
-            self._seed,
+            self._view_seed,
             lastlayer=self.lastlayer,
             estimator=self.estimator,
             task=task,

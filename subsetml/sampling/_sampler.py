@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -30,6 +29,7 @@ from subsetml._validation import (
 from subsetml.lastlayer import infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
+from subsetml.selection._registry import own_seed
 from subsetml.selection._views import (
     check_lastlayer,
     frame_has_missing,
@@ -301,7 +301,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         # The view's randomness (a wide sparse X's SVD, the cheap fit of
         # lastlayer="estimator") follows the selector's own seed too, so that
         # a seeded selector gives the same rows on every call.
-        own = _own_seed(self.selector)
+        own = own_seed(self.selector)
         if own is not None:
             seed = own
         if is_frame(X) or is_text(X):
@@ -528,18 +528,6 @@ def select_subset(
     )
     sampler._fit(X, y, weighted=True)
     return sampler.sample_indices_, sampler.sample_weight_
-
-
-def _own_seed(selector):
-    """A seed drawn from a selector instance's own ``random_state`` (from a
-    copy: the caller's RandomState is not advanced), or None."""
-    if isinstance(selector, str) or not hasattr(selector, "get_params"):
-        return None
-    own = selector.get_params(deep=False).get("random_state")
-    if own is None:
-        return None
-    rng = check_random_state(copy.deepcopy(own))
-    return rng.randint(np.iinfo(np.int32).max)
 
 
 def _is_random(selector):

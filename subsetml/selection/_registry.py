@@ -7,14 +7,18 @@ way without importing one another.
 
 from __future__ import annotations
 
+import copy
+
+import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_random_state
 
 from subsetml.selection._craig import CraigSelector
 from subsetml.selection._glister import GlisterSelector
 from subsetml.selection._gradmatch import GradMatchSelector
 from subsetml.selection._random import RandomSelector
 
-__all__ = ["SELECTOR_NAMES", "make_selector"]
+__all__ = ["SELECTOR_NAMES", "make_selector", "own_seed"]
 
 #: Selector names accepted wherever a selector is expected.
 SELECTOR_NAMES = {
@@ -77,3 +81,15 @@ def make_selector(selector, random_state=None, *, weighted=True):
     if not weighted and hasattr(selector, "_unweighted"):
         selector = selector._unweighted()
     return selector
+
+
+def own_seed(selector):
+    """A seed drawn from a selector instance's own ``random_state`` (from a
+    copy: the caller's RandomState is not advanced), or None."""
+    if isinstance(selector, str) or not hasattr(selector, "get_params"):
+        return None
+    own = selector.get_params(deep=False).get("random_state")
+    if own is None:
+        return None
+    rng = check_random_state(copy.deepcopy(own))
+    return rng.randint(np.iinfo(np.int32).max)

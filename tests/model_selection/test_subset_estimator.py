@@ -736,3 +736,27 @@ def test_boosting_is_known_to_fit_slowly_with_weights(monkeypatch):
 
     monkeypatch.setattr(binning._BinMapper, "fit", lambda self, X, y=None: self)
     assert not weights_cost_more(hgb)
+
+
+def test_a_seeded_selector_picks_the_same_rows_whatever_the_estimators_seed():
+    # lastlayer="estimator" fits on random rows to build the view: that draw
+    # followed SubsetEstimator's random_state, so a seeded selector's rows
+    # changed with it.
+    from subsetml.selection import GradMatchSelector
+
+    X, y = make_classification(200, 5, flip_y=0.2, random_state=0)
+    rows = {
+        tuple(
+            SubsetEstimator(
+                LogisticRegression(),
+                selector=GradMatchSelector(random_state=0),
+                subset_size=10,
+                lastlayer="estimator",
+                random_state=seed,
+            )
+            .fit(X, y)
+            .subset_.indices
+        )
+        for seed in (1, 2, 3)
+    }
+    assert len(rows) == 1
