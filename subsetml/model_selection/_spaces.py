@@ -407,6 +407,23 @@ def _two_numbers(value):
     )
 
 
+#: Words a range's prior is written with, put first by mistake.
+_PRIOR_WORDS = frozenset(
+    {"log", "log-uniform", "loguniform", "uniform", "int", "float", "int-log"}
+)
+
+
+def _prior_first(value):
+    """``(prior, low, high)``: a prior's name, then two numbers."""
+    return (
+        len(value) == 3
+        and isinstance(value[0], str)
+        and value[0].lower() in _PRIOR_WORDS
+        and _is_number(value[1])
+        and _is_number(value[2])
+    )
+
+
 def _to_dimension(name, value, where):
     label = f"{where}[{name!r}]"
     module = type(value).__module__ or ""
@@ -437,6 +454,19 @@ def _to_dimension(name, value, where):
                 "versions (its current one reads a range). For a range pass "
                 f"the tuple ({low!r}, {high!r}); pass Categorical({list(value)!r}) "
                 "to silence this warning.",
+                UserWarning,
+                stacklevel=external_stacklevel(),
+            )
+        if _prior_first(value):
+            # ("log", 1e-2, 1e3) reads as three choices, one of them the
+            # string: most likely a range written prior first.
+            low, high = value[1], value[2]
+            prior = "log-uniform" if "log" in value[0].lower() else "uniform"
+            warnings.warn(
+                f"{label} = {value!r} is searched as three choices, the "
+                f"string {value[0]!r} among them. For a range pass "
+                f"({low!r}, {high!r}, {prior!r}): low, high, then the prior; "
+                f"pass Categorical({list(value)!r}) to silence this warning.",
                 UserWarning,
                 stacklevel=external_stacklevel(),
             )

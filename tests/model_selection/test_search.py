@@ -285,6 +285,28 @@ def test_two_numbers_in_a_list_are_two_choices_with_a_warning(data):
             SubsetSearchCV(LogisticRegression(), space, **kw).fit(X, y)
 
 
+def test_a_range_written_prior_first_is_three_choices_with_a_warning():
+    # ("log", 1e-2, 1e3) reads as three choices, the string among them: say
+    # so, and how to write the range; other tuples of words stay quiet.
+    from skopt.space import Categorical
+
+    from subsetml.model_selection._spaces import check_search_spaces
+
+    with pytest.warns(UserWarning, match=r"three choices.*\(0.01, 1000.0, 'log-un"):
+        [space] = check_search_spaces({"C": ("log", 1e-2, 1e3)}, 2)
+    [d] = space.dimensions
+    assert d.kind == "categorical"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        for spec in (
+            ("uniform", "distance"),
+            Categorical(["log", 1e-2, 1e3]),
+            (1e-2, 1e3, "log-uniform"),
+            ["auto", 1, 2, 3],
+        ):
+            check_search_spaces({"p": spec}, 2)
+
+
 def test_choices_that_compare_equal_keep_their_own_value():
     # max_features=1 is one feature and 1.0 all of them, yet 1 == 1.0: Optuna
     # stores a choice by value, as the first equal one, so a trial queued

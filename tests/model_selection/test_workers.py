@@ -491,7 +491,7 @@ def test_a_search_in_memory_does_not_import_sqlalchemy():
 
         X, y = make_classification(200, random_state=0)
         SubsetSearchCV(
-            LogisticRegression(), {"C": ("log", 0.1, 10.0)}, n_iter=2, cv=2,
+            LogisticRegression(), {"C": (0.1, 10.0, "log-uniform")}, n_iter=2, cv=2,
             subset_size=0.5, random_state=0,
         ).fit(X, y)
         print("sqlalchemy" in sys.modules)
