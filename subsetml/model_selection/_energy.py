@@ -14,7 +14,10 @@ import inspect
 import logging
 import math
 import re
+import warnings
 from contextlib import contextmanager
+
+from subsetml._validation import external_stacklevel
 
 __all__ = ["check_carbon", "tracking"]
 
@@ -101,7 +104,18 @@ def tracking(carbon):
     try:
         yield result
     finally:
-        co2 = tracker.stop()
+        # A tracker that fails to stop costs the figures, never the fit (nor
+        # hides the fit's own error).
+        try:
+            co2 = tracker.stop()
+        except Exception as exc:
+            warnings.warn(
+                f"codecarbon's tracker failed to stop ({exc!r}): the compute "
+                "report has no energy or CO2 figures.",
+                RuntimeWarning,
+                stacklevel=external_stacklevel(),
+            )
+            co2 = None
         data = getattr(tracker, "final_emissions_data", None)
         energy = getattr(data, "energy_consumed", None)
         result["co2_kg"] = _number(co2)

@@ -95,3 +95,33 @@ def test_codecarbon_offline_tracker(data, tmp_path, monkeypatch):
     report = search.compute_report_
     assert report["energy_kwh"] is not None and report["energy_kwh"] > 0
     assert report["co2_kg"] is not None and report["co2_kg"] > 0
+
+
+class _BrokenStop(FakeTracker):
+    def stop(self):
+        raise OSError("no RAPL counters")
+
+
+def test_a_tracker_that_fails_to_stop_costs_the_figures_not_the_fit(data):
+    with pytest.warns(RuntimeWarning, match="failed to stop.*no RAPL"):
+        search = _search(carbon=_BrokenStop).fit(*data)
+    report = search.compute_report_
+    assert report["energy_kwh"] is None and report["co2_kg"] is None
+    assert hasattr(search, "best_estimator_")
+
+
+class _FailsOnAllRows(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        if len(X) > 200:
+            raise RuntimeError("refit failed")
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_a_failing_fit_is_not_hidden_by_a_tracker_that_fails_to_stop(data):
+    search = SubsetSearchCV(
+        _FailsOnAllRows(), {"C": (0.01, 10.0, "log-uniform")}, n_iter=2,
+        subset_size=0.2, cv=2, random_state=0, carbon=_BrokenStop,
+    )  # fmt: skip
+    with pytest.warns(RuntimeWarning, match="failed to stop"):
+        with pytest.raises(RuntimeError, match="refit failed"):
+            search.fit(*data)
