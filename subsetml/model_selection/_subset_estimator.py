@@ -525,6 +525,23 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             est.set_output(transform=transform)
         return self
 
+    @available_if(_estimator_has("get_feature_names_out"))
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names of the transformer fitted on the subset, so
+        that a Pipeline with it as a step can name its output columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Passed to the fitted transformer's ``get_feature_names_out``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        return self.estimator_.get_feature_names_out(input_features)
+
     @available_if(_estimator_has("inverse_transform"))
     def inverse_transform(self, X):
         """The fitted estimator's ``inverse_transform`` (``X`` in its output

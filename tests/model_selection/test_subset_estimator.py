@@ -442,6 +442,24 @@ def test_set_output_reaches_the_transformer_fitted_on_a_subset():
     assert not hasattr(SubsetEstimator(LogisticRegression()), "set_output")
 
 
+def test_get_feature_names_out_is_delegated_to_the_fitted_transformer():
+    # A Pipeline with a SubsetEstimator transformer as a step could not name
+    # its output columns: get_feature_names_out was not passed on (a review).
+    from sklearn.datasets import load_wine
+    from sklearn.exceptions import NotFittedError
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    scaler = SubsetEstimator(StandardScaler(), subset_size=0.5, random_state=0)
+    with pytest.raises(NotFittedError):
+        scaler.get_feature_names_out()
+    pipe = make_pipeline(scaler, LogisticRegression(max_iter=1000)).fit(X, y)
+    assert pipe[:-1].get_feature_names_out().tolist() == list(X.columns)
+    on_array = clone(scaler).fit(X.to_numpy(), y)
+    names = [f"f{i}" for i in range(X.shape[1])]
+    assert on_array.get_feature_names_out(names).tolist() == names
+    assert not hasattr(SubsetEstimator(LogisticRegression()), "get_feature_names_out")
+
+
 def test_weights_reach_a_transformed_target_regressor_and_warnings_name_the_step():
     """TransformedTargetRegressor passes **fit_params to its regressor, yet
     the weights were dropped with a warning that it takes none; and a
