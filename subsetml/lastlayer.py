@@ -437,6 +437,13 @@ class LastLayer:
         -------
         gradients : ndarray of shape (n_rows, gradient_dim(mode))
         """
+        check_number(
+            block_size,
+            "block_size",
+            integer=True,
+            low=1,
+            description="a positive int (rows assembled at a time)",
+        )
         op = self._operator(mode, rows)
         if isinstance(op, DenseGradients):
             return op.dense().copy() if rows is None else op.dense()

@@ -67,6 +67,17 @@ def test_gradients_for_a_subset_of_rows_and_blocks(linear_problem):
     assert view.gradient_dim("bias") == 3 and view.gradient_dim("features") == 4
 
 
+@pytest.mark.parametrize("block_size", [0, -1, -4096, 1.5, None, True])
+def test_bad_block_size_is_refused(linear_problem, block_size):
+    # A negative block_size skipped the assembly loop and returned the
+    # uninitialised output array as the gradients, silently (a review); 0
+    # failed inside range().
+    h, W, b, y = linear_problem
+    view = LastLayer(h, _softmax(h @ W.T + b), y)
+    with pytest.raises(ValueError, match="block_size must be a positive int"):
+        view.gradients("full", block_size=block_size)
+
+
 def test_regression_gradients_are_residuals():
     rng = np.random.RandomState(1)
     h, y = rng.randn(10, 3), rng.randn(10)
