@@ -220,7 +220,20 @@ def allocate_budget(counts, k):
     >>> allocate_budget([900, 90, 10], 10).tolist()
     [8, 1, 1]
     """
-    counts = np.asarray(counts, dtype=np.int64)
+    given = np.asarray(counts)
+    if given.ndim != 1 or given.shape[0] == 0 or given.dtype.kind not in "iuf":
+        raise ValueError(
+            "counts must be a non-empty 1-D array of row counts, got "
+            f"{given.dtype} of shape {given.shape}."
+        )
+    counts = given.astype(np.int64)
+    if not np.all(counts == given) or counts.min() < 0:
+        # Fractions were truncated and negative counts came back as
+        # negative budgets, silently (a review).
+        raise ValueError(
+            f"counts must be whole numbers >= 0, got {given[:10].tolist()}."
+        )
+    check_number(k, "k", integer=True, description="an int (a row count)")
     total = int(counts.sum())
     if k < counts.shape[0]:
         raise ValueError(

@@ -64,6 +64,31 @@ def test_allocate_budget_too_small_for_classes():
         allocate_budget([5, 5, 5], 2)
 
 
+@pytest.mark.parametrize(
+    "counts, k, match",
+    [
+        # Negative counts came back as negative budgets, fractional counts
+        # were truncated and a fractional k gave budgets summing to less,
+        # all silently; an empty list divided by zero (a review).
+        ([5, -1, 5], 4, "counts must be whole numbers >= 0"),
+        ([5.5, 4.5], 5, "counts must be whole numbers >= 0"),
+        ([], 0, "counts must be a non-empty 1-D array"),
+        ([[3, 3]], 4, "counts must be a non-empty 1-D array"),
+        (["3", "3"], 4, "counts must be a non-empty 1-D array"),
+        ([3, 3], 2.5, r"k must be an int \(a row count\), got 2.5"),
+        ([3, 3], "4", "k must be an int"),
+        ([3, 3], True, "k must be an int"),
+    ],
+)
+def test_allocate_budget_refuses_bad_input(counts, k, match):
+    with pytest.raises(ValueError, match=match):
+        allocate_budget(counts, k)
+
+
+def test_allocate_budget_takes_numpy_integers_and_whole_float_counts():
+    assert allocate_budget(np.array([6.0, 4.0]), np.int64(5)).tolist() == [3, 2]
+
+
 @pytest.mark.parametrize("seed", [0, 1, 7])
 def test_stratified_choice_draws_what_the_selector_draws(seed):
     # A net draws its selection pool with stratified_choice (no view): the
