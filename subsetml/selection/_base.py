@@ -143,6 +143,20 @@ class BaseSelector(BaseEstimator):
                     f"as view: got ({validation.n_features}, {validation.n_outputs})"
                     f" vs ({view.n_features}, {view.n_outputs})."
                 )
+            if (
+                view.task == "classification"
+                and view.classes is not None
+                and validation.classes is not None
+                and not _same_labels(view.classes, validation.classes)
+            ):
+                # Class codes of different labels were matched code for
+                # code, silently (a review).
+                raise ValueError(
+                    "validation's classes differ from view's: "
+                    f"{validation.classes[:10].tolist()} vs "
+                    f"{view.classes[:10].tolist()}; class code i must mean the "
+                    "same label in both."
+                )
         if view.task == "classification":
             present = np.unique(view.y)
             if present.shape[0] < 2:
@@ -172,6 +186,16 @@ class BaseSelector(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = getattr(self, "random_state", 0) is None
         return tags
+
+
+def _same_labels(a, b):
+    """Whether two arrays of class labels hold the same labels in order."""
+    if a.shape != b.shape:
+        return False
+    try:
+        return bool(np.all(a == b))
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_subset(subset, n, k, who):

@@ -149,6 +149,26 @@ def test_validation_must_match_view(cls):
 
 
 @pytest.mark.parametrize("cls", GRADIENT_SELECTORS)
+def test_validation_of_other_class_labels_is_refused(cls):
+    # Held-out rows of labels a, b, d against training labels a, b, c: class
+    # code 2 meant d in one and c in the other, and GLISTER matched them
+    # code for code, silently (a review).
+    rng = np.random.RandomState(0)
+    view = LastLayer.from_inputs(rng.rand(90, 3), np.repeat(list("abc"), 30))
+    other = LastLayer.from_inputs(rng.rand(30, 3), np.repeat(list("abd"), 10))
+    with pytest.raises(ValueError, match="validation's classes differ"):
+        cls(random_state=0).select(view, 9, validation=other)
+    # The same labels (numbers of another dtype too), or labels unknown on
+    # one side, pass.
+    same = LastLayer.from_inputs(rng.rand(30, 3), np.repeat(list("abc"), 10))
+    assert cls(random_state=0).select(view, 9, validation=same).size == 9
+    ints = LastLayer.from_inputs(rng.rand(90, 3), np.repeat([0, 1, 2], 30))
+    floats = LastLayer.from_inputs(rng.rand(30, 3), np.repeat([0.0, 1.0, 2.0], 10))
+    assert cls(random_state=0).select(ints, 9, validation=floats).size == 9
+    assert cls(random_state=0).select(view, 9, validation=make_view(20, 3, 3)).size == 9
+
+
+@pytest.mark.parametrize("cls", GRADIENT_SELECTORS)
 def test_per_class_budgets_are_proportional(cls):
     view = make_view(200, 3, 4, seed=3)
     idx, _ = cls(random_state=0).select(view, 40)
