@@ -556,11 +556,8 @@ class LastLayer:
                 "features cannot be read. Pass a Pipeline whose earlier steps "
                 "encode the input, or use LastLayer.from_inputs."
             ) from exc
-        y = np.asarray(y)
-        if y.shape[0] != Xa.shape[0]:
-            raise ValueError(
-                f"X has {Xa.shape[0]} rows and y has {y.shape[0]}; they must match."
-            )
+        # y=None failed inside numpy ("tuple index out of range", a review).
+        y = _targets_per_row(y, Xa.shape[0])
 
         if is_classifier(final) or hasattr(final, "classes_"):
             if not hasattr(final, "predict_proba"):
@@ -853,15 +850,7 @@ n_outputs=3, untrained=True)
 
 def _check_targets(X, y, task):
     """``(y, task)`` checked against the rows of ``X``, ``"auto"`` resolved."""
-    if y is None:
-        raise ValueError("y is None; a LastLayer needs the targets of every row.")
-    y = np.asarray(y)
-    if y.ndim == 0:
-        raise ValueError(f"y must hold one target per row, got the scalar {y!r}.")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"X has {X.shape[0]} rows and y has {y.shape[0]}; they must match."
-        )
+    y = _targets_per_row(y, X.shape[0])
     if task == "auto":
         task = infer_task(y)
         if task == "classification" and y.dtype.kind in "fiu":
@@ -883,6 +872,18 @@ def _check_targets(X, y, task):
     else:
         y = _as_float(y, "regression targets y (numeric)")
     return y, task
+
+
+def _targets_per_row(y, n):
+    """``y`` as an array of one target per row of the ``n`` rows of ``X``."""
+    if y is None:
+        raise ValueError("y is None; a LastLayer needs the targets of every row.")
+    y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError(f"y must hold one target per row, got the scalar {y!r}.")
+    if y.shape[0] != n:
+        raise ValueError(f"X has {n} rows and y has {y.shape[0]}; they must match.")
+    return y
 
 
 def _class_codes(y):

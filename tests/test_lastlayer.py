@@ -176,6 +176,11 @@ def test_from_estimator_errors():
         LastLayer.from_estimator(clf, X, y + 5)
     with pytest.raises(ValueError, match="must match"):
         LastLayer.from_estimator(clf, X, y[:-1])
+    # y=None and a scalar failed inside numpy: "tuple index out of range".
+    with pytest.raises(ValueError, match="y is None"):
+        LastLayer.from_estimator(clf, X, None)
+    with pytest.raises(ValueError, match="one target per row"):
+        LastLayer.from_estimator(clf, X, 1)
 
 
 def test_from_proxy_classification_and_regression():
