@@ -16,7 +16,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import is_classifier
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    check_random_state,
+    column_or_1d,
+)
 
 from subsetml._adapters import adapter_for
 from subsetml._gradops import DenseGradients, FactoredGradients
@@ -867,6 +872,15 @@ def _check_targets(X, y, task):
     if task not in _TASKS:
         raise ValueError(f"task must be 'auto' or one of {_TASKS}, got {task!r}.")
     if task == "classification":
+        if y.ndim == 2 and y.shape[1] == 1:
+            # A column of labels (df[["label"]]) as scikit-learn takes it: it
+            # failed inside np.bincount, "object too deep" (a review).
+            y = column_or_1d(y, warn=True)
+        elif y.ndim != 1:
+            raise ValueError(
+                "Classification y must hold one class label per row, got shape "
+                f"{y.shape} (multilabel or multi-output labels are not supported)."
+            )
         check_label_types(y)
         check_classification_targets(y)
     else:

@@ -344,6 +344,25 @@ def test_from_inputs_bad_input(X, y, match):
         LastLayer.from_inputs(X, y)
 
 
+@pytest.mark.parametrize("factory", [LastLayer.from_inputs, LastLayer.from_proxy])
+def test_a_column_of_class_labels_is_read_as_labels(factory):
+    # y of shape (n, 1) (df[["label"]]) failed inside np.bincount ("object
+    # too deep for desired array") or in the constructor (a review); it is
+    # taken with scikit-learn's warning, as estimators take it.
+    from sklearn.exceptions import DataConversionWarning
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 3), np.array(list("ab"))[rng.randint(2, size=40)]
+    with pytest.warns(DataConversionWarning):
+        column = factory(X, y[:, None])
+    flat = factory(X, y)
+    assert column.y.shape == (40,)
+    np.testing.assert_array_equal(column.y, flat.y)
+    np.testing.assert_array_equal(column.classes, flat.classes)
+    with pytest.raises(ValueError, match="one class label per row"):
+        factory(X, np.c_[y, y], task="classification")
+
+
 @pytest.mark.parametrize(
     "rows",
     [
