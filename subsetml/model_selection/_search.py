@@ -45,6 +45,7 @@ from subsetml._validation import (
 )
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
+    ShownParams,
     Tasks,
     _check_method_params,
     _fit_and_score,
@@ -2389,7 +2390,9 @@ class _Run:
                     # scores from 3 (as GridSearchCV and BayesSearchCV print
                     # them).
                     verbose=s.verbose,
-                    parameters=None,
+                    # Shown in those lines, as GridSearchCV and BayesSearchCV
+                    # show them; already set on est (or inside its wrapper).
+                    parameters=ShownParams({**params, **rung.params}),
                     fit_params=self.fit_params,
                     score_params=self.score_params,
                     return_train_score=s.return_train_score,
