@@ -123,6 +123,16 @@ _VALUES_KEY = "subsetml:space_values"
 _RUNG_KEY = "subsetml:rung"  # [last rung reached, pruned there]
 _RESCORE_KEY = "subsetml:rescored"  # + ":<trial number>", in study attrs
 _POLL_SECONDS = 0.5  # how often a worker waiting for others looks again
+# Attributes a fit sets only with some refit settings or data: an earlier
+# fit's are removed once a search has results.
+_REFIT_ATTRIBUTES = (
+    "best_index_",
+    "best_score_",
+    "best_params_",
+    "best_estimator_",
+    "refit_time_",
+    "feature_names_in_",
+)
 
 
 class SubsetSearchCV(BaseSearchCV):
@@ -880,6 +890,11 @@ multimetric_
         self.cv_results_ = results
         self.search_time_ = time.perf_counter() - t_start
 
+        # What an earlier fit set and this one may not (refit=False, a
+        # callable refit, a NumPy X after a DataFrame): gone, not describing
+        # another search's results.
+        for name in _REFIT_ATTRIBUTES:
+            self.__dict__.pop(name, None)
         if self.refit or not self.multimetric_:
             self.best_index_ = int(
                 self._select_best_index(self.refit, refit_metric, results)
