@@ -2913,11 +2913,13 @@ class SearchResult(dict):
       ``x_iters``' values in the same order (``space.distance(x, x_iters[-1])``
       works), or None when scikit-optimize is not installed (the callbacks
       that read it come from scikit-optimize and cannot be imported then);
-    - ``models``: empty and ``specs``: None, as no skopt optimiser ran.
+    - ``models``: empty, as no skopt optimiser ran, and ``specs``:
+      ``{"args": {}, "function": "SubsetSearchCV"}``, with no
+      objective function in its arguments (``skopt.dump(...,
+      store_objective=False)`` and ``CheckpointSaver`` read them).
     """
 
     space = None
-    specs = None
 
     @classmethod
     def from_run(cls, results, params, objective, space, skopt_space=None):
@@ -2928,6 +2930,7 @@ class SearchResult(dict):
         out = cls(results)
         out.space = skopt_space
         out.models = []
+        out.specs = {"args": {}, "function": "SubsetSearchCV"}
         out.x_iters = [space.point(p) for p in params]
         vals = np.asarray(objective, dtype=float)
         out.func_vals = np.where(np.isfinite(vals), -vals, np.inf)

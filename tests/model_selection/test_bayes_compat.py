@@ -502,6 +502,22 @@ def test_other_skopt_callbacks_with_a_space(data, tmp_path, capsys):
     assert CheckpointSaver(str(path)).load()["base_estimator"] is None
 
 
+def test_checkpoint_without_the_objective(data, tmp_path):
+    # Review: CheckpointSaver(store_objective=False) and skopt.dump(...,
+    # store_objective=False) read specs["args"], which was None: TypeError.
+    skopt = pytest.importorskip("skopt")
+    from skopt.callbacks import CheckpointSaver
+
+    X, y = data
+    path = tmp_path / "result.pkl"
+    search = SubsetSearchCV(
+        LogisticRegression(), SPACE, n_iter=2, cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y, callback=CheckpointSaver(str(path), store_objective=False))
+    assert skopt.load(path).x_iters == search.optimizer_results_[0].x_iters
+    skopt.dump(search.optimizer_results_[0], tmp_path / "r.pkl", store_objective=False)
+    assert skopt.load(tmp_path / "r.pkl").x == search.optimizer_results_[0].x
+
+
 def test_search_result_space_is_none_without_skopt(data, monkeypatch):
     # scikit-optimize is imported only where a space is built or "gp" runs.
     import sys
