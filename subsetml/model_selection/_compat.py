@@ -9,6 +9,8 @@ for every user when scikit-learn removed a private argument it relied on).
 * ``_insert_error_scores``: fill in error scores once a callable scorer's
   return type is known.
 * ``_check_method_params``: make ``fit`` parameters indexable along ``X``.
+* :class:`ShownParams`: a candidate's parameters for ``_fit_and_score``'s
+  per-fit lines only (they are set on the trial's estimator beforehand).
 * scikit-learn 1.9's callbacks (``set_callbacks``): ``CallbackSupportMixin``,
   ``with_callbacks`` and :class:`Tasks`, which do nothing on older releases.
 
@@ -38,6 +40,7 @@ except ImportError:  # pragma: no cover - older scikit-learn: no callbacks
 
 __all__ = [
     "CallbackSupportMixin",
+    "ShownParams",
     "Tasks",
     "_check_method_params",
     "_fit_and_score",
@@ -50,6 +53,22 @@ __all__ = [
 fit_and_score_takes_callbacks = (
     "callback_ctx" in inspect.signature(_fit_and_score).parameters
 )
+
+
+class ShownParams(dict):
+    """A candidate's parameters, shown in ``_fit_and_score``'s per-fit lines
+    (``[CV 1/3] END ...C=0.1;``, ``verbose >= 2``) and set on nothing.
+
+    ``_fit_and_score`` sets its ``parameters`` on the estimator it fits, and
+    prints them. A trial's estimator already has them, and is often a wrapper
+    (a subset trial, a warm rung's fitted model) that does not take them as
+    its own: cloned, as ``_fit_and_score`` clones them before
+    ``set_params``, these parameters are empty (scikit-learn's
+    ``__sklearn_clone__`` protocol), so only the printed line shows them.
+    """
+
+    def __sklearn_clone__(self):
+        return {}
 
 
 class Tasks:

@@ -45,6 +45,7 @@ from subsetml._validation import (
 )
 from subsetml.model_selection._bounded import BoundedRunner, timed_out
 from subsetml.model_selection._compat import (
+    ShownParams,
     Tasks,
     _check_method_params,
     _fit_and_score,
@@ -122,6 +123,16 @@ _VALUES_KEY = "subsetml:space_values"
 _RUNG_KEY = "subsetml:rung"  # [last rung reached, pruned there]
 _RESCORE_KEY = "subsetml:rescored"  # + ":<trial number>", in study attrs
 _POLL_SECONDS = 0.5  # how often a worker waiting for others looks again
+# Attributes a fit sets only with some refit settings or data: an earlier
+# fit's are removed once a search has results.
+_REFIT_ATTRIBUTES = (
+    "best_index_",
+    "best_score_",
+    "best_params_",
+    "best_estimator_",
+    "refit_time_",
+    "feature_names_in_",
+)
 
 
 class SubsetSearchCV(BaseSearchCV):
@@ -879,6 +890,11 @@ multimetric_
         self.cv_results_ = results
         self.search_time_ = time.perf_counter() - t_start
 
+        # What an earlier fit set and this one may not (refit=False, a
+        # callable refit, a NumPy X after a DataFrame): gone, not describing
+        # another search's results.
+        for name in _REFIT_ATTRIBUTES:
+            self.__dict__.pop(name, None)
         if self.refit or not self.multimetric_:
             self.best_index_ = int(
                 self._select_best_index(self.refit, refit_metric, results)
@@ -2389,7 +2405,9 @@ class _Run:
                     # scores from 3 (as GridSearchCV and BayesSearchCV print
                     # them).
                     verbose=s.verbose,
-                    parameters=None,
+                    # Shown in those lines, as GridSearchCV and BayesSearchCV
+                    # show them; already set on est (or inside its wrapper).
+                    parameters=ShownParams({**params, **rung.params}),
                     fit_params=self.fit_params,
                     score_params=self.score_params,
                     return_train_score=s.return_train_score,
@@ -2895,11 +2913,13 @@ class SearchResult(dict):
       ``x_iters``' values in the same order (``space.distance(x, x_iters[-1])``
       works), or None when scikit-optimize is not installed (the callbacks
       that read it come from scikit-optimize and cannot be imported then);
-    - ``models``: empty and ``specs``: None, as no skopt optimiser ran.
+    - ``models``: empty, as no skopt optimiser ran, and ``specs``:
+      ``{"args": {}, "function": "SubsetSearchCV"}``, with no
+      objective function in its arguments (``skopt.dump(...,
+      store_objective=False)`` and ``CheckpointSaver`` read them).
     """
 
     space = None
-    specs = None
 
     @classmethod
     def from_run(cls, results, params, objective, space, skopt_space=None):
@@ -2910,6 +2930,7 @@ class SearchResult(dict):
         out = cls(results)
         out.space = skopt_space
         out.models = []
+        out.specs = {"args": {}, "function": "SubsetSearchCV"}
         out.x_iters = [space.point(p) for p in params]
         vals = np.asarray(objective, dtype=float)
         out.func_vals = np.where(np.isfinite(vals), -vals, np.inf)

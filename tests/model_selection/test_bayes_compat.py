@@ -286,6 +286,26 @@ def test_verbose_levels_match_scikit_learn(data, capsys):
     assert "score=" in capsys.readouterr().out
 
 
+def test_verbose_lines_name_the_candidate(data, capsys):
+    # Review: the per-fit lines read "[CV 1/2] END ......" without the
+    # candidate's parameters, which GridSearchCV and BayesSearchCV print.
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        SPACE,
+        n_iter=2,
+        cv=2,
+        subset_size=0.3,
+        random_state=0,
+        verbose=3,
+    ).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "END" in line]
+    assert len(lines) == 4
+    for params in search.cv_results_["params"]:
+        shown = f"C={params['C']};"
+        assert sum(shown in line for line in lines) == 2
+
+
 @pytest.mark.parametrize("n_iter, start", [(3, 2), (6, 2), (12, 4), (30, 10), (90, 10)])
 def test_random_start_scales_with_n_iter(data, n_iter, start):
     # Issue 14: with n_iter <= 10, TPE never left its 10 random start-up trials.
@@ -480,6 +500,22 @@ def test_other_skopt_callbacks_with_a_space(data, tmp_path, capsys):
     assert saved.space == search.optimizer_results_[1].space
     assert saved.x_iters == search.optimizer_results_[1].x_iters
     assert CheckpointSaver(str(path)).load()["base_estimator"] is None
+
+
+def test_checkpoint_without_the_objective(data, tmp_path):
+    # Review: CheckpointSaver(store_objective=False) and skopt.dump(...,
+    # store_objective=False) read specs["args"], which was None: TypeError.
+    skopt = pytest.importorskip("skopt")
+    from skopt.callbacks import CheckpointSaver
+
+    X, y = data
+    path = tmp_path / "result.pkl"
+    search = SubsetSearchCV(
+        LogisticRegression(), SPACE, n_iter=2, cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y, callback=CheckpointSaver(str(path), store_objective=False))
+    assert skopt.load(path).x_iters == search.optimizer_results_[0].x_iters
+    skopt.dump(search.optimizer_results_[0], tmp_path / "r.pkl", store_objective=False)
+    assert skopt.load(tmp_path / "r.pkl").x == search.optimizer_results_[0].x
 
 
 def test_search_result_space_is_none_without_skopt(data, monkeypatch):

@@ -1081,6 +1081,23 @@ def test_pickle_round_trip(data):
     np.testing.assert_array_equal(again.predict(X), search.predict(X))
 
 
+def test_fitting_again_leaves_nothing_of_the_earlier_refit(data):
+    # Review: attributes the first fit set and the second does not (refit
+    # settings, column names) stayed, describing the other search.
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    search = _search(n_iter=2).fit(frame, y)
+    assert list(search.feature_names_in_) == list(frame.columns)
+    search.fit(X, y)  # NumPy rows: no column names any more
+    assert not hasattr(search, "feature_names_in_")
+    search.set_params(refit=lambda results: 0).fit(X, y)
+    assert not hasattr(search, "best_score_") and search.best_index_ == 0
+    search.set_params(scoring=["accuracy", "f1_macro"], refit=False).fit(X, y)
+    for name in ("best_index_", "best_params_", "best_estimator_", "refit_time_"):
+        assert not hasattr(search, name), name
+
+
 def test_dask_backend_distributes_trials(data):
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_backend
