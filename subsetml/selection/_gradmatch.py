@@ -381,7 +381,9 @@ class GradMatchSelector(GradientSelector):
             raise ValueError(
                 "GradMatchSelector(target='validation') matches the validation "
                 "gradient: pass held-out rows with select(..., validation=...), "
-                "or use target='train'."
+                "or use target='train' (SubsetEstimator, SubsetSampler and "
+                "SubsetSearchCV pass no validation rows; skorch nets pass "
+                "their validation split)."
             )
         return validation
 

@@ -778,3 +778,17 @@ def test_a_seeded_selector_picks_the_same_rows_whatever_the_estimators_seed():
         for seed in (1, 2, 3)
     }
     assert len(rows) == 1
+
+
+def test_gradmatch_on_validation_rows_says_the_meta_estimator_passes_none():
+    from subsetml.selection import GradMatchSelector
+
+    X, y = make_classification(120, 5, random_state=0)
+    est = SubsetEstimator(
+        LogisticRegression(),
+        selector=GradMatchSelector(target="validation"),
+        subset_size=20,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="SubsetEstimator.*pass no validation"):
+        est.fit(X, y)
