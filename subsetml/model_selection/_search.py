@@ -226,19 +226,21 @@ class SubsetSearchCV(BaseSearchCV):
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
         before the pruner judges them, best first. ``"auto"``: rounds for
-        rungs of ``subset_size`` under a pruner, as large as the random
-        start (a third of ``n_iter``, 2 to 10, or the ``n_initial_points``
-        that ``optimizer_kwargs`` gives ``"tpe"`` or ``"gp"``) and at most
-        ``factor ** (rungs - 1)``; otherwise 1 (each proposal sees every
-        result before it, as ``BayesSearchCV``'s default): without rungs,
-        with ``pruner=None``, for rungs of another ``resource`` (epochs,
-        boosting rounds), for skorch nets, and with ``timeout`` or
+        rungs under a pruner, as large as the random start (a third of
+        ``n_iter``, 2 to 10, or the ``n_initial_points`` that
+        ``optimizer_kwargs`` gives ``"tpe"`` or ``"gp"``) and at most
+        ``factor ** (rungs - 1)`` for rungs of ``subset_size``, at most 5
+        for rungs of another ``resource`` of a scikit-learn estimator
+        (boosting rounds); otherwise 1 (each proposal sees every result
+        before it, as ``BayesSearchCV``'s default): without rungs, with
+        ``pruner=None``, for skorch nets, and with ``timeout`` or
         ``trial_timeout``. Asynchronous halving that judges trials one at a
         time promotes the trials that come early; judged in rounds, fewer
-        reach the costly last rungs (measured on two SVM tasks; see the
-        user guide's rungs section for when that costs accuracy). Callbacks run
-        after each round, so one that stops the search (skopt's
-        ``DeadlineStopper``) stops it at the end of a round.
+        reach the costly last rungs (measured on two SVM tasks and a
+        boosting task; see the user guide's rungs section for when that
+        costs accuracy). Callbacks run after each round, so one that stops
+        the search (skopt's ``DeadlineStopper``) stops it at the end of a
+        round.
 
     The first 16 parameters take ``BayesSearchCV``'s positional order
     (``estimator, search_spaces, optimizer_kwargs, n_iter, scoring,

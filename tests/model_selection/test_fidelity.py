@@ -149,11 +149,15 @@ def test_round_size():
     assert round_size("auto", 30, [30, 90, 270], nop) == 1
     assert round_size("auto", 30, [270], nop) == 1
     assert round_size("auto", 30, [30, 90, 270], halving, timed=True) == 1
-    # Rungs of epochs or boosting rounds: one at a time.
-    assert round_size("auto", 30, [3, 9, 27], halving, rows=False) == 1
+    # Rungs of boosting rounds (another resource): rounds of at most 5.
+    assert round_size("auto", 30, [22, 66, 198], halving, rows=False) == 5
+    assert round_size("auto", 12, [22, 66, 198], halving, rows=False) == 4
+    assert round_size("auto", 30, [22, 66], halving, rows=False) == 3
     assert round_size(4, 30, [3, 9, 27], halving, rows=False) == 4
-    # skorch nets: one at a time.
+    assert round_size("auto", 30, [3, 9, 27], nop, rows=False) == 1
+    # skorch nets: one at a time, rungs of rows or of epochs.
     assert round_size("auto", 30, [30, 90, 270], halving, net=True) == 1
+    assert round_size("auto", 30, [3, 9, 27], halving, rows=False, net=True) == 1
     # A random start the user set, still at most factor ** (rungs - 1) and
     # at least 1.
     assert round_size("auto", 30, [30, 90, 270], halving, start=4) == 4
@@ -183,9 +187,11 @@ def test_random_start_reads_the_users_start():
         # Rounds as large as the random start the user set (2 trials).
         ({"optimizer_kwargs": {"n_initial_points": 2}}, 6),
         ({"trial_timeout": 60}, 12),
+        # Rungs of another resource: rounds of at most 5 (here the random
+        # start's 4).
         (
             {"subset_size": 1.0, "resource": "max_iter", "resource_rungs": (5, 15, 45)},
-            12,
+            3,
         ),
     ],
 )
