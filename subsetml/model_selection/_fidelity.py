@@ -236,7 +236,6 @@ def round_size(
     return int(max(1, min(start, cap)))
 
 
-
 # Fewest test rows a rung scores on with ``score_size="proportional"``
 # (all of a smaller fold): below a few hundred rows, a score's sampling noise
 # (about 2 points of accuracy at 500 rows) outgrows the differences between
