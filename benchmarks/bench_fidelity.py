@@ -760,6 +760,58 @@ def plot(path, out):
     return out
 
 
+def _budget_of(strategy, n_iter):
+    """``(strategy without " n_iter=K", K)``: the same search at other budgets."""
+    head, sep, k = strategy.rpartition(" n_iter=")
+    return (head, int(k)) if sep else (strategy, n_iter)
+
+
+def plot_budgets(path, out):
+    """Test accuracy against end-to-end seconds, one curve per strategy run
+    at several ``n_iter`` (strategies named ``"... n_iter=K"`` beside the
+    default budget), means over seeds with the standard error of accuracy."""
+    from matplotlib.figure import Figure
+
+    records = _load(path)
+    groups = {}
+    for r in records:
+        name, n_iter = _budget_of(r["strategy"], r["n_iter"])
+        groups.setdefault(name, {}).setdefault(n_iter, []).append(r)
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for name, budgets in groups.items():
+        points = []
+        for n_iter, runs in sorted(budgets.items()):
+            acc = np.array([r["test_accuracy"] for r in runs]) * 100
+            se = acc.std(ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else 0.0
+            secs = float(np.mean([r["end_to_end_s"] for r in runs]))
+            points.append((secs, acc.mean(), se, n_iter))
+        secs, acc, se, n_iters = map(np.array, zip(*points))
+        ours = name.startswith(OURS_PREFIX)
+        line = ax.errorbar(
+            secs,
+            acc,
+            yerr=se,
+            marker="o" if ours else "s",
+            linestyle="-" if len(points) > 1 else "none",
+            capsize=3,
+            label=name,
+        )
+        if len(points) > 1:
+            for x, y, k in zip(secs, acc, n_iters):
+                ax.annotate(
+                    f"{k}", (x, y), textcoords="offset points", xytext=(4, -10),
+                    fontsize=7, color=line[0].get_color(),
+                )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("end-to-end seconds (log; numbers: n_iter)")
+    ax.set_ylabel("test accuracy (%, mean ± s.e. over seeds)")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(", ".join(dict.fromkeys(r["task"] for r in records)))
+    fig.savefig(out, dpi=110)
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="digits-svc, 1 seed")
@@ -778,6 +830,12 @@ def main(argv=None):
     parser.add_argument("--table", action="store_true", help="print, run nothing")
     parser.add_argument(
         "--plot", action="store_true", help="draw the plot, run nothing"
+    )
+    parser.add_argument(
+        "--plot-budgets",
+        action="store_true",
+        help="draw accuracy against time with a curve per strategy run at "
+        "several n_iter (' n_iter=K' in its name), run nothing",
     )
     parser.add_argument(
         "--merge",
@@ -803,11 +861,13 @@ def main(argv=None):
         write_results(name, merged)
         table(path)
         return
-    if args.table or args.plot:
+    if args.table or args.plot or args.plot_budgets:
         if args.table:
             table(path)
         if args.plot:
             print(plot(path, path.with_suffix(".png")))
+        if args.plot_budgets:
+            print(plot_budgets(path, path.with_suffix(".png")))
         return
     tasks = args.tasks or (
         ["digits-svc"] if args.quick else [t for t in TASKS if t not in NET_TASKS]
