@@ -167,3 +167,30 @@ def _write(root):
         return path
 
     return write
+
+
+def test_budget_curves_join_a_strategys_runs_at_other_n_iter(tmp_path, monkeypatch):
+    import bench_fidelity as bf
+
+    assert bf._budget_of("x rounds=5 n_iter=20", 30) == ("x rounds=5", 20)
+    assert bf._budget_of("x rounds=5", 30) == ("x rounds=5", 30)
+    records = [
+        {
+            "task": "t",
+            "seed": seed,
+            "strategy": strategy,
+            "n_iter": n_iter,
+            "test_accuracy": acc,
+            "end_to_end_s": secs,
+        }
+        for seed in (0, 1)
+        for strategy, n_iter, acc, secs in (
+            ("ours", 30, 0.80, 10.0),
+            ("ours n_iter=20", 20, 0.78, 6.0),
+            ("anchor", 30, 0.79, 12.0),
+        )
+    ]
+    monkeypatch.setattr(bf, "RESULTS", tmp_path)
+    (tmp_path / "curves.json").write_text(json.dumps({"records": records}))
+    bf.main(["--output", "curves", "--plot-budgets"])
+    assert (tmp_path / "curves.png").stat().st_size > 0
