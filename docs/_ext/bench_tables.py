@@ -164,6 +164,7 @@ def _write_fidelity(app):
         "fidelity_nets_large_cnn",
         "fidelity_nets_large_cnn_now",
         "fidelity_hgb_rounds",
+        "fidelity_hgb_rounds_k",
         "fidelity_selectors_prop",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
