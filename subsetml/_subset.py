@@ -152,10 +152,11 @@ def resolve_budget(budget, n_rows, *, name="budget"):
             f"(0, 1], got {budget!r}. Pass an int for a row count."
         )
     # Round up, with a little slack so that 0.05 * 1000 is 50 and not 51. The
-    # slack grows with the product: the float error of 0.07 * 300_000_000 is
-    # 4e-9, past a fixed 1e-9 (one row more than asked).
+    # slack is a few units in the last place of the product: the float error
+    # of 0.07 * 300_000_000 is 4e-9, past a fixed 1e-9 (one row more than
+    # asked), and never a whole row.
     exact = fraction * n_rows
-    k = math.ceil(exact - max(1e-9, 1e-12 * exact))
+    k = math.ceil(exact - max(1e-9, 4 * math.ulp(exact)))
     return min(max(k, 1), n_rows)
 
 

@@ -59,6 +59,9 @@ def test_subset_rejects_malformed(indices, weights, match):
         (0.07, 300_000_000, 21_000_000),
         (0.28, 70_000_000, 19_600_000),
         (0.1 + 0.2, 1_000_000_000, 300_000_000),
+        # ... and a slack relative to the product once dropped whole rows
+        (0.1, 10**15, 10**14),
+        (0.1, 3 * 10**13, 3 * 10**12),
     ],
 )
 def test_resolve_budget(budget, n, expected):

@@ -125,12 +125,18 @@ def _row_ids(value):
     value = np.asarray(value)
     if value.dtype.kind not in "iu":
         ids = np.asarray(value, dtype=np.float64)
-        if ids.size and not np.all(ids == np.floor(ids)):
+        if ids.size and not (np.all(np.isfinite(ids)) and np.all(ids == np.floor(ids))):
             raise ValueError(
                 "ScoredBatch.row_ids must be whole numbers (positions of rows "
                 f"in the training set), got {value[:5]!r}."
             )
-    return np.asarray(value, dtype=np.int64)
+    value = np.asarray(value, dtype=np.int64)
+    if value.size and value.min() < 0:
+        raise ValueError(
+            "ScoredBatch.row_ids must be positions of rows in the training set "
+            f"(0 or more), got {value[value < 0][:5]!r}."
+        )
+    return value
 
 
 class BasePolicy(BaseEstimator):

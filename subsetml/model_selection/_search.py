@@ -135,6 +135,26 @@ _REFIT_ATTRIBUTES = (
 )
 
 
+def _equal_choices_hint(space):
+    """Why a study stored before choices that compare equal were encoded as
+    positions (``[1, 1.0]``, ``[0, False]``, a repeat) no longer matches."""
+    from subsetml.model_selection._spaces import _OPTUNA_SCALARS
+
+    names = [
+        d.name
+        for d in space.dimensions
+        if d.kind == "categorical"
+        and d.encoded
+        and all(type(c) in _OPTUNA_SCALARS for c in d.choices)
+    ]
+    if not names:
+        return ""
+    return (
+        f" (or this one as an earlier subsetml stored it: {names} hold choices "
+        "that compare equal, which are now stored as positions)"
+    )
+
+
 class SubsetSearchCV(BaseSearchCV):
     """Bayesian hyper-parameter search whose trials train on data subsets.
 
@@ -1960,7 +1980,8 @@ class _Run:
             elif known != mine:
                 raise ValueError(
                     f"The Optuna study {study.study_name!r} in this storage holds "
-                    "a different search space; use another study_name or storage."
+                    f"a different search space{_equal_choices_hint(space)}; use "
+                    "another study_name or storage."
                 )
         if self.fingerprint:
             stored = study.user_attrs.get(_PRINT_KEY)

@@ -424,6 +424,18 @@ def _prior_first(value):
     )
 
 
+def _range_spelling(word, low, high):
+    """``(low, high, prior)`` for a range written ``(word, low, high)``:
+    whole-number bounds for ``"int"`` words, float bounds otherwise (a range
+    of ints is searched over integers)."""
+    word = word.lower()
+    prior = "log-uniform" if "log" in word else "uniform"
+    if word.startswith("int"):
+        whole = float(low).is_integer() and float(high).is_integer()
+        return (int(low), int(high), prior) if whole else (low, high, prior)
+    return float(low), float(high), prior
+
+
 def _to_dimension(name, value, where):
     label = f"{where}[{name!r}]"
     module = type(value).__module__ or ""
@@ -460,8 +472,7 @@ def _to_dimension(name, value, where):
         if _prior_first(value):
             # ("log", 1e-2, 1e3) reads as three choices, one of them the
             # string: most likely a range written prior first.
-            low, high = value[1], value[2]
-            prior = "log-uniform" if "log" in value[0].lower() else "uniform"
+            low, high, prior = _range_spelling(*value)
             warnings.warn(
                 f"{label} = {value!r} is searched as three choices, the "
                 f"string {value[0]!r} among them. For a range pass "

@@ -91,5 +91,12 @@ def own_seed(selector):
     own = selector.get_params(deep=False).get("random_state")
     if own is None:
         return None
-    rng = check_random_state(copy.deepcopy(own))
+    own = copy.deepcopy(own)
+    if isinstance(own, np.random.Generator):
+        # A third party's selector may keep a new-style generator.
+        return int(own.integers(np.iinfo(np.int32).max))
+    try:
+        rng = check_random_state(own)
+    except (TypeError, ValueError):
+        return None  # no seed we can read: the caller's seed builds the view
     return rng.randint(np.iinfo(np.int32).max)

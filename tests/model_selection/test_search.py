@@ -1,6 +1,7 @@
 """SubsetSearchCV: results format, selection caching, optimisers, faults, resume."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -296,6 +297,14 @@ def test_a_range_written_prior_first_is_three_choices_with_a_warning():
         [space] = check_search_spaces({"C": ("log", 1e-2, 1e3)}, 2)
     [d] = space.dimensions
     assert d.kind == "categorical"
+    # The spelling shown searches the kind of numbers the word names.
+    for spec, shown in (
+        (("float", 1, 10), "(1.0, 10.0, 'uniform')"),
+        (("int", 1.0, 10.0), "(1, 10, 'uniform')"),
+        (("int-log", 1, 100), "(1, 100, 'log-uniform')"),
+    ):
+        with pytest.warns(UserWarning, match=re.escape(shown)):
+            check_search_spaces({"p": spec}, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         for spec in (

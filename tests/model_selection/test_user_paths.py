@@ -721,3 +721,34 @@ def test_search_never_selects_rows_weighted_zero():
         assert (w[subset.indices] > 0).all()
     # The rung on every row that counts trains on the whole folds.
     assert search.rung_subsets_[1] == []
+
+
+def test_a_study_stored_before_equal_choices_were_positions_says_so(data, tmp_path):
+    # Choices that compare equal (1 and 1.0) travel as positions since they
+    # were read back as the first equal one: a study stored before holds
+    # their values, and the refusal says why the same space differs.
+    import optuna
+
+    from subsetml.model_selection._search import _SPACE_KEY
+
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+
+    def search():
+        return SubsetSearchCV(
+            LogisticRegression(),
+            {"C": [0.5, 1, 1.0]},
+            n_iter=2,
+            cv=2,
+            subset_size=0.5,
+            random_state=0,
+            storage=storage,
+        ).fit(X, y)
+
+    search()
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    old = '{"C": "CategoricalDistribution(choices=(0.5, 1, 1.0))"}'
+    study.set_user_attr(_SPACE_KEY, old)
+    with pytest.raises(ValueError, match=r"\['C'\] hold choices that compare equal"):
+        search()

@@ -12,7 +12,7 @@ from imblearn.utils.estimator_checks import (
     parametrize_with_checks as imblearn_checks,
 )
 from scipy import sparse
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import cross_val_score
@@ -746,3 +746,27 @@ def test_values_that_are_not_numbers():
         X, y
     )
     assert Xs.shape == (150, 3)
+
+
+class _GeneratorSelector(BaseEstimator):
+    """A third party's selector keeping a numpy Generator as its seed."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def select(self, view, budget, *, validation=None):
+        from subsetml import Subset
+
+        rng = np.random.default_rng(self.random_state)
+        idx = np.sort(rng.choice(view.n_samples, budget, replace=False))
+        return Subset(idx, np.ones(budget))
+
+
+def test_a_selector_seeded_with_a_generator_still_selects():
+    # own_seed read any random_state with check_random_state, which refuses
+    # numpy's Generator: such a selector failed where it used to work.
+    X, y = make_classification(200, 5, random_state=0)
+    out = SubsetSampler(
+        _GeneratorSelector(np.random.default_rng(0)), 40, random_state=0
+    ).fit_resample(X, y)
+    assert out[0].shape == (40, 5)

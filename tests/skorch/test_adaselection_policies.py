@@ -214,6 +214,9 @@ def test_fractional_row_ids_and_k_are_refused_not_truncated():
         LossExtremesPolicy().distribution(batch(), 2.7)
     with pytest.raises(ValueError, match="whole numbers"):
         batch(losses=[1.0, 2.0], row_ids=np.array([0.5, 1.7]))
+    for bad in ([0.0, np.inf], [0.0, np.nan], [-1, 2]):
+        with pytest.raises(ValueError, match="row_ids must be"):
+            batch(losses=[1.0, 2.0], row_ids=np.array(bad))
     whole = batch(losses=[1.0, 2.0], row_ids=np.array([3.0, 1.0]))
     assert whole.row_ids.tolist() == [3, 1]
     assert UniformPolicy().distribution(batch(), np.int64(2)).shape == (8,)
