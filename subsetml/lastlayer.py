@@ -29,6 +29,10 @@ from subsetml._validation import check_label_types, check_number, is_resampler
 
 __all__ = ["LastLayer", "GRADIENT_MODES"]
 
+#: Most distinct whole numbers that ``task="auto"`` reads as classes; more
+#: are likely a regression target (counts), and are refused with advice.
+MAX_GUESSED_CLASSES = 30
+
 #: Names accepted by :meth:`LastLayer.gradients`.
 GRADIENT_MODES = ("bias", "full", "features")
 
@@ -860,7 +864,7 @@ def _check_targets(X, y, task):
         task = infer_task(y)
         if task == "classification" and y.dtype.kind in "fiu":
             n_values = np.unique(y).shape[0]
-            if n_values > 30:
+            if n_values > MAX_GUESSED_CLASSES:
                 # Counts read as classes, silently: 52 Poisson counts gave
                 # a 52-class view (a review). SubsetSampler refuses them too.
                 raise ValueError(

@@ -145,6 +145,16 @@ class BoundedRunner:
             self._executor = None
 
 
+#: How :func:`timed_out` results begin their ``fit_error``.
+_STOPPED = "TimeoutError"
+
+
+def stopped_at_limit(error):
+    """Whether a ``fit_error`` is :func:`timed_out`'s (a fit stopped at its
+    time limit), not the fit's own failure."""
+    return str(error or "").startswith(_STOPPED)
+
+
 def timed_out(scorers, error_score, n_test, seconds, why, train_scores=False):
     """A ``_fit_and_score`` result for a fit stopped at its time limit, after
     running ``seconds`` (its ``fit_time``)."""
@@ -154,7 +164,7 @@ def timed_out(scorers, error_score, n_test, seconds, why, train_scores=False):
         names = scorers
     scores = {name: score for name in names} if names is not None else score
     out = {
-        "fit_error": f"TimeoutError: {why}",
+        "fit_error": f"{_STOPPED}: {why}",
         "test_scores": scores,
         "n_test_samples": n_test,
         "fit_time": float(seconds),

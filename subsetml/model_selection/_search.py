@@ -43,7 +43,11 @@ from subsetml._validation import (
     external_stacklevel,
     label_columns_error,
 )
-from subsetml.model_selection._bounded import BoundedRunner, timed_out
+from subsetml.model_selection._bounded import (
+    BoundedRunner,
+    stopped_at_limit,
+    timed_out,
+)
 from subsetml.model_selection._compat import (
     ShownParams,
     Tasks,
@@ -1898,6 +1902,11 @@ class _Run:
     # Re-scored trials: the rung each had reached in the search.
     reached: dict = field(default_factory=dict, init=False)
 
+    @functools.cached_property
+    def _wrapped_scorers(self):
+        """The scorers as called with the model a trial's wrapper fitted."""
+        return _scoring_fitted_model(self.scorers)
+
     @property
     def multi_fidelity(self):
         return len(self.rungs) > 1 or self.rescored
@@ -2419,11 +2428,7 @@ class _Run:
                     )
                 kwargs = dict(
                     # Scorers get the fitted model, not the trial's wrapper.
-                    scorer=(
-                        self.scorers
-                        if est is plain
-                        else _scoring_fitted_model(self.scorers)
-                    ),
+                    scorer=self.scorers if est is plain else self._wrapped_scorers,
                     # scikit-learn's own levels: per-fit lines from 2 on, with
                     # scores from 3 (as GridSearchCV and BayesSearchCV print
                     # them).
@@ -2630,9 +2635,7 @@ class _Run:
         # Fits stopped at a time limit (trial_timeout, timeout), with the
         # seconds they ran: for the not-faster warning only.
         stopped = [
-            o.get("fit_time", 0.0)
-            for o in out
-            if str(o.get("fit_error") or "").startswith("TimeoutError")
+            o.get("fit_time", 0.0) for o in out if stopped_at_limit(o.get("fit_error"))
         ]
         self.seconds["stopped_fits"] = (len(stopped), float(np.nansum(stopped)))
         n_trials = len(own)
@@ -3168,7 +3171,7 @@ def _raise_or_warn_about_failures(out, error_score):
     errors = [o["fit_error"] for o in out if o.get("fit_error") is not None]
     if not errors:
         return
-    if len(errors) == len(out) and all(e.startswith("TimeoutError") for e in errors):
+    if len(errors) == len(out) and all(map(stopped_at_limit, errors)):
         raise ValueError(
             f"All {len(out)} fits of the search were stopped at their time limit "
             "before any trial finished, so there is no result; give the search "

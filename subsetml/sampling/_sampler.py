@@ -26,7 +26,7 @@ from subsetml._validation import (
     label_columns_error,
     one_or_more_targets,
 )
-from subsetml.lastlayer import infer_task
+from subsetml.lastlayer import MAX_GUESSED_CLASSES, infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._registry import own_seed
@@ -594,7 +594,7 @@ def _check_guessed_classes(y, k, n_classes):
     fewer integers are labels.
     """
     kind = np.asarray(y).dtype.kind
-    many = kind in "fiu" and n_classes > 30
+    many = kind in "fiu" and n_classes > MAX_GUESSED_CLASSES
     if many or (kind == "f" and n_classes > k):
         raise ValueError(
             f"y holds {n_classes} distinct whole numbers, read as "
