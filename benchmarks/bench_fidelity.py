@@ -91,6 +91,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_info, write_results
 from _search_harness import (
     _plain,
+    halving_min_resources,
     halving_random_search_cv,
     make_anchor,
     make_splitter,
@@ -249,6 +250,15 @@ UNWEIGHTED_STRATEGIES = (
 )
 # The refit check's A/B, run on request (--strategies).
 CHECK_STRATEGIES = ("random@0.05 rescore0", "random@0.05 rescore0 nocheck")
+# Rungs of rows shaped as HalvingRandomSearchCV's rounds here, and that
+# anchor with n_iter candidates instead of as many as fit, run on request.
+HALVING_SHAPE_STRATEGIES = (
+    "random halving rungs",
+    "random halving rungs rounds",
+    "random halving rungs r0",
+    "random halving rungs r0 rounds",
+    "HalvingRandomSearchCV n_iter",
+)
 ALL_STRATEGIES = tuple(
     dict.fromkeys(
         STRATEGIES
@@ -259,6 +269,7 @@ ALL_STRATEGIES = tuple(
         + RANDOM_SAMPLER_STRATEGIES
         + UNWEIGHTED_STRATEGIES
         + CHECK_STRATEGIES
+        + HALVING_SHAPE_STRATEGIES
     )
 )
 
@@ -406,6 +417,29 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         )
     if strategy == "HalvingRandomSearchCV max_iter":
         return halving_on("max_iter", ITERS)
+    if strategy in ("random halving rungs", "random halving rungs r0"):
+        # HalvingRandomSearchCV's rounds as shares of each training fold:
+        # its min_resources (rows of the data it is fitted on) times 3 ** i.
+        n_total, first = len(y), halving_min_resources(fold_rows, len(np.unique(y)))
+        shares = []
+        while first * 3 ** len(shares) <= n_total:
+            shares.append(first * 3 ** len(shares) / n_total)
+        extra = {"rescore": 0} if strategy.endswith(" r0") else {}
+        return subset(
+            selector="random", subset_size=tuple(shares), pruner="halving", **extra
+        )
+    if strategy == "HalvingRandomSearchCV n_iter":
+        search = make_anchor(
+            "halving",
+            estimator,
+            space,
+            n_iter=n_iter,
+            cv=splitter,
+            seed=seed,
+            fold_rows=fold_rows,
+            n_classes=len(np.unique(y)),
+        )
+        return search.set_params(n_candidates=n_iter)
     if strategy == "random@0.05 rescore0":
         return subset(selector="random", subset_size=0.05, rescore=0)
     if strategy == "random@0.05 rescore0 nocheck":
@@ -455,6 +489,11 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
 def run_one(strategy, task, seed, n_iter, n_rows):
     from sklearn.model_selection import train_test_split
 
+    # "<strategy> n_iter=K": that strategy at a budget of K trials, beside
+    # the run's own --n-iter (an accuracy-against-time curve per strategy).
+    name = strategy
+    strategy, n_iter = _budget_of(strategy, n_iter)
+
     make, _ = TASKS[task]
     X, y, estimator, space = make(n_rows)
     if task in NET_TASKS:
@@ -480,7 +519,7 @@ def run_one(strategy, task, seed, n_iter, n_rows):
     return {
         "task": task,
         "seed": seed,
-        "strategy": strategy,
+        "strategy": name,
         "n_rows": int(len(y)),
         "n_iter": n_iter,
         "fold_rows": fold_rows,
@@ -766,6 +805,17 @@ def _budget_of(strategy, n_iter):
     return (head, int(k)) if sep else (strategy, n_iter)
 
 
+def _strategy_name(text):
+    """``--strategies`` entries: a known strategy, optionally with a budget."""
+    head, k = _budget_of(text, 0) if " n_iter=" in text else (text, 1)
+    if head not in ALL_STRATEGIES or k < 1:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategy {text!r}; choose from {', '.join(ALL_STRATEGIES)}, "
+            "optionally followed by ' n_iter=K'"
+        )
+    return text
+
+
 def plot_budgets(path, out):
     """Test accuracy against end-to-end seconds, one curve per strategy run
     at several ``n_iter`` (strategies named ``"... n_iter=K"`` beside the
@@ -825,7 +875,14 @@ def main(argv=None):
         help="rows of every task (75 %% to search and refit on, 25 %% to test); "
         "default: each task's own",
     )
-    parser.add_argument("--strategies", nargs="+", choices=ALL_STRATEGIES)
+    parser.add_argument(
+        "--strategies",
+        nargs="+",
+        type=_strategy_name,
+        metavar="STRATEGY",
+        help="strategies to run (default: the task's set); a name may end in "
+        "' n_iter=K' to run that strategy with K trials",
+    )
     parser.add_argument("--output", default=None, help="results file name")
     parser.add_argument("--table", action="store_true", help="print, run nothing")
     parser.add_argument(
