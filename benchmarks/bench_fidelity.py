@@ -258,6 +258,8 @@ HALVING_SHAPE_STRATEGIES = (
     "random halving rungs r0",
     "random halving rungs r0 rounds",
     "HalvingRandomSearchCV n_iter",
+    "random halving rungs r0 w0",
+    "random halving rungs r0 w0 rounds",
 )
 ALL_STRATEGIES = tuple(
     dict.fromkeys(
@@ -366,6 +368,19 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return without(" +rs").set_params(optimizer="random")
     if strategy.endswith(" unweighted"):
         return without(" unweighted").set_params(use_weights=False)
+    if strategy.endswith(" w0"):
+        # A net's subset trials without the warm start on all rows: every
+        # epoch of the budget on subsets (warm_up=0). The net is given as a
+        # SubsetNeuralNetClassifier of subset_size=1.0, which the search keeps
+        # (its trials take the rung's share) and refits as a plain net.
+        from subsetml.skorch import SubsetNeuralNetClassifier
+
+        net = SubsetNeuralNetClassifier(
+            **estimator.get_params(deep=False), subset_size=1.0, warm_up=0.0
+        )
+        return make_search(
+            strategy[: -len(" w0")], net, space, n_iter, splitter, seed, fold_rows, y
+        )
     if " rounds=" in strategy:
         # Rounds of an explicit size K (" rounds=K"), for every resource.
         head, _, k = strategy.rpartition(" rounds=")
