@@ -80,6 +80,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -823,6 +824,12 @@ def _budget_of(strategy, n_iter):
 def _strategy_name(text):
     """``--strategies`` entries: a known strategy, optionally with a budget."""
     head, k = _budget_of(text, 0) if " n_iter=" in text else (text, 1)
+    # Modifiers make_search reads off the end of a name, in any combination.
+    while head not in ALL_STRATEGIES:
+        stem = re.sub(r" (\+rs|unweighted|w0|rounds(=\d+)?)$", "", head)
+        if stem == head:
+            break
+        head = stem
     if head not in ALL_STRATEGIES or k < 1:
         raise argparse.ArgumentTypeError(
             f"unknown strategy {text!r}; choose from {', '.join(ALL_STRATEGIES)}, "
