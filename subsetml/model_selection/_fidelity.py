@@ -188,6 +188,41 @@ def make_pruner(pruner, steps, *, what="subset_size rungs", unit="rows"):
     )
 
 
+#: How far below a promotion check (relative) a rung may fall and still be
+#: reported at it: the rows of fractional rungs are rounded up per rung, so
+#: ``(0.05, 0.15, 0.45)`` of 18,750 rows is 938, 2,813 and 8,438 rows, just
+#: under the checks at 938 * 3 = 2,814 and 938 * 9 = 8,442.
+STEP_TOLERANCE = 0.05
+
+
+def report_steps(steps):
+    """The steps trials report their rungs at, so that successive halving
+    checks every rung.
+
+    ``make_pruner`` places its promotion checks at ``steps[0] * factor ** i``.
+    A rung up to :data:`STEP_TOLERANCE` below its check (rounding) reports at
+    the check instead; otherwise the pruner would judge it only at the next
+    rung, with that rung's score, after training it. Other steps are kept, and
+    ``make_pruner`` warns about them.
+
+    Examples
+    --------
+    >>> report_steps([938, 2813, 8438, 18750])
+    [938, 2814, 8442, 18750]
+    >>> report_steps([3, 10, 27])
+    [3, 10, 27]
+    """
+    steps = [int(s) for s in steps]
+    if len(steps) < 2:
+        return steps
+    factor = reduction_factor(steps)
+    out = steps[:1]
+    for i, step in enumerate(steps[1:], 1):
+        check = steps[0] * factor**i
+        out.append(check if check * (1 - STEP_TOLERANCE) <= step < check else step)
+    return out
+
+
 def reduction_factor(steps):
     """The halving factor of rungs at ``steps``: the ratio of the first two
     (at least 2)."""

@@ -65,6 +65,7 @@ from subsetml.model_selection._fidelity import (
     check_score_size,
     check_sizes,
     make_pruner,
+    report_steps,
     round_size,
     score_rows,
 )
@@ -806,7 +807,11 @@ multimetric_
             self.selection_time_ = float(
                 sum(np.nansum(r.times) for r in rungs if not r.repeat)
             )
-            steps = [rung.step for rung in rungs]
+            # Rounded rows can fall just under the pruner's checks: report
+            # at the checks (issue 14; see report_steps).
+            steps = report_steps([rung.step for rung in rungs])
+            for rung, step in zip(rungs, steps):
+                rung.reported_step = step
             if values is None:
                 pruner = make_pruner(self.pruner, steps)
             else:
@@ -1827,11 +1832,16 @@ class _Rung:
     value: int | None = None  # the resource's value at this rung
     repeat: bool = False  # the same subsets (and selection) as the rung before
     top: bool = True  # the resource at its highest value (or no resource)
+    # The step trials report at when it differs from ``step`` (report_steps).
+    reported_step: int | None = None
 
     @property
     def step(self):
         """The Optuna step a trial reports at: the rows it trains on (mean
-        over splits), or the resource's value."""
+        over splits) or the resource's value, moved up to the pruner's
+        check where rounding left it just under it."""
+        if self.reported_step is not None:
+            return self.reported_step
         if self.value is not None:
             return self.value
         return int(round(float(np.mean(self.budgets))))

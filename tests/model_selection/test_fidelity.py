@@ -16,6 +16,7 @@ from subsetml.model_selection import SubsetSearchCV
 from subsetml.model_selection._fidelity import (
     check_sizes,
     make_pruner,
+    report_steps,
     round_size,
     score_rows,
 )
@@ -745,6 +746,34 @@ def test_bad_fidelity_options_fail_before_any_trial(data, kwargs, error, match):
     X, y = data
     with pytest.raises(error, match=match):
         _search(**kwargs).fit(X, y)
+
+
+def test_rows_rounded_just_under_a_check_are_still_judged_at_their_rung():
+    # (0.05, 0.15, 0.45) of a 250-row fold round up to 13, 38 and 113 rows,
+    # just under successive halving's checks at 13 * 3 = 39 and 13 * 9 = 117:
+    # trials went on to the next rung unjudged (and the pruner warned).
+    X, y = make_classification(n_samples=500, n_features=8, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        search = _search(
+            subset_size=(0.05, 0.15, 0.45, 1.0), n_iter=20, n_points=1
+        ).fit(X, y)
+    res = search.cv_results_
+    rung, pruned = np.asarray(res["rung"]), np.asarray(res["pruned"])
+    assert set(np.asarray(res["subset_size"])[rung == 1]) == {38}
+    assert (pruned & (rung == 1)).any()  # judged at the rung they trained on
+    steps = set()
+    for t in search.studies_[0].get_trials():
+        steps |= set(t.intermediate_values)
+    assert steps <= {13, 39, 117}
+
+
+def test_report_steps_moves_only_rounding_gaps():
+    assert report_steps([938, 2813, 8438, 18750]) == [938, 2814, 8442, 18750]
+    assert report_steps([10, 30, 90]) == [10, 30, 90]
+    assert report_steps([10, 25, 90]) == [10, 25, 90]  # a real gap: warned
+    assert report_steps([10, 31, 95]) == [10, 31, 95]  # past the check
+    assert report_steps([7]) == [7]
 
 
 def test_check_sizes_and_misaligned_halving_warns():
