@@ -223,6 +223,53 @@ def report_steps(steps):
     return out
 
 
+def judging_order(values, factor):
+    """The order in which the pruner judges a round's trials at a rung.
+
+    Optuna's successive halving judges a trial against the trials judged
+    before it at that rung and promotes it when it is in their top
+    ``1 / factor`` (the first one judged always goes on). Judged best first,
+    a round would promote only its best trial; judged in the order asked, any
+    weak trial that came first. Here the round's best ``len(values) //
+    factor`` (at least one) are judged each after enough weaker ones that it
+    ranks within that share, the weaker ones worst first: with no earlier
+    trials at the rung, exactly those go on, as in a synchronous round of
+    ``HalvingRandomSearchCV``. Earlier trials at the rung still count, as
+    the pruner counts them.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The round's scores at the rung, higher is better.
+    factor : int
+        The pruner's reduction factor (at least 2).
+
+    Returns
+    -------
+    list of int
+        Positions in ``values``.
+
+    Examples
+    --------
+    >>> judging_order([0.5, 0.9, 0.1, 0.7, 0.3, 0.2], 3)
+    [1, 2, 5, 4, 0, 3]
+    """
+    best = sorted(range(len(values)), key=lambda i: -values[i])
+    if not best:
+        return []
+    n_go_on = max(1, len(best) // factor)
+    winners, losers = best[:n_go_on], best[n_go_on:][::-1]
+    order, used = [winners[0]], 0
+    for n, winner in enumerate(winners[1:], 1):
+        # Judged as number (n + 1) * factor, it ranks n + 1 among those
+        # judged: within their top (n + 1) * factor // factor.
+        need = (n + 1) * (factor - 1)
+        order.extend(losers[used:need])
+        used = need
+        order.append(winner)
+    return order + losers[used:]
+
+
 def reduction_factor(steps):
     """The halving factor of rungs at ``steps``: the ratio of the first two
     (at least 2)."""
@@ -245,7 +292,7 @@ def round_size(
     ``n_iter``, 2 to 10) and at most ``factor ** (rungs - 1)``, for rungs of
     rows (``rows``); for rungs of another resource (boosting rounds), the
     same and at most :data:`RESOURCE_ROUND`. A round's trials all report at
-    a rung before the pruner judges them, best first. Otherwise one trial
+    a rung before the pruner judges them (:func:`judging_order`). Otherwise one trial
     per round, so that each proposal uses every result before it
     (``BayesSearchCV``'s ``n_points=1``): without pruning, under a time
     limit (``timed``, which counts per round), and for nets, where in

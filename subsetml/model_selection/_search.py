@@ -64,7 +64,9 @@ from subsetml.model_selection._fidelity import (
     check_resource,
     check_score_size,
     check_sizes,
+    judging_order,
     make_pruner,
+    reduction_factor,
     report_steps,
     round_size,
     score_rows,
@@ -250,7 +252,9 @@ class SubsetSearchCV(BaseSearchCV):
     n_points : int or "auto", default="auto"
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
-        before the pruner judges them, best first. ``"auto"``: rounds for
+        before the pruner judges them, in an order that promotes the round's
+        top ``1 / factor`` (:func:`~subsetml.model_selection._fidelity.judging_order`).
+        ``"auto"``: rounds for
         rungs under a pruner, as large as the random start (a third of
         ``n_iter``, 2 to 10, or the ``n_initial_points`` that
         ``optimizer_kwargs`` gives ``"tpe"`` or ``"gp"``) and at most
@@ -1921,6 +1925,15 @@ class _Run:
     def multi_fidelity(self):
         return len(self.rungs) > 1 or self.rescored
 
+    @property
+    def _factor(self):
+        """The pruner's reduction factor: its own (successive halving,
+        Hyperband), else the rungs' (:func:`reduction_factor`)."""
+        factor = getattr(self.pruner, "_reduction_factor", None)
+        if isinstance(factor, numbers.Integral) and factor >= 2:
+            return int(factor)
+        return reduction_factor([rung.step for rung in self.rungs])
+
     # ------------------------------------------------------------ loop
     def search_all(self, spaces, seeds):
         import optuna
@@ -2278,13 +2291,16 @@ class _Run:
                     # heartbeat stalled): it stops here; its tell is skipped.
                     continue
                 reported.append((value, j))
-            # The round's trials all report, then the pruner judges them best
-            # first: asynchronous successive halving promotes a trial in the
-            # top 1 / factor of those judged before it at its rung, so a
-            # round judged in the order its trials were asked would promote
-            # a weak trial that happens to come first.
+            # The round's trials all report, then the pruner judges them in
+            # an order that promotes the round's top 1 / factor
+            # (judging_order): judged best first, only its best went on.
             still = []
-            for _, j in sorted(reported, key=lambda vj: -vj[0]):
+            order = (
+                judging_order([v for v, _ in reported], self._factor)
+                if reported
+                else []
+            )
+            for _, j in (reported[i] for i in order):
                 try:
                     prune = trials[j].should_prune()
                 except UpdateFinishedTrialError:

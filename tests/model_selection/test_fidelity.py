@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from subsetml.model_selection import SubsetSearchCV
 from subsetml.model_selection._fidelity import (
     check_sizes,
+    judging_order,
     make_pruner,
     report_steps,
     round_size,
@@ -261,11 +262,12 @@ def test_other_pruners_judge_rounds_too(data, pruner):
     assert pruned.any() and not pruned.all()
 
 
-def test_a_round_is_judged_best_first(data, tmp_path):
+def test_a_round_promotes_its_top_third(data, tmp_path):
     # One round of 9 trials and no earlier ones: Optuna's successive halving
     # (factor 3) judges each against those judged before it. Judged best
-    # first, only the round's best at the first rung goes on; judged in the
-    # order they were asked, the first trial would always go on.
+    # first, only the round's best went on (the rungs above held one trial);
+    # judged in the order asked, the first trial would always go on. As in a
+    # synchronous round of HalvingRandomSearchCV, its best 3 go on.
     X, y = data
     storage = f"sqlite:///{tmp_path / 'round.db'}"
     search = _search(n_iter=9, n_points=9, storage=storage, study_name="r")
@@ -275,12 +277,33 @@ def test_a_round_is_judged_best_first(data, tmp_path):
     step = min(min(t.intermediate_values) for t in trials)
     first = [t.intermediate_values[step] for t in trials]
     went_on = [i for i, t in enumerate(trials) if len(t.intermediate_values) > 1]
-    assert went_on == [int(np.argmax(first))]
+    assert sorted(went_on) == sorted(np.argsort(first)[::-1][:3].tolist())
     # The data and seed make this a real check: the first trial asked is not
-    # the round's best.
-    assert went_on != [0]
+    # among them.
+    assert 0 not in went_on
     rung = np.asarray(search.cv_results_["rung"])
-    assert (rung >= 1).sum() == 1
+    assert (rung >= 1).sum() == 3
+    assert (rung == 2).sum() == 1  # the best of those 3 at the second rung
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 6, 10, 30])
+def test_judging_order_makes_optunas_halving_promote_a_rounds_top_share(factor, n):
+    values = np.random.default_rng(n).random(n).tolist()
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=factor
+        ),
+    )
+    trials = [study.ask() for _ in values]
+    for trial, value in zip(trials, values):
+        trial.report(value, 1)
+    order = judging_order(values, factor)
+    assert sorted(order) == list(range(n))
+    went_on = {i for i in order if not trials[i].should_prune()}
+    assert went_on == set(np.argsort(values)[::-1][: max(1, n // factor)].tolist())
+    assert judging_order([], factor) == []
 
 
 # ---------------------------------------------------------------- rescore
@@ -309,8 +332,9 @@ def test_rescore_puts_the_best_configurations_on_full_folds(data, tmp_path):
 
 
 def test_rescore_fills_up_from_the_rungs_below(data):
-    # One round of 9 judged best first: one trial reaches the last rung, so
-    # the next two re-scored configurations are the best of the first rung.
+    # One round of 9: 3 go on to the second rung and one of them to the
+    # last, so the next two re-scored configurations are the best of the
+    # other two at the second rung.
     X, y = data
     search = _search(n_iter=9, n_points=9, rescore=3).fit(X, y)
     res = search.cv_results_
@@ -319,10 +343,10 @@ def test_rescore_fills_up_from_the_rungs_below(data):
     assert len({repr(res["params"][i]) for i in rescored}) == 3
     assert set(np.asarray(res["subset_size"])[rescored]) == {300}
     assert search.best_index_ in rescored
-    # Two of them were pruned at the first rung, and say so.
+    # Two of them were pruned at the second rung, and say so.
     assert np.asarray(res["pruned"])[rescored].sum() == 2
-    # Fits per split: 9 at the first rung, 1 at each higher one, 3 re-scored.
-    assert search.compute_report_["fits"] == (9 + 1 + 1 + 3) * 2
+    # Fits per split: 9, 3 and 1 on the rungs, 3 re-scored.
+    assert search.compute_report_["fits"] == (9 + 3 + 1 + 3) * 2
 
 
 def test_a_configuration_that_fails_on_full_folds_cannot_win():
