@@ -22,7 +22,9 @@ CV folds and the same held-out test rows (issue 14):
   beside ``HalvingRandomSearchCV max_iter`` (22 to 198 rounds, factor 3,
   ``n_iter`` candidates); for ``synth-hgb``, on request;
 * ``... rounds`` -- a rungs strategy with trials asked in rounds, each
-  rung's trials judged together, best first: ``n_points`` as ``"auto"``
+  rung's trials judged together (for the round's top third since commit
+  363fb71, best first before it, which promoted only each round's best;
+  a results file's commit says which): ``n_points`` as ``"auto"``
   sizes rounds for rungs of rows (a third of ``n_iter``, 2 to 10, at most
   ``3 ** (rungs - 1)``), for every resource; every other strategy of ours
   runs with ``n_points=1`` (one trial at a time, as before), so that
@@ -33,6 +35,15 @@ CV folds and the same held-out test rows (issue 14):
 * ``... unweighted`` -- the same search with ``use_weights=False``: trials
   fit on the subset without the selector's weights (GRAD-MATCH then picks
   rows for equal weights), on request;
+* ``random halving rungs`` -- rungs of rows shaped as
+  ``HalvingRandomSearchCV``'s rounds here (its first round's rows times
+  ``3 ** i``, as shares of each fold: 2.5, 7.5, 22.5 and 67.5 % at 50,000
+  rows), successive halving; ``... r0`` without re-scoring (``rescore=0``);
+  ``... w0`` (nets) trains every epoch of a subset trial on subsets, with
+  no warm start on all rows (``warm_up=0``); on request;
+* ``HalvingRandomSearchCV n_iter`` -- that anchor with ``n_iter``
+  candidates rather than as many as fit; on request;
+* any strategy ``... n_iter=K`` -- the same with ``K`` trials;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
   (factor 3, 5 % minimum resource, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
