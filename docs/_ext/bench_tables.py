@@ -166,6 +166,10 @@ def _write_fidelity(app):
         "fidelity_hgb_rounds",
         "fidelity_hgb_rounds_k",
         "fidelity_selectors_prop",
+        "fidelity_nets_large_mlp_hshape",
+        "fidelity_nets_large_mlp_judged",
+        "fidelity_hgb_judged",
+        "fidelity_svc_budgets",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"

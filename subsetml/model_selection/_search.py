@@ -252,9 +252,8 @@ class SubsetSearchCV(BaseSearchCV):
     n_points : int or "auto", default="auto"
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
-        before the pruner judges them, in an order that promotes the round's
-        top ``1 / factor`` (:func:`~subsetml.model_selection._fidelity.judging_order`).
-        ``"auto"``: rounds for
+        before the pruner judges them, in an order that makes successive
+        halving promote the round's top ``1 / factor``. ``"auto"``: rounds for
         rungs under a pruner, as large as the random start (a third of
         ``n_iter``, 2 to 10, or the ``n_initial_points`` that
         ``optimizer_kwargs`` gives ``"tpe"`` or ``"gp"``) and at most
