@@ -3,10 +3,12 @@ the rows of a test fold that score a subset trial, and re-scoring.
 
 A search with several subset sizes (``subset_size=(0.05, 0.15, 0.45, 1.0)``)
 runs each trial rung by rung: it trains on the first size, reports its mean
-score to Optuna at a step equal to the rows it trained on, and goes on to the
-next size only when the study's pruner does not stop it. The scheduling is
-Optuna's own (``SuccessiveHalvingPruner``, ``HyperbandPruner`` or any pruner
-the user gives); this module only builds them to fit the rungs.
+score to Optuna at a step equal to the rows it trained on (or the pruner's
+check just above, where rounding left it under; :func:`report_steps`), and
+goes on to the next size only when the study's pruner does not stop it. The
+decisions are Optuna's own (``SuccessiveHalvingPruner``, ``HyperbandPruner``
+or any pruner the user gives); this module builds them to fit the rungs and
+orders a round of trials for successive halving (:func:`judging_order`).
 """
 
 from __future__ import annotations
@@ -219,23 +221,27 @@ def report_steps(steps):
     out = steps[:1]
     for i, step in enumerate(steps[1:], 1):
         check = steps[0] * factor**i
-        out.append(check if check * (1 - STEP_TOLERANCE) <= step < check else step)
+        below_next = i + 1 == len(steps) or check < steps[i + 1]
+        near = check * (1 - STEP_TOLERANCE) <= step < check
+        out.append(check if near and below_next else step)
     return out
 
 
-def judging_order(values, factor):
-    """The order in which the pruner judges a round's trials at a rung.
+def judging_order(values, factor, earlier=()):
+    """The order in which successive halving judges a round's trials at a rung.
 
-    Optuna's successive halving judges a trial against the trials judged
-    before it at that rung and promotes it when it is in their top
-    ``1 / factor`` (the first one judged always goes on). Judged best first,
-    a round would promote only its best trial; judged in the order asked, any
-    weak trial that came first. Here the round's best ``len(values) //
-    factor`` (at least one) are judged each after enough weaker ones that it
-    ranks within that share, the weaker ones worst first: with no earlier
-    trials at the rung, exactly those go on, as in a synchronous round of
-    ``HalvingRandomSearchCV``. Earlier trials at the rung still count, as
-    the pruner counts them.
+    Optuna's ``SuccessiveHalvingPruner`` judges a trial against the trials
+    judged before it at that rung (``earlier``, then this round's) and
+    promotes it when it is in their top ``len // factor`` (the first one
+    judged always goes on). Judged best first, a round would promote only
+    its best trial; judged in the order asked, any weak trial that came
+    first. The aim here is what a synchronous round would keep: the round's
+    trials among the top ``len // factor`` (at least one) of ``earlier`` and
+    the round together. The order is built by following the pruner's rule:
+    the best of those still to judge goes next if the rule promotes it now,
+    else the worst of the others if the rule stops it now. Where the rule
+    cannot give exactly that set, it keeps the round's ranking as best it
+    can (ties all go on, as the rule's ``>=`` makes them).
 
     Parameters
     ----------
@@ -243,6 +249,8 @@ def judging_order(values, factor):
         The round's scores at the rung, higher is better.
     factor : int
         The pruner's reduction factor (at least 2).
+    earlier : sequence of float, default=()
+        Scores already judged at the rung (earlier rounds' trials).
 
     Returns
     -------
@@ -254,20 +262,32 @@ def judging_order(values, factor):
     >>> judging_order([0.5, 0.9, 0.1, 0.7, 0.3, 0.2], 3)
     [1, 2, 5, 4, 0, 3]
     """
-    best = sorted(range(len(values)), key=lambda i: -values[i])
-    if not best:
+    values = [float(v) for v in values]
+    judged = [float(v) for v in earlier]
+    if not values:
         return []
-    n_go_on = max(1, len(best) // factor)
-    winners, losers = best[:n_go_on], best[n_go_on:][::-1]
-    order, used = [winners[0]], 0
-    for n, winner in enumerate(winners[1:], 1):
-        # Judged as number (n + 1) * factor, it ranks n + 1 among those
-        # judged: within their top (n + 1) * factor // factor.
-        need = (n + 1) * (factor - 1)
-        order.extend(losers[used:need])
-        used = need
-        order.append(winner)
-    return order + losers[used:]
+
+    def goes_on(value):
+        competing = sorted([*judged, value], reverse=True)
+        return value >= competing[max(len(competing) // factor - 1, 0)]
+
+    pool = sorted([*judged, *values], reverse=True)
+    threshold = pool[max(1, len(pool) // factor) - 1]
+    best = sorted(range(len(values)), key=lambda i: -values[i])
+    keep = [i for i in best if values[i] >= threshold]
+    drop = [i for i in reversed(best) if values[i] < threshold]  # worst first
+    order = []
+    while keep or drop:
+        if keep and goes_on(values[keep[0]]):
+            i = keep.pop(0)
+        elif drop and not goes_on(values[drop[0]]):
+            i = drop.pop(0)
+        else:
+            # The rule cannot keep to the set now: judge the best left.
+            i = keep.pop(0) if keep else drop.pop()
+        order.append(i)
+        judged.append(values[i])
+    return order
 
 
 def reduction_factor(steps):

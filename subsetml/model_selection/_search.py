@@ -66,7 +66,6 @@ from subsetml.model_selection._fidelity import (
     check_sizes,
     judging_order,
     make_pruner,
-    reduction_factor,
     report_steps,
     round_size,
     score_rows,
@@ -236,7 +235,8 @@ class SubsetSearchCV(BaseSearchCV):
         runs an ordinary full-data search. Several growing sizes, such as
         ``(0.05, 0.15, 0.45, 1.0)``, are *rungs*: every trial trains and is
         scored on the first size, reports its mean score to Optuna (at a step
-        equal to the rows it trained on) and goes on to the next size unless
+        equal to the rows it trained on, or the pruner's check where rounding
+        left it just under) and goes on to the next size unless
         ``pruner`` stops it. Each rung's subset is selected once per split,
         for its own size.
     optimizer : {"tpe", "gp", "random"} or optuna sampler, default="tpe"
@@ -252,8 +252,9 @@ class SubsetSearchCV(BaseSearchCV):
     n_points : int or "auto", default="auto"
         Candidates proposed per round and evaluated together (in parallel
         with ``n_jobs``); with rungs, a round's trials all report at a rung
-        before the pruner judges them, in an order that makes successive
-        halving promote the round's top ``1 / factor``. ``"auto"``: rounds for
+        before the pruner judges them; successive halving judges them in an
+        order that keeps the round's trials among the top ``1 / factor`` of
+        the scores at that rung (other pruners, best first). ``"auto"``: rounds for
         rungs under a pruner, as large as the random start (a third of
         ``n_iter``, 2 to 10, or the ``n_initial_points`` that
         ``optimizer_kwargs`` gives ``"tpe"`` or ``"gp"``) and at most
@@ -1924,14 +1925,40 @@ class _Run:
     def multi_fidelity(self):
         return len(self.rungs) > 1 or self.rescored
 
-    @property
-    def _factor(self):
-        """The pruner's reduction factor: its own (successive halving,
-        Hyperband), else the rungs' (:func:`reduction_factor`)."""
-        factor = getattr(self.pruner, "_reduction_factor", None)
-        if isinstance(factor, numbers.Integral) and factor >= 2:
-            return int(factor)
-        return reduction_factor([rung.step for rung in self.rungs])
+    def _judging(self, reported, trials):
+        """``reported`` ((score, position) of a round's trials at a rung) in
+        the order the pruner judges them.
+
+        Optuna's successive halving judges each trial against those judged
+        before it at the rung: :func:`judging_order` orders the round so that
+        it keeps what a synchronous round would, given the scores earlier
+        rounds left at that rung (read from the study). Any other pruner
+        (Hyperband's brackets, median, ...) judges the round best first.
+        """
+        import optuna
+
+        by_score = sorted(reported, key=lambda vj: -vj[0])
+        if not reported or type(self.pruner) is not (
+            optuna.pruners.SuccessiveHalvingPruner
+        ):
+            return by_score
+        study = trials[reported[0][1]].study
+        numbers_ = {trials[j].number for _, j in reported}
+        frozen = study.get_trials(deepcopy=False)
+        attrs = next(t.system_attrs for t in frozen if t.number in numbers_)
+        # The pruner's own key for the rung these trials are judged at: the
+        # rungs they have completed so far (optuna's _completed_rung_key).
+        key = "completed_rung_{}".format(
+            sum(k.startswith("completed_rung_") for k in attrs)
+        )
+        earlier = [
+            t.system_attrs[key]
+            for t in frozen
+            if key in t.system_attrs and t.number not in numbers_
+        ]
+        factor = self.pruner._reduction_factor
+        order = judging_order([v for v, _ in reported], factor, earlier)
+        return [reported[i] for i in order]
 
     # ------------------------------------------------------------ loop
     def search_all(self, spaces, seeds):
@@ -2290,16 +2317,9 @@ class _Run:
                     # heartbeat stalled): it stops here; its tell is skipped.
                     continue
                 reported.append((value, j))
-            # The round's trials all report, then the pruner judges them in
-            # an order that promotes the round's top 1 / factor
-            # (judging_order): judged best first, only its best went on.
+            # The round's trials all report, then the pruner judges them.
             still = []
-            order = (
-                judging_order([v for v, _ in reported], self._factor)
-                if reported
-                else []
-            )
-            for _, j in (reported[i] for i in order):
+            for _, j in self._judging(reported, trials):
                 try:
                     prune = trials[j].should_prune()
                 except UpdateFinishedTrialError:

@@ -792,12 +792,68 @@ def test_rows_rounded_just_under_a_check_are_still_judged_at_their_rung():
     assert steps <= {13, 39, 117}
 
 
+@pytest.mark.parametrize("factor", [2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_later_rounds_keep_the_rounds_ranking_against_earlier_scores(factor, seed):
+    # Three rounds of 7 at one rung of Optuna's own pruner, each ordered with
+    # the scores earlier rounds left there: a round's trials that go on are
+    # always its best ones (never a worse trial on and a better one stopped).
+    rng = np.random.default_rng(seed)
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=factor
+        ),
+    )
+    earlier = []
+    for _ in range(3):
+        values = rng.random(7).round(3).tolist()
+        trials = [study.ask() for _ in values]
+        for trial, value in zip(trials, values):
+            trial.report(value, 1)
+        order = judging_order(values, factor, earlier)
+        went_on = {i for i in order if not trials[i].should_prune()}
+        ranked = np.argsort(values)[::-1].tolist()
+        assert went_on == set(ranked[: len(went_on)])
+        if not earlier:  # the first round: exactly its top share
+            assert len(went_on) == max(1, len(values) // factor)
+        earlier += values
+        for trial in trials:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+
+
+def test_judging_order_follows_a_worked_example_with_earlier_scores():
+    # Round 1 left .95, .94, .93 and six .1 at the rung; round 2's .90, .89
+    # and .88 are in the top 6 of the 18, so all three go on.
+    values = [0.90, 0.89, 0.88] + [0.5] * 6
+    order = judging_order(values, 3, earlier=[0.95, 0.94, 0.93] + [0.1] * 6)
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=1, reduction_factor=3
+        ),
+    )
+    for v in [0.95, 0.94, 0.93] + [0.1] * 6:
+        t = study.ask()
+        t.report(v, 1)
+        t.should_prune()
+        study.tell(t, state=optuna.trial.TrialState.PRUNED)
+    trials = [study.ask() for _ in values]
+    for trial, value in zip(trials, values):
+        trial.report(value, 1)
+    went_on = {i for i in order if not trials[i].should_prune()}
+    assert went_on == {0, 1, 2}
+
+
 def test_report_steps_moves_only_rounding_gaps():
     assert report_steps([938, 2813, 8438, 18750]) == [938, 2814, 8442, 18750]
     assert report_steps([10, 30, 90]) == [10, 30, 90]
     assert report_steps([10, 25, 90]) == [10, 25, 90]  # a real gap: warned
     assert report_steps([10, 31, 95]) == [10, 31, 95]  # past the check
     assert report_steps([7]) == [7]
+    # Never onto or past the next rung's step.
+    assert report_steps([10, 29, 30]) == [10, 29, 30]
+    assert report_steps([100, 290, 295, 900]) == [100, 290, 295, 900]
 
 
 def test_check_sizes_and_misaligned_halving_warns():
