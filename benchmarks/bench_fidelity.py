@@ -455,18 +455,6 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return subset(
             selector="random", subset_size=tuple(shares), pruner="halving", **extra
         )
-    if strategy == "HalvingRandomSearchCV n_iter":
-        search = make_anchor(
-            "halving",
-            estimator,
-            space,
-            n_iter=n_iter,
-            cv=splitter,
-            seed=seed,
-            fold_rows=fold_rows,
-            n_classes=len(np.unique(y)),
-        )
-        return search.set_params(n_candidates=n_iter)
     if strategy == "random@0.05 rescore0":
         return subset(selector="random", subset_size=0.05, rescore=0)
     if strategy == "random@0.05 rescore0 nocheck":
@@ -496,10 +484,11 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     anchors = {
         "OptunaSearchCV@0.05": "optuna",
         "HalvingRandomSearchCV": "halving",
+        "HalvingRandomSearchCV n_iter": "halving",
         "BayesSearchCV": "bayes",
     }
     if strategy in anchors:
-        return make_anchor(
+        search = make_anchor(
             anchors[strategy],
             estimator,
             space,
@@ -510,6 +499,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             n_classes=len(np.unique(y)),
             size=0.05,
         )
+        if strategy.endswith(" n_iter"):
+            # n_iter candidates rather than as many as fit.
+            search.set_params(n_candidates=n_iter)
+        return search
     raise ValueError(f"unknown strategy {strategy!r}")
 
 
