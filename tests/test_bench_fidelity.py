@@ -194,3 +194,35 @@ def test_budget_curves_join_a_strategys_runs_at_other_n_iter(tmp_path, monkeypat
     (tmp_path / "curves.json").write_text(json.dumps({"records": records}))
     bf.main(["--output", "curves", "--plot-budgets"])
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_strategy_names_take_modifiers_and_budgets():
+    import argparse
+
+    import bench_fidelity as bf
+
+    for name in (
+        "random halving rungs r0 w0 rounds +rs n_iter=60",
+        "full max_iter rungs rounds=5 n_iter=20",
+        "HalvingRandomSearchCV n_iter",
+    ):
+        assert bf._strategy_name(name) == name
+    for bad in ("nonsense +rs", "random@0.05 n_iter=0", "random@0.05 n_iter=x"):
+        with pytest.raises((argparse.ArgumentTypeError, ValueError)):
+            bf._strategy_name(bad)
+    assert bf._budget_of("random@0.05 n_iter=20", 30) == ("random@0.05", 20)
+
+
+def test_halving_shaped_rungs_follow_halving_rounds():
+    import bench_fidelity as bf
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y, est, space = bf._hgb(4000)
+    splitter = StratifiedKFold(2, shuffle=True, random_state=0)
+    search = bf.make_search(
+        "random halving rungs r0", est, space, 6, splitter, 0, 2000, y
+    )
+    # HalvingRandomSearchCV's first round here: 5 % of a fold (100 rows) of
+    # the 4,000 it is fitted on, then times 3 while it fits.
+    assert search.subset_size == pytest.approx((0.025, 0.075, 0.225, 0.675))
+    assert search.rescore == 0
