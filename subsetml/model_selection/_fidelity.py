@@ -163,17 +163,16 @@ def make_pruner(pruner, steps, *, what="subset_size rungs", unit="rows"):
     if not isinstance(pruner, str):
         return pruner
     factor = reduction_factor(steps)
+    checks = promotion_checks(steps)
     unchecked = [
-        i
-        for i in range(1, len(steps) - 1)
-        if steps[i] < steps[0] * factor**i * (1 - 1e-9)
+        i for i in range(1, len(steps) - 1) if steps[i] < checks[i] * (1 - 1e-9)
     ]
     if unchecked:
         warnings.warn(
             f"With {what} of {list(steps)} {unit}, pruner={pruner!r} "
             f"(reduction factor {factor}, from the first two rungs) never stops "
             f"a trial at rung(s) {unchecked}: its promotion checks fall at "
-            f"{[steps[0] * factor**i for i in range(len(steps) - 1)]} {unit}. "
+            f"{checks[:-1]} {unit}. "
             "Geometric rungs, such as (0.05, 0.15, 0.45, 1.0) or (2, 6, 18), "
             "check every rung.",
             UserWarning,
@@ -217,10 +216,10 @@ def report_steps(steps):
     steps = [int(s) for s in steps]
     if len(steps) < 2:
         return steps
-    factor = reduction_factor(steps)
     out = steps[:1]
-    for i, step in enumerate(steps[1:], 1):
-        check = steps[0] * factor**i
+    for i, (step, check) in enumerate(zip(steps, promotion_checks(steps))):
+        if i == 0:
+            continue
         below_next = i + 1 == len(steps) or check < steps[i + 1]
         near = check * (1 - STEP_TOLERANCE) <= step < check
         out.append(check if near and below_next else step)
@@ -288,6 +287,13 @@ def judging_order(values, factor, earlier=()):
         order.append(i)
         judged.append(values[i])
     return order
+
+
+def promotion_checks(steps):
+    """Where ``make_pruner``'s successive halving checks each rung:
+    ``steps[0] * factor ** i``, one per step."""
+    factor = reduction_factor(steps)
+    return [steps[0] * factor**i for i in range(len(steps))]
 
 
 def reduction_factor(steps):
