@@ -68,6 +68,30 @@ def test_schedule_warm_up_then_subsets(data):
     assert net.history[:, "subset_rows"] == [200] * 2 + [40] * 10
 
 
+@pytest.mark.parametrize(
+    "max_epochs, rows, n_warm, n_subset",
+    [
+        # T=27, f=0.025: the warm-up, 0.5*27*0.025 = 0.34 epochs, rounds to
+        # none; the subset epochs do the whole budget (27, not 14).
+        (27, 5, 0, 27),
+        # T=20, f=0.12: 1.2 warm epochs round to 1; 12 subset epochs (not 10)
+        # bring the work to 1 + 12 * 0.12 = 2.44, about T * f = 2.4.
+        (20, 24, 1, 12),
+        # A warm-up rounded up keeps round((1 - kappa) * T) subset epochs.
+        (27, 10, 1, 14),
+    ],
+)
+def test_subset_epochs_make_up_a_warm_up_rounded_down(
+    data, max_epochs, rows, n_warm, n_subset
+):
+    X, y = data
+    net = _net(selector="random", max_epochs=max_epochs, subset_size=rows)
+    net.fit(X, y)
+    phases = net.history[:, "subset_phase"]
+    assert phases == ["warm"] * n_warm + ["subset"] * n_subset
+    assert net.history[:, "subset_rows"] == [200] * n_warm + [rows] * n_subset
+
+
 def test_reselection_counted_from_the_end_of_warm_up(data):
     X, y = data
     net = _net(select_every=3).fit(X, y)
