@@ -14,7 +14,8 @@ CV folds and the same held-out test rows (issue 14):
   test fold (``score_size=2000``), for ``rungs<1``, ``@0.05`` and ``rungs``;
 * ``... +prop`` -- the same with each subset rung scored on its own share of
   each test fold (``score_size="proportional"``, at least 500 rows), as the
-  two subsampling anchors score; not in the default set (``--strategies``);
+  two subsampling anchors score; not in the default set (``--strategies``),
+  and a modifier of any strategy of ours (``random halving rungs r0 +prop``);
   ``random rungs<1 r0 +prop`` drops the re-scoring too (``rescore=0``), so
   that, like ``HalvingRandomSearchCV`` here, no trial trains on whole folds;
 * ``full max_iter rungs`` -- boosting rounds as the resource on all rows
@@ -378,6 +379,11 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         # The same search with Optuna's random sampler instead of TPE: does
         # the optimiser or the fidelity lose to HalvingRandomSearchCV?
         return without(" +rs").set_params(optimizer="random")
+    if strategy.endswith(" +prop") and strategy not in ALL_STRATEGIES:
+        # Any strategy of ours with each subset rung scored on its own share
+        # of the test folds, as HalvingRandomSearchCV scores its rounds (the
+        # named "+prop" strategies above are the same searches).
+        return without(" +prop").set_params(score_size="proportional")
     if strategy.endswith(" unweighted"):
         return without(" unweighted").set_params(use_weights=False)
     if strategy.endswith(" w0"):
@@ -830,7 +836,7 @@ def _strategy_name(text):
     head, k = _budget_of(text, 0) if " n_iter=" in text else (text, 1)
     # Modifiers make_search reads off the end of a name, in any combination.
     while head not in ALL_STRATEGIES:
-        stem = re.sub(r" (\+rs|unweighted|w0|rounds(=\d+)?)$", "", head)
+        stem = re.sub(r" (\+rs|\+prop|unweighted|w0|rounds(=\d+)?)$", "", head)
         if stem == head:
             break
         head = stem

@@ -42,6 +42,9 @@ def test_strategy_names_keep_their_scoring_rows():
         "random@0.05 +score": 2000,
         "random@0.05 +prop": "proportional",
         "random rungs<1 r0 +prop": "proportional",
+        # " +prop" as a modifier of any strategy of ours.
+        "random halving rungs r0 +prop": "proportional",
+        "random halving rungs r0 +prop rounds": "proportional",
     }
     for strategy, score_size in expect.items():
         search = bf.make_search(strategy, est, space, 3, 2, 0, 100, y)
@@ -205,6 +208,7 @@ def test_strategy_names_take_modifiers_and_budgets():
         "random halving rungs r0 w0 rounds +rs n_iter=60",
         "full max_iter rungs rounds=5 n_iter=20",
         "HalvingRandomSearchCV n_iter",
+        "random halving rungs r0 +prop rounds n_iter=20",
     ):
         assert bf._strategy_name(name) == name
     for bad in ("nonsense +rs", "random@0.05 n_iter=0", "random@0.05 n_iter=x"):
