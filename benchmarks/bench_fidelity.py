@@ -399,6 +399,22 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return make_search(
             strategy[: -len(" w0")], net, space, n_iter, splitter, seed, fold_rows, y
         )
+    if strategy.endswith(" fixed"):
+        # A net's subset trials on one random subset per rung, as
+        # HalvingRandomSearchCV trains its rounds: no warm start, a single
+        # selection kept for every epoch, and the search's one seed for every
+        # trial's net, so all trials at a rung draw the same rows.
+        from subsetml.skorch import SubsetNeuralNetClassifier
+
+        net = SubsetNeuralNetClassifier(
+            **estimator.get_params(deep=False),
+            subset_size=1.0,
+            warm_up=0.0,
+            select_every=estimator.max_epochs,
+        )
+        return make_search(
+            strategy[: -len(" fixed")], net, space, n_iter, splitter, seed, fold_rows, y
+        )
     if " rounds=" in strategy:
         # Rounds of an explicit size K (" rounds=K"), for every resource.
         head, _, k = strategy.rpartition(" rounds=")
@@ -836,7 +852,9 @@ def _strategy_name(text):
     head, k = _budget_of(text, 0) if " n_iter=" in text else (text, 1)
     # Modifiers make_search reads off the end of a name, in any combination.
     while head not in ALL_STRATEGIES:
-        stem = re.sub(r" (\+rs|\+prop|unweighted|w0|rounds(=\d+)?)$", "", head)
+        stem = re.sub(
+            r" (\+rs|\+prop|unweighted|w0|fixed|rounds(=\d+)?)$", "", head
+        )
         if stem == head:
             break
         head = stem

@@ -230,3 +230,24 @@ def test_halving_shaped_rungs_follow_halving_rounds():
     # the 4,000 it is fitted on, then times 3 while it fits.
     assert search.subset_size == pytest.approx((0.025, 0.075, 0.225, 0.675))
     assert search.rescore == 0
+
+
+@pytest.mark.parametrize(
+    "modifier, warm_up, select_every", [(" w0", 0.0, 5), (" fixed", 0.0, 27)]
+)
+def test_net_trial_modifiers_set_the_subset_schedule(modifier, warm_up, select_every):
+    import bench_fidelity as bf
+
+    make, _ = bf.TASKS["mnist1d-mlp-net"]
+    _, y, net, space = make(600)
+    search = bf.make_search(
+        "random halving rungs r0" + modifier, net, space, 3, 2, 0, 200, y
+    )
+    # " fixed": one random subset for all of a trial's epochs, no warm start
+    # (the search gives every trial's net one seed, so a rung's trials share
+    # it); " w0": no warm start, subsets re-drawn every 5 epochs.
+    assert search.estimator.warm_up == warm_up
+    assert search.estimator.select_every == select_every
+    assert search.estimator.max_epochs == bf.EPOCHS[-1] == 27
+    assert search.rescore == 0
+    assert bf._strategy_name("random halving rungs r0 fixed rounds +rs")
