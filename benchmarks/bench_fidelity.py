@@ -41,7 +41,10 @@ CV folds and the same held-out test rows (issue 14):
   ``3 ** i``, as shares of each fold: 2.5, 7.5, 22.5 and 67.5 % at 50,000
   rows), successive halving; ``... r0`` without re-scoring (``rescore=0``);
   ``... w0`` (nets) trains every epoch of a subset trial on subsets, with
-  no warm start on all rows (``warm_up=0``); on request;
+  no warm start on all rows (``warm_up=0``), and ``... fixed`` (nets) on
+  one random subset per rung that the rung's trials share, selected once
+  (``select_every`` of the whole budget), as ``HalvingRandomSearchCV``
+  trains its rounds; on request;
 * ``HalvingRandomSearchCV n_iter`` -- that anchor with ``n_iter``
   candidates rather than as many as fit; on request;
 * any strategy ``... n_iter=K`` -- the same with ``K`` trials;
@@ -852,9 +855,7 @@ def _strategy_name(text):
     head, k = _budget_of(text, 0) if " n_iter=" in text else (text, 1)
     # Modifiers make_search reads off the end of a name, in any combination.
     while head not in ALL_STRATEGIES:
-        stem = re.sub(
-            r" (\+rs|\+prop|unweighted|w0|fixed|rounds(=\d+)?)$", "", head
-        )
+        stem = re.sub(r" (\+rs|\+prop|unweighted|w0|fixed|rounds(=\d+)?)$", "", head)
         if stem == head:
             break
         head = stem
