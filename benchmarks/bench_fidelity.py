@@ -767,10 +767,12 @@ def table(path):
     summ = summary(_load(path))
     for task, rows in summ.items():
         print(f"\n{task}")
-        print(f"{HEADER[0]:<32}" + "".join(f"{h:>15}" for h in HEADER[1:]))
-        for row in rows:
-            cells = _fmt(row)
-            print(f"{cells[0]:<32}" + "".join(f"{c:>15}" for c in cells[1:]))
+        lines = [HEADER] + [_fmt(row) for row in rows]
+        # The first column as wide as its longest name (modifiers make long
+        # ones), so that the numbers stay under their headers.
+        width = max(32, *(len(cells[0]) + 2 for cells in lines))
+        for cells in lines:
+            print(f"{cells[0]:<{width}}" + "".join(f"{c:>15}" for c in cells[1:]))
     print()
     for line in targets(summ):
         print(line)

@@ -251,3 +251,39 @@ def test_net_trial_modifiers_set_the_subset_schedule(modifier, warm_up, select_e
     assert search.estimator.max_epochs == bf.EPOCHS[-1] == 27
     assert search.rescore == 0
     assert bf._strategy_name("random halving rungs r0 fixed rounds +rs")
+
+
+def test_table_keeps_numbers_under_their_headers_for_long_names(
+    tmp_path, monkeypatch, capsys
+):
+    import bench_fidelity as bf
+
+    long = "random halving rungs r0 fixed rounds=15 +rs n_iter=20"
+    records = [
+        {
+            "task": "t",
+            "seed": seed,
+            "strategy": strategy,
+            "n_iter": 30,
+            "test_accuracy": 0.8,
+            "end_to_end_s": 10.0,
+            "n_candidates": 30,
+            "n_pruned": 0,
+            "n_last_rung": None,
+            "n_collapsed": 0,
+        }
+        for seed in (0, 1)
+        for strategy in ("full (tpe)", long)
+    ]
+    monkeypatch.setattr(bf, "RESULTS", tmp_path)
+    (tmp_path / "long.json").write_text(json.dumps({"records": records}))
+    bf.main(["--output", "long", "--table"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    header = next(line for line in lines if line.startswith("strategy"))
+    rows = [line for line in lines if line.startswith(("full (tpe)", long))]
+    assert len(rows) == 2
+    # Every column, the seeds first, ends where its header ends.
+    end = header.index("seeds") + len("seeds")
+    for row in rows:
+        assert row[:end].rstrip().endswith("2")
+        assert len(row) == len(header)
