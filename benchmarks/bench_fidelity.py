@@ -40,6 +40,9 @@ CV folds and the same held-out test rows (issue 14):
   ``HalvingRandomSearchCV``'s rounds here (its first round's rows times
   ``3 ** i``, as shares of each fold: 2.5, 7.5, 22.5 and 67.5 % at 50,000
   rows), successive halving; ``... r0`` without re-scoring (``rescore=0``);
+  ``random halving rungs<1`` without the last share, the re-scoring on
+  whole folds (3 for nets) following the rung below it;
+  ``... rescore=K`` (any strategy of ours) re-scores the best K;
   ``... w0`` (nets) trains every epoch of a subset trial on subsets, with
   no warm start on all rows (``warm_up=0``), and ``... fixed`` (nets) on
   one random subset per rung that the rung's trials share, selected once
@@ -276,6 +279,8 @@ HALVING_SHAPE_STRATEGIES = (
     "HalvingRandomSearchCV n_iter",
     "random halving rungs r0 w0",
     "random halving rungs r0 w0 rounds",
+    "random halving rungs<1",
+    "random halving rungs<1 rounds",
 )
 ALL_STRATEGIES = tuple(
     dict.fromkeys(
@@ -418,6 +423,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return make_search(
             strategy[: -len(" fixed")], net, space, n_iter, splitter, seed, fold_rows, y
         )
+    rescored = re.search(r" rescore=(\d+)$", strategy)
+    if rescored:
+        # The best K configurations re-scored on whole folds (" rescore=K").
+        return without(rescored.group(0)).set_params(rescore=int(rescored[1]))
     if " rounds=" in strategy:
         # Rounds of an explicit size K (" rounds=K"), for every resource.
         head, _, k = strategy.rpartition(" rounds=")
@@ -469,7 +478,11 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         )
     if strategy == "HalvingRandomSearchCV max_iter":
         return halving_on("max_iter", ITERS)
-    if strategy in ("random halving rungs", "random halving rungs r0"):
+    if strategy in (
+        "random halving rungs",
+        "random halving rungs r0",
+        "random halving rungs<1",
+    ):
         # HalvingRandomSearchCV's rounds as shares of each training fold:
         # its min_resources (rows of the data it is fitted on) times 3 ** i.
         n_total, first = len(y), halving_min_resources(fold_rows, len(np.unique(y)))
@@ -477,6 +490,10 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         while first * 3 ** len(shares) <= n_total:
             shares.append(first * 3 ** len(shares) / n_total)
         extra = {"rescore": 0} if strategy.endswith(" r0") else {}
+        if strategy.endswith("<1"):
+            # Without the last round's share: the re-scoring on whole folds
+            # (the nets' default, 3) follows the rung below it instead.
+            shares = shares[:-1]
         return subset(
             selector="random", subset_size=tuple(shares), pruner="halving", **extra
         )
@@ -857,7 +874,9 @@ def _strategy_name(text):
     head, k = _budget_of(text, 0) if " n_iter=" in text else (text, 1)
     # Modifiers make_search reads off the end of a name, in any combination.
     while head not in ALL_STRATEGIES:
-        stem = re.sub(r" (\+rs|\+prop|unweighted|w0|fixed|rounds(=\d+)?)$", "", head)
+        stem = re.sub(
+            r" (\+rs|\+prop|unweighted|w0|fixed|rescore=\d+|rounds(=\d+)?)$", "", head
+        )
         if stem == head:
             break
         head = stem

@@ -287,3 +287,18 @@ def test_table_keeps_numbers_under_their_headers_for_long_names(
     for row in rows:
         assert row[:end].rstrip().endswith("2")
         assert len(row) == len(header)
+
+
+def test_halving_shaped_rungs_without_the_last_share_and_rescore_counts():
+    import bench_fidelity as bf
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y, est, space = bf._hgb(4000)
+    splitter = StratifiedKFold(2, shuffle=True, random_state=0)
+    search = bf.make_search(
+        "random halving rungs<1 rescore=2 rounds", est, space, 6, splitter, 0, 2000, y
+    )
+    assert search.subset_size == pytest.approx((0.025, 0.075, 0.225))
+    assert search.rescore == 2
+    assert search.n_points > 1
+    assert bf._strategy_name("random halving rungs rescore=2 rounds n_iter=20")
