@@ -172,6 +172,7 @@ def _write_fidelity(app):
         "fidelity_svc_budgets",
         "fidelity_hgb_final",
         "fidelity_nets_large_mlp_warm",
+        "fidelity_nets_large_mlp_rescore",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
