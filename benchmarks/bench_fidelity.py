@@ -394,35 +394,35 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return without(" +prop").set_params(score_size="proportional")
     if strategy.endswith(" unweighted"):
         return without(" unweighted").set_params(use_weights=False)
-    if strategy.endswith(" w0"):
-        # A net's subset trials without the warm start on all rows: every
-        # epoch of the budget on subsets (warm_up=0). The net is given as a
-        # SubsetNeuralNetClassifier of subset_size=1.0, which the search keeps
-        # (its trials take the rung's share) and refits as a plain net.
-        from subsetml.skorch import SubsetNeuralNetClassifier
+    # A net's subset trials with another schedule, the net given as a
+    # SubsetNeuralNetClassifier of subset_size=1.0, which the search keeps
+    # (its trials take the rung's share) and refits as a plain net:
+    # " w0", every epoch of the budget on subsets (no warm start on all
+    # rows); " fixed", one random subset per rung as HalvingRandomSearchCV
+    # trains its rounds (no warm start, a single selection kept for every
+    # epoch, and the search's one seed for every trial's net, so all trials
+    # at a rung draw the same rows).
+    for suffix in (" w0", " fixed"):
+        if strategy.endswith(suffix):
+            from subsetml.skorch import SubsetNeuralNetClassifier
 
-        net = SubsetNeuralNetClassifier(
-            **estimator.get_params(deep=False), subset_size=1.0, warm_up=0.0
-        )
-        return make_search(
-            strategy[: -len(" w0")], net, space, n_iter, splitter, seed, fold_rows, y
-        )
-    if strategy.endswith(" fixed"):
-        # A net's subset trials on one random subset per rung, as
-        # HalvingRandomSearchCV trains its rounds: no warm start, a single
-        # selection kept for every epoch, and the search's one seed for every
-        # trial's net, so all trials at a rung draw the same rows.
-        from subsetml.skorch import SubsetNeuralNetClassifier
+            schedule = {"warm_up": 0.0}
+            if suffix == " fixed":
+                schedule["select_every"] = estimator.max_epochs
 
-        net = SubsetNeuralNetClassifier(
-            **estimator.get_params(deep=False),
-            subset_size=1.0,
-            warm_up=0.0,
-            select_every=estimator.max_epochs,
-        )
-        return make_search(
-            strategy[: -len(" fixed")], net, space, n_iter, splitter, seed, fold_rows, y
-        )
+            net = SubsetNeuralNetClassifier(
+                **estimator.get_params(deep=False), subset_size=1.0, **schedule
+            )
+            return make_search(
+                strategy[: -len(suffix)],
+                net,
+                space,
+                n_iter,
+                splitter,
+                seed,
+                fold_rows,
+                y,
+            )
     rescored = re.search(r" rescore=(\d+)$", strategy)
     if rescored:
         # The best K configurations re-scored on whole folds (" rescore=K").

@@ -216,13 +216,12 @@ def report_steps(steps):
     steps = [int(s) for s in steps]
     if len(steps) < 2:
         return steps
+    checks = promotion_checks(steps)
     out = steps[:1]
-    for i, (step, check) in enumerate(zip(steps, promotion_checks(steps))):
-        if i == 0:
-            continue
-        below_next = i + 1 == len(steps) or check < steps[i + 1]
-        near = check * (1 - STEP_TOLERANCE) <= step < check
-        out.append(check if near and below_next else step)
+    for i in range(1, len(steps)):
+        below_next = i + 1 == len(steps) or checks[i] < steps[i + 1]
+        near = checks[i] * (1 - STEP_TOLERANCE) <= steps[i] < checks[i]
+        out.append(checks[i] if near and below_next else steps[i])
     return out
 
 
