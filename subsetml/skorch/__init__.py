@@ -15,6 +15,9 @@
   (warm start, re-selection every R epochs, weighted losses).
 - :func:`lastlayer_from_net`: a :class:`~subsetml.LastLayer` read off a
   skorch net's final Linear layer, for subset selection.
+- :class:`ArrayLoader`: torch's ``DataLoader`` fetching a whole batch of
+  in-memory arrays per index (the same batches, faster on small nets); the
+  subset-training nets use it in place of the default ``DataLoader``.
 - :class:`KeepLowestTrainLoss`: a callback that ends a fit at the weights of
   its epoch of lowest training loss (the refit check's last try for nets).
 """
@@ -44,8 +47,10 @@ from subsetml.skorch._adaselection import (
 )
 from subsetml.skorch._callbacks import KeepLowestTrainLoss
 from subsetml.skorch._lastlayer import lastlayer_from_net
+from subsetml.skorch._loading import ArrayLoader
 
 __all__ = [
+    "ArrayLoader",
     "AdaBoostPolicy",
     "AdaSelectionClassifier",
     "AdaSelectionMixin",

@@ -34,6 +34,7 @@ from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._random import stratified_choice
 from subsetml.selection._views import label_view
 from subsetml.skorch._lastlayer import lastlayer_from_net
+from subsetml.skorch._loading import ArrayLoader
 
 __all__ = [
     "SubsetNeuralNetClassifier",
@@ -496,7 +497,15 @@ class SubsetTrainingMixin:
 
     def get_iterator(self, dataset, training=False):
         if not training:
-            return super().get_iterator(dataset, training=training)
+            if self.iterator_valid is not torch.utils.data.DataLoader:
+                return super().get_iterator(dataset, training=training)
+            # skorch's own, with the DataLoader that fetches whole batches
+            # of plain arrays (the same batches; see ArrayLoader).
+            kwargs = self.get_params_for("iterator_valid")
+            kwargs.setdefault("batch_size", self.batch_size)
+            if kwargs["batch_size"] == -1:
+                kwargs["batch_size"] = len(dataset)
+            return ArrayLoader(dataset, **kwargs)
         kwargs = self.get_params_for("iterator_train")
         batch_size = kwargs.pop("batch_size", self.batch_size)
         if batch_size == -1:
@@ -521,7 +530,11 @@ class SubsetTrainingMixin:
                 "leave drop_last off."
             )
         sampler = _SubsetBatchSampler(self, batch_size, shuffle, drop_last)
-        return self.iterator_train(dataset, batch_sampler=sampler, **kwargs)
+        iterator = self.iterator_train
+        if iterator is torch.utils.data.DataLoader:
+            # The same batches, each fetched in one index of plain arrays.
+            iterator = ArrayLoader
+        return iterator(dataset, batch_sampler=sampler, **kwargs)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         warm, sub, k = self._subset_plan_

@@ -58,6 +58,7 @@ from subsetml.skorch._adaptive import (
     check_net_output,
     loss_mass,
 )
+from subsetml.skorch._loading import collate_rows
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -986,7 +987,7 @@ class AdaSelectionMixin:
         self._ada_reward_pool_ = None
         self._ada_pool_weight_ = None
         self._ada_pool_order_ = None
-        self._ada_pool_collate_ = None
+        self._ada_pool_loader_ = None
         self._ada_pool_in_use_ = self._ada_uses_reward_pool()
         if not self._ada_pool_in_use_:
             return dataset_train
@@ -1037,7 +1038,7 @@ class AdaSelectionMixin:
         # pickled); the next fit or partial_fit sets it again.
         for key in ("_ada_reward_pool_", "_ada_pool_weight_", "_ada_pool_order_"):
             state.pop(key, None)
-        state.pop("_ada_pool_collate_", None)
+        state.pop("_ada_pool_loader_", None)
         # Looked up again from the module by the next fit.
         state.pop("_ada_norm_rows_", None)
         return state
@@ -1052,16 +1053,14 @@ class AdaSelectionMixin:
         idx = order[0][order[1] : order[1] + size]
         order[1] += size
         self._ada_pool_order_ = order
-        collate = getattr(self, "_ada_pool_collate_", None)
-        if collate is None:
-            # The collate function of the loader the pool's rows would come
-            # from (training or validation), as its class and parameters set
-            # it; building the loader reads no data.
+        loader = getattr(self, "_ada_pool_loader_", None)
+        if loader is None:
+            # The loader the pool's rows would come from (training or
+            # validation), as its class and parameters set it, for its way
+            # of fetching and collating rows; building it reads no data.
             loader = super().get_iterator(pool, training=self.reward_rows != "valid")
-            collate = getattr(loader, "collate_fn", None)
-            collate = collate or torch.utils.data.default_collate
-            self._ada_pool_collate_ = collate
-        Xp, yp = unpack_data(collate([pool[int(i)] for i in idx]))
+            self._ada_pool_loader_ = loader
+        Xp, yp = unpack_data(collate_rows(loader, pool, idx))
         weight = self._ada_pool_weight_
         return Xp, yp, None if weight is None else weight[idx]
 
@@ -1361,7 +1360,7 @@ class AdaSelectionMixin:
         self._ada_reward_pool_ = None
         self._ada_pool_weight_ = None
         self._ada_pool_order_ = None
-        self._ada_pool_collate_ = None
+        self._ada_pool_loader_ = None
         super().on_train_end(net, X=X, y=y, **kwargs)
 
     def _set_training(self, training=True):

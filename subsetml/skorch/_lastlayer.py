@@ -8,6 +8,7 @@ from sklearn.base import is_classifier
 
 from subsetml.lastlayer import LastLayer
 from subsetml.skorch._kernels import TorchKernels  # noqa: F401 (registers them)
+from subsetml.skorch._loading import collate_rows
 
 __all__ = ["lastlayer_from_net"]
 
@@ -125,8 +126,8 @@ def probe_output(net, X, *, rows=8, needs_linear=True):
     # change the shuffling of the training that follows.
     dataset = net.get_dataset(head)
     loader = net.get_iterator(dataset, training=False)
-    collate = getattr(loader, "collate_fn", None) or torch.utils.data.default_collate
-    head = unpack_data(collate([dataset[i] for i in range(len(dataset))]))[0]
+    items = collate_rows(loader, dataset, range(len(dataset)))
+    head = unpack_data(items)[0]
     module = net.module_
     linears, state, handles = _final_linear_calls(module)
     try:
