@@ -1,4 +1,4 @@
-"""The selection-cost and AdaSelection step benchmarks run end to end, tiny."""
+"""The selection-cost, AdaSelection step and loading benchmarks run end to end, tiny."""
 
 import json
 import sys
@@ -65,3 +65,18 @@ def test_ada_step_benchmark_times_the_paired_reward(tmp_path):
     assert payload["config"]["reward"] == "paired"
     assert payload["config"]["fit_epochs"] == 3
     assert all(r["ratio_mean"] > 0 for r in payload["records"])
+
+
+def test_loading_benchmark_writes_its_records(tmp_path, monkeypatch):
+    import _common
+    import bench_loading
+
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    bench_loading.main(["--quick", "--output", "loading_quick"])
+    payload = json.loads((tmp_path / "loading_quick.json").read_text())
+    nets = [r["net"] for r in payload["records"]]
+    assert nets == ["NeuralNetClassifier", "SubsetNeuralNetClassifier"]
+    for rec in payload["records"]:
+        # ArrayLoader and the row-by-row fetch end at the same weights.
+        assert rec["same_result"] is True
+        assert rec["fit_speedup"] > 0 and rec["predict_speedup"] > 0

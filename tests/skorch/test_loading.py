@@ -10,8 +10,7 @@ import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.dataset import Dataset, ValidSplit
 
-from subsetml.skorch import ArrayLoader, SubsetNeuralNetClassifier
-from subsetml.skorch import _loading
+from subsetml.skorch import ArrayLoader, SubsetNeuralNetClassifier, _loading
 
 N = 103
 
