@@ -1802,6 +1802,20 @@ def _scoring_fitted_model(scorers):
     return _ScoresFittedModel(scorers)
 
 
+def _load_faster(estimator):
+    """Give a fresh clone's net (alone or a Pipeline's last step) the
+    adapter's ``faster_loading`` parameters: a skorch net loads plain arrays
+    a batch at a time (:class:`~subsetml.skorch.ArrayLoader`), with the same
+    batches, so its fits and scores are those it would have had. The refit
+    keeps the user's net as given."""
+    net = final_step(estimator)
+    adapter = adapter_for(net)
+    if adapter is not None:
+        params = adapter.faster_loading(net)
+        if params:
+            net.set_params(**params)
+
+
 def _continues(estimator, resource):
     """Whether trials of ``estimator`` go up ``resource`` rungs by going on
     from the fit below rather than starting again: a skorch net's
@@ -2442,6 +2456,7 @@ class _Run:
                 est = clone(s.estimator).set_params(**clone(params, safe=False))
                 if rung.params:
                     est.set_params(**rung.params)
+                _load_faster(est)
                 plain = est
                 below = None if more is None else more[0][ci]
                 if (

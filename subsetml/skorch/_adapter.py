@@ -10,6 +10,7 @@ here for any ``skorch.NeuralNet``. Reading a net's internals (``prefixes_``,
 from __future__ import annotations
 
 import skorch
+import torch
 from sklearn.base import clone
 
 from subsetml._adapters import register_adapter
@@ -21,6 +22,7 @@ from subsetml.skorch._adaptive import (
 from subsetml.skorch._adaselection import AdaSelectionMixin
 from subsetml.skorch._callbacks import KeepLowestTrainLoss
 from subsetml.skorch._lastlayer import lastlayer_from_net
+from subsetml.skorch._loading import ArrayLoader
 
 __all__ = ["SkorchAdapter"]
 
@@ -108,6 +110,19 @@ class SkorchAdapter:
             return None
         extra = [(KEEP_LOWEST, KeepLowestTrainLoss())]
         return clone(estimator).set_params(callbacks=list(callbacks or []) + extra)
+
+    def faster_loading(self, estimator):
+        """:class:`~subsetml.skorch.ArrayLoader` for the net's loaders left
+        at torch's ``DataLoader``: the same batches, fetched a batch at a
+        time from plain arrays. Not for AdaSelection nets, which batch plain
+        arrays themselves behind a plain ``DataLoader``."""
+        if isinstance(estimator, AdaSelectionMixin):
+            return {}
+        return {
+            name: ArrayLoader
+            for name in ("iterator_train", "iterator_valid")
+            if getattr(estimator, name, None) is torch.utils.data.DataLoader
+        }
 
 
 SKORCH_ADAPTER = register_adapter(SkorchAdapter())

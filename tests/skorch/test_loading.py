@@ -292,3 +292,77 @@ def test_collate_rows_gives_the_loaders_batch(arrays, through):
     Xb, yb = _loading.collate_rows(loader, dataset, [2, 0, 7])
     np.testing.assert_array_equal(Xb.numpy(), X[[6, 0, 21]])
     np.testing.assert_array_equal(yb.numpy(), y[[6, 0, 21]])
+
+
+def test_load_faster_sets_array_loaders_only_where_they_change_nothing():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from subsetml.model_selection._search import _load_faster
+    from subsetml.skorch import AdaSelectionClassifier
+
+    class Loader(torch.utils.data.DataLoader):
+        pass
+
+    net = _clf()
+    _load_faster(net)
+    assert net.iterator_train is ArrayLoader and net.iterator_valid is ArrayLoader
+    pipe = make_pipeline(StandardScaler(), _clf(iterator_valid=Loader))
+    _load_faster(pipe)
+    assert pipe[-1].iterator_train is ArrayLoader and pipe[-1].iterator_valid is Loader
+    # AdaSelection batches plain arrays itself, behind a plain DataLoader.
+    ada = AdaSelectionClassifier(
+        torch.nn.Linear(6, 3), criterion=torch.nn.CrossEntropyLoss
+    )
+    _load_faster(ada)
+    assert ada.iterator_train is torch.utils.data.DataLoader
+
+
+@pytest.mark.filterwarnings("ignore:This subset search spent")
+@pytest.mark.parametrize(
+    "subset_size", [(0.25, 1.0), 0.25], ids=["rungs-to-full-folds", "rescored"]
+)
+def test_a_net_search_scores_as_with_row_by_row_loading(
+    arrays, monkeypatch, subset_size
+):
+    # The search's fits of a net load with ArrayLoader (subset trials, whole
+    # folds, re-scoring): the scores are those of skorch's row-by-row loading,
+    # and the refit is the user's net as given.
+    from subsetml.model_selection import SubsetSearchCV
+
+    X, y = arrays
+
+    def search():
+        torch.manual_seed(0)
+        return SubsetSearchCV(
+            _clf(max_epochs=4),
+            {"lr": (0.01, 0.5, "log-uniform")},
+            n_iter=4,
+            subset_size=subset_size,
+            cv=2,
+            random_state=0,
+            refit_check=False,
+        ).fit(X, y)
+
+    seen = []
+    get_iterator = NeuralNetClassifier.get_iterator
+
+    def recording(self, dataset, training=False):
+        loader = get_iterator(self, dataset, training=training)
+        if type(self) is NeuralNetClassifier:  # whole folds, not subset trials
+            seen.append(isinstance(loader.dataset, _loading._ArrayRows))
+        return loader
+
+    monkeypatch.setattr(NeuralNetClassifier, "get_iterator", recording)
+    fast = search()
+    # Whole-fold fits and scores load a batch at a time; the refit (last)
+    # row by row, as the user's net does.
+    assert seen[-1] is False and sum(seen) >= 4
+    assert fast.best_estimator_.iterator_train is torch.utils.data.DataLoader
+    monkeypatch.setattr(_loading, "plain_dataset", lambda dataset: None)
+    slow = search()
+    for key in ("mean_test_score", "split0_test_score", "rung"):
+        np.testing.assert_array_equal(fast.cv_results_[key], slow.cv_results_[key])
+    np.testing.assert_array_equal(
+        fast.best_estimator_.predict_proba(X), slow.best_estimator_.predict_proba(X)
+    )
