@@ -48,6 +48,11 @@ CV folds and the same held-out test rows (issue 14):
   one random subset per rung that the rung's trials share, selected once
   (``select_every`` of the whole budget), as ``HalvingRandomSearchCV``
   trains its rounds; on request;
+* ``... +loader`` (nets, any strategy, anchors included) -- the net loads
+  plain arrays with :class:`subsetml.skorch.ArrayLoader` in every fit and
+  the refit (the same batches, fetched a batch at a time), as a user of any
+  search tool may give it; ``SubsetSearchCV``'s own fits load so anyway, on
+  request;
 * ``HalvingRandomSearchCV n_iter`` -- that anchor with ``n_iter``
   candidates rather than as many as fit; on request;
 * any strategy ``... n_iter=K`` -- the same with ``K`` trials;
@@ -394,6 +399,21 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         return without(" +prop").set_params(score_size="proportional")
     if strategy.endswith(" unweighted"):
         return without(" unweighted").set_params(use_weights=False)
+    if strategy.endswith(" +loader"):
+        # The net loading plain arrays a batch at a time in every fit, the
+        # refit included (subsetml's ArrayLoader, the same batches): what it
+        # gives any search tool. SubsetSearchCV's own fits load so anyway.
+        from sklearn.base import clone
+
+        from subsetml.skorch import ArrayLoader
+
+        net = clone(estimator).set_params(
+            iterator_train=ArrayLoader, iterator_valid=ArrayLoader
+        )
+        suffix = " +loader"
+        return make_search(
+            strategy[: -len(suffix)], net, space, n_iter, splitter, seed, fold_rows, y
+        )
     # A net's subset trials with another schedule, the net given as a
     # SubsetNeuralNetClassifier of subset_size=1.0, which the search keeps
     # (its trials take the rung's share) and refits as a plain net:
@@ -875,7 +895,9 @@ def _strategy_name(text):
     # Modifiers make_search reads off the end of a name, in any combination.
     while head not in ALL_STRATEGIES:
         stem = re.sub(
-            r" (\+rs|\+prop|unweighted|w0|fixed|rescore=\d+|rounds(=\d+)?)$", "", head
+            r" (\+rs|\+prop|\+loader|unweighted|w0|fixed|rescore=\d+|rounds(=\d+)?)$",
+            "",
+            head,
         )
         if stem == head:
             break

@@ -253,6 +253,21 @@ def test_net_trial_modifiers_set_the_subset_schedule(modifier, warm_up, select_e
     assert bf._strategy_name("random halving rungs r0 fixed rounds +rs")
 
 
+@pytest.mark.parametrize("strategy", ["HalvingRandomSearchCV", "random halving rungs"])
+def test_loader_modifier_gives_the_net_array_loaders(strategy):
+    import bench_fidelity as bf
+
+    from subsetml.skorch import ArrayLoader
+
+    make, _ = bf.TASKS["mnist1d-mlp-net"]
+    _, y, net, space = make(600)
+    search = bf.make_search(strategy + " +loader", net, space, 3, 2, 0, 200, y)
+    assert search.estimator.iterator_train is ArrayLoader
+    assert search.estimator.iterator_valid is ArrayLoader
+    assert net.iterator_train is not ArrayLoader  # the task's net is untouched
+    assert bf._strategy_name("random halving rungs rounds +loader") is not None
+
+
 def test_table_keeps_numbers_under_their_headers_for_long_names(
     tmp_path, monkeypatch, capsys
 ):
