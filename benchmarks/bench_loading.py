@@ -43,13 +43,13 @@ def _row_by_row(on):
     """With ``on``, subsetml's nets load row by row, as skorch's default."""
     from subsetml.skorch import _loading
 
-    keep = _loading.plain_dataset
+    keep = _loading.plain_arrays
     if on:
-        _loading.plain_dataset = lambda dataset: None
+        _loading.plain_arrays = lambda dataset: None
     try:
         yield
     finally:
-        _loading.plain_dataset = keep
+        _loading.plain_arrays = keep
 
 
 def _timed(fit, X, rows):

@@ -58,7 +58,7 @@ from subsetml.skorch._adaptive import (
     check_net_output,
     loss_mass,
 )
-from subsetml.skorch._loading import collate_rows
+from subsetml.skorch._loading import collate_rows, plain_arrays
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -195,21 +195,8 @@ def _array_data(dataset):
     """``(X, y, positions)`` of skorch's own ``Dataset`` of a numpy array or
     tensor ``X`` and ``y`` (``positions``: the rows of the ``Subset`` of a
     train split, or None), else None."""
-    from skorch.dataset import Dataset
-
-    positions = None
-    if type(dataset) is torch.utils.data.Subset:
-        positions = np.asarray(dataset.indices, dtype=np.int64)
-        dataset = dataset.dataset
-    if type(dataset) is not Dataset:
-        return None
-    arrays = (np.ndarray, torch.Tensor)
-    X, y = dataset.X, dataset.y
-    if not (isinstance(X, arrays) and isinstance(y, arrays)):
-        return None
-    if X.ndim < 1 or y.ndim < 1 or isinstance(X, np.ndarray) and X.dtype == object:
-        return None
-    return X, y, positions
+    data = plain_arrays(dataset)
+    return None if data is None or data[1] is None else data
 
 
 def _take_rows(data, idx):

@@ -16,14 +16,18 @@ import torch
 __all__ = ["ArrayLoader", "collate_rows"]
 
 
-def plain_dataset(dataset):
-    """The skorch Dataset under ``dataset`` (through the
-    ``torch.utils.data.Subset`` of skorch's train split) when it is a plain
-    one over a numeric numpy array or tensor ``X`` (and ``y``, or None);
-    else None."""
+def plain_arrays(dataset):
+    """``(X, y, rows)`` of a plain skorch Dataset over a numeric numpy array
+    or tensor ``X`` (and ``y``, or None), alone or under the
+    ``torch.utils.data.Subset`` of skorch's train split (or Subsets of
+    Subsets): ``rows`` are the Dataset's positions of ``dataset``'s rows
+    (None: all, in order). None for any other dataset."""
     from skorch.dataset import Dataset
 
+    rows = None
     while isinstance(dataset, torch.utils.data.Subset):
+        outer = np.asarray(dataset.indices, dtype=np.intp)
+        rows = outer if rows is None else outer[rows]
         dataset = dataset.dataset
     if type(dataset) is not Dataset:
         return None
@@ -35,11 +39,11 @@ def plain_dataset(dataset):
             return None
         elif data.dtype.kind not in "biufc":
             return None
-    return dataset
+    return dataset.X, dataset.y, rows
 
 
 class _ArrayRows(torch.utils.data.Dataset):
-    """The arrays of a plain skorch Dataset (see :func:`plain_dataset`),
+    """The arrays of a plain skorch Dataset (see :func:`plain_arrays`),
     fetched a whole batch per index: a list or array of positions, or a
     slice.
 
@@ -50,14 +54,9 @@ class _ArrayRows(torch.utils.data.Dataset):
     row, shape ``(n, 1)``.
     """
 
-    def __init__(self, dataset):
-        rows = None
-        while isinstance(dataset, torch.utils.data.Subset):
-            outer = np.asarray(dataset.indices, dtype=np.intp)
-            rows = outer if rows is None else outer[rows]
-            dataset = dataset.dataset
-        self.X, self.y, self.rows = dataset.X, dataset.y, rows
-        self.n = len(dataset) if rows is None else len(rows)
+    def __init__(self, X, y, rows):
+        self.X, self.y, self.rows = X, y, rows
+        self.n = len(X) if rows is None else len(rows)
 
     def __len__(self):
         return self.n
@@ -160,7 +159,7 @@ generator, **kwargs
             sampler is None
             and collate_fn in (None, torch.utils.data.default_collate)
             and (batch_sampler is not None or batch_size is not None)
-            and plain_dataset(dataset) is not None
+            and plain_arrays(dataset) is not None
         )
         if not plain:
             super().__init__(
@@ -193,7 +192,7 @@ generator, **kwargs
         else:
             batches = _SliceBatches(len(dataset), batch_size, drop_last)
         super().__init__(
-            _ArrayRows(dataset),
+            _ArrayRows(*plain_arrays(dataset)),
             batch_size=None,
             sampler=batches,
             collate_fn=torch.utils.data.default_convert,

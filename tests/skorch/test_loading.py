@@ -247,7 +247,7 @@ def test_subset_nets_train_and_predict_as_with_row_by_row_loading(
         fast.get_iterator(fast.get_dataset(X), training=False).dataset,
         _loading._ArrayRows,
     )
-    monkeypatch.setattr(_loading, "plain_dataset", lambda dataset: None)
+    monkeypatch.setattr(_loading, "plain_arrays", lambda dataset: None)
     slow = fit()
     assert not isinstance(
         slow.get_iterator(slow.get_dataset(X), training=False).dataset,
@@ -359,7 +359,7 @@ def test_a_net_search_scores_as_with_row_by_row_loading(
     # row by row, as the user's net does.
     assert seen[-1] is False and sum(seen) >= 4
     assert fast.best_estimator_.iterator_train is torch.utils.data.DataLoader
-    monkeypatch.setattr(_loading, "plain_dataset", lambda dataset: None)
+    monkeypatch.setattr(_loading, "plain_arrays", lambda dataset: None)
     slow = search()
     for key in ("mean_test_score", "split0_test_score", "rung"):
         np.testing.assert_array_equal(fast.cv_results_[key], slow.cv_results_[key])
