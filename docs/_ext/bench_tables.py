@@ -173,6 +173,8 @@ def _write_fidelity(app):
         "fidelity_hgb_final",
         "fidelity_nets_large_mlp_warm",
         "fidelity_nets_large_mlp_rescore",
+        "fidelity_nets_large_mlp_curve",
+        "fidelity_nets_large_cnn_halving",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
