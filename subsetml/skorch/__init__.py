@@ -50,11 +50,11 @@ from subsetml.skorch._lastlayer import lastlayer_from_net
 from subsetml.skorch._loading import ArrayLoader
 
 __all__ = [
-    "ArrayLoader",
     "AdaBoostPolicy",
     "AdaSelectionClassifier",
     "AdaSelectionMixin",
     "AdaSelectionRegressor",
+    "ArrayLoader",
     "BasePolicy",
     "BigLossPolicy",
     "GradientNormPolicy",

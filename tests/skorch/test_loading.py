@@ -366,3 +366,22 @@ def test_a_net_search_scores_as_with_row_by_row_loading(
     np.testing.assert_array_equal(
         fast.best_estimator_.predict_proba(X), slow.best_estimator_.predict_proba(X)
     )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"batch_size": 0}, "batch_size should be a positive integer"),
+        ({"batch_size": -3}, "batch_size should be a positive integer"),
+        ({"batch_size": 2.5}, "batch_size should be a positive integer"),
+        ({"batch_size": 4, "drop_last": "yes"}, "drop_last should be a boolean"),
+        ({"batch_size": 4, "shuffle": True, "drop_last": "yes"}, "drop_last"),
+        ({"batch_size": 0, "shuffle": True}, "batch_size should be a positive"),
+    ],
+)
+def test_bad_batch_settings_are_torchs_errors(arrays, kwargs, match):
+    X, y = arrays
+    with pytest.raises(ValueError, match=match):
+        ArrayLoader(Dataset(X, y), **kwargs)
+    with pytest.raises(ValueError, match=match):
+        torch.utils.data.DataLoader(Dataset(X, y), **kwargs)
