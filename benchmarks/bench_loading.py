@@ -6,11 +6,12 @@ size, a seeded skorch ``NeuralNetClassifier`` is fitted for a few epochs and
 then predicts every row, once with torch's ``DataLoader`` (skorch's default:
 each row fetched and collated alone) and once with
 :class:`subsetml.skorch.ArrayLoader` (one index per batch), interleaved, the
-median of ``--repeats`` runs kept. Both must end at the same weights and
-predictions (``same_result``); the ratios are the speed-up of the fetch
-alone. Then the same for :class:`~subsetml.skorch.SubsetNeuralNetClassifier`
-trials as the search runs them (27 epochs at 2.5 % and 22.5 % of the rows,
-a prediction on all of them), against the same net forced back to the
+median of three runs kept (one with ``--quick``). Whether the two ended at
+the same weights and predictions is recorded (``same_result``); the ratios
+are the speed-up of the fetch alone. Then the same for
+:class:`~subsetml.skorch.SubsetNeuralNetClassifier` trials as the search
+runs them (27 epochs at 2.5 % and 22.5 % of the rows, a prediction on all
+of them), against the same net forced back to the
 row-by-row fetch.
 
 Usage::
