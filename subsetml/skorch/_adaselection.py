@@ -58,7 +58,7 @@ from subsetml.skorch._adaptive import (
     check_net_output,
     loss_mass,
 )
-from subsetml.skorch._loading import collate_rows, plain_arrays
+from subsetml.skorch._loading import collate_rows, plain_arrays, take_rows
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -171,9 +171,7 @@ class _ArrayBatches:
 def _as_batch(data, rows):
     """``data[rows]`` as the default collate function would give it (which
     stacks rows into a new, contiguous tensor)."""
-    if isinstance(data, torch.Tensor):
-        return data[torch.as_tensor(rows, device=data.device)].contiguous()
-    return torch.as_tensor(np.ascontiguousarray(data[rows]))
+    return torch.as_tensor(take_rows(data, rows))
 
 
 def _plain_loader(loader):

@@ -44,6 +44,21 @@ def plain_arrays(dataset):
     return dataset.X, dataset.y, rows
 
 
+def take_rows(data, index):
+    """``data[index]`` (a numpy array or tensor; positions or a slice) in new,
+    C-contiguous memory, as ``torch.stack`` of the single rows gives it: a
+    module's ``.view`` needs it, and a module that changes its input in place
+    must not change the caller's data. Positions copy once (the fancy index
+    itself); a slice, a view, is copied."""
+    if torch.is_tensor(data):
+        if isinstance(index, slice):
+            return data[index].clone(memory_format=torch.contiguous_format)
+        return data[torch.as_tensor(index, device=data.device)].contiguous()
+    if isinstance(index, slice):
+        return np.array(data[index], order="C", copy=True)
+    return np.ascontiguousarray(data[index])
+
+
 class _ArrayRows(torch.utils.data.Dataset):
     """The arrays of a plain skorch Dataset (see :func:`plain_arrays`),
     fetched a whole batch per index: a list or array of positions, or a
@@ -63,26 +78,15 @@ class _ArrayRows(torch.utils.data.Dataset):
     def __len__(self):
         return self.n
 
-    @staticmethod
-    def _take(data, index):
-        # New, C-contiguous memory, as torch.stack of the rows gives (a
-        # module's .view needs it; a slice is a view of the caller's data).
-        if torch.is_tensor(data):
-            if not isinstance(index, slice):
-                index = torch.as_tensor(index, device=data.device)
-            part = data[index]
-            return part.clone(memory_format=torch.contiguous_format)
-        return np.array(data[index], order="C", copy=True)
-
     def __getitem__(self, index):
         if not isinstance(index, slice):
             index = np.asarray(index, dtype=np.intp)
         if self.rows is not None:
             index = self.rows[index]
-        X = self._take(self.X, index)
+        X = take_rows(self.X, index)
         if self.y is None:
             return X, torch.zeros((len(X), 1))
-        return X, self._take(self.y, index)
+        return X, take_rows(self.y, index)
 
 
 class _SliceBatches(torch.utils.data.Sampler):
