@@ -12,12 +12,18 @@ are the speed-up of the fetch alone. Then the same for
 :class:`~subsetml.skorch.SubsetNeuralNetClassifier` trials as the search
 runs them (27 epochs at 2.5 % and 22.5 % of the rows, a prediction on all
 of them), against the same net forced back to the
-row-by-row fetch.
+row-by-row fetch. Then :class:`~subsetml.skorch.AdaSelectionClassifier`
+with skorch's default validation split (a fifth of the rows, scored every
+epoch) at sampling rates 0.1 and 0.3, predicting every row, against the
+same net with validation and prediction forced back to the row-by-row fetch
+(its training batches are fancy-indexed either way). ``--nets`` picks the
+sections.
 
 Usage::
 
     python benchmarks/bench_loading.py           # 18,750 rows, both nets
     python benchmarks/bench_loading.py --quick   # a smoke run
+    python benchmarks/bench_loading.py --nets adaselection --output loading_ada
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, write_results
 
 BATCH_SIZES = (32, 64, 128, 256)
+# plain NeuralNetClassifier with and without ArrayLoader; subset trials and
+# AdaSelection nets (validation split and prediction) against row by row.
+NETS = ("plain", "subset", "adaselection")
 
 
 @contextlib.contextmanager
@@ -99,9 +108,7 @@ def _fit(X, y, cls, model, batch_size, epochs, **extra):
     import torch
     from bench_nn_search import _modules
 
-    torch.manual_seed(0)
-    return cls(
-        _modules()[model],
+    params = dict(
         module__hidden=128,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.SGD,
@@ -112,16 +119,22 @@ def _fit(X, y, cls, model, batch_size, epochs, **extra):
         train_split=None,
         iterator_train__shuffle=True,
         verbose=0,
-        **extra,
-    ).fit(X, y)
+    )
+    torch.manual_seed(0)
+    return cls(_modules()[model], **{**params, **extra}).fit(X, y)
 
 
 def run(args):
     import torch
     from skorch import NeuralNetClassifier
+    from skorch.dataset import ValidSplit
 
     from subsetml.datasets import make_mnist1d
-    from subsetml.skorch import ArrayLoader, SubsetNeuralNetClassifier
+    from subsetml.skorch import (
+        AdaSelectionClassifier,
+        ArrayLoader,
+        SubsetNeuralNetClassifier,
+    )
 
     torch.set_num_threads(1)
     X, y = make_mnist1d(args.rows, random_state=0, return_X_y=True)
@@ -131,7 +144,7 @@ def run(args):
     for model in args.models:
         # Untimed: torch's first calls of a model set up its kernels.
         _fit(X[:256], y[:256], NeuralNetClassifier, model, 64, 1).predict(X[:256])
-        for batch_size in args.batch_sizes:
+        for batch_size in args.batch_sizes if "plain" in args.nets else ():
             plain = functools.partial(
                 _fit, X, y, NeuralNetClassifier, model, batch_size, args.epochs
             )
@@ -144,7 +157,7 @@ def run(args):
             )
             records.append(rec)
             print(_line(rec), flush=True)
-        for share in args.shares:
+        for share in args.shares if "subset" in args.nets else ():
             trial = functools.partial(
                 _fit,
                 X,
@@ -168,11 +181,42 @@ def run(args):
             )
             records.append(rec)
             print(_line(rec), flush=True)
+        for rate in args.rates if "adaselection" in args.nets else ():
+            # skorch's default validation split (a fifth of the rows, scored
+            # every epoch) and a prediction on all rows: the loaders
+            # ArrayLoader replaces there. AdaSelection batches its training
+            # arrays itself, with and without it (the row-by-row switch
+            # reaches validation and prediction only).
+            net = functools.partial(
+                _fit,
+                X,
+                y,
+                AdaSelectionClassifier,
+                model,
+                64,
+                args.epochs,
+                train_split=ValidSplit(5, stratified=True),
+                sampling_rate=rate,
+                random_state=0,
+            )
+            rec = _compare(net, net, X, args.repeats, rows=True)
+            rec.update(
+                net="AdaSelectionClassifier",
+                model=model,
+                batch_size=64,
+                epochs=args.epochs,
+                sampling_rate=rate,
+                valid_split=0.2,
+            )
+            records.append(rec)
+            print(_line(rec), flush=True)
     return records
 
 
 def _line(rec):
     share = f" @{rec['subset_size']:g}" if "subset_size" in rec else ""
+    if "sampling_rate" in rec:
+        share = f" r={rec['sampling_rate']:g}"
     return (
         f"{rec['net']:26s} {rec['model']:4s}{share:7s} batch {rec['batch_size']:4d}: "
         f"fit {rec['default_fit_s']:.2f} -> {rec['array_loader_fit_s']:.2f} s "
@@ -186,10 +230,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--output", default="loading")
+    parser.add_argument(
+        "--nets",
+        nargs="+",
+        choices=NETS,
+        default=list(NETS),
+        help="which nets to time (default: all)",
+    )
     args = parser.parse_args(argv)
+    args.rates = (0.1, 0.3)
     if args.quick:
         args.rows, args.models, args.batch_sizes = 1_000, ["mlp"], (64,)
         args.epochs, args.subset_epochs, args.shares, args.repeats = 1, 3, (0.1,), 1
+        args.rates = (0.3,)
     else:
         # A search's training fold at 50,000 rows and 2-fold CV (the issue's
         # nets benchmark): 37,500 rows to search on, 18,750 per fold.

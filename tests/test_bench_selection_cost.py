@@ -75,8 +75,17 @@ def test_loading_benchmark_writes_its_records(tmp_path, monkeypatch):
     bench_loading.main(["--quick", "--output", "loading_quick"])
     payload = json.loads((tmp_path / "loading_quick.json").read_text())
     nets = [r["net"] for r in payload["records"]]
-    assert nets == ["NeuralNetClassifier", "SubsetNeuralNetClassifier"]
+    assert nets == [
+        "NeuralNetClassifier",
+        "SubsetNeuralNetClassifier",
+        "AdaSelectionClassifier",
+    ]
     for rec in payload["records"]:
         # ArrayLoader and the row-by-row fetch end at the same weights.
         assert rec["same_result"] is True
         assert rec["fit_speedup"] > 0 and rec["predict_speedup"] > 0
+    # --nets picks sections.
+    bench_loading.main(["--quick", "--nets", "adaselection", "--output", "ada"])
+    payload = json.loads((tmp_path / "ada.json").read_text())
+    assert [r["net"] for r in payload["records"]] == ["AdaSelectionClassifier"]
+    assert payload["records"][0]["valid_split"] == 0.2

@@ -34,7 +34,7 @@ from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._random import stratified_choice
 from subsetml.selection._views import label_view
 from subsetml.skorch._lastlayer import lastlayer_from_net
-from subsetml.skorch._loading import ArrayLoader
+from subsetml.skorch._loading import ArrayLoader, valid_iterator
 
 __all__ = [
     "SubsetNeuralNetClassifier",
@@ -497,15 +497,10 @@ class SubsetTrainingMixin:
 
     def get_iterator(self, dataset, training=False):
         if not training:
-            if self.iterator_valid is not torch.utils.data.DataLoader:
-                return super().get_iterator(dataset, training=training)
-            # skorch's own, with the DataLoader that fetches whole batches
-            # of plain arrays (the same batches; see ArrayLoader).
-            kwargs = self.get_params_for("iterator_valid")
-            kwargs.setdefault("batch_size", self.batch_size)
-            if kwargs["batch_size"] == -1:
-                kwargs["batch_size"] = len(dataset)
-            return ArrayLoader(dataset, **kwargs)
+            loader = valid_iterator(self, dataset)
+            if loader is None:
+                loader = super().get_iterator(dataset, training=False)
+            return loader
         kwargs = self.get_params_for("iterator_train")
         batch_size = kwargs.pop("batch_size", self.batch_size)
         if batch_size == -1:

@@ -58,7 +58,12 @@ from subsetml.skorch._adaptive import (
     check_net_output,
     loss_mass,
 )
-from subsetml.skorch._loading import collate_rows, plain_arrays, take_rows
+from subsetml.skorch._loading import (
+    collate_rows,
+    plain_arrays,
+    take_rows,
+    valid_iterator,
+)
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -1051,7 +1056,12 @@ class AdaSelectionMixin:
 
     def get_iterator(self, dataset, training=False):
         if not training:
-            return super().get_iterator(dataset, training=training)
+            # Validation and prediction fetch plain arrays a batch at a time,
+            # as the training batches below are (the same batches).
+            loader = valid_iterator(self, dataset)
+            if loader is None:
+                loader = super().get_iterator(dataset, training=False)
+            return loader
         self._ada_start(len(dataset), split=_split_key(dataset))
         data = _array_data(dataset)
         if data is not None:

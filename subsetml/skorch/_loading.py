@@ -222,6 +222,22 @@ generator, **kwargs
         )
 
 
+def valid_iterator(net, dataset):
+    """``net``'s loader of ``dataset`` for validation and prediction (skorch's
+    ``get_iterator(dataset, training=False)``) as :class:`ArrayLoader` where
+    the net leaves ``iterator_valid`` at torch's own ``DataLoader``: the same
+    batches, fetched one index a batch. None for any other ``iterator_valid``
+    (skorch's ``get_iterator`` then builds it)."""
+    if net.iterator_valid is not torch.utils.data.DataLoader:
+        return None
+    kwargs = net.get_params_for("iterator_valid")
+    # skorch's rule for the batch size of its loaders.
+    kwargs.setdefault("batch_size", net.batch_size)
+    if kwargs["batch_size"] == -1:
+        kwargs["batch_size"] = len(dataset)
+    return ArrayLoader(dataset, **kwargs)
+
+
 def collate_rows(loader, dataset, positions):
     """The batch of ``dataset``'s rows at ``positions`` as ``loader`` (an
     iterator made for ``dataset``) would give it, without iterating the

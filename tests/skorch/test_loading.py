@@ -10,7 +10,13 @@ import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.dataset import Dataset, ValidSplit
 
-from subsetml.skorch import ArrayLoader, SubsetNeuralNetClassifier, _loading
+from subsetml.skorch import (
+    AdaSelectionClassifier,
+    AdaSelectionRegressor,
+    ArrayLoader,
+    SubsetNeuralNetClassifier,
+    _loading,
+)
 
 N = 103
 
@@ -281,6 +287,76 @@ def test_a_subset_net_keeps_a_data_loader_of_its_own(arrays):
         loader = net.get_iterator(net.get_dataset(X, y), training=training)
         assert type(loader) is Loader
         assert not isinstance(loader.dataset, _loading._ArrayRows)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize("reward_rows", ["batch", "valid"])
+def test_adaselection_nets_validate_and_predict_as_with_row_by_row_loading(
+    arrays, monkeypatch, kind, reward_rows
+):
+    # AdaSelection nets batch their training arrays themselves; validation
+    # and prediction load with ArrayLoader. Forced back to the row-by-row
+    # fetch there, a fit gives the same weights, validation losses and
+    # predictions (the reward pool of validation rows included).
+    X, y = arrays
+    if kind == "classifier":
+        cls, extra = AdaSelectionClassifier, {"criterion": torch.nn.CrossEntropyLoss}
+        out = 3
+    else:
+        cls, extra, out = AdaSelectionRegressor, {}, 1
+        y = X[:, :1] * 2 - X[:, 1:2]
+
+    def fit():
+        torch.manual_seed(0)
+        return cls(
+            torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Linear(16, out)),
+            max_epochs=4,
+            batch_size=8,
+            lr=0.05,
+            train_split=ValidSplit(4),
+            verbose=0,
+            iterator_train__shuffle=True,
+            sampling_rate=0.5,
+            policies="all",
+            reward_rows=reward_rows,
+            random_state=0,
+            **extra,
+        ).fit(X, y)
+
+    fast = fit()
+    loader = fast.get_iterator(fast.get_dataset(X), training=False)
+    assert isinstance(loader.dataset, _loading._ArrayRows)
+    monkeypatch.setattr(_loading, "plain_arrays", lambda dataset: None)
+    slow = fit()
+    loader = slow.get_iterator(slow.get_dataset(X), training=False)
+    assert not isinstance(loader.dataset, _loading._ArrayRows)
+    for a, b in zip(fast.module_.parameters(), slow.module_.parameters()):
+        assert torch.equal(a, b)
+    assert fast.history[:, "valid_loss"] == slow.history[:, "valid_loss"]
+    np.testing.assert_array_equal(fast.predict(X), slow.predict(X))
+    np.testing.assert_array_equal(fast.method_weights_, slow.method_weights_)
+
+
+def test_an_adaselection_net_keeps_a_data_loader_of_its_own(arrays):
+    X, y = arrays
+
+    class Loader(torch.utils.data.DataLoader):
+        pass
+
+    net = AdaSelectionClassifier(
+        torch.nn.Linear(6, 3),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=ValidSplit(4),
+        verbose=0,
+        sampling_rate=0.5,
+        iterator_valid=Loader,
+        iterator_valid__batch_size=-1,
+        random_state=0,
+    ).fit(X, y)
+    loader = net.get_iterator(net.get_dataset(X, y), training=False)
+    assert type(loader) is Loader and loader.batch_size == N
+    assert not isinstance(loader.dataset, _loading._ArrayRows)
 
 
 @pytest.mark.parametrize("through", ["loader", "rows"])
