@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("mnist1d")
@@ -89,3 +90,35 @@ def test_loading_benchmark_writes_its_records(tmp_path, monkeypatch):
     payload = json.loads((tmp_path / "ada.json").read_text())
     assert [r["net"] for r in payload["records"]] == ["AdaSelectionClassifier"]
     assert payload["records"][0]["valid_split"] == 0.2
+
+
+def test_epoch_rank_benchmark_summarises_its_curves(tmp_path, monkeypatch):
+    import _common
+    import bench_epoch_rank
+
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    bench_epoch_rank.main(["--quick", "--output", "epoch_rank_quick"])
+    payload = json.loads((tmp_path / "epoch_rank_quick.json").read_text())
+    curves = [r for r in payload["records"] if "accuracy" in r]
+    # 4 configurations at seed 0, then the best 3 at one more seed.
+    assert [r["seed"] for r in curves] == [0, 0, 0, 0, 1, 1, 1]
+    assert all(len(r["accuracy"]) == 3 for r in curves)
+    summary = payload["records"][-1]["summary"]
+    assert len(summary["kendall_tau"]) == len(summary["pick_regret_pp"]) == 3
+    # Picking the best of 3 at the last epoch loses nothing.
+    assert summary["pick_regret_pp"][-1] == 0.0
+    assert summary["seed_std_pp"] >= 0
+
+
+def test_epoch_rank_summary_on_known_curves():
+    import bench_epoch_rank
+
+    # The top 3 by the last epoch are configs 0-2; config 2 leads at epoch
+    # 1 and ends third: a pick at epoch 1 loses 20 - 5 = 15 points.
+    curves = [[0.1, 0.2], [0.0, 0.1], [0.3, 0.05], [0.0, 0.0]]
+    out = bench_epoch_rank.summarise(curves, [[0.2, 0.2], [0.1, 0.3]], top=3)
+    assert out["pick_regret_pp"] == pytest.approx([15.0, 0.0])
+    assert out["epoch_wobble_pp"] == pytest.approx(
+        float(np.std(np.diff(np.asarray(curves) * 100, axis=1)))
+    )
+    assert out["seed_std_pp"] == pytest.approx(np.mean([0.0, np.std([10, 30], ddof=1)]))
