@@ -6,8 +6,12 @@ Issue 14's nets (``bench_fidelity``'s ``mnist1d-mlp-net`` and
 learning rate for 27 epochs) at the size of a search's whole-fold fits:
 50,000 MNIST-1D rows, the benchmark's split of seed 0 (75 % to search on),
 its first 2-fold CV split (18,750 rows to train, 18,750 to score). For
-``--configs`` configurations drawn at random from the search space (the
-task's space without ``max_epochs``), a seeded net trains one epoch at a
+``--configs`` configurations -- with ``--source picks`` (the default),
+drawn among the distinct configurations that the committed searches of
+that net picked (``best_params_`` in
+``results/fidelity_nets_large_<model>*.json``: close to one another, as
+the few a search re-scores are); with ``--source space``, drawn from the
+search space (without ``max_epochs``) -- a seeded net trains one epoch at a
 time (``partial_fit``) and is scored on the held-out fold after every
 epoch. The best 3 by their last epoch train again from other torch seeds
 (initial weights and shuffles), ``--seeds`` in all.
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 import time
 from pathlib import Path
@@ -47,6 +52,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common
 from _common import machine_info, write_results
 
 EPOCHS = 27
@@ -86,16 +92,31 @@ def _curve(model, params, data, epochs, seed):
     return acc, time.perf_counter() - t0
 
 
-def _configs(n, seed):
+def _configs(model, source, n, seed):
+    """``n`` configurations: drawn from the space, or among the distinct
+    ``best_params_`` of the committed searches of ``model``."""
     from _search_harness import _plain, space_for_scipy
     from bench_nn_search import SPACE
     from sklearn.model_selection import ParameterSampler
 
-    space = {k: v for k, v in SPACE.items() if k != "max_epochs"}
-    return [
-        _plain(p)
-        for p in ParameterSampler(space_for_scipy(space), n, random_state=seed)
-    ]
+    if source == "space":
+        space = {k: v for k, v in SPACE.items() if k != "max_epochs"}
+        return [
+            _plain(p)
+            for p in ParameterSampler(space_for_scipy(space), n, random_state=seed)
+        ]
+    picks = {}
+    results = Path(_common.RESULTS)
+    for path in sorted(results.glob(f"fidelity_nets_large_{model}*.json")):
+        for record in json.loads(path.read_text())["records"]:
+            # Epochs are not searched here: every fit trains EPOCHS.
+            params = {
+                k: v for k, v in record["best_params"].items() if k != "max_epochs"
+            }
+            picks.setdefault(json.dumps(params, sort_keys=True), params)
+    keys = sorted(picks)
+    order = np.random.RandomState(seed).permutation(len(keys))[:n]
+    return [picks[keys[i]] for i in order]
 
 
 def summarise(curves, repeats, top):
@@ -140,7 +161,7 @@ def run(args):
     data = _data(args.rows)
     records = []
     for model in args.models:
-        configs = _configs(args.configs, 0)
+        configs = _configs(model, args.source, args.configs, 0)
         curves = []
         for i, params in enumerate(configs):
             acc, seconds = _curve(model, params, data, args.epochs, seed=0)
@@ -186,6 +207,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--models", nargs="+", default=["mlp"])
     parser.add_argument("--configs", type=int, default=24)
+    parser.add_argument(
+        "--source",
+        choices=("picks", "space"),
+        default="picks",
+        help="configurations picked by the committed net searches "
+        "(fidelity_nets_large_<model>*.json), or drawn from the space",
+    )
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--output", default="epoch_rank")

@@ -97,8 +97,22 @@ def test_epoch_rank_benchmark_summarises_its_curves(tmp_path, monkeypatch):
     import bench_epoch_rank
 
     monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    # Configurations as the committed net searches picked them: 5 records,
+    # 4 distinct (max_epochs is not searched here).
+    picks = [
+        {"lr": lr, "optimizer__momentum": 0.9, "batch_size": 64, "module__hidden": 32}
+        for lr in (0.01, 0.05, 0.1, 0.2)
+    ]
+    records = [{"best_params": p} for p in picks]
+    records.append({"best_params": {**picks[0], "max_epochs": 27}})
+    (tmp_path / "fidelity_nets_large_mlp_x.json").write_text(
+        json.dumps({"records": records})
+    )
     bench_epoch_rank.main(["--quick", "--output", "epoch_rank_quick"])
     payload = json.loads((tmp_path / "epoch_rank_quick.json").read_text())
+    assert sorted(
+        r["params"]["lr"] for r in payload["records"] if r.get("seed") == 0
+    ) == [0.01, 0.05, 0.1, 0.2]
     curves = [r for r in payload["records"] if "accuracy" in r]
     # 4 configurations at seed 0, then the best 3 at one more seed.
     assert [r["seed"] for r in curves] == [0, 0, 0, 0, 1, 1, 1]
