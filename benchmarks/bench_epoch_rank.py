@@ -10,7 +10,8 @@ its first 2-fold CV split (18,750 rows to train, 18,750 to score). For
 drawn among the distinct configurations that the committed searches of
 that net picked (``best_params_`` in
 ``results/fidelity_nets_large_<model>*.json``: close to one another, as
-the few a search re-scores are); with ``--source space``, drawn from the
+the few a search re-scores are; that set grows as results are committed,
+and each record holds its ``params``); with ``--source space``, drawn from the
 search space (without ``max_epochs``) -- a seeded net trains one epoch at a
 time (``partial_fit``) and is scored on the held-out fold after every
 epoch. The best 3 by their last epoch train again from other torch seeds
