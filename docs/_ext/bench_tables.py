@@ -177,6 +177,7 @@ def _write_fidelity(app):
         "fidelity_nets_large_cnn_halving",
         "fidelity_nets_large_cnn_loader",
         "fidelity_nets_large_mlp_seeds",
+        "fidelity_nets_large_cnn_seeds",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
