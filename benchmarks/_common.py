@@ -56,3 +56,17 @@ def write_results(name, payload):
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
     return path
+
+
+def write_run(benchmark, doc, args, records):
+    """Write ``records`` of a benchmark run with its command line ``args``
+    (all but ``output``, which names the file) and the machine, to
+    ``args.output``; the docstring's first paragraph describes it."""
+    payload = {
+        "benchmark": benchmark,
+        "description": doc.split("\n\n")[0],
+        "machine": machine_info(),
+        "config": {k: v for k, v in vars(args).items() if k != "output"},
+        "records": records,
+    }
+    return write_results(args.output, payload)

@@ -54,7 +54,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common
-from _common import machine_info, write_results
+from _common import write_run
 
 EPOCHS = 27
 
@@ -223,14 +223,7 @@ def main(argv=None):
     if args.quick:
         args.rows, args.epochs, args.configs, args.top, args.seeds = 2_000, 3, 4, 4, 2
     records = run(args)
-    payload = {
-        "benchmark": "epoch_rank",
-        "description": __doc__.split("\n\n")[0],
-        "machine": machine_info(),
-        "config": {k: v for k, v in vars(args).items() if k != "output"},
-        "records": records,
-    }
-    print("wrote", write_results(args.output, payload))
+    print("wrote", write_run("epoch_rank", __doc__, args, records))
 
 
 if __name__ == "__main__":

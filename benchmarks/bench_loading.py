@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, write_results
+from _common import write_run
 
 BATCH_SIZES = (32, 64, 128, 256)
 # plain NeuralNetClassifier with and without ArrayLoader; subset trials and
@@ -260,14 +260,7 @@ def main(argv=None):
             3,
         )
     records = run(args)
-    payload = {
-        "benchmark": "loading",
-        "description": __doc__.split("\n\n")[0],
-        "machine": machine_info(),
-        "config": {k: v for k, v in vars(args).items() if k != "output"},
-        "records": records,
-    }
-    print("wrote", write_results(args.output, payload))
+    print("wrote", write_run("loading", __doc__, args, records))
 
 
 if __name__ == "__main__":
