@@ -161,13 +161,14 @@ generator, **kwargs
         generator=None,
         **kwargs,
     ):
-        plain = (
+        batched = (
             sampler is None
             and collate_fn in (None, torch.utils.data.default_collate)
             and (batch_sampler is not None or batch_size is not None)
-            and plain_arrays(dataset) is not None
         )
-        if not plain:
+        # Looked up once: over a train split it composes the Subsets' rows.
+        arrays = plain_arrays(dataset) if batched else None
+        if arrays is None:
             super().__init__(
                 dataset,
                 batch_size=batch_size,
@@ -213,7 +214,7 @@ generator, **kwargs
                 )
             batches = _SliceBatches(len(dataset), int(batch_size), drop_last)
         super().__init__(
-            _ArrayRows(*plain_arrays(dataset)),
+            _ArrayRows(*arrays),
             batch_size=None,
             sampler=batches,
             collate_fn=torch.utils.data.default_convert,
