@@ -128,7 +128,9 @@ class ArrayLoader(torch.utils.data.DataLoader):
     batch_size, shuffle, sampler, batch_sampler, collate_fn, drop_last, \
 generator, **kwargs
         As ``torch.utils.data.DataLoader``'s. A ``batch_sampler`` is kept
-        (its lists of positions become the batches).
+        (its lists of positions become the batches). A numpy integer
+        ``batch_size`` is taken as the Python int it holds, shuffled or not
+        (torch's ``DataLoader`` rejects it).
 
     Examples
     --------
@@ -161,6 +163,13 @@ generator, **kwargs
         generator=None,
         **kwargs,
     ):
+        if isinstance(batch_size, numbers.Integral) and not isinstance(
+            batch_size, bool
+        ):
+            # A numpy integer (a search space's draw, len() of an array's
+            # shape) is a batch size on every path; torch's samplers take
+            # Python ints only.
+            batch_size = int(batch_size)
         batched = (
             sampler is None
             and collate_fn in (None, torch.utils.data.default_collate)
@@ -199,7 +208,7 @@ generator, **kwargs
         else:
             # torch's BatchSampler checks, with its messages.
             if (
-                not isinstance(batch_size, numbers.Integral)
+                not isinstance(batch_size, int)
                 or isinstance(batch_size, bool)
                 or batch_size <= 0
             ):

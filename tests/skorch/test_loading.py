@@ -461,3 +461,28 @@ def test_bad_batch_settings_are_torchs_errors(arrays, kwargs, match):
         ArrayLoader(Dataset(X, y), **kwargs)
     with pytest.raises(ValueError, match=match):
         torch.utils.data.DataLoader(Dataset(X, y), **kwargs)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("plain", [True, False])
+def test_numpy_integer_batch_size_is_an_int(arrays, shuffle, plain):
+    # torch's DataLoader rejects np.int64(16); ArrayLoader takes it as 16 on
+    # every path: its own batches, shuffled or not, and a dataset it leaves
+    # to DataLoader (a dict X).
+    X, y = arrays
+    dataset = Dataset(X if plain else {"x": X}, y)
+    kwargs = dict(shuffle=shuffle, drop_last=False)
+    fast, fast_state, loader = _batches(
+        ArrayLoader, dataset, batch_size=np.int64(16), **kwargs
+    )
+    slow, slow_state, _ = _batches(
+        torch.utils.data.DataLoader, dataset, batch_size=16, **kwargs
+    )
+    assert isinstance(loader.dataset, _loading._ArrayRows) is plain
+    assert len(fast) == len(slow) == -(-len(y) // 16)
+    if plain:
+        _assert_same(fast, slow)
+    else:
+        for (xf, yf), (xs, ys) in zip(fast, slow):
+            assert torch.equal(xf["x"], xs["x"]) and torch.equal(yf, ys)
+    assert torch.equal(fast_state, slow_state)
