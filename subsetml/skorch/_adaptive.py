@@ -35,6 +35,7 @@ from subsetml.selection._random import stratified_choice
 from subsetml.selection._views import label_view
 from subsetml.skorch._lastlayer import lastlayer_from_net
 from subsetml.skorch._loading import ArrayLoader, valid_iterator
+from subsetml.skorch._params import set_params_nested
 
 __all__ = [
     "SubsetNeuralNetClassifier",
@@ -369,6 +370,12 @@ class SubsetTrainingMixin:
         super().__init__(module, *args, **kwargs)
 
     # ------------------------------------------------------------ parameters
+    def set_params(self, **params):
+        """Set parameters as skorch's ``set_params``; ``selector__<key>`` sets
+        ``<key>`` on a selector object (``get_params(deep=True)`` lists them,
+        so a search can tune ``selector__lam``)."""
+        return set_params_nested(self, super().set_params, params, ("selector",))
+
     def _subset_validate_params(self):
         check_number(
             self.select_every,

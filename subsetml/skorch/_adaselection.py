@@ -64,6 +64,7 @@ from subsetml.skorch._loading import (
     take_rows,
     valid_iterator,
 )
+from subsetml.skorch._params import set_params_nested
 
 __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor"]
 
@@ -620,6 +621,12 @@ class AdaSelectionMixin:
 
     # ------------------------------------------------------------------
     # Parameters and state
+
+    def set_params(self, **params):
+        """Set parameters as skorch's ``set_params``; ``policies__<key>``
+        sets ``<key>`` on a single policy object (``get_params(deep=True)``
+        lists them, so a search can tune ``policies__temperature``)."""
+        return set_params_nested(self, super().set_params, params, ("policies",))
 
     def _ada_validate_params(self):
         _check_number("sampling_rate", self.sampling_rate, low=0, high=1, low_open=True)
