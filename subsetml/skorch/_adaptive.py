@@ -25,10 +25,10 @@ import torch
 from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from skorch import NeuralNetClassifier, NeuralNetRegressor
+from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier, NeuralNetRegressor
 from skorch.utils import to_numpy
 
-from subsetml._subset import Subset, resolve_budget
+from subsetml._subset import Subset, cover_classes, resolve_budget
 from subsetml._validation import check_number
 from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._random import stratified_choice
@@ -148,6 +148,15 @@ def check_net_inputs(net, X, y, *, partial=False):
     ...) as int64: torch's classification losses take nothing else, and
     their error ("expected scalar type Long") does not say so.
     """
+    if isinstance(net, NeuralNetBinaryClassifier):
+        # Its float 0/1 targets and single logit meet class-label checks,
+        # per-class selection and integer targets everywhere here.
+        raise TypeError(
+            f"{type(net).__name__} builds on skorch's NeuralNetBinaryClassifier, "
+            "which subsetml's nets do not support. For a binary task use "
+            "NeuralNetClassifier's form: a module with 2 outputs, "
+            "CrossEntropyLoss and integer labels 0/1."
+        )
     _check_finite(X, "X")
     _check_finite(y, "y")
     classifier = is_classifier(net)
@@ -179,7 +188,8 @@ def check_net_inputs(net, X, y, *, partial=False):
             )
         if not partial and np.unique(ya).size < 2:
             raise ValueError(
-                f"y holds one class ({ya[0]!r}); a classifier needs at least two."
+                f"y holds one class ({ya.ravel()[:1].tolist()[0]!r}); a "
+                "classifier needs at least two."
             )
         if ya.dtype != np.int64 and isinstance(y, np.ndarray):
             return y.astype(np.int64)
@@ -248,8 +258,10 @@ class SubsetTrainingMixin:
     """Train a skorch net on adaptively re-selected, weighted data subsets.
 
     Put it before ``NeuralNetClassifier`` or ``NeuralNetRegressor`` (or use
-    :class:`SubsetNeuralNetClassifier` / :class:`SubsetNeuralNetRegressor`).
-    ``max_epochs`` is the budget T of a full-data run: the net trains
+    :class:`SubsetNeuralNetClassifier` / :class:`SubsetNeuralNetRegressor`;
+    ``NeuralNetBinaryClassifier`` is not supported: use a 2-output module).
+    ``max_epochs`` is the budget T of a full-data run (``partial_fit``'s
+    ``epochs``, when given, stands in for it): the net trains
     ``w = round(warm_up * T * f)`` epochs on all training rows, then
     ``max(round((1 - warm_up) * T), round(T - w / f))`` epochs on subsets of a
     fraction f of them, re-selected every ``select_every`` subset epochs from
@@ -269,7 +281,11 @@ class SubsetTrainingMixin:
         "adaptive random", the baseline to beat.
     subset_size : float or int, default=0.1
         Rows per subset epoch: a fraction in (0, 1] of the training rows (after
-        ``train_split``) or a row count.
+        ``train_split``) or a row count. For a classifier, at least one row
+        per class of the training rows (a shorter budget is raised, with a
+        warning). A ``partial_fit`` chunk of one class (allowed with
+        ``classes``) is subset by a uniform random draw: selectors compare
+        rows of two classes or more.
     select_every : int, default=5
         Re-select every R subset epochs, counted from the end of the warm-up.
     warm_up : float, default=0.5
@@ -415,8 +431,10 @@ class SubsetTrainingMixin:
         seed = rng.randint(np.iinfo(np.int32).max)
         return make_selector(self.selector, random_state=seed), rng
 
-    def _schedule(self, n_rows):
-        """``(warm epochs, subset epochs, rows per subset)`` for ``n_rows`` rows.
+    def _schedule(self, n_rows, y=None):
+        """``(warm epochs, subset epochs, rows per subset)`` for ``n_rows`` rows
+        (of class labels ``y`` for a classifier: a budget short of one row per
+        class is raised to it, with a warning).
 
         The warm-up is whole epochs on all rows, so at small fractions it
         rounds down (to none once ``warm_up * T * f < 0.5``); the work it
@@ -426,8 +444,12 @@ class SubsetTrainingMixin:
         on a fixed 2.5 % subset.
         """
         k = resolve_budget(self.subset_size, n_rows, name="subset_size")
+        if y is not None and y.ndim == 1 and isinstance(self, NeuralNetClassifier):
+            k = cover_classes(k, y)
         f = k / n_rows
-        T = self.max_epochs
+        # partial_fit(..., epochs=E) and fit_loop(..., epochs=E) train E.
+        T = getattr(self, "_subset_epochs_", None)
+        T = self.max_epochs if T is None else T
         warm = int(round(self.warm_up * T * f))
         if f < 1:
             sub = max(int(round((1 - self.warm_up) * T)), int(round(T - warm / f)))
@@ -465,6 +487,15 @@ class SubsetTrainingMixin:
             self._subset_selector_spec_ = repr(self.selector)
         y = self._subset_check_inputs(X, y, fit_params, partial=True)
         return super().partial_fit(X, y, classes, **fit_params)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's ``fit_loop``; ``epochs`` (``partial_fit``'s too) stands in
+        for ``max_epochs`` as the budget T of the schedule."""
+        self._subset_epochs_ = epochs
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            self._subset_epochs_ = None
 
     def _subset_check_inputs(self, X, y, fit_params, partial=False):
         if "sample_weight" in fit_params:
@@ -522,7 +553,7 @@ class SubsetTrainingMixin:
                 )
         n = len(dataset)
         self._subset_rows_ = np.arange(n)
-        self._subset_plan_ = self._schedule(n)
+        self._subset_plan_ = self._schedule(n, _targets_of(dataset))
         _, n_subset_epochs, k = self._subset_plan_
         if drop_last and n_subset_epochs and k < batch_size:
             raise ValueError(
@@ -589,6 +620,14 @@ class SubsetTrainingMixin:
             )
         # A fresh seed per selection: adaptive random re-draws, and stochastic
         # selectors do not repeat themselves.
+        if classification and y.ndim == 1 and np.unique(y).size < 2:
+            # A partial_fit chunk (or the data of a net told its classes) of
+            # one class: selectors compare rows within and across classes and
+            # refuse one; a uniform draw of it.
+            rng = np.random.RandomState(
+                self._subset_rng_.randint(np.iinfo(np.int32).max)
+            )
+            return Subset(np.sort(rng.choice(len(y), k, replace=False)), np.ones(k))
         selector = clone(self._subset_selector_)
         if "random_state" in selector.get_params():
             selector.set_params(

@@ -293,7 +293,9 @@ def _data_key(X, y):
 class AdaSelectionMixin:
     """Per-minibatch adaptive subsampling for skorch nets (AdaSelection).
 
-    Put this mixin before a skorch net class. It overrides ``train_step``:
+    Put this mixin before ``NeuralNetClassifier`` or ``NeuralNetRegressor``
+    (or a class of yours built on them; ``NeuralNetBinaryClassifier`` is not
+    supported: use a 2-output module). It overrides ``train_step``:
     each batch is scored with a no-grad forward pass, a mixture of selection
     policies with adaptive weights picks ``k = max(1, ceil(sampling_rate * B))``
     rows (at least 2 for a module with batch norm layers), and only those go

@@ -880,3 +880,74 @@ def test_loss_mass_reproduces_the_criterions_mean(criterion, target):
     rows = criterion(y_pred, y_true).reshape(5, -1).mean(dim=1)
     mass = loss_mass(criterion, y_true, rows)
     assert float(rows.sum() / mass.sum()) == pytest.approx(float(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize("selector", ["random", "craig", "gradmatch"])
+def test_one_class_partial_fit_chunk_trains_its_whole_schedule(data, selector):
+    # A review: the input check lets a partial_fit chunk of one class through
+    # (as skorch does), and the first selection then refused it after the
+    # warm-up. The subset of one class is a uniform draw of its rows.
+    X, y = data
+    net = _net(selector=selector, classes=[0, 1, 2], max_epochs=6, warm_up=0.5)
+    chunk = y == 1
+    net.partial_fit(X[chunk], y[chunk])
+    warm, sub, k = net._subset_plan_
+    assert len(net.history) == warm + sub and sub > 0
+    assert net.history[-1, "subset_rows"] == k
+    rows = net.subset_.indices
+    assert len(np.unique(rows)) == k and (net.subset_.weights == 1).all()
+    # A chunk of two classes goes on with the selector.
+    net.partial_fit(X[y != 0], y[y != 0])
+    assert len(net.history) == 2 * (warm + sub)
+
+
+@pytest.mark.parametrize("selector", ["random", "craig"])
+def test_budget_short_of_the_classes_is_raised_to_one_row_each(data, selector):
+    # A review: 1 % of 200 rows of 3 classes is 2 rows; the first (random)
+    # draw refused it, advising the selector's per_class, which a net's
+    # string selector does not have. It now takes one row per class, as
+    # SubsetEstimator and SubsetSearchCV do, and says so.
+    X, y = data
+    net = _net(selector=selector, subset_size=0.01, max_epochs=4, warm_up=0.0)
+    with pytest.warns(UserWarning, match="subset_size"):
+        net.fit(X, y)
+    assert set(net.history[:, "subset_rows"]) == {3}
+    assert sorted(y[net.subset_.indices]) == [0, 1, 2]
+
+
+def test_partial_fit_epochs_is_the_schedules_budget(data):
+    # skorch's partial_fit(X, y, epochs=E) trains E epochs; the subset nets
+    # planned their schedule from max_epochs alone and ignored E.
+    X, y = data
+    reference = _net(max_epochs=12).fit(X, y)
+    net = _net(max_epochs=4)
+    net.partial_fit(X, y, epochs=12)
+    assert len(net.history) == len(reference.history) > 4
+    assert net.history[:, "subset_phase"] == reference.history[:, "subset_phase"]
+    # and the next fit plans from max_epochs again
+    net.fit(X, y)
+    assert len(net.history) == len(_net(max_epochs=4).fit(X, y).history)
+
+
+@pytest.mark.parametrize("mixin", ["subset", "adaselection"])
+def test_binary_classifier_nets_are_a_clear_error(data, mixin):
+    # A review: NeuralNetBinaryClassifier's float targets were refused as
+    # "float32 class labels ... astype('int64')", and int64 ones then failed
+    # deep in torch.
+    from skorch import NeuralNetBinaryClassifier
+
+    from subsetml.skorch import AdaSelectionMixin, SubsetTrainingMixin
+
+    base = SubsetTrainingMixin if mixin == "subset" else AdaSelectionMixin
+    cls = type("BinaryNet", (base, NeuralNetBinaryClassifier), {})
+    X, y = data
+    net = cls(torch.nn.Linear(6, 1), max_epochs=2, train_split=None, verbose=0)
+    for labels in ((y == 1).astype(np.float32), (y == 1).astype(np.int64)):
+        with pytest.raises(TypeError, match="2 outputs, CrossEntropyLoss"):
+            net.fit(X, labels)
+
+
+def test_one_class_message_shows_the_label_plainly(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"y holds one class \(2\)"):
+        _net().fit(X, np.full_like(y, 2))
