@@ -197,12 +197,18 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             Passed to the estimator's ``fit``; arrays and pandas objects of
             length ``n_samples`` are subset along with ``X``, by position. A
             Pipeline step's own weights (``<step>__sample_weight``) multiply
-            the selector's, as ``sample_weight`` does.
+            the selector's, as ``sample_weight`` does. With scikit-learn's
+            metadata routing on, they go where the estimator's requests
+            (``set_fit_request``) route them, as in its meta-estimators.
 
         Returns
         -------
         self : SubsetEstimator
         """
+        if fit_params and get_config().get("enable_metadata_routing", False):
+            from sklearn.utils.metadata_routing import process_routing
+
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         X, y, sample_weight, k = self._validate_fit_data(X, y, sample_weight)
         net = _adaptive_net(self.estimator, self.selector, self.subset_size, self._seed)
         if net is not None:
@@ -556,6 +562,27 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         X = self._kernel_columns(self._check_X(X))
         return self.estimator_.score(X, y, **kwargs)
+
+    def get_metadata_routing(self):
+        """How metadata reach the estimator under scikit-learn's metadata
+        routing: ``fit``'s and ``score``'s go to the estimator's, as its own
+        requests say (as in ``BaggingClassifier``), so a request set on the
+        estimator (``set_fit_request(sample_weight=True)``) is all a Pipeline
+        or ``cross_validate`` needs. ``sample_weight`` also chooses the rows
+        that count (those of weight 0 are never selected).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+
+        return MetadataRouter(owner=self).add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="score", callee="score"),
+        )
 
     def _pairwise(self):
         return bool(get_tags(self.estimator).input_tags.pairwise)

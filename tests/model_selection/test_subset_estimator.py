@@ -227,6 +227,52 @@ def test_metadata_routing_requests_of_the_estimator_are_followed():
     )
 
 
+def test_metadata_routing_needs_the_estimators_request_alone():
+    """A review: SubsetEstimator was a plain consumer of sample_weight, so a
+    Pipeline needed set_fit_request on it as well as on the estimator
+    (BaggingClassifier needs the estimator's), and no other metadata could
+    be routed to the estimator. It routes fit's and score's metadata to the
+    estimator now, as its requests say."""
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.model_selection import cross_validate
+
+    X, y = make_classification(200, 6, random_state=0)
+    user = np.linspace(1, 2, 200)
+    tag = np.arange(200.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        inner = _Recorder().set_fit_request(sample_weight=True, tag=True)
+        pipe = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            SubsetEstimator(inner, selector="random", subset_size=30, random_state=0),
+        )
+        pipe.fit(X, y, sample_weight=user, tag=tag)
+        model = pipe[-1]
+        idx = model.subset_.indices
+        np.testing.assert_array_equal(model.estimator_.sample_weight_, user[idx])
+        np.testing.assert_array_equal(model.estimator_.tag_, tag[idx])
+        routing = model.get_metadata_routing()
+        assert routing.consumes("fit", ["sample_weight", "tag"]) == {
+            "sample_weight",
+            "tag",
+        }
+        # Through cross_validate's params, subset along with the rows.
+        out = cross_validate(
+            SubsetEstimator(inner, selector="random", subset_size=30),
+            X,
+            y,
+            cv=2,
+            params={"tag": tag},
+            return_estimator=True,
+            error_score="raise",
+        )
+        for fitted in out["estimator"]:
+            assert fitted.estimator_.tag_.shape == (30,)
+        # Metadata the estimator has not said it takes: scikit-learn's error.
+        with pytest.raises(UnsetMetadataPassedError, match="tag"):
+            SubsetEstimator(_Recorder(), subset_size=30).fit(X, y, tag=tag)
+
+
 @pytest.mark.parametrize("selector", ["random", "glister"])
 def test_equal_weights_are_never_passed(selector):
     # Random and GLISTER subsets carry weight 1: passing them as sample_weight
