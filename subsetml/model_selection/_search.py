@@ -725,12 +725,18 @@ multimetric_
         if is_classifier(self._task_estimator) and y is not None and np.ndim(y) == 1:
             # Subsets need two classes in every training fold; on whole folds
             # the estimator decides (some fit one class, as in GridSearchCV).
+            present = np.unique(y)
+            if not whole and present.shape[0] < 2:
+                raise ValueError(
+                    f"y holds one class ({present.tolist()[0]!r}); a classifier "
+                    "needs at least two."
+                )
             for i, (train, _) in enumerate([] if whole else splits):
                 classes = np.unique(_safe_indexing(y, train))
                 if classes.shape[0] < 2:
                     raise ValueError(
                         f"Training fold {i} of the {len(splits)} cv folds holds "
-                        f"only one class ({classes[0]!r}): the other classes "
+                        f"only one class ({classes.tolist()[0]!r}): the other classes "
                         "have too few rows for this cv. Use fewer folds, a "
                         "stratified splitter, or more rows of each class."
                     )

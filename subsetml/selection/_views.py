@@ -144,6 +144,14 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
         and estimator.steps[-1][1] not in (None, "passthrough")
     ):
         estimator = estimator.steps[-1][1]
+    if task == "classification" and not hasattr(estimator, "predict_proba"):
+        # Refused before the cheap fit, naming the option to change (the
+        # fitted model's error named LastLayer.from_proxy, a review).
+        raise ValueError(
+            f"lastlayer='estimator' reads the class probabilities of "
+            f"{type(estimator).__name__}, which has no predict_proba (as set: "
+            "SVC needs probability=True); use lastlayer='proxy' or 'inputs'."
+        )
     rng = np.random.RandomState(seed)
     rows = (
         stratified_sample(y, k, rng)
