@@ -618,8 +618,6 @@ class SubsetTrainingMixin:
                 "Subset training needs the targets of the training rows; pass y "
                 "to fit (a dataset with a ``y`` attribute also works)."
             )
-        # A fresh seed per selection: adaptive random re-draws, and stochastic
-        # selectors do not repeat themselves.
         if classification and y.ndim == 1 and np.unique(y).size < 2:
             # A partial_fit chunk (or the data of a net told its classes) of
             # one class: selectors compare rows within and across classes and
@@ -628,6 +626,8 @@ class SubsetTrainingMixin:
                 self._subset_rng_.randint(np.iinfo(np.int32).max)
             )
             return Subset(np.sort(rng.choice(len(y), k, replace=False)), np.ones(k))
+        # A fresh seed per selection: adaptive random re-draws, and stochastic
+        # selectors do not repeat themselves.
         selector = clone(self._subset_selector_)
         if "random_state" in selector.get_params():
             selector.set_params(
