@@ -458,7 +458,7 @@ def summary(cells, selectors=SELECTORS):
 
 def task_table(cells, selectors=SELECTORS[1:]):
     """Markdown table of mean / worst gap to random per task and selector,
-    the form README and docs quote."""
+    the form BENCHMARKS.md and the docs quote."""
     names = {"craig": "CRAIG", "glister": "GLISTER", "gradmatch": "GRAD-MATCH"}
     names.update({v: v.replace("gradmatch", "GRAD-MATCH") for v in VARIANTS})
     lines = [

@@ -261,7 +261,7 @@ def _load(name):
 def report(name="selection_cost", before="selection_cost_before", fmt="md"):
     """Table of a committed run, with the earlier run's ratios beside it.
 
-    Returns the text (markdown for the README, ``fmt="rst"`` for the docs).
+    Returns the text (markdown for BENCHMARKS.md, ``fmt="rst"`` for the docs).
     """
     now = _load(name)
     if now is None:

@@ -1,4 +1,7 @@
-"""Print Markdown tables from benchmarks/results/selection*.json (for README/docs)."""
+"""Print Markdown tables from benchmarks/results/selection*.json.
+
+For BENCHMARKS.md and the docs.
+"""
 
 from __future__ import annotations
 

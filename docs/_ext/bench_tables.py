@@ -2,7 +2,7 @@
 
 ``benchmarks/results/search*.json`` become ``_generated/search_tables.rst``
 (included by ``benchmarks.rst``) through the same table code as
-``benchmarks/report_search.py``, so the docs and the README quote one source;
+``benchmarks/report_search.py``, so the docs and BENCHMARKS.md quote one source;
 ``fidelity.json`` goes through ``benchmarks/bench_fidelity.py``'s ``rst``,
 ``gpu*.json`` through ``benchmarks/gpu_check.py``'s ``report``.
 """
