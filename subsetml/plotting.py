@@ -51,6 +51,12 @@ def _records(records):
             )
         n = lengths.pop() if keys else 0
         return [{k: records[k][i] for k in keys} for i in range(n)]
+    if hasattr(records, "cv_results_") or hasattr(records, "get_params"):
+        raise TypeError(
+            f"records must be rows of results (the demo's results.json, a "
+            f"benchmark's records), not a {type(records).__name__}; for a "
+            "search's trials use plot_search_history(search)."
+        )
     records = list(records)
     if records and not isinstance(records[0], dict):
         raise TypeError(
@@ -279,7 +285,12 @@ def plot_search_history(search, *, ax=None):
     """
     results = getattr(search, "cv_results_", None)
     if results is None:
-        raise ValueError("search is not fitted: it has no cv_results_.")
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(
+            f"This {type(search).__name__} is not fitted yet: it has no "
+            "cv_results_. Call fit before plot_search_history."
+        )
     key = "mean_test_score"
     if key not in results:
         refit = getattr(search, "refit", None)

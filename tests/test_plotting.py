@@ -86,8 +86,25 @@ def test_search_history_best_so_far_skips_failed_trials():
     assert plot_search_history(multi).get_ylabel() == "mean test acc"
     with pytest.raises(ValueError, match="refit"):
         plot_search_history(_Search({"mean_test_acc": [0.1]}, refit=True))
-    with pytest.raises(ValueError, match="not fitted"):
+    from sklearn.exceptions import NotFittedError
+
+    # scikit-learn's exception, as its displays raise it (a review).
+    with pytest.raises(NotFittedError, match="not fitted"):
         plot_search_history(object())
+
+
+def test_records_plots_given_a_search_say_which_plot_takes_one():
+    # A review: plot_tradeoff(search) failed with "'SubsetSearchCV' object is
+    # not iterable".
+    from sklearn.svm import SVC
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    search = SubsetSearchCV(SVC(), {"C": (0.1, 10.0, "log-uniform")})
+    with pytest.raises(TypeError, match="plot_search_history"):
+        plot_tradeoff(search)
+    with pytest.raises(TypeError, match="plot_search_history"):
+        plot_speedup(_Search({"mean_test_score": [0.5]}), reference="full")
 
 
 def test_method_weights_from_history():
