@@ -692,6 +692,17 @@ multimetric_
         self._task_estimator = task_estimator(self.estimator, spaces)
         X, y = indexable(X, y)
         self._check_data(X, y)
+        if (
+            isinstance(y, np.ndarray)
+            and y.dtype.kind in "iub"
+            and y.dtype != np.int64
+            and is_classifier(self._task_estimator)
+            and self._is_net()
+        ):
+            # torch's classification losses take int64 labels only. Subset
+            # trials cast them (the nets do); re-scoring and the refit fit the
+            # net as given, and failed after the whole search (a review).
+            y = y.astype(np.int64)
         if self.fit_params:
             # scikit-optimize's constructor fit_params; those given to fit win.
             fit_params = {**self.fit_params, **fit_params}

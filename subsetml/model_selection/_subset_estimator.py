@@ -276,7 +276,13 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             y = column_or_1d(y, warn=True)
         else:
-            y = one_or_more_targets(check_numeric_y(y))
+            y = check_numeric_y(y)
+            # A skorch regressor takes y of shape (n, 1) (its loss compares
+            # it with an (n, 1) output); flattened, MSELoss broadcast the
+            # batch against itself and subset trials scored near 0 (a
+            # review). Other estimators get scikit-learn's 1-D column.
+            if not (y.ndim == 2 and adapter_for(final_step(self.estimator))):
+                y = one_or_more_targets(y)
         check_consistent_length(X, y)
         if is_classifier(self.estimator):
             check_label_types(y)

@@ -59,6 +59,16 @@ class SkorchAdapter:
                 "selector. Tune it on all rows (subset_size=1.0), or pass a plain "
                 "skorch net to train on subsets."
             )
+        if isinstance(estimator, skorch.NeuralNetBinaryClassifier):
+            # Its float targets and single logit: check_net_inputs's refusal,
+            # at once rather than after advice to mix subset training in.
+            raise TypeError(
+                f"{type(estimator).__name__} builds on skorch's "
+                "NeuralNetBinaryClassifier, which subset training does not "
+                "support. Use NeuralNetClassifier with a module of 2 outputs, "
+                "CrossEntropyLoss and integer labels 0/1, or tune it on all "
+                "rows (subset_size=1.0)."
+            )
         if isinstance(estimator, SubsetTrainingMixin):
             return clone(estimator).set_params(**settings)
         for plain, adaptive in (

@@ -289,3 +289,87 @@ def test_adaselection_keeps_its_rows_after_the_loss_goes_nan():
             random_state=0,
         ).fit(X, X[:, :1] * 3)
     assert all(h.get("rows_kept", 1) > 0 for h in reg.history)
+
+
+def test_one_column_regression_targets_reach_subset_trials_as_a_column():
+    # A review: SubsetEstimator flattened y of shape (n, 1), which skorch's
+    # regressors need; MSELoss then broadcast each batch against itself
+    # (torch's "target size" warning) and a search's subset trials scored
+    # about 0 where the same net scored 0.77 with the column.
+    from skorch import NeuralNetRegressor
+
+    from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 6).astype(np.float32)
+    y = (X @ rng.randn(6)).astype(np.float32).reshape(-1, 1)
+    net = NeuralNetRegressor(
+        torch.nn.Sequential(
+            torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)
+        ),
+        max_epochs=6, lr=0.05, train_split=None, verbose=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*target size")
+        torch.manual_seed(0)
+        model = SubsetEstimator(net, subset_size=0.5, random_state=0).fit(X, y)
+        torch.manual_seed(0)
+        search = SubsetSearchCV(
+            net, {"lr": [0.05]}, n_iter=1, cv=2, subset_size=0.5, rescore=0,
+            random_state=0,
+        ).fit(X, y)  # fmt: skip
+    assert model.predict(X).shape == (300, 1)
+    assert model.score(X, y) > 0.5
+    assert search.cv_results_["mean_test_score"][0] > 0.3
+
+
+def test_int32_labels_reach_rescoring_and_the_refit_as_int64():
+    # A review: subset trials cast int32 labels (the nets do), re-scoring and
+    # the refit fit the user's plain net on them: NaN scores, then torch's
+    # "expected target dtype to be Long" after the whole search.
+    from skorch import NeuralNetClassifier
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(240, 6).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int32) + (X[:, 1] > 0).astype(np.int32)
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(
+            torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)
+        ),
+        criterion=torch.nn.CrossEntropyLoss, max_epochs=2, train_split=None, verbose=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = SubsetSearchCV(
+            net, {"lr": (1e-3, 0.3, "log-uniform")}, n_iter=4, cv=2,
+            subset_size=0.3, rescore=2, random_state=0, error_score="raise",
+        ).fit(X, y)  # fmt: skip
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert (search.cv_results_["rung"] == 1).sum() == 2
+    assert set(search.predict(X)) <= {0, 1, 2}
+    assert y.dtype == np.int32  # the caller's array is left as it was
+
+
+def test_binary_classifier_net_in_a_subset_search_is_refused_at_once():
+    # A review: the error advised mixing in SubsetTrainingMixin, which then
+    # failed too. Whole folds (subset_size=1.0) still tune it.
+    from skorch import NeuralNetBinaryClassifier
+
+    from subsetml.model_selection import SubsetSearchCV
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 6).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    module = torch.nn.Sequential(torch.nn.Linear(6, 1), torch.nn.Flatten(0))
+    net = NeuralNetBinaryClassifier(module, max_epochs=2, train_split=None, verbose=0)
+    space = {"lr": (1e-3, 0.3, "log-uniform")}
+    with pytest.raises(TypeError, match="NeuralNetClassifier with a module of 2"):
+        SubsetSearchCV(net, space, n_iter=2, cv=2, subset_size=0.3).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = SubsetSearchCV(net, space, n_iter=2, cv=2, subset_size=1.0)
+        search.fit(X, y)
+    assert np.isfinite(search.best_score_)
+    assert search.predict(X).shape == (200,)
