@@ -7,6 +7,7 @@ import functools
 import json
 import math
 import numbers
+import pickle
 import time
 import warnings
 from contextlib import nullcontext
@@ -1619,6 +1620,29 @@ class _ReadsThrough:
         return getattr(fitted, name)
 
 
+class _SelectionTime:
+    """What a fitted adaptive trial sends back from a worker process."""
+
+    def __init__(self, selection_time_):
+        self.selection_time_ = selection_time_
+
+
+class _AdaptiveTrial(SubsetEstimator):
+    """A trial of a net that selects while it trains (``SubsetEstimator``).
+
+    Only its selection time is read after scoring, so once fitted it
+    pickles as that alone: a worker process (``n_jobs``, ``timeout``,
+    ``trial_timeout``) need not send the fitted net back, which fails for a
+    module class defined in ``__main__`` (skorch pickles module classes by
+    reference; a review), and costs a copy of the weights otherwise.
+    """
+
+    def __reduce__(self):
+        if "selection_time_" not in self.__dict__:
+            return super().__reduce__()
+        return (_SelectionTime, (self.selection_time_,))
+
+
 class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
     """A trial: the estimator fitted on a subset chosen before the search."""
 
@@ -2491,7 +2515,7 @@ class _Run:
                 ):
                     est = _TrainMore(below[si], params=rung.params, epochs=more[1])
                 elif self.adaptive and not rung.full:
-                    est = SubsetEstimator(
+                    est = _AdaptiveTrial(
                         est,
                         selector=s.selector,
                         subset_size=rung.size,
@@ -2523,7 +2547,9 @@ class _Run:
                     return_train_score=s.return_train_score,
                     return_n_test_samples=True,
                     return_times=True,
-                    return_estimator=self.adaptive or self.warm,
+                    # An adaptive trial's selection time, a warm rung's net;
+                    # nothing else travels back from a worker.
+                    return_estimator=self.warm or isinstance(est, _AdaptiveTrial),
                     split_progress=(si, len(self.splits)),
                     candidate_progress=(len(self.params) + ci, self.total),
                     error_score=s.error_score,
@@ -2535,15 +2561,31 @@ class _Run:
                     )
                 self.n_fits += 1
                 jobs.append((est, rows, rung.tests[si], kwargs))
-        if self.runner is None:
-            outs = self.parallel(
-                delayed(_fit_and_score)(
-                    est, self.X, self.y, train=train, test=test, **kwargs
+        try:
+            if self.runner is None:
+                outs = self.parallel(
+                    delayed(_fit_and_score)(
+                        est, self.X, self.y, train=train, test=test, **kwargs
+                    )
+                    for est, train, test, kwargs in jobs
                 )
-                for est, train, test, kwargs in jobs
-            )
-        else:
-            outs = self.runner.run(jobs, limit)
+            else:
+                outs = self.runner.run(jobs, limit)
+        except pickle.PicklingError as exc:
+            if not self.warm:
+                raise
+            # Warm rungs go on from the nets fitted at the rung below, which
+            # travel back from the worker processes (a review).
+            raise TypeError(
+                f"Rungs of {s.resource!r} continue the models fitted at the "
+                "rung below, so with n_jobs > 1, timeout or trial_timeout the "
+                "fitted models come back from worker processes, and pickling "
+                f"one failed ({exc}). skorch pickles a net's module class by "
+                "reference: define it in an importable module rather than in "
+                "a script's or notebook's __main__, or run with n_jobs=1 and "
+                "no timeout."
+            ) from exc
+        if self.runner is not None:
             why = (
                 f"the fit was stopped after {max(limit, 0):.3g} s, at the "
                 + (

@@ -373,3 +373,65 @@ def test_binary_classifier_net_in_a_subset_search_is_refused_at_once():
         search.fit(X, y)
     assert np.isfinite(search.best_score_)
     assert search.predict(X).shape == (200,)
+
+
+_MAIN_SCRIPT = """
+import warnings
+import numpy as np, torch
+from skorch import NeuralNetClassifier
+from subsetml.model_selection import SubsetSearchCV
+
+
+class MyModule(torch.nn.Module):
+    def __init__(self, hidden=8):
+        super().__init__()
+        self.l1 = torch.nn.Linear(6, hidden)
+        self.l2 = torch.nn.Linear(hidden, 2)
+
+    def forward(self, X):
+        return self.l2(torch.relu(self.l1(X)))
+
+
+if __name__ == "__main__":
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 6).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    net = NeuralNetClassifier(MyModule, max_epochs=2, train_split=None, verbose=0)
+    warnings.simplefilter("ignore")
+    common = dict(n_iter=2, cv=2, n_jobs=2, random_state=0)
+    search = SubsetSearchCV(net, {"lr": [0.01, 0.1]}, subset_size=0.3, **common)
+    print("subset trials:", search.fit(X, y).best_params_["lr"])
+    try:
+        SubsetSearchCV(
+            net, {"lr": [0.01, 0.1]}, subset_size=1.0, resource="max_epochs",
+            resource_rungs=(1, 2), **common,
+        ).fit(X, y)
+        print("epoch rungs: fitted")
+    except TypeError as exc:
+        print("epoch rungs:", str(exc)[:60], "importable module" in str(exc))
+"""
+
+
+def test_worker_processes_with_a_module_class_of_main(tmp_path):
+    # A review: with n_jobs=2 (or a timeout) every trial sent its fitted net
+    # back from its worker, and pickling a net whose module class lives in
+    # __main__ failed, ending the search. Subset trials now send back their
+    # selection time only; epoch rungs, which need the nets, say what to do.
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "search.py"
+    script.write_text(_MAIN_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("subset trials: 0.")
+    assert lines[1].startswith("epoch rungs: Rungs of 'max_epochs'")
+    assert lines[1].endswith("True")
