@@ -410,7 +410,12 @@ class SubsetSearchCV(BaseSearchCV):
         parameter set to the rung's value. A skorch net's ``max_epochs`` on
         whole folds goes on from the rung below: the nets fitted there train
         the difference in epochs (``partial_fit``: weights, optimiser state
-        and history kept), as Optuna's pruning on epochs does. So do
+        and history kept), as Optuna's pruning on epochs does -- unless a
+        callback of the net starts over at each fit (an ``LRScheduler``,
+        ``EarlyStopping``, a checkpoint: any but skorch's scoring, logging,
+        timing, clipping and initialising ones), which would make the net
+        scored at a rung differ from one fitted from the start; such nets
+        fit afresh at every rung. So do
         boosting rounds and ensemble members on whole folds, through
         ``warm_start``: ``max_iter`` of ``HistGradientBoosting*``,
         ``n_estimators`` of ``GradientBoosting*``, forests and bagging. Any

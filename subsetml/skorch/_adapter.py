@@ -28,6 +28,19 @@ __all__ = ["SkorchAdapter"]
 
 KEEP_LOWEST = "keep_lowest_train_loss"  # the callback's name in a net
 
+# Callbacks whose behaviour over a continued fit (partial_fit) is that of one
+# fit from the start: scoring, logging, timing, clipping, initialising.
+_CONTINUES_THROUGH = (
+    skorch.callbacks.EpochScoring,
+    skorch.callbacks.BatchScoring,
+    skorch.callbacks.PassthroughScoring,
+    skorch.callbacks.PrintLog,
+    skorch.callbacks.EpochTimer,
+    skorch.callbacks.ProgressBar,
+    skorch.callbacks.GradientNormClipping,
+    skorch.callbacks.Initializer,
+)
+
 
 class SkorchAdapter:
     """The :class:`~subsetml._adapters.EstimatorAdapter` of skorch nets."""
@@ -101,9 +114,23 @@ class SkorchAdapter:
     def epochs_param(self, estimator):
         """``"max_epochs"``, for a plain net: ``partial_fit`` continues it
         (module, optimiser state and history kept). Subset-training nets
-        plan a schedule per fit, so they have none."""
+        plan a schedule per fit, so they have none; nor do nets with a
+        callback that starts over at each fit (an ``LRScheduler`` is built
+        anew and steps from the start, ``EarlyStopping``'s patience resets,
+        a checkpoint restores), so that a net continued for its next rung
+        is not the net ``best_params_`` refits (a review). Only callbacks
+        known to carry no such state are continued through."""
         if isinstance(estimator, SubsetTrainingMixin):
             return None
+        callbacks = estimator.callbacks
+        if callbacks is None or isinstance(callbacks, str):  # "disable"
+            return "max_epochs"
+        for cb in callbacks:
+            if isinstance(cb, tuple):
+                cb = cb[-1]
+            kind = cb if isinstance(cb, type) else type(cb)
+            if not issubclass(kind, _CONTINUES_THROUGH):
+                return None
         return "max_epochs"
 
     def train_more(self, estimator, X, y, epochs, **fit_params):

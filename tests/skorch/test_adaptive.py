@@ -752,6 +752,57 @@ def test_epoch_rungs_train_the_nets_of_the_rung_below_further(data, monkeypatch)
     assert sorted(calls) == [(1, 1, 100)] * 4
 
 
+@pytest.mark.parametrize(
+    "callback, continued",
+    [
+        ("lr", False),
+        ("early", False),
+        ("scoring", True),
+        ("none", True),
+    ],
+)
+def test_epoch_rungs_fit_afresh_a_net_whose_callbacks_start_over(
+    data, monkeypatch, callback, continued
+):
+    # A review: partial_fit rebuilt an LRScheduler (its rate dropped again at
+    # each rung) and reset EarlyStopping's patience, so the net scored at the
+    # top rung was not the net best_params_ refits. Such nets now fit
+    # afresh at every rung; scoring callbacks continue through.
+    from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler
+
+    from subsetml.model_selection import SubsetSearchCV
+    from subsetml.skorch._adapter import SkorchAdapter
+
+    calls = []
+    original = SkorchAdapter.train_more
+
+    def spy(self, net, X, y, epochs, **fit_params):
+        calls.append(epochs)
+        return original(self, net, X, y, epochs, **fit_params)
+
+    monkeypatch.setattr(SkorchAdapter, "train_more", spy)
+    callbacks = {
+        "lr": [("lr", LRScheduler("StepLR", step_size=1, gamma=0.5))],
+        "early": [EarlyStopping(monitor="train_loss", patience=1)],
+        "scoring": [EpochScoring("accuracy", on_train=True)],
+        "none": None,
+    }[callback]
+    X, y = data
+    net = _plain_net().set_params(callbacks=callbacks)
+    search = SubsetSearchCV(
+        net, {"lr": (0.01, 0.5, "log-uniform")}, n_iter=2, cv=2,
+        subset_size=1.0, random_state=0, resource="max_epochs",
+        resource_rungs=(1, 3), pruner=None,
+    ).fit(X, y)  # fmt: skip
+    assert bool(calls) is continued
+    if callback == "lr":
+        # The refit's schedule is the one each trial was scored with.
+        rates = [row["event_lr"] for row in search.best_estimator_.history]
+        assert rates == pytest.approx(
+            [search.best_params_["lr"] * 0.5**i for i in range(3)]
+        )
+
+
 def test_epoch_rungs_score_with_a_decision_function_first_scorer(data):
     # Binary roc_auc asks for decision_function first; a skorch net has only
     # predict_proba, and so must the net continued at a higher rung.
