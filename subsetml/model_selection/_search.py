@@ -415,8 +415,8 @@ class SubsetSearchCV(BaseSearchCV):
         ``EarlyStopping``, a checkpoint: any but skorch's scoring, logging,
         timing, clipping and initialising ones), which would make the net
         scored at a rung differ from one fitted from the start; such nets
-        fit afresh at every rung. So do
-        boosting rounds and ensemble members on whole folds, through
+        fit afresh at every rung. Boosting rounds and ensemble members on
+        whole folds go on from the rung below too, through
         ``warm_start``: ``max_iter`` of ``HistGradientBoosting*``,
         ``n_estimators`` of ``GradientBoosting*``, forests and bagging. Any
         other resource, and subset-training nets, fit afresh at every rung.
