@@ -1642,9 +1642,9 @@ class _AdaptiveTrial(SubsetEstimator):
     reference; a review), and costs a copy of the weights otherwise.
     """
 
-    def __reduce__(self):
+    def __reduce_ex__(self, protocol):
         if "selection_time_" not in self.__dict__:
-            return super().__reduce__()
+            return super().__reduce_ex__(protocol)
         return (_SelectionTime, (self.selection_time_,))
 
 
