@@ -573,8 +573,23 @@ class GradientSelector(BaseSelector):
             # weight where all picks stand for as many rows.
             w = np.append(w, w[0] if self._equal_weights and w.size else 1.0)
         sizes = [m.shape[0] for m in members]
-        local = np.concatenate(members)[:k_part]
-        row_w = np.repeat(w, sizes)[:k_part]
+        over = sum(sizes) - k_part
+        if over > 0:
+            # Fewer than a batch's rows fit in the budget: the last is cut.
+            members[-1] = members[-1][: sizes[-1] - over]
+            sizes[-1] -= over
+        local = np.concatenate(members)
+        row_w = np.repeat(w, sizes)
+        if not self._equal_weights:
+            # A chosen batch stands for w batches of n / n_batches rows (the
+            # weights count batches), however many of its rows are kept: the
+            # cut one and a part's short final batch included. Its rows had
+            # carried w each, so a cut batch stood for a share of its rows
+            # and a class whose budget fills no whole batch lost most of its
+            # weight (20 rows weighed 6, a review).
+            chosen = np.asarray(sizes[: pos.shape[0]], dtype=np.float64)
+            scale = np.repeat((n / n_batches) / chosen, chosen.astype(np.int64))
+            row_w[: scale.shape[0]] *= scale
         return rows[local], row_w
 
     def _prepare_validation(self, view, validation, rng):

@@ -58,9 +58,34 @@ def test_per_batch_mode():
     # weights add up to the 400 rows (40 batches of 10).
     assert w.sum() == 400
     assert np.unique(w).size <= 4
-    # Per class too (uneven last batches): still a valid weighted subset.
+    # Per class too (uneven last batches): still a valid weighted subset,
+    # each class's rows weighing as many rows as the class holds.
     idx, w = CraigSelector(batch_size=7, random_state=0).select(view, 45)
     assert idx.size == 45 and np.unique(idx).size == 45 and np.all(w >= 0)
+    for c in range(3):
+        mine = view.y[idx] == c
+        assert w[mine].sum() == pytest.approx(np.sum(view.y == c))
+
+
+@pytest.mark.parametrize("selector", ["craig", "gradmatch"])
+def test_batch_cut_to_a_small_class_budget_keeps_the_class_weight(selector):
+    """A review: a class whose budget fills no whole batch kept a cut batch
+    whose rows still carried the batch's weight each, so 20 rows weighed 6
+    (class weights 160 : 6 for sizes 160 : 20)."""
+    from subsetml.selection import GradMatchSelector
+
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(160, int), np.ones(20, int)]
+    h = rng.randn(180, 3) + y[:, None]
+    p = np.where(y[:, None] == 0, [0.7, 0.3], [0.4, 0.6])
+    cls = CraigSelector if selector == "craig" else GradMatchSelector
+    idx, w = cls(batch_size=8, random_state=0).select(LastLayer(h, p, y), 18)
+    totals = [w[y[idx] == c].sum() for c in (0, 1)]
+    assert np.bincount(y[idx]).tolist() == [16, 2]
+    if selector == "craig":  # cluster sizes: every row counted once
+        assert totals == pytest.approx([160, 20])
+    else:  # matching coefficients: the classes' ratio kept roughly
+        assert 4 < totals[0] / totals[1] < 16
 
 
 @pytest.mark.parametrize("seed", range(3))
