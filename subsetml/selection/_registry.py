@@ -73,8 +73,15 @@ def make_selector(selector, random_state=None, *, weighted=True):
             "selector must be a name or an object with a select(view, budget) "
             f"method, got {type(selector).__name__}."
         )
-    else:
-        selector = clone(selector) if isinstance(selector, BaseEstimator) else selector
+    elif isinstance(selector, BaseEstimator):
+        selector = clone(selector)
+    elif hasattr(selector, "get_params"):
+        # A third party's selector with parameters: seeding it below must not
+        # change the caller's object, nor the next call's seed (a review).
+        try:
+            selector = clone(selector)
+        except Exception:  # a constructor that clone cannot call
+            selector = copy.deepcopy(selector)
     params = selector.get_params(deep=False) if hasattr(selector, "get_params") else {}
     if "random_state" in params and params["random_state"] is None:
         selector.set_params(random_state=random_state)

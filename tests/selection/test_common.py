@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-from subsetml import LastLayer
+from subsetml import LastLayer, Subset
 from subsetml.selection import (
     CraigSelector,
     GlisterSelector,
@@ -227,3 +227,34 @@ def test_a_tied_target_trains_about_as_well_as_random_rows(cls):
         scores[name] = np.mean(gaps)
     # It was 0.5-1.5 below random (R^2 below 0: worse than the constant).
     assert scores["smart"] > scores["random"] - 0.05
+
+
+class _DuckSelector:
+    """A third party's selector: get_params/set_params, no BaseEstimator."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def get_params(self, deep=False):
+        return {"random_state": self.random_state}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def select(self, view, budget, *, validation=None):
+        rng = np.random.RandomState(self.random_state)
+        return Subset(rng.choice(view.n_samples, budget, replace=False))
+
+
+def test_make_selector_seeds_a_copy_of_a_third_party_selector():
+    # A review: make_selector seeded the caller's own object and returned it,
+    # so every later call (each cv split) kept the first seed.
+    from subsetml.selection import make_selector
+
+    mine = _DuckSelector()
+    first = make_selector(mine, random_state=42)
+    second = make_selector(mine, random_state=7)
+    assert first is not mine and mine.random_state is None
+    assert (first.random_state, second.random_state) == (42, 7)
