@@ -64,6 +64,9 @@ class BoundedRunner:
         # ran before it was stopped (0 for one never started); None for the
         # tasks that finished.
         self.stopped_after = []
+        # Seconds the last run spent starting workers (0 with a live pool):
+        # a trial's limit over several rungs leaves them out too.
+        self.startup_s = 0.0
 
     def _pool(self):
         from joblib.externals.loky.process_executor import ProcessPoolExecutor
@@ -94,7 +97,15 @@ class BoundedRunner:
         """
         from sklearn import get_config
 
+        if limit is not None and limit <= 0:
+            # Nothing left of the limit (a trial's later rung): no fit is
+            # started, rather than started and killed at once.
+            self.startup_s = 0.0
+            self.stopped_after = [0.0] * len(tasks)
+            return [None] * len(tasks)
+        t0 = time.monotonic()
         pool = self._pool()
+        self.startup_s = time.monotonic() - t0
         config = get_config()
         deadline = None if limit is None else time.monotonic() + max(limit, 0.0)
         results = [None] * len(tasks)

@@ -2363,6 +2363,11 @@ class _Run:
             outs = self._evaluate(
                 [candidates[j] for j in alive], rung, *self._limit(start), more=more
             )
+            if self.runner is not None:
+                # Starting worker processes is not the trial's time (a
+                # review: counted, a later rung's limit was spent before
+                # it began, and every trial of a fast search failed).
+                start += self.runner.startup_s
             reported = []
             for i, j in enumerate(alive):
                 splits_out = outs[i * n_splits : (i + 1) * n_splits]

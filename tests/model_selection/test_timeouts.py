@@ -223,3 +223,41 @@ def test_bad_trial_timeout(data, bad):
     search = SubsetSearchCV(LogisticRegression(), {"C": [1.0]}, trial_timeout=bad)
     with pytest.raises(ValueError, match="trial_timeout"):
         search.fit(X, y)
+
+
+def test_worker_start_up_is_not_a_trials_time_on_later_rungs(data, monkeypatch):
+    # A review: a trial's limit over its rungs counted from before the
+    # workers started (imports, data: seconds), so a later rung's limit was
+    # spent before it began and every trial of a search of millisecond fits
+    # failed. Here starting the workers takes 2 s, longer than the limit.
+    real_pool = BoundedRunner._pool
+
+    def slow_pool(self):
+        if self._executor is None:
+            time.sleep(2.0)
+        return real_pool(self)
+
+    monkeypatch.setattr(BoundedRunner, "_pool", slow_pool)
+    X, y = data
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        {"C": (1e-2, 1e2, "log-uniform")},
+        n_iter=3,
+        cv=2,
+        subset_size=(0.3, 1.0),
+        pruner=None,
+        trial_timeout=1.5,
+        random_state=0,
+        error_score="raise",
+    ).fit(X, y)
+    assert list(search.cv_results_["rung"]) == [1, 1, 1]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_a_spent_limit_starts_no_fit(data):
+    X, y = data
+    runner = BoundedRunner(X, y, 1)
+    train, test = np.arange(100), np.arange(100, 200)
+    outs = runner.run([(Sleepy(0.0), train, test, {}), (Sleepy(0.0), train, test, {})], 0)
+    assert outs == [None, None] and runner.stopped_after == [0.0, 0.0]
+    assert runner._executor is None  # no worker started only to be killed
