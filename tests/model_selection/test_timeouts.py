@@ -258,6 +258,7 @@ def test_a_spent_limit_starts_no_fit(data):
     X, y = data
     runner = BoundedRunner(X, y, 1)
     train, test = np.arange(100), np.arange(100, 200)
-    outs = runner.run([(Sleepy(0.0), train, test, {}), (Sleepy(0.0), train, test, {})], 0)
+    task = (Sleepy(0.0), train, test, {})
+    outs = runner.run([task, task], 0)
     assert outs == [None, None] and runner.stopped_after == [0.0, 0.0]
     assert runner._executor is None  # no worker started only to be killed
