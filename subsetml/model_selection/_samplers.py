@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -74,7 +75,7 @@ def make_sampler(optimizer, seed, kwargs=None, n_iter=None):
                 "optimizer_kwargs configure a named optimizer; a sampler instance "
                 "is used as given (pass its arguments to its constructor)."
             )
-        return copy.deepcopy(optimizer)
+        return _copy_sampler(optimizer)
     if optimizer == "tpe":
         if "n_initial_points" in kwargs:
             kwargs["n_startup_trials"] = kwargs.pop("n_initial_points")
@@ -321,3 +322,42 @@ def _python(value, dist):
         return int(np.clip(value, dist.low, dist.high))
     value = value.item() if isinstance(value, np.generic) else value
     return value
+
+
+def _copy_sampler(sampler):
+    """A deep copy of an Optuna sampler, with fresh locks for the thread
+    locks some hold (NSGA-II and NSGA-III keep one), which ``deepcopy``
+    cannot copy (a review: such samplers failed at ``fit``)."""
+    try:
+        return copy.deepcopy(sampler)
+    except TypeError:
+        pass
+    memo = {}
+    for lock in _thread_locks(sampler):
+        memo[id(lock)] = (
+            threading.RLock() if "RLock" in type(lock).__name__ else threading.Lock()
+        )
+    return copy.deepcopy(sampler, memo)
+
+
+def _thread_locks(obj, seen=None, depth=0):
+    """The thread locks reachable from ``obj`` through attributes and
+    containers (a few levels deep)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 6:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, _LOCK_TYPES):
+        return [obj]
+    if isinstance(obj, dict):
+        children = list(obj.values())
+    elif isinstance(obj, (list, tuple, set)):
+        children = list(obj)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        children = list(vars(obj).values())
+    else:
+        return []
+    return [lock for c in children for lock in _thread_locks(c, seen, depth + 1)]
+
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))

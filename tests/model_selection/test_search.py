@@ -428,6 +428,17 @@ def test_optuna_sampler_instance_is_copied(data):
     assert a == b  # the instance itself was not consumed by the first fit
 
 
+@pytest.mark.parametrize("name", ["NSGAIISampler", "NSGAIIISampler"])
+def test_a_sampler_holding_a_thread_lock_is_copied(data, name):
+    # A review: NSGA-II and NSGA-III keep a thread lock, which deepcopy
+    # cannot copy, and fit failed ("cannot pickle '_thread.lock' object").
+    X, y = data
+    sampler = getattr(optuna.samplers, name)(seed=3)
+    a = _search(optimizer=sampler, selector="random").fit(X, y).cv_results_["params"]
+    b = _search(optimizer=sampler, selector="random").fit(X, y).cv_results_["params"]
+    assert a == b
+
+
 @pytest.mark.filterwarnings("ignore:BruteForceSampler is experimental")
 @pytest.mark.parametrize("sampler", ["grid", "brute force"])
 @pytest.mark.parametrize("n_points", [1, 2])
