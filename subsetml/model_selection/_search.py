@@ -309,7 +309,9 @@ class SubsetSearchCV(BaseSearchCV):
         Optuna storage object is used as given.
 
         With a storage the search is resumable: fitting again with the same
-        storage and ``study_name`` continues where an interrupted run stopped
+        storage, ``study_name`` and an int ``random_state`` (which draws the
+        subsets; another, or None, is refused on subsets) continues where an
+        interrupted run stopped
         and ends with ``n_iter`` trials in total; ``cv_results_`` holds them
         all. Several processes (or machines) may fit the same search on one
         storage at once: they share the trials, the study ends with exactly
@@ -898,6 +900,9 @@ multimetric_
                         # before score_size="auto" resume where it changes
                         # nothing.
                         score_size=(None if all(r.full for r in rungs) else score_size),
+                        # The subsets (and scoring rows) it draws; nothing
+                        # is drawn when every rung is whole folds.
+                        seed=None if all(r.full for r in rungs) else selection_seed,
                     )
                 ),
                 runner=(
@@ -1350,7 +1355,7 @@ multimetric_
         # searches in benchmarks/results/nn_search_cpu*.json.
         return 3 if adaptive else 0
 
-    def _fingerprint(self, X, y, splits, score_size, fit_params=None):
+    def _fingerprint(self, X, y, splits, score_size, fit_params=None, seed=None):
         """Hashes of what a stored study's trials depend on, by component.
 
         Checked when a study is resumed: results computed on other data, with
@@ -1426,6 +1431,10 @@ multimetric_
         }
         if given:
             out["fit_params"] = digest(sorted(given.items(), key=lambda kv: kv[0]))
+        if seed is not None:
+            # Another random_state draws other subsets: trials stored with
+            # the first would silently mix with this fit's (a review).
+            out["seed"] = digest(int(seed))
         return out
 
     def _check_data(self, X, y):
@@ -1777,6 +1786,7 @@ _FINGERPRINT_PARTS = {
     "scoring": "the scoring parameter",
     "folds": "the train and test rows of cv's splits",
     "fit_params": "fit's keyword arguments such as sample_weight",
+    "seed": "random_state, which draws the subsets",
 }
 
 
@@ -2118,13 +2128,24 @@ class _Run:
                     k
                     for k in sorted(set(mine) | set(stored))
                     if stored.get(k) != mine.get(k)
+                    # Studies stored before the seed was a component.
+                    and not (k == "seed" and k not in stored)
                 ]
                 if changed:
                     what = [f"{k} ({_FINGERPRINT_PARTS.get(k, k)})" for k in changed]
                     hint = ""
+                    if "seed" in changed and not isinstance(
+                        self.search.random_state, numbers.Integral
+                    ):
+                        hint += (
+                            " With random_state=None (or a RandomState "
+                            "instance) every fit draws other subsets: give it "
+                            "an int to resume a study or share it between "
+                            "workers."
+                        )
                     if "folds" in changed and _unseeded_splitter(self.search.cv):
                         cv = type(self.search.cv).__name__
-                        hint = (
+                        hint += (
                             f" The cv, a {cv} without an int random_state, "
                             "draws other folds on every fit: give it one (e.g. "
                             f"{cv}(..., random_state=0)) to resume a study."

@@ -1292,7 +1292,10 @@ def test_an_error_a_fit_raises_is_not_queued_for_the_next_fit(data, tmp_path):
     for seed in range(3):
         search = SubsetSearchCV(
             Fails(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=6, cv=2,
-            subset_size=0.5, selector="random", random_state=seed,
+            subset_size=0.5, selector="random", random_state=0,
+            # Another sampler seed per fit: new configurations, the same
+            # subsets (another random_state would draw others: refused).
+            optimizer=optuna.samplers.RandomSampler(seed=seed),
             storage=storage, study_name="s", error_score="raise",
         )  # fmt: skip
         with pytest.raises(RuntimeError, match="bad C=") as error:
@@ -1320,3 +1323,37 @@ def test_a_sampler_instance_on_a_resumed_study_does_not_replay_its_draws(
     search(3).fit(X, y)
     values = [p["C"] for p in search(6).fit(X, y).cv_results_["params"]]
     assert len(values) == 6 and len(set(values)) == 6
+
+
+def test_a_stored_study_resumes_only_with_the_subsets_it_was_run_on(data, tmp_path):
+    # A review: resuming (or sharing) a study with another random_state, the
+    # default None included, drew other subsets and mixed their trials with
+    # the stored ones, silently.
+    from subsetml.model_selection._search import _PRINT_KEY
+
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def search(random_state, n_iter=4, subset_size=0.3, name="s"):
+        return SubsetSearchCV(
+            LogisticRegression(), {"C": (1e-3, 1e2, "log-uniform")}, cv=2,
+            n_iter=n_iter, subset_size=subset_size, random_state=random_state,
+            storage=storage, study_name=name,
+        )  # fmt: skip
+
+    search(0).fit(X, y)
+    assert len(search(0, n_iter=6).fit(X, y).cv_results_["params"]) == 6
+    with pytest.raises(ValueError, match="other seed .random_state") as error:
+        search(1, n_iter=8).fit(X, y)
+    assert "give it an int" not in str(error.value)
+    with pytest.raises(ValueError, match="random_state=None .* give it an int"):
+        search(None, n_iter=8).fit(X, y)
+    # Whole folds draw nothing: any random_state resumes.
+    search(0, subset_size=1.0, name="w").fit(X, y)
+    search(None, n_iter=6, subset_size=1.0, name="w").fit(X, y)
+    # A study stored before the seed was checked resumes as before.
+    study = optuna.load_study(study_name="s", storage=storage)
+    stored = dict(study.user_attrs[_PRINT_KEY])
+    del stored["seed"]
+    study.set_user_attr(_PRINT_KEY, stored)
+    assert len(search(1, n_iter=8).fit(X, y).cv_results_["params"]) == 8
