@@ -903,6 +903,13 @@ multimetric_
                         # The subsets (and scoring rows) it draws; nothing
                         # is drawn when every rung is whole folds.
                         seed=None if all(r.full for r in rungs) else selection_seed,
+                        # Of several metrics, the one the study's values are.
+                        objective=(
+                            objective_metric
+                            if isinstance(self.scoring, (dict, list, tuple, set))
+                            or isinstance(self.refit, str)
+                            else None
+                        ),
                     )
                 ),
                 runner=(
@@ -1355,7 +1362,9 @@ multimetric_
         # searches in benchmarks/results/nn_search_cpu*.json.
         return 3 if adaptive else 0
 
-    def _fingerprint(self, X, y, splits, score_size, fit_params=None, seed=None):
+    def _fingerprint(
+        self, X, y, splits, score_size, fit_params=None, seed=None, objective=None
+    ):
         """Hashes of what a stored study's trials depend on, by component.
 
         Checked when a study is resumed: results computed on other data, with
@@ -1435,6 +1444,11 @@ multimetric_
             # Another random_state draws other subsets: trials stored with
             # the first would silently mix with this fit's (a review).
             out["seed"] = digest(int(seed))
+        if objective is not None:
+            # With several metrics, the one the study's values hold: another
+            # refit metric would mix its values with the stored ones and
+            # part study.best_trial from best_index_ (a review).
+            out["objective"] = digest(str(objective))
         return out
 
     def _check_data(self, X, y):
@@ -1787,6 +1801,7 @@ _FINGERPRINT_PARTS = {
     "folds": "the train and test rows of cv's splits",
     "fit_params": "fit's keyword arguments such as sample_weight",
     "seed": "random_state, which draws the subsets",
+    "objective": "refit, the metric of several that the study maximises",
 }
 
 
@@ -2128,8 +2143,8 @@ class _Run:
                     k
                     for k in sorted(set(mine) | set(stored))
                     if stored.get(k) != mine.get(k)
-                    # Studies stored before the seed was a component.
-                    and not (k == "seed" and k not in stored)
+                    # Studies stored before these were components.
+                    and not (k in ("seed", "objective") and k not in stored)
                 ]
                 if changed:
                     what = [f"{k} ({_FINGERPRINT_PARTS.get(k, k)})" for k in changed]

@@ -1357,3 +1357,22 @@ def test_a_stored_study_resumes_only_with_the_subsets_it_was_run_on(data, tmp_pa
     del stored["seed"]
     study.set_user_attr(_PRINT_KEY, stored)
     assert len(search(1, n_iter=8).fit(X, y).cv_results_["params"]) == 8
+
+
+def test_a_stored_multi_metric_study_resumes_only_for_its_metric(data, tmp_path):
+    # A review: resumed with refit="f1" after refit="accuracy", the study's
+    # values mixed both metrics and study.best_trial parted from best_index_.
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def search(refit, n_iter):
+        return SubsetSearchCV(
+            LogisticRegression(), {"C": (1e-3, 1e2, "log-uniform")}, cv=2,
+            n_iter=n_iter, subset_size=0.3, random_state=0, refit=refit,
+            scoring=["accuracy", "f1"], storage=storage, study_name="s",
+        )  # fmt: skip
+
+    search("accuracy", 3).fit(X, y)
+    assert len(search("accuracy", 5).fit(X, y).cv_results_["params"]) == 5
+    with pytest.raises(ValueError, match="other objective .refit"):
+        search("f1", 7).fit(X, y)
