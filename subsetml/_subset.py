@@ -13,10 +13,17 @@ from subsetml._validation import external_stacklevel
 __all__ = ["Subset", "cover_classes", "resolve_budget"]
 
 
+_INT64_MAX = np.iinfo(np.int64).max
+
+
 class Subset:
     """Rows chosen by a selector, with the weight each row carries.
 
     A ``Subset`` unpacks as a pair, so ``indices, weights = subset`` works.
+    The constructor checks shapes and types only: that the indices are
+    unique and within the data and the weights non-negative is what
+    :meth:`BaseSelector.select <subsetml.selection.BaseSelector.select>`
+    checks of every selector's result.
 
     Parameters
     ----------
@@ -54,6 +61,9 @@ class Subset:
             raise ValueError(
                 f"Subset indices must be integers, got dtype {indices.dtype}."
             )
+        if indices.dtype == np.uint64 and indices.size and indices.max() > _INT64_MAX:
+            # astype would wrap them to negative positions (a review).
+            raise ValueError("Subset indices must fit in int64.")
         indices = indices.astype(np.int64, copy=False)
         if weights is None:
             weights = np.ones(indices.shape[0], dtype=np.float64)

@@ -245,7 +245,7 @@ class LastLayer:
                 f"columns of outputs, got dtype {y.dtype} (labels such as "
                 f"{y.ravel()[:3].tolist()}). Encode labels with "
                 "sklearn.preprocessing.LabelEncoder, or build the view with "
-                "LastLayer.from_estimator / LastLayer.from_proxy, which do it."
+                "LastLayer.from_inputs / from_estimator / from_proxy, which do it."
             )
         if y.shape[0] != n:
             raise ValueError(
@@ -455,7 +455,10 @@ class LastLayer:
         )
         op = self._operator(mode, rows)
         if isinstance(op, DenseGradients):
-            return op.dense().copy() if rows is None else op.dense()
+            # Rows by position copy; all rows or a slice are views of the
+            # stored arrays (a review found a write through a slice's).
+            fancy = rows is not None and not isinstance(rows, slice)
+            return op.dense() if fancy else op.dense().copy()
         out = np.empty((op.n, op.dim), dtype=op.dtype)
         for start in range(0, op.n, block_size):
             stop = min(start + block_size, op.n)
@@ -572,8 +575,9 @@ class LastLayer:
             if not hasattr(final, "predict_proba"):
                 raise ValueError(
                     f"{type(final).__name__} has no predict_proba, so its "
-                    "last-layer gradients are unknown; use LastLayer.from_proxy "
-                    "(a logistic-regression stand-in) instead."
+                    "last-layer gradients are unknown. To choose rows to fit it "
+                    "on from scratch use LastLayer.from_inputs; for a fitted "
+                    "logistic-regression stand-in, LastLayer.from_proxy."
                 )
             outputs = final.predict_proba(Xt)
             classes = np.asarray(final.classes_)

@@ -536,3 +536,16 @@ def test_from_inputs_names_the_non_numeric_columns_of_a_frame():
         LastLayer.from_inputs(df, rng.randint(2, size=30))
     numeric = LastLayer.from_inputs(df[["a", "n"]], rng.randint(2, size=30))
     assert numeric.n_samples == 30
+
+
+@pytest.mark.parametrize("rows", [None, slice(0, 2), [0, 1]])
+def test_gradients_never_alias_the_stored_arrays(rows):
+    # A review: rows=slice(...) returned a view of the features (and of the
+    # caller's array), so writing to the gradients changed the view.
+    h = np.arange(12.0).reshape(6, 2)
+    view = LastLayer(h, np.full((6, 2), 0.5), [0, 1] * 3)
+    for mode in ("features", "bias"):
+        g = view.gradients(mode, rows=rows)
+        g[:] = -1
+    np.testing.assert_array_equal(h, np.arange(12.0).reshape(6, 2))
+    np.testing.assert_array_equal(view.features, h)

@@ -30,6 +30,8 @@ def test_subset_pickles_and_compares():
         ([[1, 2]], None, "one-dimensional"),
         ([0.5, 1.0], None, "integers"),
         ([1, 2], [1.0], "must match"),
+        # A review: a uint64 index past int64 wrapped to a negative position.
+        (np.array([2**63], dtype=np.uint64), None, "fit in int64"),
     ],
 )
 def test_subset_rejects_malformed(indices, weights, match):

@@ -121,6 +121,7 @@ class BaseSelector(BaseEstimator):
             raise TypeError(
                 f"{type(self).__name__}.select expects a subsetml.LastLayer, got "
                 f"{type(view).__name__}. Build one with LastLayer(...), "
+                "LastLayer.from_inputs (rows to fit a model on from scratch), "
                 "LastLayer.from_estimator or LastLayer.from_proxy."
             )
         if validation is not None:
@@ -227,14 +228,16 @@ def allocate_budget(counts, k):
     Parameters
     ----------
     counts : array-like of int
-        Rows in each group.
+        Rows in each group (an empty group gets no row).
     k : int
-        Total budget, ``len(counts) <= k <= sum(counts)``.
+        Total budget, at least one row per non-empty group and at most
+        ``sum(counts)``.
 
     Returns
     -------
     budgets : ndarray of int64
-        ``budgets.sum() == k`` and ``1 <= budgets <= counts``.
+        ``budgets.sum() == k`` and ``1 <= budgets <= counts`` (0 for an
+        empty group).
 
     Examples
     --------
@@ -259,9 +262,13 @@ def allocate_budget(counts, k):
         )
     check_number(k, "k", integer=True, description="an int (a row count)")
     total = int(counts.sum())
-    if k < counts.shape[0]:
+    if k < 1:
+        raise ValueError(f"k must be at least 1 row, got {k}.")
+    groups = int(np.count_nonzero(counts))
+    if k < groups:
+        # Empty groups take no row, so they need none (a review).
         raise ValueError(
-            f"A budget of {k} rows cannot cover {counts.shape[0]} classes with at "
+            f"A budget of {k} rows cannot cover {groups} classes with at "
             "least one row each; raise the budget or set per_class=False."
         )
     if k > total:

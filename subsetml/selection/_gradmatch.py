@@ -149,7 +149,13 @@ class GradMatchSelector(GradientSelector):
     chosen row stands for, so the weighted subset loss is on the scale of
     the full-data loss. The ridge penalty shrinks them: when ``lam`` is not
     small next to the squared gradient norms, they sum to noticeably less
-    than the ground set's size. On an untrained view (one-shot selection,
+    than the ground set's size. Where the gradients to match sum to about
+    zero -- the bias gradients of a fitted proxy with an intercept, whose
+    residuals sum to zero, or standardised features -- the match is about
+    zero and so are the weights (1e-14 in a review's case): scale-free
+    users (``SubsetEstimator`` divides them by their mean) are unaffected,
+    but such weights say nothing about how many rows a pick stands for.
+    On an untrained view (one-shot selection,
     :meth:`~subsetml.LastLayer.from_inputs`), per class and with
     ``target="train"``, each class's weights are then rescaled to sum to
     the class's size, so every class keeps its share of the total weight.

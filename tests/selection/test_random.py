@@ -78,11 +78,26 @@ def test_allocate_budget_too_small_for_classes():
         ([3, 3], 2.5, r"k must be an int \(a row count\), got 2.5"),
         ([3, 3], "4", "k must be an int"),
         ([3, 3], True, "k must be an int"),
+        # A review: "a budget of -1 rows cannot cover 2 classes".
+        ([10, 10], -1, "k must be at least 1 row, got -1"),
+        ([10, 10], 0, "k must be at least 1 row, got 0"),
     ],
 )
 def test_allocate_budget_refuses_bad_input(counts, k, match):
     with pytest.raises(ValueError, match=match):
         allocate_budget(counts, k)
+
+
+@pytest.mark.parametrize(
+    "counts, k, expected",
+    [([5, 0, 5], 4, [2, 0, 2]), ([5, 0, 5], 2, [1, 0, 1]), ([0, 5], 1, [0, 1])],
+)
+def test_allocate_budget_gives_empty_groups_nothing_and_needs_nothing_for_them(
+    counts, k, expected
+):
+    # A review: empty groups got 0 rows but counted as classes to cover, so
+    # [5, 0, 5] with k=2 was refused although [1, 0, 1] is a valid answer.
+    assert allocate_budget(counts, k).tolist() == expected
 
 
 def test_allocate_budget_takes_numpy_integers_and_whole_float_counts():
