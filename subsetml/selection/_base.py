@@ -90,6 +90,14 @@ class BaseSelector(BaseEstimator):
     #: ``sample_weight`` loses nothing by dropping them.
     _equal_weights = False
 
+    def _counts_units(self, part):
+        """Whether a pick's weight counts the ground units it stands for
+        (CRAIG's cluster sizes; GRAD-MATCH's one-shot class totals), so that
+        in per-batch selection a kept row stands for its share of the
+        batch's rows. Matching coefficients are not counts: their rows keep
+        the batch's weight each."""
+        return False
+
     def _unweighted(self):
         """This selector as it should run where its weights will be dropped
         (an estimator without ``sample_weight``): itself, unless it has a
@@ -587,13 +595,16 @@ class GradientSelector(BaseSelector):
             sizes[-1] -= over
         local = np.concatenate(members)
         row_w = np.repeat(w, sizes)
-        if not self._equal_weights:
+        if self._counts_units(part):
             # A chosen batch stands for w batches of n / n_batches rows (the
             # weights count batches), however many of its rows are kept: the
             # cut one and a part's short final batch included. Its rows had
             # carried w each, so a cut batch stood for a share of its rows
             # and a class whose budget fills no whole batch lost most of its
-            # weight (20 rows weighed 6, a review).
+            # weight (20 rows weighed 6, a review). Matching coefficients
+            # keep w per row: scaled so, GRAD-MATCH's subset-trained MLPs
+            # lost 0.45 +- 0.23 points over 20 seeds
+            # (benchmarks/results/selection_cost_batch_weights.json).
             chosen = np.asarray(sizes[: pos.shape[0]], dtype=np.float64)
             scale = np.repeat((n / n_batches) / chosen, chosen.astype(np.int64))
             row_w[: scale.shape[0]] *= scale

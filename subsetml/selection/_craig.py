@@ -196,6 +196,9 @@ class CraigSelector(GradientSelector):
     # and trees at 5 % (benchmarks/bench_quality.py).
     _untrained_regression_gradients = "bias"
 
+    def _counts_units(self, part):
+        return True  # cluster sizes
+
     def _ground_operator(self, view, mode, rng):
         if not (
             mode == "bias"

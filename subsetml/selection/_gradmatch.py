@@ -426,17 +426,18 @@ class GradMatchSelector(GradientSelector):
             pos = np.concatenate([pos, extra])
             w = np.concatenate([w, np.ones(extra.shape[0])])
         total = float(np.sum(w))
-        if (
-            part.view.untrained
-            and part.label is not None
-            and self.target == "train"
-            and total > 0
-        ):
+        if self._counts_units(part) and total > 0:
             # One-shot selection, per class: every class keeps the total
             # weight of the rows it stands for, so the ridge shrinkage cannot
             # tilt the class balance the estimator sees (Notes, "Weights").
             w = np.asarray(w, dtype=np.float64) * (n / total)
         return pos, w
+
+    def _counts_units(self, part):
+        # One-shot, per class: the weights are rescaled to the class's size.
+        return bool(
+            part.view.untrained and part.label is not None and self.target == "train"
+        )
 
     def _diversity(self, view):
         """The weight of the coverage term on ``view`` (``"auto"`` resolved)."""
