@@ -157,7 +157,7 @@ class GradMatchSelector(GradientSelector):
     but such weights say nothing about how many rows a pick stands for.
     On an untrained view (one-shot selection,
     :meth:`~subsetml.LastLayer.from_inputs`), per class and with
-    ``target="train"``, each class's weights are then rescaled to sum to
+    ``target="train"``, each class's weights are rescaled to sum to
     the class's size, so every class keeps its share of the total weight.
     There a class's residual is the same on all its rows, the bias
     coordinate of the match is the weight total itself, and the shrinkage
