@@ -290,6 +290,31 @@ def _data_key(X, y):
     return tuple(parts)
 
 
+def _massless_labels(criterion, y):
+    """Whether any of the labels ``y`` gets no weight from ``criterion``
+    (``ignore_index``, a class weight of 0); True when that cannot be told."""
+    if not isinstance(criterion, (torch.nn.NLLLoss, torch.nn.CrossEntropyLoss)):
+        return False
+    try:
+        mass = loss_mass(criterion, y, torch.ones(get_len(y)))
+    except (TypeError, ValueError, RuntimeError):
+        return True
+    return bool((mass <= 0).any())
+
+
+def _avoid_rows(dists, dead):
+    """Policies' distributions (one row per policy) with no mass on the
+    ``dead`` columns, each renormalised; a policy left with none spreads
+    evenly over the live columns. Where every column is dead they are kept
+    as they are (the step trains on nothing, as the parent's would)."""
+    if dead.all():
+        return dists
+    out = np.where(dead[None, :], 0.0, dists)
+    total = out.sum(axis=1, keepdims=True)
+    even = (~dead).astype(np.float64) / float(np.count_nonzero(~dead))
+    return np.where(total > 0, out / np.where(total > 0, total, 1.0), even[None, :])
+
+
 class AdaSelectionMixin:
     """Per-minibatch adaptive subsampling for skorch nets (AdaSelection).
 
@@ -968,9 +993,18 @@ class AdaSelectionMixin:
         return dataset_train, dataset_valid
 
     def _ada_uses_reward_pool(self):
-        """Whether this fit scores its probe rewards on rows outside the batch."""
+        """Whether this fit scores its probe rewards on rows outside the batch.
+
+        Not where no step can select (``sampling_rate=1``, or a fit that is
+        all warm-up): there no probe runs, and the step is the parent's on
+        every training row, none set aside (a review found a fifth of them
+        reserved for nothing)."""
+        selects = self.sampling_rate < 1 and (
+            len(self.history) + self.max_epochs > self.warmup_epochs
+        )
         return (
-            not (isinstance(self.reward_rows, str) and self.reward_rows == "batch")
+            selects
+            and not (isinstance(self.reward_rows, str) and self.reward_rows == "batch")
             and self.method_reward in ("probe", "paired")
             and self.method_lr > 0
             and len(self._ada_build_policies()[0]) > 1
@@ -1073,6 +1107,12 @@ class AdaSelectionMixin:
             return loader
         self._ada_start(len(dataset), split=_split_key(dataset))
         data = _array_data(dataset)
+        # Whether a batch can hold labels the loss gives no weight: looked up
+        # once over the training rows where they are plain arrays, so that a
+        # step need not (the common case: none).
+        self._ada_dead_labels_ = data is None or _massless_labels(
+            self.criterion_, data[1] if data[2] is None else data[1][data[2]]
+        )
         if data is not None:
             loader = super().get_iterator(dataset, training=True)
             if _plain_loader(loader):
@@ -1466,6 +1506,9 @@ class AdaSelectionMixin:
             choose = self.weighting_.choose_probe
         part = full if eligible is None else full.take(eligible)
         dists = np.stack([p.distribution(part, k) for p in self.policies_])
+        dead = self._ada_massless_rows(yi, row_ids)
+        if dead is not None:
+            dists = _avoid_rows(dists, dead if eligible is None else dead[eligible])
         if probe is not None and self.weighting_.reward == "paired":
             return self._ada_paired_step(
                 (Xi, yi, row_ids, fit_params),
@@ -1498,6 +1541,28 @@ class AdaSelectionMixin:
         if y_pred_all is not None:
             step = dict(step, y_pred=y_pred_all)
         return step
+
+    def _ada_massless_rows(self, y, row_ids):
+        """Rows of the batch the loss gives no weight (a label equal to the
+        criterion's ``ignore_index``, a class weight of 0, a
+        ``sample_weight`` of 0) as a boolean array, or None when every row
+        counts. A policy must not keep them: their loss of 0 ranks them first
+        for small-loss policies, and a step on them alone trains nothing (a
+        review found every selecting step of such fits on ignored rows)."""
+        dead = None
+        if getattr(self, "_ada_dead_labels_", True):
+            try:
+                mass = loss_mass(self.criterion_, y, torch.ones(get_len(y)))
+            except (TypeError, ValueError, RuntimeError):
+                mass = None
+            dead = None if mass is None else (mass <= 0).numpy()
+        weight = getattr(self, "_ada_train_weight_", None)
+        if weight is not None and row_ids is not None:
+            zero = weight[row_ids] <= 0
+            dead = zero if dead is None else dead | zero
+        if dead is None or not dead.any():
+            return None
+        return dead
 
     def _ada_probe_rows(self, Xi, yi, row_ids, full, k, fresh, epoch, fit_params):
         """The rows a probe step scores before and after it (``_HeldOut``), or None."""
@@ -1729,8 +1794,12 @@ class AdaSelectionClassifier(AdaSelectionMixin, NeuralNetClassifier):
             return grads, errors, n_classes
         y = target.long().reshape(-1)
         # Rows whose label the loss ignores (CrossEntropyLoss's ignore_index,
-        # -100 by default) carry no gradient and no error.
+        # -100 by default, or one inside the class range) carry no gradient
+        # and no error.
         valid = (y >= 0) & (y < n_classes)
+        ignore = getattr(self.criterion_, "ignore_index", None)
+        if isinstance(ignore, int):
+            valid = valid & (y != ignore)
         onehot = torch.nn.functional.one_hot(torch.where(valid, y, 0), n_classes)
         grads = (proba - onehot.to(proba.dtype)).norm(dim=1) * valid
         errors = ((proba.argmax(dim=1) != y) & valid).to(proba.dtype)

@@ -367,8 +367,18 @@ def test_bad_policies_type(clf_data):
         make_clf(policies=3).fit(*clf_data)
 
 
-@pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_sampling_rate_one_trains_exactly_like_skorch(clf_data, dropout):
+@pytest.mark.parametrize(
+    "dropout, ada_params",
+    [
+        (0.0, {}),
+        (0.3, {}),
+        # A review: a reserve for the probe reward was set aside although no
+        # step can select, so a fifth of the rows never trained.
+        (0.0, {"method_reward": "probe", "reward_rows": 0.2}),
+        (0.0, {"method_reward": "paired", "reward_rows": 0.2}),
+    ],
+)
+def test_sampling_rate_one_trains_exactly_like_skorch(clf_data, dropout, ada_params):
     X, y = clf_data
     common = dict(
         module=MLP,
@@ -385,7 +395,9 @@ def test_sampling_rate_one_trains_exactly_like_skorch(clf_data, dropout):
     torch.manual_seed(0)
     plain = NeuralNetClassifier(**common).fit(X, y)
     torch.manual_seed(0)
-    ada = AdaSelectionClassifier(sampling_rate=1.0, warmup_epochs=0, **common)
+    ada = AdaSelectionClassifier(
+        sampling_rate=1.0, warmup_epochs=0, **ada_params, **common
+    )
     ada.fit(X, y)
     for (name, a), (_, b) in zip(
         plain.module_.named_parameters(), ada.module_.named_parameters()
@@ -394,6 +406,25 @@ def test_sampling_rate_one_trains_exactly_like_skorch(clf_data, dropout):
     assert plain.history[:, "train_loss"] == ada.history[:, "train_loss"]
     assert plain.history[:, "valid_acc"] == ada.history[:, "valid_acc"]
     assert ada.history[:, "rows_scored"] == [0, 0, 0]
+
+
+def test_a_fit_all_warm_up_sets_no_reward_rows_aside(clf_data):
+    X, y = clf_data
+    common = dict(
+        module=MLP, criterion=torch.nn.CrossEntropyLoss, max_epochs=3,
+        batch_size=16, lr=0.1, train_split=None, verbose=0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    plain = NeuralNetClassifier(**common).fit(X, y)
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="covers all max_epochs"):
+        ada = AdaSelectionClassifier(
+            sampling_rate=0.3, warmup_epochs=3, method_reward="probe",
+            reward_rows=0.2, **common,
+        ).fit(X, y)  # fmt: skip
+    assert ada.history[:, "rows_seen"] == [N] * 3
+    for a, b in zip(plain.module_.parameters(), ada.module_.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_sampling_rate_one_regressor_matches_skorch(reg_data):
@@ -1238,8 +1269,10 @@ def test_reward_rows_fraction_reserves_rows_that_are_never_trained_on(clf_data):
 def test_reward_rows_reserve_is_kept_by_partial_fit(clf_data):
     X, y = clf_data
     torch.manual_seed(0)
+    # Two epochs: the first is warm-up, and a fit of warm-up only sets no
+    # rows aside.
     net = make_clf(
-        method_reward="probe", reward_rows=0.2, random_state=None, max_epochs=1
+        method_reward="probe", reward_rows=0.2, random_state=None, max_epochs=2
     )
     net.fit(X, y)
     reserved = net._ada_reserve_[1].copy()
@@ -1900,3 +1933,59 @@ def test_partial_fit_with_a_random_validation_split_forgets_other_rows_state(
     unseeded.partial_fit(X, y)
     unseeded.partial_fit(X, y)
     assert unseeded.history[-1, "rows_scored"] == unseeded.history[-1, "rows_seen"]
+
+
+@pytest.mark.filterwarnings("ignore:AdaSelection steps")
+@pytest.mark.parametrize(
+    "case, policy",
+    [
+        ("ignore_index", "small_loss"),
+        ("ignore_index_in_range", "gradient_norm"),
+        ("sample_weight_zero", "small_loss"),
+        ("class_weight_zero", "small_loss"),
+    ],
+)
+def test_rows_the_loss_ignores_are_never_kept(clf_data, monkeypatch, case, policy):
+    # A review: rows of no loss mass score a loss of 0 (small-loss policies
+    # rank them first) or, with an ignore_index inside the class range, a
+    # large gradient; every selecting step then kept only them and trained
+    # on nothing (NaN or 0 losses).
+    from subsetml.skorch._adaselection import AdaSelectionMixin
+
+    X, y = clf_data
+    y = y.copy()
+    params, fit_params = {}, {}
+    dead = np.zeros(N, dtype=bool)
+    dead[::3] = True
+    if case == "ignore_index":
+        y[dead] = -100
+    elif case == "ignore_index_in_range":
+        y = y + 1  # labels 1, 2; class 0 is the ignored one
+        y[dead] = 0
+        params = dict(module__n_out=3, criterion__ignore_index=0)
+    elif case == "sample_weight_zero":
+        fit_params = dict(sample_weight=np.where(dead, 0.0, 1.0))
+    else:
+        y = y + 1
+        y[dead] = 0
+        params = dict(module__n_out=3, criterion__weight=torch.tensor([0.0, 1, 1]))
+    kept = []
+    original = AdaSelectionMixin._ada_train_on
+
+    def spy(self, batch, row_ids, epoch, fit_params):
+        if epoch >= self.warmup_epochs:
+            kept.append(np.asarray(row_ids))
+        return original(self, batch, row_ids, epoch, fit_params)
+
+    monkeypatch.setattr(AdaSelectionMixin, "_ada_train_on", spy)
+    net = make_clf(
+        policies=policy, sampling_rate=0.3, max_epochs=3, classes=[0, 1, 2],
+        iterator_train__shuffle=True, **params,
+    )  # fmt: skip
+    if case in ("ignore_index", "sample_weight_zero"):
+        net.set_params(classes=None)
+    net.fit(X, y, **fit_params)
+    assert kept
+    for ids in kept:  # every step keeps a row that counts
+        assert not dead[ids].all()
+    assert all(0 < loss < np.inf for loss in net.history[:, "train_loss"])
