@@ -71,6 +71,7 @@ __all__ = ["AdaSelectionClassifier", "AdaSelectionMixin", "AdaSelectionRegressor
 # History keys written once per epoch; dict-valued ones are kept out of
 # PrintLog's table.
 _DICT_KEYS = ("method_weights", "mixing_weights")
+_ADA_HIDDEN_KEYS = (*_DICT_KEYS, "stale_epochs", "step_cost_ratio")
 
 # stale_epochs="auto" caches scores when the fit's first scoring forward
 # (a whole batch) costs at least this many floating-point operations on the
@@ -290,6 +291,20 @@ def _data_key(X, y):
     return tuple(parts)
 
 
+class _AdaPrintLog(PrintLog):
+    """skorch's ``PrintLog`` that leaves AdaSelection's own history keys out
+    of the table whatever ``keys_ignored`` is set to: the dicts of method
+    weights print badly, and ``step_cost_ratio`` appears after the warm-up
+    only (``PrintLog`` takes its columns from the first epoch, so it would
+    shift every column after it). Set as ``keys_ignored``, they were
+    replaced by a user's ``callbacks__print_log__keys_ignored`` (a review)."""
+
+    def initialize(self):
+        super().initialize()
+        self.keys_ignored_.update(_ADA_HIDDEN_KEYS)
+        return self
+
+
 def _massless_labels(criterion, y):
     """Whether any of the labels ``y`` gets no weight from ``criterion``
     (``ignore_index``, a class weight of 0); True when that cannot be told."""
@@ -507,8 +522,10 @@ class AdaSelectionMixin:
         ``round(w_m * k)`` of the slots and lets it fill them with its most
         probable rows not yet taken, so a weight is a share of the kept set.
         ``"sample"`` draws ``k`` rows without replacement with probability
-        proportional to the mixed score. A single policy selects the same
-        rows under all three except ``"sample"``.
+        proportional to the mixed score. A single policy whose scores have no
+        ties selects the same rows under all three except ``"sample"``; where
+        its distribution ties rows (``"uniform"``, ``"adaboost"``), ties break
+        differently, as ``"allocate"`` draws more random numbers.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie-breaking (and sampling). Weight initialisation and
         batch shuffling stay with torch's seed, as in skorch.
@@ -856,9 +873,7 @@ class AdaSelectionMixin:
                 # step_cost_ratio appears after the warm-up only: PrintLog
                 # takes its columns from the first epoch, so it would shift
                 # every column after it (it stays in the history).
-                cb = PrintLog(
-                    keys_ignored=[*_DICT_KEYS, "stale_epochs", "step_cost_ratio"]
-                )
+                cb = _AdaPrintLog()
             callbacks.append((name, cb))
         return callbacks
 
@@ -1456,6 +1471,15 @@ class AdaSelectionMixin:
         stale = in_force or 0
         if stale > 0 and row_ids is not None:
             need = self._ada_cache_.stale(row_ids, epoch, stale)
+            if (
+                self.scoring_mode == "train"
+                and need.sum() == 1
+                and self._ada_min_rows(n) > 1
+            ):
+                # Batch norm in training mode cannot normalise one row (a
+                # review: torch's "Expected more than 1 value per channel"):
+                # a second row is scored afresh with it.
+                need[np.flatnonzero(~need)[0]] = True
         else:
             need = np.ones(n, dtype=bool)
         y_pred_all = None
