@@ -870,10 +870,7 @@ class AdaSelectionMixin:
         callbacks = []
         for name, cb in super()._default_callbacks:
             if name == "print_log" and isinstance(cb, PrintLog):
-                # step_cost_ratio appears after the warm-up only: PrintLog
-                # takes its columns from the first epoch, so it would shift
-                # every column after it (it stays in the history).
-                cb = _AdaPrintLog()
+                cb = _AdaPrintLog()  # the table leaves the nets' keys out
             callbacks.append((name, cb))
         return callbacks
 
