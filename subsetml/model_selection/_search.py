@@ -861,6 +861,8 @@ multimetric_
                 tests=[test for _, test in splits],
                 params={} if values is None else {self.resource: values[-1]},
             )
+            # Every rung on whole folds: nothing is drawn (subsets, scoring rows).
+            whole_folds = all(r.full for r in rungs)
             run = _Run(
                 search=self,
                 parallel=parallel,
@@ -899,10 +901,9 @@ multimetric_
                         # scores on whole folds, so that studies stored
                         # before score_size="auto" resume where it changes
                         # nothing.
-                        score_size=(None if all(r.full for r in rungs) else score_size),
-                        # The subsets (and scoring rows) it draws; nothing
-                        # is drawn when every rung is whole folds.
-                        seed=None if all(r.full for r in rungs) else selection_seed,
+                        score_size=None if whole_folds else score_size,
+                        # The subsets (and scoring rows) it draws.
+                        seed=None if whole_folds else selection_seed,
                         # Of several metrics, the one the study's values are.
                         objective=(
                             objective_metric

@@ -266,6 +266,8 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 "y is None."
             )
         X = self._check_X(X, reset=True)
+        # A skorch net (alone or a Pipeline's last step) weights its own losses.
+        net = adapter_for(final_step(self.estimator)) is not None
         if is_classifier(self.estimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             if y.ndim == 2 and y.shape[1] > 1:
@@ -281,7 +283,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             # it with an (n, 1) output); flattened, MSELoss broadcast the
             # batch against itself and subset trials scored near 0 (a
             # review). Other estimators get scikit-learn's 1-D column.
-            if not (y.ndim == 2 and adapter_for(final_step(self.estimator))):
+            if not (y.ndim == 2 and net):
                 y = one_or_more_targets(y)
         check_consistent_length(X, y)
         if is_classifier(self.estimator):
@@ -318,9 +320,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         self._seed = rng.randint(np.iinfo(np.int32).max)
         # Where the weights will be dropped, a selector with a mode for that
         # uses it (GRAD-MATCH's equal weights). Nets weight their own losses.
-        weighted = adapter_for(final_step(self.estimator)) is not None or (
-            self._check_weighting(warn=False)
-        )
+        weighted = net or self._check_weighting(warn=False)
         self.selector_ = make_selector(
             self.selector, random_state=self._seed, weighted=weighted
         )

@@ -305,16 +305,23 @@ class _AdaPrintLog(PrintLog):
         return self
 
 
+def _massless(criterion, y):
+    """Per label of ``y``, whether ``criterion`` gives it no weight
+    (``ignore_index``, a class weight of 0), as a boolean array; None when
+    that cannot be told."""
+    try:
+        return (loss_mass(criterion, y, torch.ones(get_len(y))) <= 0).numpy()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
 def _massless_labels(criterion, y):
-    """Whether any of the labels ``y`` gets no weight from ``criterion``
-    (``ignore_index``, a class weight of 0); True when that cannot be told."""
+    """Whether any of the labels ``y`` gets no weight from ``criterion``;
+    True when that cannot be told."""
     if not isinstance(criterion, (torch.nn.NLLLoss, torch.nn.CrossEntropyLoss)):
         return False
-    try:
-        mass = loss_mass(criterion, y, torch.ones(get_len(y)))
-    except (TypeError, ValueError, RuntimeError):
-        return True
-    return bool((mass <= 0).any())
+    dead = _massless(criterion, y)
+    return dead is None or bool(dead.any())
 
 
 def _avoid_rows(dists, dead):
@@ -1572,11 +1579,7 @@ class AdaSelectionMixin:
         review found every selecting step of such fits on ignored rows)."""
         dead = None
         if getattr(self, "_ada_dead_labels_", True):
-            try:
-                mass = loss_mass(self.criterion_, y, torch.ones(get_len(y)))
-            except (TypeError, ValueError, RuntimeError):
-                mass = None
-            dead = None if mass is None else (mass <= 0).numpy()
+            dead = _massless(self.criterion_, y)
         weight = getattr(self, "_ada_train_weight_", None)
         if weight is not None and row_ids is not None:
             zero = weight[row_ids] <= 0
