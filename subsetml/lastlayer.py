@@ -737,7 +737,10 @@ n_outputs=3, untrained=True)
             if X.shape[1] <= max_components or n_comp < 2:
                 Xs = X.toarray()
             else:
-                svd = TruncatedSVD(n_comp, random_state=random_state)
+                # Arrays whatever set_config(transform_output=...) says.
+                svd = TruncatedSVD(n_comp, random_state=random_state).set_output(
+                    transform="default"
+                )
                 Xs = normalize(svd.fit_transform(X)[:, 1:])
         else:
             if hasattr(X, "columns") and hasattr(X, "dtypes"):
@@ -845,7 +848,7 @@ n_outputs=3, untrained=True)
             include_low=False,
             description="a number > 0",
         )
-        Xs = StandardScaler().fit_transform(X)
+        Xs = StandardScaler().set_output(transform="default").fit_transform(X)
         if task == "classification":
             classes, codes = _class_codes(y)
             model = LogisticRegression(C=regularization, max_iter=max_iter)

@@ -124,6 +124,7 @@ __all__ = ["SubsetSearchCV"]
 _OUT_KEY = "subsetml:splits"
 _SPACE_KEY = "subsetml:space"
 _PRINT_KEY = "subsetml:fingerprint"
+_INDEXED_DATA = "data (with a pandas index)"  # a fingerprint's, never stored
 # What stored positions and quantiles stand for (choices, distributions):
 # apart from _SPACE_KEY, so that studies stored before it still resume.
 _VALUES_KEY = "subsetml:space_values"
@@ -1392,15 +1393,12 @@ multimetric_
             estimator = clone(self.estimator)
         except Exception:
             estimator = self.estimator
+        Xr = _safe_indexing(X, rows)
+        yr = None if y is None else _safe_indexing(y, rows)
         out = {
-            "data": digest(
-                (
-                    _shape(X),
-                    _shape(y),
-                    _safe_indexing(X, rows),
-                    None if y is None else _safe_indexing(y, rows),
-                )
-            ),
+            # The rows' values: a pandas index (read_csv with or without
+            # index_col) is not data the trials saw (a review).
+            "data": digest((_shape(X), _shape(y), _no_index(Xr), _no_index(yr))),
             "estimator": digest(estimator),
             "selector": digest(
                 (
@@ -1450,6 +1448,10 @@ multimetric_
             # refit metric would mix its values with the stored ones and
             # part study.best_trial from best_index_ (a review).
             out["objective"] = digest(str(objective))
+        if _no_index(Xr) is not Xr or _no_index(yr) is not yr:
+            # Studies stored before hashed pandas rows with their index: the
+            # same data still resumes them (never stored itself).
+            out[_INDEXED_DATA] = digest((_shape(X), _shape(y), Xr, yr))
         return out
 
     def _check_data(self, X, y):
@@ -2134,10 +2136,11 @@ class _Run:
                 )
         if self.fingerprint:
             stored = study.user_attrs.get(_PRINT_KEY)
+            mine = dict(self.fingerprint)
+            indexed = mine.pop(_INDEXED_DATA, None)
             if stored is None:
-                study.set_user_attr(_PRINT_KEY, self.fingerprint)
+                study.set_user_attr(_PRINT_KEY, mine)
             else:
-                mine = self.fingerprint
                 # Both ways: a component only one side has (fit parameters)
                 # changed too.
                 changed = [
@@ -2146,6 +2149,10 @@ class _Run:
                     if stored.get(k) != mine.get(k)
                     # Studies stored before these were components.
                     and not (k in ("seed", "objective") and k not in stored)
+                    # Stored before the data's digest left pandas' index out.
+                    and not (
+                        k == "data" and indexed is not None and stored.get(k) == indexed
+                    )
                 ]
                 if changed:
                     what = [f"{k} ({_FINGERPRINT_PARTS.get(k, k)})" for k in changed]
@@ -3288,6 +3295,14 @@ def _jsonable(out):
 
 def _shape(a):
     return None if a is None else getattr(a, "shape", (len(a),))
+
+
+def _no_index(rows):
+    """Pandas rows without their index (a range instead), for a digest of
+    their values; anything else as it is."""
+    if hasattr(rows, "reset_index") and hasattr(rows, "iloc"):
+        return rows.reset_index(drop=True)
+    return rows
 
 
 def _as_values(value):

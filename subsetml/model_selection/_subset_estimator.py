@@ -638,6 +638,12 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 ensure_2d=not takes_one_d(self.estimator),
                 allow_nd=tags.input_tags.three_d_array,
             )
+        if not reset and is_frame(X):
+            # The estimator fitted on the frame checks its columns itself: a
+            # Pipeline whose ColumnTransformer picks them by name takes them
+            # reordered, or with one it does not use dropped or added, as it
+            # does in GridSearchCV (a review); others raise their own error.
+            return X
         # Feature count and names (set by fit, checked afterwards).
         return validate_data(self, X, reset=reset, skip_check_array=True)
 

@@ -239,6 +239,10 @@ def view_input(X, y, *, estimator, lastlayer, who="selector"):
             warnings.simplefilter("ignore", UserWarning)
             X = _preprocessed(clone(estimator[:-1]), X, y)
         source = "the output of the pipeline's steps before the last"
+        if is_frame(X):
+            # set_output(transform="pandas") that passes categories through
+            # to a model that reads them itself: one-hot them, as for X.
+            X = encoded_frame(X)
     elif is_frame(X):
         # An estimator that reads DataFrames itself (say, gradient boosting
         # with categorical columns): a one-hot view of them.
@@ -325,17 +329,13 @@ def encoded_frame(X):
     """A numeric array of a DataFrame for the view: numeric columns as they
     are (missing values kept as NaN), the others one-hot encoded (at most 20
     categories a column, the rarest grouped)."""
-    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder
 
-    if hasattr(X, "select_dtypes"):
-        # pandas: a mask of positions. The selector's column labels would be
-        # read as positions when they are integers (read_csv(header=None)
-        # with a column dropped).
-        numeric = set(X.select_dtypes("number").columns)
-        columns = np.array([c not in numeric for c in X.columns], dtype=bool)
-    else:
-        columns = make_column_selector(dtype_exclude="number")
+    # A mask of positions (a column selector's labels would be read as
+    # positions when they are integers: read_csv(header=None) with a column
+    # dropped; make_column_selector reads pandas only).
+    columns = ~_numeric_columns(X)
     encode = ColumnTransformer(
         [
             (
@@ -370,12 +370,52 @@ def is_frame(X):
     return hasattr(X, "columns") and hasattr(X, "dtypes")
 
 
+def _numeric_columns(X):
+    """A boolean mask of a pandas or polars DataFrame's numeric columns
+    (booleans are not numbers here, as in pandas' ``select_dtypes``)."""
+    if hasattr(X, "select_dtypes"):
+        numeric = set(X.select_dtypes("number").columns)
+        return np.array([c in numeric for c in X.columns], dtype=bool)
+    # polars: its data types say whether they are numeric.
+    return np.array(
+        [bool(getattr(dt, "is_numeric", lambda: False)()) for dt in X.dtypes],
+        dtype=bool,
+    )
+
+
+def _polars_float_columns(X):
+    """A polars DataFrame's float columns (as Series); none for pandas."""
+    if hasattr(X, "select_dtypes") or not hasattr(X, "get_columns"):
+        return []
+    return [
+        col
+        for col in X.get_columns()
+        if bool(getattr(col.dtype, "is_float", lambda: False)())
+    ]
+
+
 def frame_has_missing(X):
+    """Whether a pandas or polars DataFrame holds missing values: pandas'
+    NaN, None and pd.NA, polars' nulls and its float NaN (which polars keeps
+    apart from nulls)."""
     isna = getattr(X, "isna", None)
     if isna is not None:
         return bool(np.asarray(isna()).any())
     null = getattr(X, "null_count", None)  # polars
-    return bool(null is not None and np.asarray(null()).sum() > 0)
+    if null is not None and np.asarray(null()).sum() > 0:
+        return True
+    return any(bool(col.is_nan().any()) for col in _polars_float_columns(X))
+
+
+def frame_has_infinity(X):
+    """Whether a pandas or polars DataFrame's numeric columns hold infinity."""
+    if hasattr(X, "select_dtypes"):
+        numbers = X.select_dtypes("number")
+        if not numbers.shape[1]:
+            return False
+        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        return bool(np.isinf(values).any())
+    return any(bool(col.is_infinite().any()) for col in _polars_float_columns(X))
 
 
 def _preprocessed(steps, X, y):
@@ -405,14 +445,11 @@ def check_frame_finite(X, estimator):
             f"{type(estimator).__name__} does not accept; impute them first, "
             "e.g. make_pipeline(SimpleImputer(), model)."
         )
-    numbers = X.select_dtypes("number") if hasattr(X, "select_dtypes") else None
-    if numbers is not None and numbers.shape[1]:
-        values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isinf(values).any():
-            raise ValueError(
-                "Input X contains infinity, which "
-                f"{type(estimator).__name__} does not accept."
-            )
+    if frame_has_infinity(X):
+        raise ValueError(
+            "Input X contains infinity, which "
+            f"{type(estimator).__name__} does not accept."
+        )
 
 
 def takes_raw_rows(estimator):

@@ -61,8 +61,10 @@ def test_mixed_dataframe_through_a_column_transformer(frame, selector):
     assert model.subset_.size == 80
     assert model.score(df, y) > 0.8
     assert model.predict(df.iloc[:5]).shape == (5,)
+    # A column the pipeline reads is gone: its ColumnTransformer says so,
+    # as it does for the pipeline alone.
     renamed = df.rename(columns={"num": "other"})
-    with pytest.raises(ValueError, match="feature names"):
+    with pytest.raises(ValueError, match="columns are missing: {'num'}"):
         model.predict(renamed)
 
 
@@ -220,4 +222,169 @@ def test_search_on_categorical_and_nullable_integer_columns(subset_size):
     # Boosting takes missing values; a model that does not is told to impute.
     SubsetSearchCV(hgb, {"learning_rate": (0.05, 0.2)}, n_iter=1, cv=3).fit(
         X_missing, y
+    )
+
+
+# --- Polars frames, pandas output and pass-through columns (a review) ------
+
+
+@pytest.mark.parametrize("selector", ["craig", "gradmatch"])
+def test_polars_frame_for_an_estimator_that_reads_it(selector):
+    # The one-hot view of a polars frame was built with make_column_selector,
+    # which reads pandas only: every gradient selector failed.
+    pl = pytest.importorskip("polars")
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 3)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    kind = pl.Series(rng.choice(["u", "v"], 300)).cast(pl.Categorical)
+    frame = pl.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "kind": kind})
+    numeric = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = SubsetEstimator(
+        HistGradientBoostingClassifier(max_iter=10, categorical_features="from_dtype"),
+        selector=selector,
+        subset_size=0.2,
+        random_state=0,
+    )
+    model.fit(frame.select(["a", "b", "c"]), y)
+    # The same rows as for the pandas frame of the same numbers.
+    same = clone_fit(model, numeric, y)
+    np.testing.assert_array_equal(model.subset_.indices, same.subset_.indices)
+    assert model.fit(frame, y).subset_.size == 60
+    _, y_res = SubsetSampler(selector, 0.2, random_state=0).fit_resample(frame, y)
+    assert len(y_res) == 60
+
+
+def clone_fit(model, X, y):
+    from sklearn.base import clone
+
+    return clone(model).fit(X, y)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_polars_nan_and_infinity_are_refused_early(value):
+    # polars keeps float NaN apart from nulls: the check counted nulls only,
+    # so a random subset missed the row and a search failed after its trials.
+    pl = pytest.importorskip("polars")
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 2)
+    X[5, 1] = value
+    frame = pl.DataFrame({"a": X[:, 0], "b": X[:, 1]})
+    y = (X[:, 0] > 0).astype(int)
+    word = "NaN" if np.isnan(value) else "infinity"
+    with pytest.raises(ValueError, match=f"Input X contains {word}"):
+        SubsetEstimator(LogisticRegression(), selector="random").fit(frame, y)
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, cv=2, random_state=0
+    )
+    with pytest.raises(ValueError, match=f"Input X contains {word}"):
+        search.fit(frame, y)
+
+
+@pytest.mark.parametrize("selector", ["craig", "glister"])
+def test_pandas_output_with_categories_passed_through(selector):
+    # set_output(transform="pandas") passing a categorical column through to
+    # a model that reads categories itself: the selectors refused the
+    # pipeline's output as not numeric.
+    rng = np.random.RandomState(0)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "age": np.where(rng.rand(n) < 0.1, np.nan, rng.randint(18, 80, n)),
+            "city": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+        }
+    )
+    y = ((df["age"].fillna(40) > 50) ^ (df["city"] == "b")).astype(int).to_numpy()
+    pre = make_column_transformer(
+        (SimpleImputer(), ["age"]),
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    pipe = make_pipeline(
+        pre,
+        HistGradientBoostingClassifier(max_iter=10, categorical_features="from_dtype"),
+    ).set_output(transform="pandas")
+    model = SubsetEstimator(pipe, selector=selector, subset_size=0.2, random_state=0)
+    assert model.fit(df, y).subset_.size == 60
+    assert model.predict(df).shape == (n,)
+
+
+def test_global_pandas_output_with_a_text_pipeline():
+    # set_config(transform_output="pandas") made the view's TruncatedSVD of
+    # wide sparse rows return a DataFrame, which the view sliced as an array.
+    from sklearn import config_context
+
+    rng = np.random.RandomState(0)
+    vocab = [f"w{i}" for i in range(300)]
+    docs = [" ".join(rng.choice(vocab, 10)) for _ in range(300)]
+    y = np.array([int("w1" in d.split() or "w2" in d.split()) for d in docs])
+    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    with config_context(transform_output="pandas"):
+        model = SubsetEstimator(pipe, selector="craig", subset_size=0.2, random_state=0)
+        indices = model.fit(docs, y).subset_.indices
+    same = SubsetEstimator(pipe, selector="craig", subset_size=0.2, random_state=0)
+    np.testing.assert_array_equal(indices, same.fit(docs, y).subset_.indices)
+
+
+def test_predict_takes_columns_as_the_wrapped_pipeline_does(frame):
+    # The wrapper checked column names itself and refused reordered, dropped
+    # (unused) or extra columns that its ColumnTransformer picks by name.
+    df, y = frame
+    pipe = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), ["num"]), (OneHotEncoder(), ["city"])
+        ),
+        LogisticRegression(),
+    )
+    model = SubsetEstimator(pipe, selector="craig", subset_size=0.3, random_state=0)
+    model.fit(df, y)
+    expected = model.predict(df)
+    for other in (
+        df[["city", "kind", "num2", "num"]],
+        df[["num", "city"]],
+        df.assign(extra=1),
+    ):
+        np.testing.assert_array_equal(model.predict(other), expected)
+    # A plain estimator still refuses other names, with scikit-learn's error.
+    plain = SubsetEstimator(LogisticRegression(), selector="random", random_state=0)
+    numbers = df[["num"]].assign(num3=df["num"] * 2)
+    plain.fit(numbers, y)
+    with pytest.raises(ValueError, match="feature names"):
+        plain.predict(numbers.rename(columns={"num3": "other"}))
+
+
+def test_resume_with_the_same_rows_under_another_index(tmp_path, monkeypatch):
+    # The stored study's data digest held the pandas index: the same rows
+    # read again without index_col were "other data".
+    import subsetml.model_selection._search as search_module
+
+    rng = np.random.RandomState(0)
+    n = 300
+    df = pd.DataFrame(rng.randn(n, 2), columns=["a", "b"], index=rng.permutation(n))
+    y = pd.Series((df["a"] > 0).astype(int).to_numpy(), index=df.index)
+
+    def search(n_iter):
+        return SubsetSearchCV(
+            LogisticRegression(),
+            {"C": (0.1, 10.0)},
+            n_iter=n_iter,
+            cv=2,
+            subset_size=0.3,
+            random_state=0,
+            storage=f"sqlite:///{tmp_path / 'study.db'}",
+            study_name="s",
+        )
+
+    search(2).fit(df, y)
+    plain = df.reset_index(drop=True), y.reset_index(drop=True)
+    assert len(search(3).fit(*plain).cv_results_["params"]) == 3
+    with pytest.raises(ValueError, match="other data"):
+        search(4).fit(df * 2, y)
+    # A study stored before (its digest held the index) still resumes with
+    # the same frame.
+    monkeypatch.setattr(search_module, "_no_index", lambda rows: rows)
+    search(2).set_params(study_name="old").fit(df, y)
+    monkeypatch.undo()
+    assert (
+        len(search(3).set_params(study_name="old").fit(df, y).cv_results_["params"])
+        == 3
     )
