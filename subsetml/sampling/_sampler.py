@@ -575,7 +575,8 @@ def _take_rows(original, validated, idx):
         return original.iloc[idx]
     if isinstance(original, list):
         return [original[i] for i in idx]
-    if is_frame(original) or is_text(original):  # polars, 1-D text arrays
+    polars = type(original).__module__.startswith("polars")  # a Series too
+    if polars or is_frame(original) or is_text(original):  # 1-D text arrays
         return _safe_indexing(original, idx)
     return validated[idx]
 

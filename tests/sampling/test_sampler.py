@@ -337,6 +337,21 @@ def test_pandas_in_pandas_out(data):
     np.testing.assert_array_equal(idx, again.sample_indices_)
 
 
+def test_polars_in_polars_out(data):
+    # A polars Series target came back as a numpy array (a review).
+    pl = pytest.importorskip("polars")
+    X, y = data
+    X_pl = pl.DataFrame(X, schema=[f"f{j}" for j in range(6)])
+    y_pl = pl.Series("label", y)
+    sampler = SubsetSampler("craig", 0.1, random_state=0)
+    X_sub, y_sub = sampler.fit_resample(X_pl, y_pl)
+    assert isinstance(X_sub, pl.DataFrame) and isinstance(y_sub, pl.Series)
+    assert y_sub.name == "label" and X_sub.columns == X_pl.columns
+    idx = sampler.sample_indices_
+    np.testing.assert_array_equal(y_sub.to_numpy(), y[idx])
+    np.testing.assert_array_equal(X_sub.to_numpy(), X[idx])
+
+
 def test_pandas_dataframe_target(data):
     X, y = data
     y_df = pd.DataFrame({"target": y})
