@@ -198,9 +198,11 @@ class SubsetSearchCV(BaseSearchCV):
         Parameter names mapped to dimensions: ``(low, high)`` or
         ``(low, high, "log-uniform")`` tuples (integer bounds give an integer
         range), lists of choices, scikit-optimize ``Real``/``Integer``/
-        ``Categorical``, Optuna distributions, or frozen ``scipy.stats``
-        distributions. A list of spaces is searched one after the other, each
-        for ``n_iter`` trials or its own count in a ``(space, n_iter)`` pair.
+        ``Categorical``, Optuna distributions (a ``step`` included), or
+        ``scipy.stats`` distributions (frozen, or frozen here with their
+        defaults, as ``rv_discrete(values=...)`` returns them). A list of
+        spaces is searched one after the other, each for ``n_iter`` trials
+        or its own count in a ``(space, n_iter)`` pair.
     optimizer_kwargs : dict or None, default=None
         Arguments of the optimiser (named by ``optimizer``): Optuna's
         ``TPESampler`` for ``"tpe"`` (scikit-optimize's ``n_initial_points``

@@ -24,6 +24,7 @@ Neither Optuna nor scikit-optimize is imported here until a space is built
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import warnings
@@ -83,6 +84,12 @@ class Dimension:
     log: bool = False
     choices: tuple = field(default_factory=tuple)
     dist: object = None
+    step: float | int | None = None
+
+    @property
+    def n_steps(self):
+        """Values of a stepped range (``low``, ``low + step``, ... ``high``)."""
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
 
     @property
     def encoded(self):
@@ -106,6 +113,10 @@ class Dimension:
             IntDistribution,
         )
 
+        if self.step is not None:
+            # Positions on the grid: the same for every optimiser (the GP's
+            # scikit-optimize has no steps), decoded to low + i * step.
+            return IntDistribution(0, self.n_steps - 1)
         if self.kind == "float":
             return FloatDistribution(self.low, self.high, log=self.log)
         if self.kind == "int":
@@ -123,6 +134,8 @@ class Dimension:
         positions or quantiles as other values)."""
         if self.kind == "quantile":
             return _no_address(_describe_scipy(self.dist))
+        if self.step is not None:
+            return f"{self.kind} from {self.low!r} to {self.high!r} by {self.step!r}"
         if self.encoded:
             return _no_address(repr(self.choices))
         return repr(self.to_optuna())
@@ -142,7 +155,9 @@ class Dimension:
 
         if self.kind == "quantile":
             low, high = self.decode(_EPS), self.decode(1.0 - _EPS)
-            dim = (Integer if _is_discrete(self.dist) else Real)(low, high)
+            dim = (Integer if _whole_numbers(self.dist) else Real)(low, high)
+        elif self.step is not None:
+            dim = (Integer if self.kind == "int" else Real)(self.low, self.high)
         elif self.encoded:
             try:
                 dim = Categorical(self.choices)
@@ -160,11 +175,20 @@ class Dimension:
         """The estimator's parameter value for the optimiser's ``value``."""
         if self.kind == "categorical" and self.encoded:
             return self.choices[int(value)]
+        if self.step is not None:
+            if self.kind == "int":
+                return int(self.low + int(value) * self.step)
+            # Rounded as Optuna rounds its stepped values (0.1 + 2 * 0.1 is
+            # 0.30000000000000004).
+            return float(round(self.low + int(value) * self.step, 12))
         if self.kind == "quantile":
             x = self.dist.ppf(value)
             x = x.item() if hasattr(x, "item") else x
-            if _is_discrete(self.dist):
-                return int(round(x))
+            if _is_discrete(self.dist) and float(x).is_integer():
+                # A count (randint, poisson) as an int; rv_discrete(values=...)
+                # may hold other numbers, which pass as they are (they were
+                # rounded to ints: 0.5 became 0, a review).
+                return int(x)
             return float(x)
         return value
 
@@ -445,6 +469,8 @@ def _to_dimension(name, value, where):
         return _from_optuna(name, value, label)
     if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "rvs"):
         return _from_scipy(name, value, label)
+    if _is_scipy_distribution(value):
+        return _from_scipy(name, _freeze(value, label), label)
     if isinstance(value, tuple) and _is_range_tuple(value):
         low, high = value[0], value[1]
         prior = value[2] if len(value) >= 3 else "uniform"
@@ -487,6 +513,13 @@ def _to_dimension(name, value, where):
         "scikit-optimize dimension, an Optuna distribution or a frozen "
         f"scipy.stats distribution; got {type(value).__name__}: {value!r}."
     )
+
+
+def _is_scipy_distribution(value):
+    """A scipy.stats distribution object that is not frozen."""
+    from scipy.stats import rv_continuous, rv_discrete
+
+    return isinstance(value, (rv_continuous, rv_discrete))
 
 
 def _is_number(x):
@@ -576,21 +609,24 @@ def _from_optuna(name, dist, label):
         kind = "CategoricalDistribution"
     if kind == "FloatDistribution":
         if dist.step is not None:
-            raise ValueError(
-                f"{label}: stepped FloatDistribution is not supported; use an "
-                "IntDistribution or a list of values."
-            )
+            return _stepped(name, "float", dist)
         return Dimension(name, "float", low=dist.low, high=dist.high, log=dist.log)
     if kind == "IntDistribution":
         if dist.step != 1:
-            raise ValueError(
-                f"{label}: IntDistribution with step != 1 is not supported; "
-                "use a list of values."
-            )
+            return _stepped(name, "int", dist)
         return Dimension(name, "int", low=dist.low, high=dist.high, log=dist.log)
     if kind == "CategoricalDistribution":
         return _categorical(name, list(dist.choices), label)
     raise TypeError(f"{label}: unsupported Optuna distribution {kind}.")
+
+
+def _stepped(name, kind, dist):
+    """A range with a step (Optuna's ``step=``; its ``high`` is already on the
+    grid: Optuna moves it there). Optuna takes no ``log`` with a step."""
+    cast = int if kind == "int" else float
+    return Dimension(
+        name, kind, low=cast(dist.low), high=cast(dist.high), step=cast(dist.step)
+    )
 
 
 def _no_address(text):
@@ -622,6 +658,32 @@ def _is_discrete(frozen):
     from scipy.stats import rv_discrete
 
     return isinstance(frozen.dist, rv_discrete)
+
+
+def _whole_numbers(frozen):
+    """Whether a frozen distribution draws only whole numbers: a discrete
+    one whose quantiles are all integers."""
+    if not _is_discrete(frozen):
+        return False
+    qs = np.clip(np.linspace(0.0, 1.0, 1001), _EPS, 1.0 - _EPS)
+    values = np.asarray(frozen.ppf(qs), dtype=float)
+    return bool(np.all(values == np.round(values)))
+
+
+def _freeze(value, label):
+    """A scipy.stats distribution object (``rv_discrete(values=...)``,
+    ``rv_histogram(...)``, ``scipy.stats.uniform``) frozen with its default
+    parameters, as ``RandomizedSearchCV`` draws from it with ``rvs()``."""
+    try:
+        frozen = value()
+        frozen.ppf(0.5)
+    except Exception as exc:
+        raise SpaceTypeError(
+            f"{label} is the scipy.stats distribution "
+            f"{getattr(value, 'name', type(value).__name__)!r}, which needs "
+            f"parameters ({exc}); freeze it with them, e.g. scipy.stats.gamma(2)."
+        ) from None
+    return frozen
 
 
 def _from_scipy(name, frozen, label):

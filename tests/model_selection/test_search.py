@@ -1283,15 +1283,18 @@ def test_an_error_a_fit_raises_is_not_queued_for_the_next_fit(data, tmp_path):
 
     class Fails(LogisticRegression):
         def fit(self, X, y, sample_weight=None):
-            if self.C > 1.0:
+            if self.C > 1e-2:
                 raise RuntimeError(f"bad C={self.C}")
             return super().fit(X, y, sample_weight=sample_weight)
 
     storage = f"sqlite:///{tmp_path / 's.db'}"
     raised = []
     for seed in range(3):
+        # A resumed study reseeds the sampler: its draws are random, and
+        # 20 trials all below C=1e-2 have a chance of (1/3)**20 (with 6
+        # below C=1, 1/64: the test failed once).
         search = SubsetSearchCV(
-            Fails(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=6, cv=2,
+            Fails(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=20, cv=2,
             subset_size=0.5, selector="random", random_state=0,
             # Another sampler seed per fit: new configurations, the same
             # subsets (another random_state would draw others: refused).

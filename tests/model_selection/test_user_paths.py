@@ -752,3 +752,77 @@ def test_a_study_stored_before_equal_choices_were_positions_says_so(data, tmp_pa
     study.set_user_attr(_SPACE_KEY, old)
     with pytest.raises(ValueError, match=r"\['C'\] hold choices that compare equal"):
         search()
+
+
+@pytest.mark.parametrize("optimizer", ["tpe", "random", "gp"])
+def test_discrete_scipy_values_that_are_not_whole_numbers(data, optimizer):
+    # rv_discrete(values=...) over 0.1, 0.5, 0.9 was rounded to 0 and 1 (a
+    # review): the values pass as RandomizedSearchCV draws them.
+    if optimizer == "gp":
+        pytest.importorskip("skopt")
+    X, y = data
+    values = st.rv_discrete(values=([0.1, 0.5, 0.9], [0.3, 0.3, 0.4]))()
+    counts = st.poisson(3)
+    search = SubsetSearchCV(
+        LogisticRegression(solver="saga", penalty="elasticnet", max_iter=50),
+        {"l1_ratio": values, "max_iter": counts},
+        n_iter=6,
+        cv=2,
+        subset_size=0.5,
+        optimizer=optimizer,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    drawn = [p["l1_ratio"] for p in search.cv_results_["params"]]
+    assert set(drawn) <= {0.1, 0.5, 0.9} and all(type(v) is float for v in drawn)
+    counts = [p["max_iter"] for p in search.cv_results_["params"]]
+    assert all(type(v) is int for v in counts)
+
+
+def test_scipy_distribution_objects_that_are_not_frozen(data):
+    # What rv_discrete(values=...) and rv_histogram return, unfrozen, as
+    # RandomizedSearchCV draws from them; one that needs parameters says so.
+    X, y = data
+    space = {
+        "C": st.rv_discrete(values=([1, 2, 4], [0.5, 0.3, 0.2])),
+        "tol": st.rv_histogram(np.histogram([1e-4, 2e-4, 3e-4], bins=3)),
+    }
+    search = SubsetSearchCV(
+        LogisticRegression(), space, n_iter=3, cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y)
+    assert {p["C"] for p in search.cv_results_["params"]} <= {1, 2, 4}
+    with pytest.raises(TypeError, match="needs parameters.*freeze it"):
+        SubsetSearchCV(LogisticRegression(), {"C": st.gamma}, n_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["tpe", "random", "gp"])
+def test_optuna_distributions_with_a_step(data, optimizer):
+    # Refused before (a review), where OptunaSearchCV takes them.
+    if optimizer == "gp":
+        pytest.importorskip("skopt")
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    X, y = data
+    space = {
+        "max_iter": IntDistribution(10, 50, step=10),
+        "tol": FloatDistribution(0.1, 0.5, step=0.1),
+    }
+    search = SubsetSearchCV(
+        LogisticRegression(),
+        space,
+        n_iter=8,
+        cv=2,
+        subset_size=0.5,
+        optimizer=optimizer,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    params = search.cv_results_["params"]
+    assert {p["max_iter"] for p in params} <= {10, 20, 30, 40, 50}
+    assert all(type(p["max_iter"]) is int for p in params)
+    assert {p["tol"] for p in params} <= {0.1, 0.2, 0.3, 0.4, 0.5}
+    assert len({(p["max_iter"], p["tol"]) for p in params}) > 1
