@@ -160,6 +160,16 @@ class BoundedRunner:
 _STOPPED = "TimeoutError"
 
 
+#: How a fit stopped by the search's ``timeout`` says so (its ``why``).
+BUDGET_END = "end of the search's time budget"
+
+
+def stopped_by_budget(error):
+    """Whether a ``fit_error`` is that of a fit the search's ``timeout``
+    stopped: not the configuration's doing, unlike ``trial_timeout``."""
+    return stopped_at_limit(error) and BUDGET_END in str(error)
+
+
 def stopped_at_limit(error):
     """Whether a ``fit_error`` is :func:`timed_out`'s (a fit stopped at its
     time limit), not the fit's own failure."""

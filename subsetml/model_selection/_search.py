@@ -45,8 +45,10 @@ from subsetml._validation import (
     label_columns_error,
 )
 from subsetml.model_selection._bounded import (
+    BUDGET_END,
     BoundedRunner,
     stopped_at_limit,
+    stopped_by_budget,
     timed_out,
 )
 from subsetml.model_selection._compat import (
@@ -290,7 +292,10 @@ class SubsetSearchCV(BaseSearchCV):
         when every trial failed (or at once with ``error_score="raise"``).
     timeout : float or None, default=None
         The search's time budget in seconds: no round starts after it, and
-        fits still running when it ends are stopped (their trial fails). The
+        fits still running when it ends are stopped. Their trial stops at
+        the rung below, as if pruned there; one stopped on its first rung
+        has no result, is left out of ``cv_results_`` (a warning says so)
+        and, with a ``storage``, runs first in the study's next fit. The
         first round always runs to the end (bounded by ``trial_timeout``
         only), so that there is a result; the search ends within that first
         round's time of the budget even when a later fit hangs. Re-scoring
@@ -2093,12 +2098,14 @@ class _Run:
                         load_if_exists=True,
                     )
                 )
-                if not isinstance(s.optimizer, str) and study.get_trials(
-                    deepcopy=False
+                if not isinstance(s.optimizer, str) and (
+                    storage is not None or study.get_trials(deepcopy=False)
                 ):
                     # A sampler instance (copied as given) on a study that
-                    # already has trials, from an earlier fit or another
-                    # worker, would replay their draws: reseed its copy.
+                    # has trials, from an earlier fit or another worker,
+                    # would replay their draws, and workers started at once
+                    # on a stored study would draw the same ones (a review):
+                    # reseed its copy.
                     study.sampler.reseed_rng()
                 studies.append((study, space))
             self.total = sum(sp.n_iter for _, sp in studies)
@@ -2122,7 +2129,22 @@ class _Run:
         return [study for study, _ in studies]
 
     def _check_study(self, study, space):
-        """Refuse a stored study run on another space, data or selection."""
+        """Refuse a stored study run on another space, data or selection, or
+        one that minimises."""
+        import optuna
+
+        directions = study.directions
+        if directions != [optuna.study.StudyDirection.MAXIMIZE]:
+            # `optuna create-study` minimises unless told: loaded as it is,
+            # TPE and the pruners would chase the worst scores (a review).
+            names = ", ".join(d.name.lower() for d in directions)
+            raise ValueError(
+                f"The Optuna study {study.study_name!r} in this storage was "
+                f"created to {names} (optuna create-study minimises unless "
+                "given --direction maximize); a search maximises its scores. "
+                "Create it with --direction maximize, or let the search "
+                "create it."
+            )
         dists = space.to_optuna()
         signature = json.dumps({n: repr(d) for n, d in dists.items()}, sort_keys=True)
         values = json.dumps(space.describe(), sort_keys=True)
@@ -2299,6 +2321,31 @@ class _Run:
                     except Exception:  # the first error wins
                         pass
                 raise
+            unfinished = [t for t, res in zip(trials, results) if res is None]
+            for trial in unfinished:
+                # Stopped by the search's time budget before its first rung
+                # ended: closed without results, and its candidate goes
+                # first in the next fit, as an interrupted trial's (it was
+                # stored as failed for good, a review).
+                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+                study.enqueue_trial(trial.params, skip_if_exists=False)
+            if unfinished:
+                warnings.warn(
+                    f"The search's time budget (timeout={self.search.timeout!r}) "
+                    f"stopped {len(unfinished)} trial(s) before their first "
+                    "results; they are left out of cv_results_"
+                    + (
+                        ", and the next fit of this study runs them first."
+                        if shared
+                        else "."
+                    ),
+                    UserWarning,
+                    stacklevel=external_stacklevel(),
+                )
+            trials, results = (
+                [t for t, res in zip(trials, results) if res is not None],
+                [res for res in results if res is not None],
+            )
             lost = self._lost(study, trials)  # failed as stale meanwhile
             for trial, (splits_out, rung, pruned) in zip(trials, results):
                 splits_out = [_jsonable(o) for o in splits_out]
@@ -2420,6 +2467,13 @@ class _Run:
                 if self.warm:
                     fitted[j] = [o.pop("estimator", None) for o in splits_out]
                 spent[j] = _add_times(spent[j], splits_out)
+                if any(stopped_by_budget(o.get("fit_error")) for o in splits_out):
+                    # The search's time budget ended this rung's fits, not
+                    # the configuration: it stops at the rung below, as if
+                    # pruned there (its score was lost, a review), or, at
+                    # the first rung, has no result (None: queued again).
+                    results[j] = (results[j][0], r - 1, True) if r else None
+                    continue
                 results[j] = (splits_out, r, False)
                 if r == last:
                     continue
@@ -2450,7 +2504,10 @@ class _Run:
                 for j in set(alive) - set(still):
                     fitted[j] = None
             alive = sorted(still)
-        for j, (splits_out, r, pruned) in enumerate(results):
+        for j, result in enumerate(results):
+            if result is None:
+                continue
+            splits_out, r, pruned = result
             results[j] = (_with_times(splits_out, spent[j]), r, pruned)
             if self.warm and r == last and not pruned:
                 # Its rungs together are one fit at the last value: what a
@@ -2647,7 +2704,7 @@ class _Run:
                 + (
                     f"trial's limit (trial_timeout={s.trial_timeout!r})"
                     if reason == "trial_timeout"
-                    else f"end of the search's time budget (timeout={s.timeout!r})"
+                    else f"{BUDGET_END} (timeout={s.timeout!r})"
                 )
                 if limit is not None
                 else ""

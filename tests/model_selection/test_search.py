@@ -1379,3 +1379,38 @@ def test_a_stored_multi_metric_study_resumes_only_for_its_metric(data, tmp_path)
     assert len(search("accuracy", 5).fit(X, y).cv_results_["params"]) == 5
     with pytest.raises(ValueError, match="other objective .refit"):
         search("f1", 7).fit(X, y)
+
+
+def test_a_stored_study_that_minimises_is_refused(data, tmp_path):
+    # `optuna create-study` minimises unless told: loaded as it was, TPE
+    # chased the worst scores (a review).
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(study_name="svc", storage=storage)
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=2, cv=2,
+        subset_size=0.5, random_state=0, storage=storage, study_name="svc",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="created to minimize.*--direction maximize"):
+        search.fit(X, y)
+    optuna.create_study(study_name="up", storage=storage, direction="maximize")
+    assert len(search.set_params(study_name="up").fit(X, y).cv_results_["params"]) == 2
+
+
+def test_workers_with_one_seeded_sampler_instance_draw_apart(data, tmp_path):
+    # Two workers started at once on an empty stored study, each with
+    # TPESampler(seed=0) (a copy each), drew the same candidates: half the
+    # budget went to repeats (a review). Two studies in one storage stand
+    # for them: each fit starts on an empty study, as such workers do.
+    X, y = data
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def draws(name):
+        search = SubsetSearchCV(
+            LogisticRegression(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=3,
+            cv=2, subset_size=0.5, random_state=0, storage=storage,
+            optimizer=optuna.samplers.RandomSampler(seed=0), study_name=name,
+        )  # fmt: skip
+        return [p["C"] for p in search.fit(X, y).cv_results_["params"]]
+
+    assert draws("a") != draws("b")  # each on an empty study
