@@ -484,7 +484,7 @@ _SUBSET_SIZE_TYPE = "subset_size must be an int"
 CASES = [
     # ---------------------------------------------------- SubsetEstimator
     row("nan-X-random", SE, NAN_X, P(selector="random"), expect=ValueError,
-        match="NaN"),
+        match="Input X contains NaN.(.|\n)*imput"),
     row("inf-X", SE, INF_X, expect=ValueError, match="infinity"),
     row("nan-y", SE, NAN_Y, expect=ValueError, match="y contains NaN"),
     row("1d-X", SE, X_1D, expect=ValueError, match="Expected 2D array"),
@@ -549,6 +549,8 @@ CASES = [
         match="multilabel or multi-output classification"),
     # ----------------------------------------------------- SubsetSearchCV
     row("inf-X", SS, INF_X, expect=ValueError, match="infinity"),
+    row("nan-X", SS, NAN_X, expect=ValueError,
+        match="Input X contains NaN.(.|\n)*imput"),
     row("nan-y", SS, NAN_Y, expect=ValueError, match="y contains NaN"),
     row("1d-X", SS, X_1D, expect=ValueError, match="Expected 2D array"),
     row("1d-X-full-data", SS, X_1D, FULL_DATA, expect=ValueError,

@@ -1493,6 +1493,9 @@ multimetric_
             # says it takes it; n-d input goes through as in GridSearchCV.
             ensure_2d=not one_d,
             allow_nd=True,
+            # scikit-learn's message for NaN, which says to impute them.
+            input_name="X",
+            estimator=self.estimator,
         )
 
     def _check_target(self, X, y, tags):

@@ -637,6 +637,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 # A 1-D X for an estimator whose tags say it takes one.
                 ensure_2d=not takes_one_d(self.estimator),
                 allow_nd=tags.input_tags.three_d_array,
+                # scikit-learn's message for NaN, which says to impute them
+                # (without these, a bare "Input contains NaN.", a review).
+                input_name="X",
+                estimator=self.estimator,
             )
         if not reset and is_frame(X):
             # The estimator fitted on the frame checks its columns itself: a
