@@ -29,7 +29,7 @@ def _fraction_or_count(text):
     return value
 
 
-def _int_at_least(low):
+def _int_at_least(low, high=None):
     def parse(text):
         try:
             value = int(text)
@@ -39,6 +39,8 @@ def _int_at_least(low):
             ) from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high}, got {value}")
         return value
 
     return parse
@@ -78,8 +80,9 @@ def _add_search_demo(sub):
             """\
             Tune one model with a full-data Optuna TPE search, where every trial
             trains on all rows of its CV fold, and with subset searches
-            (SubsetSearchCV), where every trial trains on 5 % of each fold, chosen
-            by a selector. All searches use the same split, trials, folds and
+            (SubsetSearchCV), where every trial trains on a subset of each
+            fold (5 % unless --subset-size says otherwise), chosen by a
+            selector. All searches use the same split, trials, folds and
             seed; the best configuration of each is refit on all training rows
             and scored on held-out rows.
 
@@ -160,7 +163,8 @@ def _add_search_demo(sub):
     )
     demo.add_argument(
         "--seed",
-        type=_int_at_least(0),
+        # numpy's seeds: a larger one failed inside scikit-learn (a review).
+        type=_int_at_least(0, 2**32 - 1),
         default=0,
         help="seed of the data, the split and every search (default: 0)",
     )
@@ -174,7 +178,8 @@ def _add_search_demo(sub):
     demo.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress bars or progress lines; print only the table",
+        help="no progress bars or progress lines; print only the table, its "
+        "notes and the files written",
     )
     demo.add_argument(
         "--carbon",
@@ -276,6 +281,7 @@ def _run_bench(name, script_args, results="subsetml-bench"):
         )
     script = folder / f"bench_{name}.py"
     out = Path(results).resolve()  # created by the script when it writes
+    _check_results_folder(out)
     argv, path = sys.argv, list(sys.path)
     env = os.environ.get("SUBSETML_RESULTS")
     os.environ["SUBSETML_RESULTS"] = str(out)
@@ -299,6 +305,24 @@ def _run_bench(name, script_args, results="subsetml-bench"):
             os.environ.pop("SUBSETML_RESULTS", None)
         else:
             os.environ["SUBSETML_RESULTS"] = env
+
+
+def _check_results_folder(out):
+    """Refuse, before a benchmark runs, a results folder it could not write
+    to (it failed with a traceback after all its work, a review), without
+    creating it (``--help`` leaves nothing behind)."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"results {str(out)!r} exists and is not a folder.")
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(
+            f"cannot create the results folder {str(out)!r}: "
+            f"{str(existing)!r} is not a folder."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write to {str(existing)!r} for the results.")
 
 
 def build_parser():

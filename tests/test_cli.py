@@ -141,6 +141,7 @@ def test_demo_help(capsys):
         ["demo", "--selectors", ","],
         ["demo", "--cv", "1"],
         ["demo", "--seed", "-1"],
+        ["demo", "--seed", str(2**32)],
         ["demo", "--n-jobs", "0"],
         ["demo", "--n-samples", "10"],
         ["demo", "--frobnicate"],
@@ -343,6 +344,29 @@ def test_bench_unknown_suite_and_bad_script_options(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["bench", "search", "--tasks", "unknown-task"])
     assert exc.value.code == 2
+
+
+def test_bench_results_folder_it_cannot_write_fails_before_running(
+    tmp_path, capsys, monkeypatch
+):
+    # A review: the benchmark ran to its end, then failed with a traceback.
+    import subsetml.__main__ as cli
+
+    monkeypatch.setattr(cli, "_benchmarks_dir", lambda: tmp_path)
+    (tmp_path / "bench_search.py").write_text(
+        "def main(argv):\n    raise SystemExit(7)\n"
+    )
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for results, message in [
+        (afile, "exists and is not a folder"),
+        (afile / "sub", "is not a folder"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(["bench", "--results", str(results), "search", "--quick"])
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not (afile.parent / "sub").exists()
 
 
 def test_bench_outside_a_checkout(monkeypatch, capsys):
