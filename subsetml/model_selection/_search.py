@@ -7,6 +7,7 @@ import functools
 import json
 import math
 import numbers
+import os
 import pickle
 import time
 import warnings
@@ -101,6 +102,7 @@ from subsetml.model_selection._warm import fit_more, stopped_early, warm_param
 from subsetml.model_selection._workers import (
     _SURPLUS_KEY,
     Heartbeat,
+    check_journal_path,
     claim,
     resolve_storage,
     retry_on_race,
@@ -1303,6 +1305,10 @@ multimetric_
         check_score_size(self.score_size)
         check_rescore(self.rescore)
         check_refit_check(self.refit_check)
+        if isinstance(self.storage, (str, os.PathLike)) and "://" not in os.fspath(
+            self.storage
+        ):
+            check_journal_path(os.fspath(self.storage))  # before any work
         sizes = check_sizes(self.subset_size)
         check_resource(self.resource, self.resource_rungs, sizes)
         # The prototype validates use_weights and lastlayer.
@@ -2811,6 +2817,10 @@ class _Run:
                 o if "train_scores" in o else {**o, "train_scores": _nan_like(o)}
                 for o in splits_out
             ]
+        # Failed fits score this fit's error_score, as scikit-learn scores
+        # every failure: a study resumed with another one mixed NaN and 0.0
+        # (a review). New trials' outputs already hold it.
+        splits_out = [_rescored_failure(o, self.search.error_score) for o in splits_out]
         level = self.rungs[min(rung, len(self.rungs) - 1)]
         # A resource rung's value is part of what the trial's score means.
         self.params.append({**params, **level.params})
@@ -3376,6 +3386,20 @@ def _as_values(value):
         except Exception:
             return value
     return value
+
+
+def _rescored_failure(out, error_score):
+    """A failed fit's output (``fit_error`` set) with its scores set to
+    ``error_score`` (NaN for ``"raise"``); any other output as it is."""
+    if out.get("fit_error") is None:
+        return out
+    score = np.nan if isinstance(error_score, str) else error_score
+    out = dict(out)
+    for key in ("test_scores", "train_scores"):
+        if key in out:
+            old = out[key]
+            out[key] = dict.fromkeys(old, score) if isinstance(old, dict) else score
+    return out
 
 
 def _nan_like(out):

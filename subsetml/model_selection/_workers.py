@@ -29,6 +29,7 @@ __all__ = [
     "HEARTBEAT_INTERVAL",
     "Heartbeat",
     "claim",
+    "check_journal_path",
     "resolve_storage",
 ]
 
@@ -62,6 +63,7 @@ def resolve_storage(storage):
 
     path = os.fspath(storage)
     if "://" not in path:
+        check_journal_path(path)
         return JournalStorage(JournalFileBackend(path))
     engine_kwargs = None
     if path.startswith("sqlite"):
@@ -82,6 +84,23 @@ def resolve_storage(storage):
             )
 
     return retry_on_race(build)
+
+
+def check_journal_path(path):
+    """Refuse an SQLite database given as a plain path (a slip after
+    ``"sqlite:///search.db"``): Optuna's journal reader failed on it with a
+    ``UnicodeDecodeError`` (a review)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return  # not there yet (or unreadable: the journal says so)
+    if head == b"SQLite format 3\x00":
+        raise ValueError(
+            f"storage={path!r} is an SQLite database, and a path without "
+            "'://' names a file of Optuna's journal storage; pass "
+            f"storage='sqlite:///{path}'."
+        )
 
 
 def _retry_once():

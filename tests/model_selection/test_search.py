@@ -1414,3 +1414,47 @@ def test_workers_with_one_seeded_sampler_instance_draw_apart(data, tmp_path):
         return [p["C"] for p in search.fit(X, y).cv_results_["params"]]
 
     assert draws("a") != draws("b")  # each on an empty study
+
+
+def test_an_sqlite_file_given_as_a_path_says_to_use_a_url(data, tmp_path):
+    # A path without "://" is a journal file: Optuna's journal reader failed
+    # on an SQLite database with a UnicodeDecodeError (a review).
+    import sqlite3
+
+    X, y = data
+    path = tmp_path / "search.db"
+    with sqlite3.connect(path) as db:
+        db.execute("create table t (a)")
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, storage=str(path)
+    )
+    with pytest.raises(ValueError, match="is an SQLite database.*sqlite:///"):
+        search.fit(X, y)
+
+
+def test_a_resumed_study_scores_stored_failures_with_this_error_score(data, tmp_path):
+    # Stored failures kept NaN while new ones scored 0.0 (a review).
+    X, y = data
+
+    class Fails(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            if self.C > 1.0:
+                raise ValueError("C > 1")
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    def search(n_iter, **kw):
+        return SubsetSearchCV(
+            Fails(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=n_iter, cv=2,
+            subset_size=0.5, random_state=0, storage=f"sqlite:///{tmp_path / 's.db'}",
+            study_name="s", **kw,
+        )  # fmt: skip
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = search(6).fit(X, y)
+        failed = np.isnan(first.cv_results_["mean_test_score"])
+        assert failed.any()
+        again = search(8, error_score=0.0).fit(X, y)
+    scores = again.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_array_equal(scores[:6][failed], 0.0)
