@@ -1593,11 +1593,30 @@ multimetric_
                     rung.times = [np.nan] * len(splits)
             return True, False, rungs
         if y is None:
-            raise ValueError(
-                f"subset_size={self.subset_size!r} selects training rows by "
-                f"their target, and {type(self.estimator).__name__} is fitted "
-                "without one (y is None). Search it on all rows: subset_size=1.0."
-            )
+            selector = make_selector(self.selector)
+            if not isinstance(selector, RandomSelector) or selector.per_class is True:
+                raise ValueError(
+                    f"selector={self.selector!r} selects training rows by "
+                    f"their target, and {type(self.estimator).__name__} is "
+                    "fitted without one (y is None). Draw random subsets "
+                    "(selector='random'), or search on all rows: "
+                    "subset_size=1.0."
+                )
+            # An unsupervised estimator (KMeans, PCA, a density): uniform
+            # random rows of each fold, as the default selector draws for a
+            # regressor (it was refused, a review).
+            for r, rung in enumerate(rungs):
+                if rung.full:
+                    continue
+                for si, counted in enumerate(counts):
+                    t0 = time.perf_counter()
+                    rng = np.random.default_rng([seed, r, si])
+                    rows = np.flatnonzero(np.isin(splits[si][0], counted))
+                    k = rung.budgets[si]
+                    picked = np.sort(rng.choice(rows, size=k, replace=False))
+                    rung.subsets[si] = Subset(picked, np.ones(k))
+                    rung.times[si] = time.perf_counter() - t0
+            return False, False, rungs
         if (
             np.ndim(y) == 2
             and np.shape(y)[1] > 1
@@ -1725,8 +1744,15 @@ class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
         return self.subset
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        X, y, sample_weight, _ = self._validate_fit_data(X, y, sample_weight)
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
+        if y is None:
+            # An unsupervised estimator (the search checked X and the
+            # weights): fitted on the subset's rows of X alone.
+            X = self._check_X(X, reset=True)
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        else:
+            X, y, sample_weight, _ = self._validate_fit_data(X, y, sample_weight)
         tasks = Tasks.root(self, max_subtasks=1, X=X, y=y)
         self.subset_ = self._select(X, y, None)
         self.selection_time_ = 0.0

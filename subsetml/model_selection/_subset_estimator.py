@@ -460,8 +460,12 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 # multiply the selector's, as sample_weight= does.
                 weights = weights * np.asarray(params[key], dtype=np.float64)
             params[key] = weights
-        y_sub = y[idx]
-        if is_classifier(self.estimator) and np.unique(y_sub).shape[0] < 2:
+        y_sub = None if y is None else y[idx]  # None: a search's unsupervised trial
+        if (
+            y is not None
+            and is_classifier(self.estimator)
+            and len(np.unique(y_sub)) < 2
+        ):
             raise ValueError(
                 f"The subset of {idx.shape[0]} rows holds a single class; raise "
                 "subset_size or use a per-class selector."

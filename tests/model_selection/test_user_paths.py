@@ -220,12 +220,13 @@ def test_nullable_integer_columns_with_missing_values():
     assert est.score(X, y) > 0.8
 
 
-def test_subsets_need_a_target_and_one_label_per_row():
+def test_selected_subsets_need_a_target_and_one_label_per_row():
     X, y = make_classification(150, 4, random_state=0)
     with pytest.raises(ValueError, match="y is None"):
         SubsetSearchCV(
-            KMeans(n_init=2), {"n_clusters": (2, 6)}, n_iter=2, cv=2, subset_size=0.3
-        ).fit(X)
+            KMeans(n_init=2), {"n_clusters": (2, 6)}, n_iter=2, cv=2,
+            subset_size=0.3, selector="craig",
+        ).fit(X)  # fmt: skip
     labels = np.column_stack([y, 1 - y])
     with pytest.raises(ValueError, match=r"y has shape \(150, 2\)"):
         SubsetSearchCV(
@@ -826,3 +827,38 @@ def test_optuna_distributions_with_a_step(data, optimizer):
     assert all(type(p["max_iter"]) is int for p in params)
     assert {p["tol"] for p in params} <= {0.1, 0.2, 0.3, 0.4, 0.5}
     assert len({(p["max_iter"], p["tol"]) for p in params}) > 1
+
+
+def test_unsupervised_estimators_search_on_random_subsets():
+    # The default selector draws without a target, yet y=None was refused
+    # as if every selector read it (a review).
+    from sklearn.datasets import make_blobs
+    from sklearn.decomposition import PCA
+
+    X, _ = make_blobs(400, 4, centers=4, random_state=0)
+    search = SubsetSearchCV(
+        KMeans(n_init=2, random_state=0),
+        {"n_clusters": (2, 6)},
+        n_iter=4,
+        subset_size=0.25,
+        cv=2,
+        random_state=0,
+    ).fit(X)
+    assert search.best_estimator_.n_clusters == search.best_params_["n_clusters"]
+    from sklearn.model_selection import KFold
+
+    # One subset per split, of the rows of X in its training fold.
+    for subset, (train, _) in zip(search.subsets_, KFold(2).split(X)):
+        assert len(np.unique(subset.indices)) == 50
+        assert np.isin(subset.indices, train).all()
+        assert np.all(subset.weights == 1)
+    again = SubsetSearchCV(
+        KMeans(n_init=2, random_state=0), {"n_clusters": (2, 6)}, n_iter=4,
+        subset_size=0.25, cv=2, random_state=0,
+    ).fit(X)  # fmt: skip
+    np.testing.assert_array_equal(
+        again.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
+    SubsetSearchCV(PCA(), {"n_components": [1, 2, 3]}, n_iter=3, subset_size=0.5).fit(X)
+    with pytest.raises(ValueError, match="selector='craig' selects training rows by"):
+        SubsetSearchCV(KMeans(), {"n_clusters": (2, 6)}, selector="craig").fit(X)
