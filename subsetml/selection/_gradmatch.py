@@ -141,8 +141,12 @@ class GradMatchSelector(GradientSelector):
     weights, with an incrementally updated Cholesky factor); a row whose
     weight reaches zero leaves the support and may be chosen again later.
     Each step costs one pass over the ground set's gradients, so a ground
-    set of ``m`` rows of width ``d`` costs ``O(k m d)``; the full last-layer
-    gradients are only ever touched through their two factors.
+    set of ``m`` rows of width ``d`` costs ``O(k m d)``, plus ``O(s^2)`` per
+    step to refit the weights of a support of ``s`` rows, ``O(k^3)`` in all:
+    that term dominates at large budgets (8-14 s at 30 % of 20,000 rows
+    against 1.1-1.4 s at 5 %, ``benchmarks/results/one_shot_cost_budgets.json``).
+    The full last-layer gradients are only ever touched through their two
+    factors.
 
     **Weights** are the matching coefficients: non-negative, and for
     ``target="train"`` on the scale of the number of rows (or batches) each
