@@ -103,6 +103,10 @@ class Dimension:
             return False
         if not all(type(c) in _OPTUNA_SCALARS for c in self.choices):
             return True
+        if any(isinstance(c, float) and c != c for c in self.choices):
+            # NaN (SimpleImputer's missing_values): equal to nothing, not
+            # even itself, so the GP's space could not place it (a review).
+            return True
         return len(set(self.choices)) < len(self.choices)
 
     def to_optuna(self):
