@@ -1902,6 +1902,10 @@ class _ScoresFittedModel:
         estimator, X = _fitted_model(estimator, X)
         return self.scorer(estimator, X, *args, **kwargs)
 
+    def __repr__(self):
+        # scikit-learn's errors name the scorer: the user's, not this wrapper.
+        return repr(self.scorer)
+
 
 class _MultimetricScoresFittedModel(_MultimetricScorer):
     """:class:`_ScoresFittedModel` for several metrics: still a

@@ -1458,3 +1458,18 @@ def test_a_resumed_study_scores_stored_failures_with_this_error_score(data, tmp_
     scores = again.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores))
     np.testing.assert_array_equal(scores[:6][failed], 0.0)
+
+
+def test_an_error_about_a_custom_scorer_names_it(data):
+    # It named the search's internal wrapper (a review).
+    X, y = data
+
+    def my_scorer(estimator, X, y):
+        return "not a number"
+
+    search = SubsetSearchCV(
+        LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, cv=2, subset_size=0.5,
+        scoring=my_scorer,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="scorer=<function .*my_scorer"):
+        search.fit(X, y)
