@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from subsetml._adapters import adapter_for
-from subsetml._gradops import DenseGradients, FactoredGradients
+from subsetml._gradops import DenseGradients, FactoredGradients, power_of_two_scale
 from subsetml._validation import check_label_types, check_number, is_resampler
 
 __all__ = ["LastLayer", "GRADIENT_MODES"]
@@ -96,6 +96,14 @@ def _tame(X):
     two values (binary, one-hot) are only standardised."""
     from sklearn.preprocessing import StandardScaler
 
+    if X.size:
+        # Each column brought to a largest magnitude in [1, 2) by a power of
+        # two: exact, and standardising does not see it, but finite values
+        # near the float limits (1e200) no longer overflow when squared (they
+        # were reported as NaN or infinite features, a review).
+        top = np.max(np.abs(X), axis=0)
+        scale = np.array([power_of_two_scale(float(t)) for t in top])
+        X = (X * scale).astype(X.dtype, copy=False)
     q25, median, q75 = np.percentile(X, [25, 50, 75], axis=0)
     spread = (q75 - q25) / 1.349
     # Two-valued columns (binary, one-hot) hold no extreme values; their

@@ -549,3 +549,15 @@ def test_gradients_never_alias_the_stored_arrays(rows):
         g[:] = -1
     np.testing.assert_array_equal(h, np.arange(12.0).reshape(6, 2))
     np.testing.assert_array_equal(view.features, h)
+
+
+def test_from_inputs_with_finite_values_near_the_float_limits():
+    # Standardising 1e200 overflowed when squared: the features were
+    # reported as NaN or infinite (a review). A power of two changes nothing.
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3)
+    y = rng.randn(200)
+    reference = LastLayer.from_inputs(X, y, task="regression", random_state=0)
+    for factor in (2.0**600, 2.0**-600):
+        view = LastLayer.from_inputs(X * factor, y, task="regression", random_state=0)
+        np.testing.assert_allclose(view.features, reference.features, rtol=1e-12)
