@@ -2341,6 +2341,18 @@ class _Run:
                     _tell(study, trial, state=TrialState.FAIL)
                 if not trials:
                     continue
+            if _grid_sampler(study.sampler):
+                # A grid spent within a round (or before it: a finished
+                # study fitted again) gives repeats, which Study.optimize
+                # would not run: close them unrun, and end after the round
+                # (a review: rounds of n_points re-ran grid points).
+                trials, repeats = _without_repeats(study, trials)
+                for trial in repeats:
+                    trial.set_user_attr(_SURPLUS_KEY, True)
+                    _tell(study, trial, state=TrialState.FAIL)
+                spent |= bool(repeats)
+                if not trials:
+                    continue
             candidates = [space.decode(t.params) for t in trials]
             try:
                 with heart.beating(trials) if heart is not None else nullcontext():
@@ -3113,6 +3125,34 @@ def _skopt_space(space):
     except ImportError:
         return None
     return space.to_skopt()
+
+
+def _grid_sampler(sampler):
+    """Whether ``sampler`` walks a finite grid (Optuna's ``GridSampler``,
+    ``BruteForceSampler``), whose points a search evaluates once each."""
+    from optuna.samplers import BruteForceSampler, GridSampler
+
+    return isinstance(sampler, (GridSampler, BruteForceSampler))
+
+
+def _without_repeats(study, trials):
+    """``trials`` split into those whose parameters no other trial of the
+    study (finished, running, or earlier in ``trials``) holds, and repeats."""
+    from optuna.trial import TrialState
+
+    mine = {t.number for t in trials}
+    seen = {
+        tuple(sorted(t.params.items()))
+        for t in study.get_trials(deepcopy=False)
+        if t.number not in mine
+        and t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    }
+    new, repeats = [], []
+    for trial in trials:
+        key = tuple(sorted(trial.params.items()))
+        (repeats if key in seen else new).append(trial)
+        seen.add(key)
+    return new, repeats
 
 
 def _tell(study, trial, **kwargs):
