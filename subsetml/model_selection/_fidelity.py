@@ -39,6 +39,13 @@ __all__ = [
 def check_pruner(pruner):
     """``"auto"``, ``"halving"``, ``"hyperband"``, None, or an object with a
     ``prune`` method (an Optuna pruner); else a ``ValueError``."""
+    if isinstance(pruner, type) and callable(getattr(pruner, "prune", None)):
+        # A class, not an instance: it failed inside Optuna after the first
+        # round of fits (a review).
+        raise ValueError(
+            f"pruner={pruner.__name__} is a class; pass an instance: "
+            f"pruner={pruner.__name__}()."
+        )
     if (
         pruner is None
         or (isinstance(pruner, str) and pruner in ("auto", "halving", "hyperband"))

@@ -469,7 +469,7 @@ class SubsetSearchCV(BaseSearchCV):
         over splits; paid once for the whole search, not per trial -- except
         for skorch nets, which select while they train: there it is the
         trial's own selection time, part of its fit time), ``rung`` (index
-        of the last size the trial ran; ``len(subset_size)`` once re-scored
+        of the last rung the trial ran; the number of rungs once re-scored
         on whole folds) and ``pruned`` (whether the pruner stopped it there).
         Scores of different rungs do not compare, so ``rank_test_*`` ranks
         a higher rung above any lower one, then by score (as
@@ -2529,8 +2529,14 @@ class _Run:
                 if r == last:
                     continue
                 value = self._value(splits_out)
-                if not math.isfinite(value):
-                    continue  # failed: it stops here, and is told so
+                if not math.isfinite(value) or any(
+                    o.get("fit_error") is not None for o in splits_out
+                ):
+                    # Failed (a numeric error_score too, whose score is no
+                    # result: it was reported and the trial climbed on, to
+                    # fail on more rows, a review): it stops here, and is
+                    # told so.
+                    continue
                 try:
                     trials[j].report(value, rung.step)
                 except UpdateFinishedTrialError:

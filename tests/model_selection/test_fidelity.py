@@ -865,3 +865,105 @@ def test_check_sizes_and_misaligned_halving_warns():
     pruner = make_pruner("halving", [10, 30, 90, 200])
     assert isinstance(pruner, optuna.pruners.SuccessiveHalvingPruner)
     assert isinstance(make_pruner("auto", [10]), optuna.pruners.NopPruner)
+
+
+class FailsOnManyRows(ClassifierMixin, BaseEstimator):
+    """Logistic regression that fails on more than ``limit`` rows when
+    ``C > 1``."""
+
+    def __init__(self, C=1.0, limit=200):
+        self.C = C
+        self.limit = limit
+
+    def fit(self, X, y, sample_weight=None):
+        if len(X) > self.limit and self.C > 1:
+            raise RuntimeError("too many rows")
+        self.model_ = LogisticRegression(C=self.C).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+@pytest.mark.parametrize("error_score", [np.nan, 0.0])
+def test_a_trial_whose_fits_fail_at_a_rung_stops_there(error_score):
+    # With a numeric error_score the failure's score was reported to the
+    # pruner as a result, and the trial climbed on to fail on more rows.
+    X, y = make_classification(n_samples=900, n_features=6, random_state=0)
+    search = SubsetSearchCV(
+        FailsOnManyRows(limit=100), {"C": (0.01, 100.0, "log-uniform")}, n_iter=8,
+        subset_size=(0.1, 0.3, 0.9), pruner=None, cv=3, random_state=0,
+        error_score=error_score,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    # 600-row training folds: rung 0 fits 60 rows, rung 1 fails on 180 for
+    # C > 1; the others climb to rung 2.
+    big = np.array([p["C"] > 1 for p in search.cv_results_["params"]])
+    assert big.any() and not big.all()
+    rungs = np.asarray(search.cv_results_["rung"])
+    assert np.all(rungs[big] == 1) and np.all(rungs[~big] == 2)
+    steps = [sorted(t.intermediate_values) for t in search.studies_[0].trials]
+    assert all(len(s) == 1 for s, b in zip(steps, big) if b)
+
+
+def test_a_pruner_class_is_refused_for_its_instance():
+    import optuna
+
+    from subsetml.model_selection._fidelity import check_pruner
+
+    with pytest.raises(ValueError, match=r"pass an instance: pruner=MedianPruner\(\)"):
+        check_pruner(optuna.pruners.MedianPruner)
+
+
+def test_the_gp_learns_from_pruned_trials_at_the_highest_rung_with_enough():
+    # It learnt from finished trials only: under a pruner that stops most
+    # of them it never left its random start (a review).
+    import optuna
+
+    from subsetml.model_selection._samplers import _observed_at_highest_level
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    dist = optuna.distributions.FloatDistribution(0.0, 1.0)
+    for i in range(6):
+        trial = study.ask({"x": dist})
+        trial.report(0.1 * i, 10)
+        if i < 2:
+            trial.report(0.2 * i, 30)
+            study.tell(trial, 0.3 * i)
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    # Two finished (too few for 3), six at the first rung, two at the second.
+    picked = _observed_at_highest_level(study, ["x"], 3)
+    assert sorted(v for _, v in picked) == pytest.approx([0.1 * i for i in range(6)])
+    assert _observed_at_highest_level(study, ["x"], 2) == [
+        (t, 0.3 * t.number) for t in study.trials[:2]
+    ]
+    assert _observed_at_highest_level(study, ["x"], 7) is None
+
+
+def test_the_gp_proposes_in_a_search_with_rungs():
+    pytest.importorskip("skopt")
+    import skopt
+
+    X, y = make_classification(n_samples=600, n_features=8, random_state=0)
+    asked = []
+    ask = skopt.Optimizer.ask
+
+    def counting_ask(self, *args, **kwargs):
+        asked.append(1)
+        return ask(self, *args, **kwargs)
+
+    skopt.Optimizer.ask = counting_ask
+    try:
+        SubsetSearchCV(
+            LogisticRegression(), {"C": (1e-3, 1e3, "log-uniform")}, n_iter=16,
+            subset_size=(0.1, 0.3, 0.9), optimizer="gp", cv=2, random_state=0,
+            optimizer_kwargs={"n_initial_points": 4},
+        ).fit(X, y)  # fmt: skip
+    finally:
+        skopt.Optimizer.ask = ask
+    assert len(asked) >= 6
