@@ -36,12 +36,23 @@ def _axes(ax):
 def _records(records):
     """A list of dicts from dicts, a DataFrame, a mapping of columns, or a
     results file as loaded (its ``records``, or the demo's ``methods``)."""
+    if records is None:
+        raise TypeError(
+            "records is None; pass rows of results (the demo's results.json, a "
+            "benchmark's records)."
+        )
     if hasattr(records, "to_dict") and hasattr(records, "columns"):
         return records.to_dict("records")
     if isinstance(records, dict):
         for key in ("records", "methods"):
             if isinstance(records.get(key), list):
                 return _records(records[key])
+        if not all(isinstance(v, (list, tuple, np.ndarray)) for v in records.values()):
+            # One row given alone (its values are not columns).
+            raise TypeError(
+                "records given as a dict must be columns of equal length, or a "
+                "results file with 'records'; for a single row pass [row]."
+            )
         keys = list(records)
         lengths = {len(records[k]) for k in keys}
         if len(lengths) > 1:
@@ -172,6 +183,13 @@ def plot_tradeoff(
     groups = _finite_runs(_grouped(records, label, time, score))
     if not groups:
         raise ValueError(f"No run has a finite {time!r} and {score!r}.")
+    instant = sorted(str(n) for n, v in groups.items() if not v[:, 0].mean() > 0)
+    if instant:
+        # A log axis has no place for them (an empty plot, a review).
+        raise ValueError(
+            f"The time axis is logarithmic and needs a positive mean {time!r}; "
+            f"these strategies have none: {instant}."
+        )
     ax = _axes(ax)
     for name, values in groups.items():
         t, s = values[:, 0], values[:, 1]
@@ -283,6 +301,11 @@ def plot_search_history(search, *, ax=None):
     >>> len(ax.lines)
     2
     """
+    if isinstance(search, dict) and "params" in search:
+        raise TypeError(
+            "plot_search_history takes the fitted search, not its cv_results_ "
+            "(it reads the search's refit metric and rungs): pass the search."
+        )
     results = getattr(search, "cv_results_", None)
     if results is None:
         from sklearn.exceptions import NotFittedError
@@ -355,6 +378,11 @@ def plot_method_weights(net, *, key="method_weights", ax=None):
     """
     history = getattr(net, "history", None)
     if history is None:
+        if hasattr(net, "cv_results_") or not hasattr(net, "module"):
+            raise TypeError(
+                "plot_method_weights takes a fitted AdaSelection net, got a "
+                f"{type(net).__name__}."
+            )
         raise ValueError("net has no history: fit it first.")
     rows = [(row.get("epoch", i + 1), row.get(key)) for i, row in enumerate(history)]
     rows = [(e, w) for e, w in rows if isinstance(w, dict)]

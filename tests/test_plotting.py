@@ -184,3 +184,18 @@ def test_search_history_best_so_far_is_of_the_last_rung():
     }
     best = plot_search_history(_Search(results)).lines[1].get_ydata()
     np.testing.assert_allclose(best, [np.nan, 0.7, 0.7, 0.8])
+
+
+def test_the_slips_a_review_made_get_errors_that_say_what_to_pass():
+    search = _Search({"mean_test_score": [0.5, 0.7], "params": [{}, {}]})
+    with pytest.raises(TypeError, match="takes the fitted search, not its cv_results_"):
+        plot_search_history(search.cv_results_)
+    with pytest.raises(TypeError, match="records is None"):
+        plot_tradeoff(None)
+    with pytest.raises(TypeError, match=r"for a single row pass \[row\]"):
+        plot_tradeoff(RUNS[0])
+    with pytest.raises(TypeError, match="takes a fitted AdaSelection net"):
+        plot_method_weights(search)
+    instant = [{**run, "end_to_end_s": 0.0} for run in RUNS]
+    with pytest.raises(ValueError, match="needs a positive mean 'end_to_end_s'"):
+        plot_tradeoff(instant)
