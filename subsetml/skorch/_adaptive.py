@@ -33,7 +33,7 @@ from subsetml._validation import check_number
 from subsetml.selection import RandomSelector, make_selector
 from subsetml.selection._random import stratified_choice
 from subsetml.selection._views import label_view
-from subsetml.skorch._lastlayer import lastlayer_from_net
+from subsetml.skorch._lastlayer import class_positions, lastlayer_from_net
 from subsetml.skorch._loading import ArrayLoader, valid_iterator
 from subsetml.skorch._params import set_params_nested
 
@@ -67,12 +67,32 @@ class _SubsetBatchSampler(torch.utils.data.Sampler):
         if self.shuffle:
             rows = self.net._subset_rng_.permutation(rows)
         self.net._pending_rows_.clear()
-        for start in range(0, len(rows), self.batch_size):
-            batch = rows[start : start + self.batch_size]
+        starts = list(range(0, len(rows), self.batch_size))
+        if (
+            len(starts) > 1
+            and len(rows) - starts[-1] == 1
+            and not self.drop_last
+            and _has_batch_norm(self.net.module_)
+        ):
+            # A last batch of one row, which batch norm cannot normalise in
+            # training mode (plain skorch's full epochs had dodged it; a
+            # 129-row subset in batches of 128 failed, a review): it joins
+            # the batch before it.
+            starts.pop()
+        for i, start in enumerate(starts):
+            stop = starts[i + 1] if i + 1 < len(starts) else len(rows)
+            batch = rows[start:stop]
             if self.drop_last and len(batch) < self.batch_size:
                 break
             self.net._pending_rows_.append(batch)
             yield batch.tolist()
+
+
+def _has_batch_norm(module):
+    """Whether a torch module holds a batch-norm layer."""
+    return isinstance(module, torch.nn.Module) and any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules()
+    )
 
 
 def _check_finite(data, name):
@@ -195,6 +215,10 @@ def check_net_inputs(net, X, y, *, partial=False):
             return y.astype(np.int64)
         if ya.dtype != np.int64 and torch.is_tensor(y):
             return y.long()
+        if ya.dtype != np.int64 and hasattr(y, "to_numpy") and hasattr(y, "astype"):
+            # A pandas Series of int8 codes (cat.codes): torch's losses take
+            # int64 labels only (a review).
+            return y.astype(np.int64)
         return y
     if ya.dtype.kind not in "iufb":
         try:
@@ -245,12 +269,22 @@ def _take_dataset_rows(dataset, rows):
     return torch.utils.data.Subset(dataset, rows)
 
 
+_NO_REDUCTION = (
+    "{} has no 'reduction' attribute: subset training needs per-sample losses "
+    "to apply the selection weights."
+)
+
+
 def _targets_of(dataset):
     """The targets of a skorch dataset (or a Subset of one), as numpy."""
     if isinstance(dataset, torch.utils.data.Subset):
         inner = _targets_of(dataset.dataset)
         return None if inner is None else inner[np.asarray(dataset.indices)]
     y = getattr(dataset, "y", None)
+    if y is None and isinstance(dataset, torch.utils.data.TensorDataset):
+        # skorch trains on its (X, y) pairs: the second tensor (a review).
+        tensors = dataset.tensors
+        y = tensors[1] if len(tensors) == 2 else None
     return None if y is None else to_numpy(y) if torch.is_tensor(y) else np.asarray(y)
 
 
@@ -553,8 +587,15 @@ class SubsetTrainingMixin:
                 )
         n = len(dataset)
         self._subset_rows_ = np.arange(n)
-        self._subset_plan_ = self._schedule(n, _targets_of(dataset))
+        targets = _targets_of(dataset)
+        self._subset_plan_ = self._schedule(n, targets)
         _, n_subset_epochs, k = self._subset_plan_
+        if n_subset_epochs:
+            # Refused before the warm-up epochs rather than at the first
+            # selection after them (a review).
+            self._check_subset_targets(targets)
+            if not hasattr(self.criterion_, "reduction"):
+                raise TypeError(_NO_REDUCTION.format(type(self.criterion_).__name__))
         if drop_last and n_subset_epochs and k < batch_size:
             raise ValueError(
                 f"iterator_train__drop_last=True drops every batch of the "
@@ -610,14 +651,26 @@ class SubsetTrainingMixin:
         self.history.record("subset_selection_time", elapsed)
         self._subset_epoch_ = e + 1
 
-    def _select_subset(self, dataset_train, dataset_valid, k, *, first):
-        y = _targets_of(dataset_train)
-        classification = isinstance(self, NeuralNetClassifier)
+    def _check_subset_targets(self, y):
+        """Refuse targets a selection cannot read: none, or class labels that
+        are not one per row (soft or multi-label targets)."""
         if y is None:
             raise ValueError(
                 "Subset training needs the targets of the training rows; pass y "
-                "to fit (a dataset with a ``y`` attribute also works)."
+                "to fit (a dataset with a ``y`` attribute, or a TensorDataset "
+                "of (X, y), also works)."
             )
+        if isinstance(self, NeuralNetClassifier) and y.ndim != 1:
+            raise ValueError(
+                f"Subset training selects rows by their class label, and y has "
+                f"shape {y.shape} (soft or multi-label targets); pass one label "
+                "per row, or train an AdaSelection net or a plain skorch net."
+            )
+
+    def _select_subset(self, dataset_train, dataset_valid, k, *, first):
+        y = _targets_of(dataset_train)
+        classification = isinstance(self, NeuralNetClassifier)
+        self._check_subset_targets(y)
         if classification and y.ndim == 1 and np.unique(y).size < 2:
             # A partial_fit chunk (or the data of a net told its classes) of
             # one class: selectors compare rows within and across classes and
@@ -635,7 +688,7 @@ class SubsetTrainingMixin:
             )
         if first or isinstance(selector, RandomSelector):
             if classification and getattr(self, "classes_", None) is not None:
-                y = np.searchsorted(np.asarray(self.classes_), y)
+                y = class_positions(self.classes_, y)  # sorted or not
             view = label_view(np.zeros((len(y), 1)), y, classification)
             if not isinstance(selector, RandomSelector):
                 selector = RandomSelector(
@@ -707,16 +760,22 @@ class SubsetTrainingMixin:
             return super().get_loss(y_pred, y_true, X=X, training=training)
         criterion = self.criterion_
         if not hasattr(criterion, "reduction"):
-            raise TypeError(
-                f"{type(criterion).__name__} has no 'reduction' attribute: subset "
-                "training needs per-sample losses to apply the selection weights."
-            )
+            raise TypeError(_NO_REDUCTION.format(type(criterion).__name__))
         previous = criterion.reduction
         criterion.reduction = "none"
         try:
             losses = super().get_loss(y_pred, y_true, X=X, training=training)
         finally:
             criterion.reduction = previous
+        if losses.dim() == 0:
+            # A criterion that has the attribute but reduces all the same
+            # (an IndexError below, a review).
+            raise TypeError(
+                f"{type(criterion).__name__} ignored reduction='none' and "
+                "returned one number: subset training needs a loss per row to "
+                "apply the selection weights. Honour the criterion's reduction, "
+                "or override get_loss to return per-row losses."
+            )
         w = torch.as_tensor(weights[rows], dtype=losses.dtype, device=losses.device)
         losses = losses.reshape(losses.shape[0], -1)
         if previous == "sum":

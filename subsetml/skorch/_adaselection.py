@@ -94,6 +94,12 @@ _BatchWithRowIds = namedtuple("_BatchWithRowIds", ["batch", "row_ids"])
 _HeldOut = namedtuple("_HeldOut", ["positions", "X", "y", "ids", "weight", "before"])
 
 
+_NO_REDUCTION = (
+    "AdaSelection needs per-sample losses, but the criterion {} has no "
+    "'reduction' attribute; override get_sample_losses."
+)
+
+
 class _RowIndexedDataset(torch.utils.data.Dataset):
     """Yield ``(item, i)``: the wrapped dataset's item and its position."""
 
@@ -1125,6 +1131,14 @@ class AdaSelectionMixin:
                 loader = super().get_iterator(dataset, training=False)
             return loader
         self._ada_start(len(dataset), split=_split_key(dataset))
+        if (
+            self.sampling_rate < 1
+            and type(self).get_sample_losses is AdaSelectionMixin.get_sample_losses
+            and getattr(self.criterion_, "reduction", None) is None
+        ):
+            # Before the warm-up epochs, not at the first selecting step after
+            # them (a review).
+            raise TypeError(_NO_REDUCTION.format(type(self.criterion_).__name__))
         data = _array_data(dataset)
         # Whether a batch can hold labels the loss gives no weight: looked up
         # once over the training rows where they are plain arrays, so that a
@@ -1171,11 +1185,7 @@ class AdaSelectionMixin:
         criterion = self.criterion_
         reduction = getattr(criterion, "reduction", None)
         if reduction is None:
-            raise TypeError(
-                f"AdaSelection needs per-sample losses, but the criterion "
-                f"{type(criterion).__name__} has no 'reduction' attribute; override "
-                "get_sample_losses."
-            )
+            raise TypeError(_NO_REDUCTION.format(type(criterion).__name__))
         criterion.reduction = "none"
         try:
             if getattr(self, "_ada_in_weighted_loss_", False):

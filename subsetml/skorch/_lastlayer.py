@@ -13,6 +13,15 @@ from subsetml.skorch._loading import collate_rows
 __all__ = ["lastlayer_from_net"]
 
 
+def class_positions(classes, y):
+    """Each label's position in ``classes``, sorted or not (an absent label
+    gets a position whose class differs from it)."""
+    classes = np.asarray(classes)
+    order = np.argsort(classes, kind="stable")
+    found = np.searchsorted(classes, y, sorter=order)
+    return order[np.clip(found, 0, len(classes) - 1)]
+
+
 def _final_linear_calls(module):
     """Hooks on every ``nn.Linear``; the last one called in a forward wins."""
     linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
@@ -272,8 +281,14 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
         classes = np.arange(n_columns)
     elif classes is not None:
         classes = np.asarray(classes)
-        codes = np.searchsorted(classes, y)
-        codes = np.clip(codes, 0, len(classes) - 1)
+        if np.array_equal(np.sort(classes), np.arange(len(classes))):
+            # 0..K-1 in another order (classes=y.unique()): skorch's loss
+            # and predict read the labels as output columns whatever the
+            # order (positions in it were searched as if sorted, a review).
+            codes = np.clip(y.astype(np.int64), 0, len(classes) - 1)
+            classes = np.arange(len(classes))
+        else:
+            codes = class_positions(classes, y)
         if not np.array_equal(classes[codes], y):
             raise ValueError(
                 f"y holds labels the net was not fitted on; it knows "

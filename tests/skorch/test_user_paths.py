@@ -303,6 +303,9 @@ def test_one_column_regression_targets_reach_subset_trials_as_a_column():
     rng = np.random.RandomState(0)
     X = rng.randn(300, 6).astype(np.float32)
     y = (X @ rng.randn(6)).astype(np.float32).reshape(-1, 1)
+    # The module instance's weights are drawn here, and every clone starts
+    # from them: seeded, or the scores hang on the tests run before.
+    torch.manual_seed(0)
     net = NeuralNetRegressor(
         torch.nn.Sequential(
             torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)
@@ -435,3 +438,114 @@ def test_worker_processes_with_a_module_class_of_main(tmp_path):
     assert lines[0].startswith("subset trials: 0.")
     assert lines[1].startswith("epoch rungs: Rungs of 'max_epochs'")
     assert lines[1].endswith("True")
+
+
+# --- A review's skorch paths, beside a plain NeuralNetClassifier ----------
+
+
+class Normed(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU()
+        )
+        self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, X):
+        return self.head(self.body(X))
+
+
+def test_batch_norm_with_a_one_row_last_subset_batch():
+    # 129-row subsets in batches of 128 ended every epoch with one row, which
+    # batch norm cannot normalise in training mode.
+    rng = np.random.RandomState(0)
+    X = rng.randn(1290, 4).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    net = SubsetNeuralNetClassifier(
+        Normed, **{**KW, "max_epochs": 6, "batch_size": 128},
+        selector="random", subset_size=0.1, iterator_train__shuffle=True,
+    ).fit(X, y)  # fmt: skip
+    sizes = [b["train_batch_size"] for b in net.history[-1, "batches"]]
+    assert sizes == [129]
+
+
+@pytest.mark.parametrize("selector", ["random", "gradmatch"])
+def test_classes_given_in_another_order(data, selector):
+    # classes=y.unique() (order of appearance): positions were searched as if
+    # the classes were sorted; the gradient selectors failed, random's strata
+    # were wrong.
+    X, y = data
+    y = np.where(X[:, 1] > 0.5, 2, y)
+    kw = dict(selector=selector, subset_size=0.3, warm_up=0.5, select_every=1)
+    net = SubsetNeuralNetClassifier(
+        Plain, **KW, module__n_out=3, classes=[2, 1, 0], **kw
+    ).fit(X, y)
+    # Each class keeps its share of the 36 rows (a stratified draw's, or the
+    # gradient selector's per-class budget).
+    counts = np.bincount(y[net.subset_.indices], minlength=3)
+    expected = np.bincount(y, minlength=3) * 36 / N
+    assert np.all(np.abs(counts - expected) < 1)
+
+
+def test_soft_labels_are_refused_before_the_warm_up(data):
+    X, y = data
+    soft = np.eye(2, dtype=np.float32)[y] * 0.8 + 0.1
+    net = SubsetNeuralNetClassifier(Plain, **KW, selector="random", subset_size=0.3)
+    with pytest.raises(ValueError, match=r"y has shape \(120, 2\)"):
+        net.fit(X, soft)
+    assert len(net.history) == 0
+
+
+class MeanOnly(torch.nn.CrossEntropyLoss):
+    """Has a reduction, and ignores it."""
+
+    def forward(self, input, target):
+        return torch.nn.functional.cross_entropy(input, target)
+
+
+class NoReduction(torch.nn.Module):
+    def forward(self, input, target):
+        return torch.nn.functional.cross_entropy(input, target)
+
+
+def test_criteria_without_per_row_losses(data):
+    X, y = data
+    with pytest.raises(TypeError, match="ignored reduction='none'"):
+        SubsetNeuralNetClassifier(
+            Plain, **{**KW, "criterion": MeanOnly}, selector="gradmatch",
+            subset_size=0.3,
+        ).fit(X, y)  # fmt: skip
+    # Refused before training, not after the warm-up epochs.
+    for net in (
+        SubsetNeuralNetClassifier(
+            Plain,
+            **{**KW, "criterion": NoReduction},
+            selector="random",
+            subset_size=0.3,
+        ),  # fmt: skip
+        AdaSelectionClassifier(
+            Plain, **{**KW, "criterion": NoReduction}, sampling_rate=0.3
+        ),
+    ):
+        with pytest.raises(TypeError, match="has no 'reduction' attribute"):
+            net.fit(X, y)
+        assert len(net.history) == 0
+
+
+def test_a_tensor_dataset_of_x_and_y(data):
+    X, y = data
+    dataset = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    net = SubsetNeuralNetClassifier(Plain, **KW, selector="random", subset_size=0.3)
+    net.fit(dataset, None)
+    assert net.subset_.size == 36
+
+
+def test_int8_label_series_are_widened(data):
+    X, y = data
+    codes = pd.Series(y).astype("category").cat.codes  # int8
+    for net in (
+        SubsetNeuralNetClassifier(Plain, **KW, selector="random", subset_size=0.3),
+        AdaSelectionClassifier(Plain, **KW, sampling_rate=0.3),
+    ):
+        net.fit(X, codes)
+        assert net.predict(X).shape == (N,)
