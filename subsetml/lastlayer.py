@@ -938,8 +938,16 @@ def _blas_threads_for(X):
     2-core development machine under load (10,000 x 40: 0.8 s vs 0.12 s).
     Larger matrices keep the user's thread settings.
     """
+    import threading
+    from contextlib import nullcontext
+
     from threadpoolctl import threadpool_limits
 
+    if threading.current_thread() is not threading.main_thread():
+        # The limit is the whole process's: threads (joblib's threading
+        # backend) entering and leaving it at once restored each other's
+        # saved value and left BLAS at one thread for good (a review).
+        return nullcontext()
     limit = 1 if X.shape[0] * X.shape[1] <= 1_000_000 else None
     return threadpool_limits(limits=limit, user_api="blas")
 

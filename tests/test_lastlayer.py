@@ -561,3 +561,21 @@ def test_from_inputs_with_finite_values_near_the_float_limits():
     for factor in (2.0**600, 2.0**-600):
         view = LastLayer.from_inputs(X * factor, y, task="regression", random_state=0)
         np.testing.assert_allclose(view.features, reference.features, rtol=1e-12)
+
+
+def test_the_proxy_leaves_blas_threads_alone_outside_the_main_thread():
+    # threadpoolctl's limit is the whole process's: threads entering and
+    # leaving it at once left BLAS at one thread for good (a review).
+    import threading
+    from contextlib import nullcontext
+
+    from subsetml.lastlayer import _blas_threads_for
+
+    seen = []
+    worker = threading.Thread(
+        target=lambda: seen.append(_blas_threads_for(np.zeros((10, 3))))
+    )
+    worker.start()
+    worker.join()
+    assert isinstance(seen[0], nullcontext)
+    assert not isinstance(_blas_threads_for(np.zeros((10, 3))), nullcontext)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import time
+import warnings
 
 import numpy as np
 from joblib import effective_n_jobs
@@ -33,14 +34,38 @@ def _ready(key):
     return key in _DATA
 
 
-def _fit_in_worker(key, estimator, train, test, kwargs, config):
+def _fit_in_worker(key, estimator, train, test, kwargs, config, filters):
     from sklearn import config_context
 
     X, y = _DATA[key]
     # The parent's scikit-learn configuration (transform_output, metadata
-    # routing, ...), which a worker process does not inherit.
-    with config_context(**config):
+    # routing, ...) and warnings filters, which a worker process does not
+    # inherit (scikit-learn's Parallel sends both; the filters were lost
+    # here, a review).
+    with config_context(**config), warnings.catch_warnings():
+        warnings.filters[:] = filters
         return _fit_and_score(estimator, X, y, train=train, test=test, **kwargs)
+
+
+def _workers(n_jobs):
+    """The pool's worker count and their environment, as joblib's loky
+    backend makes them whatever backend is active: ``n_jobs`` as joblib
+    reads it (None: the configured default), and thread limits of the cores
+    over the workers (OpenMP, BLAS), or ``parallel_config``'s
+    ``inner_max_num_threads``. Under dask, joblib's count is the cluster's
+    cores, and the pool started one local process for each; without the
+    limits each worker ran as many threads as the machine has cores (a
+    review)."""
+    try:
+        from joblib._parallel_backends import LokyBackend
+        from joblib.parallel import get_active_backend
+
+        active, default = get_active_backend()
+        backend = active if isinstance(active, LokyBackend) else LokyBackend()
+        n = max(1, backend.effective_n_jobs(default if n_jobs is None else n_jobs))
+        return n, backend._prepare_worker_env(n)
+    except (ImportError, AttributeError, TypeError):  # another joblib
+        return max(1, effective_n_jobs(n_jobs)), None
 
 
 class BoundedRunner:
@@ -57,7 +82,7 @@ class BoundedRunner:
     def __init__(self, X, y, n_jobs):
         self.X = X
         self.y = y
-        self.n_workers = max(1, effective_n_jobs(n_jobs))
+        self.n_workers, self._env = _workers(n_jobs)
         self.key = next(_KEYS)
         self._executor = None
         # Per task of the last run, the seconds a task not finished in time
@@ -76,6 +101,7 @@ class BoundedRunner:
                 max_workers=self.n_workers,
                 initializer=_set_data,
                 initargs=(self.key, self.X, self.y),
+                env=self._env,
             )
             # Start every worker (imports, data) before any limit counts: a
             # limit is the fits' time, not the workers' start-up.
@@ -107,6 +133,7 @@ class BoundedRunner:
         pool = self._pool()
         self.startup_s = time.monotonic() - t0
         config = get_config()
+        filters = list(warnings.filters)
         deadline = None if limit is None else time.monotonic() + max(limit, 0.0)
         results = [None] * len(tasks)
         self.stopped_after = [None] * len(tasks)
@@ -124,7 +151,14 @@ class BoundedRunner:
                     i = waiting.pop(0)
                     est, train, test, kwargs = tasks[i]
                     future = pool.submit(
-                        _fit_in_worker, self.key, est, train, test, kwargs, config
+                        _fit_in_worker,
+                        self.key,
+                        est,
+                        train,
+                        test,
+                        kwargs,
+                        config,
+                        filters,
                     )
                     running[future] = i
                     started[i] = time.monotonic()

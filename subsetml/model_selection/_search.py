@@ -1660,10 +1660,11 @@ def _select_split(proto, X, y, train, weights=None):
     y_train = _safe_indexing(y, train)
     w_train = None if weights is None else _safe_indexing(weights, train)
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        # The search warned about a budget raised to cover the classes.
-        warnings.filterwarnings("ignore", message="subset_size keeps")
-        Xv, yv, wv, k = est._validate_fit_data(X_train, y_train, w_train)
+    # The search warned about a budget raised to cover the classes. Not a
+    # warnings filter: catch_warnings is not thread-safe, and under joblib's
+    # threading backend its filter was left in the user's (a review).
+    est._warned_budget = True
+    Xv, yv, wv, k = est._validate_fit_data(X_train, y_train, w_train)
     subset = est._select_counted(Xv, yv, k, wv)
     return subset, time.perf_counter() - t0
 

@@ -315,7 +315,13 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         counted = counted_rows(sample_weight, n)
         k = counted_budget(self.subset_size, counted.shape[0], n)
         if is_classifier(self.estimator):
-            k = cover_classes(k, _check_counted_classes(y, counted, n))
+            # A search's selection (_warned_budget: it warned once for all
+            # folds) raises the budget without a warning of its own.
+            k = cover_classes(
+                k,
+                _check_counted_classes(y, counted, n),
+                warn=not getattr(self, "_warned_budget", False),
+            )
         rng = check_random_state(self.random_state)
         self._seed = rng.randint(np.iinfo(np.int32).max)
         # Where the weights will be dropped, a selector with a mode for that

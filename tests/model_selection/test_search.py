@@ -1480,3 +1480,26 @@ def test_an_error_about_a_custom_scorer_names_it(data):
     )  # fmt: skip
     with pytest.raises(ValueError, match="scorer=<function .*my_scorer"):
         search.fit(X, y)
+
+
+def test_the_selection_silences_its_budget_warning_without_a_filter(data, monkeypatch):
+    # It did with catch_warnings and a filter, which is not thread-safe:
+    # under the threading backend the filter could stay in the user's
+    # warnings filters (a review, after 2 to 36 threaded searches).
+    X, y = data
+    added = []
+    real = warnings.filterwarnings
+
+    def recording(action, message="", *args, **kwargs):
+        added.append(message)
+        return real(action, message, *args, **kwargs)
+
+    monkeypatch.setattr(warnings, "filterwarnings", recording)
+    with pytest.warns(UserWarning, match="subset_size keeps") as seen:
+        SubsetSearchCV(
+            LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=2, cv=3,
+            subset_size=2, selector="craig", random_state=0,
+        ).fit(X, y)  # fmt: skip
+    assert not [m for m in added if "subset_size keeps" in m]
+    # Warned once for the search, not once per fold.
+    assert sum("subset_size keeps" in str(w.message) for w in seen) == 1

@@ -356,3 +356,62 @@ def test_a_trial_the_budget_stops_on_a_higher_rung_keeps_the_rung_below(data, tm
     assert list(res["rung"]) == [1, 0]
     assert list(res["pruned"]) == [False, True]
     assert np.all(np.isfinite(res["mean_test_score"]))
+
+
+class ReportsItsWorker(Sleepy):
+    """Records its worker's OMP_NUM_THREADS in a file, and warns."""
+
+    def __init__(self, delay=0.0, log=None):
+        self.delay = delay
+        self.log = log
+
+    def fit(self, X, y, sample_weight=None):
+        with open(self.log, "a") as f:
+            f.write(os.environ.get("OMP_NUM_THREADS", "unset") + "\n")
+        warnings.warn("a fit's own warning", RuntimeWarning, stacklevel=2)
+        return super().fit(X, y)
+
+
+def test_workers_of_a_time_limit_follow_joblibs_settings(data, tmp_path):
+    # The pool ignored parallel_config's thread limits (each worker ran as
+    # many threads as the machine has cores) and the user's warnings filters
+    # (a review).
+    import joblib
+
+    X, y = data
+    log = tmp_path / "threads"
+
+    def search():
+        return SubsetSearchCV(
+            ReportsItsWorker(log=str(log)), {"delay": (0.0, 0.01)}, n_iter=2,
+            subset_size=0.5, cv=2, random_state=0, trial_timeout=60,
+        )  # fmt: skip
+
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            search().fit(X, y)
+    workers = set(log.read_text().split()[:-1])  # the refit runs here
+    assert workers == {"3"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", FitFailedWarning)
+        with pytest.raises(ValueError, match="fits of the search failed"):
+            search().fit(X, y)
+
+
+def test_the_time_limits_pool_has_n_jobs_workers_under_dask():
+    # joblib counts the cluster's cores under dask: the pool started one
+    # local process for each (a review).
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    from subsetml.model_selection._bounded import _workers
+
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=8, dashboard_address=None
+    ):
+        with joblib.parallel_backend("dask"):
+            assert _workers(2)[0] == 2
+            # The context's default (-1 here): this machine's cores.
+            assert _workers(None)[0] <= joblib.cpu_count()
