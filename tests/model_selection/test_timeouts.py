@@ -77,12 +77,16 @@ class HangsFromItsThirdFit(Sleepy):
         self.delay = delay
         self.log = log
 
+    def _hangs(self, n, X):
+        """Whether the ``n``-th fit, on ``X``, hangs."""
+        return n > 2 and len(X) < 200
+
     def fit(self, X, y, sample_weight=None):
         with open(self.log, "a") as f:
             f.write("x")
         with open(self.log) as f:
             n = len(f.read())
-        if n > 2 and len(X) < 200:
+        if self._hangs(n, X):
             time.sleep(HANG)
         return super().fit(X, y)
 
@@ -111,16 +115,8 @@ def test_timeout_stops_a_hanging_fit_and_returns_what_finished(data, tmp_path):
 class HangsWhileFlagged(HangsFromItsThirdFit):
     """Hangs from its third fit on while the file ``log + ".hang"`` exists."""
 
-    def fit(self, X, y, sample_weight=None):
-        with open(self.log, "a") as f:
-            f.write("x")
-        with open(self.log) as f:
-            n = len(f.read())
-        if n > 2 and len(X) < 200 and os.path.exists(self.log + ".hang"):
-            time.sleep(HANG)
-        self.model_ = LogisticRegression().fit(X, y)
-        self.classes_ = self.model_.classes_
-        return self
+    def _hangs(self, n, X):
+        return super()._hangs(n, X) and os.path.exists(self.log + ".hang")
 
 
 def test_a_trial_the_budget_stopped_runs_first_when_the_study_resumes(data, tmp_path):
@@ -316,22 +312,12 @@ def test_a_spent_limit_starts_no_fit(data):
     assert runner._executor is None  # no worker started only to be killed
 
 
-class HangsOnItsSecondRung(Sleepy):
+class HangsOnItsSecondRung(HangsFromItsThirdFit):
     """Hangs on the second rung's 50 rows from its fifth fit on (the first
     trial's four fits, both rungs, run; counted in a file)."""
 
-    def __init__(self, delay=0.0, log=None):
-        self.delay = delay
-        self.log = log
-
-    def fit(self, X, y, sample_weight=None):
-        with open(self.log, "a") as f:
-            f.write("x")
-        with open(self.log) as f:
-            n = len(f.read())
-        if n > 4 and 40 < len(X) < 200:
-            time.sleep(HANG)
-        return super().fit(X, y)
+    def _hangs(self, n, X):
+        return n > 4 and 40 < len(X) < 200
 
 
 def test_a_trial_the_budget_stops_on_a_higher_rung_keeps_the_rung_below(data, tmp_path):
@@ -358,18 +344,14 @@ def test_a_trial_the_budget_stops_on_a_higher_rung_keeps_the_rung_below(data, tm
     assert np.all(np.isfinite(res["mean_test_score"]))
 
 
-class ReportsItsWorker(Sleepy):
+class ReportsItsWorker(HangsFromItsThirdFit):
     """Records its worker's OMP_NUM_THREADS in a file, and warns."""
-
-    def __init__(self, delay=0.0, log=None):
-        self.delay = delay
-        self.log = log
 
     def fit(self, X, y, sample_weight=None):
         with open(self.log, "a") as f:
             f.write(os.environ.get("OMP_NUM_THREADS", "unset") + "\n")
         warnings.warn("a fit's own warning", RuntimeWarning, stacklevel=2)
-        return super().fit(X, y)
+        return Sleepy.fit(self, X, y)
 
 
 def test_workers_of_a_time_limit_follow_joblibs_settings(data, tmp_path):

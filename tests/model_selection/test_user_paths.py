@@ -761,13 +761,26 @@ def test_discrete_scipy_values_that_are_not_whole_numbers(data, optimizer):
     # review): the values pass as RandomizedSearchCV draws them.
     if optimizer == "gp":
         pytest.importorskip("skopt")
-    X, y = data
     values = st.rv_discrete(values=([0.1, 0.5, 0.9], [0.3, 0.3, 0.4]))()
     counts = st.poisson(3)
-    search = SubsetSearchCV(
+    params = _drawn(
+        data,
         LogisticRegression(solver="saga", penalty="elasticnet", max_iter=50),
         {"l1_ratio": values, "max_iter": counts},
+        optimizer,
         n_iter=6,
+    )
+    drawn = [p["l1_ratio"] for p in params]
+    assert set(drawn) <= {0.1, 0.5, 0.9} and all(type(v) is float for v in drawn)
+    assert all(type(p["max_iter"]) is int for p in params)
+
+
+def _drawn(data, estimator, space, optimizer, n_iter):
+    """The parameters a small search of ``space`` tried."""
+    search = SubsetSearchCV(
+        estimator,
+        space,
+        n_iter=n_iter,
         cv=2,
         subset_size=0.5,
         optimizer=optimizer,
@@ -775,11 +788,8 @@ def test_discrete_scipy_values_that_are_not_whole_numbers(data, optimizer):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        search.fit(X, y)
-    drawn = [p["l1_ratio"] for p in search.cv_results_["params"]]
-    assert set(drawn) <= {0.1, 0.5, 0.9} and all(type(v) is float for v in drawn)
-    counts = [p["max_iter"] for p in search.cv_results_["params"]]
-    assert all(type(v) is int for v in counts)
+        search.fit(*data)
+    return search.cv_results_["params"]
 
 
 def test_scipy_distribution_objects_that_are_not_frozen(data):
@@ -805,24 +815,11 @@ def test_optuna_distributions_with_a_step(data, optimizer):
         pytest.importorskip("skopt")
     from optuna.distributions import FloatDistribution, IntDistribution
 
-    X, y = data
     space = {
         "max_iter": IntDistribution(10, 50, step=10),
         "tol": FloatDistribution(0.1, 0.5, step=0.1),
     }
-    search = SubsetSearchCV(
-        LogisticRegression(),
-        space,
-        n_iter=8,
-        cv=2,
-        subset_size=0.5,
-        optimizer=optimizer,
-        random_state=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        search.fit(X, y)
-    params = search.cv_results_["params"]
+    params = _drawn(data, LogisticRegression(), space, optimizer, n_iter=8)
     assert {p["max_iter"] for p in params} <= {10, 20, 30, 40, 50}
     assert all(type(p["max_iter"]) is int for p in params)
     assert {p["tol"] for p in params} <= {0.1, 0.2, 0.3, 0.4, 0.5}
