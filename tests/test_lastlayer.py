@@ -421,8 +421,11 @@ def test_untrained_view_of_several_regression_targets():
     X, Y = make_regression(50, 4, n_targets=2, random_state=0)
     view = LastLayer.from_inputs(X, Y)
     assert view.n_outputs == 2 and view.untrained
-    np.testing.assert_allclose(view.outputs, np.tile(Y.mean(axis=0), (50, 1)))
-    np.testing.assert_allclose(view.residuals(np.arange(50)), Y.mean(axis=0) - Y)
+    # Each target in units of its standard deviation.
+    Z = Y / Y.std(axis=0)
+    np.testing.assert_allclose(view.y, Z)
+    np.testing.assert_allclose(view.outputs, np.tile(Z.mean(axis=0), (50, 1)))
+    np.testing.assert_allclose(view.residuals(np.arange(50)), Z.mean(axis=0) - Z)
     with pytest.raises(ValueError, match=r"\(n_samples, n_outputs\)"):
         LastLayer.from_inputs(X, Y[:, :, None], task="regression")
 
@@ -579,3 +582,19 @@ def test_the_proxy_leaves_blas_threads_alone_outside_the_main_thread():
     worker.join()
     assert isinstance(seen[0], nullcontext)
     assert not isinstance(_blas_threads_for(np.zeros((10, 3))), nullcontext)
+
+
+@pytest.mark.parametrize("selector", ["craig", "glister", "gradmatch"])
+def test_several_targets_pick_the_same_rows_whatever_their_units(selector):
+    # GRAD-MATCH and GLISTER read each target in its own units, so the one
+    # of the largest scale decided their picks (a review); CRAIG did not.
+    from subsetml.sampling import select_subset
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 4)
+    Y = np.column_stack([X[:, 0] + 0.1 * rng.randn(600), np.sin(X[:, 1])])
+    picks = [
+        select_subset(X, Y * scale, 60, selector, random_state=0)[0]
+        for scale in (np.array([1.0, 1.0]), np.array([1e4, 1.0]))
+    ]
+    np.testing.assert_array_equal(np.sort(picks[0]), np.sort(picks[1]))
