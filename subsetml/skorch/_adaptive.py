@@ -59,19 +59,16 @@ class _SubsetBatchSampler(torch.utils.data.Sampler):
         self.drop_last = drop_last
 
     def __len__(self):
-        n = len(self.net._subset_rows_)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self._starts(len(self.net._subset_rows_)))
 
-    def __iter__(self):
-        rows = np.asarray(self.net._subset_rows_)
-        if self.shuffle:
-            rows = self.net._subset_rng_.permutation(rows)
-        self.net._pending_rows_.clear()
-        starts = list(range(0, len(rows), self.batch_size))
+    def _starts(self, n):
+        """Where the batches of ``n`` rows start (those drop_last keeps)."""
+        starts = list(range(0, n, self.batch_size))
+        if self.drop_last:
+            return starts[: n // self.batch_size]
         if (
             len(starts) > 1
-            and len(rows) - starts[-1] == 1
-            and not self.drop_last
+            and n - starts[-1] == 1
             and _has_batch_norm(self.net.module_)
         ):
             # A last batch of one row, which batch norm cannot normalise in
@@ -79,11 +76,20 @@ class _SubsetBatchSampler(torch.utils.data.Sampler):
             # 129-row subset in batches of 128 failed, a review): it joins
             # the batch before it.
             starts.pop()
+        return starts
+
+    def __iter__(self):
+        rows = np.asarray(self.net._subset_rows_)
+        if self.shuffle:
+            rows = self.net._subset_rng_.permutation(rows)
+        self.net._pending_rows_.clear()
+        starts = self._starts(len(rows))
+        # The last batch runs to the end of the rows (a merged one-row
+        # remainder included), or with drop_last to its full size.
+        end = starts[-1] + self.batch_size if self.drop_last and starts else len(rows)
         for i, start in enumerate(starts):
-            stop = starts[i + 1] if i + 1 < len(starts) else len(rows)
+            stop = starts[i + 1] if i + 1 < len(starts) else end
             batch = rows[start:stop]
-            if self.drop_last and len(batch) < self.batch_size:
-                break
             self.net._pending_rows_.append(batch)
             yield batch.tolist()
 

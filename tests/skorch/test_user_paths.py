@@ -549,3 +549,36 @@ def test_int8_label_series_are_widened(data):
     ):
         net.fit(X, codes)
         assert net.predict(X).shape == (N,)
+
+
+@pytest.mark.parametrize(
+    "n, drop_last, norm, sizes",
+    [
+        (70, True, False, [32, 32]),
+        (70, False, False, [32, 32, 6]),
+        (65, False, True, [32, 33]),
+        (65, True, True, [32, 32]),
+        (33, False, True, [33]),
+        (1, False, True, [1]),
+    ],
+)
+def test_subset_batches_and_their_count(n, drop_last, norm, sizes):
+    # The one-row remainder joins the batch before it with batch norm; the
+    # sampler's len says as many batches as it yields.
+    from collections import deque
+    from types import SimpleNamespace
+
+    from subsetml.skorch._adaptive import _SubsetBatchSampler
+
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    net = SimpleNamespace(
+        _subset_rows_=np.arange(n),
+        _subset_rng_=np.random.RandomState(0),
+        _pending_rows_=deque(),
+        module_=module if norm else torch.nn.Linear(2, 2),
+    )
+    sampler = _SubsetBatchSampler(net, 32, False, drop_last)
+    batches = list(sampler)
+    assert [len(b) for b in batches] == sizes == [len(b) for b in net._pending_rows_]
+    assert len(sampler) == len(sizes)
+    assert sorted(sum(batches, [])) == list(range(sum(sizes)))
