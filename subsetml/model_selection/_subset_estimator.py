@@ -652,11 +652,13 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 input_name="X",
                 estimator=self.estimator,
             )
-        if not reset and is_frame(X):
+        if not reset and is_frame(X) and not self._pairwise():
             # The estimator fitted on the frame checks its columns itself: a
             # Pipeline whose ColumnTransformer picks them by name takes them
             # reordered, or with one it does not use dropped or added, as it
             # does in GridSearchCV (a review); others raise their own error.
+            # Not a precomputed kernel: its columns are cut here to the
+            # subset's before the estimator sees them.
             return X
         # Feature count and names (set by fit, checked afterwards).
         return validate_data(self, X, reset=reset, skip_check_array=True)

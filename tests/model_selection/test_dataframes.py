@@ -388,3 +388,22 @@ def test_resume_with_the_same_rows_under_another_index(tmp_path, monkeypatch):
         len(search(3).set_params(study_name="old").fit(df, y).cv_results_["params"])
         == 3
     )
+
+
+def test_a_precomputed_kernel_frame_of_the_wrong_width_is_refused():
+    # Its columns are cut to the subset's before the estimator sees them, so
+    # the wrapper checks their count itself (leaving frames to the estimator
+    # predicted from a kernel of 250 columns silently, a review).
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.svm import SVC
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 3)
+    y = (X[:, 0] > 0).astype(int)
+    model = SubsetEstimator(SVC(kernel="precomputed"), subset_size=0.3, random_state=0)
+    model.fit(pd.DataFrame(rbf_kernel(X)), y)
+    for width in (250, 150):
+        wrong = pd.DataFrame(rbf_kernel(X[:10], rng.randn(width, 3)))
+        with pytest.raises(ValueError, match=f"X has {width} features"):
+            model.predict(wrong)
+    assert model.predict(pd.DataFrame(rbf_kernel(X[:10], X))).shape == (10,)
