@@ -7,7 +7,6 @@ import functools
 import json
 import math
 import numbers
-import os
 import pickle
 import time
 import warnings
@@ -1305,10 +1304,7 @@ multimetric_
         check_score_size(self.score_size)
         check_rescore(self.rescore)
         check_refit_check(self.refit_check)
-        if isinstance(self.storage, (str, os.PathLike)) and "://" not in os.fspath(
-            self.storage
-        ):
-            check_journal_path(os.fspath(self.storage))  # before any work
+        check_journal_path(self.storage)  # before any work
         sizes = check_sizes(self.subset_size)
         check_resource(self.resource, self.resource_rungs, sizes)
         # The prototype validates use_weights and lastlayer.
@@ -1408,10 +1404,11 @@ multimetric_
             estimator = self.estimator
         Xr = _safe_indexing(X, rows)
         yr = None if y is None else _safe_indexing(y, rows)
+        # The rows' values: a pandas index (read_csv with or without
+        # index_col) is not data the trials saw (a review).
+        Xv, yv = _no_index(Xr), _no_index(yr)
         out = {
-            # The rows' values: a pandas index (read_csv with or without
-            # index_col) is not data the trials saw (a review).
-            "data": digest((_shape(X), _shape(y), _no_index(Xr), _no_index(yr))),
+            "data": digest((_shape(X), _shape(y), Xv, yv)),
             "estimator": digest(estimator),
             "selector": digest(
                 (
@@ -1461,7 +1458,7 @@ multimetric_
             # refit metric would mix its values with the stored ones and
             # part study.best_trial from best_index_ (a review).
             out["objective"] = digest(str(objective))
-        if _no_index(Xr) is not Xr or _no_index(yr) is not yr:
+        if Xv is not Xr or yv is not yr:
             # Studies stored before hashed pandas rows with their index: the
             # same data still resumes them (never stored itself).
             out[_INDEXED_DATA] = digest((_shape(X), _shape(y), Xr, yr))

@@ -61,9 +61,9 @@ def resolve_storage(storage):
     from optuna.storages import RDBStorage
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
+    check_journal_path(storage)
     path = os.fspath(storage)
     if "://" not in path:
-        check_journal_path(path)
         return JournalStorage(JournalFileBackend(path))
     engine_kwargs = None
     if path.startswith("sqlite"):
@@ -86,10 +86,13 @@ def resolve_storage(storage):
     return retry_on_race(build)
 
 
-def check_journal_path(path):
+def check_journal_path(storage):
     """Refuse an SQLite database given as a plain path (a slip after
     ``"sqlite:///search.db"``): Optuna's journal reader failed on it with a
-    ``UnicodeDecodeError`` (a review)."""
+    ``UnicodeDecodeError`` (a review). URLs, storage objects and None pass."""
+    if not isinstance(storage, (str, os.PathLike)) or "://" in os.fspath(storage):
+        return
+    path = os.fspath(storage)
     try:
         with open(path, "rb") as f:
             head = f.read(16)

@@ -54,6 +54,7 @@ from subsetml.minibatch import (
 )
 from subsetml.skorch._adaptive import (
     SubsetTrainingMixin,
+    _has_batch_norm,
     check_net_inputs,
     check_net_output,
     loss_mass,
@@ -961,11 +962,7 @@ class AdaSelectionMixin:
         once per ``fit`` or ``partial_fit``."""
         rows = getattr(self, "_ada_norm_rows_", None)
         if rows is None:
-            module = getattr(self, "module_", None)
-            norms = isinstance(module, torch.nn.Module) and any(
-                isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                for m in module.modules()
-            )
+            norms = _has_batch_norm(getattr(self, "module_", None))
             rows = self._ada_norm_rows_ = 2 if norms else 1
         return min(n, rows)
 
