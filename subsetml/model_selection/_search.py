@@ -1654,6 +1654,10 @@ multimetric_
 def _select_split(proto, X, y, train, weights=None):
     est = clone(proto)
     X_train = _safe_indexing(X, train)
+    if est._pairwise():
+        # A precomputed kernel or distance matrix: the training fold's square
+        # block, as the trials fit on and SubsetEstimator checks.
+        X_train = _safe_indexing(X_train, train, axis=1)
     y_train = _safe_indexing(y, train)
     w_train = None if weights is None else _safe_indexing(weights, train)
     t0 = time.perf_counter()

@@ -12,8 +12,14 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import LinearRegression
+from sklearn.multioutput import (
+    ClassifierChain,
+    MultiOutputClassifier,
+    MultiOutputRegressor,
+    RegressorChain,
+)
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, metadata_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -66,6 +72,10 @@ def _estimator_has(attr):
         return hasattr(self.estimator, attr)
 
     return check
+
+
+# Multi-output chains: fit(X, Y, **fit_params) passes them to each link.
+_CHAINS = (ClassifierChain, RegressorChain)
 
 
 class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
@@ -154,6 +164,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     >>> model.fit(X, y).subset_.size
     360
     """
+
+    # score passes sample_weight on to the estimator as its request says
+    # (get_metadata_routing); it does not use them itself.
+    __metadata_request__score = {"sample_weight": metadata_routing.UNUSED}
 
     def __init__(
         self,
@@ -266,8 +280,19 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 "y is None."
             )
         X = self._check_X(X, reset=True)
-        # A skorch net (alone or a Pipeline's last step) weights its own losses.
-        net = adapter_for(final_step(self.estimator)) is not None
+        if self._pairwise():
+            rows, cols = num_rows(X), _num_columns(X)
+            if rows != cols:
+                # The subset's rows and columns are cut from it, so the
+                # estimator's own check would see a square matrix.
+                raise ValueError(
+                    "Precomputed matrix must be a square matrix (a kernel or "
+                    "distance between every pair of training rows). Input is "
+                    f"a {rows}x{cols} matrix."
+                )
+        # A skorch net (alone, a Pipeline's last step, or the regressor of a
+        # TransformedTargetRegressor) weights its own losses.
+        net = adapter_for(model_step(self.estimator)) is not None
         if is_classifier(self.estimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             if y.ndim == 2 and y.shape[1] > 1:
@@ -312,6 +337,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 # whether it takes them refuses them, as in scikit-learn's
                 # meta-estimators.
                 _fit_request(self.estimator, sample_weight)
+            if _sample_weight_key(self.estimator) is None and not _unrequested(
+                self.estimator
+            ):
+                _check_row_choosing_weights(self.estimator, sample_weight)
         counted = counted_rows(sample_weight, n)
         k = counted_budget(self.subset_size, counted.shape[0], n)
         if is_classifier(self.estimator):
@@ -459,8 +488,12 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             # scikit-learn meta-estimator leaves them out (an unset request
             # raised its error in _validate_fit_data).
             weights = None
+        key = _sample_weight_key(self.estimator)
+        if key is None:
+            # Nothing takes weights: the user's (equal, checked in
+            # _validate_fit_data) only chose the rows that count.
+            weights = None
         if weights is not None:
-            key = _sample_weight_key(self.estimator) or "sample_weight"
             if params.get(key) is not None:
                 # The user's own weights for that step (e.g. clf__sample_weight)
                 # multiply the selector's, as sample_weight= does.
@@ -524,6 +557,18 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.transform(self._kernel_columns(self._check_X(X)))
 
     @available_if(_estimator_has("transform"))
+    def fit_transform(self, X, y, sample_weight=None, **fit_params):
+        """Fit on a subset of ``(X, y)``, then transform all of ``X``: the
+        transformer learns from the subset and applies to every row, as
+        :meth:`fit` then :meth:`transform` would.
+
+        Returns
+        -------
+        X_new : array-like of shape (n_samples, n_components)
+        """
+        return self.fit(X, y, sample_weight=sample_weight, **fit_params).transform(X)
+
+    @available_if(_estimator_has("transform"))
     def set_output(self, *, transform=None):
         """Set the output container of :meth:`transform` (``"default"``,
         ``"pandas"``, ``"polars"``), as scikit-learn's ``set_output``: on the
@@ -576,6 +621,12 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         """The fitted estimator's own ``score`` on ``(X, y)``."""
         check_is_fitted(self)
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if kwargs and get_config().get("enable_metadata_routing", False):
+            # The estimator's score request decides, as Pipeline.score's
+            # routing does (an unset request raises scikit-learn's error).
+            from sklearn.utils.metadata_routing import process_routing
+
+            kwargs = process_routing(self, "score", **kwargs).estimator.score
         X = self._kernel_columns(self._check_X(X))
         return self.estimator_.score(X, y, **kwargs)
 
@@ -585,7 +636,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         requests say (as in ``BaggingClassifier``), so a request set on the
         estimator (``set_fit_request(sample_weight=True)``) is all a Pipeline
         or ``cross_validate`` needs. ``sample_weight`` also chooses the rows
-        that count (those of weight 0 are never selected).
+        that count (those of weight 0 are never selected), so ``fit`` asks
+        for it itself once the estimator has said whether it takes it (True
+        or False), unless set otherwise with this estimator's
+        ``set_fit_request``.
 
         Returns
         -------
@@ -593,11 +647,25 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         """
         from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
-        return MetadataRouter(owner=self).add(
-            estimator=self.estimator,
-            method_mapping=MethodMapping()
-            .add(caller="fit", callee="fit")
-            .add(caller="score", callee="score"),
+        # fit uses sample_weight itself (rows of weight 0 are never chosen),
+        # so it asks for them: as set with this estimator's own
+        # set_fit_request, else wherever the estimator has said whether it
+        # takes them (True or False). With the estimator's request False, a
+        # router still brings them here to choose the rows that count.
+        request = copy.deepcopy(self._get_metadata_request())
+        if request.fit.requests.get("sample_weight") is None and _fit_request(
+            self.estimator
+        ) in (True, False):
+            request.fit.add_request(param="sample_weight", alias=True)
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(request)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping()
+                .add(caller="fit", callee="fit")
+                .add(caller="score", callee="score"),
+            )
         )
 
     def _pairwise(self):
@@ -676,6 +744,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             inner.target_tags.multi_output and not is_classifier(self.estimator)
         )
         tags.input_tags = copy.deepcopy(inner.input_tags)
+        if tags.classifier_tags is not None:
+            # fit refuses label columns (one output per SubsetEstimator).
+            tags.classifier_tags.multi_label = False
+        # A transformer's tags (its output), as its transform is delegated.
+        tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
         return tags
 
 
@@ -709,6 +782,17 @@ def final_step(estimator):
     return estimator
 
 
+def model_step(estimator):
+    """The model that fits the target: :func:`final_step`, looking through
+    ``TransformedTargetRegressor`` (its regressor) as well as Pipelines."""
+    last = final_step(estimator)
+    while isinstance(last, TransformedTargetRegressor):
+        last = final_step(
+            LinearRegression() if last.regressor is None else last.regressor
+        )
+    return last
+
+
 def weights_cost_more(estimator):
     """Whether ``estimator`` (a Pipeline's last step) fits much more slowly
     with per-row weights than without, whatever the rows.
@@ -725,9 +809,7 @@ def weights_cost_more(estimator):
         HistGradientBoostingRegressor,
     )
 
-    last = final_step(estimator)
-    while isinstance(last, TransformedTargetRegressor):
-        last = final_step(last.regressor)
+    last = model_step(estimator)
     if not isinstance(
         last, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
     ):
@@ -737,6 +819,36 @@ def weights_cost_more(estimator):
     except ImportError:  # pragma: no cover - a private module moved
         return True
     return "sample_weight" in inspect.signature(_BinMapper.fit).parameters
+
+
+def _check_row_choosing_weights(estimator, sample_weight):
+    """Refuse user weights that ``estimator`` (whose ``fit`` takes none)
+    would need: weights of 0 leave rows out and one value for all the others
+    keeps them, which a subset honours exactly; other weights would be lost.
+
+    ``BaggingClassifier`` passes its bootstrap counts as weights, and
+    ``AdaBoostClassifier`` its boosting weights, to an estimator whose
+    ``fit`` names ``sample_weight``, as ``SubsetEstimator.fit`` does.
+    """
+    kept = sample_weight[sample_weight > 0]
+    if kept.size and np.ptp(kept) > 0:
+        raise ValueError(
+            f"{_weightless_name(estimator)}.fit does not take sample_weight, so "
+            "SubsetEstimator can only use weights that leave rows out (0) and "
+            "keep the others alike (one value for all of them); got weights "
+            f"from {kept.min():.3g} to {kept.max():.3g}. Wrap an estimator "
+            "that takes sample_weight, or fit without the weights (a "
+            "BaggingClassifier passes its bootstrap counts as weights: "
+            "bootstrap=False passes 0 and 1)."
+        )
+
+
+def _num_columns(X):
+    """The columns of 2-D ``X`` (array, sparse matrix or DataFrame)."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2:
+        return int(shape[1])
+    return len(X[0]) if num_rows(X) else 0
 
 
 def _unweighted_regression_note(estimator, selector):
@@ -762,6 +874,9 @@ def _weightless_name(estimator, pipeline=True):
     Pipeline's last step (``Pipeline.fit`` takes prefixed weights only),
     named as such."""
     last = final_step(estimator) if pipeline else estimator
+    inner = _forwards_weights_to(last)
+    if inner is not None:
+        return f"{type(inner).__name__} (the {type(last).__name__}'s estimator)"
     members = _ensemble_members(last) or []
     for member in members:
         if member is not None and _sample_weight_key(member) != "sample_weight":
@@ -789,6 +904,19 @@ def _sample_weight_key(estimator):
     scikit-learn's meta-estimators route it; None when nothing takes
     weights.
     """
+    routing = get_config().get("enable_metadata_routing", False)
+    inner = _forwards_weights_to(estimator)
+    if inner is not None and not routing:
+        # MultiOutput* name sample_weight but pass it to their estimator
+        # (refusing it when that does not take it); the chains pass
+        # **fit_params on to theirs.
+        if isinstance(estimator, _CHAINS):
+            return (
+                "sample_weight"
+                if _sample_weight_key(inner) == "sample_weight"
+                else None
+            )
+        return "sample_weight" if has_fit_parameter(inner, "sample_weight") else None
     if has_fit_parameter(estimator, "sample_weight"):
         if _fit_request(estimator) in (False, None):
             # Metadata routing on, and the estimator said it does not take
@@ -803,7 +931,6 @@ def _sample_weight_key(estimator):
         # The rows the last step fits on are not the ones given: no weights
         # can follow them.
         return None
-    routing = get_config().get("enable_metadata_routing", False)
     if routing and (steps or _routes_metadata(estimator)):
         # With metadata routing on, a Pipeline (or another meta-estimator:
         # Stacking, Voting, ...) routes ``sample_weight`` to the steps that
@@ -938,6 +1065,15 @@ def _ensemble_members(estimator):
         # weights.
         members.append(estimator.final_estimator)
     return members
+
+
+def _forwards_weights_to(estimator):
+    """The estimator that a scikit-learn ``MultiOutputClassifier``,
+    ``MultiOutputRegressor``, ``ClassifierChain`` or ``RegressorChain`` fits
+    with ``fit``'s ``sample_weight`` (metadata routing off), else None."""
+    if isinstance(estimator, (MultiOutputClassifier, MultiOutputRegressor, *_CHAINS)):
+        return getattr(estimator, "estimator", None)
+    return None
 
 
 def _members_take_sample_weight(estimator):

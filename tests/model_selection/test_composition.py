@@ -1,0 +1,210 @@
+"""SubsetEstimator inside and around scikit-learn's meta-estimators: weights,
+metadata routing, precomputed kernels, tags (findings of a review)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import make_classification, make_regression
+from sklearn.decomposition import PCA
+from sklearn.ensemble import BaggingClassifier
+from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold, cross_validate
+from sklearn.multioutput import MultiOutputRegressor, RegressorChain
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+from sklearn.utils import get_tags
+
+from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(300, 8, random_state=0)
+
+
+class _SpyLR(LogisticRegression):
+    """Records whether each fit and score got sample_weight."""
+
+    calls = []
+
+    def fit(self, X, y, sample_weight=None):
+        _SpyLR.calls.append(("fit", sample_weight is not None))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        _SpyLR.calls.append(("score", sample_weight is not None))
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+# -------------------------------------------------- weights nothing takes
+def test_bagging_a_weightless_estimator(data):
+    # BaggingClassifier passes weights to a fit that names sample_weight:
+    # 0 and 1 without bootstrap (rows left out or kept, honoured exactly);
+    # bootstrap counts cannot reach k-NN, refused clearly (was a TypeError
+    # from KNeighborsClassifier.fit).
+    X, y = data
+    inner = SubsetEstimator(KNeighborsClassifier(), subset_size=0.5, random_state=0)
+    bag = BaggingClassifier(inner, n_estimators=3, bootstrap=False, max_samples=0.8)
+    assert bag.fit(X, y).score(X, y) > 0.8
+    with pytest.raises(ValueError, match="bootstrap=False"):
+        BaggingClassifier(inner, n_estimators=3, random_state=0).fit(X, y)
+
+
+def test_weightless_estimator_with_row_choosing_weights(data):
+    X, y = data
+    sw = np.ones(len(y))
+    sw[::3] = 0
+    model = SubsetEstimator(KNeighborsClassifier(), subset_size=0.5, random_state=0)
+    model.fit(X, y, sample_weight=2.5 * sw)  # one value for the kept rows
+    assert not np.isin(model.subset_, np.flatnonzero(sw == 0)).any()
+    sw[1] = 3.0
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        model.fit(X, y, sample_weight=sw)
+
+
+# ------------------------------------------------------- metadata routing
+def test_routing_brings_weights_when_the_estimator_declines_them(data):
+    # The estimator said set_fit_request(sample_weight=False): the weights
+    # still choose the rows that count, through a Pipeline and
+    # cross_validate (they never reached SubsetEstimator before).
+    X, y = data
+    sw = np.ones(len(y))
+    sw[::2] = 0
+    zero = np.flatnonzero(sw == 0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        _SpyLR.calls = []
+        inner = _SpyLR().set_fit_request(sample_weight=False)
+        se = SubsetEstimator(inner, subset_size=0.3, random_state=0)
+        pipe = Pipeline([("se", se)]).fit(X, y, sample_weight=sw)
+        assert not np.isin(pipe[-1].subset_, zero).any()
+        assert ("fit", True) not in _SpyLR.calls
+        inner.set_score_request(sample_weight=False)
+        result = cross_validate(
+            se,
+            X,
+            y,
+            cv=KFold(3),
+            params={"sample_weight": sw},
+            return_estimator=True,
+            return_indices=True,
+        )
+        for est, train in zip(result["estimator"], result["indices"]["train"]):
+            assert not np.isin(train[est.subset_.indices], zero).any()
+        assert ("fit", True) not in _SpyLR.calls
+
+
+def test_score_follows_the_estimators_score_request(data):
+    X, y = data
+    sw = np.linspace(0.1, 2, len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        inner = LogisticRegression().set_fit_request(sample_weight=True)
+        se = SubsetEstimator(inner, subset_size=0.5, random_state=0).fit(X, y)
+        with pytest.raises(UnsetMetadataPassedError):
+            se.score(X, y, sample_weight=sw)
+        se.estimator.set_score_request(sample_weight=False)
+        with pytest.raises(TypeError, match="not routed"):
+            se.score(X, y, sample_weight=sw)
+        se.estimator.set_score_request(sample_weight=True)
+        weighted = se.score(X, y, sample_weight=sw)
+    assert weighted == pytest.approx(se.estimator_.score(X, y, sample_weight=sw))
+
+
+# ------------------------------------------------------ precomputed kernels
+@pytest.mark.parametrize("columns", [150, 30])
+def test_precomputed_kernel_must_be_square(columns):
+    rng = np.random.default_rng(0)
+    K = rng.random((100, columns))
+    y = np.arange(100) % 2
+    model = SubsetEstimator(SVC(kernel="precomputed"), subset_size=0.5)
+    with pytest.raises(ValueError, match=f"square matrix.*100x{columns}"):
+        model.fit(K, y)
+
+
+# ------------------------------------------------------------------- tags
+def test_tags_of_a_wrapped_classifier_and_transformer(data):
+    X, y = data
+    # fit refuses label columns: no multilabel claim (k-NN's tags have one).
+    tags = get_tags(SubsetEstimator(KNeighborsClassifier()))
+    assert tags.classifier_tags.multi_label is False
+    model = SubsetEstimator(PCA(3), subset_size=0.5, random_state=0)
+    assert get_tags(model).transformer_tags is not None
+    out = model.fit_transform(X, y)
+    np.testing.assert_allclose(out, model.transform(X))
+    assert out.shape == (len(y), 3)
+
+
+# -------------------------------------- multi-output wrappers and weights
+def test_multioutput_wrapper_of_a_weightless_regressor():
+    # MultiOutputRegressor names sample_weight but refuses it for k-NN:
+    # fitted without the selector's weights, as k-NN alone (was a crash).
+    X, Y = make_regression(200, 5, n_targets=2, random_state=0)
+    model = SubsetEstimator(
+        MultiOutputRegressor(KNeighborsRegressor()), subset_size=0.5, random_state=0
+    )
+    with pytest.warns(UserWarning, match="KNeighborsRegressor .the Multi"):
+        model.fit(X, Y)
+    assert model.predict(X).shape == Y.shape
+    search = SubsetSearchCV(
+        MultiOutputRegressor(KNeighborsRegressor()),
+        {"estimator__n_neighbors": (2, 10)},
+        selector="gradmatch",
+        subset_size=0.5,
+        n_iter=2,
+        cv=2,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, Y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+class _SpyRidge(Ridge):
+    weighted = []
+
+    def fit(self, X, y, sample_weight=None):
+        _SpyRidge.weighted.append(sample_weight is not None)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_chain_passes_the_selectors_weights():
+    X, Y = make_regression(200, 5, n_targets=2, random_state=0)
+    _SpyRidge.weighted = []
+    model = SubsetEstimator(
+        RegressorChain(_SpyRidge()), selector="craig", subset_size=0.3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, Y)
+    assert _SpyRidge.weighted == [True, True]
+
+
+# ---------------------------------------- a net inside a target transformer
+def test_target_transformer_around_a_net_keeps_the_target_column():
+    # The net's (n, 1) target went in flattened: MSELoss broadcast the batch
+    # and the subset model learnt a constant (R^2 0.001, a review).
+    torch = pytest.importorskip("torch")
+    from sklearn.preprocessing import StandardScaler
+    from skorch import NeuralNetRegressor
+
+    torch.manual_seed(0)
+    X, y = make_regression(400, 4, noise=1.0, random_state=0)
+    X = X.astype(np.float32)
+    Y = (y / 10).astype(np.float32).reshape(-1, 1)
+    net = NeuralNetRegressor(
+        torch.nn.Linear(4, 1), max_epochs=30, lr=0.05, train_split=None, verbose=0
+    )
+    model = SubsetEstimator(
+        TransformedTargetRegressor(net, transformer=StandardScaler()),
+        subset_size=0.5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*target size.*")
+        model.fit(X, Y)
+    assert model.score(X, Y) > 0.9
