@@ -532,8 +532,10 @@ multimetric_
     optimizer_results_ : list of scipy.optimize.OptimizeResult
         Per search space, what ``BayesSearchCV`` keeps there: ``x_iters``
         (each trial's values of the space's dimensions, in sorted name
-        order), ``func_vals`` (minus its score; ``inf`` for a failed or
-        pruned trial), ``x`` and ``fun`` (the best), and ``space`` (the
+        order), ``func_vals`` (minus its score; ``inf`` where the score is
+        NaN, as for a failed trial under ``error_score=np.nan`` or a pruned
+        one; a numeric ``error_score`` gives minus that value, as in
+        ``BayesSearchCV``), ``x`` and ``fun`` (the best), and ``space`` (the
         search space as a ``skopt.space.Space``; None without
         scikit-optimize), so that ``skopt.plots.plot_convergence`` draws it,
         and ``plot_evaluations`` for spaces of two or more dimensions whose
@@ -949,13 +951,24 @@ multimetric_
             # No trial has a score to compare: in every trial a fit or the
             # scoring failed (or gave NaN) on at least one split.
             failed = sum(o.get("fit_error") is not None for o in out)
-            raise ValueError(
+            message = (
                 f"Every one of the {len(run.objective)} trials has a NaN score "
                 f"(metric {objective_metric!r}; {failed} of {len(out)} fits "
-                "failed, the others' scoring may have failed or given NaN), so "
-                "there is no best configuration. Set error_score='raise' to see "
-                "the first error."
+                "failed, the others' scoring may have failed or given NaN)"
             )
+            if self.refit is False or callable(self.refit):
+                # No best configuration to pick here: cv_results_ holds the
+                # other metrics' scores, as in GridSearchCV (a review).
+                warnings.warn(
+                    message + "; the optimiser had nothing to learn from.",
+                    UserWarning,
+                    stacklevel=external_stacklevel(),
+                )
+            else:
+                raise ValueError(
+                    message + ", so there is no best configuration. Set "
+                    "error_score='raise' to see the first error."
+                )
         results = self._format_results(params, self.n_splits_, out, more)
         self.multimetric_ = isinstance(out[0]["test_scores"], dict)
         if callable(self.scoring) and self.multimetric_:
@@ -2616,14 +2629,16 @@ class _Run:
             t0 = time.perf_counter()
             trial_timeout = self.search.trial_timeout
             if trial_timeout is None:
-                outs = self._evaluate([self.params[i] for i in todo], self.full_rung)
+                outs = self._evaluate(
+                    [self.params[i] for i in todo], self.full_rung, positions=todo
+                )
             else:
                 # trial_timeout is per configuration: each is re-scored
                 # within its own limit (its splits in parallel).
                 outs = []
                 for i in todo:
                     outs += self._evaluate(
-                        [self.params[i]], self.full_rung, trial_timeout
+                        [self.params[i]], self.full_rung, trial_timeout, positions=[i]
                     )
             self.seconds["rescore"] = time.perf_counter() - t0
             n_splits = len(self.splits)
@@ -2655,7 +2670,13 @@ class _Run:
         self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
 
     def _evaluate(
-        self, candidates, rung, limit=None, reason="trial_timeout", more=None
+        self,
+        candidates,
+        rung,
+        limit=None,
+        reason="trial_timeout",
+        more=None,
+        positions=None,
     ):
         """Fit and score candidates on every split of a rung.
 
@@ -2665,6 +2686,8 @@ class _Run:
         for warm epoch rungs: each candidate's nets fitted at the rung below
         (per split; None where that fit failed), trained ``epochs`` more.
         With ``warm``, every out keeps its fitted estimator (``"estimator"``).
+        ``positions``: the candidates' trial numbers for the verbose lines
+        (re-scored trials keep theirs); by default the next ones.
         """
         s = self.search
         jobs = []
@@ -2723,7 +2746,10 @@ class _Run:
                     # nothing else travels back from a worker.
                     return_estimator=self.warm or isinstance(est, _AdaptiveTrial),
                     split_progress=(si, len(self.splits)),
-                    candidate_progress=(len(self.params) + ci, self.total),
+                    candidate_progress=(
+                        len(self.params) + ci if positions is None else positions[ci],
+                        self.total,
+                    ),
                     error_score=s.error_score,
                 )
                 if fit_and_score_takes_callbacks:
@@ -3261,8 +3287,10 @@ class SearchResult(dict):
     - ``x_iters``: each trial's values of the space's dimensions, in sorted
       name order as in ``BayesSearchCV`` (the choices themselves, such as
       estimators; a ``resource`` rung's value is not one of them);
-    - ``func_vals``: minus the score being maximised (``inf`` for a failed
-      or pruned trial); ``x`` and ``fun``: the best of them;
+    - ``func_vals``: minus the score being maximised (``inf`` where it is
+      NaN: a failed trial under ``error_score=np.nan``, a pruned one; a
+      numeric ``error_score`` gives minus that value); ``x`` and ``fun``:
+      the best of them;
     - ``space``: the space as a ``skopt.space.Space`` whose dimensions hold
       ``x_iters``' values in the same order (``space.distance(x, x_iters[-1])``
       works), or None when scikit-optimize is not installed (the callbacks

@@ -206,6 +206,14 @@ def check_net_inputs(net, X, y, *, partial=False):
     if classifier:
         if ya.ndim != 1:
             return y  # soft labels (probabilities) and the like: the loss's call
+        if ya.dtype == object and all(
+            isinstance(v, (int, np.integer)) for v in ya.tolist()
+        ):
+            # Integer labels in an object array or Series (after pd.concat,
+            # say): plain skorch trains on them; scikit-learn called them
+            # "unknown" (a review).
+            ya = ya.astype(np.int64)
+            y = y.astype(np.int64) if hasattr(y, "astype") else ya
         check_classification_targets(ya)
         if ya.dtype.kind not in "iub":
             raise ValueError(

@@ -259,6 +259,12 @@ def _check_number(
     )
 
 
+def _is_given_rows(dataset, X):
+    """Whether ``dataset`` is ``X`` itself, or skorch's Dataset of it (what
+    a train_split that sets no training rows apart returns)."""
+    return dataset is X or getattr(dataset, "X", None) is X
+
+
 def _split_key(dataset):
     """The row indices of the subsets ``dataset`` is made of (a validation
     split, the reserve of ``reward_rows``), hashed; None for a dataset that
@@ -832,19 +838,23 @@ class AdaSelectionMixin:
         data = (getattr(self, "_ada_data_key_", None), split)
         if (
             getattr(self, "policies_", None) is not None
-            and self._ada_n_rows_ == n_rows
             and getattr(self, "_ada_state_pool_", False) == pool
             and getattr(self, "_ada_state_key_", None) == key
         ):
-            if data != getattr(self, "_ada_state_data_", None):
-                # Other rows (a stream of equal-sized chunks): their per-row
-                # state -- cached scores, AdaBoost weights -- starts afresh;
-                # the method weights go on. Kept, 637 of 800 new rows were
-                # ranked by the previous chunk's losses (a review).
+            if data != getattr(self, "_ada_state_data_", None) or (
+                self._ada_n_rows_ != n_rows
+            ):
+                # Other rows (a stream of chunks, a shorter last one
+                # included): their per-row state -- cached scores, AdaBoost
+                # weights -- starts afresh; the method weights go on. Kept,
+                # 637 of 800 new rows were ranked by the previous chunk's
+                # losses (a review); another count reset the method weights
+                # too (a later review).
                 for policy in self.policies_:
                     policy.reset(n_rows)
                 self._ada_cache_ = ScoreCache(n_rows)
                 self._ada_state_data_ = data
+                self._ada_n_rows_ = n_rows
             weighting = self.weighting_
             if any(getattr(weighting, k) != v for k, v in settings.items()):
                 # set_params since the last fit: checked, then in force.
@@ -1004,7 +1014,11 @@ class AdaSelectionMixin:
                 dataset_train.dataset
             ) == len(sw):
                 self._ada_train_weight_ = sw[np.asarray(dataset_train.indices)]
-            elif dataset_valid is None and len(dataset_train) == len(sw):
+            elif len(dataset_train) == len(sw) and (
+                dataset_valid is None or _is_given_rows(dataset_train, X)
+            ):
+                # All the rows given, in order: no split, or a validation
+                # set of its own (skorch's predefined_split).
                 self._ada_train_weight_ = sw
             else:
                 raise ValueError(
@@ -1096,6 +1110,10 @@ class AdaSelectionMixin:
         state.pop("_ada_pool_loader_", None)
         # Looked up again from the module by the next fit.
         state.pop("_ada_norm_rows_", None)
+        # The fit's sample_weight is that fit's alone (a net pickled or
+        # copied mid-fit applied it to later fits, a review).
+        state.pop("_ada_fit_weight_", None)
+        state.pop("_ada_train_weight_", None)
         return state
 
     def _ada_pool_rows(self, size):
@@ -1463,7 +1481,11 @@ class AdaSelectionMixin:
         """
         row_ids = getattr(self, "_ada_row_ids_", None)
         self._ada_row_ids_ = None
-        if getattr(self, "policies_", None) is None:
+        if getattr(self, "policies_", None) is None or row_ids is None:
+            # Outside fit (a fitted net's train_step in a loop of the user's):
+            # fit's training batches always come with their row ids. The
+            # fit's state is left as it is (a review found it selecting, or
+            # failing for AdaBoost's per-row weights).
             return super().train_step(batch, **fit_params)
         stats = self._ada_stats_
         Xi, yi = unpack_data(batch)

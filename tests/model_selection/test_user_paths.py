@@ -3,6 +3,7 @@
 Each case was found by a review run beside ``GridSearchCV``.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -880,3 +881,59 @@ def test_a_nan_choice(data, optimizer):
     ).fit(X, y)  # fmt: skip
     drawn = [p["simpleimputer__missing_values"] for p in search.cv_results_["params"]]
     assert all(v == -1.0 or np.isnan(v) for v in drawn)
+
+
+# ------------------------------------------ search-contract review findings
+def _nan_metric(y_true, y_pred):
+    return np.nan
+
+
+@pytest.mark.parametrize("refit", [False, "callable"])
+def test_a_nan_first_metric_keeps_the_others_without_a_best(refit):
+    # refit=False or a callable: no best configuration is needed, so a first
+    # metric that is NaN everywhere warns and leaves the others' scores, as
+    # in RandomizedSearchCV (it raised and kept no cv_results_).
+    from sklearn.datasets import load_iris
+    from sklearn.metrics import make_scorer
+    from sklearn.svm import SVC
+
+    X, y = load_iris(return_X_y=True)
+    if refit == "callable":
+
+        def refit(results):
+            return int(np.argmax(results["mean_test_accuracy"]))
+
+    search = SubsetSearchCV(
+        SVC(),
+        {"C": (0.1, 10.0, "log-uniform")},
+        n_iter=3,
+        cv=3,
+        subset_size=0.5,
+        scoring={"nan": make_scorer(_nan_metric), "accuracy": "accuracy"},
+        refit=refit,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="NaN score"):
+        search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_accuracy"]).all()
+    assert np.isnan(search.cv_results_["mean_test_nan"]).all()
+
+
+def test_verbose_lines_of_rescored_trials_keep_their_numbers(capsys):
+    from sklearn.datasets import load_iris
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = load_iris(return_X_y=True)
+    SubsetSearchCV(
+        KNeighborsClassifier(),
+        {"n_neighbors": (3, 15)},
+        n_iter=3,
+        cv=2,
+        subset_size=0.5,
+        rescore=2,
+        verbose=10,
+        random_state=0,
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    numbers = re.findall(r"; (\d+)/3\] END", out)
+    assert numbers and all(1 <= int(n) <= 3 for n in numbers)

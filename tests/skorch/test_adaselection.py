@@ -2022,3 +2022,65 @@ def test_train_mode_scoring_of_one_stale_row_with_batch_norm(clf_data):
         stale_epochs=1, scoring_mode="train", iterator_train__shuffle=True,
     ).fit(X, y)  # fmt: skip
     assert np.isfinite(net.history[:, "train_loss"]).all()
+
+
+# ------------------------------------------------ findings of a later review
+def test_partial_fit_on_another_row_count_keeps_the_method_weights(clf_data):
+    # A shorter last chunk of a stream reset the learnt mix to uniform.
+    X, y = clf_data
+    net = make_clf(policies=["uniform", "big_loss", "small_loss"]).fit(X, y)
+    net.set_params(method_lr=0.0)  # frozen from here on
+    learnt = net.method_weights_.copy()
+    assert np.ptp(learnt) > 0
+    net.partial_fit(X[:90], y[:90])
+    np.testing.assert_allclose(net.method_weights_, learnt)
+    net.set_params(warm_start=True).fit(X[:100], y[:100])
+    np.testing.assert_allclose(net.method_weights_, learnt)
+
+
+def test_a_net_pickled_mid_fit_leaves_its_sample_weight_behind(clf_data):
+    X, y = clf_data
+    spy = _EpochPickle()
+    w = np.where(y == 1, 0.0, 1.0)
+    make_clf(callbacks=[spy]).fit(X, y, sample_weight=w)
+    for state in spy.sizes:
+        assert state.get("_ada_fit_weight_") is None
+        assert state.get("_ada_train_weight_") is None
+
+
+def test_sample_weight_with_a_predefined_validation_set(clf_data):
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, y = clf_data
+    valid = Dataset(X[:30], y[:30])
+    net = make_clf(train_split=predefined_split(valid))
+    net.fit(X, y, sample_weight=np.ones(len(y)))
+    assert "valid_loss" in net.history[-1]
+
+
+class _CountingLoss(torch.nn.CrossEntropyLoss):
+    rows = []
+
+    def forward(self, input, target):
+        if torch.is_grad_enabled():
+            _CountingLoss.rows.append(input.shape[0])
+        return super().forward(input, target)
+
+
+@pytest.mark.parametrize("policies", ["big_loss", "all"])
+def test_train_step_outside_fit_is_the_plain_step(clf_data, policies):
+    X, y = clf_data
+    net = make_clf(criterion=_CountingLoss, policies=policies).fit(X, y)
+    _CountingLoss.rows = []
+    batch = (torch.as_tensor(X[:20]), torch.as_tensor(y[:20]))
+    net.train_step(batch)
+    assert _CountingLoss.rows == [20]
+
+
+def test_integer_labels_in_an_object_array_are_taken(clf_data):
+    pd = pytest.importorskip("pandas")
+    X, y = clf_data
+    for labels in (y.astype(object), pd.Series(y.astype(object))):
+        net = make_clf(max_epochs=1).fit(X, labels)
+        assert net.predict(X).dtype.kind == "i"
