@@ -256,7 +256,22 @@ def check_net_output(net, X, y, *, needs_linear):
     from subsetml.skorch._lastlayer import probe_output
 
     out = probe_output(net, X, needs_linear=needs_linear)
-    if out is None or not is_classifier(net) or y is None:
+    if out is None or y is None:
+        return
+    if not is_classifier(net):
+        ya = _as_array(y)
+        if ya is not None and ya.ndim == 1 and out.ndim == 2 and out.shape[1] == 1:
+            # skorch's losses would broadcast (batch, 1) outputs against
+            # (batch,) targets, every prediction against every target, and the
+            # net learnt a constant (R^2 0.02, a review); plain skorch only
+            # has torch's warning.
+            raise ValueError(
+                f"y has shape {ya.shape} but {type(net.module_).__name__} "
+                f"outputs shape (batch, 1): the loss would compare every "
+                "prediction with every target. Pass y.reshape(-1, 1), as "
+                "skorch's NeuralNetRegressor expects, or squeeze the module's "
+                "output."
+            )
         return
     ya = _as_array(y)
     if ya is None or ya.ndim != 1 or ya.dtype.kind not in "iu" or not ya.size:

@@ -2084,3 +2084,21 @@ def test_integer_labels_in_an_object_array_are_taken(clf_data):
     for labels in (y.astype(object), pd.Series(y.astype(object))):
         net = make_clf(max_epochs=1).fit(X, labels)
         assert net.predict(X).dtype.kind == "i"
+
+
+@pytest.mark.parametrize("which", ["ada", "subset"])
+def test_a_flat_regression_target_for_a_column_output_is_refused(reg_data, which):
+    # (batch, 1) outputs against (batch,) targets: the loss broadcast them
+    # and the net learnt a constant (R^2 0.02, a review).
+    from subsetml.skorch import SubsetNeuralNetRegressor
+
+    X, y = reg_data
+    if which == "ada":
+        net = make_reg()
+    else:
+        net = SubsetNeuralNetRegressor(
+            MLP, module__n_out=1, max_epochs=2, train_split=False, verbose=0
+        )
+    with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
+        net.fit(X, y.ravel())
+    net.fit(X, y)  # the column the docs ask for
