@@ -337,8 +337,10 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 # whether it takes them refuses them, as in scikit-learn's
                 # meta-estimators.
                 _fit_request(self.estimator, sample_weight)
-            if _sample_weight_key(self.estimator) is None and not _unrequested(
-                self.estimator
+            if (
+                not net
+                and _sample_weight_key(self.estimator) is None
+                and not _unrequested(self.estimator)
             ):
                 _check_row_choosing_weights(self.estimator, sample_weight)
         counted = counted_rows(sample_weight, n)
