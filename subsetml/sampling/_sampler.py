@@ -92,7 +92,12 @@ default="auto"
         it off ``y`` (:func:`~sklearn.utils.multiclass.type_of_target`):
         integer or string labels are classes, floats with a fractional part
         are regression targets. Pass ``"regression"`` for integer targets
-        such as counts.
+        such as counts. Guessed classes are refused with a ``ValueError``
+        that asks for ``task`` where they are likely a numeric target: more
+        than 30 distinct whole numbers, or whole-number floats (``0.0``,
+        ``1.0``, ...) with more distinct values than the budget has rows;
+        ``task="classification"`` keeps them as classes (the budget then
+        grows to a row per class, with a warning).
 """,
     "random_state": """\
     random_state : int, RandomState instance or None, default=None
@@ -450,6 +455,8 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         # (allocate_budget): a smaller budget is raised to that, with a
         # warning, rather than refused.
         per_class = getattr(selector, "per_class", False)
+        if isinstance(per_class, np.bool_):
+            per_class = bool(per_class)
         if per_class is True or per_class == "auto":
             return cover_classes(k, y)
         return k

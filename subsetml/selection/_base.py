@@ -35,11 +35,20 @@ def check_real(
     )
 
 
+def per_class_value(per_class):
+    """``per_class`` as ``"auto"``, True or False: a numpy bool (what
+    ``ParameterGrid`` over an array yields) is a bool; anything else, the
+    integers 0 and 1 included, is refused."""
+    if isinstance(per_class, str) and per_class == "auto":
+        return "auto"
+    if isinstance(per_class, (bool, np.bool_)):
+        return bool(per_class)
+    raise ValueError(f"per_class must be 'auto', True or False, got {per_class!r}.")
+
+
 def check_per_class(per_class, view):
     """Validate a ``per_class`` parameter against the view's task."""
-    if per_class not in ("auto", True, False):
-        raise ValueError(f"per_class must be 'auto', True or False, got {per_class!r}.")
-    if per_class is True and view.task != "classification":
+    if per_class_value(per_class) is True and view.task != "classification":
         raise ValueError("per_class=True needs a classification view.")
 
 
@@ -608,6 +617,12 @@ class GradientSelector(BaseSelector):
             chosen = np.asarray(sizes[: pos.shape[0]], dtype=np.float64)
             scale = np.repeat((n / n_batches) / chosen, chosen.astype(np.int64))
             row_w[: scale.shape[0]] *= scale
+            if need > 0 and row_w.sum() > 0:
+                # The chosen batches already stand for every row of the part:
+                # the top-up rows take a share of that, not weight on top of
+                # it (the part's weights summed to more than its rows, a
+                # review).
+                row_w *= n / row_w.sum()
         return rows[local], row_w
 
     def _prepare_validation(self, view, validation, rng):

@@ -36,7 +36,12 @@ import math
 
 import numpy as np
 
-from subsetml._gradops import DenseGradients, accelerator, power_of_two_scale
+from subsetml._gradops import (
+    DenseGradients,
+    FactoredGradients,
+    accelerator,
+    power_of_two_scale,
+)
 from subsetml.selection._base import allocate_budget
 
 __all__ = [
@@ -578,6 +583,20 @@ def craig_ground(
         for start in range(0, m.shape[0], step):
             centred[start : start + step] = (m[start : start + step] - mean) * scale
         gradients = DenseGradients(centred, gradients.device)
+    elif isinstance(gradients, FactoredGradients):
+        # Each factor times a power of two bringing its largest entry near 1:
+        # every distance scales alike (the picks are those of the rows as
+        # given), and the float32 kernel no longer overflows on features of
+        # 1e20 (a review: an error, or arbitrary picks with equal weights).
+        r, h = gradients.residuals, gradients.features
+        r_scale = power_of_two_scale(float(np.max(np.abs(r), initial=0.0)))
+        h_scale = power_of_two_scale(float(np.max(np.abs(h), initial=0.0)))
+        if r_scale != 1.0 or h_scale != 1.0:
+            gradients = FactoredGradients(
+                r * np.asarray(r_scale, dtype=r.dtype),
+                h * np.asarray(h_scale, dtype=h.dtype),
+                gradients.device,
+            )
     if 4 * n * n <= max_kernel_bytes:
         picks, owner = _facility_location(gradients, k, optimizer, epsilon, rng)
         return _spread_tied_picks(gradients, picks, owner, k, rng)

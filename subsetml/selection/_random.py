@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from subsetml._subset import Subset
-from subsetml.selection._base import BaseSelector, allocate_budget, check_per_class
+from subsetml.selection._base import (
+    BaseSelector,
+    allocate_budget,
+    check_per_class,
+    per_class_value,
+)
 
 __all__ = ["RandomSelector"]
 
@@ -54,8 +59,9 @@ class RandomSelector(BaseSelector):
         check_per_class(self.per_class, view)
 
     def _select(self, view, k, *, validation, rng):
-        stratify = self.per_class is True or (
-            self.per_class == "auto" and view.task == "classification"
+        per_class = per_class_value(self.per_class)
+        stratify = per_class is True or (
+            per_class == "auto" and view.task == "classification"
         )
         if not stratify:
             return Subset(rng.choice(view.n_samples, size=k, replace=False))

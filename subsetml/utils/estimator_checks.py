@@ -146,11 +146,19 @@ def _with_seed(selector, seed):
 
 
 def _same(a, b):
-    """Equal parameters, arrays included (``==`` of arrays is an array)."""
+    """Equal parameters, arrays included (``==`` of arrays is an array), as
+    ``clone`` copies them: a RandomState by its state, an estimator by its
+    parameters (``clone`` copies both)."""
     if a is b:
         return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return bool(np.array_equal(a, b))
+    if isinstance(a, np.random.RandomState) and isinstance(b, np.random.RandomState):
+        sa, sb = a.get_state(), b.get_state()
+        return sa[0] == sb[0] and np.array_equal(sa[1], sb[1]) and sa[2:] == sb[2:]
+    if type(a) is type(b) and not isinstance(a, type) and hasattr(a, "get_params"):
+        pa, pb = a.get_params(deep=False), b.get_params(deep=False)
+        return pa.keys() == pb.keys() and all(_same(pa[k], pb[k]) for k in pa)
     try:
         return bool(a == b)
     except (TypeError, ValueError):
