@@ -35,8 +35,12 @@ def load(prefix, quick):
         if stem.endswith("_quick") != quick:
             continue
         data = json.loads(path.read_text())
+        date = data["machine"].get("date", "")
+        records += [{**r, "_file": path.name, "_date": date} for r in data["records"]]
         sources.append((path.name, data["machine"]))
-        records += [{**r, "_file": path.name} for r in data["records"]]
+    records = _latest_runs(records)
+    used = {r["_file"] for r in records}
+    sources = [(name, machine) for name, machine in sources if name in used]
     # One configuration may be spread over several files (seeds run in
     # separate processes): records are grouped by what was run, and "_file"
     # names every file that holds that configuration.
@@ -46,6 +50,21 @@ def load(prefix, quick):
     for r in records:
         r["_file"] = ", ".join(sorted(files[_run_key(r)]))
     return records, sources
+
+
+def _latest_runs(records):
+    """The records of the latest run of each (configuration, strategy,
+    seed): a file re-running seeds of an earlier one replaces its records
+    (they were averaged together, and counted as seeds twice)."""
+    latest = {}
+    for r in records:
+        key = (_run_key(r), r.get("strategy"), r.get("seed"))
+        latest[key] = max(latest.get(key, ""), r["_date"])
+    return [
+        r
+        for r in records
+        if r["_date"] == latest[(_run_key(r), r.get("strategy"), r.get("seed"))]
+    ]
 
 
 def _run_key(record):

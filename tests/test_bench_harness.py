@@ -226,3 +226,37 @@ def test_nn_search_cpu_preset_is_the_issues_design():
     assert set(cpu["sizes"]) == {0.05, 0.1}
     assert set(cpu["selectors"]) == {"random", "craig", "glister", "gradmatch"}
     assert isinstance(h.make_splitter(cpu["cv"], 0), h.StratifiedShuffleSplit)
+
+
+def test_report_keeps_the_latest_run_of_a_seed(tmp_path, monkeypatch):
+    # A file re-running seeds of an earlier one replaces its records: they
+    # were averaged together and counted as seeds twice (a review).
+    import json
+
+    import report_search as rs
+
+    def record(strategy, seed, acc):
+        return {
+            "task": "t",
+            "n_rows": 10,
+            "n_iter": 3,
+            "cv": 3,
+            "space": "s",
+            "strategy": strategy,
+            "seed": seed,
+            "test_accuracy": acc,
+        }
+
+    old = [record("a", s, 0.5) for s in (0, 1)] + [record("b", 0, 0.7)]
+    new = [record("a", s, 0.9) for s in (0, 1)]
+    for name, date, recs in (
+        ("search.json", "2026-01-01", old),
+        ("search_t.json", "2026-02-01", new),
+    ):
+        machine = {"date": date}
+        (tmp_path / name).write_text(json.dumps({"machine": machine, "records": recs}))
+    monkeypatch.setattr(rs, "RESULTS", tmp_path)
+    records, sources = rs.load("search", False)
+    kept = sorted((r["strategy"], r["seed"], r["test_accuracy"]) for r in records)
+    assert kept == [("a", 0, 0.9), ("a", 1, 0.9), ("b", 0, 0.7)]
+    assert [name for name, _ in sources] == ["search.json", "search_t.json"]
