@@ -80,7 +80,10 @@ def power_of_two_scale(top):
     overflow."""
     if not (top > 0.0 and math.isfinite(top)):
         return 1.0
-    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+    # A subnormal top (below 2.2e-308) would need a scale past the largest
+    # float (an OverflowError, a review): the largest power of two instead
+    # brings it as near 1 as one factor can.
+    return math.ldexp(1.0, min(-math.frexp(top)[1] + 1, 1023))
 
 
 def accelerator(op, *, matvec=False):

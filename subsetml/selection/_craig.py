@@ -122,7 +122,10 @@ class CraigSelector(GradientSelector):
     draw within the clusters, in proportion to their sizes, and every pick of
     a cluster carries an equal share of its size: each cluster keeps its
     total weight, and the rows keep the data's proportions for a model
-    trained without the weights (a sampler in a pipeline).
+    trained without the weights (a sampler in a pipeline). That needs greedy
+    to have covered every distinct row: a row copied many times among rows
+    that are all distinct is one pick, its copies counted in its weight, so
+    only a weighted fit sees their share.
 
     See Also
     --------

@@ -74,9 +74,13 @@ def stratified_choice(y, k, rng):
     ``RandomSelector(per_class=True)`` draws with ``rng``, without building a
     view (a net draws its selection pool this way at every selection)."""
     _, codes = np.unique(y, return_inverse=True)
-    budgets = allocate_budget(np.bincount(codes), k)
+    counts = np.bincount(codes)
+    budgets = allocate_budget(counts, k)
+    # Each class's rows in order, from one sort (not a scan of all rows per
+    # class: 2,000 classes of 200,000 rows made 4e8 comparisons).
+    by_class = np.split(np.argsort(codes, kind="stable"), np.cumsum(counts)[:-1])
     chosen = [
-        rng.choice(np.flatnonzero(codes == c), size=int(k_c), replace=False)
-        for c, k_c in enumerate(budgets)
+        rng.choice(rows, size=int(k_c), replace=False)
+        for rows, k_c in zip(by_class, budgets)
     ]
     return np.concatenate(chosen)
