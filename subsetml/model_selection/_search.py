@@ -107,6 +107,7 @@ from subsetml.model_selection._workers import (
     retry_on_race,
 )
 from subsetml.selection import RandomSelector
+from subsetml.selection._base import per_class_value
 from subsetml.selection._registry import make_selector
 from subsetml.selection._views import (
     check_frame_finite,
@@ -1604,7 +1605,10 @@ multimetric_
             return True, False, rungs
         if y is None:
             selector = make_selector(self.selector)
-            if not isinstance(selector, RandomSelector) or selector.per_class is True:
+            if (
+                not isinstance(selector, RandomSelector)
+                or per_class_value(selector.per_class) is True
+            ):
                 raise ValueError(
                     f"selector={self.selector!r} selects training rows by "
                     f"their target, and {type(self.estimator).__name__} is "

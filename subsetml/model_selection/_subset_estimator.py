@@ -341,9 +341,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 # meta-estimators.
                 _fit_request(self.estimator, sample_weight)
             if (
-                not net
+                # A net that selects while it trains refuses them in fit.
+                adapter_for(final_step(self.estimator)) is None
                 and _sample_weight_key(self.estimator) is None
                 and not _unrequested(self.estimator)
+                and not _passes_kwargs(self.estimator)
             ):
                 _check_row_choosing_weights(self.estimator, sample_weight)
         counted = counted_rows(sample_weight, n)
@@ -494,6 +496,11 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             # raised its error in _validate_fit_data).
             weights = None
         key = _sample_weight_key(self.estimator)
+        if key is None and _passes_kwargs(self.estimator):
+            # The user's weights reach a fit(X, y, **kwargs) as they did
+            # (GridSearchCV, a wrapper of the user's): the selector's do not,
+            # since nothing says that fit uses them (_check_weighting).
+            key = "sample_weight"
         if key is None:
             # Nothing takes weights: the user's (equal, checked in
             # _validate_fit_data) only chose the rows that count.
@@ -1070,6 +1077,26 @@ def _ensemble_members(estimator):
         # weights.
         members.append(estimator.final_estimator)
     return members
+
+
+def _passes_kwargs(estimator):
+    """Whether ``estimator.fit`` takes ``**kwargs`` that may carry
+    ``sample_weight`` on (a search object, a user's wrapper), other than the
+    meta-estimators whose handling of them :func:`_sample_weight_key` knows
+    (Pipelines, target transformers, Stacking and Voting ensembles, the
+    multi-output wrappers, skorch nets)."""
+    if (
+        isinstance(estimator, (Pipeline, TransformedTargetRegressor))
+        or _ensemble_members(estimator)
+        or _forwards_weights_to(estimator) is not None
+        or adapter_for(estimator) is not None
+    ):
+        return False
+    try:
+        parameters = inspect.signature(estimator.fit).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _forwards_weights_to(estimator):

@@ -260,7 +260,16 @@ def check_net_output(net, X, y, *, needs_linear):
         return
     if not is_classifier(net):
         ya = _as_array(y)
-        if ya is not None and ya.ndim == 1 and out.ndim == 2 and out.shape[1] == 1:
+        # torch's own losses broadcast the two shapes; a criterion of the
+        # user's may squeeze the output first (a review).
+        builtin = type(net.criterion_).__module__.startswith("torch.nn")
+        if (
+            builtin
+            and ya is not None
+            and ya.ndim == 1
+            and out.ndim == 2
+            and out.shape[1] == 1
+        ):
             # skorch's losses would broadcast (batch, 1) outputs against
             # (batch,) targets, every prediction against every target, and the
             # net learnt a constant (R^2 0.02, a review); plain skorch only

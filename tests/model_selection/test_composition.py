@@ -208,3 +208,47 @@ def test_target_transformer_around_a_net_keeps_the_target_column():
         warnings.filterwarnings("error", message=".*target size.*")
         model.fit(X, Y)
     assert model.score(X, Y) > 0.9
+
+
+class _KwargsRegressor(Ridge):
+    """A wrapper whose fit takes weights through **kwargs."""
+
+    seen = []
+
+    def fit(self, X, y, **kwargs):
+        _KwargsRegressor.seen.append(kwargs.get("sample_weight"))
+        return super().fit(X, y, **kwargs)
+
+
+def test_user_weights_still_reach_a_fit_taking_kwargs():
+    # A diff review: the weightless-estimator check refused weights that a
+    # fit(X, y, **kwargs) takes (GridSearchCV, a user's wrapper).
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = make_regression(200, 5, random_state=0)
+    w = np.linspace(0.5, 2.0, 200)
+    _KwargsRegressor.seen = []
+    model = SubsetEstimator(_KwargsRegressor(), subset_size=0.5, random_state=0)
+    model.fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(_KwargsRegressor.seen[-1], w[model.subset_.indices])
+    search = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=2)
+    SubsetEstimator(search, subset_size=0.5, random_state=0).fit(X, y, sample_weight=w)
+
+
+def test_unequal_weights_for_a_net_inside_a_target_transformer_are_refused():
+    torch = pytest.importorskip("torch")
+    from sklearn.preprocessing import StandardScaler
+    from skorch import NeuralNetRegressor
+
+    X, y = make_regression(200, 4, random_state=0)
+    X = X.astype(np.float32)
+    Y = y.astype(np.float32).reshape(-1, 1)
+    net = NeuralNetRegressor(
+        torch.nn.Linear(4, 1), max_epochs=2, train_split=None, verbose=0
+    )
+    model = SubsetEstimator(
+        TransformedTargetRegressor(net, transformer=StandardScaler()),
+        subset_size=0.5,
+    )
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        model.fit(X, Y, sample_weight=np.linspace(0.5, 2.0, 200))

@@ -2102,3 +2102,16 @@ def test_a_flat_regression_target_for_a_column_output_is_refused(reg_data, which
     with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
         net.fit(X, y.ravel())
     net.fit(X, y)  # the column the docs ask for
+
+
+class _SqueezingMSE(torch.nn.MSELoss):
+    def forward(self, input, target):
+        return super().forward(input.squeeze(-1), target)
+
+
+def test_a_flat_target_with_a_squeezing_criterion_is_taken(reg_data):
+    # A diff review: the refusal above is for torch's own losses, which
+    # broadcast; a criterion of the user's may squeeze the output.
+    X, y = reg_data
+    net = make_reg(criterion=_SqueezingMSE, max_epochs=5).fit(X, y.ravel())
+    assert net.score(X, y.ravel()) > 0.5
