@@ -284,7 +284,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             )
         X = self._check_X(X, reset=True)
         if self._pairwise():
-            rows, cols = num_rows(X), _num_columns(X)
+            rows, cols = X.shape
             if rows != cols:
                 # The subset's rows and columns are cut from it, so the
                 # estimator's own check would see a square matrix.
@@ -343,9 +343,8 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             if (
                 # A net that selects while it trains refuses them in fit.
                 adapter_for(final_step(self.estimator)) is None
-                and _sample_weight_key(self.estimator) is None
+                and _user_weight_key(self.estimator) is None
                 and not _unrequested(self.estimator)
-                and not _passes_kwargs(self.estimator)
             ):
                 _check_row_choosing_weights(self.estimator, sample_weight)
         counted = counted_rows(sample_weight, n)
@@ -495,12 +494,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             # scikit-learn meta-estimator leaves them out (an unset request
             # raised its error in _validate_fit_data).
             weights = None
-        key = _sample_weight_key(self.estimator)
-        if key is None and _passes_kwargs(self.estimator):
-            # The user's weights reach a fit(X, y, **kwargs) as they did
-            # (GridSearchCV, a wrapper of the user's): the selector's do not,
-            # since nothing says that fit uses them (_check_weighting).
-            key = "sample_weight"
+        key = _user_weight_key(self.estimator)
         if key is None:
             # Nothing takes weights: the user's (equal, checked in
             # _validate_fit_data) only chose the rows that count.
@@ -855,14 +849,6 @@ def _check_row_choosing_weights(estimator, sample_weight):
         )
 
 
-def _num_columns(X):
-    """The columns of 2-D ``X`` (array, sparse matrix or DataFrame)."""
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) == 2:
-        return int(shape[1])
-    return len(X[0]) if num_rows(X) else 0
-
-
 def _unweighted_regression_note(estimator, selector):
     """What dropping the weights costs a regression subset of GRAD-MATCH
     whose weighting the user set to ``"matched"`` (``"auto"`` chooses for
@@ -1077,6 +1063,19 @@ def _ensemble_members(estimator):
         # weights.
         members.append(estimator.final_estimator)
     return members
+
+
+def _user_weight_key(estimator):
+    """The ``fit`` keyword for the user's ``sample_weight``:
+    :func:`_sample_weight_key`, else ``"sample_weight"`` for a
+    ``fit(X, y, **kwargs)`` that may pass them on (GridSearchCV, a wrapper
+    of the user's), as before the weightless check. The selector's weights
+    go only where :func:`_sample_weight_key` says (nothing says such a fit
+    uses them)."""
+    key = _sample_weight_key(estimator)
+    if key is None and _passes_kwargs(estimator):
+        return "sample_weight"
+    return key
 
 
 def _passes_kwargs(estimator):

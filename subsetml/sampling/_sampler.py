@@ -29,6 +29,7 @@ from subsetml._validation import (
 from subsetml.lastlayer import MAX_GUESSED_CLASSES, infer_task
 from subsetml.sampling._tags import sampler_tags
 from subsetml.selection import RandomSelector, make_selector
+from subsetml.selection._base import per_class_value
 from subsetml.selection._registry import own_seed
 from subsetml.selection._views import (
     check_lastlayer,
@@ -454,9 +455,7 @@ class SubsetSampler(OneToOneFeatureMixin, BaseEstimator):
         # Per-class selectors keep at least one row of every class
         # (allocate_budget): a smaller budget is raised to that, with a
         # warning, rather than refused.
-        per_class = getattr(selector, "per_class", False)
-        if isinstance(per_class, np.bool_):
-            per_class = bool(per_class)
+        per_class = per_class_value(getattr(selector, "per_class", False))
         if per_class is True or per_class == "auto":
             return cover_classes(k, y)
         return k

