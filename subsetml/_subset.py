@@ -61,7 +61,13 @@ class Subset:
             raise ValueError(
                 f"Subset indices must be integers, got dtype {indices.dtype}."
             )
-        if indices.dtype == np.uint64 and indices.size and indices.max() > _INT64_MAX:
+        if (
+            indices.dtype == np.uint64
+            and indices.size
+            # uint64 against uint64: numpy before 2 compared a Python int
+            # through float64, where 2**63 equals the maximum.
+            and indices.max() > np.uint64(_INT64_MAX)
+        ):
             # astype would wrap them to negative positions (a review).
             raise ValueError("Subset indices must fit in int64.")
         indices = indices.astype(np.int64, copy=False)

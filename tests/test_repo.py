@@ -55,6 +55,38 @@ def test_ci_checks_the_import_contracts():
     assert ".venv/bin/lint-imports" in ci.read_text().splitlines()
 
 
+def test_ci_tests_the_lowest_versions_pyproject_admits():
+    """Each runtime dependency's lower bound is pinned in
+    .ci/lowest-versions.txt, whose test run .ci/run makes (torch aside: its
+    CPU build of the lowest version is not on the machine; checked by hand)."""
+    tomllib = pytest.importorskip("tomllib")
+    version = pytest.importorskip("packaging.version").Version
+    ci = ROOT / ".ci" / "run"
+    pins_file = ROOT / ".ci" / "lowest-versions.txt"
+    if not ci.exists():  # pragma: no cover - installed package without the repo
+        pytest.skip("no .ci/run")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lowest = {}
+    for spec in project["dependencies"] + project["optional-dependencies"]["test"]:
+        name, _, low = spec.partition(">=")
+        lowest[re.sub(r"\[.*\]", "", name)] = version(low) if low else None
+    pins = {
+        name: version(pin)
+        for name, pin in (
+            line.split("==")
+            for line in pins_file.read_text().splitlines()
+            if line and not line.startswith("#")
+        )
+    }
+    for name in project["dependencies"]:
+        name = name.partition(">=")[0]
+        if name != "torch":
+            assert pins.get(name) == lowest[name], name
+    for name, pin in pins.items():
+        assert lowest.get(name) == pin, name
+    assert "-c .ci/lowest-versions.txt" in ci.read_text()
+
+
 def _readme_python_blocks():
     text = (ROOT / "README.md").read_text()
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)

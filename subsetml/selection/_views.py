@@ -330,38 +330,46 @@ def takes_nan(estimator):
 
 
 def encoded_frame(X):
-    """A numeric array of a DataFrame for the view: numeric columns as they
-    are (missing values kept as NaN), the others one-hot encoded (at most 20
-    categories a column, the rarest grouped)."""
-    from sklearn.compose import ColumnTransformer
+    """A numeric array of a DataFrame for the view: the non-numeric columns
+    one-hot encoded (at most 20 categories a column, the rarest grouped),
+    then the numeric columns as they are (missing values kept as NaN).
+
+    The columns are taken apart here rather than by a ``ColumnTransformer``
+    passing the numeric ones through: scikit-learn before 1.9 reads a polars
+    2 frame's column names through the interchange protocol polars dropped,
+    and its passthrough then refuses the frame.
+    """
     from sklearn.preprocessing import OneHotEncoder
 
-    # A mask of positions (a column selector's labels would be read as
-    # positions when they are integers: read_csv(header=None) with a column
-    # dropped; make_column_selector reads pandas only).
-    columns = ~_numeric_columns(X)
-    encode = ColumnTransformer(
-        [
-            (
-                "categories",
-                OneHotEncoder(
-                    handle_unknown="infrequent_if_exist",
-                    max_categories=20,
-                    sparse_output=False,
-                ),
-                columns,
-            )
-        ],
-        remainder="passthrough",
-        sparse_threshold=0.0,
-    )
+    numeric = _numeric_columns(X)
     if hasattr(X, "select_dtypes"):
-        # pandas' nullable numbers (Int64, Float64, with pd.NA) as floats with
-        # NaN, which the passthrough into numpy takes.
-        numeric = X.select_dtypes("number").columns
-        if len(numeric):
-            X = X.astype(dict.fromkeys(numeric, "float64"))
-    return np.asarray(encode.fit_transform(X), dtype=np.float64)
+        # pandas' nullable numbers (Int64, Float64, with pd.NA) as floats
+        # with NaN.
+        names = X.select_dtypes("number").columns
+        if len(names):
+            X = X.astype(dict.fromkeys(names, "float64"))
+    parts = []
+    if not numeric.all():
+        encode = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            max_categories=20,
+            sparse_output=False,
+        )
+        parts.append(encode.fit_transform(_frame_columns(X, ~numeric)))
+    if numeric.any():
+        parts.append(np.asarray(_frame_columns(X, numeric), dtype=np.float64))
+    if not parts:
+        return np.empty((num_rows(X), 0), dtype=np.float64)
+    return np.hstack([np.asarray(p, dtype=np.float64) for p in parts])
+
+
+def _frame_columns(X, mask):
+    """The columns of a pandas or polars DataFrame where ``mask`` is true,
+    by position (labels may repeat in pandas, or be integers)."""
+    positions = np.flatnonzero(mask)
+    if hasattr(X, "iloc"):
+        return X.iloc[:, positions]
+    return X.select([X.columns[i] for i in positions])
 
 
 def num_rows(X):

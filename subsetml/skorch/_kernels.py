@@ -33,6 +33,9 @@ import torch
 
 from subsetml._gradops import DenseGradients, register_accelerator
 
+# torch.OutOfMemoryError from torch 2.5 on (any device); CUDA's before.
+_OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
 __all__ = ["TorchKernels"]
 
 # Temporaries of a greedy step (candidate rows minus the coverage) stay below
@@ -112,7 +115,7 @@ class TorchKernels:
             raise ValueError(f"k must lie in [1, {n}], got {k}.")
         try:
             S, _ = self.similarity(op)
-        except torch.OutOfMemoryError:
+        except _OUT_OF_MEMORY:
             # The net training on this GPU leaves too little room for the
             # n x n matrix: the caller falls back to the host kernels.
             return None

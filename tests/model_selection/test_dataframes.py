@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
+from sklearn.base import clone
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -17,6 +19,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.fixes import parse_version
 
 from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
 from subsetml.sampling import SubsetSampler
@@ -249,13 +252,19 @@ def test_polars_frame_for_an_estimator_that_reads_it(selector):
     # The same rows as for the pandas frame of the same numbers.
     same = clone_fit(model, numeric, y)
     np.testing.assert_array_equal(model.subset_.indices, same.subset_.indices)
-    assert model.fit(frame, y).subset_.size == 60
+    try:
+        clone(model.estimator).fit(frame, y)
+    except ValueError:
+        # scikit-learn before 1.9 finds polars 2's categories through the
+        # interchange protocol that polars dropped: the estimator alone fails.
+        assert parse_version(sklearn.__version__) < parse_version("1.9")
+    else:
+        assert model.fit(frame, y).subset_.size == 60
     _, y_res = SubsetSampler(selector, 0.2, random_state=0).fit_resample(frame, y)
     assert len(y_res) == 60
 
 
 def clone_fit(model, X, y):
-    from sklearn.base import clone
 
     return clone(model).fit(X, y)
 

@@ -966,6 +966,7 @@ def test_gradmatch_trials_choose_for_equal_weights_without_sample_weight(
     assert seen and set(seen) == {"auto"}
 
 
+@pytest.mark.usefixtures("binning_takes_weights")
 def test_boosting_trials_fit_without_the_selectors_weights(monkeypatch):
     # Weighted binning made HistGradientBoosting's 5 % trials slower than
     # fits on all rows (a review): "auto" leaves GRAD-MATCH's weights out
@@ -1026,6 +1027,7 @@ def test_a_selector_without_the_private_attributes_searches_boosting():
     assert len(search.cv_results_["params"]) == 2
 
 
+@pytest.mark.usefixtures("binning_takes_weights")
 def test_boosting_searches_stored_before_equal_gradmatch_do_not_resume(monkeypatch):
     # A study stored when GRAD-MATCH's boosting subsets were weighted must not
     # resume on equal-weight ones (a review); other studies' digests stay.

@@ -60,14 +60,23 @@ _WORKER = textwrap.dedent(
 
     storage = cfg["storage"]
     if cfg.get("rdb_heartbeat"):
+        import inspect
+
         import optuna
         from optuna.storages import RDBStorage, RetryFailedTrialCallback
 
+        # The callback's argument is named so from Optuna 4.9 on.
+        name = (
+            "heartbeat_stale_trial_callback"
+            if "heartbeat_stale_trial_callback"
+            in inspect.signature(RDBStorage).parameters
+            else "failed_trial_callback"
+        )
         storage = RDBStorage(
             storage,
             heartbeat_interval=cfg["interval"],
             grace_period=cfg["grace"],
-            heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1),
+            **{name: RetryFailedTrialCallback(max_retry=1)},
         )
     X, y = make_classification(n_samples=160, n_features=6, random_state=0)
     search = SubsetSearchCV(
