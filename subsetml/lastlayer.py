@@ -770,7 +770,11 @@ n_outputs=3, untrained=True)
                         "ColumnTransformer), or select with SubsetSampler or "
                         "select_subset, which encode them for you."
                     )
-            X = check_array(X, ensure_all_finite=True, dtype=(np.float64, np.float32))
+            # C order: sums over a Fortran array (a DataFrame's values) round
+            # otherwise, and GRAD-MATCH's weights moved with the layout.
+            X = check_array(
+                X, ensure_all_finite=True, dtype=(np.float64, np.float32), order="C"
+            )
             Xs = _tame(X)
             if Xs.shape[1] > max_components:
                 # Wide dense input: rows of unit length, as for text (Notes).

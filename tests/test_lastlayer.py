@@ -598,3 +598,14 @@ def test_several_targets_pick_the_same_rows_whatever_their_units(selector):
         for scale in (np.array([1.0, 1.0]), np.array([1e4, 1.0]))
     ]
     np.testing.assert_array_equal(np.sort(picks[0]), np.sort(picks[1]))
+
+
+def test_from_inputs_reads_a_fortran_array_as_its_c_copy():
+    # A DataFrame's values come in Fortran order: sums over them rounded
+    # otherwise, and GRAD-MATCH's weights moved with the layout (a review).
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 7) * [1, 10, 100, 1e-3, 5, 50, 0.5] + 3.0
+    y = (X[:, 0] > 3).astype(int)
+    c = LastLayer.from_inputs(np.ascontiguousarray(X), y, random_state=0)
+    f = LastLayer.from_inputs(np.asfortranarray(X), y, random_state=0)
+    np.testing.assert_array_equal(c.features, f.features)

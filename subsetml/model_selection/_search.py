@@ -1734,8 +1734,14 @@ class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
     def __init__(self, estimator, *, subset=None, use_weights=True):
         # subset_size is unused (the subset is given): all rows, so that a
         # tiny fold raises no warning about a budget below the classes.
+        # random_state is unused too, and fixed: None drew a seed from
+        # numpy's global random state in every trial's fit (a review).
         super().__init__(
-            estimator, selector="random", subset_size=1.0, use_weights=use_weights
+            estimator,
+            selector="random",
+            subset_size=1.0,
+            use_weights=use_weights,
+            random_state=0,
         )
         self.subset = subset
 
@@ -2142,7 +2148,10 @@ class _Run:
                     functools.partial(
                         optuna.create_study,
                         storage=storage,
-                        study_name=name if storage is not None else None,
+                        # Named in memory too: Optuna's HyperbandPruner
+                        # draws each trial's bracket from the study's name
+                        # (a random one by default; a review).
+                        study_name=name,
                         sampler=(
                             # With a storage, resumes and other workers must
                             # not replay this fit's draws: each trial's come

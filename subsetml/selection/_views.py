@@ -158,9 +158,21 @@ def build_view(X, y, k, seed, *, lastlayer, estimator, task):
         if task == "classification"
         else (rng.choice(X.shape[0], size=k, replace=False))
     )
+    cheap = clone(estimator)
+    # An unseeded estimator (a forest's random_state=None) is seeded from the
+    # same stream, as scikit-learn's ensembles seed their members: an int
+    # seed then gives the same view, and the same rows, every time.
+    cheap.set_params(
+        **{
+            key: rng.randint(np.iinfo(np.int32).max)
+            for key, value in cheap.get_params(deep=True).items()
+            if value is None
+            and (key == "random_state" or key.endswith("__random_state"))
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cheap = clone(estimator).fit(X[rows], y[rows])
+        cheap.fit(X[rows], y[rows])
     try:
         return LastLayer.from_estimator(cheap, X, y)
     except ValueError as exc:

@@ -1505,3 +1505,47 @@ def test_the_selection_silences_its_budget_warning_without_a_filter(data, monkey
     assert not [m for m in added if "subset_size keeps" in m]
     # Warned once for the search, not once per fold.
     assert sum("subset_size keeps" in str(w.message) for w in seen) == 1
+
+
+# ------------------------------------------------ determinism (a review)
+def test_hyperband_rungs_follow_random_state():
+    # Optuna's HyperbandPruner draws each trial's bracket from the study's
+    # name, which was random without a storage: the same seed gave other
+    # rungs, scores and best_params_ from one fit to the next.
+    rng = np.random.RandomState(1)
+    X = rng.randn(600, 6)
+    y = (X[:, 0] + 0.7 * rng.randn(600) > 0).astype(int) + (X[:, 1] > 0.8)
+    space = {"C": (1e-2, 1e2, "log-uniform"), "gamma": (1e-3, 1e0, "log-uniform")}
+    runs = [
+        SubsetSearchCV(
+            SVC(),
+            space,
+            n_iter=8,
+            subset_size=(0.1, 0.3, 1.0),
+            pruner="hyperband",
+            random_state=0,
+            cv=2,
+        )
+        .fit(X, y)
+        .cv_results_  # fmt: skip
+        for _ in range(3)
+    ]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other["subset_size"], runs[0]["subset_size"])
+        np.testing.assert_array_equal(
+            other["mean_test_score"], runs[0]["mean_test_score"]
+        )
+
+
+def test_a_seeded_search_leaves_numpys_global_random_state_alone():
+    # Every trial's fit drew an unused seed from numpy's global stream, as
+    # GridSearchCV over the same estimator does not.
+    X, y = make_classification(300, 6, random_state=1)
+    np.random.seed(0)
+    expected = np.random.rand()
+    np.random.seed(0)
+    SubsetSearchCV(
+        LogisticRegression(), {"C": (1e-2, 1e2, "log-uniform")}, n_iter=3,
+        subset_size=0.2, random_state=0, cv=2,
+    ).fit(X, y)  # fmt: skip
+    assert np.random.rand() == expected

@@ -855,3 +855,36 @@ def test_gradmatch_on_validation_rows_says_the_meta_estimator_passes_none():
     )
     with pytest.raises(ValueError, match="SubsetEstimator.*pass no validation"):
         est.fit(X, y)
+
+
+def test_the_cheap_fit_of_an_unseeded_estimator_follows_random_state():
+    # lastlayer="estimator" fits a clone on a few rows to build the view: an
+    # unseeded forest drew from numpy's global stream, so the same int seed
+    # chose other rows each time (a review).
+    from sklearn.ensemble import RandomForestClassifier
+
+    from subsetml.sampling import SubsetSampler
+
+    X, y = make_classification(300, 6, flip_y=0.1, random_state=0)
+    forest = RandomForestClassifier(n_estimators=5)
+    picks = [
+        SubsetEstimator(
+            forest,
+            selector="craig",
+            lastlayer="estimator",
+            subset_size=0.1,
+            random_state=0,
+        )
+        .fit(X, y)
+        .subset_.indices  # fmt: skip
+        for _ in range(3)
+    ]
+    for other in picks[1:]:
+        np.testing.assert_array_equal(other, picks[0])
+    sampler = SubsetSampler(
+        "glister", 0.1, lastlayer="estimator", estimator=forest, random_state=0
+    )
+    rows = [sampler.fit_resample(X, y)[1] for _ in range(2)]
+    np.testing.assert_array_equal(rows[0], rows[1])
+    # The user's own seed is kept.
+    assert forest.random_state is None
