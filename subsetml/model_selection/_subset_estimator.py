@@ -54,6 +54,7 @@ from subsetml.selection._views import (
     check_lastlayer,
     is_frame,
     is_raw_rows,
+    is_sklearns,
     is_text,
     num_rows,
     select_rows,
@@ -314,6 +315,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             if not (y.ndim == 2 and net):
                 y = one_or_more_targets(y)
         check_consistent_length(X, y)
+        # An earlier fit's classes (a classifier swapped for a regressor by
+        # set_params) must not outlive it, as in a Pipeline (a review).
+        self.__dict__.pop("classes_", None)
         if is_classifier(self.estimator):
             check_label_types(y)
             check_classification_targets(y)
@@ -525,22 +529,33 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ----------------------------------------------------------- delegation
     @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Predict with the estimator fitted on the subset."""
+    def predict(self, X, **params):
+        """Predict with the estimator fitted on the subset.
+
+        ``params`` go to the estimator's ``predict`` as given, as
+        ``Pipeline.predict`` passes them (a Gaussian process's
+        ``return_std``).
+        """
         check_is_fitted(self)
-        return self.estimator_.predict(self._kernel_columns(self._check_X(X)))
+        return self.estimator_.predict(self._kernel_columns(self._check_X(X)), **params)
 
     @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the estimator fitted on the subset."""
+    def predict_proba(self, X, **params):
+        """Class probabilities from the estimator fitted on the subset
+        (``params`` go to its ``predict_proba``)."""
         check_is_fitted(self)
-        return self.estimator_.predict_proba(self._kernel_columns(self._check_X(X)))
+        return self.estimator_.predict_proba(
+            self._kernel_columns(self._check_X(X)), **params
+        )
 
     @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the estimator fitted on the subset."""
+    def predict_log_proba(self, X, **params):
+        """Log class probabilities from the estimator fitted on the subset
+        (``params`` go to its ``predict_log_proba``)."""
         check_is_fitted(self)
-        return self.estimator_.predict_log_proba(self._kernel_columns(self._check_X(X)))
+        return self.estimator_.predict_log_proba(
+            self._kernel_columns(self._check_X(X)), **params
+        )
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
@@ -556,11 +571,14 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.score_samples(self._kernel_columns(self._check_X(X)))
 
     @available_if(_estimator_has("transform"))
-    def transform(self, X):
+    def transform(self, X, **params):
         """Transform with the estimator fitted on the subset, so that a
-        fitted-on-a-subset transformer can be a Pipeline's middle step."""
+        fitted-on-a-subset transformer can be a Pipeline's middle step
+        (``params`` go to its ``transform``)."""
         check_is_fitted(self)
-        return self.estimator_.transform(self._kernel_columns(self._check_X(X)))
+        return self.estimator_.transform(
+            self._kernel_columns(self._check_X(X)), **params
+        )
 
     @available_if(_estimator_has("transform"))
     def fit_transform(self, X, y, sample_weight=None, **fit_params):
@@ -713,14 +731,25 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             # feature count to keep (token lists differ in length).
             return X
         elif not is_text(X):
+            # scikit-learn's own estimators say truly what they take; a
+            # Pipeline (whose tags are its first step's) and other models
+            # (skorch nets, CatBoost) may take strings and n-d arrays (a
+            # CNN's channels, images), as in GridSearchCV (a review).
+            trusted = not pipeline and is_sklearns(self.estimator)
             X = check_array(
                 X,
                 accept_sparse=["csr", "csc"],
-                dtype=None if pipeline else "numeric",
+                dtype=(
+                    "numeric"
+                    if trusted
+                    and not tags.input_tags.string
+                    and not tags.input_tags.categorical
+                    else None
+                ),
                 ensure_all_finite=not allow_nan,
                 # A 1-D X for an estimator whose tags say it takes one.
                 ensure_2d=not takes_one_d(self.estimator),
-                allow_nd=tags.input_tags.three_d_array,
+                allow_nd=not trusted or tags.input_tags.three_d_array,
                 # scikit-learn's message for NaN, which says to impute them
                 # (without these, a bare "Input contains NaN.", a review).
                 input_name="X",

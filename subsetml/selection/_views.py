@@ -499,13 +499,23 @@ def takes_one_d(estimator):
 def is_raw_rows(X, estimator):
     """A sequence of rows (list, tuple or 1-D object array: dicts, token
     lists) for an estimator that reads such rows itself
-    (:func:`takes_raw_rows`): they reach it as given, as in ``GridSearchCV``,
-    which takes them by position."""
+    (:func:`takes_raw_rows`), or skorch's ``SliceDict``: they reach it as
+    given, as in ``GridSearchCV``, which takes them by position."""
+    if is_slice_dict(X):
+        return True
     if isinstance(X, np.ndarray):
         sequence = X.ndim == 1 and X.dtype.kind == "O"
     else:
         sequence = isinstance(X, (list, tuple))
     return sequence and takes_raw_rows(estimator)
+
+
+def is_slice_dict(X):
+    """skorch's ``SliceDict``: a dict of arrays that a row index cuts alike
+    (several inputs of a net), with a ``shape`` for scikit-learn's row
+    count (scipy's DOK matrices are dicts with a shape too). A net reads it
+    itself, as in ``GridSearchCV``."""
+    return isinstance(X, dict) and hasattr(X, "shape") and not sparse.issparse(X)
 
 
 def is_text(X):

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
@@ -252,3 +253,100 @@ def test_unequal_weights_for_a_net_inside_a_target_transformer_are_refused():
     )
     with pytest.raises(ValueError, match="does not take sample_weight"):
         model.fit(X, Y, sample_weight=np.linspace(0.5, 2.0, 200))
+
+
+# ------------------- input that scikit-learn's checks would refuse (a review)
+class _FirstColumnVote(ClassifierMixin, BaseEstimator):
+    """The majority class of each string code of column 0: a model that reads
+    strings itself (as CatBoost does), with tags that say nothing of it."""
+
+    def __init__(self, smoothing=0.0):
+        self.smoothing = smoothing
+
+    def fit(self, X, y, sample_weight=None):
+        X, y = np.asarray(X, dtype=object), np.asarray(y)
+        self.classes_ = np.unique(y)
+        self.table_ = {}
+        for v in np.unique(X[:, 0]):
+            counts = [
+                (y[X[:, 0] == v] == c).sum() + self.smoothing for c in self.classes_
+            ]
+            self.table_[v] = self.classes_[np.argmax(counts)]
+        return self
+
+    def predict(self, X):
+        column = np.asarray(X, dtype=object)[:, 0]
+        return np.array([self.table_.get(v, self.classes_[0]) for v in column])
+
+
+def test_strings_reach_a_model_that_reads_them_itself():
+    # They were cast to numbers for any estimator but a Pipeline: numpy's
+    # bare "could not convert string to float", where GridSearchCV fits.
+    from sklearn.preprocessing import OrdinalEncoder
+
+    rng = np.random.RandomState(0)
+    X = rng.choice(["a", "b", "c"], size=(300, 2)).astype(object)
+    y = (X[:, 0] == "a").astype(int)
+    model = SubsetEstimator(_FirstColumnVote(), selector="random", subset_size=0.5)
+    assert model.fit(X, y).score(X, y) == 1.0
+    search = SubsetSearchCV(
+        _FirstColumnVote(), {"smoothing": [0.0, 1.0]}, n_iter=2, cv=2,
+        subset_size=0.5, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert search.best_score_ == 1.0
+    # scikit-learn's OrdinalEncoder says it takes categories.
+    encoder = SubsetEstimator(OrdinalEncoder(), selector="random", subset_size=0.5)
+    assert encoder.fit(X, y).transform(X).shape == (300, 2)
+    # A gradient selector reads numbers: a clear error, as before.
+    with pytest.raises(ValueError, match="reads numeric features"):
+        SubsetEstimator(_FirstColumnVote(), selector="craig", subset_size=0.5).fit(X, y)
+
+
+def test_n_d_input_reaches_a_pipeline_as_in_grid_search():
+    # Images (n, 8, 8) for a Pipeline that flattens them were refused ("Found
+    # array with dim 3"), by SubsetEstimator and every search trial alike.
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import FunctionTransformer
+
+    digits = load_digits()
+    images, y = digits.images[:400], digits.target[:400]
+    flat = Pipeline(
+        [
+            ("flatten", FunctionTransformer(lambda a: a.reshape(len(a), -1))),
+            ("model", LogisticRegression(max_iter=200)),
+        ]
+    )
+    for selector in ("random", "craig"):
+        model = SubsetEstimator(
+            flat, selector=selector, subset_size=0.5, random_state=0
+        )
+        assert model.fit(images, y).score(images, y) > 0.8
+    search = SubsetSearchCV(
+        flat, {"model__C": (0.1, 10.0, "log-uniform")}, n_iter=2, cv=2,
+        subset_size=0.5, random_state=0,
+    ).fit(images, y)  # fmt: skip
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # scikit-learn's own models still refuse it, in their own words.
+    with pytest.raises(ValueError, match="dim 3"):
+        SubsetEstimator(LogisticRegression(), subset_size=0.5).fit(images, y)
+
+
+def test_predict_passes_its_keywords_on_as_a_pipeline_does():
+    # A Gaussian process (cubic in its rows: a model to train on a subset)
+    # lost return_std: "unexpected keyword argument" (a review).
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    X, y = make_regression(200, 3, noise=1.0, random_state=0)
+    model = SubsetEstimator(GaussianProcessRegressor(), subset_size=0.3, random_state=0)
+    mean, std = model.fit(X, y).predict(X[:5], return_std=True)
+    expected = model.estimator_.predict(X[:5], return_std=True)
+    np.testing.assert_array_equal(mean, expected[0])
+    np.testing.assert_array_equal(std, expected[1])
+
+
+def test_a_regressor_refit_drops_the_classifiers_classes():
+    X, y = make_classification(200, 5, random_state=0)
+    model = SubsetEstimator(LogisticRegression(), subset_size=0.3, random_state=0)
+    assert hasattr(model.fit(X, y), "classes_")
+    model.set_params(estimator=Ridge()).fit(X, y.astype(float))
+    assert not hasattr(model, "classes_")

@@ -582,3 +582,43 @@ def test_subset_batches_and_their_count(n, drop_last, norm, sizes):
     assert [len(b) for b in batches] == sizes == [len(b) for b in net._pending_rows_]
     assert len(sampler) == len(sizes)
     assert sorted(sum(batches, [])) == list(range(sum(sizes)))
+
+
+class _TwoInputs(torch.nn.Module):
+    def __init__(self, hidden=8):
+        super().__init__()
+        self.a = torch.nn.Linear(3, hidden)
+        self.b = torch.nn.Linear(2, hidden)
+        self.out = torch.nn.Linear(hidden, 2)
+
+    def forward(self, xa, xb):
+        return self.out(torch.relu(self.a(xa) + self.b(xb)))
+
+
+def test_a_slice_dict_of_several_inputs_is_searched_as_in_grid_search():
+    # skorch's SliceDict (a net of several inputs) was refused by every
+    # search, even at subset_size=1.0, and by SubsetEstimator: "Expected 2D
+    # array, got scalar array instead" (a review).
+    from skorch import NeuralNetClassifier
+    from skorch.helper import SliceDict
+
+    from subsetml.model_selection import SubsetEstimator, SubsetSearchCV
+
+    rng = np.random.RandomState(0)
+    xa = rng.randn(200, 3).astype(np.float32)
+    xb = rng.randn(200, 2).astype(np.float32)
+    y = (xa[:, 0] + xb[:, 0] > 0).astype(np.int64)
+    X = SliceDict(xa=xa, xb=xb)
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        _TwoInputs, max_epochs=2, criterion=torch.nn.CrossEntropyLoss, lr=0.05,
+        train_split=None, verbose=0,
+    )  # fmt: skip
+    for size in (1.0, 0.5):
+        search = SubsetSearchCV(
+            net, {"lr": (0.01, 0.1)}, n_iter=2, cv=2, subset_size=size,
+            random_state=0,
+        ).fit(X, y)  # fmt: skip
+        assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    model = SubsetEstimator(net, selector="random", subset_size=0.5, random_state=0)
+    assert model.fit(X, y).predict(X).shape == (200,)
