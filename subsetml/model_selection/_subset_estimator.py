@@ -48,6 +48,7 @@ from subsetml.model_selection._compat import (
     with_callbacks,
 )
 from subsetml.selection import GradMatchSelector, RandomSelector
+from subsetml.selection._base import per_class_value
 from subsetml.selection._registry import SELECTOR_NAMES, make_selector, own_seed
 from subsetml.selection._views import (
     check_frame_finite,
@@ -192,7 +193,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fit
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Select a subset of ``(X, y)`` and fit a clone of the estimator on it.
 
         Parameters
@@ -204,9 +205,13 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             columns and dtypes, text stays text. The selector reads the
             output of a Pipeline's steps before the last (fitted on these
             rows), a one-hot view of a DataFrame, or ``X`` itself.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+default=None
             Class labels, or one or more regression targets (several are
-            selected for together; the estimator must take them).
+            selected for together; the estimator must take them). None only
+            for an estimator fitted without a target (KMeans, PCA, a
+            density) and random subsets (``selector="random"``), which then
+            draw rows uniformly, as :class:`SubsetSearchCV` does.
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplied into the selector's weights on the chosen rows. Rows
             of weight 0, which count for nothing in a fit, are never chosen:
@@ -278,10 +283,19 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         by :meth:`_view_input`.
         """
         self._validate_params()
-        if y is None:
+        if y is None and self._needs_y():
+            unsupervised = not get_tags(model_step(self.estimator)).target_tags.required
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
-                "y is None."
+                "y is None"
+                + (
+                    f": selector={self.selector!r} selects training rows by "
+                    "their target. Draw random subsets (selector='random') "
+                    f"for {type(self.estimator).__name__}, which is fitted "
+                    "without one."
+                    if unsupervised
+                    else "."
+                )
             )
         X = self._check_X(X, reset=True)
         if self._pairwise():
@@ -297,7 +311,9 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         # A skorch net (alone, a Pipeline's last step, or the regressor of a
         # TransformedTargetRegressor) weights its own losses.
         net = adapter_for(model_step(self.estimator)) is not None
-        if is_classifier(self.estimator):
+        if y is None:
+            pass  # an unsupervised estimator's random rows (_needs_y)
+        elif is_classifier(self.estimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             if y.ndim == 2 and y.shape[1] > 1:
                 raise label_columns_error(
@@ -314,7 +330,8 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             # review). Other estimators get scikit-learn's 1-D column.
             if not (y.ndim == 2 and net):
                 y = one_or_more_targets(y)
-        check_consistent_length(X, y)
+        if y is not None:
+            check_consistent_length(X, y)
         # An earlier fit's classes (a classifier swapped for a regressor by
         # set_params) must not outlive it, as in a Pipeline (a review).
         self.__dict__.pop("classes_", None)
@@ -375,6 +392,17 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         own = own_seed(self.selector)
         self._view_seed = self._seed if own is None else own
         return X, y, sample_weight, k
+
+    def _needs_y(self):
+        """Whether ``fit`` needs a target: unless the estimator is fitted
+        without one and the subsets are random rows (not per class)."""
+        if get_tags(model_step(self.estimator)).target_tags.required:
+            return True
+        selector = make_selector(self.selector)
+        return (
+            not isinstance(selector, RandomSelector)
+            or per_class_value(selector.per_class) is True
+        )
 
     def _check_weighting(self, *, warn=True):
         """Whether the selector's weights reach ``fit`` (warns or raises if not)."""
@@ -445,12 +473,18 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             return Subset(counted, np.ones(k))
         if counted.shape[0] == num_rows(X):
             return self._select(X, y, k)
-        subset = self._select(_safe_indexing(X, counted), y[counted], k)
+        subset = self._select(
+            _safe_indexing(X, counted), None if y is None else y[counted], k
+        )
         return Subset(counted[subset.indices], subset.weights)
 
     def _select(self, X, y, k):
         """The subset of validated ``(X, y)``; ``selector_`` is set."""
         task = "classification" if is_classifier(self.estimator) else "regression"
+        if y is None:
+            # An unsupervised estimator (_needs_y): rows drawn uniformly, as
+            # for a regressor's random subsets.
+            y = np.zeros(num_rows(X))
         if not isinstance(self.selector_, RandomSelector):
             X = self._view_input(X, y)
         return select_rows(
@@ -581,7 +615,7 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
     @available_if(_estimator_has("transform"))
-    def fit_transform(self, X, y, sample_weight=None, **fit_params):
+    def fit_transform(self, X, y=None, sample_weight=None, **fit_params):
         """Fit on a subset of ``(X, y)``, then transform all of ``X``: the
         transformer learns from the subset and applies to every row, as
         :meth:`fit` then :meth:`transform` would.
@@ -774,7 +808,12 @@ class SubsetEstimator(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
-        tags.target_tags.required = True
+        # A target unless random rows are drawn for a model fitted without
+        # one (KMeans, PCA).
+        try:
+            tags.target_tags.required = self._needs_y()
+        except (TypeError, ValueError):  # an unknown selector: fit says so
+            tags.target_tags.required = True
         tags.target_tags.multi_output = (
             inner.target_tags.multi_output and not is_classifier(self.estimator)
         )

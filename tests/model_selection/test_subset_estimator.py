@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -72,6 +73,13 @@ def _expected_failed_checks(estimator):
         SubsetEstimator(StandardScaler(), subset_size=0.6, random_state=0),
         SubsetEstimator(
             KNeighborsClassifier(n_neighbors=1), subset_size=0.6, random_state=0
+        ),
+        # Random rows for a model fitted without a target (a review).
+        SubsetEstimator(
+            KMeans(n_clusters=2, n_init=1, random_state=0),
+            selector="random",
+            subset_size=0.6,
+            random_state=0,
         ),
     ],
     expected_failed_checks=_expected_failed_checks,
@@ -888,3 +896,37 @@ def test_the_cheap_fit_of_an_unseeded_estimator_follows_random_state():
     np.testing.assert_array_equal(rows[0], rows[1])
     # The user's own seed is kept.
     assert forest.random_state is None
+
+
+def test_a_model_fitted_without_a_target_gets_random_rows():
+    # KMeans, PCA: fit(X) raised "missing 1 required positional argument",
+    # and a Pipeline passing y=None was refused, where SubsetSearchCV
+    # searches them on random rows (a review).
+    from sklearn.decomposition import PCA
+
+    X, _ = make_classification(400, 6, random_state=0)
+    model = SubsetEstimator(
+        KMeans(n_clusters=3, n_init=1, random_state=0), selector="random",
+        subset_size=0.25, random_state=0,
+    ).fit(X)  # fmt: skip
+    assert model.subset_.size == 100
+    assert np.unique(model.subset_.indices).size == 100
+    assert model.predict(X).shape == (400,)
+    again = clone(model).fit(X)
+    np.testing.assert_array_equal(again.subset_.indices, model.subset_.indices)
+    # Rows of weight 0 are never drawn.
+    w = (np.arange(400) % 2).astype(float)
+    weighted = clone(model).fit(X, sample_weight=w)
+    assert (w[weighted.subset_.indices] > 0).all() and weighted.subset_.size == 50
+    pca = SubsetEstimator(PCA(2), selector="random", subset_size=0.25, random_state=0)
+    assert pca.fit_transform(X).shape == (400, 2)
+    assert make_pipeline(pca, KMeans(n_clusters=2, n_init=1)).fit(X).predict(X).shape
+    # Selectors that read the target say so; supervised models keep
+    # scikit-learn's message.
+    with pytest.raises(ValueError, match="selector='craig' selects training rows"):
+        SubsetEstimator(PCA(2), selector="craig").fit(X)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        SubsetEstimator(LogisticRegression(), selector="random").fit(X)
+    assert not get_tags(SubsetEstimator(PCA(2), selector="random")).target_tags.required
+    assert get_tags(SubsetEstimator(PCA(2))).target_tags.required
+    assert get_tags(SubsetEstimator(PCA(2), selector="bogus")).target_tags.required
