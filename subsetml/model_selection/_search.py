@@ -128,7 +128,10 @@ __all__ = ["SubsetSearchCV"]
 _OUT_KEY = "subsetml:splits"
 _SPACE_KEY = "subsetml:space"
 _PRINT_KEY = "subsetml:fingerprint"
-_INDEXED_DATA = "data (with a pandas index)"  # a fingerprint's, never stored
+# The data's digests as earlier versions computed them (with a pandas
+# index; with the target's container and integer width): a fingerprint's,
+# never stored, so that studies stored then still resume.
+_EARLIER_DATA = "data (as digested before)"
 # What stored positions and quantiles stand for (choices, distributions):
 # apart from _SPACE_KEY, so that studies stored before it still resume.
 _VALUES_KEY = "subsetml:space_values"
@@ -1421,8 +1424,12 @@ multimetric_
         # The rows' values: a pandas index (read_csv with or without
         # index_col) is not data the trials saw (a review).
         Xv, yv = _no_index(Xr), _no_index(yr)
+        # The target's values: a list, a Series or an array of them, int32 or
+        # int64, fit alike (they refused to resume, a review). X keeps its
+        # type: the estimator may read a DataFrame otherwise than an array.
+        yn = _target_values(yv)
         out = {
-            "data": digest((_shape(X), _shape(y), Xv, yv)),
+            "data": digest((_shape(X), _shape(y), Xv, yn)),
             "estimator": digest(estimator),
             "selector": digest(
                 (
@@ -1472,10 +1479,14 @@ multimetric_
             # refit metric would mix its values with the stored ones and
             # part study.best_trial from best_index_ (a review).
             out["objective"] = digest(str(objective))
+        earlier = []
+        if yn is not yv:
+            earlier.append(digest((_shape(X), _shape(y), Xv, yv)))
         if Xv is not Xr or yv is not yr:
-            # Studies stored before hashed pandas rows with their index: the
-            # same data still resumes them (never stored itself).
-            out[_INDEXED_DATA] = digest((_shape(X), _shape(y), Xr, yr))
+            # Studies stored before hashed pandas rows with their index.
+            earlier.append(digest((_shape(X), _shape(y), Xr, yr)))
+        if earlier:
+            out[_EARLIER_DATA] = earlier
         return out
 
     def _check_data(self, X, y):
@@ -1863,7 +1874,9 @@ class _TrainMore(_ReadsThrough, MetaEstimatorMixin, BaseEstimator):
 #: What each component of a stored study's fingerprint stands for
 #: (``SubsetSearchCV._fingerprint``), for the refusal to resume it.
 _FINGERPRINT_PARTS = {
-    "data": "the rows' shape or contents",
+    "data": "the rows' shape or contents, or X's type: an array and a "
+    "DataFrame of the same numbers differ, as the estimator may read them "
+    "otherwise",
     "estimator": "its type or parameters",
     "selector": "selector, subset_size, score_size, lastlayer, use_weights, "
     "resource or resource_rungs",
@@ -2228,7 +2241,7 @@ class _Run:
         if self.fingerprint:
             stored = study.user_attrs.get(_PRINT_KEY)
             mine = dict(self.fingerprint)
-            indexed = mine.pop(_INDEXED_DATA, None)
+            earlier = mine.pop(_EARLIER_DATA, [])
             if stored is None:
                 study.set_user_attr(_PRINT_KEY, mine)
             else:
@@ -2240,10 +2253,8 @@ class _Run:
                     if stored.get(k) != mine.get(k)
                     # Studies stored before these were components.
                     and not (k in ("seed", "objective") and k not in stored)
-                    # Stored before the data's digest left pandas' index out.
-                    and not (
-                        k == "data" and indexed is not None and stored.get(k) == indexed
-                    )
+                    # Stored by an earlier version, of the same data.
+                    and not (k == "data" and stored.get(k) in earlier)
                 ]
                 if changed:
                     what = [f"{k} ({_FINGERPRINT_PARTS.get(k, k)})" for k in changed]
@@ -3486,6 +3497,19 @@ def _jsonable(out):
 
 def _shape(a):
     return None if a is None else getattr(a, "shape", (len(a),))
+
+
+def _target_values(y):
+    """The target's values for a digest: an ndarray, integers as int64."""
+    if y is None:
+        return None
+    try:
+        values = np.asarray(y)
+    except Exception:
+        return y
+    if values.dtype.kind in "iu":
+        values = values.astype(np.int64, copy=False)
+    return values
 
 
 def _no_index(rows):

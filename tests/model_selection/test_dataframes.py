@@ -391,12 +391,42 @@ def test_resume_with_the_same_rows_under_another_index(tmp_path, monkeypatch):
     # A study stored before (its digest held the index) still resumes with
     # the same frame.
     monkeypatch.setattr(search_module, "_no_index", lambda rows: rows)
+    monkeypatch.setattr(search_module, "_target_values", lambda y: y)
     search(2).set_params(study_name="old").fit(df, y)
     monkeypatch.undo()
     assert (
         len(search(3).set_params(study_name="old").fit(df, y).cv_results_["params"])
         == 3
     )
+
+
+def test_resume_with_the_same_target_in_another_container(tmp_path, monkeypatch):
+    # A list, a Series or int32 labels of the same values refused to resume
+    # ("other data"), though every trial fits alike (a review).
+    from sklearn.datasets import make_classification
+
+    import subsetml.model_selection._search as search_module
+
+    X, y = make_classification(200, 4, random_state=0)
+
+    def search(n_iter, name="s"):
+        return SubsetSearchCV(
+            LogisticRegression(), {"C": (0.1, 10.0)}, n_iter=n_iter, cv=2,
+            subset_size=0.3, random_state=0, study_name=name,
+            storage=f"sqlite:///{tmp_path / 'study.db'}",
+        )  # fmt: skip
+
+    search(2).fit(X, y)
+    for n_iter, target in enumerate([pd.Series(y), list(y), y.astype(np.int32)], 3):
+        assert len(search(n_iter).fit(X, target).cv_results_["params"]) == n_iter
+    # X keeps its type: a DataFrame may be read otherwise than an array.
+    with pytest.raises(ValueError, match="X's type"):
+        search(7).fit(pd.DataFrame(X), y)
+    # A study stored before (the target hashed as given) still resumes.
+    monkeypatch.setattr(search_module, "_target_values", lambda y: y)
+    search(2, "old").fit(X, pd.Series(y))
+    monkeypatch.undo()
+    assert len(search(3, "old").fit(X, pd.Series(y)).cv_results_["params"]) == 3
 
 
 def test_a_precomputed_kernel_frame_of_the_wrong_width_is_refused():
