@@ -44,3 +44,29 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if out.output_type == "error"
     ]
     assert not errors
+
+
+def test_a_quiet_search_in_a_notebook_prints_nothing(tmp_path):
+    # Without ipywidgets, tqdm's "IProgress not found" advice came out of a
+    # verbose=0 search's first fit (Optuna's import of tqdm.auto; a review).
+    pytest.importorskip("ipykernel")
+    if pytest.importorskip("importlib.util").find_spec("ipywidgets") is not None:
+        pytest.skip("ipywidgets is installed: tqdm has nothing to advise")
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "from sklearn.datasets import make_classification\n"
+            "from sklearn.linear_model import LogisticRegression\n"
+            "from subsetml.model_selection import SubsetSearchCV\n"
+            "X, y = make_classification(200, 4, random_state=0)\n"
+            "SubsetSearchCV(LogisticRegression(), {'C': (0.1, 10.0)}, n_iter=2,"
+            " cv=2, subset_size=0.3, random_state=0).fit(X, y)\n"
+            "print('done')"
+        )
+    )
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3",
+        resources={"metadata": {"path": tmp_path}},
+    ).execute()  # fmt: skip
+    streams = [out for out in nb.cells[0].outputs if out.output_type == "stream"]
+    assert [out.text for out in streams] == ["done\n"]

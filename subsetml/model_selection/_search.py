@@ -700,6 +700,14 @@ multimetric_
 
     def _fit(self, X, y, groups, callback, fit_params):
         t_start = time.perf_counter()
+        _import_optuna_quietly()
+        if isinstance(self.estimator, type):
+            # As GridSearchCV says it (the space's check below failed first,
+            # with "get_params() missing 1 required positional argument").
+            raise TypeError(
+                f"Expected an estimator instance ({self.estimator.__name__}()), "
+                "got estimator class instead."
+            )
         callbacks = self._check_params(callback)
         sizes = check_sizes(self.subset_size)
         values = check_resource(self.resource, self.resource_rungs, sizes)
@@ -3476,9 +3484,24 @@ def _warn_if_refit_net_diverged(estimator, params):
     )
 
 
-def _progress(verbose, total):
-    from tqdm.auto import tqdm
+def _import_optuna_quietly():
+    """Import Optuna, which imports ``tqdm.auto``: in a notebook without
+    ipywidgets tqdm then advises installing them, and a search at verbose=0
+    printed that advice for a bar nobody asked for (a review). Later imports
+    are cached, so this one is the only one to quiet."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import optuna  # noqa: F401
 
+
+def _progress(verbose, total):
+    """The trials' progress bar: a notebook's widget where one is available
+    and verbose >= 1; a disabled plain bar otherwise (importing tqdm.auto
+    in a notebook without ipywidgets warned at verbose=0, a review)."""
+    if verbose < 1:
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
     return tqdm(total=total, disable=verbose < 1, desc="SubsetSearchCV", unit="trial")
 
 

@@ -119,8 +119,11 @@ class SkorchAdapter:
         anew and steps from the start, ``EarlyStopping``'s patience resets,
         a checkpoint restores), so that a net continued for its next rung
         is not the net ``best_params_`` refits (a review). Only callbacks
-        known to carry no such state are continued through."""
-        if isinstance(estimator, SubsetTrainingMixin):
+        known to carry no such state are continued through. AdaSelection
+        nets have none either: their curriculum, probe horizon and stale
+        scoring read ``max_epochs``, so a net continued from a lower rung
+        trained otherwise than one fitted for the higher (a review)."""
+        if isinstance(estimator, (SubsetTrainingMixin, AdaSelectionMixin)):
             return None
         callbacks = estimator.callbacks
         if callbacks is None or isinstance(callbacks, str):  # "disable"

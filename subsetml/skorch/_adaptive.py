@@ -634,6 +634,15 @@ class SubsetTrainingMixin:
             self._check_subset_targets(targets)
             if not hasattr(self.criterion_, "reduction"):
                 raise TypeError(_NO_REDUCTION.format(type(self.criterion_).__name__))
+            if self.criterion_.reduction not in ("mean", "sum"):
+                # skorch itself fails on "none" in its backward pass; subset
+                # epochs took it silently as a mean (a review).
+                raise ValueError(
+                    f"criterion__reduction={self.criterion_.reduction!r}: a net "
+                    "trains on one loss per batch, so the criterion must "
+                    "reduce ('mean' or 'sum'); override get_loss to combine "
+                    "per-row losses otherwise."
+                )
         if drop_last and n_subset_epochs and k < batch_size:
             raise ValueError(
                 f"iterator_train__drop_last=True drops every batch of the "

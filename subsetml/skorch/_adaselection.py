@@ -1399,10 +1399,13 @@ class AdaSelectionMixin:
         self.history.record("step_cost_ratio", ratio)
         if ratio > 1 and not getattr(self, "_ada_warned_cost_", False):
             self._ada_warned_cost_ = True
+            # No timings in the text: the same warning from every fit of a
+            # search then shows once under Python's default filter (13 copies
+            # of it differed by their milliseconds, a review).
             warnings.warn(
                 f"AdaSelection steps at sampling_rate={self.sampling_rate} took "
-                f"{per_step * 1e3:.3g} ms, against {plain * 1e3:.3g} ms for a "
-                "plain full-batch step of this model (the warm-up epoch): "
+                "longer than a plain full-batch step of this model (the "
+                "warm-up epoch): "
                 + (
                     "with method_reward='paired', every probe step trains once "
                     "per policy it tries; raise probe_every, or use another "

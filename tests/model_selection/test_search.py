@@ -1549,3 +1549,9 @@ def test_a_seeded_search_leaves_numpys_global_random_state_alone():
         subset_size=0.2, random_state=0, cv=2,
     ).fit(X, y)  # fmt: skip
     assert np.random.rand() == expected
+
+
+def test_an_estimator_class_is_refused_in_scikit_learns_words():
+    X, y = make_classification(100, 4, random_state=0)
+    with pytest.raises(TypeError, match=r"Expected an estimator instance \(SVC\(\)\)"):
+        SubsetSearchCV(SVC, {"C": (0.1, 10.0)}, n_iter=2).fit(X, y)

@@ -1002,3 +1002,23 @@ def test_one_class_message_shows_the_label_plainly(data):
     X, y = data
     with pytest.raises(ValueError, match=r"y holds one class \(2\)"):
         _net().fit(X, np.full_like(y, 2))
+
+
+def test_a_criterion_that_does_not_reduce_is_refused(data):
+    # Without a warm-up the subset epochs took reduction="none" as a mean,
+    # where plain skorch fails in its backward pass (a review).
+    X, y = data
+    with pytest.raises(ValueError, match="criterion__reduction='none'"):
+        _net(warm_up=0, max_epochs=2, criterion__reduction="none").fit(X, y)
+
+
+def test_epoch_rungs_fit_adaselection_nets_afresh():
+    # Their curriculum, probe horizon and stale scoring read max_epochs: a
+    # net continued from a lower rung predicted up to 0.1 off the net fitted
+    # for the higher one, which best_params_ refits (a review).
+    from subsetml.skorch import AdaSelectionClassifier
+    from subsetml.skorch._adapter import SkorchAdapter
+
+    net = AdaSelectionClassifier(Recorder, criterion=torch.nn.CrossEntropyLoss)
+    assert SkorchAdapter().epochs_param(net) is None
+    assert SkorchAdapter().epochs_param(_plain_net()) == "max_epochs"

@@ -749,9 +749,12 @@ def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_dat
     # The check itself, on given timings (tests never depend on real ones).
     net._ada_plain_step_, net._ada_warned_cost_ = 0.001, False
     slow = {"steps": 10, "scoring_time": 0.01, "training_time": 0.01}
-    with pytest.warns(UserWarning, match=r"took 2 ms, against 1 ms for a plain"):
+    with pytest.warns(UserWarning, match=r"took longer than a plain") as caught:
         net._ada_check_step_cost(slow)
     assert net.history[-1, "step_cost_ratio"] == pytest.approx(2.0)
+    # No timings in the text, so that Python's default filter shows it once
+    # for all the fits of a search (a review).
+    assert " ms" not in str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once per fit
         net._ada_check_step_cost(slow)
@@ -765,8 +768,9 @@ def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_dat
         net.set_params(method_reward="paired").fit(X, y)
         net._ada_plain_step_, net._ada_warned_cost_ = 0.001, False
         net._ada_check_step_cost(slow)
-    (message,) = [str(w.message) for w in record if "took 2 ms" in str(w.message)]
-    assert "raise probe_every" in message and "too small" not in message
+    messages = [str(w.message) for w in record if "took longer" in str(w.message)]
+    assert messages  # the fit's own (real timings) may come first: the same
+    assert all("raise probe_every" in m and "too small" not in m for m in messages)
 
 
 def test_datasets_and_one_class_partial_fit_batches_are_taken(clf_data):
