@@ -21,6 +21,7 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
@@ -753,6 +754,21 @@ multimetric_
                 _check_sample_weight(
                     value, np.empty((n_rows, 0)), ensure_non_negative=True
                 )
+        if (
+            fit_params.get("sample_weight") is not None
+            and isinstance(self.estimator, Pipeline)
+            and not get_config().get("enable_metadata_routing", False)
+        ):
+            # The subset trials pass it to the last step (SubsetEstimator
+            # does), but the refit on all rows failed in Pipeline.fit after
+            # the whole search (a review): refused now, in its words.
+            last = self.estimator.steps[-1][0]
+            raise ValueError(
+                "Pipeline.fit does not accept the sample_weight parameter. "
+                "Pass it to the step that takes it with the "
+                f"stepname__parameter format, e.g. fit(X, y, "
+                f"{last}__sample_weight=sample_weight)."
+            )
         fit_params = _check_method_params(X, params=fit_params)
         routed = self._get_routed_params_for_fit(fit_params)
 

@@ -1555,3 +1555,20 @@ def test_an_estimator_class_is_refused_in_scikit_learns_words():
     X, y = make_classification(100, 4, random_state=0)
     with pytest.raises(TypeError, match=r"Expected an estimator instance \(SVC\(\)\)"):
         SubsetSearchCV(SVC, {"C": (0.1, 10.0)}, n_iter=2).fit(X, y)
+
+
+def test_sample_weight_for_a_pipeline_is_refused_before_the_trials():
+    # The subset trials passed it to the last step, then the refit on all
+    # rows failed in Pipeline.fit, and the whole search with it (a review).
+    X, y = make_classification(120, 4, random_state=0)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    search = SubsetSearchCV(
+        pipe, {"logisticregression__C": (0.1, 10.0)}, n_iter=2, cv=2,
+        subset_size=0.5, random_state=0,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="logisticregression__sample_weight="):
+        search.fit(X, y, sample_weight=np.ones(120))
+    assert not hasattr(search, "cv_results_")
+    # The step's own key works, as in GridSearchCV.
+    search.fit(X, y, logisticregression__sample_weight=np.ones(120))
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
