@@ -465,6 +465,18 @@ class SubsetTrainingMixin:
         return set_params_nested(self, super().set_params, params, ("selector",))
 
     def _subset_validate_params(self):
+        """Check the parameters; the selector and the stream it draws from."""
+        self._subset_check_params()
+        # A fresh generator for None, never numpy's global one.
+        rng = (
+            np.random.RandomState()
+            if self.random_state is None
+            else check_random_state(self.random_state)
+        )
+        seed = rng.randint(np.iinfo(np.int32).max)
+        return make_selector(self.selector, random_state=seed), rng
+
+    def _subset_check_params(self):
         check_number(
             self.select_every,
             "select_every",
@@ -494,14 +506,6 @@ class SubsetTrainingMixin:
                 f"subset_size must be a fraction in (0, 1] or a row count, got "
                 f"{size!r}."
             )
-        # A fresh generator for None, never numpy's global one.
-        rng = (
-            np.random.RandomState()
-            if self.random_state is None
-            else check_random_state(self.random_state)
-        )
-        seed = rng.randint(np.iinfo(np.int32).max)
-        return make_selector(self.selector, random_state=seed), rng
 
     def _schedule(self, n_rows, y=None):
         """``(warm epochs, subset epochs, rows per subset)`` for ``n_rows`` rows
@@ -557,6 +561,10 @@ class SubsetTrainingMixin:
             # the same stream of random numbers.
             self._subset_selector_ = self._subset_validate_params()[0]
             self._subset_selector_spec_ = repr(self.selector)
+        else:
+            # Checked on every call, as fit checks them (select_every=0 set
+            # since the last fit failed deep in skorch's notify, a review).
+            self._subset_check_params()
         y = self._subset_check_inputs(X, y, fit_params, partial=True)
         return super().partial_fit(X, y, classes, **fit_params)
 
@@ -581,6 +589,11 @@ class SubsetTrainingMixin:
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
+        # A net that trained before (partial_fit, warm_start) has gradients
+        # worth selecting by from its first epoch on: only an untrained one
+        # draws its first subset at random (every partial_fit call did, so
+        # a loop of short calls never used the selector, a review).
+        self._subset_untrained_ = len(self.history) == 0
         self._subset_epoch_ = 0
         self._subset_plan_ = None
         self._pending_rows_ = deque()
@@ -680,7 +693,10 @@ class SubsetTrainingMixin:
             if s % self.select_every == 0:
                 t0 = time.perf_counter()
                 self.subset_ = self._select_subset(
-                    dataset_train, dataset_valid, k, first=(s == 0 and warm == 0)
+                    dataset_train,
+                    dataset_valid,
+                    k,
+                    first=(s == 0 and warm == 0 and self._subset_untrained_),
                 )
                 elapsed = time.perf_counter() - t0
                 self.selection_time_ += elapsed

@@ -1022,3 +1022,43 @@ def test_epoch_rungs_fit_adaselection_nets_afresh():
     net = AdaSelectionClassifier(Recorder, criterion=torch.nn.CrossEntropyLoss)
     assert SkorchAdapter().epochs_param(net) is None
     assert SkorchAdapter().epochs_param(_plain_net()) == "max_epochs"
+
+
+def test_partial_fit_on_a_trained_net_selects_with_its_selector(data, monkeypatch):
+    # Only an untrained net draws its first subset at random: every
+    # partial_fit call did, so a loop of short calls never used CRAIG
+    # while the history said it selected (a review).
+    import subsetml.skorch._adaptive as adaptive
+
+    passes = []
+    real = adaptive.lastlayer_from_net
+
+    def spy(*args, **kwargs):
+        passes.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adaptive, "lastlayer_from_net", spy)
+    X, y = data
+    net = _net(max_epochs=10, subset_size=0.1).fit(X, y)
+    passes.clear()
+    for _ in range(3):
+        net.partial_fit(X, y, epochs=2)
+    assert sum(net.history[-6:, "subset_selected"]) == 3
+    assert len(passes) == 3
+
+
+def test_partial_fit_checks_parameters_set_since_the_last_fit(data):
+    # Checked only at the first call: select_every=0 failed with a
+    # ZeroDivisionError deep in skorch's notify, warm_up=1.5 passed (a review).
+    X, y = data
+    net = _net(max_epochs=2).fit(X, y)
+    for bad, match in (
+        ({"select_every": 0}, "select_every"),
+        ({"warm_up": 1.5}, "warm_up"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            clone(net).set_params(**bad).fit(X, y)
+        net.set_params(**bad)
+        with pytest.raises(ValueError, match=match):
+            net.partial_fit(X, y, epochs=1)
+        net.set_params(select_every=3, warm_up=0.5)
