@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 from sklearn.base import is_classifier
@@ -20,6 +22,24 @@ def class_positions(classes, y):
     order = np.argsort(classes, kind="stable")
     found = np.searchsorted(classes, y, sorter=order)
     return order[np.clip(found, 0, len(classes) - 1)]
+
+
+@contextmanager
+def _uncompiled(net):
+    """``net.module_`` as the module ``torch.compile`` wrapped, for the
+    block: the compiled graph is built without forward hooks and ignores
+    those added later, so a compiled net's last layer was never seen (a
+    review). The same weights, run eagerly."""
+    module = net.module_
+    inner = getattr(module, "_orig_mod", None)
+    if not isinstance(inner, torch.nn.Module):
+        yield module
+        return
+    net.module_ = inner
+    try:
+        yield inner
+    finally:
+        net.module_ = module
 
 
 def _final_linear_calls(module):
@@ -137,14 +157,14 @@ def probe_output(net, X, *, rows=8, needs_linear=True):
     loader = net.get_iterator(dataset, training=False)
     items = collate_rows(loader, dataset, range(len(dataset)))
     head = unpack_data(items)[0]
-    module = net.module_
-    linears, state, handles = _final_linear_calls(module)
-    try:
-        with torch.no_grad():
-            out = net.evaluation_step((head, None), training=False)
-    finally:
-        for handle in handles:
-            handle.remove()
+    with _uncompiled(net) as module:
+        linears, state, handles = _final_linear_calls(module)
+        try:
+            with torch.no_grad():
+                out = net.evaluation_step((head, None), training=False)
+        finally:
+            for handle in handles:
+                handle.remove()
     if isinstance(out, (tuple, list)):
         out = out[0]
     if needs_linear and linears:
@@ -218,7 +238,12 @@ def lastlayer_from_net(net, X, y, *, task="auto"):
         raise ValueError(
             f"task must be 'auto', 'classification' or 'regression', got {task!r}."
         )
-    module = net.module_
+    with _uncompiled(net) as module:
+        return _read_last_layer(net, module, X, y, task)
+
+
+def _read_last_layer(net, module, X, y, task):
+    """:func:`lastlayer_from_net`'s pass, with ``module`` run eagerly."""
     linears, state, handles = _final_linear_calls(module)
     if not linears:
         raise ValueError(

@@ -1062,3 +1062,30 @@ def test_partial_fit_checks_parameters_set_since_the_last_fit(data):
         with pytest.raises(ValueError, match=match):
             net.partial_fit(X, y, epochs=1)
         net.set_params(select_every=3, warm_up=0.5)
+
+
+def test_a_compiled_net_selects_from_its_last_layer(data):
+    # torch.compile's graph ignores forward hooks added after it was built:
+    # the first selection of a compiled net failed, "called none of its
+    # Linear layers" (a review). The pass now runs the module eagerly.
+    from skorch import NeuralNetClassifier
+
+    X, y = data
+    X = X[:, 1:]
+
+    def module():
+        return torch.nn.Sequential(
+            torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+        )
+
+    kw = dict(
+        criterion=torch.nn.CrossEntropyLoss, train_split=None, verbose=0,
+        compile=True, compile__backend="eager",
+    )  # fmt: skip
+    # A compiled net of the same module class has run first, as in a search.
+    NeuralNetClassifier(module(), max_epochs=1, **kw).fit(X, y).predict(X)
+    net = SubsetNeuralNetClassifier(
+        module(), max_epochs=4, selector="gradmatch", subset_size=0.2,
+        select_every=2, warm_up=0.5, random_state=0, **kw,
+    ).fit(X, y)  # fmt: skip
+    assert net.n_selections_ >= 1 and net.subset_.size == 40
