@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
 import math
 import numbers
@@ -769,6 +770,7 @@ multimetric_
                 f"stepname__parameter format, e.g. fit(X, y, "
                 f"{last}__sample_weight=sample_weight)."
             )
+        _check_fit_keys(self.estimator, fit_params)
         fit_params = _check_method_params(X, params=fit_params)
         routed = self._get_routed_params_for_fit(fit_params)
 
@@ -3498,6 +3500,47 @@ def _warn_if_refit_net_diverged(estimator, params):
         UserWarning,
         stacklevel=external_stacklevel(),
     )
+
+
+def _check_fit_keys(estimator, fit_params):
+    """Refuse, before the trials, fit keywords that every trial's fit would
+    refuse: a misspelled ``sample_weights`` ran all the fits (and their
+    selection) before "All fits failed" (a review). A Pipeline's keys name
+    one of its steps; another estimator's are parameters of its ``fit``,
+    unless it takes ``**kwargs``. ``sample_weight`` (weightless estimators
+    use it to choose rows) and ``groups`` (the splitter's) pass; so does
+    everything under metadata routing, which checks its own."""
+    if get_config().get("enable_metadata_routing", False):
+        return
+    keys = [k for k in fit_params if k not in ("sample_weight", "groups")]
+    if not keys:
+        return
+    if isinstance(estimator, Pipeline):
+        names = [name for name, _ in estimator.steps]
+        for key in keys:
+            step, sep, _ = key.partition("__")
+            if not sep or step not in names:
+                raise ValueError(
+                    f"fit got {key!r}, which names no step of the Pipeline "
+                    f"(steps {names}): pass step parameters as "
+                    "<step>__<parameter>, e.g. "
+                    f"{names[-1]}__sample_weight=sample_weight."
+                )
+        return
+    try:
+        parameters = inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    for key in keys:
+        if key not in parameters:
+            takes = [p for p in parameters if p not in ("self", "X", "y")]
+            raise TypeError(
+                f"{type(estimator).__name__}.fit got an unexpected keyword "
+                f"argument {key!r} (it takes {takes}); every trial would "
+                "fail with it."
+            )
 
 
 def _import_optuna_quietly():

@@ -499,6 +499,23 @@ def _to_dimension(name, value, where):
                 UserWarning,
                 stacklevel=external_stacklevel(),
             )
+        nested = [
+            v
+            for v in value
+            if type(v).__module__.split(".")[0] in ("skopt", "optuna")
+            or _is_scipy_distribution(v)
+            or (hasattr(v, "dist") and hasattr(v, "ppf") and hasattr(v, "rvs"))
+        ]
+        if nested and not isinstance(value, np.ndarray):
+            # {"C": (Real(...), 10)}: a (space, n_iter) pair one level too
+            # deep, searched as the choices Real(...) and 10 before (a
+            # review); scikit-optimize refuses it too.
+            raise SpaceTypeError(
+                f"{label} = {value!r} holds a dimension among its choices. A "
+                "dimension is the parameter's value itself "
+                f"({{{name!r}: {nested[0]!r}}}); a number of trials for a space "
+                "goes with the whole space: search_spaces=[(space, n_iter)]."
+            )
         if _prior_first(value):
             # ("log", 1e-2, 1e3) reads as three choices, one of them the
             # string: most likely a range written prior first.

@@ -1572,3 +1572,30 @@ def test_sample_weight_for_a_pipeline_is_refused_before_the_trials():
     # The step's own key works, as in GridSearchCV.
     search.fit(X, y, logisticregression__sample_weight=np.ones(120))
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_a_dimension_among_choices_is_refused():
+    # {"C": (Real(...), 10)}: a (space, n_iter) pair one level too deep was
+    # searched as the choices Real(...) and 10 (a review).
+    from skopt.space import Real
+
+    X, y = make_classification(100, 4, random_state=0)
+    search = SubsetSearchCV(
+        SVC(), {"C": (Real(1e-2, 1e3, "log-uniform"), 10)}, n_iter=2
+    )
+    with pytest.raises(ValueError, match="holds a dimension among its choices"):
+        search.fit(X, y)
+
+
+def test_a_misspelled_fit_keyword_is_refused_before_the_trials():
+    # sample_weights= ran every trial's selection and fit before "All fits
+    # of the search failed" (a review).
+    X, y = make_classification(100, 4, random_state=0)
+    space = {"C": (0.1, 10.0)}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sample_weights'"):
+        SubsetSearchCV(SVC(), space, n_iter=2).fit(X, y, sample_weights=np.ones(100))
+    pipe = make_pipeline(StandardScaler(), SVC())
+    with pytest.raises(ValueError, match="'svm__sample_weight', which names no step"):
+        SubsetSearchCV(pipe, {"svc__C": (0.1, 10.0)}, n_iter=2).fit(
+            X, y, svm__sample_weight=np.ones(100)
+        )
