@@ -459,10 +459,12 @@ class SubsetSearchCV(BaseSearchCV):
         Seeds the selection and the optimiser. The same seed with ``n_jobs=1``
         proposes the same sequence of candidates.
     verbose : int, default=0
-        ``>= 1``: a progress bar with trials done and the best score so far;
-        ``>= 2``: also Optuna's log and scikit-learn's per-fit lines
-        (``[CV] END ...``, with scores from ``3``), at the same levels as
-        ``GridSearchCV`` and ``BayesSearchCV``.
+        ``>= 1``: a progress bar (on stderr) with trials done and the best
+        score so far; ``>= 2``: also scikit-learn's per-fit lines
+        (``[CV] END ...`` on stdout, with scores from ``3``), at the same
+        levels as ``GridSearchCV`` and ``BayesSearchCV``, and Optuna's log
+        at its INFO level (the study's creation: trials are told to Optuna,
+        not run by it, so it logs none of its per-trial lines).
 
     Attributes
     ----------
