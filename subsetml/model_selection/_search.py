@@ -1790,17 +1790,8 @@ class _PresetSubsetEstimator(_ReadsThrough, SubsetEstimator):
         # sample_weight (a grid over the final step) fits without them.
         if not self.use_weights:
             return False
-        if _sample_weight_key(self.estimator) is not None:
-            return True
-        if warn:
-            warnings.warn(
-                f"{_weightless_name(self.estimator)}.fit does not take "
-                "sample_weight: this configuration fits on the subset without "
-                "the selector's weights, which the search's estimator takes.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return False
+        # The search warned once of a model without them (_warn_weightless).
+        return _sample_weight_key(self.estimator) is not None
 
     def _select(self, X, y, k):
         if self.subset.size and self.subset.indices.max() >= num_rows(X):
@@ -2118,6 +2109,9 @@ class _Run:
     total: int = field(default=0, init=False)
     seconds: dict = field(default_factory=dict, init=False)  # compute report
     n_fits: int = field(default=0, init=False)  # callback task ids
+    # Weightless configurations already warned of (once per search: inside
+    # scikit-learn's fit helper the warning came once per trial and split).
+    weightless: set = field(default_factory=set, init=False)
     # Re-scored trials: the rung each had reached in the search.
     reached: dict = field(default_factory=dict, init=False)
 
@@ -2721,6 +2715,23 @@ class _Run:
         self.more["rung"][i] = len(self.rungs)
         self.more["subset_size"][i] = float(np.mean(self.full_rung.budgets))
 
+    def _warn_weightless(self, est):
+        """Warn, once per search and model, that a configuration's model
+        takes no sample_weight and fits its subsets without the weights."""
+        if _sample_weight_key(est) is not None:
+            return
+        name = _weightless_name(est)
+        if name in self.weightless:
+            return
+        self.weightless.add(name)
+        warnings.warn(
+            f"{name}.fit does not take sample_weight: the configurations with "
+            "it fit on their subsets without the selector's weights, which the "
+            "search's estimator takes.",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )
+
     def _evaluate(
         self,
         candidates,
@@ -2776,6 +2787,8 @@ class _Run:
                         # GridSearchCV (the same fit).
                         rows = np.asarray(train)[subset.indices]
                         subset = Subset(np.arange(subset.size), subset.weights)
+                    if self.weighted:
+                        self._warn_weightless(est)
                     est = _PresetSubsetEstimator(
                         est, subset=subset, use_weights=self.weighted
                     )

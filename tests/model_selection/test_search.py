@@ -1079,8 +1079,10 @@ def test_a_final_step_without_sample_weight_in_the_space_fits_unweighted():
         selector="craig", subset_size=60, cv=2, random_state=0,
         error_score="raise",
     )  # fmt: skip
-    with pytest.warns(UserWarning, match=r"KNeighborsRegressor \(the Pipeline"):
+    with pytest.warns(UserWarning, match=r"KNeighborsRegressor \(the Pipeline") as got:
         search.fit(X, y)
+    # Once for the search, not once per trial and split (a review).
+    assert sum("KNeighborsRegressor" in str(w.message) for w in got) == 1
     names = {type(p["m"]).__name__ for p in search.cv_results_["params"]}
     assert names == {"Ridge", "KNeighborsRegressor"}
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
