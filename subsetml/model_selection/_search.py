@@ -760,17 +760,25 @@ multimetric_
         if (
             fit_params.get("sample_weight") is not None
             and isinstance(self.estimator, Pipeline)
+            and self.refit
             and not get_config().get("enable_metadata_routing", False)
         ):
             # The subset trials pass it to the last step (SubsetEstimator
             # does), but the refit on all rows failed in Pipeline.fit after
             # the whole search (a review): refused now, in its words.
-            last = self.estimator.steps[-1][0]
+            last, step = self.estimator.steps[-1]
             raise ValueError(
-                "Pipeline.fit does not accept the sample_weight parameter. "
-                "Pass it to the step that takes it with the "
-                f"stepname__parameter format, e.g. fit(X, y, "
-                f"{last}__sample_weight=sample_weight)."
+                "Pipeline.fit does not accept the sample_weight parameter, "
+                "which the refit on all rows would pass it. "
+                + (
+                    "Pass it to the step that takes it with the "
+                    f"stepname__parameter format, e.g. fit(X, y, "
+                    f"{last}__sample_weight=sample_weight)."
+                    if _sample_weight_key(step) is not None
+                    else f"Its last step {last!r} takes no sample_weight: fit "
+                    "without it, or with refit=False (the subset trials use it "
+                    "to choose rows)."
+                )
             )
         _check_fit_keys(self.estimator, fit_params)
         fit_params = _check_method_params(X, params=fit_params)

@@ -499,13 +499,7 @@ def _to_dimension(name, value, where):
                 UserWarning,
                 stacklevel=external_stacklevel(),
             )
-        nested = [
-            v
-            for v in value
-            if type(v).__module__.split(".")[0] in ("skopt", "optuna")
-            or _is_scipy_distribution(v)
-            or (hasattr(v, "dist") and hasattr(v, "ppf") and hasattr(v, "rvs"))
-        ]
+        nested = [v for v in value if _is_dimension(v)]
         if nested and not isinstance(value, np.ndarray):
             # {"C": (Real(...), 10)}: a (space, n_iter) pair one level too
             # deep, searched as the choices Real(...) and 10 before (a
@@ -534,6 +528,26 @@ def _to_dimension(name, value, where):
         "scikit-optimize dimension, an Optuna distribution or a frozen "
         f"scipy.stats distribution; got {type(value).__name__}: {value!r}."
     )
+
+
+def _is_dimension(value):
+    """A scikit-optimize dimension, an Optuna distribution or a scipy.stats
+    distribution (frozen or not): a parameter's whole range, not a choice
+    (a model of scikit-optimize's, say, is a choice)."""
+    if _is_scipy_distribution(value) or (
+        hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "rvs")
+    ):
+        return True
+    module = type(value).__module__
+    if module.startswith("skopt"):
+        from skopt.space import Dimension
+
+        return isinstance(value, Dimension)
+    if module.startswith("optuna"):
+        from optuna.distributions import BaseDistribution
+
+        return isinstance(value, BaseDistribution)
+    return False
 
 
 def _is_scipy_distribution(value):

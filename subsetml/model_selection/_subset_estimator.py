@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import time
 import warnings
@@ -313,6 +314,10 @@ default=None
         net = adapter_for(model_step(self.estimator)) is not None
         if y is None:
             pass  # an unsupervised estimator's random rows (_needs_y)
+        elif not self._needs_y():
+            # The same, given a y it ignores (a Pipeline passes its labels
+            # to every step): taken along with the rows, never read.
+            y = np.asarray(y)
         elif is_classifier(self.estimator):
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             if y.ndim == 2 and y.shape[1] > 1:
@@ -481,9 +486,9 @@ default=None
     def _select(self, X, y, k):
         """The subset of validated ``(X, y)``; ``selector_`` is set."""
         task = "classification" if is_classifier(self.estimator) else "regression"
-        if y is None:
+        if y is None or not self._needs_y():
             # An unsupervised estimator (_needs_y): rows drawn uniformly, as
-            # for a regressor's random subsets.
+            # for a regressor's random subsets (its y, if given, unread).
             y = np.zeros(num_rows(X))
         if not isinstance(self.selector_, RandomSelector):
             X = self._view_input(X, y)
@@ -675,8 +680,9 @@ default=None
         return self.estimator_.inverse_transform(X)
 
     @available_if(_estimator_has("score"))
-    def score(self, X, y, sample_weight=None):
-        """The fitted estimator's own ``score`` on ``(X, y)``."""
+    def score(self, X, y=None, sample_weight=None):
+        """The fitted estimator's own ``score`` on ``(X, y)`` (``y`` None for
+        a model fitted without a target, as KMeans scores)."""
         check_is_fitted(self)
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         if kwargs and get_config().get("enable_metadata_routing", False):
@@ -769,17 +775,12 @@ default=None
             # Pipeline (whose tags are its first step's) and other models
             # (skorch nets, CatBoost) may take strings and n-d arrays (a
             # CNN's channels, images), as in GridSearchCV (a review).
-            trusted = not pipeline and is_sklearns(self.estimator)
-            X = check_array(
-                X,
+            # (A scikit-learn wrapper, TransformedTargetRegressor, is read
+            # through to the model it wraps.)
+            trusted = not pipeline and is_sklearns(model_step(self.estimator))
+            check = functools.partial(
+                check_array,
                 accept_sparse=["csr", "csc"],
-                dtype=(
-                    "numeric"
-                    if trusted
-                    and not tags.input_tags.string
-                    and not tags.input_tags.categorical
-                    else None
-                ),
                 ensure_all_finite=not allow_nan,
                 # A 1-D X for an estimator whose tags say it takes one.
                 ensure_2d=not takes_one_d(self.estimator),
@@ -789,6 +790,22 @@ default=None
                 input_name="X",
                 estimator=self.estimator,
             )
+            reads_strings = tags.input_tags.string or tags.input_tags.categorical
+            if pipeline or (trusted and reads_strings):
+                X = check(X, dtype=None)
+            elif trusted:
+                X = check(X, dtype="numeric")
+            else:
+                # Numbers in an object array become numbers, as before;
+                # strings stay strings for a model that reads them.
+                try:
+                    X = check(X, dtype="numeric")
+                except ValueError as exc:
+                    if "could not convert" not in str(exc) and (
+                        "arrays of bytes/strings" not in str(exc)
+                    ):
+                        raise
+                    X = check(X, dtype=None)
         if not reset and is_frame(X) and not self._pairwise():
             # The estimator fitted on the frame checks its columns itself: a
             # Pipeline whose ColumnTransformer picks them by name takes them

@@ -377,7 +377,7 @@ def encoded_frame(X):
 
 def _frame_columns(X, mask):
     """The columns of a pandas or polars DataFrame where ``mask`` is true,
-    by position (labels may repeat in pandas, or be integers)."""
+    by position (pandas' labels may be integers)."""
     positions = np.flatnonzero(mask)
     if hasattr(X, "iloc"):
         return X.iloc[:, positions]

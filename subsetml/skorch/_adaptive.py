@@ -589,11 +589,6 @@ class SubsetTrainingMixin:
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        # A net that trained before (partial_fit, warm_start) has gradients
-        # worth selecting by from its first epoch on: only an untrained one
-        # draws its first subset at random (every partial_fit call did, so
-        # a loop of short calls never used the selector, a review).
-        self._subset_untrained_ = len(self.history) == 0
         self._subset_epoch_ = 0
         self._subset_plan_ = None
         self._pending_rows_ = deque()
@@ -647,14 +642,15 @@ class SubsetTrainingMixin:
             self._check_subset_targets(targets)
             if not hasattr(self.criterion_, "reduction"):
                 raise TypeError(_NO_REDUCTION.format(type(self.criterion_).__name__))
-            if self.criterion_.reduction not in ("mean", "sum"):
-                # skorch itself fails on "none" in its backward pass; subset
-                # epochs took it silently as a mean (a review).
+            if self.criterion_.reduction == "none":
+                # skorch itself fails on it in its backward pass; subset
+                # epochs took it silently as a mean (a review). Other
+                # reductions ("batchmean" of KLDivLoss) weigh rows as a mean.
                 raise ValueError(
-                    f"criterion__reduction={self.criterion_.reduction!r}: a net "
-                    "trains on one loss per batch, so the criterion must "
-                    "reduce ('mean' or 'sum'); override get_loss to combine "
-                    "per-row losses otherwise."
+                    "criterion__reduction='none': a net trains on one loss "
+                    "per batch, so the criterion must reduce ('mean', 'sum', "
+                    "...); override get_loss to combine per-row losses "
+                    "otherwise."
                 )
         if drop_last and n_subset_epochs and k < batch_size:
             raise ValueError(
@@ -696,7 +692,12 @@ class SubsetTrainingMixin:
                     dataset_train,
                     dataset_valid,
                     k,
-                    first=(s == 0 and warm == 0 and self._subset_untrained_),
+                    # A net that trained before this fit (partial_fit,
+                    # warm_start, a LoadInitState checkpoint: epochs in its
+                    # history before this fit's) has gradients worth
+                    # selecting by; only an untrained one draws its first
+                    # subset at random (every partial_fit call did, a review).
+                    first=(s == 0 and warm == 0 and len(self.history) == e + 1),
                 )
                 elapsed = time.perf_counter() - t0
                 self.selection_time_ += elapsed

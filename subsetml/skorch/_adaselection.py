@@ -350,6 +350,10 @@ def _avoid_rows(dists, dead):
     return np.where(total > 0, out / np.where(total > 0, total, 1.0), even[None, :])
 
 
+#: The (net, module, sampling_rate, reward) whose step cost was warned of.
+_COST_WARNED = set()
+
+
 class AdaSelectionMixin:
     """Per-minibatch adaptive subsampling for skorch nets (AdaSelection).
 
@@ -1397,8 +1401,23 @@ class AdaSelectionMixin:
             return
         ratio = per_step / plain
         self.history.record("step_cost_ratio", ratio)
-        if ratio > 1 and not getattr(self, "_ada_warned_cost_", False):
+        key = (
+            type(self).__name__,
+            type(self.module_).__name__,
+            self.sampling_rate,
+            self.weighting_.reward,
+        )
+        if (
+            ratio > 1
+            and not getattr(self, "_ada_warned_cost_", False)
+            and key not in _COST_WARNED
+        ):
             self._ada_warned_cost_ = True
+            # Once per process for the same net, module and rate: a search's
+            # fits (each a clone) printed it once each, since scikit-learn's
+            # and our warning filters reset Python's record of warnings shown
+            # (a review).
+            _COST_WARNED.add(key)
             # No timings in the text: the same warning from every fit of a
             # search then shows once under Python's default filter (13 copies
             # of it differed by their milliseconds, a review).

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
 from sklearn.decomposition import PCA
@@ -350,3 +350,62 @@ def test_a_regressor_refit_drops_the_classifiers_classes():
     assert hasattr(model.fit(X, y), "classes_")
     model.set_params(estimator=Ridge()).fit(X, y.astype(float))
     assert not hasattr(model, "classes_")
+
+
+def test_numbers_in_an_object_array_are_still_numbers_for_other_models():
+    # The first form of the strings fix passed them on as objects: a model
+    # of another library computing on X failed (a review of the day's diff).
+    class _Lstsq(RegressorMixin, BaseEstimator):
+        def fit(self, X, y, sample_weight=None):
+            self.coef_ = np.linalg.lstsq(X, y, rcond=None)[0]
+            return self
+
+        def predict(self, X):
+            return X @ self.coef_
+
+    X, y = make_regression(100, 3, random_state=0)
+    model = SubsetEstimator(_Lstsq(), selector="random", subset_size=0.5)
+    assert model.fit(X.astype(object), y).predict(X).shape == (100,)
+
+
+def test_n_d_input_reaches_a_net_inside_a_target_transformer():
+    torch = pytest.importorskip("torch")
+    from sklearn.preprocessing import StandardScaler
+    from skorch import NeuralNetRegressor
+
+    class Flat(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 1)
+
+        def forward(self, X):
+            return self.lin(X.reshape(len(X), -1))
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 2, 4).astype(np.float32)
+    y = X.reshape(80, -1).sum(1, keepdims=True).astype(np.float32)
+    net = NeuralNetRegressor(Flat, max_epochs=2, train_split=None, verbose=0)
+    model = SubsetEstimator(
+        TransformedTargetRegressor(net, transformer=StandardScaler()),
+        selector="random", subset_size=0.5, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert model.predict(X).shape[0] == 80
+
+
+def test_a_model_without_a_target_in_a_pipeline_that_passes_labels():
+    # A Pipeline passes its labels to every step: PCA's subset step read
+    # them as a regression target and refused strings; score(X) needed y
+    # (a review of the day's diff).
+    from sklearn.cluster import KMeans
+    from sklearn.pipeline import make_pipeline
+
+    X, y = make_classification(200, 6, random_state=0)
+    labels = np.array(["a", "b"], dtype=object)[y]
+    step = SubsetEstimator(PCA(2), selector="random", subset_size=0.5, random_state=0)
+    pipe = make_pipeline(step, LogisticRegression()).fit(X, labels)
+    assert pipe.score(X, labels) > 0.5
+    kmeans = SubsetEstimator(
+        KMeans(n_clusters=2, n_init=1, random_state=0), selector="random",
+        subset_size=0.5, random_state=0,
+    ).fit(X)  # fmt: skip
+    assert np.isfinite(kmeans.score(X))

@@ -1601,3 +1601,35 @@ def test_a_misspelled_fit_keyword_is_refused_before_the_trials():
         SubsetSearchCV(pipe, {"svc__C": (0.1, 10.0)}, n_iter=2).fit(
             X, y, svm__sample_weight=np.ones(100)
         )
+
+
+def test_sample_weight_for_a_pipeline_without_refit_or_weights():
+    # refit=False has no refit to fail: the trials take the weights, as
+    # before. A last step without sample_weight gets other advice than its
+    # key (a review of the day's diff).
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = make_classification(120, 4, random_state=0)
+    w = np.ones(120)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    SubsetSearchCV(
+        pipe, {"logisticregression__C": (0.1, 10.0)}, n_iter=2, cv=2,
+        subset_size=0.5, random_state=0, refit=False,
+    ).fit(X, y, sample_weight=w)  # fmt: skip
+    knn = make_pipeline(StandardScaler(), KNeighborsClassifier())
+    with pytest.raises(ValueError, match="takes no sample_weight: fit without it"):
+        SubsetSearchCV(
+            knn, {"kneighborsclassifier__n_neighbors": [1, 3]}, n_iter=2
+        ).fit(X, y, sample_weight=w)
+
+
+def test_a_model_of_scikit_optimize_is_a_choice_not_a_dimension():
+    from skopt.learning import ExtraTreesRegressor
+
+    X, y = make_regression(100, 4, random_state=0)
+    pipe = Pipeline([("m", Ridge())])
+    choices = [ExtraTreesRegressor(n_estimators=3, random_state=0), Ridge()]
+    search = SubsetSearchCV(
+        pipe, {"m": choices}, n_iter=2, cv=2, subset_size=0.5, random_state=0
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 2

@@ -1089,3 +1089,52 @@ def test_a_compiled_net_selects_from_its_last_layer(data):
         select_every=2, warm_up=0.5, random_state=0, **kw,
     ).fit(X, y)  # fmt: skip
     assert net.n_selections_ >= 1 and net.subset_.size == 40
+
+
+def test_a_criterion_reducing_otherwise_than_mean_or_sum_is_taken():
+    # KLDivLoss(reduction="batchmean"), PyTorch's advice for it, was refused
+    # by the first form of the "none" refusal (a review of the day's diff).
+    class LogSoftmax(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 3)
+
+        def forward(self, X):
+            return torch.log_softmax(self.lin(X), 1)
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 4).astype(np.float32)
+    P = np.exp(X[:, :3])
+    P = (P / P.sum(1, keepdims=True)).astype(np.float32)
+    net = SubsetNeuralNetRegressor(
+        LogSoftmax, criterion=torch.nn.KLDivLoss, criterion__reduction="batchmean",
+        max_epochs=3, subset_size=0.3, selector="craig", train_split=None,
+        verbose=0, random_state=0,
+    ).fit(X, P)  # fmt: skip
+    assert np.isfinite(net.history[-1, "train_loss"])
+
+
+def test_a_net_restored_from_a_checkpoint_selects_with_its_selector(
+    data, tmp_path, monkeypatch
+):
+    # LoadInitState restores the history after the net's own on_train_begin:
+    # the first form of the fix above still drew the first subset at random
+    # (a review of the day's diff).
+    from skorch.callbacks import Checkpoint, LoadInitState
+
+    firsts = []
+    real = SubsetNeuralNetClassifier._select_subset
+
+    def spy(self, *args, first=False, **kwargs):
+        firsts.append(first)
+        return real(self, *args, first=first, **kwargs)
+
+    monkeypatch.setattr(SubsetNeuralNetClassifier, "_select_subset", spy)
+    X, y = data
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor=None)
+    callbacks = [checkpoint, LoadInitState(checkpoint)]
+    _net(max_epochs=3, warm_up=0.0, callbacks=callbacks).fit(X, y)
+    assert firsts == [True]
+    firsts.clear()
+    _net(max_epochs=3, warm_up=0.0, callbacks=callbacks).fit(X, y)
+    assert firsts == [False]

@@ -733,7 +733,9 @@ def test_loader_workers_and_custom_collate_see_plain_items(clf_data):
     assert workers.history[-1, "rows_kept"] == 6 * (N // 20)
 
 
-def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_data):
+def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(
+    clf_data, monkeypatch
+):
     # Issue 18: on a small model a selecting step (scoring pass + a step on
     # k rows) can cost more than the plain step it replaces; the net says so.
     X, y = clf_data
@@ -747,13 +749,22 @@ def test_step_cost_against_the_warm_up_steps_is_recorded_and_warned_once(clf_dat
     assert len(ratios) == 2 and all(r > 0 for r in ratios)
 
     # The check itself, on given timings (tests never depend on real ones).
+    import subsetml.skorch._adaselection as adaselection
+
+    monkeypatch.setattr(adaselection, "_COST_WARNED", set())
     net._ada_plain_step_, net._ada_warned_cost_ = 0.001, False
     slow = {"steps": 10, "scoring_time": 0.01, "training_time": 0.01}
     with pytest.warns(UserWarning, match=r"took longer than a plain") as caught:
         net._ada_check_step_cost(slow)
     assert net.history[-1, "step_cost_ratio"] == pytest.approx(2.0)
-    # No timings in the text, so that Python's default filter shows it once
-    # for all the fits of a search (a review).
+    # Once per process for the same net, module and rate: not again for a
+    # search's next fit, a clone (a review).
+    other = clone(net)
+    other.initialize()
+    other._ada_plain_step_ = 0.001
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        other._ada_check_step_cost(slow)
     assert " ms" not in str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once per fit
