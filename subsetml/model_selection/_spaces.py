@@ -471,7 +471,7 @@ def _to_dimension(name, value, where):
         return _from_skopt(name, value, label)
     if module.startswith("optuna"):
         return _from_optuna(name, value, label)
-    if hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "rvs"):
+    if _is_frozen_scipy(value):
         return _from_scipy(name, value, label)
     if _is_scipy_distribution(value):
         return _from_scipy(name, _freeze(value, label), label)
@@ -534,9 +534,7 @@ def _is_dimension(value):
     """A scikit-optimize dimension, an Optuna distribution or a scipy.stats
     distribution (frozen or not): a parameter's whole range, not a choice
     (a model of scikit-optimize's, say, is a choice)."""
-    if _is_scipy_distribution(value) or (
-        hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "rvs")
-    ):
+    if _is_scipy_distribution(value) or _is_frozen_scipy(value):
         return True
     module = type(value).__module__
     if module.startswith("skopt"):
@@ -548,6 +546,11 @@ def _is_dimension(value):
 
         return isinstance(value, BaseDistribution)
     return False
+
+
+def _is_frozen_scipy(value):
+    """A frozen scipy.stats distribution (or one shaped like it)."""
+    return hasattr(value, "dist") and hasattr(value, "ppf") and hasattr(value, "rvs")
 
 
 def _is_scipy_distribution(value):

@@ -284,7 +284,8 @@ default=None
         by :meth:`_view_input`.
         """
         self._validate_params()
-        if y is None and self._needs_y():
+        needs_y = self._needs_y()
+        if y is None and needs_y:
             unsupervised = not get_tags(model_step(self.estimator)).target_tags.required
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
@@ -314,7 +315,7 @@ default=None
         net = adapter_for(model_step(self.estimator)) is not None
         if y is None:
             pass  # an unsupervised estimator's random rows (_needs_y)
-        elif not self._needs_y():
+        elif not needs_y:
             # The same, given a y it ignores (a Pipeline passes its labels
             # to every step): taken along with the rows, never read.
             y = np.asarray(y)
@@ -797,14 +798,11 @@ default=None
                 X = check(X, dtype="numeric")
             else:
                 # Numbers in an object array become numbers, as before;
-                # strings stay strings for a model that reads them.
+                # strings stay strings for a model that reads them (any
+                # other error comes again from the second check).
                 try:
                     X = check(X, dtype="numeric")
-                except ValueError as exc:
-                    if "could not convert" not in str(exc) and (
-                        "arrays of bytes/strings" not in str(exc)
-                    ):
-                        raise
+                except ValueError:
                     X = check(X, dtype=None)
         if not reset and is_frame(X) and not self._pairwise():
             # The estimator fitted on the frame checks its columns itself: a

@@ -941,7 +941,6 @@ class AdaSelectionMixin:
         # policy): refuse them here, as the subset-training nets do.
         y = check_net_inputs(self, X, y)
         self._ada_plain_step_ = None
-        self._ada_warned_cost_ = False
         with self._ada_weight_scope(X, sample_weight):
             return super().fit(X, y, **fit_params)
 
@@ -1407,20 +1406,13 @@ class AdaSelectionMixin:
             self.sampling_rate,
             self.weighting_.reward,
         )
-        if (
-            ratio > 1
-            and not getattr(self, "_ada_warned_cost_", False)
-            and key not in _COST_WARNED
-        ):
-            self._ada_warned_cost_ = True
-            # Once per process for the same net, module and rate: a search's
-            # fits (each a clone) printed it once each, since scikit-learn's
-            # and our warning filters reset Python's record of warnings shown
-            # (a review).
+        if ratio > 1 and key not in _COST_WARNED:
+            # Once per process for the same net, module, rate and reward (so
+            # once per fit too): a search's fits, each a clone, printed it
+            # once each, with its timings, since scikit-learn's and our
+            # warning filters reset Python's record of warnings shown (13
+            # copies, a review).
             _COST_WARNED.add(key)
-            # No timings in the text: the same warning from every fit of a
-            # search then shows once under Python's default filter (13 copies
-            # of it differed by their milliseconds, a review).
             warnings.warn(
                 f"AdaSelection steps at sampling_rate={self.sampling_rate} took "
                 "longer than a plain full-batch step of this model (the "
