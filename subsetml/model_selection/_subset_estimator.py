@@ -812,6 +812,15 @@ default=None
             # Not a precomputed kernel: its columns are cut here to the
             # subset's before the estimator sees them.
             return X
+        if (
+            not reset
+            and not self._pairwise()
+            and hasattr(getattr(self, "estimator_", None), "feature_names_in_")
+        ):
+            # The model was fitted on a frame and checks names and feature
+            # count itself: a second "X does not have valid feature names"
+            # warning, in the wrapper's name, would only repeat its own.
+            return X
         # Feature count and names (set by fit, checked afterwards).
         return validate_data(self, X, reset=reset, skip_check_array=True)
 

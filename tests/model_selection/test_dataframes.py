@@ -446,3 +446,21 @@ def test_a_precomputed_kernel_frame_of_the_wrong_width_is_refused():
         with pytest.raises(ValueError, match=f"X has {width} features"):
             model.predict(wrong)
     assert model.predict(pd.DataFrame(rbf_kernel(X[:10], X))).shape == (10,)
+
+
+def test_an_array_after_a_frame_fit_warns_once(frame):
+    # Predicting from an array after a fit on a frame warned twice: in the
+    # wrapper's name and in the fitted model's (a review).
+    df, y = frame
+    numbers = df[["num"]].assign(num3=df["num"] * 2)
+    model = SubsetEstimator(LogisticRegression(), selector="random", random_state=0)
+    model.fit(numbers, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.predict(numbers.to_numpy())
+    names = [w for w in caught if "valid feature names" in str(w.message)]
+    assert len(names) == 1
+    assert "LogisticRegression" in str(names[0].message)
+    # The feature count is still checked (by the fitted model).
+    with pytest.raises(ValueError, match="X has 3 features"):
+        model.predict(np.c_[numbers.to_numpy(), numbers.to_numpy()[:, :1]])
