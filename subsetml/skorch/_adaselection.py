@@ -370,7 +370,17 @@ class AdaSelectionMixin:
     Extension points: :meth:`get_sample_losses` (per-sample losses; default:
     the criterion with ``reduction="none"``) and ``_gradient_proxy`` (the
     gradient-norm proxy and errors; defined by the classifier and regressor).
-    Never override ``train_step`` again below this mixin.
+
+    Overriding ``train_step``: in a subclass of an AdaSelection net, pass
+    the whole batch to ``super().train_step(batch, **fit_params)``, which
+    selects its rows; an override that does not call it trains on whole
+    batches, unweighted, and nothing is selected. A class placed after this
+    mixin in the bases (between it and skorch's net) gets only the kept rows
+    -- and, with ``method_reward="paired"``, one try per policy on a probe
+    step, all but one undone afterwards -- so it must keep no state of its
+    own from step to step (gradient accumulation). To change how the kept rows train,
+    override ``train_step_single``, or ``get_loss`` calling
+    ``super().get_loss``, which applies the rows' weights.
 
     Parameters
     ----------

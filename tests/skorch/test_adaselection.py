@@ -2130,3 +2130,45 @@ def test_a_flat_target_with_a_squeezing_criterion_is_taken(reg_data):
     X, y = reg_data
     net = make_reg(criterion=_SqueezingMSE, max_epochs=5).fit(X, y.ravel())
     assert net.score(X, y.ravel()) > 0.5
+
+
+@pytest.mark.filterwarnings("ignore:AdaSelection steps at")
+def test_train_step_overrides_as_the_docstring_says(clf_data):
+    # The docstring's contract for subclasses (a review found it ambiguous):
+    # an override above the mixin that calls super() passes the whole batch
+    # and selection still happens; train_step_single below it sees the kept
+    # rows only; an override that skips super() trains on whole batches.
+    X, y = clf_data
+    k, steps = 6, N // 20
+
+    class Above(AdaSelectionClassifier):
+        def train_step(self, batch, **fit_params):
+            self.seen_.append(len(batch[0]))
+            return super().train_step(batch, **fit_params)
+
+    class Single(AdaSelectionClassifier):
+        def train_step_single(self, batch, **fit_params):
+            self.single_.append(len(batch[0]))
+            return super().train_step_single(batch, **fit_params)
+
+    class Skipping(AdaSelectionClassifier):
+        def train_step(self, batch, **fit_params):
+            return NeuralNetClassifier.train_step(self, batch, **fit_params)
+
+    params = {k_: v for k_, v in make_clf().get_params().items() if "__" not in k_}
+    above = Above(**dict(params, sampling_rate=0.3))
+    above.seen_ = []
+    above.fit(X, y)
+    assert above.seen_ == [20] * (3 * steps)
+    assert above.history[:, "rows_kept"] == [N, k * steps, k * steps]
+
+    single = Single(**dict(params, sampling_rate=0.3))
+    single.single_ = []
+    single.fit(X, y)
+    assert single.single_ == [20] * steps + [k] * (2 * steps)
+
+    torch.manual_seed(0)
+    module = MLP()
+    counter = RowCounter(module)
+    Skipping(**dict(params, module=module, sampling_rate=0.3)).fit(X, y)
+    assert counter.backward_rows == [20] * (3 * steps)
