@@ -660,11 +660,47 @@ class SubsetTrainingMixin:
                 "leave drop_last off."
             )
         sampler = _SubsetBatchSampler(self, batch_size, shuffle, drop_last)
+        self._subset_sampler_ = sampler
         iterator = self.iterator_train
         if iterator is torch.utils.data.DataLoader:
             # The same batches, each fetched in one index of plain arrays.
             iterator = ArrayLoader
         return iterator(dataset, batch_sampler=sampler, **kwargs)
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        if method_name == "on_epoch_begin":
+            self._subset_progress_totals(cb_kwargs.get("dataset_train"))
+
+    def _subset_progress_totals(self, dataset_train):
+        """Count the epoch's subset batches in skorch's progress bars.
+
+        ``ProgressBar(batches_per_epoch="auto")`` counts the batches of all
+        training rows (``dataset_train``), which a subset epoch does not run
+        through: its bar stopped at a small part of its total (a review).
+        """
+        sampler = getattr(self, "_subset_sampler_", None)
+        if sampler is None or dataset_train is None:
+            return
+        from skorch.callbacks import ProgressBar
+
+        for _, cb in getattr(self, "callbacks_", ()):
+            bar = getattr(cb, "pbar_", None)
+            if not (
+                isinstance(cb, ProgressBar)
+                and isinstance(cb.batches_per_epoch, str)
+                and cb.batches_per_epoch == "auto"
+                and bar is not None
+                and bar.total is not None
+                and bar.n == 0
+            ):
+                continue
+            params = self.get_params()
+            size = params.get("iterator_train__batch_size", params["batch_size"])
+            if not size or size < 1:
+                continue
+            full = math.ceil(len(dataset_train) / size)
+            bar.reset(total=max(0, bar.total - full) + len(sampler))
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         warm, sub, k = self._subset_plan_
@@ -858,7 +894,7 @@ class SubsetTrainingMixin:
         state = super().__getstate__()
         # Transient per-fit state: the queue of pending batches and its rng
         # are rebuilt by the next fit.
-        for key in ("_pending_rows_", "_batch_rows_"):
+        for key in ("_pending_rows_", "_batch_rows_", "_subset_sampler_"):
             state.pop(key, None)
         return state
 

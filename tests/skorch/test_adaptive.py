@@ -1138,3 +1138,39 @@ def test_a_net_restored_from_a_checkpoint_selects_with_its_selector(
     firsts.clear()
     _net(max_epochs=3, warm_up=0.0, callbacks=callbacks).fit(X, y)
     assert firsts == [False]
+
+
+def test_progress_bar_counts_the_subset_batches(data):
+    # ProgressBar("auto") counted the batches of all training rows, so a
+    # subset epoch's bar stopped at a small part of its total (a review).
+    from skorch.callbacks import Callback, ProgressBar
+
+    class Totals(Callback):
+        def initialize(self):
+            self.seen = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            bar = dict(net.callbacks_)["progressbar"].pbar_
+            self.seen.append((bar.n, bar.total))
+
+    X, y = data
+    totals = Totals()
+    net = _net(
+        max_epochs=6,
+        train_split=lambda ds, y=None: (ds, ds),  # 200 rows to validate on too
+        callbacks=[("progressbar", ProgressBar()), ("totals", totals)],
+    )
+    net.fit(X, y)
+    n_valid = 7  # ceil(200 / 32)
+    runs = [
+        len([b for b in row["batches"] if "train_batch_size" in b]) + n_valid
+        for row in net.history
+    ]
+    # Warm epochs run all 7 training batches, subset epochs 2 (40 rows).
+    assert net.history[:, "subset_phase"].count("subset") >= 2
+    assert runs == [
+        7 + n_valid if p == "warm" else 2 + n_valid
+        for p in net.history[:, "subset_phase"]
+    ]
+    assert totals.seen == [(n, n) for n in runs]
