@@ -378,8 +378,8 @@ class AdaSelectionMixin:
     mixin in the bases (between it and skorch's net) gets only the kept rows
     -- and, with ``method_reward="paired"``, one try per policy on a probe
     step, all but one undone afterwards -- so it must keep no state of its
-    own from step to step (gradient accumulation). To change how the kept rows train,
-    override ``train_step_single``, or ``get_loss`` calling
+    own from step to step (gradient accumulation). To change how the kept
+    rows train, override ``train_step_single``, or ``get_loss`` calling
     ``super().get_loss``, which applies the rows' weights.
 
     Parameters
