@@ -950,7 +950,7 @@ def plot_budgets(path, out):
     ax.set_xscale("log")
     ax.set_xlabel("end-to-end seconds (log; numbers: n_iter)")
     ax.set_ylabel("test accuracy (%, mean ± s.e. over seeds)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     ax.set_title(", ".join(dict.fromkeys(r["task"] for r in records)))
     fig.savefig(out, dpi=110)
     return out
