@@ -804,22 +804,20 @@ default=None
                     X = check(X, dtype="numeric")
                 except ValueError:
                     X = check(X, dtype=None)
-        if not reset and is_frame(X) and not self._pairwise():
-            # The estimator fitted on the frame checks its columns itself: a
-            # Pipeline whose ColumnTransformer picks them by name takes them
-            # reordered, or with one it does not use dropped or added, as it
-            # does in GridSearchCV (a review); others raise their own error.
-            # Not a precomputed kernel: its columns are cut here to the
-            # subset's before the estimator sees them.
-            return X
         if (
             not reset
             and not self._pairwise()
-            and hasattr(getattr(self, "estimator_", None), "feature_names_in_")
+            and (is_frame(X) or hasattr(self.estimator_, "feature_names_in_"))
         ):
-            # The model was fitted on a frame and checks names and feature
-            # count itself: a second "X does not have valid feature names"
-            # warning, in the wrapper's name, would only repeat its own.
+            # The estimator checks columns itself. A frame: a Pipeline whose
+            # ColumnTransformer picks them by name takes them reordered, or
+            # with one it does not use dropped or added, as it does in
+            # GridSearchCV (a review); others raise their own error. An
+            # array, for a model fitted on a frame: it checks the feature
+            # count and warns of the missing names, which the wrapper
+            # repeated in its own name. Not a precomputed kernel: its
+            # columns are cut here to the subset's before the estimator
+            # sees them.
             return X
         # Feature count and names (set by fit, checked afterwards).
         return validate_data(self, X, reset=reset, skip_check_array=True)

@@ -688,16 +688,17 @@ class SubsetTrainingMixin:
             bar = getattr(cb, "pbar_", None)
             if not (
                 isinstance(cb, ProgressBar)
-                and isinstance(cb.batches_per_epoch, str)
                 and cb.batches_per_epoch == "auto"
                 and bar is not None
                 and bar.total is not None
                 and bar.n == 0
             ):
                 continue
-            params = self.get_params()
-            size = params.get("iterator_train__batch_size", params["batch_size"])
-            if not size or size < 1:
+            # The training batches the bar counted, as it counts them.
+            size = self.get_params_for("iterator_train").get(
+                "batch_size", self.batch_size
+            )
+            if size < 1:  # -1: one batch, which the bar counts otherwise
                 continue
             full = math.ceil(len(dataset_train) / size)
             bar.reset(total=max(0, bar.total - full) + len(sampler))
