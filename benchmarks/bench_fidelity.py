@@ -83,9 +83,15 @@ learning rate, momentum, batch size and width) epochs are a resource too:
 
 Tasks: ``mnist1d-svc`` (scaled RBF SVC, C and gamma, 16,000 MNIST-1D rows,
 generated locally), ``synth-hgb`` (HistGradientBoostingClassifier, 5
-parameters, 48,000 rows of ``make_classification``) and ``digits-svc``. Each
-search gets ``n_iter`` trials and 2-fold CV on 75 % of the rows; the rest is the
-test set. Times are end to end (search and refit), one process, ``n_jobs=1``.
+parameters, 48,000 rows of ``make_classification``) and ``digits-svc``; on
+request, ``friedman-hgb`` (HistGradientBoostingRegressor over the same
+space, 48,000 rows of ``make_friedman1`` with noise, scored by R^2, which
+the records' ``test_accuracy`` field then holds beside ``"metric": "r2"``;
+unstratified folds). Each search gets ``n_iter`` trials and 2-fold CV on 75 %
+of the rows; the rest is the test set. Times are end to end (search and
+refit), one process, ``n_jobs=1``. ``ours default`` (on request) is
+``SubsetSearchCV`` with only the estimator, space, ``n_iter``, folds and seed
+set: what a user gets without reading further.
 
 Results go to ``benchmarks/results/fidelity[_quick].json``, rewritten after
 every search. ``--table`` prints mean test accuracy, its paired difference to
@@ -154,6 +160,16 @@ def _digits(n_rows):
     return load_digits(return_X_y=True)
 
 
+# The boosting tasks' space.
+HGB_SPACE = {
+    "learning_rate": ("log", 1e-3, 1.0),
+    "max_leaf_nodes": ("int-log", 4, 128),
+    "min_samples_leaf": ("int-log", 1, 200),
+    "l2_regularization": ("log", 1e-6, 10.0),
+    "max_features": ("float", 0.2, 1.0),
+}
+
+
 def _hgb(n_rows):
     from sklearn.datasets import make_classification
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -170,21 +186,33 @@ def _hgb(n_rows):
         random_state=0,
     )
     est = HistGradientBoostingClassifier(max_iter=200, early_stopping=False)
-    space = {
-        "learning_rate": ("log", 1e-3, 1.0),
-        "max_leaf_nodes": ("int-log", 4, 128),
-        "min_samples_leaf": ("int-log", 1, 200),
-        "l2_regularization": ("log", 1e-6, 10.0),
-        "max_features": ("float", 0.2, 1.0),
-    }
-    return X, y, est, space
+    return X, y, est, dict(HGB_SPACE)
+
+
+def _hgb_regression(n_rows):
+    """Friedman's first regression problem (``make_friedman1``: five
+    informative features, fifteen of noise, a non-linear target with
+    Gaussian noise of standard deviation 3, so that the best R^2 is about
+    0.73) for a ``HistGradientBoostingRegressor`` of 200 rounds, over the
+    boosting task's space."""
+    from sklearn.datasets import make_friedman1
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X, y = make_friedman1(n_rows, n_features=20, noise=3.0, random_state=0)
+    est = HistGradientBoostingRegressor(max_iter=200, early_stopping=False)
+    return X, y, est, dict(HGB_SPACE)
 
 
 TASKS = {
     "mnist1d-svc": (_svc_task(_mnist1d), 16_000),
     "synth-hgb": (_hgb, 48_000),
     "digits-svc": (_svc_task(_digits), 1797),
+    "friedman-hgb": (_hgb_regression, 48_000),
 }
+# Regression tasks: scored by R^2 (``score``'s default for a regressor), in
+# the records' "test_accuracy" field with "metric": "r2"; KFold instead of
+# StratifiedKFold, an unstratified test split. Run on request (--tasks).
+REGRESSION_TASKS = {"friedman-hgb"}
 
 # The skorch net task: an MNIST-1D MLP trained with SGD for a fixed
 # EPOCHS[-1] epochs (epochs are the resource of the rungs, not searched).
@@ -254,6 +282,9 @@ PROP_STRATEGIES = (
 # 22 * 3**2: HalvingRandomSearchCV's last round, so both refit with 198.
 ITERS = (22, 66, 198)
 ITER_STRATEGIES = ("full max_iter rungs", "HalvingRandomSearchCV max_iter")
+# SubsetSearchCV with nothing but the estimator, space, n_iter, cv and seed
+# set, on request.
+DEFAULT_STRATEGIES = ("ours default",)
 # Rounds of trials judged together (explicit n_points), run on request.
 ROUND_STRATEGIES = (
     "full max_iter rungs rounds",
@@ -293,6 +324,7 @@ ALL_STRATEGIES = tuple(
         + NET_STRATEGIES
         + PROP_STRATEGIES
         + ITER_STRATEGIES
+        + DEFAULT_STRATEGIES
         + ROUND_STRATEGIES
         + RANDOM_SAMPLER_STRATEGIES
         + UNWEIGHTED_STRATEGIES
@@ -464,6 +496,16 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
         )
     if strategy == "full (tpe)":
         return subset(selector="random", subset_size=1.0)
+    if strategy == "ours default":
+        # What a user gets from SubsetSearchCV's defaults (5 % random
+        # subsets, score_size="auto", n_points="auto"), nothing set here.
+        return SubsetSearchCV(
+            estimator,
+            space_for_subsetml(space),
+            n_iter=n_iter,
+            cv=splitter,
+            random_state=seed,
+        )
     epochs = {"resource": "max_epochs", "resource_rungs": EPOCHS}
     if strategy == "full epochs rungs":
         return subset(selector="random", subset_size=1.0, **epochs)
@@ -505,7 +547,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     ):
         # HalvingRandomSearchCV's rounds as shares of each training fold:
         # its min_resources (rows of the data it is fitted on) times 3 ** i.
-        n_total, first = len(y), halving_min_resources(fold_rows, len(np.unique(y)))
+        n_total, first = len(y), halving_min_resources(fold_rows, _n_classes(y))
         shares = []
         while first * 3 ** len(shares) <= n_total:
             shares.append(first * 3 ** len(shares) / n_total)
@@ -558,7 +600,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
             cv=splitter,
             seed=seed,
             fold_rows=fold_rows,
-            n_classes=len(np.unique(y)),
+            n_classes=_n_classes(y),
             size=0.05,
         )
         if strategy.endswith(" n_iter"):
@@ -568,8 +610,14 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     raise ValueError(f"unknown strategy {strategy!r}")
 
 
+def _n_classes(y):
+    """Classes of a classification target; 1 for a regression target (so
+    that ``HalvingRandomSearchCV``'s first round is 5 % of a fold)."""
+    return 1 if np.asarray(y).dtype.kind == "f" else len(np.unique(y))
+
+
 def run_one(strategy, task, seed, n_iter, n_rows):
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import KFold, train_test_split
 
     # "<strategy> n_iter=K": that strategy at a budget of K trials, beside
     # the run's own --n-iter (an accuracy-against-time curve per strategy).
@@ -584,10 +632,14 @@ def run_one(strategy, task, seed, n_iter, n_rows):
         # The nets' initial weights come from torch's global generator: seed
         # it, so that a run of one (task, seed, strategy) repeats.
         torch.manual_seed(seed)
+    regression = task in REGRESSION_TASKS
     X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=seed
+        X, y, test_size=0.25, stratify=None if regression else y, random_state=seed
     )
-    splitter = make_splitter(2, seed)
+    if regression:
+        splitter = KFold(2, shuffle=True, random_state=seed)
+    else:
+        splitter = make_splitter(2, seed)
     fold_rows = int(np.mean([len(tr) for tr, _ in splitter.split(X_tr, y_tr)]))
     search = make_search(
         strategy, estimator, space, n_iter, splitter, seed, fold_rows, y_tr
@@ -602,6 +654,7 @@ def run_one(strategy, task, seed, n_iter, n_rows):
         "task": task,
         "seed": seed,
         "strategy": name,
+        "metric": "r2" if regression else "accuracy",
         "n_rows": int(len(y)),
         "n_iter": n_iter,
         "fold_rows": fold_rows,
@@ -665,7 +718,10 @@ def _n_last_rung(search, results):
 
 def _collapsed(search, X_te, y_te):
     """1 when the refitted model is at chance level on the test rows (a net
-    whose refit diverged), else 0."""
+    whose refit diverged; for a regressor, R^2 of a constant or less), else
+    0."""
+    if np.asarray(y_te).dtype.kind == "f":
+        return int(search.score(X_te, y_te) <= 0.0)
     n_classes = len(np.unique(y_te))
     return int(search.score(X_te, y_te) <= 1.5 / n_classes)
 
@@ -683,7 +739,7 @@ ANCHORS = (
     "HalvingRandomSearchCV epochs",
     "HalvingRandomSearchCV max_iter",
 )
-OURS_PREFIX = ("random", "craig", "full epochs", "full max_iter")
+OURS_PREFIX = ("random", "craig", "full epochs", "full max_iter", "ours")
 
 
 def summary(records):
@@ -848,7 +904,9 @@ def plot(path, out):
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    summ = summary(_load(path))
+    records = _load(path)
+    summ = summary(records)
+    metric = {r["task"]: _metric_label(r) for r in records}
     fig = Figure(figsize=(5 * len(summ), 4), layout="constrained")
     axes = fig.subplots(1, len(summ), squeeze=False)[0]
     for ax, (task, rows) in zip(axes, summ.items()):
@@ -877,10 +935,15 @@ def plot(path, out):
         else:
             ax.xaxis.set_minor_formatter(NullFormatter())  # not crowded
         ax.set_xlabel("end-to-end seconds (log)")
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel(metric[task])
         ax.set_title(task)
     fig.savefig(out, dpi=110)
     return out
+
+
+def _metric_label(record):
+    """What a record's "test_accuracy" field holds."""
+    return "test R^2" if record.get("metric") == "r2" else "test accuracy"
 
 
 def _budget_of(strategy, n_iter):
@@ -949,7 +1012,8 @@ def plot_budgets(path, out):
                 )  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("end-to-end seconds (log; numbers: n_iter)")
-    ax.set_ylabel("test accuracy (%, mean ± s.e. over seeds)")
+    label = " / ".join(dict.fromkeys(_metric_label(r) for r in records))
+    ax.set_ylabel(f"{label} (%, mean ± s.e. over seeds)")
     ax.legend(fontsize=7, loc="best")
     ax.set_title(", ".join(dict.fromkeys(r["task"] for r in records)))
     fig.savefig(out, dpi=110)
@@ -1021,7 +1085,9 @@ def main(argv=None):
             print(plot_budgets(path, path.with_suffix(".png")))
         return
     tasks = args.tasks or (
-        ["digits-svc"] if args.quick else [t for t in TASKS if t not in NET_TASKS]
+        ["digits-svc"]
+        if args.quick
+        else [t for t in TASKS if t not in NET_TASKS and t not in REGRESSION_TASKS]
     )
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     n_iter = args.n_iter or (12 if args.quick else 30)

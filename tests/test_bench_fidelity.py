@@ -317,3 +317,21 @@ def test_halving_shaped_rungs_without_the_last_share_and_rescore_counts():
     assert search.rescore == 2
     assert search.n_points > 1
     assert bf._strategy_name("random halving rungs rescore=2 rounds n_iter=20")
+
+
+@pytest.mark.parametrize("strategy", ["ours default", "HalvingRandomSearchCV"])
+def test_the_regression_task_runs_on_unstratified_folds_and_records_r2(strategy):
+    import bench_fidelity as bf
+
+    rec = bf.run_one(strategy, "friedman-hgb", 0, 3, 1200)
+    assert rec["metric"] == "r2"
+    # R^2 of a fitted booster on Friedman's problem: above a constant's 0,
+    # below 1 with the noise; a stratified split of a float target would
+    # have raised.
+    assert 0.0 < rec["test_accuracy"] < 1.0
+    assert rec["n_collapsed"] == 0
+    assert bf._metric_label(rec) == "test R^2"
+    if strategy == "HalvingRandomSearchCV":
+        # Its first round is 5 % of a fold (one "class" for a regression
+        # target), not two rows per distinct target value.
+        assert bf._n_classes(bf._hgb_regression(50)[1]) == 1
