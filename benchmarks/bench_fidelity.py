@@ -856,11 +856,18 @@ HEADER = [
 ]
 
 
+def _header(records, task):
+    """``HEADER``, its score column named for the task's metric."""
+    r2 = any(r.get("metric") == "r2" for r in records if r["task"] == task)
+    return [HEADER[0], HEADER[1], "test R^2" if r2 else HEADER[2], *HEADER[3:]]
+
+
 def table(path):
-    summ = summary(_load(path))
+    records = _load(path)
+    summ = summary(records)
     for task, rows in summ.items():
         print(f"\n{task}")
-        lines = [HEADER] + [_fmt(row) for row in rows]
+        lines = [_header(records, task)] + [_fmt(row) for row in rows]
         # The first column as wide as its longest name (modifiers make long
         # ones), so that the numbers stay under their headers.
         width = max(32, *(len(cells[0]) + 2 for cells in lines))
@@ -877,8 +884,9 @@ def rst(path):
     m = data["machine"]
     parts = [
         f"From ``benchmarks/results/{path.name}`` ({m['cpu_count']} cores, "
-        f"scikit-learn {m['scikit-learn']}, run {m['date']}). Test accuracy of "
-        "the refit model on held-out rows, mean over seeds; its paired "
+        f"scikit-learn {m['scikit-learn']}, run {m['date']}). "
+        + _score_words(data["records"])
+        + " of the refit model on held-out rows, mean over seeds; its paired "
         "difference to the full-data TPE search (points, ± standard error); "
         "end-to-end seconds (search and refit) and speed-up over the full "
         "search; trials that reached the last rung (range over seeds).",
@@ -887,7 +895,7 @@ def rst(path):
     summ = summary(data["records"])
     for task, rows in summ.items():
         parts += [f".. list-table:: {task}", "   :header-rows: 1", ""]
-        for cells in [HEADER] + [_fmt(r) for r in rows]:
+        for cells in [_header(data["records"], task)] + [_fmt(r) for r in rows]:
             parts.append(f"   * - {cells[0]}")
             parts += [f"     - {c}" for c in cells[1:]]
         parts.append("")
@@ -939,6 +947,15 @@ def plot(path, out):
         ax.set_title(task)
     fig.savefig(out, dpi=110)
     return out
+
+
+def _score_words(records):
+    """What the records' "test_accuracy" fields hold, for a sentence."""
+    metrics = dict.fromkeys(r.get("metric", "accuracy") for r in records)
+    words = {"accuracy": "Test accuracy", "r2": "Test R^2 (its points: x 100)"}
+    return " or ".join(
+        words[m] if i == 0 else words[m].lower() for i, m in enumerate(metrics)
+    )
 
 
 def _metric_label(record):

@@ -331,6 +331,8 @@ def test_the_regression_task_runs_on_unstratified_folds_and_records_r2(strategy)
     assert 0.0 < rec["test_accuracy"] < 1.0
     assert rec["n_collapsed"] == 0
     assert bf._metric_label(rec) == "test R^2"
+    assert bf._header([rec], "friedman-hgb")[2] == "test R^2"
+    assert bf._score_words([rec]).startswith("Test R^2")
     if strategy == "HalvingRandomSearchCV":
         # Its first round is 5 % of a fold (one "class" for a regression
         # target), not two rows per distinct target value.
