@@ -180,6 +180,8 @@ def _write_fidelity(app):
         "fidelity_nets_large_cnn_seeds",
         "fidelity_hgb_same_run",
         "fidelity_nets_large_mlp_ten",
+        "fidelity_regression",
+        "fidelity_regression_large",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
