@@ -192,8 +192,8 @@ def _hgb(n_rows):
 def _hgb_regression(n_rows):
     """Friedman's first regression problem (``make_friedman1``: five
     informative features, fifteen of noise, a non-linear target with
-    Gaussian noise of standard deviation 3, so that the best R^2 is about
-    0.73) for a ``HistGradientBoostingRegressor`` of 200 rounds, over the
+    Gaussian noise of standard deviation 3, so that the best test R^2 is
+    about 0.72) for a ``HistGradientBoostingRegressor`` of 200 rounds, over the
     boosting task's space."""
     from sklearn.datasets import make_friedman1
     from sklearn.ensemble import HistGradientBoostingRegressor
