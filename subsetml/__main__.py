@@ -96,6 +96,7 @@ def _add_search_demo(sub):
             "examples:\n"
             "  subsetml demo\n"
             "  subsetml demo --dataset digits --estimator logreg --n-iter 15\n"
+            "  subsetml demo --dataset bikeshare\n"
             "  subsetml demo --selectors random,gradmatch --subset-size 0.1 "
             "--output out/"
         ),
@@ -107,8 +108,9 @@ def _add_search_demo(sub):
         choices=DATASETS,
         default=None,
         help="classification data: MNIST-1D generated locally (needs the "
-        "mnist1d package), or scikit-learn's bundled digits or breast_cancer "
-        "(default: mnist1d if installed, else digits)",
+        "mnist1d package), or scikit-learn's bundled digits or breast_cancer; "
+        "or bikeshare, the bundled UCI Bike Sharing hours, a regression scored "
+        "by R^2 (default: mnist1d if installed, else digits)",
     )
     demo.add_argument(
         "--n-samples",
@@ -120,9 +122,10 @@ def _add_search_demo(sub):
     demo.add_argument(
         "--estimator",
         choices=ESTIMATORS,
-        default="svc",
+        default=None,
         help="svc: RBF SVM tuned on C and gamma; logreg: logistic regression "
-        "tuned on C (default: svc)",
+        "tuned on C; svr (for bikeshare): RBF support vector regression tuned "
+        "on C, gamma and epsilon (default: svr for bikeshare, else svc)",
     )
     demo.add_argument(
         "--subset-size",

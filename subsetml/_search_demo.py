@@ -2,8 +2,9 @@
 
 A full-data TPE search and subset searches (5 % of each training fold, one per
 selector) tune the same model on the same split with the same seed; the demo
-prints a table of time, speed-up and test accuracy, and writes
-``results.json``, ``table.txt`` and, with matplotlib, ``tradeoff.png``.
+prints a table of time, speed-up and test accuracy (R^2 for the regression
+data), and writes ``results.json``, ``table.txt`` and, with matplotlib,
+``tradeoff.png``.
 Everything runs offline on generated or bundled data.
 """
 
@@ -24,8 +25,11 @@ import numpy as np
 __all__ = ["DATASETS", "ESTIMATORS", "SELECTORS", "run_search_demo"]
 
 SELECTORS = ("random", "craig", "glister", "gradmatch")
-DATASETS = ("mnist1d", "digits", "breast_cancer")
-ESTIMATORS = ("svc", "logreg")
+DATASETS = ("mnist1d", "digits", "breast_cancer", "bikeshare")
+ESTIMATORS = ("svc", "logreg", "svr")
+#: The datasets with a continuous target, and the estimators for them.
+REGRESSION_DATASETS = ("bikeshare",)
+REGRESSORS = ("svr",)
 FULL = "full data"
 
 
@@ -37,7 +41,17 @@ def mnist1d_available():
 
 
 def _load(dataset, n_samples, seed):
-    """``(X, y, description)`` of a classification dataset."""
+    """``(X, y, description)`` of a dataset."""
+    if dataset == "bikeshare":
+        from subsetml.datasets import load_bikeshare
+
+        X, y = load_bikeshare(return_X_y=True)
+        return (
+            X,
+            y.astype(np.float64),
+            f"UCI Bike Sharing, hourly rentals of 2011 ({X.shape[0]} rows, "
+            "bundled; CC BY 4.0)",
+        )
     if dataset == "mnist1d":
         from subsetml.datasets import make_mnist1d
 
@@ -58,8 +72,20 @@ def _load(dataset, n_samples, seed):
 def _estimator(name, seed):
     """``(estimator, search space, description)``."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import SVC
+    from sklearn.svm import SVC, SVR
 
+    if name == "svr":
+        return (
+            SVR(kernel="rbf"),
+            {
+                "C": (1e-2, 1e3, "log-uniform"),
+                "gamma": (1e-4, 1e0, "log-uniform"),
+                "epsilon": (1e-2, 1e0, "log-uniform"),
+            },
+            "RBF support vector regressor, C in [1e-2, 1e3], gamma in "
+            "[1e-4, 1] and epsilon in [1e-2, 1] (log-uniform; the target "
+            "standardised on the training rows)",
+        )
     if name == "svc":
         return (
             SVC(kernel="rbf"),
@@ -76,12 +102,25 @@ def _estimator(name, seed):
     raise ValueError(f"Unknown estimator {name!r}; choose one of {ESTIMATORS}.")
 
 
+def _default_estimator(dataset):
+    """The estimator a dataset's demo tunes unless told otherwise."""
+    return "svr" if dataset in REGRESSION_DATASETS else "svc"
+
+
 def _check_settings(dataset, estimator, n_iter, selectors, cv, n_samples, n_jobs):
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}; choose one of {DATASETS}.")
     if estimator not in ESTIMATORS:
         raise ValueError(
             f"Unknown estimator {estimator!r}; choose one of {ESTIMATORS}."
+        )
+    regression = dataset in REGRESSION_DATASETS
+    if regression != (estimator in REGRESSORS):
+        fits = [e for e in ESTIMATORS if (e in REGRESSORS) == regression]
+        raise ValueError(
+            f"{dataset} has a {'continuous' if regression else 'class'} target "
+            f"and {estimator} is a {'classifier' if regression else 'regressor'}; "
+            f"choose {' or '.join(fits)} for it."
         )
     for name, value, low in (("n_iter", n_iter, 1), ("cv", cv, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -104,7 +143,7 @@ def _check_settings(dataset, estimator, n_iter, selectors, cv, n_samples, n_jobs
 def run_search_demo(
     dataset=None,
     *,
-    estimator="svc",
+    estimator=None,
     subset_size=0.05,
     n_iter=25,
     selectors=SELECTORS,
@@ -121,9 +160,15 @@ def run_search_demo(
 
     Parameters
     ----------
-    dataset : {"mnist1d", "digits", "breast_cancer"} or None, default=None
+    dataset : {"mnist1d", "digits", "breast_cancer", "bikeshare"} or None, \
+            default=None
         None: MNIST-1D when the mnist1d package is installed, else digits.
-    estimator : {"svc", "logreg"}, default="svc"
+        ``"bikeshare"`` is the bundled UCI Bike Sharing data, a regression
+        (:func:`subsetml.datasets.load_bikeshare`), scored by R^2.
+    estimator : {"svc", "logreg", "svr"} or None, default=None
+        ``"svc"`` and ``"logreg"`` for the classification datasets, ``"svr"``
+        for ``"bikeshare"``; None: ``"svr"`` for ``"bikeshare"``, else
+        ``"svc"``.
     subset_size : int or float, default=0.05
         Rows per trial of the subset searches (count, or fraction of a fold).
     n_iter : int, default=25
@@ -164,6 +209,8 @@ def run_search_demo(
                 "mnist1d is not installed (pip install mnist1d), so the demo ran "
                 "on scikit-learn's digits instead of MNIST-1D."
             )
+    if estimator is None:
+        estimator = _default_estimator(dataset)
     selectors = list(selectors)
     _check_settings(dataset, estimator, n_iter, selectors, cv, n_samples, n_jobs)
     if carbon is not None:
@@ -218,17 +265,23 @@ def _run_demo(
             print(text, file=out, flush=True)
 
     t_start = time.perf_counter()
+    regression = dataset in REGRESSION_DATASETS
     X, y, data_text = _load(dataset, n_samples, seed)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=seed
+        X, y, test_size=0.25, stratify=None if regression else y, random_state=seed
     )
     # Scaled once on the training rows rather than in a Pipeline: a Pipeline's
     # fit does not declare sample_weight, and CRAIG's and GRAD-MATCH's weights
     # must reach the estimator.
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    if regression:
+        # The target too, so that one range of SVR's epsilon fits any data;
+        # R^2 is the same in either unit.
+        mean, scale = y_train.mean(), y_train.std() or 1.0
+        y_train, y_test = (y_train - mean) / scale, (y_test - mean) / scale
     if selectors:
-        _check_budget(subset_size, y_train, cv)
+        _check_budget(subset_size, y_train, cv, regression)
     model, space, model_text = _estimator(estimator, seed)
     methods = [(FULL, "random", 1.0)] + [(s, s, subset_size) for s in selectors]
     say(
@@ -262,8 +315,8 @@ def _run_demo(
         r["speedup"] = full / r["end_to_end_s"]
     total = time.perf_counter() - t_start
 
-    notes += _honest_notes(records, X_test.shape[0], n_jobs, total)
-    table = _format_table(records) + "\n\n" + _format_compute(records)
+    notes += _honest_notes(records, X_test.shape[0], n_jobs, total, regression)
+    table = _format_table(records, regression) + "\n\n" + _format_compute(records)
     print(table, file=out)
     for note in notes:
         print(f"- {note}", file=out)
@@ -276,6 +329,7 @@ def _run_demo(
             "n_test": int(X_test.shape[0]),
             "estimator": estimator,
             "model": model_text,
+            "metric": "r2" if regression else "accuracy",
             "search_space": {k: list(v) for k, v in space.items()},
             "optimizer": "tpe",
             "n_iter": n_iter,
@@ -297,7 +351,7 @@ def _run_demo(
     paths = {"json": output / "results.json", "table": output / "table.txt"}
     (paths["table"]).write_text(table + "\n" + "".join(f"- {n}\n" for n in notes))
     plot = output / "tradeoff.png"
-    if _plot(records, plot, f"{dataset}, {estimator}, {n_iter} trials"):
+    if _plot(records, plot, f"{dataset}, {estimator}, {n_iter} trials", regression):
         paths["plot"] = plot
     else:
         print(
@@ -342,20 +396,22 @@ def _check_output_files(output):
         )
 
 
-def _check_budget(subset_size, y_train, cv):
-    """Fail before any search if the subsets cannot hold every class."""
+def _check_budget(subset_size, y_train, cv, regression=False):
+    """Fail before any search if the subsets cannot hold every class (two
+    rows for a regression target)."""
     from sklearn.model_selection import check_cv
 
     from subsetml import resolve_budget
 
-    n_classes = np.unique(y_train).shape[0]
-    splitter = check_cv(cv, y_train, classifier=True)
+    n_classes = 2 if regression else np.unique(y_train).shape[0]
+    splitter = check_cv(cv, y_train, classifier=not regression)
     for train, _ in splitter.split(np.zeros((y_train.shape[0], 1)), y_train):
         k = resolve_budget(subset_size, train.shape[0], name="subset_size")
         if k < n_classes:
+            what = "two rows" if regression else f"the {n_classes} classes"
             raise ValueError(
                 f"subset_size={subset_size} keeps {k} of the {train.shape[0]} "
-                f"rows of a training fold, fewer than the {n_classes} classes; "
+                f"rows of a training fold, fewer than {what}; "
                 f"use at least {n_classes} rows."
             )
 
@@ -446,7 +502,7 @@ def _run_methods(
                 "refit_s": search.refit_time_,
                 "end_to_end_s": end_to_end,
                 "best_cv_score": search.best_score_,
-                "test_accuracy": float(search.best_estimator_.score(X_test, y_test)),
+                **_test_scores(search.best_estimator_, X_test, y_test),
                 "best_params": {k: float(v) for k, v in search.best_params_.items()},
                 "compute_report": search.compute_report_,
             }
@@ -454,10 +510,34 @@ def _run_methods(
     return records
 
 
-def _honest_notes(records, n_test, n_jobs, total):
-    # Binomial standard error at the full search's accuracy.
-    acc = records[0]["test_accuracy"]
-    se = math.sqrt(max(acc * (1 - acc), 1e-12) / n_test)
+def _test_scores(model, X_test, y_test):
+    """The refit model's test score: ``test_accuracy`` for a classifier;
+    ``test_r2`` and its standard error ``test_r2_se`` for a regressor (from
+    the spread of the squared errors, the delta method at a fixed target
+    variance)."""
+    from sklearn.base import is_regressor
+
+    if not is_regressor(model):
+        return {"test_accuracy": float(model.score(X_test, y_test))}
+    sq = (np.asarray(y_test) - model.predict(X_test)) ** 2
+    var = float(np.var(y_test))
+    return {
+        "test_r2": float(1.0 - sq.mean() / var),
+        "test_r2_se": float(sq.std() / math.sqrt(sq.shape[0]) / var),
+    }
+
+
+def _score_key(records):
+    return "test_r2" if "test_r2" in records[0] else "test_accuracy"
+
+
+def _honest_notes(records, n_test, n_jobs, total, regression=False):
+    if regression:
+        score, se = "test R^2", records[0]["test_r2_se"]
+    else:
+        # Binomial standard error at the full search's accuracy.
+        acc = records[0]["test_accuracy"]
+        score, se = "test accuracy", math.sqrt(max(acc * (1 - acc), 1e-12) / n_test)
     cores = os.cpu_count()
     notes = [
         f"Timings are wall-clock seconds of this run on this machine ({cores} "
@@ -469,18 +549,20 @@ def _honest_notes(records, n_test, n_jobs, total):
         "search's end-to-end time divided by the method's.",
         "The best CV score of a subset search comes from models trained on the "
         "subsets, so it is usually lower than and not comparable with the full "
-        "search's; test accuracy is of the refit model on held-out rows that no "
+        f"search's; {score} is of the refit model on held-out rows that no "
         "search saw.",
-        f"One split and one seed: test accuracy on {n_test} rows has a standard "
+        f"One split and one seed: {score} on {n_test} rows has a standard "
         f"error of about {se:.3f}, so smaller differences are noise.",
     ]
     return notes
 
 
-def _format_table(records):
+def _format_table(records, regression=False):
+    key = _score_key(records)
     header = (
         f"{'method':<10} {'rows/trial':>10} {'search s':>9} {'refit s':>8} "
-        f"{'end-to-end s':>12} {'speed-up':>8} {'best CV':>8} {'test acc':>8}"
+        f"{'end-to-end s':>12} {'speed-up':>8} {'best CV':>8} "
+        f"{'test R2' if regression else 'test acc':>8}"
     )
     lines = [header, "-" * len(header)]
     for r in records:
@@ -488,7 +570,7 @@ def _format_table(records):
             f"{r['method']:<10} {r['rows_per_trial']:>10.0f} {r['search_s']:>9.1f} "
             f"{r['refit_s']:>8.2f} {r['end_to_end_s']:>12.1f} "
             f"{r['speedup']:>7.1f}x {r['best_cv_score']:>8.3f} "
-            f"{r['test_accuracy']:>8.3f}"
+            f"{r[key]:>8.3f}"
         )
     return "\n".join(lines)
 
@@ -522,7 +604,7 @@ def _format_compute(records):
     return "\n".join(lines)
 
 
-def _plot(records, path, title):
+def _plot(records, path, title, regression=False):
     """Test accuracy against end-to-end time, and where each search's seconds
     went (its compute report); False when matplotlib is missing."""
     try:
@@ -535,14 +617,15 @@ def _plot(records, path, title):
     ax, bars = fig.subplots(1, 2, width_ratios=(7, 5))
     _plot_compute(bars, records)
     full = records[0]
-    ax.axhline(full["test_accuracy"], color="0.6", linestyle="--", linewidth=1)
+    key, short = _score_key(records), "R^2" if regression else "acc"
+    ax.axhline(full[key], color="0.6", linestyle="--", linewidth=1)
     for r in records:
         is_full = r["method"] == FULL
         # A legend rather than labels at the points: methods with equal
         # accuracy and time would print over each other.
         ax.scatter(
             r["end_to_end_s"],
-            r["test_accuracy"],
+            r[key],
             marker="s" if is_full else "o",
             s=70,
             color="black" if is_full else None,
@@ -550,7 +633,7 @@ def _plot(records, path, title):
             zorder=3,
             label=(
                 f"{r['method']}: {r['end_to_end_s']:.1f} s, "
-                f"{r['speedup']:.1f}x, acc {r['test_accuracy']:.3f}"
+                f"{r['speedup']:.1f}x, {short} {r[key]:.3f}"
             ),
         )
     ax.set_xscale("log")
@@ -559,7 +642,7 @@ def _plot(records, path, title):
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("end-to-end time: search + refit on all rows (s, log scale)")
-    ax.set_ylabel("test accuracy of the refit model")
+    ax.set_ylabel(f"test {'R^2' if regression else 'accuracy'} of the refit model")
     ax.set_title(f"subsetml demo: {title}", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")

@@ -20,7 +20,8 @@ def test_demo_defaults_need_no_arguments():
     assert args.dataset is None  # MNIST-1D when installed, else digits
     assert args.n_iter == 25 and args.cv == 3 and args.subset_size == 0.05
     assert args.selectors == ["random", "craig", "glister", "gradmatch"]
-    assert args.estimator == "svc" and args.output == "subsetml-demo"
+    # svc, or svr for the regression data (run_search_demo decides).
+    assert args.estimator is None and args.output == "subsetml-demo"
 
 
 def test_demo_tiny_run_writes_table_json_and_plot(tmp_path, capsys):
@@ -59,6 +60,60 @@ def test_demo_tiny_run_writes_table_json_and_plot(tmp_path, capsys):
     assert results["settings"]["n_iter"] == 2
     assert (out_dir / "table.txt").read_text().startswith("method")
     assert (out_dir / "tradeoff.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_on_the_bike_sharing_regression_scores_r2(tmp_path, capsys):
+    from sklearn.svm import SVR
+
+    from subsetml.datasets import load_bikeshare
+
+    out_dir = tmp_path / "bikes"
+    argv = ["--dataset", "bikeshare", "--n-iter", "2", "--cv", "2", "--quiet"]
+    argv += ["--selectors", "random,craig", "--output", str(out_dir)]
+    assert main(["demo", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "test R2" in out and "test acc" not in out
+    assert "test R^2 on 2162 rows has a standard error of about" in out
+    results = json.loads((out_dir / "results.json").read_text())
+    settings = results["settings"]
+    assert settings["estimator"] == "svr" and settings["metric"] == "r2"
+    assert [m["method"] for m in results["methods"]] == ["full data", "random", "craig"]
+    # The reported R^2 is the refit SVR's on the held-out rows, the target
+    # standardised on the training rows as the demo does (R^2 is the same in
+    # either unit).
+    X, y = load_bikeshare(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y.astype(float), test_size=0.25, random_state=settings["seed"]
+    )
+    scaler = StandardScaler().fit(X_train)
+    mean, scale = y_train.mean(), y_train.std()
+    for record in results["methods"]:
+        assert "test_accuracy" not in record
+        model = SVR(kernel="rbf", **record["best_params"])
+        model.fit(scaler.transform(X_train), (y_train - mean) / scale)
+        r2 = model.score(scaler.transform(X_test), (y_test - mean) / scale)
+        assert record["test_r2"] == pytest.approx(r2, abs=1e-9)
+        assert 0 < record["test_r2_se"] < 0.1
+    assert (out_dir / "tradeoff.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "bikeshare", "--estimator", "svc"], "choose svr for it"),
+        (["--dataset", "digits", "--estimator", "svr"], "choose svc or logreg"),
+        (["--dataset", "bikeshare", "--subset-size", "1"], "fewer than two rows"),
+    ],
+)
+def test_demo_estimator_that_does_not_fit_the_target_is_a_usage_error(
+    tmp_path, capsys, argv, message
+):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", *argv, "--quiet", "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "subsetml demo: error:" in err and message in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_demo_progress_lines_unless_quiet(tmp_path, capsys):
