@@ -76,13 +76,15 @@ def _estimator(name, seed):
 
     if name == "svr":
         return (
+            # C up to 10: on the Bike Sharing hours larger C gained no R^2
+            # and took up to 90 s a fit (C=1000) where C=10 takes 2 s.
             SVR(kernel="rbf"),
             {
-                "C": (1e-2, 1e3, "log-uniform"),
+                "C": (1e-2, 1e1, "log-uniform"),
                 "gamma": (1e-4, 1e0, "log-uniform"),
                 "epsilon": (1e-2, 1e0, "log-uniform"),
             },
-            "RBF support vector regressor, C in [1e-2, 1e3], gamma in "
+            "RBF support vector regressor, C in [1e-2, 10], gamma in "
             "[1e-4, 1] and epsilon in [1e-2, 1] (log-uniform; the target "
             "standardised on the training rows)",
         )
