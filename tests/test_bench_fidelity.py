@@ -337,3 +337,13 @@ def test_the_regression_task_runs_on_unstratified_folds_and_records_r2(strategy)
         # Its first round is 5 % of a fold (one "class" for a regression
         # target), not two rows per distinct target value.
         assert bf._n_classes(bf._hgb_regression(50)[1]) == 1
+
+
+def test_the_bike_sharing_task_is_a_regression_on_the_bundled_hours():
+    import bench_fidelity as bf
+
+    X, y, est, space = bf._bike_svr(0)
+    assert X.shape == (8645, 12) and bf._n_classes(y) == 1
+    assert abs(y.mean()) < 1e-9 and abs(y.std() - 1) < 1e-9
+    assert set(space) == {"svr__C", "svr__gamma", "svr__epsilon"}
+    assert "bike-svr" in bf.REGRESSION_TASKS
