@@ -182,6 +182,7 @@ def _write_fidelity(app):
         "fidelity_nets_large_mlp_ten",
         "fidelity_regression",
         "fidelity_regression_large",
+        "fidelity_bike",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
