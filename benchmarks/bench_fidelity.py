@@ -413,14 +413,15 @@ class _OptunaEpochs:
 def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y):
     from subsetml.model_selection import SubsetSearchCV
 
-    def subset(**kw):
-        # Whole test folds unless a strategy says otherwise ("+score",
-        # "+prop"), as before score_size="auto" became the default, so
-        # that strategy names keep their meaning across results files.
-        kw.setdefault("score_size", None)
-        # One trial per round, as before n_points="auto" became the default;
-        # the " rounds" strategies set their rounds below.
-        kw.setdefault("n_points", 1)
+    def subset(*, defaults=False, **kw):
+        if not defaults:
+            # Whole test folds unless a strategy says otherwise ("+score",
+            # "+prop"), as before score_size="auto" became the default, so
+            # that strategy names keep their meaning across results files.
+            kw.setdefault("score_size", None)
+            # One trial per round, as before n_points="auto" became the
+            # default; the " rounds" strategies set their rounds below.
+            kw.setdefault("n_points", 1)
         return SubsetSearchCV(
             estimator,
             space_for_subsetml(space),
@@ -522,13 +523,7 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     if strategy == "ours default":
         # What a user gets from SubsetSearchCV's defaults (5 % random
         # subsets, score_size="auto", n_points="auto"), nothing set here.
-        return SubsetSearchCV(
-            estimator,
-            space_for_subsetml(space),
-            n_iter=n_iter,
-            cv=splitter,
-            random_state=seed,
-        )
+        return subset(defaults=True)
     epochs = {"resource": "max_epochs", "resource_rungs": EPOCHS}
     if strategy == "full epochs rungs":
         return subset(selector="random", subset_size=1.0, **epochs)
