@@ -317,8 +317,8 @@ def _run_demo(
         r["speedup"] = full / r["end_to_end_s"]
     total = time.perf_counter() - t_start
 
-    notes += _honest_notes(records, X_test.shape[0], n_jobs, total, regression)
-    table = _format_table(records, regression) + "\n\n" + _format_compute(records)
+    notes += _honest_notes(records, X_test.shape[0], n_jobs, total)
+    table = _format_table(records) + "\n\n" + _format_compute(records)
     print(table, file=out)
     for note in notes:
         print(f"- {note}", file=out)
@@ -353,7 +353,7 @@ def _run_demo(
     paths = {"json": output / "results.json", "table": output / "table.txt"}
     (paths["table"]).write_text(table + "\n" + "".join(f"- {n}\n" for n in notes))
     plot = output / "tradeoff.png"
-    if _plot(records, plot, f"{dataset}, {estimator}, {n_iter} trials", regression):
+    if _plot(records, plot, f"{dataset}, {estimator}, {n_iter} trials"):
         paths["plot"] = plot
     else:
         print(
@@ -529,17 +529,23 @@ def _test_scores(model, X_test, y_test):
     }
 
 
-def _score_key(records):
-    return "test_r2" if "test_r2" in records[0] else "test_accuracy"
+def _score_names(records):
+    """The record key, table heading, short and long name of the test score
+    that ``records`` hold: R^2 for a regression's records, else accuracy."""
+    if "test_r2" in records[0]:
+        return "test_r2", "test R2", "R^2", "R^2"
+    return "test_accuracy", "test acc", "acc", "accuracy"
 
 
-def _honest_notes(records, n_test, n_jobs, total, regression=False):
-    if regression:
-        score, se = "test R^2", records[0]["test_r2_se"]
+def _honest_notes(records, n_test, n_jobs, total):
+    key, _, _, name = _score_names(records)
+    score = f"test {name}"
+    if key == "test_r2":
+        se = records[0]["test_r2_se"]
     else:
         # Binomial standard error at the full search's accuracy.
-        acc = records[0]["test_accuracy"]
-        score, se = "test accuracy", math.sqrt(max(acc * (1 - acc), 1e-12) / n_test)
+        acc = records[0][key]
+        se = math.sqrt(max(acc * (1 - acc), 1e-12) / n_test)
     cores = os.cpu_count()
     notes = [
         f"Timings are wall-clock seconds of this run on this machine ({cores} "
@@ -559,12 +565,12 @@ def _honest_notes(records, n_test, n_jobs, total, regression=False):
     return notes
 
 
-def _format_table(records, regression=False):
-    key = _score_key(records)
+def _format_table(records):
+    key, heading, _, _ = _score_names(records)
     header = (
         f"{'method':<10} {'rows/trial':>10} {'search s':>9} {'refit s':>8} "
         f"{'end-to-end s':>12} {'speed-up':>8} {'best CV':>8} "
-        f"{'test R2' if regression else 'test acc':>8}"
+        f"{heading:>8}"
     )
     lines = [header, "-" * len(header)]
     for r in records:
@@ -606,7 +612,7 @@ def _format_compute(records):
     return "\n".join(lines)
 
 
-def _plot(records, path, title, regression=False):
+def _plot(records, path, title):
     """Test accuracy against end-to-end time, and where each search's seconds
     went (its compute report); False when matplotlib is missing."""
     try:
@@ -619,7 +625,7 @@ def _plot(records, path, title, regression=False):
     ax, bars = fig.subplots(1, 2, width_ratios=(7, 5))
     _plot_compute(bars, records)
     full = records[0]
-    key, short = _score_key(records), "R^2" if regression else "acc"
+    key, _, short, name = _score_names(records)
     ax.axhline(full[key], color="0.6", linestyle="--", linewidth=1)
     for r in records:
         is_full = r["method"] == FULL
@@ -644,7 +650,7 @@ def _plot(records, path, title, regression=False):
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("end-to-end time: search + refit on all rows (s, log scale)")
-    ax.set_ylabel(f"test {'R^2' if regression else 'accuracy'} of the refit model")
+    ax.set_ylabel(f"test {name} of the refit model")
     ax.set_title(f"subsetml demo: {title}", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")
