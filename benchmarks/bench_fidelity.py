@@ -43,6 +43,10 @@ CV folds and the same held-out test rows (issue 14):
   ``random halving rungs<1`` without the last share, the re-scoring on
   whole folds (3 for nets) following the rung below it;
   ``... rescore=K`` (any strategy of ours) re-scores the best K;
+  ``... from=F`` (rungs of rows) starts the rungs at a share ``F`` of each
+  fold, ``F * 3 ** i`` below 1 and then whole folds (``from=0.15``:
+  ``(0.15, 0.45, 1.0)``), placed before ``rounds`` so that the rounds are
+  sized for these rungs;
   ``... w0`` (nets) trains every epoch of a subset trial on subsets, with
   no warm start on all rows (``warm_up=0``), and ``... fixed`` (nets) on
   one random subset per rung that the rung's trials share, selected once
@@ -499,6 +503,11 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
                 fold_rows,
                 y,
             )
+    first = re.search(r" from=(0\.\d+)$", strategy)
+    if first:
+        # Rungs of rows from a larger first share (" from=F"): F * 3 ** i
+        # below 1, then whole folds, e.g. (0.15, 0.45, 1.0) for F = 0.15.
+        return without(first.group(0)).set_params(subset_size=_rungs_from(first[1]))
     rescored = re.search(r" rescore=(\d+)$", strategy)
     if rescored:
         # The best K configurations re-scored on whole folds (" rescore=K").
@@ -709,6 +718,15 @@ def _n_pruned(search, results):
     if trials and hasattr(trials[0], "state"):
         return int(sum(t.state.name == "PRUNED" for t in trials))
     return None
+
+
+def _rungs_from(first):
+    """Rungs of rows from a first share ``first`` (a string or float):
+    ``first * 3 ** i`` while below 1, then 1.0 (whole folds)."""
+    first, shares = float(first), []
+    while first * 3 ** len(shares) < 1:
+        shares.append(round(first * 3 ** len(shares), 6))
+    return (*shares, 1.0)
 
 
 def _rungs(search):
@@ -993,7 +1011,8 @@ def _strategy_name(text):
     # Modifiers make_search reads off the end of a name, in any combination.
     while head not in ALL_STRATEGIES:
         stem = re.sub(
-            r" (\+rs|\+prop|\+loader|unweighted|w0|fixed|rescore=\d+|rounds(=\d+)?)$",
+            r" (\+rs|\+prop|\+loader|unweighted|w0|fixed|rescore=\d+|from=0\.\d+"
+            r"|rounds(=\d+)?)$",
             "",
             head,
         )

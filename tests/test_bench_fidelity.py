@@ -233,6 +233,29 @@ def test_halving_shaped_rungs_follow_halving_rounds():
 
 
 @pytest.mark.parametrize(
+    "first, rungs, n_points",
+    [
+        ("0.15", (0.15, 0.45, 1.0), 8),
+        ("0.25", (0.25, 0.75, 1.0), 8),
+        ("0.34", (0.34, 1.0), 3),
+    ],
+)
+def test_rungs_from_a_larger_first_share_size_their_rounds(first, rungs, n_points):
+    import bench_fidelity as bf
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y, est, space = bf._hgb(4000)
+    splitter = StratifiedKFold(2, shuffle=True, random_state=0)
+    name = f"random rungs +prop from={first} rounds"
+    assert bf._strategy_name(name) == name
+    search = bf.make_search(name, est, space, 25, splitter, 0, 2000, y)
+    assert search.subset_size == pytest.approx(rungs)
+    assert search.pruner == "halving" and search.score_size == "proportional"
+    # Rounds sized for these rungs: at most 3 ** (rungs - 1) trials a round.
+    assert search.n_points == n_points
+
+
+@pytest.mark.parametrize(
     "modifier, warm_up, select_every", [(" w0", 0.0, 5), (" fixed", 0.0, 27)]
 )
 def test_net_trial_modifiers_set_the_subset_schedule(modifier, warm_up, select_every):
