@@ -46,7 +46,8 @@ CV folds and the same held-out test rows (issue 14):
   ``... from=F`` (rungs of rows) starts the rungs at a share ``F`` of each
   fold, ``F * 3 ** i`` below 1 and then whole folds (``from=0.15``:
   ``(0.15, 0.45, 1.0)``), placed before ``rounds`` so that the rounds are
-  sized for these rungs;
+  sized for these rungs; ``HalvingRandomSearchCV from=F`` starts its
+  rounds at that share of a fold (its ``min_resources``);
   ``... w0`` (nets) trains every epoch of a subset trial on subsets, with
   no warm start on all rows (``warm_up=0``), and ``... fixed`` (nets) on
   one random subset per rung that the rung's trials share, selected once
@@ -506,8 +507,14 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     first = re.search(r" from=(0\.\d+)$", strategy)
     if first:
         # Rungs of rows from a larger first share (" from=F"): F * 3 ** i
-        # below 1, then whole folds, e.g. (0.15, 0.45, 1.0) for F = 0.15.
-        return without(first.group(0)).set_params(subset_size=_rungs_from(first[1]))
+        # below 1, then whole folds, e.g. (0.15, 0.45, 1.0) for F = 0.15;
+        # HalvingRandomSearchCV's first round F of a fold, as a user of it
+        # would raise its min_resources.
+        search = without(first.group(0))
+        if "min_resources" in search.get_params():
+            rows = max(int(round(float(first[1]) * fold_rows)), 2 * _n_classes(y))
+            return search.set_params(min_resources=rows)
+        return search.set_params(subset_size=_rungs_from(first[1]))
     rescored = re.search(r" rescore=(\d+)$", strategy)
     if rescored:
         # The best K configurations re-scored on whole folds (" rescore=K").

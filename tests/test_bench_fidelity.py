@@ -253,6 +253,10 @@ def test_rungs_from_a_larger_first_share_size_their_rounds(first, rungs, n_point
     assert search.pruner == "halving" and search.score_size == "proportional"
     # Rounds sized for these rungs: at most 3 ** (rungs - 1) trials a round.
     assert search.n_points == n_points
+    halving = bf.make_search(
+        f"HalvingRandomSearchCV from={first}", est, space, 25, splitter, 0, 2000, y
+    )
+    assert halving.min_resources == round(float(first) * 2000)
 
 
 @pytest.mark.parametrize(
