@@ -1074,7 +1074,8 @@ def plot_budgets(path, out):
     ax.set_xscale("log")
     ax.set_xlabel("end-to-end seconds (log; numbers: n_iter)")
     label = " / ".join(dict.fromkeys(_metric_label(r) for r in records))
-    ax.set_ylabel(f"{label} (%, mean ± s.e. over seeds)")
+    unit = "x 100" if label == "test R^2" else "%"
+    ax.set_ylabel(f"{label} ({unit}, mean ± s.e. over seeds)")
     ax.legend(fontsize=7, loc="best")
     ax.set_title(", ".join(dict.fromkeys(r["task"] for r in records)))
     fig.savefig(out, dpi=110)
