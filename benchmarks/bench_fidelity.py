@@ -46,8 +46,9 @@ CV folds and the same held-out test rows (issue 14):
   ``... from=F`` (rungs of rows) starts the rungs at a share ``F`` of each
   fold, ``F * 3 ** i`` below 1 and then whole folds (``from=0.15``:
   ``(0.15, 0.45, 1.0)``), placed before ``rounds`` so that the rounds are
-  sized for these rungs; ``HalvingRandomSearchCV from=F`` starts its
-  rounds at that share of a fold (its ``min_resources``);
+  sized for these rungs; ``HalvingRandomSearchCV from=F`` trains its first
+  round on that share of each fold (``min_resources`` of ``F`` times the rows
+  it is fitted on, which it takes as that fraction of each fold);
   ``... w0`` (nets) trains every epoch of a subset trial on subsets, with
   no warm start on all rows (``warm_up=0``), and ``... fixed`` (nets) on
   one random subset per rung that the rung's trials share, selected once
@@ -508,11 +509,13 @@ def make_search(strategy, estimator, space, n_iter, splitter, seed, fold_rows, y
     if first:
         # Rungs of rows from a larger first share (" from=F"): F * 3 ** i
         # below 1, then whole folds, e.g. (0.15, 0.45, 1.0) for F = 0.15;
-        # HalvingRandomSearchCV's first round F of a fold, as a user of it
-        # would raise its min_resources.
+        # HalvingRandomSearchCV's first round on F of each fold, as a user
+        # of it would raise its min_resources. Its resource counts rows of
+        # the data it is fitted on, and each round trains on that fraction
+        # of each training fold: F of every row is F of each fold.
         search = without(first.group(0))
         if "min_resources" in search.get_params():
-            rows = max(int(round(float(first[1]) * fold_rows)), 2 * _n_classes(y))
+            rows = max(int(round(float(first[1]) * len(y))), 2 * _n_classes(y))
             return search.set_params(min_resources=rows)
         return search.set_params(subset_size=_rungs_from(first[1]))
     rescored = re.search(r" rescore=(\d+)$", strategy)

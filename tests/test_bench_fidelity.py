@@ -256,7 +256,9 @@ def test_rungs_from_a_larger_first_share_size_their_rounds(first, rungs, n_point
     halving = bf.make_search(
         f"HalvingRandomSearchCV from={first}", est, space, 25, splitter, 0, 2000, y
     )
-    assert halving.min_resources == round(float(first) * 2000)
+    # Its resource counts rows of the 4,000 it is fitted on, and a round
+    # trains on that fraction of each fold: F of each fold is F of 4,000.
+    assert halving.min_resources == round(float(first) * 4000)
 
 
 @pytest.mark.parametrize(
