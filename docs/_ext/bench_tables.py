@@ -183,6 +183,7 @@ def _write_fidelity(app):
         "fidelity_regression",
         "fidelity_regression_large",
         "fidelity_bike",
+        "fidelity_bike_first",
     ):
         path = ROOT / "benchmarks" / "results" / f"{name}.json"
         text = bf.rst(path) if path.exists() else f"No {name}.json is committed yet.\n"
