@@ -180,6 +180,7 @@ def _write_fidelity(app):
         "fidelity_nets_large_cnn_seeds",
         "fidelity_hgb_same_run",
         "fidelity_nets_large_mlp_ten",
+        "fidelity_nets_large_mlp_short",
         "fidelity_regression",
         "fidelity_regression_large",
         "fidelity_bike",
