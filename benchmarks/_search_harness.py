@@ -463,8 +463,14 @@ def _halving_ranking(
 
 
 def halving_min_resources(fold_rows, n_classes):
-    """``HalvingRandomSearchCV``'s first round: 5 % of a fold, at least two
-    rows per class."""
+    """``HalvingRandomSearchCV``'s ``min_resources``: 5 % of a fold's rows,
+    at least two rows per class.
+
+    scikit-learn counts it in rows of all the data the search is fitted on
+    and trains each round on that fraction of each training fold (and scores
+    it on that fraction of each test fold), so the first round trains on
+    ``5 % * (k - 1) / k`` of each fold's training rows with ``k`` folds:
+    2.5 % with 2 folds, 3.3 % with 3."""
     return max(int(round(0.05 * fold_rows)), 2 * n_classes)
 
 

@@ -63,7 +63,8 @@ CV folds and the same held-out test rows (issue 14):
   candidates rather than as many as fit; on request;
 * any strategy ``... n_iter=K`` -- the same with ``K`` trials;
 * anchors: ``OptunaSearchCV(subsample=0.05)``, ``HalvingRandomSearchCV``
-  (factor 3, 5 % minimum resource, as many candidates as fit) and
+  (factor 3, ``min_resources`` of 5 % of a fold's rows, which it trains
+  on as 2.5 % of each of the 2 folds, as many candidates as fit) and
   scikit-optimize's ``BayesSearchCV`` on all rows.
 
 For the skorch net tasks (``mnist1d-mlp-net``, ``mnist1d-cnn-net``: 12,000
