@@ -1,6 +1,12 @@
 """Fixtures shared by the test folders."""
 
 import inspect
+import os
+
+# One BLAS / OpenMP thread per test process: the suite runs in two xdist
+# workers (pyproject.toml), which would otherwise each start a thread per
+# core and contend. Set before the tests import numpy or torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 
