@@ -1,5 +1,6 @@
-"""The refit check of :class:`SubsetSearchCV`: a refit that collapsed on all
-rows gives way to the next best configuration.
+"""The refit of :class:`SubsetSearchCV`'s best configuration on all rows, and
+its check: a refit that collapsed on all rows gives way to the next best
+configuration (the warnings that say so are here too).
 
 A configuration can score well on cross-validation folds and still fail when
 refit on all rows: a skorch net whose learning rate and momentum sit at the
@@ -29,7 +30,10 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params
 
+from subsetml._adapters import adapter_for
+from subsetml._validation import external_stacklevel
 from subsetml.model_selection._fidelity import score_rows
+from subsetml.model_selection._subset_estimator import final_step
 
 __all__ = [
     "CHECK_ROWS",
@@ -218,3 +222,133 @@ def fallback_order(results, metric, best_index, usable=None, limit=MAX_REFITS - 
         if len(out) == limit:
             break
     return out
+
+
+def _fit_all_rows(estimator, X, y, routed):
+    """A refit: ``estimator`` fitted on all rows with the routed fit params."""
+    if y is not None:
+        estimator.fit(X, y, **routed.estimator.fit)
+    else:
+        estimator.fit(X, **routed.estimator.fit)
+
+
+def _keep_lowest_loss(estimator):
+    """``estimator`` (a skorch net, or a Pipeline ending in one) whose net
+    ends its fits at the weights of its epoch of lowest training loss; None
+    when its adapter cannot do that."""
+    net = final_step(estimator)
+    adapter = adapter_for(net)
+    if adapter is None:
+        return None
+    new = adapter.keep_lowest_loss(net)
+    if new is None or net is estimator:
+        return new
+    name, last = estimator.steps[-1]
+    if last is not net:
+        return None  # a Pipeline inside a Pipeline
+    return estimator.set_params(**{name: new})
+
+
+def _warn_passed_over(params, cv_score, chance):
+    """Say that the best-ranked configuration was passed over for the refit."""
+    warnings.warn(
+        f"The best-ranked configuration ({params}) scored {cv_score:.4g} in "
+        f"cross-validation, no better than a constant prediction "
+        f"({chance:.4g} on the check rows): a net that diverged on whole "
+        "folds, say, after promising more on its subsets. The refit is that "
+        "of the next configurations that beat the constant, checked as "
+        "refit_check says; best_index_, best_params_ and best_score_ are "
+        "those of the configuration kept, and cv_results_ keeps its ranks.",
+        UserWarning,
+        stacklevel=external_stacklevel(),
+    )
+
+
+def _warn_collapsed(set_aside, kept, net, passed_over=False, restored=False):
+    """Say which refits collapsed (or failed), and what ``best_estimator_``
+    holds; ``passed_over``: the best-ranked configuration was not refit
+    (``_warn_passed_over``), the first refit is the best of those that beat
+    the constant; ``restored``: no refit passed, and ``best_estimator_`` is
+    the first configuration's net refit once more, ending at its epoch of
+    lowest training loss."""
+    collapsed = [c for c in set_aside if c["collapsed"]]
+    failed = [c for c in set_aside if c["collapsed"] is None]
+    first = collapsed[0]
+    best = (
+        "the best configuration that beat the constant"
+        if passed_over
+        else "the best configuration"
+    )
+    lines = [
+        f"The refit of {best} ({first['params']}) collapsed on "
+        f"all rows: on {first['n_rows']} of its training rows it scored "
+        f"{first['train_score']:.4g}, a constant prediction "
+        f"{first['chance_score']:.4g}, against {first['cv_score']:.4g} in "
+        "cross-validation."
+    ]
+    if len(collapsed) > 1:
+        lines.append(
+            f"So did the next {len(collapsed) - 1} "
+            f"({', '.join(str(c['params']) for c in collapsed[1:])})."
+        )
+    for c in failed:
+        lines.append(f"The refit of {c['params']} was set aside: {c['error']}.")
+    if kept is None and restored:
+        lines.append(
+            f"No other configuration's refit passed the check, so {best} was "
+            "refit once more, keeping the weights of its epoch with the "
+            "lowest training loss (the callback 'keep_lowest_train_loss'; "
+            "its history shows the epochs after it): that refit passed, and "
+            "best_estimator_ is it. Narrow the ranges of learning rates and "
+            "momenta, or train for fewer epochs, to refit without it."
+        )
+    elif kept is None:
+        lines.append(
+            f"best_estimator_ is the collapsed refit of {best} "
+            "(no other configuration's refit passed the check); "
+            + (
+                "narrow the ranges of learning rates and momenta, "
+                if net
+                else "check the search space, "
+            )
+            + "or refit by hand."
+        )
+    else:
+        lines.append(
+            f"best_estimator_, best_params_, best_index_ and best_score_ are "
+            f"those of the next configuration whose refit did not collapse "
+            f"({kept}); cv_results_ keeps its ranks, so its rank_test_* is "
+            "above 1. collapsed_refits_ lists the others (refit_check=False "
+            "keeps the best configuration whatever its refit does)."
+        )
+    warnings.warn(" ".join(lines), UserWarning, stacklevel=external_stacklevel())
+
+
+def _warn_if_refit_net_diverged(estimator, params):
+    """Warn when a refit skorch net ends with a higher training loss than its
+    first epoch's, or a non-finite one.
+
+    Subset trials take ``1 / subset_size`` times fewer optimiser steps per
+    epoch than the refit, so a search can prefer learning rates and momenta
+    that are stable on the subsets and blow up on all rows: in
+    ``benchmarks/results/nn_search_cpu*.json`` several refits collapsed to
+    chance accuracy that way, with nothing in ``best_score_`` to show it.
+    """
+    from subsetml._adapters import adapter_for
+
+    adapter = adapter_for(estimator)
+    losses = None if adapter is None else adapter.training_losses(estimator)
+    if not losses or (math.isfinite(losses[-1]) and len(losses) < 2):
+        return  # one finite epoch: nothing to compare
+    if math.isfinite(losses[-1]) and losses[-1] < losses[0]:
+        return
+    warnings.warn(
+        f"The refit net's training loss went from {losses[0]:.4g} (first epoch) "
+        f"to {losses[-1]:.4g} (last): the best configuration found on subsets "
+        f"({params}) does not train on all rows. Subset trials take fewer "
+        "optimiser steps per epoch than the refit, which favours learning rates "
+        "and momenta that diverge on the full data; narrow those ranges, or "
+        "refit by hand with the next configuration of cv_results_.",
+        UserWarning,
+        stacklevel=external_stacklevel(),
+    )

@@ -9,7 +9,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from subsetml.model_selection import SubsetSearchCV
-from subsetml.model_selection._search import SearchResult
+from subsetml.model_selection._run import SearchResult
 
 SPACE = {"C": (1e-3, 1e2, "log-uniform")}
 

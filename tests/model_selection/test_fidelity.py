@@ -598,7 +598,7 @@ def test_the_estimate_scales_the_refit_by_the_trials_costs():
     # chose a configuration cheaper than most read 0.84x when 2.5x faster.
     from types import SimpleNamespace
 
-    from subsetml.model_selection._search import _Run
+    from subsetml.model_selection._run import _Run
 
     def outs(*times, error=None):
         return [{"fit_time": t, "fit_error": error} for t in times]
@@ -625,7 +625,7 @@ def test_the_estimate_scales_the_refit_along_the_costs_growth():
     # through the chosen configuration's fit on its subset and its refit.
     from types import SimpleNamespace
 
-    from subsetml.model_selection._search import _Run
+    from subsetml.model_selection._run import _Run
 
     run = SimpleNamespace(
         splits=[0, 1],

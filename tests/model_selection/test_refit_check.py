@@ -765,7 +765,7 @@ def test_a_configuration_that_fell_on_a_fold_does_not_replace_a_collapsed_refit(
 
 @pytest.mark.parametrize("passed_over", [False, True])
 def test_the_collapse_warning_names_the_first_refit_as_it_was_chosen(passed_over):
-    from subsetml.model_selection._search import _warn_collapsed
+    from subsetml.model_selection._refit import _warn_collapsed
 
     entry = {
         "params": {"C": 1.0},

@@ -209,16 +209,16 @@ HGB_SPACE = {"learning_rate": (0.01, 0.5, "log-uniform")}
 @pytest.fixture
 def fit_more_calls(monkeypatch):
     """Every call of the warm-start continuation, as (estimator, n_rows)."""
-    from subsetml.model_selection import _search
+    from subsetml.model_selection import _trials
 
     calls = []
-    original = _search.fit_more
+    original = _trials.fit_more
 
     def spy(estimator, X, y, **kwargs):
         calls.append((type(estimator).__name__, estimator.get_params(), len(y)))
         return original(estimator, X, y, **kwargs)
 
-    monkeypatch.setattr(_search, "fit_more", spy)
+    monkeypatch.setattr(_trials, "fit_more", spy)
     return calls
 
 

@@ -478,7 +478,7 @@ def test_a_sampler_whose_grid_is_spent_ends_the_search(
 
 
 def test_only_a_stop_request_from_tell_ends_the_search():
-    from subsetml.model_selection._search import _tell
+    from subsetml.model_selection._run import _tell
 
     class Study:
         def __init__(self, message):
@@ -1343,7 +1343,7 @@ def test_a_stored_study_resumes_only_with_the_subsets_it_was_run_on(data, tmp_pa
     # A review: resuming (or sharing) a study with another random_state, the
     # default None included, drew other subsets and mixed their trials with
     # the stored ones, silently.
-    from subsetml.model_selection._search import _PRINT_KEY
+    from subsetml.model_selection._run import _PRINT_KEY
 
     X, y = data
     storage = f"sqlite:///{tmp_path / 's.db'}"

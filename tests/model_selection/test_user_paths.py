@@ -731,7 +731,7 @@ def test_a_study_stored_before_equal_choices_were_positions_says_so(data, tmp_pa
     # their values, and the refusal says why the same space differs.
     import optuna
 
-    from subsetml.model_selection._search import _SPACE_KEY
+    from subsetml.model_selection._run import _SPACE_KEY
 
     X, y = data
     storage = f"sqlite:///{tmp_path / 'study.db'}"

@@ -374,7 +374,7 @@ def test_load_faster_sets_array_loaders_only_where_they_change_nothing():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from subsetml.model_selection._search import _load_faster
+    from subsetml.model_selection._trials import _load_faster
     from subsetml.skorch import AdaSelectionClassifier
 
     class Loader(torch.utils.data.DataLoader):
