@@ -30,7 +30,10 @@ def _set_data(key, X, y):
     _DATA[key] = (X, y)
 
 
-def _ready(key):
+def _ready(key, warm_up=None):
+    """Whether the worker holds the data. ``warm_up`` (the search's estimator
+    and scorers) arrives pickled: loading it imports their modules, torch
+    for a skorch net, which took seconds of the first fit's limit."""
     return key in _DATA
 
 
@@ -77,11 +80,16 @@ class BoundedRunner:
     X, y : the search's data, sent to every worker once.
     n_jobs : int or None
         Worker processes (joblib's meaning: None is 1, -1 all cores).
+    warm_up : object, optional
+        Loaded by each worker as it starts, before any limit counts: the
+        estimator and scorers the tasks will use, so that importing their
+        modules is the workers' start-up, not a fit's time.
     """
 
-    def __init__(self, X, y, n_jobs):
+    def __init__(self, X, y, n_jobs, warm_up=None):
         self.X = X
         self.y = y
+        self.warm_up = warm_up
         self.n_workers, self._env = _workers(n_jobs)
         self.key = next(_KEYS)
         self._executor = None
@@ -106,7 +114,8 @@ class BoundedRunner:
             # Start every worker (imports, data) before any limit counts: a
             # limit is the fits' time, not the workers' start-up.
             ready = [
-                self._executor.submit(_ready, self.key) for _ in range(self.n_workers)
+                self._executor.submit(_ready, self.key, self.warm_up)
+                for _ in range(self.n_workers)
             ]
             for f in ready:
                 f.result()

@@ -923,7 +923,9 @@ multimetric_
                 runner=(
                     None
                     if self.timeout is None and self.trial_timeout is None
-                    else BoundedRunner(X, y, self.n_jobs)
+                    else BoundedRunner(
+                        X, y, self.n_jobs, warm_up=(self.estimator, scorers)
+                    )
                 ),
                 tasks=tasks.sub(self, "search", max_subtasks=None, parallel=True),
             )

@@ -302,6 +302,29 @@ def test_worker_start_up_is_not_a_trials_time_on_later_rungs(data, monkeypatch):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+class SlowToLoad(Sleepy):
+    """Takes 2 s to load in each new process, as a skorch net's first load
+    imports torch there."""
+
+    def __setstate__(self, state):
+        if os.environ.get("SUBSETML_TEST_LOADED") != str(os.getpid()):
+            os.environ["SUBSETML_TEST_LOADED"] = str(os.getpid())
+            time.sleep(2.0)
+        self.__dict__.update(state)
+
+
+def test_loading_the_estimator_in_a_new_worker_is_not_a_trials_time(data):
+    # The first fit in each new worker process loaded the estimator within
+    # the trial's limit: for a skorch net, importing torch took seconds of
+    # it. The workers now load the estimator as they start.
+    X, y = data
+    search = SubsetSearchCV(
+        SlowToLoad(), {"delay": (0.0, 0.001)}, n_iter=2, cv=2, subset_size=0.5,
+        trial_timeout=1.5, random_state=0, error_score="raise",
+    ).fit(X, y)  # fmt: skip
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
 def test_a_spent_limit_starts_no_fit(data):
     X, y = data
     runner = BoundedRunner(X, y, 1)
