@@ -25,15 +25,15 @@ _DATA = {}
 _KEYS = itertools.count()
 
 
-def _set_data(key, X, y):
+def _set_data(key, X, y, warm_up=None):
+    """A worker's start: it keeps the data. ``warm_up`` (the search's
+    estimator and scorers) arrives pickled, so loading it imports their
+    modules here (torch for a skorch net), not within a fit's limit."""
     _DATA.clear()  # a worker serves one runner
     _DATA[key] = (X, y)
 
 
-def _ready(key, warm_up=None):
-    """Whether the worker holds the data. ``warm_up`` (the search's estimator
-    and scorers) arrives pickled: loading it imports their modules, torch
-    for a skorch net, which took seconds of the first fit's limit."""
+def _ready(key):
     return key in _DATA
 
 
@@ -108,14 +108,13 @@ class BoundedRunner:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.n_workers,
                 initializer=_set_data,
-                initargs=(self.key, self.X, self.y),
+                initargs=(self.key, self.X, self.y, self.warm_up),
                 env=self._env,
             )
             # Start every worker (imports, data) before any limit counts: a
             # limit is the fits' time, not the workers' start-up.
             ready = [
-                self._executor.submit(_ready, self.key, self.warm_up)
-                for _ in range(self.n_workers)
+                self._executor.submit(_ready, self.key) for _ in range(self.n_workers)
             ]
             for f in ready:
                 f.result()
