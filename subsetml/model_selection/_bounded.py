@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import pickle
 import time
 import warnings
 
@@ -27,10 +28,33 @@ _KEYS = itertools.count()
 
 def _set_data(key, X, y, warm_up=None):
     """A worker's start: it keeps the data. ``warm_up`` (the search's
-    estimator and scorers) arrives pickled, so loading it imports their
-    modules here (torch for a skorch net), not within a fit's limit."""
+    estimator and scorers, pickled by ``_pickled``) is loaded here, which
+    imports their modules (torch for a skorch net) before any fit's limit
+    counts. Only a head start: where it fails to load, the worker still
+    starts, and each fit then fails to load it with its own error, as a fit
+    in joblib's workers would (an initializer's error breaks the whole pool
+    with a message that does not say why)."""
     _DATA.clear()  # a worker serves one runner
     _DATA[key] = (X, y)
+    if warm_up is not None:
+        try:
+            pickle.loads(warm_up)
+        except Exception:  # the fits report it (above)
+            pass
+
+
+def _pickled(warm_up):
+    """``warm_up`` pickled as loky pickles a task (cloudpickle where it is
+    installed, so lambdas travel), or None where it does not pickle: the fits
+    then fail on it themselves."""
+    if warm_up is None:
+        return None
+    from joblib.externals.loky.backend.reduction import dumps
+
+    try:
+        return bytes(dumps(warm_up))
+    except Exception:
+        return None
 
 
 def _ready(key):
@@ -89,7 +113,7 @@ class BoundedRunner:
     def __init__(self, X, y, n_jobs, warm_up=None):
         self.X = X
         self.y = y
-        self.warm_up = warm_up
+        self._warm_up = _pickled(warm_up)
         self.n_workers, self._env = _workers(n_jobs)
         self.key = next(_KEYS)
         self._executor = None
@@ -108,7 +132,7 @@ class BoundedRunner:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.n_workers,
                 initializer=_set_data,
-                initargs=(self.key, self.X, self.y, self.warm_up),
+                initargs=(self.key, self.X, self.y, self._warm_up),
                 env=self._env,
             )
             # Start every worker (imports, data) before any limit counts: a

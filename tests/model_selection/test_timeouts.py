@@ -325,6 +325,34 @@ def test_loading_the_estimator_in_a_new_worker_is_not_a_trials_time(data):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+class LoadsOnlyWhereItWasMade(Sleepy):
+    """Fails to load in any process but the test's."""
+
+    def __setstate__(self, state):
+        if os.environ.get("SUBSETML_TEST_PARENT") != str(os.getpid()):
+            raise RuntimeError("this estimator cannot load in another process")
+        self.__dict__.update(state)
+
+
+def test_an_estimator_that_fails_to_load_in_a_worker_says_why(data, monkeypatch):
+    # The workers' warm-up loaded the estimator in loky's initializer, whose
+    # error killed each worker: the search raised TerminatedWorkerError,
+    # which blames a segmentation fault or memory. The warm-up is now only a
+    # head start, and the fit's own load fails with the reason attached, as
+    # in joblib's workers.
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    monkeypatch.setenv("SUBSETML_TEST_PARENT", str(os.getpid()))
+    X, y = data
+    search = SubsetSearchCV(
+        LoadsOnlyWhereItWasMade(), {"delay": (0.0, 0.001)}, n_iter=2, cv=2,
+        subset_size=0.5, trial_timeout=30, random_state=0,
+    )  # fmt: skip
+    with pytest.raises(BrokenProcessPool, match="un-serialize") as exc:
+        search.fit(X, y)
+    assert "cannot load in another process" in str(exc.value.__cause__)
+
+
 def test_a_spent_limit_starts_no_fit(data):
     X, y = data
     runner = BoundedRunner(X, y, 1)
