@@ -288,7 +288,11 @@ def _run_bench(name, script_args, results="subsetml-bench"):
     argv, path = sys.argv, list(sys.path)
     env = os.environ.get("SUBSETML_RESULTS")
     os.environ["SUBSETML_RESULTS"] = str(out)
-    sys.modules.pop("_common", None)  # read SUBSETML_RESULTS afresh
+    # The benchmarks' _common reads SUBSETML_RESULTS as it is imported: a
+    # fresh one for the run, and the caller's own back after it, which the
+    # benchmarks it imported before still use (only popped, a later
+    # `import _common` in the caller got a third module).
+    before = sys.modules.pop("_common", None)
     # The script's usage line reads "subsetml bench NAME", as it was run.
     sys.argv = [f"subsetml bench {name}", *script_args]
     sys.path.insert(0, str(folder))
@@ -304,6 +308,8 @@ def _run_bench(name, script_args, results="subsetml-bench"):
     finally:
         sys.argv, sys.path[:] = argv, path
         sys.modules.pop("_common", None)
+        if before is not None:
+            sys.modules["_common"] = before
         if env is None:
             os.environ.pop("SUBSETML_RESULTS", None)
         else:

@@ -540,3 +540,23 @@ def test_select_demo_selects_as_subset_estimator_does():
     (craig,) = [r for r in records if r["method"] == "craig"]
     assert craig["rows"] == 20
     assert craig["accuracy_mean"] == expected.score(X_te, y_te)
+
+
+def test_bench_gives_the_callers_common_module_back(monkeypatch, tmp_path):
+    # `subsetml bench` in a process that had imported the benchmarks'
+    # _common left none behind: the caller's next `import _common` made a
+    # new module, and patching its RESULTS missed the one its benchmarks
+    # write through (a benchmark's test then wrote into the checkout).
+    import types
+
+    import subsetml.__main__ as cli
+
+    fake = tmp_path / "benchmarks"
+    fake.mkdir()
+    (fake / "_common.py").write_text("RESULTS = None\n")
+    (fake / "bench_selection.py").write_text("def main(argv=None):\n    pass\n")
+    monkeypatch.setattr(cli, "_benchmarks_dir", lambda: fake)
+    mine = types.ModuleType("_common")
+    monkeypatch.setitem(sys.modules, "_common", mine)
+    assert main(["bench", "--results", str(tmp_path / "out"), "selection"]) == 0
+    assert sys.modules["_common"] is mine
