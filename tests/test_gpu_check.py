@@ -14,7 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
     not (ROOT / "benchmarks" / "gpu_check.py").exists(), reason="no benchmarks/"
 )
 def test_gpu_check_runs_and_writes_its_record(tmp_path):
-    env = {"SUBSETML_RESULTS": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    # One thread, as the suite's own processes (tests/conftest.py): the
+    # other xdist worker runs beside it.
+    env = {
+        "SUBSETML_RESULTS": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "OMP_NUM_THREADS": "1",
+    }
     proc = subprocess.run(
         [sys.executable, "benchmarks/gpu_check.py", "--quick", "--device", "cpu"],
         cwd=ROOT,
